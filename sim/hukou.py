@@ -1,0 +1,79 @@
+"""Hukou (household registration) by city tier: the barrier to migrants and how it is crossed.
+
+A destination's hukou penalty stands for what a non-local hukou costs a migrant: schooling for
+children, social insurance and housing (seed 1.5). It differs by tier and falls with the reforms
+(seed 2.3): small cities give local treatment for a stable job and housing; medium and some
+large cities have relaxed requirements; Beijing, Shanghai and Shenzhen admit only the most
+educated and best paid. Penalties are yearly paths, the channel for hukou scenarios.
+
+Migrants with a stable job (a year or more away, employed) may convert to local hukou at a
+tier-specific rate; megacities admit only those with senior schooling. Conversion gives up the
+rural land right, which weighs against it (seed 2.3: many are reluctant to give up land), so
+the rate falls with the household's land. Converted persons leave the migrant stock.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from sim.params import Param
+from sim.rng import uniform
+from sim.state import HOME, RURAL, URBAN
+
+PARAMS = (
+    Param("hukou_penalty_small", {"1985": 1.5, "1997": 1.0, "2001": 0.4}, "utils", 0.0, 20.0,
+          "seed 2.3; 1997 small-town pilots and the 2001 small-town hukou reform",
+          "hukou barrier in county towns"),
+    Param("hukou_penalty_medium", {"1985": 2.0, "2001": 1.2, "2006": 0.9}, "utils", 0.0, 20.0,
+          "seed 2.3: relaxed requirements in medium cities", "hukou barrier in prefecture cities"),
+    Param("hukou_penalty_large", {"1985": 2.4, "2006": 1.4}, "utils", 0.0, 20.0,
+          "seed 2.3: relaxed in some large cities", "hukou barrier in provincial capitals"),
+    Param("hukou_penalty_megacity", {"1985": 2.8, "2006": 1.8}, "utils", 0.0, 20.0,
+          "seed 2.3: Beijing, Shanghai, Shenzhen only for the wealthiest and most educated",
+          "hukou barrier in megacities"),
+    Param("conversion_rate_small", 0.03, "per year", 0.0, 1.0,
+          "seed 2.3: stable job and housing give local treatment in small cities",
+          "yearly chance an eligible migrant in a county town converts"),
+    Param("conversion_rate_medium", 0.01, "per year", 0.0, 1.0, "seed 2.3",
+          "yearly conversion chance in prefecture cities"),
+    Param("conversion_rate_large", 0.004, "per year", 0.0, 1.0, "seed 2.3",
+          "yearly conversion chance in provincial capitals"),
+    Param("conversion_rate_megacity", 0.001, "per year", 0.0, 1.0, "seed 2.3",
+          "yearly conversion chance in megacities (senior schooling only)"),
+    Param("land_attachment", 0.3, "log points per mean land", 0.0, 5.0,
+          "seed 1.5, 2.3: land is income and the ultimate safety net",
+          "fall of the log conversion rate per unit of land relative to the provincial mean"),
+)
+
+
+def penalties(pars) -> np.ndarray:
+    """Hukou penalty by tier (small, medium, large, megacity) at the resolved year."""
+    return np.array([pars.hukou_penalty_small, pars.hukou_penalty_medium,
+                     pars.hukou_penalty_large, pars.hukou_penalty_megacity])
+
+
+def conversion_rates(pars) -> np.ndarray:
+    return np.array([pars.conversion_rate_small, pars.conversion_rate_medium,
+                     pars.conversion_rate_large, pars.conversion_rate_megacity])
+
+
+@njit(cache=True, parallel=True)
+def draw_conversions(key, loc, hukou, employed, months_away, school, hh, land, county,
+                     county_prov, mean_land_prov, dest_tier, rate_month_tier, land_attach,
+                     converted):
+    """Convert eligible migrants who take local hukou this month (marked in ``converted``)."""
+    n = loc.shape[0]
+    for i in prange(n):
+        converted[i] = 0
+        d = loc[i]
+        if d == HOME or hukou[i] != RURAL or employed[i] == 0 or months_away[i] < 12:
+            continue
+        tier = dest_tier[d]
+        if tier == 3 and school[i] < 2:
+            continue
+        rel = land[hh[i]] / mean_land_prov[county_prov[county[i]]]
+        r = rate_month_tier[tier] * np.exp(-land_attach * rel)
+        if uniform(key, i, 0) < r:
+            converted[i] = 1
+            hukou[i] = URBAN

@@ -1,0 +1,196 @@
+"""Synthetic rural working-age population: households, persons and their home places.
+
+Persons are drawn province by province in proportion to the rural population aged 15-64 of the
+2000 census (``sim/data/provinces.csv``); one agent stands for ``scale`` real persons. Households
+are filled to the provincial rural household size; land per worker scatters around the
+provincial mean; schooling follows the provincial census shares, shifted by birth cohort.
+Persons are stored sorted by county and household, so that villages and counties are contiguous
+index ranges (which keeps the network build and the step kernels cache-friendly).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, logit, ndtri
+
+from sim.geography import Geography
+from sim.params import Param
+from sim.rng import uniform_array
+from sim.state import HOME, RURAL, Households, Persons, Places
+
+PARAMS = (
+    Param("working_age_share_of_hh", 0.68, "share", 0.3, 0.95,
+          "2000 census: population aged 15-64 was 70.1% nationally, lower in rural areas",
+          "share of a rural household's members aged 15-64"),
+    Param("child_share_of_hh", 0.25, "share", 0.0, 0.6,
+          "2000 census: aged 0-14 were 22.9% nationally, higher in rural areas",
+          "share of a rural household's members aged under 15"),
+    Param("land_dispersion_log_sd", 0.5, "log points", 0.0, 2.0,
+          "assumption; CHIP rural surveys show wide within-province dispersion of land per head",
+          "standard deviation of log land per worker around the provincial mean"),
+    Param("school_cohort_shift", 0.45, "logit per decade of birth", 0.0, 2.0,
+          "assumption; each decade of birth cohort raised schooling (2000 census by age)",
+          "shift of the odds of junior/senior schooling per decade of later birth"),
+    Param("trained_share_initial", 0.05, "share", 0.0, 1.0,
+          "seed 1.3: 9.1% of rural labourers had skills training in 2004; lower in 1985",
+          "share of the initial population with vocational or skills training"),
+    Param("initial_migrant_stock", 2.0e6, "persons", 0.0, 5.0e7,
+          "seed Introduction: about 2 million rural migrants in the mid-1980s",
+          "persons away from home for work at the start of the run"),
+)
+
+# Shares of the rural population aged 15-64 by five-year age group (15-19 ... 60-64), rounded from
+# the 2000 census rural age structure (Tabulation on the 2000 Population Census, vol. 1, table 1-7).
+AGE_GROUP_SHARES_15_64 = np.array([0.120, 0.095, 0.115, 0.130, 0.125, 0.095, 0.090, 0.082,
+                                   0.080, 0.068])
+AGE_GROUP_SHARES_15_64 = AGE_GROUP_SHARES_15_64 / AGE_GROUP_SHARES_15_64.sum()
+CENSUS_MEAN_BIRTH_YEAR = 1963  # mean birth year of the 2000 census working-age population
+
+
+def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
+    """Largest-remainder integer allocation of ``total`` in proportion to ``weights``."""
+    q = weights / weights.sum() * total
+    n = np.floor(q).astype(np.int64)
+    rest = total - int(n.sum())
+    if rest:
+        order = np.argsort(-(q - n), kind="stable")
+        n[order[:rest]] += 1
+    return n
+
+
+def _draw_ages(u: np.ndarray) -> np.ndarray:
+    """Single-year ages 15..64 by inverse CDF over five-year groups, uniform within a group."""
+    cdf = np.cumsum(AGE_GROUP_SHARES_15_64)
+    g = np.minimum(np.searchsorted(cdf, u, side="right"), 9)
+    lo = np.concatenate([[0.0], cdf[:-1]])[g]
+    within = (u - lo) / AGE_GROUP_SHARES_15_64[g]
+    return (15 + 5 * g + np.minimum(np.floor(within * 5), 4)).astype(np.int8)
+
+
+def draw_school(u: np.ndarray, shares: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Schooling level from cumulative census shares, shifted in logit by ``shift`` (per person).
+
+    ``shares`` is (n, 3): primary, junior, senior. Returns int8 levels 0..2.
+    """
+    p_ge1 = np.clip(shares[:, 1] + shares[:, 2], 1e-6, 1 - 1e-6)
+    p_ge2 = np.clip(shares[:, 2], 1e-6, 1 - 1e-6)
+    q1 = expit(logit(p_ge1) + shift)
+    q2 = expit(logit(p_ge2) + shift)
+    return ((u < q1).astype(np.int8) + (u < q2).astype(np.int8)).astype(np.int8)
+
+
+def build_population(geo: Geography, n_agents: int, seed: int, pars, start_year: int
+                     ) -> tuple[Persons, Households, Places, float]:
+    """Draw the population; returns persons, households, place tables and the agent scale.
+
+    ``pars`` is a resolved parameter namespace (``Params.at(start_year)``).
+    """
+    if n_agents < 1000:
+        raise ValueError(f"agents must be at least 1000, got {n_agents}")
+    real_total = float(geo.rural_pop_working_age.sum())
+    scale = real_total / n_agents
+    n_prov = len(geo.prov_name)
+    per_prov = _allocate(n_agents, geo.rural_pop_working_age)
+
+    # households, province by province
+    hh_prov, hh_county, hh_workers = [], [], []
+    county_offset = np.concatenate([[0], np.cumsum(geo.n_counties)]).astype(np.int64)
+    for p in range(n_prov):
+        mean_workers = max(1.0, geo.rural_hh_size[p] * pars.working_age_share_of_hh)
+        n_guess = int(per_prov[p] / mean_workers * 1.3) + 8
+        u = uniform_array(seed, "pop.hh_size", p, n_guess)
+        # 1 + Poisson(mean - 1) by inverse CDF (rural households all have at least one worker)
+        from scipy.stats import poisson
+
+        sizes = 1 + poisson.ppf(u, mean_workers - 1.0).astype(np.int64)
+        cum = np.cumsum(sizes)
+        k = int(np.searchsorted(cum, per_prov[p]))
+        sizes = sizes[: k + 1].copy()
+        sizes[-1] -= int(cum[k] - per_prov[p])
+        sizes = sizes[sizes > 0]
+        uc = uniform_array(seed, "pop.county", p, sizes.size)
+        c = county_offset[p] + np.minimum((uc * geo.n_counties[p]).astype(np.int64),
+                                          geo.n_counties[p] - 1)
+        hh_prov.append(np.full(sizes.size, p, np.int64))
+        hh_county.append(c)
+        hh_workers.append(sizes)
+    hh_county = np.concatenate(hh_county)
+    hh_workers = np.concatenate(hh_workers)
+    hh_prov = np.concatenate(hh_prov)
+    order = np.argsort(hh_county, kind="stable")  # contiguous counties
+    hh_county, hh_workers, hh_prov = hh_county[order], hh_workers[order], hh_prov[order]
+    n_hh = hh_county.size
+    person_hh = np.repeat(np.arange(n_hh, dtype=np.int32), hh_workers)
+    n = person_hh.size
+    assert n == n_agents
+    person_county = hh_county[person_hh]
+    person_prov = hh_prov[person_hh]
+
+    # household land and children
+    z = ndtri(np.clip(uniform_array(seed, "pop.land", 0, n_hh), 1e-12, 1 - 1e-12))
+    sd = pars.land_dispersion_log_sd
+    land = geo.arable_mu_per_worker[hh_prov] * np.exp(sd * z - 0.5 * sd * sd)
+    kids_mean = geo.rural_hh_size[hh_prov] * pars.child_share_of_hh
+    from scipy.stats import poisson
+
+    kids = poisson.ppf(uniform_array(seed, "pop.children", 0, n_hh), kids_mean)
+    households = Households(
+        county=hh_county.astype(np.int32),
+        land_mu_per_worker=land.astype(np.float32),
+        n_children=np.minimum(kids, 12).astype(np.int8),
+    )
+
+    # persons
+    age = _draw_ages(uniform_array(seed, "pop.age", 0, n))
+    sex = (uniform_array(seed, "pop.sex", 0, n) < 0.49).astype(np.int8)  # 2000 census: 51% male
+    birth_year = start_year - age.astype(np.int64)
+    shift = pars.school_cohort_shift * (birth_year - CENSUS_MEAN_BIRTH_YEAR) / 10.0
+    school = draw_school(uniform_array(seed, "pop.school", 0, n), geo.school_shares[person_prov],
+                         shift)
+    trained = (uniform_array(seed, "pop.trained", 0, n) < pars.trained_share_initial)
+    persons = Persons(
+        age=age,
+        sex=sex,
+        school=school,
+        trained=trained.astype(np.int8),
+        hh=person_hh,
+        county=person_county.astype(np.int32),
+        loc=np.full(n, HOME, np.int16),
+        hukou=np.full(n, RURAL, np.int8),
+        dist=np.full(n, -1, np.int8),
+        employed=np.zeros(n, np.int8),
+        months_away=np.zeros(n, np.int16),
+    )
+    places = build_places(geo, person_county, int(pars.village_size_agents))
+    return persons, households, places, scale
+
+
+def build_places(geo: Geography, person_county: np.ndarray, village_size: int = 80) -> Places:
+    """County lookup tables and contiguous village ranges (persons must be sorted by county)."""
+    n_prov = len(geo.prov_name)
+    n_counties = int(geo.n_counties.sum())
+    county_prov = np.repeat(np.arange(n_prov, dtype=np.int8), geo.n_counties)
+    local = np.concatenate([np.arange(c) for c in geo.n_counties])
+    nc_of = geo.n_counties[county_prov]
+    npref_of = geo.n_prefectures[county_prov]
+    pref_local = (local * npref_of) // nc_of
+    pref_offset = np.concatenate([[0], np.cumsum(geo.n_prefectures)])[county_prov]
+    county_pref = (pref_offset + pref_local).astype(np.int32)
+    county_capital = (pref_local == 0).astype(np.int8)
+    counts = np.bincount(person_county, minlength=n_counties)
+    county_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    prov_counts = np.bincount(county_prov[person_county], minlength=n_prov)
+    prov_start = np.concatenate([[0], np.cumsum(prov_counts)]).astype(np.int64)
+    # villages: consecutive chunks of about village_size persons inside each county
+    vs = int(village_size)
+    n_vill_c = np.maximum(1, np.round(counts / vs)).astype(np.int64)
+    n_vill_c[counts == 0] = 0
+    vill_offset = np.concatenate([[0], np.cumsum(n_vill_c)])
+    pos = np.arange(person_county.size) - county_start[person_county]
+    vill_local = (pos * n_vill_c[person_county]) // np.maximum(counts[person_county], 1)
+    village = (vill_offset[person_county] + vill_local).astype(np.int32)
+    vcounts = np.bincount(village, minlength=int(vill_offset[-1]))
+    village_start = np.concatenate([[0], np.cumsum(vcounts)]).astype(np.int64)
+    return Places(county_prov=county_prov, county_pref=county_pref,
+                  county_capital=county_capital, county_start=county_start,
+                  prov_start=prov_start, village=village, village_start=village_start)
