@@ -44,17 +44,17 @@ PARAMS = (
           "extra weight on home income for ages 45-64"),
     Param("female_push_shift", 0.2, "share", 0.0, 3.0, "seed 1.1: women cite push factors more",
           "extra weight on home income for women"),
-    Param("asc_home", 3.0, "utils", -20.0, 20.0, "hand-set; calibrated in calibration/",
+    Param("asc_home", 1.5, "utils", -20.0, 20.0, "hand-set; calibrated in calibration/",
           "attachment to home (utility of staying before income)"),
     Param("nest_lambda", 0.6, "dissimilarity", 0.05, 1.0,
           "nested logit (McFadden 1978); destinations are closer substitutes than staying",
           "dissimilarity parameter of the destination nest"),
-    Param("age_cost_per_decade", 0.6, "utils per 10 years", 0.0, 5.0,
+    Param("age_cost_per_decade", 1.2, "utils per 10 years", 0.0, 5.0,
           "seed 1.3: 71% of migrants aged 15-29", "extra cost of moving per decade of age above 20"),
-    Param("female_cost", {"1985": 1.2, "2003": 0.35}, "utils", 0.0, 10.0,
+    Param("female_cost", {"1985": 1.2, "2003": 0.0}, "utils", 0.0, 10.0,
           "seed 1.3: one third of migrants female earlier, 49% by 2003",
           "extra cost of moving for women (a yearly path: falls as migration feminises)"),
-    Param("mobility_control", {"1985": 3.0, "1992": 1.2, "2000": 0.3, "2003": 0.0}, "utils",
+    Param("mobility_control", {"1985": 4.0, "1990": 2.5, "1995": 1.2, "2000": 0.4, "2003": 0.0}, "utils",
           0.0, 20.0, "seed 1.1, 2.2: movement tightly controlled until the mid-1980s, then "
           "quasi-free; 2003 abolition of custody and repatriation",
           "cost of leaving home from the control of movement (grain rations, permits)"),
@@ -234,10 +234,9 @@ def _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam):
 
 @njit(cache=True, parallel=True)
 def decide(key_consider, key_choice, key_dist, age, sex, school, trained, county, hh, loc, hukou,
-           employed, land, county_prov, county_capital, mean_land_prov, indptr, indices,
-           e, cum, rowsum, vmax, lam, beta_net, home_log_income_prov, land_elast, b_push,
-           asc_home, p_consider, p_onward_unemp, p_onward_emp, dist_probs, force_move, skip,
-           new_loc, new_dist, event):
+           employed, county_prov, county_capital, indptr, indices, e, cum, rowsum, vmax, lam,
+           beta_net, home_log_income_hh, b_push, asc_home, p_consider, p_onward_unemp,
+           p_onward_emp, dist_probs, force_move, skip, new_loc, new_dist, event):
     """One month of migration decisions; reads ``loc`` (start of month), writes new_* arrays.
 
     event: 0 nothing, 1 departure from home (outflow), 2 move between destinations (onflow).
@@ -269,9 +268,7 @@ def decide(key_consider, key_choice, key_dist, age, sex, school, trained, county
         if at_home and not force_move:
             # nested logit: P(move) = S^lam / (S^lam + exp(V_home)), S in exp(V/lam) units
             log_move = lam * (np.log(total) + vmax)
-            y = home_log_income_prov[p] + land_elast * np.log(
-                max(land[hh[i]], 1e-3) / mean_land_prov[p])
-            v_home = b_push[ag, sex[i]] * y + asc_home
+            v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
             p_move = 1.0 / (1.0 + np.exp(v_home - log_move))
             if u >= p_move:
                 continue
@@ -294,9 +291,10 @@ def decide(key_consider, key_choice, key_dist, age, sex, school, trained, county
 
 
 @njit(cache=True)
-def apply_moves(event, new_loc, new_dist, loc, dist, employed, months_away, out_by_dist):
+def apply_moves(event, new_loc, new_dist, loc, dist, employed, months_away, sector, job, permit,
+                first_year, year, out_by_dist):
     """Commit the month's moves; returns the number of onward moves and adds departures by
-    distance class to ``out_by_dist``. Movers arrive without a job."""
+    distance class to ``out_by_dist``. Movers arrive without a job or permit."""
     onward = 0
     for i in range(event.shape[0]):
         ev = event[i]
@@ -305,9 +303,14 @@ def apply_moves(event, new_loc, new_dist, loc, dist, employed, months_away, out_
         loc[i] = new_loc[i]
         dist[i] = new_dist[i]
         employed[i] = 0
+        sector[i] = -1
+        job[i] = 0
+        permit[i] = 0
         if ev == 1:
             months_away[i] = 0
             out_by_dist[new_dist[i]] += 1
+            if first_year[i] < 0:
+                first_year[i] = year
         else:
             onward += 1
     return onward

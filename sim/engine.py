@@ -4,16 +4,22 @@ Step order (``STEP_ORDER``), each month t of year y:
 
 1. ``demography``  (January only) everyone ages a year; those reaching 65 or dying leave and are
    replaced by entrants aged 15 (``sim.demography``).
-2. ``year``        (January only) parameters resolved for year y; wages, living costs, hukou
-   penalties and home incomes recomputed (``sim.labour``, ``sim.hukou``).
-3. ``returns``     migrants draw the return hazard; returners go home (``sim.returns``).
-4. ``hukou``       settled, employed migrants may convert to local hukou (``sim.hukou``).
-5. ``labour``      migrant labour demand grows with regional GDP; workers counted; job chances
-                   and Harris-Todaro employment probabilities set (``sim.labour``).
-6. ``decisions``   persons at home weigh migrating, migrants weigh moving on, all against the
-                   start-of-month state (``sim.decisions``); moves are committed afterwards.
-7. ``matching``    separations and hires, newcomers included (``sim.labour``).
-8. ``record``      stocks, flows and migrant profile of the month (``sim.results``).
+2. ``year``        (January only) parameters resolved for year y; living costs, minimum wages,
+   hukou penalties and farm productivity recomputed.
+3. ``returns``     migrants draw the return hazard; returners (and children with them) go home
+   (``sim.returns``, ``sim.household``).
+4. ``hukou``       settled, employed migrants may convert to local hukou; migrants register for
+   residence permits (``sim.hukou``).
+5. ``labour``      demand grows with regional GDP; workers counted; job chances, shortages and
+   wage levels adjust (``sim.labour``, ``sim.wages``).
+6. ``household``   income per worker at home from land and the workers left (``sim.household``).
+7. ``decisions``   persons at home weigh migrating, migrants weigh moving on, against the
+   start-of-month state (``sim.decisions``); households pick who goes and whether children
+   follow (``sim.household``); moves are committed afterwards.
+8. ``matching``    separations and hires by sector, newcomers included (``sim.labour``).
+9. ``pay``         wages, minimum wage, arrears, remittances, incomes per head (``sim.wages``,
+   ``sim.household``).
+10. ``record``     stocks, flows, profile and economy of the month (``sim.results``).
 
 Every kernel reads a state that no other thread writes during the kernel and draws from its own
 named counter-based stream keyed by (seed, stream, month, person), so results do not depend on
@@ -30,17 +36,19 @@ from typing import Any
 import numba
 import numpy as np
 
-from sim import decisions, demography, hukou, labour, returns
+from sim import decisions, demography, household, hukou, labour, returns, wages
 from sim.geography import load_geography
 from sim.network import build_network
 from sim.params import Params
 from sim.population import build_population
-from sim.results import EXIT_CAUSES, Recorder, Results, tally
-from sim.rng import tick_key
+from sim.results import EXIT_CAUSES, WAGE_EDGES_2005, Recorder, Results, tally, tally_pay
+from sim.rng import tick_key, uniform_array
+from sim.sectors import SECTOR_NAMES
 from sim.state import HOME, RURAL
 
-STEP_ORDER = ("demography", "year", "returns", "hukou", "labour", "decisions", "matching",
-              "record")
+STEP_ORDER = ("demography", "year", "returns", "hukou", "labour", "household", "decisions",
+              "matching", "pay", "record")
+URBAN_WAGE_2000_NATIONAL = 9371.0  # RMB/year, average wage of staff and workers (CSY 2001)
 
 _MONTH_DECIDE = np.array([0.0, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0])  # Feb, Mar: Spring Festival
 
@@ -91,63 +99,84 @@ class Simulation:
             geo, self.agents, self.seed, pars, self.start_year)
         self.network = build_network(self.persons, self.places, self.seed, pars)
         hh_prov = self.places.county_prov[self.households.county]
+        self.hh_prov = hh_prov.astype(np.int8)
         land = self.households.land_mu_per_worker.astype(np.float64)
         self.mean_land_prov = (np.bincount(hh_prov, land, geo.n_prov)
                                / np.maximum(np.bincount(hh_prov, minlength=geo.n_prov), 1))
-        n = self.persons.n
+        n, n_hh = self.persons.n, self.households.n
         self._new_loc = np.empty(n, np.int16)
         self._new_dist = np.empty(n, np.int8)
         self._event = np.empty(n, np.int8)
         self._flag = np.zeros(n, np.int8)
+        self._flag2 = np.zeros(n, np.int8)
         self._emp = np.empty(n, np.int8)
-        self.demand = labour.demand_weights(geo, pars) * pars.migrant_jobs_initial / self.scale
+        self._sec = np.empty(n, np.int8)
+        self._spell = np.zeros(n, np.int16)
+        self._wage = np.zeros(n, np.float32)
+        self._paid = np.zeros(n, np.int8)
+        self._remit = np.zeros(n, np.float32)
+        self._y_home = np.zeros(n_hh, np.float64)  # log income per worker at home
+        self._log_land = np.log(np.maximum(land, 1e-3))
+        self._inc_head = np.zeros(n_hh, np.float64)
+        self._hh_size = np.zeros(n_hh, np.float64)
+        self.demand = labour.initial_demand(geo, pars, self.scale)
         self.n_months = 12 * self.years
         self.rec = Recorder(self.n_months, geo.n_dest)
         self.t = 0
         self._resolve_year(self.start_year)
+        self.levels = wages.initial_levels(geo, pars, self.wage_index)
         self._place_initial_migrants(pars)
-        by_dest, _, _ = tally(self.persons.age, self.persons.sex, self.persons.loc,
-                              self.persons.hukou, self.persons.dist, self.persons.employed,
-                              geo.n_dest)
+        by_dest = tally(*self._tally_args())[0]
         self.initial_stock = int(by_dest.sum())
 
     def _place_initial_migrants(self, pars) -> None:
-        """Draw the initial stock from the young (ages < 40), placed by the choice model."""
+        """Draw the initial stock from the young (ages < 40), placed by the choice model, in jobs."""
         p = self.persons
         n_init = int(round(pars.initial_migrant_stock / self.scale))
         if n_init == 0:
             return
-        u = np.asarray(
-            __import__("sim.rng", fromlist=["uniform_array"]).uniform_array(
-                self.seed, "init.select", 0, p.n))
+        u = uniform_array(self.seed, "init.select", 0, p.n)
         u = np.where(p.age < 40, u, 2.0)
         chosen = np.argsort(u, kind="stable")[:n_init]
         skip = np.ones(p.n, np.int8)
         skip[chosen] = 0
+        self._home_income()
         self._decide(tick=-1, p_consider=1.0, force_move=True, skip=skip)
         decisions.apply_moves(self._event, self._new_loc, self._new_dist, p.loc, p.dist,
-                              p.employed, p.months_away, np.zeros(4, np.int64))
-        p.employed[:] = (p.loc != HOME).astype(np.int8)
+                              p.employed, p.months_away, p.sector, p.job, p.permit, p.first_year,
+                              self.start_year - 1, np.zeros(4, np.int64))
+        self._match(tick=-1)
         p.months_away[:] = np.where(p.loc != HOME, 12, 0).astype(np.int16)
 
     # ---------------------------------------------------------------- yearly inputs
     def _resolve_year(self, year: int) -> None:
         geo = self.geo
+        self.year = year
         self.pars = pars = self.params.at(year)
         nat = geo.national
         k = int(np.clip(np.searchsorted(nat["year"], year), 0, nat["year"].size - 1))
         self.wage_index = float(nat["urban_wage_real_index"][k])
+        self.cpi = float(nat["cpi_index"][k])
+        k05 = int(np.searchsorted(nat["year"], 2005))
+        self.to_2005 = float(nat["cpi_index"][k05])  # 2000 prices -> 2005 prices
         rural_index = float(nat["rural_income_real_index"][k])
         self.growth = geo.regional_growth[k][geo.prov_region[geo.dest_prov]]  # % per year
-        self.wages = labour.wage_table(geo, pars, self.wage_index)
-        self.living = labour.living_cost(geo, pars, self.wage_index)
+        self.living = wages.living_cost(geo, pars)
+        self.minw = wages.min_wage(geo, pars, self.wage_index)
+        self.mult = wages.person_multipliers(pars)
+        risk = wages.sector_vector(pars, "arrears_risk")
+        self.arrears_risk = risk * (1.0 - pars.arrears_enforcement)
+        self.informal_prob = wages.sector_vector(pars, "informal_prob") * (
+            1.0 - pars.contract_enforcement)
         self.hukou_pen = hukou.penalties(pars)[geo.dest_tier]
-        share = pars_working = 0.68
         w = geo.rural_pop_working_age
-        y_prov_2000 = geo.rural_income_rmb_year / pars_working / 12.0
-        self.y_ref = float((w * y_prov_2000).sum() / w.sum())
-        self.home_log_income = np.log(y_prov_2000 * rural_index / self.y_ref)
-        del share
+        y_2000 = (pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share
+                  / 12.0)
+        self.y_ref = float((w * y_2000).sum() / w.sum())
+        self.log_farm_prod = household.log_farm_productivity(geo, pars, rural_index,
+                                                             self.mean_land_prov)
+        self.urban_income_head = (pars.urban_income_per_wage * URBAN_WAGE_2000_NATIONAL / 12.0
+                                  * self.wage_index)
         self.dist_probs = decisions.dist_class_probs(geo.n_prov, geo.dest_prov, geo.dest_tier, pars)
         self.b_push = decisions.home_coefficients(pars)
         self.decide_weights = _season(pars.spring_festival_share, _MONTH_DECIDE)
@@ -155,98 +184,210 @@ class Simulation:
         ret[0] = 1.0
         self.return_weights = _season(pars.return_festival_share, ret)
         self.conv_month = hukou.conversion_rates(pars) / 12.0
+        self.p_bring = np.full(geo.n_dest, pars.child_bring_max * (1 - pars.child_school_barrier))
+        self.local_shares = np.array([getattr(pars, f"local_share_{s}") for s in SECTOR_NAMES])
 
     def _key(self, stream: str, tick: int | None = None) -> np.uint64:
         return tick_key(self.seed, stream, self.t if tick is None else tick)
 
+    def _tally_args(self):
+        p = self.persons
+        return (p.age, p.sex, p.school, p.loc, p.hukou, p.dist, p.employed, p.sector, p.job,
+                p.permit, self.geo.n_dest)
+
     # ---------------------------------------------------------------- mechanisms
-    def _decide(self, tick: int, p_consider: float, force_move: bool, skip: np.ndarray) -> None:
+    def _home_income(self) -> None:
+        p, pars = self.persons, self.pars
+        household.home_income(self.places.hh_start, p.loc, p.hukou, self._log_land, self.hh_prov,
+                              self.log_farm_prod, pars.land_output_elasticity,
+                              pars.local_development, household.LOG_INT, self._y_home)
+
+    def _expected_wages(self, emp_rate: np.ndarray) -> np.ndarray:
+        """Expected monthly wage by destination, schooling, training: the demand-weighted wage
+        level, times the chance of being paid in full (arrears)."""
+        share = self.demand / np.maximum(self.demand.sum(axis=1, keepdims=True), 1e-12)
+        level = (share * self.levels).sum(axis=1)
+        paid = 1.0 - (share * self.arrears_risk[None, :]).sum(axis=1)
+        return (level * paid)[:, None, None] * self.mult[None, :, :]
+
+    def _decide(self, tick: int, p_consider: float, force_move: bool, skip: np.ndarray,
+                counts: tuple | None = None) -> None:
         p, pars, geo = self.persons, self.pars, self.geo
-        present, working = labour.count_workers(p.loc, p.hukou, p.employed, geo.n_dest)
-        _, _, emp_rate = labour.job_chances(self.demand, present, working, pars)
+        present, working = counts or labour.count_workers(p.loc, p.hukou, p.employed, p.sector,
+                                                          geo.n_dest)
+        emp_rate = labour.job_chances(self.demand, present, working, pars)[3]
         e, cum, rowsum, vmax = decisions.type_tables(
-            geo, pars, 0, self.wages, emp_rate, self.living, self.hukou_pen, self.y_ref,
-            self.dist_probs)
+            geo, pars, 0, self._expected_wages(emp_rate), emp_rate, self.living, self.hukou_pen,
+            self.y_ref, self.dist_probs)
+        log_home = self._y_home - np.log(self.y_ref)
         decisions.decide(
             self._key("decide.consider", tick), self._key("decide.choice", tick),
             self._key("decide.dist", tick), p.age, p.sex, p.school, p.trained, p.county, p.hh,
-            p.loc, p.hukou, p.employed, self.households.land_mu_per_worker,
-            self.places.county_prov, self.places.county_capital, self.mean_land_prov,
+            p.loc, p.hukou, p.employed, self.places.county_prov, self.places.county_capital,
             self.network.indptr, self.network.indices, e, cum, rowsum, vmax, pars.nest_lambda,
-            pars.network_beta, self.home_log_income, 0.3, self.b_push, pars.asc_home,
-            p_consider, pars.onward_prob_unemployed, pars.onward_prob_employed, self.dist_probs,
+            pars.network_beta, log_home, self.b_push, pars.asc_home, p_consider,
+            pars.onward_prob_unemployed, pars.onward_prob_employed, self.dist_probs,
             force_move, skip, self._new_loc, self._new_dist, self._event)
+        self._cand = np.flatnonzero(self._event)
+        departing = self._cand[self._event[self._cand] == 1]
+        household.resolve_departures(self.places.hh_start, p.hh, departing, self._event,
+                                     p.school, p.age, p.loc, p.hukou,
+                                     bool(pars.hh_keep_one_home) and not force_move)
+
+    def _match(self, tick: int | None = None) -> None:
+        p, pars, geo = self.persons, self.pars, self.geo
+        present, working = labour.count_workers(p.loc, p.hukou, p.employed, p.sector, geo.n_dest)
+        find, openings, layoff, _ = labour.job_chances(self.demand, present, working, pars)
+        self._emp[:] = p.employed
+        self._sec[:] = p.sector
+        labour.match_jobs(self._key("labour.separation", tick), self._key("labour.hire", tick),
+                          self._key("labour.job", tick), p.loc, p.hukou, self._emp, self._sec,
+                          p.employed, p.sector, p.job, self.network.indptr, self.network.indices,
+                          find, openings, layoff, pars.separation_rate, pars.network_job_boost,
+                          pars.network_sector_pull, self.informal_prob, pars.min_wage_enforcement)
 
     def step(self) -> None:
         """Advance one month (see the module docstring for the order)."""
-        geo, p, t = self.geo, self.persons, self.t
-        year, month = self.start_year + t // 12, t % 12 + 1
         clock = time.perf_counter
-        t0 = clock()
+        marks = [clock()]
+        geo, p, hh, t = self.geo, self.persons, self.households, self.t
+        year, month = self.start_year + t // 12, t % 12 + 1
+        sc = self.rec.scalars
         exits = np.zeros(len(EXIT_CAUSES), np.int64)
+        # 1 demography
+        sc["entrants"][t] = 0
         if month == 1 and t > 0:
             pars = self.params.at(year)
             was_away = (p.loc != HOME) & (p.hukou == RURAL)
             demography.age_and_replace(
                 self._key("demography"), p.age, p.sex, p.school, p.trained, p.loc, p.hukou,
-                p.dist, p.employed, p.months_away, pars.exit_age, pars.mortality_30,
-                pars.mortality_gompertz, pars.entrant_share_junior, pars.entrant_share_senior,
-                self._flag)
+                p.dist, p.employed, p.months_away, p.sector, p.job, p.permit, p.first_year,
+                pars.exit_age, pars.mortality_30, pars.mortality_gompertz,
+                pars.entrant_share_junior, pars.entrant_share_senior, self._flag)
             exits[0] = np.count_nonzero(was_away & (self._flag == 1))
             exits[1] = np.count_nonzero(was_away & (self._flag == 2))
-        t1 = clock()
+            sc["entrants"][t] = np.count_nonzero(self._flag)
+            household.release_children(self._flag, p.hh, hh.kids_with, hh.n_children, False)
+        marks.append(clock())
+        # 2 year
         if month == 1:
             self._resolve_year(year)
         pars = self.pars
-        t2 = clock()
+        marks.append(clock())
+        # 3 returns
         returned = self._flag
         returns.draw_returns(
             self._key("returns"), p.age, p.sex, p.school, p.loc, p.hukou, p.dist, p.employed,
-            p.months_away, p.hh, self.households.n_children,
+            p.months_away, p.sector, p.job, p.permit, p.hh, hh.n_children,
             pars.return_rate_year * self.return_weights[month - 1], pars.return_female_mult,
             pars.return_unemployed_mult, pars.return_age_log_per_decade,
             pars.return_duration_log_per_year, pars.return_children_mult, pars.return_school_log,
-            returned)
+            returned, self._spell)
+        ret_mask = returned.view(np.bool_)
         n_returned = int(np.count_nonzero(returned))
-        t3 = clock()
-        converted = self._event  # reused buffer; overwritten by decisions below
+        male = p.sex == 0
+        sp = self._spell.astype(np.int64)
+        sc["spell_months_male"][t] = sp[ret_mask & male].sum()
+        sc["spells_male"][t] = np.count_nonzero(ret_mask & male)
+        sc["spell_months_female"][t] = sp[ret_mask & ~male].sum()
+        sc["spells_female"][t] = n_returned - sc["spells_male"][t]
+        sc["returnee_school_sum"][t] = p.school[ret_mask].sum()
+        household.release_children(returned, p.hh, hh.kids_with, hh.n_children, False)
+        marks.append(clock())
+        # 4 hukou
+        converted = self._flag2
         hukou.draw_conversions(
             self._key("hukou"), p.loc, p.hukou, p.employed, p.months_away, p.school, p.hh,
-            self.households.land_mu_per_worker, p.county, self.places.county_prov,
-            self.mean_land_prov, geo.dest_tier, self.conv_month, pars.land_attachment, converted)
+            hh.land_mu_per_worker, p.county, self.places.county_prov, self.mean_land_prov,
+            geo.dest_tier, self.conv_month, pars.land_attachment, converted)
         exits[2] = np.count_nonzero(converted)
-        t4 = clock()
-        self.demand = self.demand * (1.0 + pars.demand_growth_elasticity * self.growth / 100.0
-                                     ) ** (1.0 / 12.0)
-        t5 = clock()
+        household.release_children(converted, p.hh, hh.kids_with, hh.n_children, True)
+        hukou.draw_permits(self._key("hukou.permit"), p.loc, p.hukou, p.employed, p.job, p.permit,
+                           pars.permit_rate_formal, pars.permit_rate_informal)
+        marks.append(clock())
+        # 5 labour demand and wages
+        self.demand = labour.grow_demand(self.demand, self.growth, pars)
+        present, working = labour.count_workers(p.loc, p.hukou, p.employed, p.sector, geo.n_dest)
+        shortage = np.maximum(self.demand - working, 0.0) / np.maximum(self.demand, 1e-12)
+        unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
+        self.levels = wages.adjust_levels(self.levels, shortage, np.where(present > 0, unemp, 0),
+                                          pars)
+        marks.append(clock())
+        # 6 household
+        self._home_income()
+        marks.append(clock())
+        # 7 decisions
         p_consider = 1.0 - np.exp(-pars.consider_rate_year * self.decide_weights[month - 1])
-        self._decide(t, p_consider, False, returned)
+        self._decide(t, p_consider, False, returned, (present, working))
+        household.children_follow(self._key("household.children"), self._cand, self._event, p.hh,
+                                  p.age, hh.n_children, hh.kids_with, self.p_bring, self._new_loc,
+                                  pars.parent_age_min, pars.parent_age_max)
         out_by_dist = np.zeros(4, np.int64)
         onward = decisions.apply_moves(self._event, self._new_loc, self._new_dist, p.loc, p.dist,
-                                       p.employed, p.months_away, out_by_dist)
-        t6 = clock()
-        present, working = labour.count_workers(p.loc, p.hukou, p.employed, geo.n_dest)
-        find, layoff, _ = labour.job_chances(self.demand, present, working, pars)
-        self._emp[:] = p.employed
-        labour.match_jobs(self._key("labour.separation"), self._key("labour.hire"), p.loc,
-                          p.hukou, self._emp, p.employed, self.network.indptr,
-                          self.network.indices, find, layoff, pars.separation_rate,
-                          pars.network_job_boost)
+                                       p.employed, p.months_away, p.sector, p.job, p.permit,
+                                       p.first_year, year, out_by_dist)
+        marks.append(clock())
+        # 8 matching
+        self._match()
         decisions.add_month_away(p.loc, p.hukou, p.months_away)
-        t7 = clock()
+        marks.append(clock())
+        # 9 pay
+        self._pay(year, month)
+        marks.append(clock())
+        # 10 record
         r = self.rec
-        r.stock_dest[t], r.stock_dist[t], r.profile[t] = tally(
-            p.age, p.sex, p.loc, p.hukou, p.dist, p.employed, geo.n_dest)
+        r.stock_dest[t], r.stock_dist[t], r.profile[t], r.sector_emp[t] = tally(
+            *self._tally_args())
         r.outflow_dist[t] = out_by_dist
         r.returnflow[t] = n_returned
         r.onflow[t] = onward
         r.exitflow[t] = exits
-        r.demand[t] = self.demand * self.scale
-        t8 = clock()
-        for name, dt in zip(STEP_ORDER, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5,
-                                         t7 - t6, t8 - t7), strict=True):
-            self.timings[name] += dt
+        r.demand[t] = self.demand.sum(axis=1) * self.scale
+        present, working = labour.count_workers(p.loc, p.hukou, p.employed, p.sector, geo.n_dest)
+        r.shortage[t] = np.maximum(self.demand - working, 0.0).sum(axis=1) * self.scale
+        sc["local_workers"][t] = pars.urban_local_workers
+        sc["cpi"][t] = self.cpi
+        if month == 12:
+            self._record_year_end(year)
+        marks.append(clock())
+        for name, a, b in zip(STEP_ORDER, marks[:-1], marks[1:], strict=True):
+            self.timings[name] += b - a
         self.t += 1
+
+    def _pay(self, year: int, month: int) -> None:
+        p, hh, pars, t = self.persons, self.households, self.pars, self.t
+        sc = self.rec.scalars
+        wages.pay(self._key("wages.ability", 0), self._key("wages.arrears"), year, p.age,
+                  p.school, p.trained, p.loc, p.hukou, p.employed, p.sector, p.job, self.levels,
+                  self.mult, self.minw, self.arrears_risk, pars.wage_dispersion_log_sd,
+                  pars.remit_share, self._wage, self._paid, self._remit)
+        bins, counts, wage_sum, remit_sum = tally_pay(p.loc, self._wage, self._paid, self._remit,
+                                                      self.minw, self.to_2005, WAGE_EDGES_2005)
+        self.rec.wage_bins[t] = bins
+        sc["paid_full"][t], sc["minwage_covered"][t], sc["minwage_ok"][t] = counts
+        sc["wage_sum_rmb"][t] = wage_sum
+        remit = self._remit
+        sc["remittances_rmb"][t] = remit_sum * self.scale * self.cpi
+        if month == 12:  # incomes per head and their distribution: yearly, in December
+            household.income_per_head(self.places.hh_start, p.loc, p.hukou, remit, self._y_home,
+                                      pars.working_age_share, self._inc_head, self._hh_size)
+            size = self._hh_size
+            sc["rural_income_per_head"][t] = float((self._inc_head * size).sum()
+                                                   / max(size.sum(), 1e-12))
+            sc["urban_income_per_head"][t] = self.urban_income_head
+        behind, in_city = household.children_counts(self.places.hh_start, p.loc, p.hukou, p.age,
+                                                    hh.n_children, hh.kids_with,
+                                                    pars.parent_age_min, pars.parent_age_max)
+        sc["children_left_behind"][t] = behind
+        sc["children_in_cities"][t] = in_city
+
+    def _record_year_end(self, year: int) -> None:
+        p, sc, t = self.persons, self.rec.scalars, self.t
+        sc["gini_rural"][t] = household.weighted_gini(self._inc_head, self._hh_size)
+        cohort = (p.first_year >= year - 10) & (p.first_year <= year - 1) & (p.hukou == RURAL)
+        n = np.count_nonzero(cohort)
+        sc["cohort_returned_share"][t] = (np.count_nonzero(cohort & (p.loc == HOME)) / n
+                                          if n else np.nan)
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> Results:
         """Run all months; ``progress(done, total)`` is called after each month."""
@@ -265,19 +406,22 @@ class Simulation:
             rec=self.rec, start_year=self.start_year, scale=self.scale, dest_name=geo.dest_name,
             dest_prov=np.asarray(geo.dest_prov), dest_tier=np.asarray(geo.dest_tier),
             dest_is_six=np.asarray(geo.dest_is_six), prov_name=geo.prov_name,
-            prov_region=np.asarray(geo.prov_region), initial_stock=self.initial_stock * 1,
+            prov_region=np.asarray(geo.prov_region), initial_stock=self.initial_stock,
             meta={"agents": self.agents, "seed": self.seed, "start_year": self.start_year,
-                  "years": self.years, "scale": self.scale},
+                  "years": self.years, "scale": self.scale,
+                  "local_sector_shares": self.local_shares},
         )
 
     def memory_bytes(self) -> dict[str, int]:
         """Bytes held by agent state, network and per-person buffers."""
         buffers = sum(a.nbytes for a in (self._new_loc, self._new_dist, self._event, self._flag,
-                                         self._emp))
+                                         self._flag2, self._emp, self._sec, self._spell,
+                                         self._wage, self._paid, self._remit, self._y_home,
+                                         self._inc_head,
+                                         self._hh_size))
         return {"persons": self.persons.nbytes(), "households": self.households.nbytes(),
                 "places": self.places.nbytes(), "network": self.network.nbytes(),
                 "buffers": buffers}
-
 
 class _threads:
     """Context manager setting numba's thread count for a block (None leaves it unchanged)."""

@@ -41,6 +41,12 @@ PARAMS = (
           "yearly conversion chance in provincial capitals"),
     Param("conversion_rate_megacity", 0.001, "per year", 0.0, 1.0, "seed 2.3",
           "yearly conversion chance in megacities (senior schooling only)"),
+    Param("permit_rate_formal", 0.06, "per month", 0.0, 1.0,
+          "seed 1.2: ~40% of migrants hold a temporary or permanent residence permit",
+          "monthly chance a migrant in a formal job registers (permit)"),
+    Param("permit_rate_informal", 0.01, "per month", 0.0, 1.0,
+          "seed 1.2: the rest are the 'floating population' in informal channels",
+          "monthly chance a migrant without a formal job registers"),
     Param("land_attachment", 0.3, "log points per mean land", 0.0, 5.0,
           "seed 1.5, 2.3: land is income and the ultimate safety net",
           "fall of the log conversion rate per unit of land relative to the provincial mean"),
@@ -77,3 +83,15 @@ def draw_conversions(key, loc, hukou, employed, months_away, school, hh, land, c
         if uniform(key, i, 0) < r:
             converted[i] = 1
             hukou[i] = URBAN
+
+
+@njit(cache=True, parallel=True)
+def draw_permits(key, loc, hukou, employed, job, permit, rate_formal, rate_informal):
+    """Migrants register for a residence permit, mostly through formal employers (seed 1.2)."""
+    for i in prange(loc.shape[0]):
+        if loc[i] == HOME or hukou[i] != RURAL or permit[i] == 1:
+            continue
+        formal = employed[i] == 1 and (job[i] & 1) == 0
+        r = rate_formal if formal else rate_informal
+        if uniform(key, i, 0) < r:
+            permit[i] = 1

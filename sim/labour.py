@@ -1,13 +1,13 @@
-"""Urban labour markets for migrants: demand, wages, job finding and separations.
+"""Urban labour markets for migrants, by destination and sector: demand, matching, separations.
 
 Demand for migrant labour at each destination starts from an initial national level spread over
 destinations by regional product (eastern provinces weighted up: the flow runs from the west and
-centre to the east, seed 1.3) and grows with the regional GDP growth series (``sim/data``),
-scaled by an employment elasticity (seed 2.2: one point of GDP growth is about 900,000 jobs).
-Job finding follows Harris & Todaro (1970): the chance of a job falls as seekers outnumber
-openings; contacts already employed at the destination raise it (seed 1.4: 95% found jobs via
-friends or by themselves). Wages are the provincial average urban wage scaled by a migrant
-ratio, the city tier, schooling and training (seed 1.4: migrants paid less than locals).
+centre to the east, seed 1.3), is split over sectors (seed 1.4 shares, manufacturing tilted to
+the east) and grows with the regional GDP growth series (``sim/data``) times an employment
+elasticity (seed 2.2: a point less of GDP growth removes about 900,000 jobs). Matching follows
+Harris & Todaro (1970): the chance of a job falls as seekers outnumber openings; contacts employed
+at the destination raise it and steer the seeker to their sector (seed 1.4: 95% found jobs via
+friends or by themselves, 2% via public agencies). Openings left unfilled are the labour shortage.
 """
 
 from __future__ import annotations
@@ -17,16 +17,20 @@ from numba import njit, prange
 
 from sim.params import Param
 from sim.rng import uniform
+from sim.sectors import N_SECTORS, SECTOR_NAMES
 from sim.state import HOME, RURAL
 
+_S = SECTOR_NAMES
 PARAMS = (
     Param("migrant_jobs_initial", 2.0e7, "jobs", 1.0e5, 3.0e8,
-          "assumption: urban jobs migrants could fill in 1985 (urban employment 128M, CSY)",
+          "assumption: urban jobs migrants could fill in 1985 (urban employment 128M, CSY 1986)",
           "national demand for migrant labour at the start of the run"),
     Param("demand_growth_elasticity", 0.9, "ratio", 0.0, 5.0,
           "seed 2.2 (one point of growth is ~900,000 jobs); hand-set",
           "growth of migrant labour demand per unit of regional GDP growth"),
-    Param("east_demand_mult", 2.5, "ratio", 0.1, 20.0,
+    Param("gdp_growth_shift", 0.0, "percentage points", -20.0, 10.0,
+          "lever for growth shocks (seed 2.2)", "added to the regional GDP growth series"),
+    Param("east_demand_mult", 7.0, "ratio", 0.1, 20.0,
           "seed 1.3: flows go from western and central to eastern provinces",
           "weight of eastern provinces in migrant labour demand, relative to GDP"),
     Param("demand_gdp_elasticity", 1.0, "ratio", 0.0, 3.0, "assumption",
@@ -34,50 +38,54 @@ PARAMS = (
     Param("shenzhen_share_of_guangdong", 0.25, "share", 0.0, 0.9,
           "assumption; Shenzhen is Guangdong's largest migrant city",
           "share of Guangdong's migrant labour demand located in Shenzhen"),
-    Param("migrant_wage_ratio", 0.55, "ratio", 0.1, 1.5,
-          "seed 1.4 (wage brackets vs the CSY average wage); Wang & Cai 2005",
-          "migrant wage relative to the provincial average urban wage"),
-    Param("wage_mult_small", 0.75, "ratio", 0.2, 2.0, "assumption", "wage level of county towns"),
-    Param("wage_mult_medium", 0.9, "ratio", 0.2, 2.0, "assumption", "wage level of prefecture cities"),
-    Param("wage_mult_large", 1.0, "ratio", 0.2, 2.0, "assumption", "wage level of provincial capitals"),
-    Param("wage_mult_megacity", 1.2, "ratio", 0.2, 3.0, "assumption",
-          "wage level of Beijing, Shanghai, Shenzhen"),
-    Param("school_premium_junior", 0.15, "log points", 0.0, 1.0,
-          "de Brauw & Rozelle 2008 (returns to schooling in off-farm work ~5%/year)",
-          "wage premium of junior over primary schooling"),
-    Param("school_premium_senior", 0.35, "log points", 0.0, 1.5, "as above",
-          "wage premium of senior secondary over primary schooling"),
-    Param("training_premium", 0.10, "log points", 0.0, 1.0,
-          "seed 2.4: 88% of Sunshine trainees found off-farm jobs", "wage premium of training"),
-    Param("living_cost_small", 100.0, "RMB/month (2000)", 0.0, 2000.0, "assumption",
-          "living cost of a migrant in a county town, scaled by the urban wage index"),
-    Param("living_cost_medium", 140.0, "RMB/month (2000)", 0.0, 2000.0, "assumption",
-          "living cost in a prefecture city"),
-    Param("living_cost_large", 180.0, "RMB/month (2000)", 0.0, 2000.0, "assumption",
-          "living cost in a provincial capital"),
-    Param("living_cost_megacity", 260.0, "RMB/month (2000)", 0.0, 3000.0, "assumption",
-          "living cost in Beijing, Shanghai, Shenzhen"),
+    *[Param(f"demand_share_{s}", v, "share", 0.0, 1.0, "seed 1.4 (Cai 2005)",
+            f"share of migrant labour demand in {s} (normalised over sectors)")
+      for s, v in zip(_S, (0.25, 0.24, 0.20, 0.18, 0.13), strict=True)],
+    Param("east_manufacturing_tilt", 1.4, "ratio", 0.1, 10.0,
+          "seed 1.3-1.4: export processing concentrated in the east",
+          "multiplier of manufacturing's demand share in eastern provinces"),
+    Param("urban_local_workers", {"1985": 1.25e8, "1995": 1.7e8, "2004": 1.6e8, "2010": 1.7e8},
+          "persons", 0.0, 1.0e9, "CSY urban employment less migrants, rounded",
+          "local (urban hukou) urban workforce, for migrant shares of sector workforces"),
+    *[Param(f"local_share_{s}", v, "share", 0.0, 1.0, "CSY 2005 urban employment by sector, rounded",
+            f"share of the local urban workforce in {s}")
+      for s, v in zip(_S, (0.045, 0.08, 0.12, 0.40, 0.355), strict=True)],
     Param("separation_rate", 0.02, "per month", 0.0, 1.0,
-          "Knight & Yueh 2004: high job mobility of migrants", "chance an employed migrant loses the job"),
+          "Knight & Yueh 2004: high job mobility of migrants",
+          "chance an employed migrant loses the job"),
     Param("matching_efficiency", 0.6, "per month", 0.0, 1.0, "assumption",
           "chance a seeker meets an opening when openings are plentiful"),
     Param("network_job_boost", 0.5, "per employed contact", 0.0, 5.0,
           "seed 1.4: 95% found jobs via friends or by themselves",
           "extra job-finding chances per contact employed at the destination (max 4 counted)"),
+    Param("network_sector_pull", 1.0, "per contact", 0.0, 20.0,
+          "seed 1.4: chain migration shapes the workforce",
+          "weight of each employed contact's sector when a job's sector is drawn"),
+    Param("public_employment_services", {"1985": 0.0, "2005": 0.02}, "share", 0.0, 1.0,
+          "seed 1.4: 2% found jobs through public agencies; 2.4 Spring Breeze",
+          "extra job-finding chance from public employment services"),
 )
+
+
+def sector_shares(geo, pars) -> np.ndarray:
+    """Sector split of migrant labour demand per destination, shape (n_dest, n_sectors)."""
+    base = np.array([getattr(pars, f"demand_share_{s}") for s in SECTOR_NAMES])
+    out = np.tile(base, (geo.n_dest, 1))
+    east = geo.prov_region[geo.dest_prov] == 0
+    out[east, 1] *= pars.east_manufacturing_tilt
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def demand_weights(geo, pars) -> np.ndarray:
     """Share of national migrant labour demand at each destination (sums to 1)."""
     w_prov = geo.gdp_bn_rmb ** pars.demand_gdp_elasticity
     w_prov = w_prov * np.where(geo.prov_region == 0, pars.east_demand_mult, 1.0)
-    tier_share = np.array([0.30, 0.35, 0.35, 1.0])
+    tier_share = np.array([0.30, 0.35, 0.35])
     w = np.zeros(geo.n_dest)
     for j in range(geo.n_dest):
         p = geo.dest_prov[j]
-        w[j] = w_prov[p] * tier_share[min(geo.dest_tier[j], 2)]
-    # Beijing/Shanghai: the megacity holds most of the municipality's demand
-    for j in range(geo.n_dest - 1):
+        w[j] = w_prov[p] * tier_share[min(int(geo.dest_tier[j]), 2)]
+    for j in range(geo.n_dest - 1):  # Beijing, Shanghai: the megacity holds most demand
         if geo.dest_tier[j] == 3:
             p = geo.dest_prov[j]
             w[3 * p: 3 * p + 2] = w_prov[p] * 0.1
@@ -89,69 +97,105 @@ def demand_weights(geo, pars) -> np.ndarray:
     return w / w.sum()
 
 
-def wage_table(geo, pars, wage_index: float) -> np.ndarray:
-    """Migrant monthly wage (RMB, 2000 prices) by destination, schooling, training."""
-    tier_mult = np.array([pars.wage_mult_small, pars.wage_mult_medium, pars.wage_mult_large,
-                          pars.wage_mult_megacity])
-    base = (geo.urban_wage_rmb_year[geo.dest_prov] / 12.0 * wage_index * pars.migrant_wage_ratio
-            * tier_mult[geo.dest_tier])
-    school = np.exp(np.array([0.0, pars.school_premium_junior, pars.school_premium_senior]))
-    train = np.exp(np.array([0.0, pars.training_premium]))
-    return base[:, None, None] * school[None, :, None] * train[None, None, :]
+def initial_demand(geo, pars, scale: float) -> np.ndarray:
+    """Migrant labour demand (agents) by destination and sector at the start."""
+    d = demand_weights(geo, pars) * pars.migrant_jobs_initial / scale
+    return d[:, None] * sector_shares(geo, pars)
 
 
-def living_cost(geo, pars, wage_index: float) -> np.ndarray:
-    """Living cost per destination (RMB/month, 2000 prices)."""
-    c = np.array([pars.living_cost_small, pars.living_cost_medium, pars.living_cost_large,
-                  pars.living_cost_megacity])
-    return c[geo.dest_tier] * wage_index
+def grow_demand(demand: np.ndarray, growth_pct_dest: np.ndarray, pars) -> np.ndarray:
+    """One month of demand growth with regional GDP growth (plus the growth shock lever)."""
+    g = pars.demand_growth_elasticity * (growth_pct_dest + pars.gdp_growth_shift) / 100.0
+    return demand * np.maximum(1.0 + g, 0.0)[:, None] ** (1.0 / 12.0)
 
 
 @njit(cache=True)
-def count_workers(loc, hukou, employed, n_dest):
-    """Rural-hukou migrants present and employed at each destination."""
+def count_workers(loc, hukou, employed, sector, n_dest):
+    """Rural-hukou migrants present per destination, and employed per destination and sector."""
     present = np.zeros(n_dest, np.int64)
-    working = np.zeros(n_dest, np.int64)
+    working = np.zeros((n_dest, N_SECTORS), np.int64)
     for i in range(loc.shape[0]):
         d = loc[i]
         if d >= 0 and hukou[i] == RURAL:
             present[d] += 1
-            working[d] += employed[i]
+            if employed[i] == 1:
+                working[d, sector[i]] += 1
     return present, working
 
 
-def job_chances(demand: np.ndarray, present: np.ndarray, working: np.ndarray, pars
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per destination: chance a seeker finds a job this month, extra layoff chance, and the
-    Harris-Todaro employment probability (openings over migrants, capped at 1)."""
+def job_chances(demand: np.ndarray, present: np.ndarray, working: np.ndarray, pars):
+    """Per destination: job-finding chance this month, openings by sector, layoff chance by
+    sector, and the Harris-Todaro employment probability (jobs over migrants, capped at 1)."""
     openings = np.maximum(demand - working, 0.0)
-    seekers = np.maximum(present - working, 1)
-    find = pars.matching_efficiency * np.minimum(1.0, openings / seekers)
+    employed = working.sum(axis=1)
+    seekers = np.maximum(present - employed, 1)
+    find = np.minimum(1.0, pars.matching_efficiency * np.minimum(1.0, openings.sum(1) / seekers)
+                      + pars.public_employment_services)
     layoff = np.where(working > demand, (working - demand) / np.maximum(working, 1), 0.0)
-    emp_rate = np.minimum(1.0, demand / np.maximum(present, 1))
-    return find, layoff, emp_rate
+    emp_rate = np.minimum(1.0, demand.sum(axis=1) / np.maximum(present, 1))
+    return find, openings, layoff, emp_rate
 
 
 @njit(cache=True, parallel=True)
-def match_jobs(key_sep, key_find, loc, hukou, emp_in, emp_out, indptr, indices, find, layoff, sep,
-               net_boost):
-    """Separations of the employed and hires of seekers, from start-of-step status ``emp_in``
-    (contacts are read from it, so no thread sees another's update) into ``emp_out``."""
+def match_jobs(key_sep, key_find, key_job, loc, hukou, emp_in, sec_in, emp_out, sec_out, job,
+               indptr, indices, find, openings, layoff, sep, net_boost, sector_pull,
+               informal_prob, minwage_prob):
+    """Separations and hires from start-of-step status (``emp_in``/``sec_in``, also what
+    contacts are read from) into ``emp_out``/``sec_out``; a hire draws its sector from openings
+    weighted up by contacts working in each sector, then the job's informality and minimum-wage
+    coverage (bit flags in ``job``)."""
     n = loc.shape[0]
+    n_sec = openings.shape[1]
     for i in prange(n):
         d = loc[i]
         emp_out[i] = emp_in[i]
+        sec_out[i] = sec_in[i]
         if d == HOME or hukou[i] != RURAL:
             continue
         if emp_in[i] == 1:
-            if uniform(key_sep, i, 0) < sep + layoff[d]:
+            if uniform(key_sep, i, 0) < sep + layoff[d, sec_in[i]]:
                 emp_out[i] = 0
-        else:
-            k = 0
-            for a in range(indptr[i], indptr[i + 1]):
-                c = indices[a]
-                if loc[c] == d and emp_in[c] == 1:
-                    k += 1
-            f = 1.0 - (1.0 - find[d]) ** (1.0 + net_boost * min(k, 4))
-            if uniform(key_find, i, 0) < f:
-                emp_out[i] = 1
+                sec_out[i] = -1
+                job[i] = 0
+            continue
+        k = 0
+        for a in range(indptr[i], indptr[i + 1]):
+            c = indices[a]
+            if loc[c] == d and emp_in[c] == 1:
+                k += 1
+        f = 1.0 - (1.0 - find[d]) ** (1.0 + net_boost * min(k, 4))
+        if uniform(key_find, i, 0) >= f:
+            continue
+        total = 0.0
+        for s in range(n_sec):
+            total += openings[d, s] * (1.0 + sector_pull * _contacts_in(s, d, i, loc, emp_in,
+                                                                          sec_in, indptr, indices))
+        if total <= 0.0:
+            continue
+        u = uniform(key_job, i, 0) * total
+        acc = 0.0
+        pick = n_sec - 1
+        for s in range(n_sec):
+            acc += openings[d, s] * (1.0 + sector_pull * _contacts_in(s, d, i, loc, emp_in, sec_in,
+                                                                      indptr, indices))
+            if u < acc:
+                pick = s
+                break
+        emp_out[i] = 1
+        sec_out[i] = pick
+        flags = 0
+        if uniform(key_job, i, 1) < informal_prob[pick]:
+            flags |= 1
+        if uniform(key_job, i, 2) < minwage_prob:
+            flags |= 2
+        job[i] = flags
+
+
+@njit(inline="always", cache=True)
+def _contacts_in(s, d, i, loc, emp, sec, indptr, indices):
+    k = 0
+    for a in range(indptr[i], indptr[i + 1]):
+        c = indices[a]
+        if loc[c] == d and emp[c] == 1 and sec[c] == s:
+            k += 1
+    return k

@@ -132,10 +132,21 @@ def closest(name: str, options: Iterable[str]) -> str | None:
 
 
 def _collect_schema() -> dict[str, Param]:
-    from sim import decisions, demography, hukou, labour, network, population, returns
+    from sim import (
+        decisions,
+        demography,
+        household,
+        hukou,
+        labour,
+        network,
+        population,
+        returns,
+        wages,
+    )
 
     schema: dict[str, Param] = {}
-    for mod in (population, network, decisions, labour, returns, hukou, demography):
+    for mod in (population, network, household, decisions, labour, wages, returns, hukou,
+                demography):
         for p in mod.PARAMS:
             if p.name in schema:
                 raise RuntimeError(f"parameter {p.name} declared twice")

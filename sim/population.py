@@ -138,6 +138,7 @@ def build_population(geo: Geography, n_agents: int, seed: int, pars, start_year:
         county=hh_county.astype(np.int32),
         land_mu_per_worker=land.astype(np.float32),
         n_children=np.minimum(kids, 12).astype(np.int8),
+        kids_with=np.full(n_hh, -1, np.int32),
     )
 
     # persons
@@ -160,12 +161,17 @@ def build_population(geo: Geography, n_agents: int, seed: int, pars, start_year:
         dist=np.full(n, -1, np.int8),
         employed=np.zeros(n, np.int8),
         months_away=np.zeros(n, np.int16),
+        sector=np.full(n, -1, np.int8),
+        job=np.zeros(n, np.int8),
+        permit=np.zeros(n, np.int8),
+        first_year=np.full(n, -1, np.int16),
     )
-    places = build_places(geo, person_county, int(pars.village_size_agents))
+    places = build_places(geo, person_county, int(pars.village_size_agents), person_hh)
     return persons, households, places, scale
 
 
-def build_places(geo: Geography, person_county: np.ndarray, village_size: int = 80) -> Places:
+def build_places(geo: Geography, person_county: np.ndarray, village_size: int,
+                 person_hh: np.ndarray) -> Places:
     """County lookup tables and contiguous village ranges (persons must be sorted by county)."""
     n_prov = len(geo.prov_name)
     n_counties = int(geo.n_counties.sum())
@@ -191,6 +197,8 @@ def build_places(geo: Geography, person_county: np.ndarray, village_size: int = 
     village = (vill_offset[person_county] + vill_local).astype(np.int32)
     vcounts = np.bincount(village, minlength=int(vill_offset[-1]))
     village_start = np.concatenate([[0], np.cumsum(vcounts)]).astype(np.int64)
+    hh_counts = np.bincount(person_hh)
+    hh_start = np.concatenate([[0], np.cumsum(hh_counts)]).astype(np.int64)
     return Places(county_prov=county_prov, county_pref=county_pref,
-                  county_capital=county_capital, county_start=county_start,
+                  county_capital=county_capital, county_start=county_start, hh_start=hh_start,
                   prov_start=prov_start, village=village, village_start=village_start)

@@ -1,9 +1,9 @@
 """Indicators recorded each month, and the tidy table users read.
 
-All counts are in real persons (agents times the scale). Flows are monthly: ``outflow`` counts
-moves from home to a destination, ``returnflow`` moves back home, ``onflow`` moves between
-destinations, and ``exitflow`` any other way of leaving the migrant stock while away (ageing
-out, death, conversion to local hukou). The stock therefore changes by exactly
+All counts are in real persons (agents times the scale), money in RMB. Flows are monthly:
+``outflow`` counts moves from home to a destination, ``returnflow`` moves back home, ``onflow``
+moves between destinations, and ``exitflow`` any other way of leaving the migrant stock while
+away (ageing out, death, conversion to local hukou). The stock therefore changes by exactly
 outflow - returnflow - exitflow each month.
 """
 
@@ -15,17 +15,36 @@ import numpy as np
 from numba import njit
 
 from sim.geography import DIST_CLASS_NAMES, REGION_NAMES, TIER_NAMES
+from sim.sectors import N_SECTORS, SECTOR_NAMES
 from sim.state import HOME, RURAL
 
 EXIT_CAUSES = ("ageing", "death", "hukou")
+WAGE_BRACKETS = ("under_300", "300_500", "500_800", "over_800")  # RMB/month, 2005 prices (seed 1.4)
+WAGE_EDGES_2005 = np.array([300.0, 500.0, 800.0])
+PROFILE = ("male", "aged_15_29", "age_sum", "employed", "rural_lf", "settled", "permit",
+           "school_sum", "informal")
+
+# monthly scalar indicators kept in Recorder.scalars (name -> unit)
+SCALARS = {
+    "paid_full": "agents", "minwage_covered": "agents", "minwage_ok": "agents",
+    "wage_sum_rmb": "RMB/month (2000 prices), agents' sum",
+    "remittances_rmb": "RMB/month, current prices, real persons",
+    "rural_income_per_head": "RMB/month (2000 prices)", "urban_income_per_head": "RMB/month",
+    "gini_rural": "Gini", "children_left_behind": "agents' children", "children_in_cities": "x",
+    "spell_months_male": "months", "spells_male": "agents", "spell_months_female": "months",
+    "spells_female": "agents", "cohort_returned_share": "share", "entrants": "agents",
+    "returnee_school_sum": "levels", "local_workers": "persons", "cpi": "index 2000=1",
+}
 
 
 @njit(cache=True)
-def tally(age, sex, loc, hukou, dist, employed, n_dest):
-    """One pass over persons: stock by destination and distance class, and migrant profile."""
+def tally(age, sex, school, loc, hukou, dist, employed, sector, job, permit, n_dest):
+    """One pass over persons: stock by destination and distance class, migrant profile and
+    employed migrants by sector."""
     by_dest = np.zeros(n_dest, np.int64)
     by_dist = np.zeros(4, np.int64)
-    prof = np.zeros(6, np.int64)  # male, aged 15-29, sum of ages, employed, rural LF, settled
+    prof = np.zeros(9, np.int64)
+    by_sector = np.zeros(N_SECTORS, np.int64)
     for i in range(age.shape[0]):
         if hukou[i] != RURAL:
             prof[5] += 1
@@ -41,40 +60,82 @@ def tally(age, sex, loc, hukou, dist, employed, n_dest):
         if age[i] < 30:
             prof[1] += 1
         prof[2] += age[i]
-        prof[3] += employed[i]
-    return by_dest, by_dist, prof
+        prof[6] += permit[i]
+        prof[7] += school[i]
+        if employed[i] == 1:
+            prof[3] += 1
+            by_sector[sector[i]] += 1
+            if (job[i] & 1) != 0:
+                prof[8] += 1
+    return by_dest, by_dist, prof, by_sector
+
+
+@njit(cache=True)
+def tally_pay(loc, wage, paid, remit, minw, to_2005, edges):
+    """Wage brackets (2005 prices), fully paid, covered by and paid at least the minimum wage;
+    sums of wages and remittances (serial, so sums do not depend on threads)."""
+    bins = np.zeros(4, np.int64)
+    out = np.zeros(3, np.int64)  # paid in full, covered by a minimum wage, paid >= it
+    total = 0.0
+    total_remit = 0.0
+    for i in range(wage.shape[0]):
+        w = wage[i]
+        if w <= 0.0:
+            continue
+        total += w
+        total_remit += remit[i]
+        w5 = w * to_2005
+        k = 0
+        while k < 3 and w5 >= edges[k]:
+            k += 1
+        bins[k] += 1
+        out[0] += paid[i]
+        m = minw[loc[i]]
+        if m > 0.0:
+            out[1] += 1
+            if w >= m * 0.999999:
+                out[2] += 1
+    return bins, out, total, total_remit
 
 
 @dataclass
 class Recorder:
-    """Preallocated monthly integer counts (agents), filled by the engine."""
+    """Preallocated monthly records, filled by the engine (counts in agents)."""
 
     n_months: int
     n_dest: int
     stock_dest: np.ndarray = field(init=False)
     stock_dist: np.ndarray = field(init=False)
     profile: np.ndarray = field(init=False)
+    sector_emp: np.ndarray = field(init=False)
+    wage_bins: np.ndarray = field(init=False)
     outflow_dist: np.ndarray = field(init=False)
     returnflow: np.ndarray = field(init=False)
     onflow: np.ndarray = field(init=False)
     exitflow: np.ndarray = field(init=False)
     demand: np.ndarray = field(init=False)
+    shortage: np.ndarray = field(init=False)
+    scalars: dict = field(init=False)
 
     def __post_init__(self):
-        m = self.n_months
-        self.stock_dest = np.zeros((m, self.n_dest), np.int64)
+        m, nd = self.n_months, self.n_dest
+        self.stock_dest = np.zeros((m, nd), np.int64)
         self.stock_dist = np.zeros((m, 4), np.int64)
-        self.profile = np.zeros((m, 6), np.int64)
+        self.profile = np.zeros((m, len(PROFILE)), np.int64)
+        self.sector_emp = np.zeros((m, N_SECTORS), np.int64)
+        self.wage_bins = np.zeros((m, 4), np.int64)
         self.outflow_dist = np.zeros((m, 4), np.int64)
         self.returnflow = np.zeros(m, np.int64)
         self.onflow = np.zeros(m, np.int64)
         self.exitflow = np.zeros((m, len(EXIT_CAUSES)), np.int64)
-        self.demand = np.zeros((m, self.n_dest), np.float64)
+        self.demand = np.zeros((m, nd), np.float64)
+        self.shortage = np.zeros((m, nd), np.float64)
+        self.scalars = {k: np.full(m, np.nan) for k in SCALARS}
 
 
 @dataclass
 class Results:
-    """What a run produced: monthly counts plus the metadata needed to read them."""
+    """What a run produced: monthly records plus the metadata needed to read them."""
 
     rec: Recorder
     start_year: int
@@ -100,12 +161,9 @@ class Results:
         """Migrant stock (real persons) at the end of each month."""
         return self.rec.stock_dest.sum(axis=1) * self.scale
 
-    def series(self) -> dict[tuple[str, str], np.ndarray]:
-        """All indicators as {(indicator, group): monthly values}."""
+    def _stock_series(self, out: dict) -> None:
         r, s = self.rec, self.scale
-        out: dict[tuple[str, str], np.ndarray] = {}
-        stock = r.stock_dest.sum(axis=1)
-        out["migrant_stock", "total"] = stock * s
+        out["migrant_stock", "total"] = r.stock_dest.sum(axis=1) * s
         for j, name in enumerate(self.dest_name):
             out["migrant_stock", f"dest:{name}"] = r.stock_dest[:, j] * s
         for p, name in enumerate(self.prov_name):
@@ -117,16 +175,9 @@ class Results:
             out["migrant_stock", f"region:{name}"] = r.stock_dest[:, sel].sum(1) * s
         for k, name in enumerate(DIST_CLASS_NAMES):
             out["migrant_stock", f"dist:{name}"] = r.stock_dist[:, k] * s
-        safe = np.maximum(stock, 1)
-        for k, name in enumerate(DIST_CLASS_NAMES):
-            out["share_stock", f"dist:{name}"] = r.stock_dist[:, k] / safe
-        out["share_to_six_destinations", "total"] = r.stock_dest[:, self.dest_is_six].sum(1) / safe
-        out["share_male", "total"] = r.profile[:, 0] / safe
-        out["share_aged_15_29", "total"] = r.profile[:, 1] / safe
-        out["mean_age", "total"] = r.profile[:, 2] / safe
-        out["unemployment_rate", "migrants"] = 1.0 - r.profile[:, 3] / safe
-        out["rural_labour_force", "total"] = r.profile[:, 4] * s
-        out["settled_urban_hukou", "total"] = r.profile[:, 5] * s
+
+    def _flow_series(self, out: dict) -> None:
+        r, s = self.rec, self.scale
         out["outflow", "total"] = r.outflow_dist.sum(1) * s
         for k, name in enumerate(DIST_CLASS_NAMES):
             out["outflow", f"dist:{name}"] = r.outflow_dist[:, k] * s
@@ -135,7 +186,73 @@ class Results:
         out["exitflow", "total"] = r.exitflow.sum(1) * s
         for k, name in enumerate(EXIT_CAUSES):
             out["exitflow", f"cause:{name}"] = r.exitflow[:, k] * s
+        out["hukou_conversions", "total"] = r.exitflow[:, 2] * s
+        out["new_entrants", "total"] = r.scalars["entrants"] * s
+
+    def _economy_series(self, out: dict) -> None:
+        r, s, sc = self.rec, self.scale, self.rec.scalars
+        stock = np.maximum(r.stock_dest.sum(axis=1), 1)
+        emp = np.maximum(r.profile[:, 3], 1)
+        out["unemployment_rate", "migrants"] = 1.0 - r.profile[:, 3] / stock
+        for k, name in enumerate(SECTOR_NAMES):
+            out["sector_share", f"sector:{name}"] = r.sector_emp[:, k] / emp
+        local = sc["local_workers"]
+        for k, name in enumerate(SECTOR_NAMES):
+            mig = r.sector_emp[:, k] * s
+            loc_k = local * self.meta.get("local_sector_shares", np.full(5, 0.2))[k]
+            out["migrant_share_of_sector", f"sector:{name}"] = mig / np.maximum(mig + loc_k, 1)
+        out["migrant_share_of_urban_labour", "total"] = (
+            r.profile[:, 3] * s / np.maximum(r.profile[:, 3] * s + local, 1))
+        out["share_fully_paid", "migrants"] = sc["paid_full"] / emp
+        out["share_informal", "migrants"] = r.profile[:, 8] / emp
+        out["share_paid_min_wage", "migrants"] = sc["minwage_ok"] / np.maximum(
+            sc["minwage_covered"], 1)
+        for k, name in enumerate(WAGE_BRACKETS):
+            out["wage_bracket_share", f"rmb2005:{name}"] = r.wage_bins[:, k] / emp
+        out["mean_wage_rmb_2000", "migrants"] = sc["wage_sum_rmb"] / emp
+        out["share_with_residence_permit", "migrants"] = r.profile[:, 6] / stock
+        out["labour_shortage", "total"] = r.shortage.sum(1)
+        out["labour_shortage_rate", "total"] = r.shortage.sum(1) / np.maximum(r.demand.sum(1), 1)
+        for j, name in enumerate(self.dest_name):
+            out["labour_shortage_rate", f"dest:{name}"] = r.shortage[:, j] / np.maximum(
+                r.demand[:, j], 1)
+        gd = [j for j, p in enumerate(self.dest_prov) if self.prov_name[p] == "Guangdong"]
+        out["labour_shortage_rate", "prov:Guangdong"] = r.shortage[:, gd].sum(1) / np.maximum(
+            r.demand[:, gd].sum(1), 1)
         out["labour_demand", "total"] = r.demand.sum(1)
+        out["rural_income_per_head_rmb_year", "total"] = sc["rural_income_per_head"] * 12 * sc["cpi"]
+        out["urban_rural_income_ratio", "total"] = (sc["urban_income_per_head"]
+                                                   / sc["rural_income_per_head"])
+        out["gini_rural_income_per_head", "total"] = sc["gini_rural"]
+        out["remittances_rmb", "total"] = sc["remittances_rmb"]
+        out["children_left_behind", "total"] = sc["children_left_behind"] * s
+        out["migrant_children_in_cities", "total"] = sc["children_in_cities"] * s
+        out["completed_spell_years", "sex:male"] = _cum_ratio(sc["spell_months_male"],
+                                                              sc["spells_male"]) / 12
+        out["completed_spell_years", "sex:female"] = _cum_ratio(sc["spell_months_female"],
+                                                                sc["spells_female"]) / 12
+        out["share_returned_decade_cohort", "total"] = sc["cohort_returned_share"]
+        n_ret = np.maximum(r.returnflow, 1)
+        out["mean_school_level", "returnees"] = np.where(
+            r.returnflow > 0, sc["returnee_school_sum"] / n_ret, np.nan)
+        out["mean_school_level", "migrants"] = r.profile[:, 7] / stock
+
+    def series(self) -> dict[tuple[str, str], np.ndarray]:
+        """All indicators as {(indicator, group): monthly values}."""
+        r, s = self.rec, self.scale
+        out: dict[tuple[str, str], np.ndarray] = {}
+        self._stock_series(out)
+        stock = np.maximum(r.stock_dest.sum(axis=1), 1)
+        for k, name in enumerate(DIST_CLASS_NAMES):
+            out["share_stock", f"dist:{name}"] = r.stock_dist[:, k] / stock
+        out["share_to_six_destinations", "total"] = r.stock_dest[:, self.dest_is_six].sum(1) / stock
+        out["share_male", "total"] = r.profile[:, 0] / stock
+        out["share_aged_15_29", "total"] = r.profile[:, 1] / stock
+        out["mean_age", "total"] = r.profile[:, 2] / stock
+        out["rural_labour_force", "total"] = r.profile[:, 4] * s
+        out["settled_urban_hukou", "total"] = r.profile[:, 5] * s
+        self._flow_series(out)
+        self._economy_series(out)
         return out
 
     def to_frame(self):
@@ -146,25 +263,49 @@ class Results:
         ser = self.series()
         n = self.n_months
         keys = list(ser)
+        value = np.concatenate([np.asarray(ser[k], np.float64) for k in keys])
+        keep = ~np.isnan(value)  # yearly indicators are recorded in December only
         return pd.DataFrame({
-            "year": np.tile(year, len(keys)).astype(np.int16),
-            "month": np.tile(month, len(keys)).astype(np.int8),
-            "indicator": pd.Categorical(np.repeat([k[0] for k in keys], n)),
-            "group": pd.Categorical(np.repeat([k[1] for k in keys], n)),
-            "value": np.concatenate([np.asarray(ser[k], np.float64) for k in keys]),
+            "year": np.tile(year, len(keys)).astype(np.int16)[keep],
+            "month": np.tile(month, len(keys)).astype(np.int8)[keep],
+            "indicator": pd.Categorical(np.repeat([k[0] for k in keys], n)[keep]),
+            "group": pd.Categorical(np.repeat([k[1] for k in keys], n)[keep]),
+            "value": value[keep],
         })
 
+    def annual(self, indicator: str, group: str = "total") -> np.ndarray:
+        """Yearly values: flows summed over the year, other indicators at December."""
+        v = self.series()[indicator, group]
+        v = v.reshape(-1, 12)
+        return v.sum(axis=1) if indicator in FLOW_INDICATORS else v[:, -1]
+
     def summary(self) -> dict:
-        """Key indicators of the last simulated year (stocks and shares in December, flows summed)."""
+        """Key indicators of the last simulated year (stocks and shares in December, flows
+        summed over the year); dest- and province-level groups are left to the table."""
         ser = self.series()
         last = slice(self.n_months - 12, self.n_months)
-        year = int(self.calendar()[0][-1])
-        flows = ("outflow", "returnflow", "onflow", "exitflow")
-        out: dict = {"year": year}
+        out: dict = {"year": int(self.calendar()[0][-1])}
         for (ind, grp), v in ser.items():
-            if grp != "total" and not grp.startswith(("dist:", "tier:", "region:")):
-                if ind != "unemployment_rate":
-                    continue
-            key = ind if grp in ("total", "migrants") else f"{ind}[{grp}]"
-            out[key] = float(np.sum(v[last])) if ind in flows else float(v[-1])
+            if grp.startswith(("dest:", "prov:")) and not (
+                    ind == "labour_shortage_rate" and grp == "prov:Guangdong"):
+                continue
+            key = ind if grp in ("total",) else f"{ind}[{grp}]"
+            if ind in FLOW_INDICATORS:
+                out[key] = float(np.sum(v[last]))
+            else:
+                x = v[last]
+                x = x[~np.isnan(x)]
+                out[key] = float(x[-1]) if x.size else float("nan")
         return out
+
+
+FLOW_INDICATORS = ("outflow", "returnflow", "onflow", "exitflow", "hukou_conversions",
+                   "new_entrants", "remittances_rmb")
+
+
+def _cum_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """Running ratio over the last 12 months of two monthly flows (nan where none)."""
+    k = np.ones(12)
+    a = np.convolve(np.nan_to_num(num), k)[: num.size]
+    b = np.convolve(np.nan_to_num(den), k)[: den.size]
+    return np.where(b > 0, a / np.maximum(b, 1e-12), np.nan)

@@ -17,14 +17,14 @@ from sim.rng import uniform
 from sim.state import HOME, RURAL
 
 PARAMS = (
-    Param("return_rate_year", 0.12, "per year", 0.0, 5.0,
+    Param("return_rate_year", 0.08, "per year", 0.0, 5.0,
           "seed 1.3: mean spell ~6 years for men", "baseline yearly return hazard (man aged 30)"),
-    Param("return_female_mult", 1.5, "ratio", 0.1, 10.0,
+    Param("return_female_mult", 1.7, "ratio", 0.1, 10.0,
           "seed 1.3: mean spell ~4 years for women vs 6 for men", "hazard ratio for women"),
     Param("return_unemployed_mult", 3.0, "ratio", 1.0, 50.0,
           "Zhao 2002 (J. Comparative Economics 30): unemployment drives returns",
           "hazard ratio while without a job"),
-    Param("return_age_log_per_decade", 0.25, "log points per 10 years", -2.0, 2.0,
+    Param("return_age_log_per_decade", 0.6, "log points per 10 years", -2.0, 2.0,
           "seed 1.3/1.6: returnees older, re-enter farming", "age gradient of the return hazard"),
     Param("return_duration_log_per_year", -0.06, "log points per year away", -1.0, 1.0,
           "seed 1.3: 'nothing more permanent than temporary migration'",
@@ -40,12 +40,13 @@ PARAMS = (
 
 
 @njit(cache=True, parallel=True)
-def draw_returns(key, age, sex, school, loc, hukou, dist, employed, months_away, hh, n_children,
-                 rate_month, female_mult, unemp_mult, age_log, dur_log, kids_mult, school_log,
-                 returned):
+def draw_returns(key, age, sex, school, loc, hukou, dist, employed, months_away, sector, job,
+                 permit, hh, n_children, rate_month, female_mult, unemp_mult, age_log, dur_log,
+                 kids_mult, school_log, returned, spell):
     """Send home the migrants who return this month and mark them in ``returned`` (0/1).
 
-    Each person reads and writes only its own state, so the kernel is safe in parallel."""
+    ``spell`` receives the months away of the spell that ends. Each person reads and writes only
+    its own state, so the kernel is safe in parallel."""
     n = age.shape[0]
     for i in prange(n):
         returned[i] = 0
@@ -61,7 +62,11 @@ def draw_returns(key, age, sex, school, loc, hukou, dist, employed, months_away,
             h *= kids_mult
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
+            spell[i] = months_away[i]
             loc[i] = HOME
             dist[i] = -1
             employed[i] = 0
             months_away[i] = 0
+            sector[i] = -1
+            job[i] = 0
+            permit[i] = 0

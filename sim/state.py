@@ -37,6 +37,10 @@ class Persons:
     dist: np.ndarray  # int8, distance class of current stay, -1 at home
     employed: np.ndarray  # int8, 1 = holds an urban job (meaningful when away)
     months_away: np.ndarray  # int16, months since leaving home in the current spell
+    sector: np.ndarray  # int8, sector of the current job (sim.sectors), -1 without one
+    job: np.ndarray  # int8, bit flags of the current job (sim.wages: informal, minimum wage)
+    permit: np.ndarray  # int8, 1 = holds a residence permit where they live (registered)
+    first_year: np.ndarray  # int16, year of the first departure, -1 if never left
 
     @property
     def n(self) -> int:
@@ -53,6 +57,7 @@ class Households:
     county: np.ndarray  # int32
     land_mu_per_worker: np.ndarray  # float32, mu of arable land per working member
     n_children: np.ndarray  # int8, children under 15
+    kids_with: np.ndarray  # int32, person who took the children to the city, -1 if at home
 
     @property
     def n(self) -> int:
@@ -70,6 +75,7 @@ class Places:
     county_pref: np.ndarray  # int32, global prefecture id
     county_capital: np.ndarray  # int8, 1 if the county lies in its province's capital prefecture
     county_start: np.ndarray  # int64 (n_counties+1), person index ranges (persons sorted by county)
+    hh_start: np.ndarray  # int64 (n_households+1), person index ranges of households
     prov_start: np.ndarray  # int64 (32,), person index ranges by province
     village: np.ndarray  # int32 per person, village id
     village_start: np.ndarray  # int64 (n_villages+1)

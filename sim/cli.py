@@ -1,0 +1,247 @@
+"""Command line: ``migsim run | params | scenarios | --version``.
+
+Errors a user can fix (unknown parameter, value out of range, bad scenario file, an output
+directory that must not be overwritten) are printed in red to stderr with exit code 2, without a
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Agent-based simulation of rural-urban labour migration in China.")
+
+
+def _out() -> Console:
+    con = Console(soft_wrap=False)
+    return con if con.is_terminal else Console(width=160)
+
+
+def _fail(msg: str, code: int = 2) -> typer.Exit:
+    Console(stderr=True, soft_wrap=True).print(Text(f"error: {msg}", style="bold red"))
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        import sim
+
+        typer.echo(f"migsim {sim.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+         ) -> None:
+    """Agent-based simulation of rural-urban labour migration in China."""
+
+
+# ------------------------------------------------------------------ run
+def _prepare(scenario: str, sets: list[str]):
+    """Load the scenario and apply ``--set`` overrides; all validated."""
+    from sim.params import ParamError, parse_assignment
+    from sim.scenario import ScenarioError, load_scenario
+
+    try:
+        scn = load_scenario(scenario)
+        params = scn.to_params()
+        overrides = dict(parse_assignment(s) for s in sets)
+        params.update(overrides, where="--set")
+    except (ScenarioError, ParamError) as e:
+        raise _fail(str(e)) from None
+    return scn, params
+
+
+def _progress(start_year: int, quiet: bool):
+    """A rich progress bar on stderr, or None when quiet or stderr is not a terminal."""
+    err = Console(stderr=True)
+    if quiet or not err.is_terminal:
+        return None
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("months"), TimeElapsedColumn(), console=err, transient=True)
+
+
+def _simulate(sim_obj, start_year: int, quiet: bool):
+    bar = _progress(start_year, quiet)
+    if bar is None:
+        return sim_obj.run()
+    with bar:
+        task = bar.add_task(str(start_year), total=sim_obj.n_months)
+
+        def tick(done: int, total: int) -> None:
+            year = start_year + min(done, total - 1) // 12
+            bar.update(task, completed=done, description=str(year))
+
+        return sim_obj.run(progress=tick)
+
+
+def _fmt_m(x: float) -> str:
+    return f"{x / 1e6:,.2f} M"
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+# (label, summary keys tried in order, format); rows whose keys are all missing are skipped
+_ROWS = (
+    ("share male", ("share_male",), _pct),
+    ("share aged 15-29", ("share_aged_15_29",), _pct),
+    ("mean age", ("mean_age",), lambda x: f"{x:.1f} years"),
+    ("unemployment (migrants)", ("unemployment_rate[migrants]", "unemployment_rate"), _pct),
+    ("outflow (year)", ("outflow",), _fmt_m),
+    ("returnflow (year)", ("returnflow",), _fmt_m),
+    ("onflow (year)", ("onflow",), _fmt_m),
+    ("exitflow (year)", ("exitflow",), _fmt_m),
+)
+
+
+def _summary_table(summ: dict[str, Any], wall: float, out: Path) -> Table:
+    t = Table(title=f"migsim: last simulated year {summ.get('year')}", show_header=False)
+    t.add_column("indicator", style="bold")
+    t.add_column("value", justify="right")
+    stock = summ.get("migrant_stock", 0.0)
+    t.add_row("migrant stock (December)", _fmt_m(stock))
+    for k, v in summ.items():
+        if k.startswith("migrant_stock[dist:"):
+            t.add_row(f"  share {k[19:-1]}", _pct(v / (stock or 1.0)))
+    for k, v in summ.items():
+        if k.startswith("migrant_stock[tier:"):
+            t.add_row(f"  stock in {k[19:-1]}", _pct(v / (stock or 1.0)))
+    for label, keys, fmt in _ROWS:
+        key = next((k for k in keys if summ.get(k) is not None), None)
+        if key is not None:
+            t.add_row(label, fmt(summ[key]))
+    t.add_row("wall time", f"{wall:.1f} s")
+    t.add_row("output", str(out))
+    return t
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Scenario name or path to a .toml file.")]
+    = "baseline",
+    agents: Annotated[int, typer.Option(min=1000, help="Number of agents.")] = 200_000,
+    start_year: Annotated[int | None, typer.Option(help="First year (default: scenario's).")]
+    = None,
+    years: Annotated[int | None, typer.Option(help="Years to simulate (default: scenario's).")]
+    = None,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 1,
+    threads: Annotated[int | None, typer.Option(min=1, help="Numba threads.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output directory (default: runs/<scenario>-seed<seed>).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a parameter: key=value or key=1990:0.5,2000:1.0.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
+    = False,
+) -> None:
+    """Run a scenario and write manifest, time series, summary and plots."""
+    import sim
+    from sim.output import OutputError, check_out_dir, write_run
+
+    t0 = time.perf_counter()
+    scn, params = _prepare(scenario, set_ or [])
+    out = out or Path("runs") / f"{scn.name}-seed{seed}"
+    y0, n = start_year or scn.start_year, years or scn.years
+    try:
+        check_out_dir(out)
+        model = sim.Simulation(params, agents=agents, seed=seed, start_year=y0, years=n,
+                               threads=threads)
+    except (OutputError, ValueError) as e:
+        raise _fail(str(e)) from None
+    res = _simulate(model, y0, quiet)
+    extra = {"scenario": scn.name, "scenario_file": str(scn.path),
+             "scenario_chain": [str(p) for p in scn.chain], "command": sys.argv,
+             "wall_seconds": time.perf_counter() - t0}
+    try:
+        path = write_run(res, out, extra, simulation=model)
+    except OutputError as e:
+        raise _fail(str(e)) from None
+    if not quiet:
+        _out().print(_summary_table(res.summary(), time.perf_counter() - t0, path))
+
+
+# ------------------------------------------------------------------ params
+def fmt_value(v: Any) -> str:
+    """A default compactly: scalars as is, paths as ``1985:1.5 → 2001:0.4``."""
+    if isinstance(v, dict):
+        pts = " → ".join(f"{y}:{x:g}" for y, x in v.items() if y != "mode")
+        return pts + (f" ({v['mode']})" if "mode" in v else "")
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _select(module: str | None, search: str | None) -> list:
+    from sim.params import schema
+
+    rows = list(schema().values())
+    if module:
+        rows = [p for p in rows if p.module == module]
+        if not rows:
+            mods = sorted({p.module for p in schema().values()})
+            raise _fail(f"no module '{module}'; modules: {', '.join(mods)}")
+    if search:
+        s = search.lower()
+        rows = [p for p in rows if s in f"{p.name} {p.doc} {p.source} {p.unit}".lower()]
+    return rows
+
+
+def _markdown(rows: list) -> str:
+    head = "| name | module | unit | default | range | source | meaning |\n|" + "---|" * 7
+    lines = [head]
+    for p in rows:
+        cells = (f"`{p.name}`", p.module, p.unit, fmt_value(p.default), f"[{p.lo:g}, {p.hi:g}]",
+                 p.source, p.doc)
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+@app.command()
+def params(
+    module: Annotated[str | None, typer.Option(help="Only this module's parameters.")] = None,
+    search: Annotated[str | None, typer.Option(help="Filter by text in name/doc/source.")]
+    = None,
+    markdown: Annotated[bool, typer.Option(help="Print a Markdown table for docs.")] = False,
+) -> None:
+    """List model parameters: module, unit, default, range and source."""
+    rows = _select(module, search)
+    if markdown:
+        typer.echo(_markdown(rows))
+        return
+    t = Table(title=f"migsim parameters ({len(rows)})")
+    t.add_column("name", style="bold cyan", no_wrap=True)
+    for col in ("module", "unit", "default", "range", "source"):
+        t.add_column(col, overflow="fold")
+    for p in rows:
+        t.add_row(p.name, p.module, p.unit, fmt_value(p.default), f"[{p.lo:g}, {p.hi:g}]",
+                  p.source)
+    _out().print(t)
+
+
+# ------------------------------------------------------------------ scenarios
+@app.command()
+def scenarios() -> None:
+    """List available scenarios with their descriptions."""
+    from sim.scenario import ScenarioError, default_dir, list_scenarios, load_scenario
+
+    t = Table(title=f"scenarios in {default_dir()}")
+    t.add_column("name", style="bold cyan", no_wrap=True)
+    t.add_column("description")
+    for name in list_scenarios():
+        try:
+            t.add_row(name, load_scenario(name).description)
+        except ScenarioError as e:
+            t.add_row(name, Text(f"invalid: {e}", style="red"))
+    _out().print(t)

@@ -1,0 +1,216 @@
+"""The rural household: land and farm income, who goes, children, remittances, income per head.
+
+Farm output of a household is Cobb-Douglas in its land and the workers left at home, so income
+per worker at home falls as more stay (surplus labour has a low marginal product, seed 1.1: over
+30% un- and underemployment) and rises for those who stay when others leave; land is kept while
+away as income and safety net (seed 1.5). Local off-farm work (township and village enterprises)
+and local development enter as a lever on home income (2006 measure 7).
+
+Household strategy (seed 1.3, 1.5): when several members want to leave in a month the household
+sends the best placed first (better schooled, then younger), one a month, and keeps at least one
+worker at home when it has several. Children follow a migrant parent only where schooling is
+accessible and affordable for non-local hukou (seed 1.5: RMB 12,000 'donations' in Beijing,
+nearly half of migrant children out of school), otherwise they are left behind (about 23 million,
+seed 1.3). Migrants remit part of the wages actually paid (seed 1.5, 1.6).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from sim.params import Param
+from sim.rng import uniform
+from sim.state import HOME, RURAL
+
+PARAMS = (
+    Param("land_output_elasticity", 0.4, "elasticity", 0.05, 0.95,
+          "Lin 1992 (AER 82(1)): land elasticity of Chinese farm output ~0.3-0.4",
+          "elasticity of farm output to land (labour gets the rest)"),
+    Param("home_income_share", 0.8, "share", 0.1, 1.5,
+          "CSY 2001: wage income (incl. migrants') ~31% of rural net income; hand-set",
+          "share of the 2000 rural net income per worker earned at home by a full household"),
+    Param("working_age_share", 0.68, "share", 0.3, 0.95,
+          "2000 census (rural population aged 15-64)",
+          "working members per household member, converts per worker to per head"),
+    Param("local_development", 0.0, "log points", -1.0, 2.0,
+          "lever: Go West, LED, township and village enterprises (seed 1.3, 2006 measure 7)",
+          "rise of home income from local off-farm development"),
+    Param("remit_share", 0.35, "share", 0.0, 1.0,
+          "seed 1.5 (migrants send a large share home); remittance surveys ~30-40%",
+          "share of wages paid that migrants remit"),
+    Param("hh_keep_one_home", True, "flag", 0, 1,
+          "seed 1.5: land is kept farmed as income and safety net",
+          "households with several workers keep one at home", kind=bool),
+    Param("parent_age_min", 22, "years", 15, 40, "assumption (children under 15 at home)",
+          "youngest age at which a member counts as a parent of the household's children",
+          kind=int),
+    Param("parent_age_max", 45, "years", 25, 64, "assumption",
+          "oldest age at which a member counts as a parent of the household's children",
+          kind=int),
+    Param("child_bring_max", 0.8, "probability", 0.0, 1.0, "assumption",
+          "chance children follow a parent migrant where schooling is open and free"),
+    Param("child_school_barrier", {"1985": 0.8, "2003": 0.7}, "share", 0.0, 1.0,
+          "seed 1.5: fees and access keep nearly half of migrant children out of school",
+          "share of families kept from taking children along by schooling fees and access"),
+    Param("urban_income_per_wage", {"2000": 0.67, "2006": 0.56}, "ratio", 0.1, 2.0,
+          "CSY 2001, 2007: urban disposable income per head over the average wage (6,280/9,371 "
+          "in 2000; 11,759/21,001 in 2006)",
+          "urban income per head relative to the average urban wage"),
+)
+
+
+def log_farm_productivity(geo, pars, rural_index: float, mean_land_prov: np.ndarray
+                          ) -> np.ndarray:
+    """log A_p such that a full household with the provincial mean land earns the provincial
+    home income per worker (RMB/month, 2000 prices)."""
+    y_home = (pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share / 12.0
+              * rural_index)
+    return np.log(y_home) - pars.land_output_elasticity * np.log(mean_land_prov)
+
+
+LOG_INT = np.log(np.maximum(np.arange(64, dtype=np.float64), 1.0))  # log n for small counts
+
+
+@njit(cache=True, parallel=True)
+def home_income(hh_start, loc, hukou, log_land_pw, hh_prov, log_prod, alpha, log_local, log_int,
+                out):
+    """Log income per worker at home (RMB/month) of each household, from its land and the
+    workers at home (counting at least one, i.e. the person weighing a move):
+    log y = log A_p + alpha * log(land per worker * workers) - alpha * log(workers at home)."""
+    n_hh = hh_start.shape[0] - 1
+    for h in prange(n_hh):
+        n_work = 0
+        at_home = 0
+        for i in range(hh_start[h], hh_start[h + 1]):
+            if hukou[i] == RURAL:
+                n_work += 1
+                if loc[i] == HOME:
+                    at_home += 1
+        n_work = min(max(n_work, 1), 63)
+        at_home = min(max(at_home, 1), 63)
+        out[h] = (log_prod[hh_prov[h]] + alpha * (log_land_pw[h] + log_int[n_work])
+                  - alpha * log_int[at_home] + log_local)
+
+
+@njit(cache=True)
+def resolve_departures(hh_start, hh, cand, event, school, age, loc, hukou, keep_one):
+    """Household strategy: at most one departure per household a month, the better schooled and
+    then younger first; a household with several workers keeps one at home. ``cand`` lists the
+    persons with a departure (event 1) in increasing order; the others' events are cancelled.
+    Onward moves (event 2) are individual and untouched."""
+    k = 0
+    while k < cand.shape[0]:
+        h = hh[cand[k]]
+        best = cand[k]
+        m = k + 1
+        while m < cand.shape[0] and hh[cand[m]] == h:
+            i = cand[m]
+            if school[i] > school[best] or (school[i] == school[best] and age[i] < age[best]):
+                best = i
+            m += 1
+        n_home = 0
+        n_work = 0
+        for i in range(hh_start[h], hh_start[h + 1]):
+            if hukou[i] == RURAL:
+                n_work += 1
+                if loc[i] == HOME:
+                    n_home += 1
+        allow = not (keep_one and n_work >= 2 and n_home <= 1)
+        for q in range(k, m):
+            if cand[q] != best or not allow:
+                event[cand[q]] = 0
+        k = m
+
+
+@njit(cache=True)
+def children_follow(key_u, cand, event, hh, age, n_children, kids_with, p_bring_dest, new_loc,
+                    age_lo, age_hi):
+    """Children of a departing parent-age migrant follow with the destination's chance."""
+    for i in cand:
+        if event[i] != 1:
+            continue
+        h = hh[i]
+        if n_children[h] == 0 or kids_with[h] >= 0 or age[i] < age_lo or age[i] > age_hi:
+            continue
+        if uniform(key_u, i, 0) < p_bring_dest[new_loc[i]]:
+            kids_with[h] = i
+
+
+@njit(cache=True)
+def release_children(flag, hh, kids_with, n_children, settled):
+    """Children come home with a returning (or leaving) parent; with one who settles they become
+    urban residents and leave the rural household."""
+    for i in range(flag.shape[0]):
+        if flag[i] == 0:
+            continue
+        h = hh[i]
+        if kids_with[h] == i:
+            kids_with[h] = -1
+            if settled:
+                n_children[h] = 0
+
+
+@njit(cache=True, parallel=True)
+def income_per_head(hh_start, loc, hukou, remit, log_y_home_pw, working_share, out, size_out):
+    """Household income per head (RMB/month): farm and local income of workers at home plus
+    remittances, over members (workers / working share; children counted in that ratio)."""
+    n_hh = hh_start.shape[0] - 1
+    for h in prange(n_hh):
+        total = 0.0
+        n_rural = 0
+        for i in range(hh_start[h], hh_start[h + 1]):
+            if hukou[i] != RURAL:
+                continue
+            n_rural += 1
+            if loc[i] == HOME:
+                total += np.exp(log_y_home_pw[h])
+            else:
+                total += remit[i]
+        size = n_rural / working_share
+        size_out[h] = size
+        out[h] = total / size if size > 0 else 0.0
+
+
+@njit(cache=True, parallel=True)
+def children_counts(hh_start, loc, hukou, age, n_children, kids_with, age_lo, age_hi):
+    """(children left behind, migrant children in cities). Children are left behind "with
+    relatives" (seed 1.3) when the household's parent-age members are all away and the
+    children did not follow. Integer sums: the result does not depend on the number of threads."""
+    behind = 0
+    in_city = 0
+    for h in prange(hh_start.shape[0] - 1):
+        nc = np.int64(n_children[h])
+        if nc == 0:
+            continue
+        if kids_with[h] >= 0:
+            in_city += nc
+            continue
+        away = 0
+        home = 0
+        for i in range(hh_start[h], hh_start[h + 1]):
+            if hukou[i] == RURAL and age_lo <= age[i] <= age_hi:
+                if loc[i] == HOME:
+                    home = 1
+                    break
+                away = 1
+        behind += nc * away * (1 - home)
+    return behind, in_city
+
+
+def weighted_gini(x: np.ndarray, w: np.ndarray) -> float:
+    """Gini coefficient of x with weights w (persons)."""
+    keep = w > 0
+    x, w = x[keep], w[keep]
+    if x.size == 0 or x.sum() <= 0:
+        return 0.0
+    order = np.argsort(x, kind="stable")
+    x, w = x[order], w[order]
+    cw = np.cumsum(w)
+    cxw = np.cumsum(x * w)
+    total_w, total_xw = cw[-1], cxw[-1]
+    # area under the Lorenz curve by trapezoids
+    lorenz = cxw / total_xw
+    prev = np.concatenate([[0.0], lorenz[:-1]])
+    area = np.sum(w / total_w * (lorenz + prev) / 2.0)
+    return float(1.0 - 2.0 * area)

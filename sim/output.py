@@ -1,0 +1,288 @@
+"""Writing a run to disk, atomically: manifest, tidy time series, summary and plots.
+
+:func:`write_run` fills a hidden sibling directory ``.<name>.tmp-<pid>`` and renames it to the
+output directory only when everything, ``manifest.json`` last, has been written. A crash on the
+way leaves nothing at the output directory (or the previous run, untouched). A directory counts
+as a migsim run directory when it holds a ``manifest.json``; any other non-empty directory is
+never overwritten.
+
+``timeseries.parquet`` is deterministic: identical results give identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MANIFEST = "manifest.json"
+TIMESERIES = "timeseries.parquet"
+SUMMARY = "summary.json"
+PLOT_FILES = ("stock.png", "stock_by_distance.png", "stock_by_tier.png", "flows.png",
+              "profile.png")
+
+
+class OutputError(RuntimeError):
+    """An output directory that cannot be written or must not be overwritten."""
+
+
+# ------------------------------------------------------------------ JSON
+def jsonable(obj: Any) -> Any:
+    """``obj`` as plain JSON types: numpy scalars unwrapped, NaN/inf as null, paths as text."""
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | np.ndarray):
+        return [jsonable(v) for v in (sorted(obj) if isinstance(obj, set) else obj)]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, str | int | bool) or obj is None:
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, type):
+        return obj.__name__
+    return str(obj)
+
+
+def dumps(obj: Any) -> str:
+    """Stable, float-safe JSON text (sorted keys, indent 2, trailing newline)."""
+    return json.dumps(jsonable(obj), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+# ------------------------------------------------------------------ provenance
+def git_commit(repo: Path | None = None) -> str | None:
+    """``git rev-parse HEAD`` of the repository holding the package, or None."""
+    if repo is None:
+        import sim
+
+        repo = Path(sim.__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def versions() -> dict[str, str]:
+    import numba
+    import pandas
+    import pyarrow
+
+    import sim
+
+    return {"migsim": sim.__version__, "python": platform.python_version(),
+            "numpy": np.__version__, "numba": numba.__version__, "pandas": pandas.__version__,
+            "pyarrow": pyarrow.__version__}
+
+
+def build_manifest(results, params=None, simulation=None,
+                   extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Everything needed to reproduce and read a run."""
+    import sim
+
+    if params is None and simulation is not None:
+        params = simulation.params
+    meta = dict(results.meta)
+    man: dict[str, Any] = {
+        "status": "complete",
+        "version": sim.__version__,
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "seed": meta.get("seed"), "agents": meta.get("agents"),
+        "scale": meta.get("scale", results.scale),
+        "start_year": meta.get("start_year", results.start_year),
+        "years": meta.get("years", results.n_months // 12),
+        "params": params.to_json() if params is not None else None,
+        "changed_params": params.changed() if params is not None else None,
+        "scenario": None, "scenario_file": None,
+        "files": [TIMESERIES, SUMMARY, *PLOT_FILES],
+    }
+    if simulation is not None:
+        man.update(build_seconds=simulation.build_seconds,
+                   run_seconds=getattr(simulation, "run_seconds", None),
+                   threads=simulation.threads, timings=dict(simulation.timings))
+    man.update(extra or {})
+    man["status"] = "complete"
+    return man
+
+
+# ------------------------------------------------------------------ time series
+def write_parquet(frame, path: Path) -> None:
+    """Tidy table to Parquet with no timestamps or other run-dependent metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path, compression="zstd", write_statistics=True)
+
+
+# ------------------------------------------------------------------ plots
+def _yearly(results) -> tuple[np.ndarray, dict, slice]:
+    """Calendar years, the series, and a selector of December (end-of-year) months."""
+    years = np.unique(results.calendar()[0])
+    return years, results.series(), slice(11, results.n_months, 12)
+
+
+def _flow_sum(v: np.ndarray) -> np.ndarray:
+    return np.asarray(v, np.float64)[: v.size // 12 * 12].reshape(-1, 12).sum(axis=1)
+
+
+def _figure(title: str, ylabel: str):
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(7, 4), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("year")
+    ax.grid(alpha=0.3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig, ax
+
+
+def _save(fig, path: Path) -> None:
+    fig.savefig(path, format="png", metadata={"Software": None})
+
+
+def _groups(ser: dict, indicator: str, prefix: str) -> list[tuple[str, np.ndarray]]:
+    return [(g.removeprefix(prefix), v) for (ind, g), v in ser.items()
+            if ind == indicator and g.startswith(prefix)]
+
+
+def plot_stock(results, path: Path) -> None:
+    years, ser, dec = _yearly(results)
+    fig, ax = _figure("Rural migrant stock (end of year)", "million persons")
+    ax.plot(years, ser["migrant_stock", "total"][dec] / 1e6, marker="o")
+    ax.set_ylim(bottom=0)
+    _save(fig, path)
+
+
+def plot_distance_shares(results, path: Path) -> None:
+    years, ser, dec = _yearly(results)
+    fig, ax = _figure("Migrant stock by distance class (end of year)", "share of stock")
+    parts = _groups(ser, "share_stock", "dist:")
+    ax.stackplot(years, *[v[dec] for _, v in parts], labels=[n for n, _ in parts])
+    ax.set_ylim(0, 1)
+    ax.legend(loc="best", fontsize="small")
+    _save(fig, path)
+
+
+def plot_tiers(results, path: Path) -> None:
+    years, ser, dec = _yearly(results)
+    fig, ax = _figure("Migrant stock by destination tier (end of year)", "million persons")
+    for name, v in _groups(ser, "migrant_stock", "tier:"):
+        ax.plot(years, v[dec] / 1e6, marker="o", label=name)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="best", fontsize="small")
+    _save(fig, path)
+
+
+def plot_flows(results, path: Path) -> None:
+    years, ser, _ = _yearly(results)
+    fig, ax = _figure("Migration flows per year", "million persons")
+    for ind in ("outflow", "returnflow", "exitflow"):
+        ax.plot(years, _flow_sum(ser[ind, "total"]) / 1e6, marker="o", label=ind)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="best", fontsize="small")
+    _save(fig, path)
+
+
+def plot_profile(results, path: Path) -> None:
+    years, ser, dec = _yearly(results)
+    fig, ax = _figure("Migrant profile (end of year)", "share of stock")
+    ax.plot(years, ser["share_male", "total"][dec], marker="o", label="male")
+    ax.plot(years, ser["share_aged_15_29", "total"][dec], marker="o", label="aged 15-29")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="lower left", fontsize="small")
+    _save(fig, path)
+
+
+def write_plots(results, out: Path) -> None:
+    """All PNG plots of a run into ``out`` (Agg, no display)."""
+    names = iter(PLOT_FILES)
+    plot_stock(results, out / next(names))
+    plot_distance_shares(results, out / next(names))
+    plot_tiers(results, out / next(names))
+    plot_flows(results, out / next(names))
+    plot_profile(results, out / next(names))
+
+
+# ------------------------------------------------------------------ directory handling
+def is_run_dir(path: Path) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def check_out_dir(out_dir: str | Path) -> Path:
+    """Absolute output path, or :class:`OutputError` if writing there would clobber data."""
+    out = Path(out_dir).absolute()
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output path {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not is_run_dir(out):
+        raise OutputError(f"refusing to overwrite {out}: it is not empty and holds no "
+                          f"{MANIFEST}, so it is not a migsim run directory; choose another --out")
+    return out
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Rename ``tmp`` to ``out``, replacing an existing run directory."""
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    shutil.rmtree(old, ignore_errors=True)
+    os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except OSError:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_run(results, out_dir: str | Path, manifest_extra: Mapping[str, Any] | None = None, *,
+              params=None, simulation=None) -> Path:
+    """Write a run directory atomically and return its path.
+
+    ``params`` (a :class:`~sim.params.Params`) or ``simulation`` (whose params and timings are
+    used) fill the manifest's parameter fields; ``manifest_extra`` adds or overrides fields
+    (scenario name and file, wall time, ...).
+    """
+    t0 = time.perf_counter()
+    out = check_out_dir(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        write_parquet(results.to_frame(), tmp / TIMESERIES)
+        (tmp / SUMMARY).write_text(dumps(results.summary()), encoding="utf-8")
+        write_plots(results, tmp)
+        man = build_manifest(results, params, simulation, manifest_extra)
+        man["write_seconds"] = time.perf_counter() - t0
+        if man.get("wall_seconds") is None:
+            man["wall_seconds"] = sum(man.get(k) or 0.0 for k in
+                                      ("build_seconds", "run_seconds", "write_seconds"))
+        (tmp / MANIFEST).write_text(dumps(man), encoding="utf-8")
+        check_out_dir(out)
+        _swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

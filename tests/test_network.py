@@ -1,0 +1,223 @@
+"""Tests of sim.network: the kin and fellow-villager contact network in CSR form.
+
+Every kernel that reads contacts (chain migration in decisions, job referrals in labour) walks
+``indices[indptr[i]:indptr[i+1]]`` without checks, so the CSR must be well formed; ties are
+undirected, so the structure must be symmetric. The tests also check the sociological shape the
+model relies on: households are cliques, ties are local (high clustering, mostly within the home
+county), and the build is reproducible.
+"""
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from sim.geography import load_geography
+from sim.network import MAX_KIN, build_network, to_networkx
+from sim.params import Params
+from sim.population import build_population
+from sim.rng import tick_key, uniforms
+
+SEED = 5
+
+
+def _build(agents, seed=SEED, overrides=None):
+    geo = load_geography()
+    pars = Params(overrides or {}).at(1985)
+    persons, households, places, _ = build_population(geo, agents, seed, pars, 1985)
+    return persons, places, build_network(persons, places, seed, pars), pars
+
+
+@pytest.fixture(scope="module")
+def big():
+    return _build(50_000)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return _build(5_000)
+
+
+def _edges(net):
+    n = net.indptr.size - 1
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(net.indptr))
+    return rows, net.indices.astype(np.int64)
+
+
+@pytest.mark.parametrize("which", ["small", "big"])
+def test_csr_well_formed(which, request):
+    """indptr starts at 0, is non-decreasing and ends at len(indices); indices are in range;
+    no self loops; every row strictly increasing (sorted, no duplicates); dtypes as documented."""
+    persons, _, net, _ = request.getfixturevalue(which)
+    n = persons.n
+    ip, ix = net.indptr, net.indices
+    assert ip.shape == (n + 1,) and ip[0] == 0 and ip[-1] == ix.size
+    assert np.all(np.diff(ip) >= 0)
+    assert ix.dtype == np.int32 and ip.dtype == np.int64
+    assert ix.min() >= 0 and ix.max() < n
+    rows, cols = _edges(net)
+    assert not np.any(rows == cols), "self loop"
+    same_row = rows[1:] == rows[:-1]
+    assert np.all(np.diff(cols)[same_row] > 0), "row not sorted or duplicate"
+    np.testing.assert_array_equal(net.degree(), np.diff(ip))
+
+
+@pytest.mark.parametrize("which", ["small", "big"])
+def test_symmetric(which, request):
+    """i is a contact of j exactly when j is a contact of i: the set of (row, col) pairs equals
+    the set of (col, row) pairs."""
+    _, _, net, _ = request.getfixturevalue(which)
+    rows, cols = _edges(net)
+    n = net.indptr.size - 1
+    fwd = np.sort(rows * n + cols)
+    bwd = np.sort(cols * n + rows)
+    np.testing.assert_array_equal(fwd, bwd)
+
+
+def test_household_members_connected(big):
+    """Working members of a household know each other: households of up to MAX_KIN + 1 members
+    are cliques; a larger one (rare) gives each member at least MAX_KIN kin ties."""
+    persons, _, net, _ = big
+    hh = persons.hh
+    size = np.bincount(hh)
+    assert size.max() >= 4  # the check below is not vacuous
+    rows, cols = _edges(net)
+    kin = hh[rows] == hh[cols]
+    kin_deg = np.bincount(rows[kin], minlength=persons.n)
+    expect = np.minimum(size[hh] - 1, MAX_KIN)
+    small_hh = size[hh] <= MAX_KIN + 1
+    np.testing.assert_array_equal(kin_deg[small_hh], expect[small_hh])
+    assert np.all(kin_deg[~small_hh] >= MAX_KIN)
+
+
+def test_only_kin_when_other_contacts_off():
+    """With all non-kin contacts switched off the network is exactly the household cliques:
+    degree = household size - 1."""
+    persons, _, net, _ = _build(20_000, overrides={
+        "contacts_village": 0, "contacts_county": 0, "contacts_province": 0,
+        "contacts_national_prob": 0.0})
+    size = np.bincount(persons.hh)[persons.hh]
+    assert size.max() <= MAX_KIN + 1
+    np.testing.assert_array_equal(net.degree(), size - 1)
+    rows, cols = _edges(net)
+    assert np.all(persons.hh[rows] == persons.hh[cols])
+
+
+def test_mean_degree_band(big):
+    """Mean degree lies in a band derived from the parameters: each person draws
+    k_vill + k_cty + k_prov ties plus one national tie with probability p_nat, each tie counted
+    at both ends, plus kin (household size - 1). That sum is an upper bound (draws that hit
+    oneself, a relative or an already-drawn contact are dropped); at 50k agents (~17 persons per
+    county) at least 60% of the non-kin draws survive."""
+    persons, _, net, pars = big
+    kin = (np.bincount(persons.hh)[persons.hh] - 1).mean()
+    draws = (pars.contacts_village + pars.contacts_county + pars.contacts_province
+             + pars.contacts_national_prob)
+    mean_deg = net.degree().mean()
+    upper = kin + 2 * draws
+    lower = kin + 0.6 * 2 * draws
+    assert lower <= mean_deg <= upper, (lower, mean_deg, upper)
+
+
+def test_national_ties_rarely_collide():
+    """Only national ties (p = 1, drawn uniformly among all persons) and kin: almost every draw
+    survives, so the mean degree is kin + 2 within 1%."""
+    persons, _, net, _ = _build(20_000, overrides={
+        "contacts_village": 0, "contacts_county": 0, "contacts_province": 0,
+        "contacts_national_prob": 1.0})
+    kin = (np.bincount(persons.hh)[persons.hh] - 1).mean()
+    assert net.degree().mean() == pytest.approx(kin + 2.0, rel=0.01)
+
+
+def test_matches_reference_construction():
+    """Oracle: rebuilding the edge set in plain Python from the same counter-based draws
+    (documented rules: kin, then village draws k = 0.., county draws k = 100.., province draws
+    k = 200.., national tie k = 300/301) gives exactly the CSR edge set."""
+    persons, places, net, pars = _build(5_000, seed=9)
+    n = persons.n
+    key = tick_key(9, "network", 0)
+    hh = persons.hh
+    edges = set()
+    for i in range(n):
+        m = 0
+        j = i - 1
+        while j >= 0 and hh[j] == hh[i] and m < MAX_KIN // 2:
+            edges.add((min(i, j), max(i, j)))
+            m += 1
+            j -= 1
+        j = i + 1
+        while j < n and hh[j] == hh[i] and m < MAX_KIN:
+            edges.add((min(i, j), max(i, j)))
+            m += 1
+            j += 1
+
+    def add(lo, hi, k):
+        u = uniforms(key, n, k)
+        j = lo + (u * (hi - lo)).astype(np.int64)
+        for i in np.flatnonzero(j != np.arange(n)):
+            edges.add((min(i, j[i]), max(i, j[i])))
+
+    v = places.village
+    c = persons.county
+    p = places.county_prov[c]
+    for k in range(pars.contacts_village):
+        add(places.village_start[v], places.village_start[v + 1], k)
+    for k in range(pars.contacts_county):
+        add(places.county_start[c], places.county_start[c + 1], 100 + k)
+    for k in range(pars.contacts_province):
+        add(places.prov_start[p], places.prov_start[p + 1], 200 + k)
+    has_nat = uniforms(key, n, 300) < pars.contacts_national_prob
+    j = (uniforms(key, n, 301) * n).astype(np.int64)
+    for i in np.flatnonzero(has_nat & (j != np.arange(n))):
+        edges.add((min(i, j[i]), max(i, j[i])))
+    rows, cols = _edges(net)
+    got = {(int(a), int(b)) for a, b in zip(rows, cols, strict=True) if a < b}
+    want = {(int(a), int(b)) for a, b in edges}
+    assert got == want
+
+
+def test_networkx_view(small):
+    """On 5,000 agents networkx sees the same degrees and edge count; average clustering is far
+    (> 10x) above that of a random graph of equal density (expected clustering = density), and
+    most ties (> 50%; counties hold under two agents at this size) stay within the home county
+    while > 90% stay within the home province."""
+    persons, places, net, _ = small
+    g = to_networkx(net)
+    n = persons.n
+    assert g.number_of_nodes() == n
+    assert g.number_of_edges() == net.indices.size // 2
+    np.testing.assert_array_equal(np.array([d for _, d in sorted(g.degree())]), net.degree())
+    density = 2 * g.number_of_edges() / (n * (n - 1))
+    clustering = nx.average_clustering(g)
+    assert clustering > 10 * density, (clustering, density)
+    assert clustering > 0.1
+    rows, cols = _edges(net)
+    same_county = np.mean(persons.county[rows] == persons.county[cols])
+    same_prov = np.mean(places.county_prov[persons.county[rows]]
+                        == places.county_prov[persons.county[cols]])
+    assert same_county > 0.5
+    assert same_prov > 0.9
+
+
+def test_network_ties_local_at_larger_size(big):
+    """At 50k agents, with counties of ~17 agents, over 70% of ties are within the home county."""
+    persons, _, net, _ = big
+    rows, cols = _edges(net)
+    assert np.mean(persons.county[rows] == persons.county[cols]) > 0.7
+
+
+def test_to_networkx_refuses_large():
+    """to_networkx guards against huge graphs."""
+    _, _, net, _ = _build(5_000)
+    with pytest.raises(ValueError, match="small populations"):
+        to_networkx(net, max_nodes=1000)
+
+
+def test_reproducible(small):
+    """Same seed: identical CSR arrays; another seed: a different network."""
+    _, _, net, _ = small
+    _, _, again, _ = _build(5_000)
+    np.testing.assert_array_equal(net.indptr, again.indptr)
+    np.testing.assert_array_equal(net.indices, again.indices)
+    _, _, other, _ = _build(5_000, seed=SEED + 1)
+    assert not (np.array_equal(net.indptr, other.indptr)
+                and np.array_equal(net.indices, other.indices))
