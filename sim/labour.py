@@ -30,9 +30,13 @@ PARAMS = (
           "growth of migrant labour demand per unit of regional GDP growth"),
     Param("gdp_growth_shift", 0.0, "percentage points", -20.0, 10.0,
           "lever for growth shocks (seed 2.2)", "added to the regional GDP growth series"),
-    Param("east_demand_mult", 7.0, "ratio", 0.1, 20.0,
+    Param("east_demand_mult", 5.0, "ratio", 0.1, 20.0,
           "seed 1.3: flows go from western and central to eastern provinces",
           "weight of eastern provinces in migrant labour demand, relative to GDP"),
+    Param("six_demand_mult", 2.5, "ratio", 0.1, 20.0,
+          "seed 1.3: Guangdong, Zhejiang, Fujian, Jiangsu, Beijing, Shanghai absorb ~80%; "
+          "special economic zones and open coastal cities (1980, 1984)",
+          "further weight of the six main destination provinces in migrant labour demand"),
     Param("demand_gdp_elasticity", 1.0, "ratio", 0.0, 3.0, "assumption",
           "elasticity of a province's migrant labour demand to its regional product"),
     Param("shenzhen_share_of_guangdong", 0.25, "share", 0.0, 0.9,
@@ -41,7 +45,7 @@ PARAMS = (
     *[Param(f"demand_share_{s}", v, "share", 0.0, 1.0, "seed 1.4 (Cai 2005)",
             f"share of migrant labour demand in {s} (normalised over sectors)")
       for s, v in zip(_S, (0.25, 0.24, 0.20, 0.18, 0.13), strict=True)],
-    Param("east_manufacturing_tilt", 1.4, "ratio", 0.1, 10.0,
+    Param("east_manufacturing_tilt", 1.1, "ratio", 0.1, 10.0,
           "seed 1.3-1.4: export processing concentrated in the east",
           "multiplier of manufacturing's demand share in eastern provinces"),
     Param("urban_local_workers", {"1985": 1.25e8, "1995": 1.7e8, "2004": 1.6e8, "2010": 1.7e8},
@@ -80,6 +84,9 @@ def demand_weights(geo, pars) -> np.ndarray:
     """Share of national migrant labour demand at each destination (sums to 1)."""
     w_prov = geo.gdp_bn_rmb ** pars.demand_gdp_elasticity
     w_prov = w_prov * np.where(geo.prov_region == 0, pars.east_demand_mult, 1.0)
+    six = np.zeros(geo.n_prov, bool)
+    six[np.unique(geo.dest_prov[geo.dest_is_six])] = True
+    w_prov = w_prov * np.where(six, pars.six_demand_mult, 1.0)
     tier_share = np.array([0.30, 0.35, 0.35])
     w = np.zeros(geo.n_dest)
     for j in range(geo.n_dest):
