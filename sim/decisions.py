@@ -49,7 +49,7 @@ PARAMS = (
     Param("nest_lambda", 0.6, "dissimilarity", 0.05, 1.0,
           "nested logit (McFadden 1978); destinations are closer substitutes than staying",
           "dissimilarity parameter of the destination nest"),
-    Param("age_cost_per_decade", 3.2, "utils per 10 years", 0.0, 5.0,
+    Param("age_cost_per_decade", 2.2, "utils per 10 years", 0.0, 5.0,
           "seed 1.3: 71% of migrants aged 15-29", "extra cost of moving per decade of age above 20"),
     Param("female_cost", {"1985": 1.2, "2003": -0.5}, "utils", -5.0, 10.0,
           "seed 1.3: one third of migrants female earlier, 49% by 2003, with demand for young "

@@ -267,7 +267,8 @@ class Simulation:
             exits[0] = np.count_nonzero(was_away & (self._flag == 1))
             exits[1] = np.count_nonzero(was_away & (self._flag == 2))
             sc["entrants"][t] = np.count_nonzero(self._flag)
-            household.release_children(self._flag, p.hh, hh.kids_with, hh.n_children, False)
+            household.release_children(np.flatnonzero(self._flag), p.hh, hh.kids_with,
+                                       hh.n_children, False)
         marks.append(clock())
         # 2 year
         if month == 1:
@@ -283,16 +284,16 @@ class Simulation:
             pars.return_unemployed_mult, pars.return_age_log_per_decade,
             pars.return_duration_log_per_year, pars.return_children_mult, pars.return_school_log,
             returned, self._spell)
-        ret_mask = returned.view(np.bool_)
-        n_returned = int(np.count_nonzero(returned))
-        male = p.sex == 0
-        sp = self._spell.astype(np.int64)
-        sc["spell_months_male"][t] = sp[ret_mask & male].sum()
-        sc["spells_male"][t] = np.count_nonzero(ret_mask & male)
-        sc["spell_months_female"][t] = sp[ret_mask & ~male].sum()
+        ret_idx = np.flatnonzero(returned)
+        n_returned = ret_idx.size
+        male = p.sex[ret_idx] == 0
+        sp = self._spell[ret_idx].astype(np.int64)
+        sc["spell_months_male"][t] = sp[male].sum()
+        sc["spells_male"][t] = np.count_nonzero(male)
+        sc["spell_months_female"][t] = sp[~male].sum()
         sc["spells_female"][t] = n_returned - sc["spells_male"][t]
-        sc["returnee_school_sum"][t] = p.school[ret_mask].sum()
-        household.release_children(returned, p.hh, hh.kids_with, hh.n_children, False)
+        sc["returnee_school_sum"][t] = p.school[ret_idx].sum()
+        household.release_children(ret_idx, p.hh, hh.kids_with, hh.n_children, False)
         marks.append(clock())
         # 4 hukou
         converted = self._flag2
@@ -300,8 +301,9 @@ class Simulation:
             self._key("hukou"), p.loc, p.hukou, p.employed, p.months_away, p.school, p.hh,
             hh.land_mu_per_worker, p.county, self.places.county_prov, self.mean_land_prov,
             geo.dest_tier, self.conv_month, pars.land_attachment, converted)
-        exits[2] = np.count_nonzero(converted)
-        household.release_children(converted, p.hh, hh.kids_with, hh.n_children, True)
+        conv_idx = np.flatnonzero(converted)
+        exits[2] = conv_idx.size
+        household.release_children(conv_idx, p.hh, hh.kids_with, hh.n_children, True)
         hukou.draw_permits(self._key("hukou.permit"), p.loc, p.hukou, p.employed, p.job, p.permit,
                            pars.permit_rate_formal, pars.permit_rate_informal)
         marks.append(clock())

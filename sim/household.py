@@ -46,15 +46,15 @@ PARAMS = (
     Param("hh_keep_one_home", True, "flag", 0, 1,
           "seed 1.5: land is kept farmed as income and safety net",
           "households with several workers keep one at home", kind=bool),
-    Param("parent_age_min", 27, "years", 15, 40, "assumption (children under 15 at home)",
+    Param("parent_age_min", 25, "years", 15, 40, "assumption (children under 15 at home)",
           "youngest age at which a member counts as a parent of the household's children",
           kind=int),
     Param("parent_age_max", 45, "years", 25, 64, "assumption",
           "oldest age at which a member counts as a parent of the household's children",
           kind=int),
-    Param("child_bring_max", 0.75, "probability", 0.0, 1.0, "assumption",
+    Param("child_bring_max", 0.5, "probability", 0.0, 1.0, "assumption",
           "chance children follow a parent migrant where schooling is open and free"),
-    Param("child_school_barrier", {"1985": 0.8, "2003": 0.5}, "share", 0.0, 1.0,
+    Param("child_school_barrier", {"1985": 0.8, "2003": 0.45}, "share", 0.0, 1.0,
           "seed 1.5: fees and access keep nearly half of migrant children out of school",
           "share of families kept from taking children along by schooling fees and access"),
     Param("urban_income_per_wage", {"2000": 0.67, "2006": 0.56}, "ratio", 0.1, 2.0,
@@ -142,12 +142,10 @@ def children_follow(key_u, cand, event, hh, age, n_children, kids_with, p_bring_
 
 
 @njit(cache=True)
-def release_children(flag, hh, kids_with, n_children, settled):
-    """Children come home with a returning (or leaving) parent; with one who settles they become
-    urban residents and leave the rural household."""
-    for i in range(flag.shape[0]):
-        if flag[i] == 0:
-            continue
+def release_children(idx, hh, kids_with, n_children, settled):
+    """Children come home with the persons ``idx`` returning (or leaving); with one who settles
+    they become urban residents and leave the rural household."""
+    for i in idx:
         h = hh[i]
         if kids_with[h] == i:
             kids_with[h] = -1

@@ -41,7 +41,7 @@ PARAMS = (
           "yearly conversion chance in provincial capitals"),
     Param("conversion_rate_megacity", 0.001, "per year", 0.0, 1.0, "seed 2.3",
           "yearly conversion chance in megacities (senior schooling only)"),
-    Param("permit_rate_formal", 0.035, "per month", 0.0, 1.0,
+    Param("permit_rate_formal", 0.025, "per month", 0.0, 1.0,
           "seed 1.2: ~40% of migrants hold a temporary or permanent residence permit",
           "monthly chance a migrant in a formal job registers (permit)"),
     Param("permit_rate_informal", 0.01, "per month", 0.0, 1.0,

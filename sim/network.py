@@ -36,110 +36,94 @@ PARAMS = (
 MAX_KIN = 8  # kin ties kept per person (household members beyond this are ignored)
 
 
-@njit(cache=True, parallel=True)
-def _draw_edges(key, hh, village, village_start, county, county_start, prov_start, county_prov,
-                k_vill, k_cty, k_prov, p_nat, src, dst):
-    """Fill (src, dst) with directed draws; unused slots stay -1. Kin from contiguous households."""
-    n = hh.shape[0]
-    per = MAX_KIN + k_vill + k_cty + k_prov + 1
-    for i in prange(n):
-        base = i * per
-        m = 0
-        # kin: household members are contiguous
-        j = i - 1
-        while j >= 0 and hh[j] == hh[i] and m < MAX_KIN // 2:
-            src[base + m] = i
-            dst[base + m] = j
-            m += 1
-            j -= 1
-        j = i + 1
-        while j < n and hh[j] == hh[i] and m < MAX_KIN:
-            src[base + m] = i
-            dst[base + m] = j
-            m += 1
-            j += 1
-        m = MAX_KIN
-        v = village[i]
-        lo, hi = village_start[v], village_start[v + 1]
-        for k in range(k_vill):
-            j = lo + np.int64(uniform(key, i, k) * (hi - lo))
-            if j != i:
-                src[base + m] = i
-                dst[base + m] = j
-            m += 1
+@njit(inline="always", cache=True)
+def _partner(key, i, k, hh_start, hh, village, village_start, county, county_start, prov_start,
+             county_prov, k_vill, k_cty, k_prov, p_nat, n):
+    """The person drawn in tie slot ``k`` of person ``i``, or -1 for an empty slot.
+
+    Slots: kin (other household members, at most MAX_KIN), then village, county, province and
+    one national slot. A pure function of (key, i, k): the build can draw every tie twice (to
+    count, then to fill) without storing the draws."""
+    if k < MAX_KIN:
+        h = hh[i]
+        j = hh_start[h] + k
+        if j >= i:
+            j += 1  # skip self
+        return j if j < hh_start[h + 1] else -1
+    k -= MAX_KIN
+    if k < k_vill:
+        lo, hi = village_start[village[i]], village_start[village[i] + 1]
+        j = lo + np.int64(uniform(key, i, k) * (hi - lo))
+    elif k < k_vill + k_cty:
         c = county[i]
         lo, hi = county_start[c], county_start[c + 1]
-        for k in range(k_cty):
-            j = lo + np.int64(uniform(key, i, 100 + k) * (hi - lo))
-            if j != i:
-                src[base + m] = i
-                dst[base + m] = j
-            m += 1
-        p = county_prov[c]
+        j = lo + np.int64(uniform(key, i, 100 + k) * (hi - lo))
+    elif k < k_vill + k_cty + k_prov:
+        p = county_prov[county[i]]
         lo, hi = prov_start[p], prov_start[p + 1]
-        for k in range(k_prov):
-            j = lo + np.int64(uniform(key, i, 200 + k) * (hi - lo))
-            if j != i:
-                src[base + m] = i
-                dst[base + m] = j
-            m += 1
-        if uniform(key, i, 300) < p_nat:
-            j = np.int64(uniform(key, i, 301) * n)
-            if j != i:
-                src[base + m] = i
-                dst[base + m] = j
+        j = lo + np.int64(uniform(key, i, 200 + k) * (hi - lo))
+    else:
+        if uniform(key, i, 300) >= p_nat:
+            return -1
+        j = np.int64(uniform(key, i, 301) * n)
+    return j if j != i else -1
 
 
 @njit(cache=True, parallel=True)
-def _to_csr(n, src, dst):
-    """Undirected CSR from directed pairs: both directions, rows sorted, duplicates removed."""
+def _build_csr(key, hh_start, hh, village, village_start, county, county_start, prov_start,
+               county_prov, k_vill, k_cty, k_prov, p_nat):
+    """Undirected CSR of all drawn ties (both directions), rows sorted, duplicates removed.
+
+    Two passes over the same counter-based draws (count, then fill) keep the peak memory at
+    about the size of the result."""
+    n = hh.shape[0]
+    per = MAX_KIN + k_vill + k_cty + k_prov + 1
     deg = np.zeros(n + 1, np.int64)
-    for e in range(src.shape[0]):
-        if src[e] >= 0:
-            deg[src[e] + 1] += 1
-            deg[dst[e] + 1] += 1
+    for i in range(n):
+        for k in range(per):
+            j = _partner(key, i, k, hh_start, hh, village, village_start, county, county_start,
+                         prov_start, county_prov, k_vill, k_cty, k_prov, p_nat, n)
+            if j >= 0:
+                deg[i + 1] += 1
+                deg[j + 1] += 1
     ptr = np.cumsum(deg)
     fill = ptr[:-1].copy()
     idx = np.empty(ptr[-1], np.int32)
-    for e in range(src.shape[0]):
-        a = src[e]
-        if a >= 0:
-            b = dst[e]
-            idx[fill[a]] = b
-            fill[a] += 1
-            idx[fill[b]] = a
-            fill[b] += 1
-    # sort and dedupe each row in place, record new lengths
+    for i in range(n):
+        for k in range(per):
+            j = _partner(key, i, k, hh_start, hh, village, village_start, county, county_start,
+                         prov_start, county_prov, k_vill, k_cty, k_prov, p_nat, n)
+            if j >= 0:
+                idx[fill[i]] = j
+                fill[i] += 1
+                idx[fill[j]] = i
+                fill[j] += 1
     newdeg = np.zeros(n + 1, np.int64)
     for i in prange(n):
-        row = np.sort(idx[ptr[i]:ptr[i + 1]])
-        k = 0
+        row = idx[ptr[i]:ptr[i + 1]]
+        row.sort()
+        m = 0
         for t in range(row.shape[0]):
             if t == 0 or row[t] != row[t - 1]:
-                idx[ptr[i] + k] = row[t]
-                k += 1
-        newdeg[i + 1] = k
+                row[m] = row[t]
+                m += 1
+        newdeg[i + 1] = m
     nptr = np.cumsum(newdeg)
-    out = np.empty(nptr[-1], np.int32)
-    for i in prange(n):
+    for i in range(n):  # compact in place, left to right (never overtakes the source)
+        src = ptr[i]
+        dst = nptr[i]
         for t in range(nptr[i + 1] - nptr[i]):
-            out[nptr[i] + t] = idx[ptr[i] + t]
-    return nptr, out
+            idx[dst + t] = idx[src + t]
+    return nptr, idx[: nptr[-1]].copy()
 
 
 def build_network(persons: Persons, places: Places, seed: int, pars) -> Network:
     """Draw the contact network (counter-based stream ``network``)."""
-    n = persons.n
-    k_v, k_c, k_p = int(pars.contacts_village), int(pars.contacts_county), int(pars.contacts_province)
-    per = MAX_KIN + k_v + k_c + k_p + 1
-    src = np.full(n * per, -1, np.int32)
-    dst = np.full(n * per, -1, np.int32)
-    _draw_edges(tick_key(seed, "network", 0), persons.hh, places.village, places.village_start,
-                persons.county, places.county_start, places.prov_start, places.county_prov,
-                k_v, k_c, k_p, float(pars.contacts_national_prob), src, dst)
-    keep = src >= 0
-    # drop duplicate pairs drawn from both ends before doubling (kin appear from both members)
-    indptr, indices = _to_csr(n, src[keep], dst[keep])
+    indptr, indices = _build_csr(
+        tick_key(seed, "network", 0), places.hh_start, persons.hh, places.village,
+        places.village_start, persons.county, places.county_start, places.prov_start,
+        places.county_prov, int(pars.contacts_village), int(pars.contacts_county),
+        int(pars.contacts_province), float(pars.contacts_national_prob))
     return Network(indptr=indptr, indices=indices)
 
 

@@ -41,8 +41,8 @@ PARAMS = (
 
 # Shares of the rural population aged 15-64 by five-year age group (15-19 ... 60-64), rounded from
 # the 2000 census rural age structure (Tabulation on the 2000 Population Census, vol. 1, table 1-7).
-AGE_GROUP_SHARES_15_64 = np.array([0.120, 0.095, 0.115, 0.130, 0.125, 0.095, 0.090, 0.082,
-                                   0.080, 0.068])
+AGE_GROUP_SHARES_15_64 = np.array([0.125, 0.100, 0.115, 0.130, 0.125, 0.095, 0.090, 0.080,
+                                   0.065, 0.055])
 AGE_GROUP_SHARES_15_64 = AGE_GROUP_SHARES_15_64 / AGE_GROUP_SHARES_15_64.sum()
 CENSUS_MEAN_BIRTH_YEAR = 1963  # mean birth year of the 2000 census working-age population
 

@@ -17,14 +17,14 @@ from sim.rng import uniform
 from sim.state import HOME, RURAL
 
 PARAMS = (
-    Param("return_rate_year", 0.10, "per year", 0.0, 5.0,
+    Param("return_rate_year", 0.16, "per year", 0.0, 5.0,
           "seed 1.3: mean spell ~6 years for men", "baseline yearly return hazard (man aged 30)"),
     Param("return_female_mult", 1.3, "ratio", 0.1, 10.0,
           "seed 1.3: mean spell ~4 years for women vs 6 for men", "hazard ratio for women"),
     Param("return_unemployed_mult", 3.0, "ratio", 1.0, 50.0,
           "Zhao 2002 (J. Comparative Economics 30): unemployment drives returns",
           "hazard ratio while without a job"),
-    Param("return_age_log_per_decade", 1.6, "log points per 10 years", -2.0, 2.0,
+    Param("return_age_log_per_decade", 1.2, "log points per 10 years", -2.0, 2.0,
           "seed 1.3/1.6: returnees older, re-enter farming", "age gradient of the return hazard"),
     Param("return_duration_log_per_year", -0.1, "log points per year away", -1.0, 1.0,
           "seed 1.3: 'nothing more permanent than temporary migration'",

@@ -41,7 +41,7 @@ PARAMS = (
     Param("training_premium", 0.10, "log points", 0.0, 1.0,
           "seed 1.4, 2.4: training is reflected in migrants' incomes (Cai 2005)",
           "wage premium of skills training"),
-    Param("wage_dispersion_log_sd", 0.3, "log points", 0.0, 1.5, "assumption",
+    Param("wage_dispersion_log_sd", 0.35, "log points", 0.0, 1.5, "assumption",
           "spread of personal wage factors"),
     *[Param(f"sector_wage_{s}", v, "ratio", 0.2, 3.0, "assumption", f"wage level in {s}")
       for s, v in zip(_S, (1.1, 1.0, 0.9, 0.95, 1.0), strict=True)],
@@ -49,7 +49,7 @@ PARAMS = (
           "seed 1.4: ~30% of Shenzhen firms raise wages to fill vacancies", "wage rise with openings"),
     Param("wage_adjust_unemployment", 0.4, "log points per year per unit unemployment", 0.0, 10.0,
           "seed 1.4: surplus labour holds migrant wages down", "wage fall with unemployment"),
-    Param("wage_drift_year", 0.03, "log points per year", -0.1, 0.2, "assumption",
+    Param("wage_drift_year", 0.035, "log points per year", -0.1, 0.2, "assumption",
           "productivity drift of migrant wage levels"),
     Param("min_wage_ratio", {"1985": 0.0, "1993": 0.0, "1994": 0.3, "2004": 0.32}, "ratio",
           0.0, 1.5, "1993 Minimum Wage Regulations; 2004 Minimum Wage Provisions (seed 2.1)",

@@ -91,17 +91,20 @@ def test_migrants_younger_than_rural_labour_force():
 
 
 def test_network_beta_raises_migration_and_concentration():
-    """Chain migration: raising ``network_beta`` from 0 to 2 raises migration (final stock and
-    cumulative departures up by more than 5%; observed +15%) and concentrates each county's
-    migrants in few destinations: the chance that two migrants from the same county share a
-    destination more than doubles (observed 0.055 -> 0.31). The default (0.8) lies in between."""
+    """Chain migration: raising ``network_beta`` from 0 to 2 raises migration (cumulative
+    departures and the mean stock over the run up by more than 1%; observed +4% and +2.4%: the
+    stock is capped by labour demand, so the level effect is small) and concentrates each
+    county's migrants in few destinations: the chance that two migrants from the same county
+    share a destination more than doubles (observed 0.06 -> 0.3-0.38). The default (0.8) lies in
+    between."""
     sim0, r0 = run("beta0", {"network_beta": 0.0})
     sim2, r2 = run("beta2", {"network_beta": 2.0})
     simb, _ = run("base")
-    assert stock(r2)[-1] > 1.05 * stock(r0)[-1]
-    assert r2.rec.outflow_dist.sum() > 1.05 * r0.rec.outflow_dist.sum()
-    c0, cb, c2 = same_county_same_dest(sim0), same_county_same_dest(simb), same_county_same_dest(
-        sim2)
+    assert r2.rec.outflow_dist.sum() > 1.01 * r0.rec.outflow_dist.sum()
+    assert stock(r2).mean() > 1.01 * stock(r0).mean()
+    c0 = same_county_same_dest(sim0)
+    cb = same_county_same_dest(simb)
+    c2 = same_county_same_dest(sim2)
     assert c2 > 2 * c0, (c0, c2)
     assert c0 < cb < c2, (c0, cb, c2)
 
@@ -117,13 +120,18 @@ def _penalties_plus(delta: float) -> dict:
 
 
 def test_higher_hukou_penalties_lower_stock():
-    """Raising every tier's hukou penalty by one util lowers the migrant stock: by more than 10%
-    at the end (observed -17% to -45% as the labour-market calibration changed) and in the mean
-    over the run, and lowers departures; common random numbers make the comparison sharp."""
+    """Raising every tier's hukou penalty by one util lowers the migrant stock; common random
+    numbers make the comparison sharp. While labour demand is not binding (1985-1994) the stock
+    falls by more than 10% (observed -25% to -45%); over the whole run the mean stock is lower
+    by more than 2% (observed -5%) and departures are lower; in the last year the stock is not
+    higher. (Observed when written: by 2006 the stock converges to the labour-demand path and
+    the penalty changes it by only ~1.5%; see the report of this test's author.)"""
     _, rb = run("base")
     _, rh = run("pen_up", _penalties_plus(1.0))
-    assert stock(rh)[-1] < 0.9 * stock(rb)[-1]
-    assert stock(rh).mean() < stock(rb).mean()
+    sb, sh = stock(rb), stock(rh)
+    assert sh[:120].mean() < 0.9 * sb[:120].mean()
+    assert sh.mean() < 0.98 * sb.mean()
+    assert sh[-12:].mean() <= sb[-12:].mean()
     assert rh.rec.outflow_dist.sum() < rb.rec.outflow_dist.sum()
 
 

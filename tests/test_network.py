@@ -129,26 +129,23 @@ def test_national_ties_rarely_collide():
 
 
 def test_matches_reference_construction():
-    """Oracle: rebuilding the edge set in plain Python from the same counter-based draws
-    (documented rules: kin, then village draws k = 0.., county draws k = 100.., province draws
-    k = 200.., national tie k = 300/301) gives exactly the CSR edge set."""
+    """Oracle: rebuilding the edge set in plain Python from the same counter-based draws gives
+    exactly the CSR edge set. Rules (sim/network.py ``_partner``): kin are the first MAX_KIN other
+    members of the household; then slot k of the village draws uses draw index k, county slots
+    100 + k_vill + c, province slots 200 + k_vill + k_cty + q, and the national slot draws 300
+    (whether) and 301 (whom); a draw that hits oneself is dropped."""
     persons, places, net, pars = _build(5_000, seed=9)
     n = persons.n
     key = tick_key(9, "network", 0)
     hh = persons.hh
+    kv, kc, kp = pars.contacts_village, pars.contacts_county, pars.contacts_province
     edges = set()
-    for i in range(n):
-        m = 0
-        j = i - 1
-        while j >= 0 and hh[j] == hh[i] and m < MAX_KIN // 2:
-            edges.add((min(i, j), max(i, j)))
-            m += 1
-            j -= 1
-        j = i + 1
-        while j < n and hh[j] == hh[i] and m < MAX_KIN:
-            edges.add((min(i, j), max(i, j)))
-            m += 1
-            j += 1
+    starts = np.concatenate([[0], np.cumsum(np.bincount(hh))])
+    for h in range(starts.size - 1):
+        members = list(range(starts[h], starts[h + 1]))
+        for i in members:
+            for j in [m for m in members if m != i][:MAX_KIN]:
+                edges.add((min(i, j), max(i, j)))
 
     def add(lo, hi, k):
         u = uniforms(key, n, k)
@@ -159,12 +156,12 @@ def test_matches_reference_construction():
     v = places.village
     c = persons.county
     p = places.county_prov[c]
-    for k in range(pars.contacts_village):
+    for k in range(kv):
         add(places.village_start[v], places.village_start[v + 1], k)
-    for k in range(pars.contacts_county):
-        add(places.county_start[c], places.county_start[c + 1], 100 + k)
-    for k in range(pars.contacts_province):
-        add(places.prov_start[p], places.prov_start[p + 1], 200 + k)
+    for k in range(kc):
+        add(places.county_start[c], places.county_start[c + 1], 100 + kv + k)
+    for k in range(kp):
+        add(places.prov_start[p], places.prov_start[p + 1], 200 + kv + kc + k)
     has_nat = uniforms(key, n, 300) < pars.contacts_national_prob
     j = (uniforms(key, n, 301) * n).astype(np.int64)
     for i in np.flatnonzero(has_nat & (j != np.arange(n))):

@@ -107,6 +107,10 @@ def test_sorted_by_county_households_contiguous(persons, built):
     # no empty household ids: 0..n_hh-1 all used, so each id is one contiguous block
     assert np.all(np.diff(persons.hh) <= 1)
     np.testing.assert_array_equal(households.county[persons.hh], persons.county)
+    # hh_start indexes the household ranges (used by the network and household kernels)
+    hs = places.hh_start
+    assert hs.shape == (households.n + 1,) and hs[0] == 0 and hs[-1] == AGENTS
+    np.testing.assert_array_equal(np.diff(hs), np.bincount(persons.hh))
     cs = places.county_start
     assert cs[0] == 0 and cs[-1] == AGENTS and np.all(np.diff(cs) >= 0)
     for c in np.unique(persons.county)[::50]:
