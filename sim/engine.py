@@ -36,7 +36,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from sim import decisions, demography, household, hukou, labour, returns, wages
+from sim import decisions, demography, household, hukou, labour, policy, returns, wages
 from sim.geography import load_geography
 from sim.network import build_network
 from sim.params import Params
@@ -169,6 +169,18 @@ class Simulation:
         self.informal_prob = wages.sector_vector(pars, "informal_prob") * (
             1.0 - pars.contract_enforcement)
         self.hukou_pen = hukou.penalties(pars)[geo.dest_tier]
+        self.conv_month = hukou.conversion_rates(pars)[geo.dest_tier] / 12.0
+        city = policy.relaxed_city(pars)
+        if city >= 0:
+            self.hukou_pen[city] *= pars.relax_city_penalty_mult
+            if pars.relax_city_penalty_mult < 1.0:
+                self.conv_month[city] = max(self.conv_month[city],
+                                            pars.relax_city_conversion_rate / 12.0)
+        formal = 1.0 - self.informal_prob.mean()
+        self.insurance_utils = policy.insurance_value(pars) * formal
+        self.insured_prob = pars.social_insurance_coverage
+        self.contrib_loss = pars.insurance_contribution_rate * pars.social_insurance_coverage * formal
+        self.insured_return_mult = 1.0 if pars.insurance_portable else pars.nonportable_return_mult
         w = geo.rural_pop_working_age
         y_2000 = (pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share
                   / 12.0)
@@ -183,7 +195,6 @@ class Simulation:
         ret = np.zeros(12)
         ret[0] = 1.0
         self.return_weights = _season(pars.return_festival_share, ret)
-        self.conv_month = hukou.conversion_rates(pars) / 12.0
         self.p_bring = np.full(geo.n_dest, pars.child_bring_max * (1 - pars.child_school_barrier))
         self.local_shares = np.array([getattr(pars, f"local_share_{s}") for s in SECTOR_NAMES])
 
@@ -192,8 +203,8 @@ class Simulation:
 
     def _tally_args(self):
         p = self.persons
-        return (p.age, p.sex, p.school, p.loc, p.hukou, p.dist, p.employed, p.sector, p.job,
-                p.permit, self.geo.n_dest)
+        return (p.age, p.sex, p.school, p.trained, p.loc, p.hukou, p.dist, p.employed, p.sector,
+                p.job, p.permit, self.geo.n_dest)
 
     # ---------------------------------------------------------------- mechanisms
     def _home_income(self) -> None:
@@ -208,7 +219,7 @@ class Simulation:
         share = self.demand / np.maximum(self.demand.sum(axis=1, keepdims=True), 1e-12)
         level = (share * self.levels).sum(axis=1)
         paid = 1.0 - (share * self.arrears_risk[None, :]).sum(axis=1)
-        return (level * paid)[:, None, None] * self.mult[None, :, :]
+        return (level * paid * (1.0 - self.contrib_loss))[:, None, None] * self.mult[None, :, :]
 
     def _decide(self, tick: int, p_consider: float, force_move: bool, skip: np.ndarray,
                 counts: tuple | None = None) -> None:
@@ -217,8 +228,8 @@ class Simulation:
                                                           geo.n_dest)
         emp_rate = labour.job_chances(self.demand, present, working, pars)[3]
         e, cum, rowsum, vmax = decisions.type_tables(
-            geo, pars, 0, self._expected_wages(emp_rate), emp_rate, self.living, self.hukou_pen,
-            self.y_ref, self.dist_probs)
+            geo, pars, 0, self._expected_wages(emp_rate), emp_rate, self.living,
+            self.hukou_pen - self.insurance_utils, self.y_ref, self.dist_probs)
         log_home = self._y_home - np.log(self.y_ref)
         decisions.decide(
             self._key("decide.consider", tick), self._key("decide.choice", tick),
@@ -241,10 +252,11 @@ class Simulation:
         self._emp[:] = p.employed
         self._sec[:] = p.sector
         labour.match_jobs(self._key("labour.separation", tick), self._key("labour.hire", tick),
-                          self._key("labour.job", tick), p.loc, p.hukou, self._emp, self._sec,
-                          p.employed, p.sector, p.job, self.network.indptr, self.network.indices,
-                          find, openings, layoff, pars.separation_rate, pars.network_job_boost,
-                          pars.network_sector_pull, self.informal_prob, pars.min_wage_enforcement)
+                          self._key("labour.job", tick), p.loc, p.hukou, p.trained, self._emp,
+                          self._sec, p.employed, p.sector, p.job, self.network.indptr,
+                          self.network.indices, find, openings, layoff, pars.separation_rate,
+                          pars.network_job_boost, pars.network_sector_pull, self.informal_prob,
+                          pars.min_wage_enforcement, self.insured_prob, pars.training_job_boost)
 
     def step(self) -> None:
         """Advance one month (see the module docstring for the order)."""
@@ -273,6 +285,9 @@ class Simulation:
         # 2 year
         if month == 1:
             self._resolve_year(year)
+            if t > 0:
+                policy.train(self._key("policy.training"), p.age, p.loc, p.hukou, p.trained,
+                             self.pars.training_rate_year)
         pars = self.pars
         marks.append(clock())
         # 3 returns
@@ -283,7 +298,7 @@ class Simulation:
             pars.return_rate_year * self.return_weights[month - 1], pars.return_female_mult,
             pars.return_unemployed_mult, pars.return_age_log_per_decade,
             pars.return_duration_log_per_year, pars.return_children_mult, pars.return_school_log,
-            returned, self._spell)
+            self.insured_return_mult, returned, self._spell)
         ret_idx = np.flatnonzero(returned)
         n_returned = ret_idx.size
         male = p.sex[ret_idx] == 0
@@ -362,7 +377,8 @@ class Simulation:
         wages.pay(self._key("wages.ability", 0), self._key("wages.arrears"), year, p.age,
                   p.school, p.trained, p.loc, p.hukou, p.employed, p.sector, p.job, self.levels,
                   self.mult, self.minw, self.arrears_risk, pars.wage_dispersion_log_sd,
-                  pars.remit_share, self._wage, self._paid, self._remit)
+                  pars.remit_share, pars.insurance_contribution_rate, self._wage, self._paid,
+                  self._remit)
         bins, counts, wage_sum, remit_sum = tally_pay(p.loc, self._wage, self._paid, self._remit,
                                                       self.minw, self.to_2005, WAGE_EDGES_2005)
         self.rec.wage_bins[t] = bins

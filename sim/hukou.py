@@ -66,7 +66,7 @@ def conversion_rates(pars) -> np.ndarray:
 
 @njit(cache=True, parallel=True)
 def draw_conversions(key, loc, hukou, employed, months_away, school, hh, land, county,
-                     county_prov, mean_land_prov, dest_tier, rate_month_tier, land_attach,
+                     county_prov, mean_land_prov, dest_tier, rate_month_dest, land_attach,
                      converted):
     """Convert eligible migrants who take local hukou this month (marked in ``converted``)."""
     n = loc.shape[0]
@@ -79,7 +79,7 @@ def draw_conversions(key, loc, hukou, employed, months_away, school, hh, land, c
         if tier == 3 and school[i] < 2:
             continue
         rel = land[hh[i]] / mean_land_prov[county_prov[county[i]]]
-        r = rate_month_tier[tier] * np.exp(-land_attach * rel)
+        r = rate_month_dest[d] * np.exp(-land_attach * rel)
         if uniform(key, i, 0) < r:
             converted[i] = 1
             hukou[i] = URBAN

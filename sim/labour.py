@@ -144,13 +144,14 @@ def job_chances(demand: np.ndarray, present: np.ndarray, working: np.ndarray, pa
 
 
 @njit(cache=True, parallel=True)
-def match_jobs(key_sep, key_find, key_job, loc, hukou, emp_in, sec_in, emp_out, sec_out, job,
-               indptr, indices, find, openings, layoff, sep, net_boost, sector_pull,
-               informal_prob, minwage_prob):
+def match_jobs(key_sep, key_find, key_job, loc, hukou, trained, emp_in, sec_in, emp_out, sec_out,
+               job, indptr, indices, find, openings, layoff, sep, net_boost, sector_pull,
+               informal_prob, minwage_prob, insured_prob, train_boost):
     """Separations and hires from start-of-step status (``emp_in``/``sec_in``, also what
     contacts are read from) into ``emp_out``/``sec_out``; a hire draws its sector from openings
     weighted up by contacts working in each sector, then the job's informality and minimum-wage
-    coverage (bit flags in ``job``)."""
+    coverage and, for formal jobs, social insurance (bit flags in ``job``). Training raises the
+    chance of finding a job."""
     n = loc.shape[0]
     n_sec = openings.shape[1]
     for i in prange(n):
@@ -171,6 +172,8 @@ def match_jobs(key_sep, key_find, key_job, loc, hukou, emp_in, sec_in, emp_out, 
             if loc[c] == d and emp_in[c] == 1:
                 k += 1
         f = 1.0 - (1.0 - find[d]) ** (1.0 + net_boost * min(k, 4))
+        if trained[i] == 1:
+            f = min(1.0, f * (1.0 + train_boost))
         if uniform(key_find, i, 0) >= f:
             continue
         total = 0.0
@@ -195,6 +198,8 @@ def match_jobs(key_sep, key_find, key_job, loc, hukou, emp_in, sec_in, emp_out, 
             flags |= 1
         if uniform(key_job, i, 2) < minwage_prob:
             flags |= 2
+        if (flags & 1) == 0 and uniform(key_job, i, 3) < insured_prob:
+            flags |= 4
         job[i] = flags
 
 

@@ -36,10 +36,19 @@ class Param:
     doc: str
     kind: type = float
     module: str = ""
+    choices: tuple[str, ...] = ()
 
-    def check(self, value: Any, where: str = "") -> float | int | bool:
+    def check(self, value: Any, where: str = "") -> float | int | bool | str:
         """Return ``value`` coerced to the parameter's kind, or raise :class:`ParamError`."""
         at = f" ({where})" if where else ""
+        if self.kind is str:
+            if isinstance(value, str) and value in self.choices:
+                return value
+            hint = closest(str(value), self.choices) if isinstance(value, str) else None
+            shown = ", ".join(self.choices[:8]) + (", ..." if len(self.choices) > 8 else "")
+            raise ParamError(
+                f"parameter '{self.name}'{at}: {value!r} is not one of the allowed values "
+                f"({shown})" + (f"; did you mean '{hint}'?" if hint else ""))
         if self.kind is bool:
             if isinstance(value, bool):
                 return value
@@ -139,6 +148,7 @@ def _collect_schema() -> dict[str, Param]:
         hukou,
         labour,
         network,
+        policy,
         population,
         returns,
         wages,
@@ -146,7 +156,7 @@ def _collect_schema() -> dict[str, Param]:
 
     schema: dict[str, Param] = {}
     for mod in (population, network, household, decisions, labour, wages, returns, hukou,
-                demography):
+                demography, policy):
         for p in mod.PARAMS:
             if p.name in schema:
                 raise RuntimeError(f"parameter {p.name} declared twice")
@@ -180,7 +190,7 @@ class Params:
         if isinstance(value, YearlyPath):
             return value
         if isinstance(value, Mapping):
-            if p.kind is not float:
+            if p.kind is not float or p.choices:
                 raise ParamError(f"parameter '{p.name}' takes one value, not a yearly path")
             return _make_path(p, value, where)
         return p.check(value, where)

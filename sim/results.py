@@ -22,7 +22,7 @@ EXIT_CAUSES = ("ageing", "death", "hukou")
 WAGE_BRACKETS = ("under_300", "300_500", "500_800", "over_800")  # RMB/month, 2005 prices (seed 1.4)
 WAGE_EDGES_2005 = np.array([300.0, 500.0, 800.0])
 PROFILE = ("male", "aged_15_29", "age_sum", "employed", "rural_lf", "settled", "permit",
-           "school_sum", "informal")
+           "school_sum", "informal", "insured", "trained_migrants", "trained_rural")
 
 # monthly scalar indicators kept in Recorder.scalars (name -> unit)
 SCALARS = {
@@ -38,21 +38,23 @@ SCALARS = {
 
 
 @njit(cache=True)
-def tally(age, sex, school, loc, hukou, dist, employed, sector, job, permit, n_dest):
+def tally(age, sex, school, trained, loc, hukou, dist, employed, sector, job, permit, n_dest):
     """One pass over persons: stock by destination and distance class, migrant profile and
     employed migrants by sector."""
     by_dest = np.zeros(n_dest, np.int64)
     by_dist = np.zeros(4, np.int64)
-    prof = np.zeros(9, np.int64)
+    prof = np.zeros(12, np.int64)
     by_sector = np.zeros(N_SECTORS, np.int64)
     for i in range(age.shape[0]):
         if hukou[i] != RURAL:
             prof[5] += 1
             continue
         prof[4] += 1
+        prof[11] += trained[i]
         d = loc[i]
         if d == HOME:
             continue
+        prof[10] += trained[i]
         by_dest[d] += 1
         by_dist[dist[i]] += 1
         if sex[i] == 0:
@@ -67,6 +69,8 @@ def tally(age, sex, school, loc, hukou, dist, employed, sector, job, permit, n_d
             by_sector[sector[i]] += 1
             if (job[i] & 1) != 0:
                 prof[8] += 1
+            if (job[i] & 4) != 0:
+                prof[9] += 1
     return by_dest, by_dist, prof, by_sector
 
 
@@ -211,6 +215,10 @@ class Results:
             out["wage_bracket_share", f"rmb2005:{name}"] = r.wage_bins[:, k] / emp
         out["mean_wage_rmb_2000", "migrants"] = sc["wage_sum_rmb"] / emp
         out["share_with_residence_permit", "migrants"] = r.profile[:, 6] / stock
+        out["share_insured", "migrants"] = r.profile[:, 9] / emp
+        out["share_trained", "migrants"] = r.profile[:, 10] / stock
+        out["share_trained", "rural_labour_force"] = r.profile[:, 11] / np.maximum(
+            r.profile[:, 4], 1)
         out["labour_shortage", "total"] = r.shortage.sum(1)
         out["labour_shortage_rate", "total"] = r.shortage.sum(1) / np.maximum(r.demand.sum(1), 1)
         for j, name in enumerate(self.dest_name):

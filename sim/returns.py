@@ -42,7 +42,7 @@ PARAMS = (
 @njit(cache=True, parallel=True)
 def draw_returns(key, age, sex, school, loc, hukou, dist, employed, months_away, sector, job,
                  permit, hh, n_children, rate_month, female_mult, unemp_mult, age_log, dur_log,
-                 kids_mult, school_log, returned, spell):
+                 kids_mult, school_log, insured_mult, returned, spell):
     """Send home the migrants who return this month and mark them in ``returned`` (0/1).
 
     ``spell`` receives the months away of the spell that ends. Each person reads and writes only
@@ -60,6 +60,8 @@ def draw_returns(key, age, sex, school, loc, hukou, dist, employed, months_away,
             h *= unemp_mult
         if n_children[hh[i]] > 0:
             h *= kids_mult
+        if (job[i] & 4) != 0:
+            h *= insured_mult
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
             spell[i] = months_away[i]

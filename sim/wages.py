@@ -81,6 +81,7 @@ PARAMS = (
 
 JOB_INFORMAL = 1  # bit flags in Persons.job
 JOB_MINWAGE = 2
+JOB_INSURED = 4
 
 
 def sector_vector(pars, prefix: str) -> np.ndarray:
@@ -136,7 +137,8 @@ def personal_factor(key, i, birth_year, sd):
 
 @njit(cache=True, parallel=True)
 def pay(key_ability, key_arrears, year, age, school, trained, loc, hukou, employed, sector, job,
-        levels, mult, minw, arrears_risk, sd, remit_share, wage_out, paid_out, remit_out):
+        levels, mult, minw, arrears_risk, sd, remit_share, contrib, wage_out, paid_out,
+        remit_out):
     """This month's wage (RMB, 2000 prices), whether it was paid in full, and the remittance sent
     home (a share of what was paid), per employed migrant; 0 for everyone else. Jobs flagged
     JOB_MINWAGE pay at least the minimum wage."""
@@ -153,6 +155,8 @@ def pay(key_ability, key_arrears, year, age, school, trained, loc, hukou, employ
             key_ability, i, year - age[i], sd)
         if (job[i] & JOB_MINWAGE) != 0 and w < minw[d]:
             w = minw[d]
+        if (job[i] & JOB_INSURED) != 0:
+            w *= 1.0 - contrib
         wage_out[i] = w
         if uniform(key_arrears, i, 0) >= arrears_risk[s]:
             paid_out[i] = 1

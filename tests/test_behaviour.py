@@ -158,15 +158,17 @@ def test_lower_mobility_control_raises_migration():
 
 
 def test_return_flow_rises_with_return_rate():
-    """Raising ``return_rate_year`` from 0.12 to 0.3 raises the total return flow (by more than
-    30%; observed +71%) and the return rate per migrant-month (by more than 1.8x; the hazard
-    ratio is 2.5), and lowers the final stock."""
+    """Multiplying ``return_rate_year`` by 2.5 (from its default) raises the total return flow
+    (by more than 30%; observed +70%) and the return rate per migrant-month (by more than 1.6x:
+    the hazard ratio is 2.5, diluted because faster returns shift the stock towards groups with
+    lower hazards), and lowers the final stock."""
+    base_rate = Params()["return_rate_year"]
     _, rb = run("base")
-    _, rr = run("return03", {"return_rate_year": 0.3})
+    _, rr = run("return_up", {"return_rate_year": min(2.5 * base_rate, 5.0)})
     assert rr.rec.returnflow.sum() > 1.3 * rb.rec.returnflow.sum()
     rate_b = rb.rec.returnflow.sum() / stock(rb).sum()
     rate_r = rr.rec.returnflow.sum() / stock(rr).sum()
-    assert rate_r > 1.8 * rate_b, (rate_b, rate_r)
+    assert rate_r > 1.6 * rate_b, (rate_b, rate_r)
     assert stock(rr)[-1] < stock(rb)[-1]
 
 
