@@ -29,57 +29,192 @@ from sim.rng import uniform
 from sim.state import HOME, N_AGE_GROUPS, N_SCHOOL, RURAL
 
 PARAMS = (
-    Param("consider_rate_year", 0.8, "decisions/year", 0.0, 12.0,
-          "assumption; rural workers reconsider work plans about once a year (seed 1.3: "
-          "seasonal cycles)", "rate at which a person at home weighs migrating"),
-    Param("spring_festival_share", 0.5, "share", 0.0, 1.0,
-          "seed 1.3 (seasonal cycles); most departures follow the Spring Festival",
-          "share of the year's migration decisions taken in February and March"),
-    Param("beta_income", 2.0, "utils per log RMB", 0.0, 10.0,
-          "assumption; income elasticity of migration odds (Zhao 1999, AER P&P 89(2))",
-          "weight of log expected net income"),
-    Param("young_pull_shift", 0.3, "share", 0.0, 3.0, "seed 1.1: the young weigh pull factors",
-          "extra weight on destination income for ages 15-29"),
-    Param("old_push_shift", 0.3, "share", 0.0, 3.0, "seed 1.1: older migrants weigh push factors",
-          "extra weight on home income for ages 45-64"),
-    Param("female_push_shift", 0.2, "share", 0.0, 3.0, "seed 1.1: women cite push factors more",
-          "extra weight on home income for women"),
-    Param("asc_home", -1.8, "utils", -20.0, 20.0, "hand-set; calibrated in calibration/",
-          "attachment to home (utility of staying before income)"),
-    Param("nest_lambda", 0.6, "dissimilarity", 0.05, 1.0,
-          "nested logit (McFadden 1978); destinations are closer substitutes than staying",
-          "dissimilarity parameter of the destination nest"),
-    Param("age_cost_per_decade", 2.2, "utils per 10 years", 0.0, 5.0,
-          "seed 1.3: 71% of migrants aged 15-29", "extra cost of moving per decade of age above 20"),
-    Param("female_cost", {"1985": 1.2, "2003": -0.5}, "utils", -5.0, 10.0,
-          "seed 1.3: one third of migrants female earlier, 49% by 2003, with demand for young "
-          "women in manufacturing",
-          "extra cost of moving for women (a yearly path: falls as migration feminises)"),
-    Param("mobility_control", {"1985": 3.0, "1990": 1.5, "1995": 0.8, "2000": 0.3, "2003": 0.0}, "utils",
-          0.0, 20.0, "seed 1.1, 2.2: movement tightly controlled until the mid-1980s, then "
-          "quasi-free; 2003 abolition of custody and repatriation",
-          "cost of leaving home from the control of movement (grain rations, permits)"),
-    Param("cost_within_county", 0.2, "utils", 0.0, 20.0, "assumption", "moving cost, within county"),
-    Param("cost_across_county", 0.6, "utils", 0.0, 20.0, "assumption",
-          "moving cost, across counties within a prefecture"),
-    Param("cost_across_prefecture", 1.0, "utils", 0.0, 20.0, "assumption",
-          "moving cost, across prefectures within a province"),
-    Param("cost_across_province", 1.6, "utils", 0.0, 20.0, "assumption",
-          "moving cost, across provinces (before distance)"),
-    Param("cost_per_1000km", 0.5, "utils per 1000 km", 0.0, 10.0, "assumption",
-          "moving cost per 1000 km between provincial capitals"),
-    Param("network_beta", 0.8, "utils per log contact", 0.0, 5.0,
-          "seed 1.4: 95% found jobs via friends or themselves; Zhao 2003",
-          "chain-migration weight of log(1 + contacts at the destination)"),
-    Param("local_share_small_town", 0.6, "share", 0.0, 1.0,
-          "assumption; census 2000: 43.7% of moves within county (seed 1.3)",
-          "share of moves to county towns of the home province that stay in the home county"),
-    Param("own_prefecture_share_medium", 0.5, "share", 0.0, 1.0, "assumption",
-          "share of moves to prefecture cities of the home province that go to the home prefecture"),
-    Param("onward_prob_unemployed", 0.08, "per month", 0.0, 1.0,
-          "seed 1.4: high job mobility and on-migration", "chance an unemployed migrant reconsiders"),
-    Param("onward_prob_employed", 0.004, "per month", 0.0, 1.0,
-          "seed 1.4 (Knight & Yueh 2004: high job mobility)", "chance an employed migrant reconsiders"),
+    Param(
+        "consider_rate_year",
+        0.8,
+        "decisions/year",
+        0.0,
+        12.0,
+        "assumption; rural workers reconsider work plans about once a year (seed 1.3: "
+        "seasonal cycles)",
+        "rate at which a person at home weighs migrating",
+    ),
+    Param(
+        "spring_festival_share",
+        0.5,
+        "share",
+        0.0,
+        1.0,
+        "seed 1.3 (seasonal cycles); most departures follow the Spring Festival",
+        "share of the year's migration decisions taken in February and March",
+    ),
+    Param(
+        "beta_income",
+        2.0,
+        "utils per log RMB",
+        0.0,
+        10.0,
+        "assumption; income elasticity of migration odds (Zhao 1999, AER P&P 89(2))",
+        "weight of log expected net income",
+    ),
+    Param(
+        "young_pull_shift",
+        0.3,
+        "share",
+        0.0,
+        3.0,
+        "seed 1.1: the young weigh pull factors",
+        "extra weight on destination income for ages 15-29",
+    ),
+    Param(
+        "old_push_shift",
+        0.3,
+        "share",
+        0.0,
+        3.0,
+        "seed 1.1: older migrants weigh push factors",
+        "extra weight on home income for ages 45-64",
+    ),
+    Param(
+        "female_push_shift",
+        0.2,
+        "share",
+        0.0,
+        3.0,
+        "seed 1.1: women cite push factors more",
+        "extra weight on home income for women",
+    ),
+    Param(
+        "asc_home",
+        -1.8,
+        "utils",
+        -20.0,
+        20.0,
+        "hand-set; calibrated in calibration/",
+        "attachment to home (utility of staying before income)",
+    ),
+    Param(
+        "nest_lambda",
+        0.6,
+        "dissimilarity",
+        0.05,
+        1.0,
+        "nested logit (McFadden 1978); destinations are closer substitutes than staying",
+        "dissimilarity parameter of the destination nest",
+    ),
+    Param(
+        "age_cost_per_decade",
+        2.2,
+        "utils per 10 years",
+        0.0,
+        5.0,
+        "seed 1.3: 71% of migrants aged 15-29",
+        "extra cost of moving per decade of age above 20",
+    ),
+    Param(
+        "female_cost",
+        {"1985": 1.2, "2003": -0.5},
+        "utils",
+        -5.0,
+        10.0,
+        "seed 1.3: one third of migrants female earlier, 49% by 2003, with demand for young "
+        "women in manufacturing",
+        "extra cost of moving for women (a yearly path: falls as migration feminises)",
+    ),
+    Param(
+        "mobility_control",
+        {"1985": 3.0, "1990": 1.5, "1995": 0.8, "2000": 0.3, "2003": 0.0},
+        "utils",
+        0.0,
+        20.0,
+        "seed 1.1, 2.2: movement tightly controlled until the mid-1980s, then "
+        "quasi-free; 2003 abolition of custody and repatriation",
+        "cost of leaving home from the control of movement (grain rations, permits)",
+    ),
+    Param(
+        "cost_within_county", 0.2, "utils", 0.0, 20.0, "assumption", "moving cost, within county"
+    ),
+    Param(
+        "cost_across_county",
+        0.6,
+        "utils",
+        0.0,
+        20.0,
+        "assumption",
+        "moving cost, across counties within a prefecture",
+    ),
+    Param(
+        "cost_across_prefecture",
+        1.0,
+        "utils",
+        0.0,
+        20.0,
+        "assumption",
+        "moving cost, across prefectures within a province",
+    ),
+    Param(
+        "cost_across_province",
+        1.6,
+        "utils",
+        0.0,
+        20.0,
+        "assumption",
+        "moving cost, across provinces (before distance)",
+    ),
+    Param(
+        "cost_per_1000km",
+        0.5,
+        "utils per 1000 km",
+        0.0,
+        10.0,
+        "assumption",
+        "moving cost per 1000 km between provincial capitals",
+    ),
+    Param(
+        "network_beta",
+        0.8,
+        "utils per log contact",
+        0.0,
+        5.0,
+        "seed 1.4: 95% found jobs via friends or themselves; Zhao 2003",
+        "chain-migration weight of log(1 + contacts at the destination)",
+    ),
+    Param(
+        "local_share_small_town",
+        0.6,
+        "share",
+        0.0,
+        1.0,
+        "assumption; census 2000: 43.7% of moves within county (seed 1.3)",
+        "share of moves to county towns of the home province that stay in the home county",
+    ),
+    Param(
+        "own_prefecture_share_medium",
+        0.5,
+        "share",
+        0.0,
+        1.0,
+        "assumption",
+        "share of moves to prefecture cities of the home province that go to the home prefecture",
+    ),
+    Param(
+        "onward_prob_unemployed",
+        0.08,
+        "per month",
+        0.0,
+        1.0,
+        "seed 1.4: high job mobility and on-migration",
+        "chance an unemployed migrant reconsiders",
+    ),
+    Param(
+        "onward_prob_employed",
+        0.004,
+        "per month",
+        0.0,
+        1.0,
+        "seed 1.4 (Knight & Yueh 2004: high job mobility)",
+        "chance an employed migrant reconsiders",
+    ),
 )
 
 N_SEX = 2
@@ -102,12 +237,12 @@ def age_group(age):
 
 @njit(inline="always", cache=True)
 def type_index(prov, school, trained, agegrp, sex, cap):
-    return ((((prov * N_SCHOOL + school) * N_TRAIN + trained) * N_AGE_GROUPS + agegrp) * N_SEX
-            + sex) * N_CAP + cap
+    return (
+        (((prov * N_SCHOOL + school) * N_TRAIN + trained) * N_AGE_GROUPS + agegrp) * N_SEX + sex
+    ) * N_CAP + cap
 
 
-def dist_class_probs(n_prov: int, dest_prov: np.ndarray, dest_tier: np.ndarray, pars
-                     ) -> np.ndarray:
+def dist_class_probs(n_prov: int, dest_prov: np.ndarray, dest_tier: np.ndarray, pars) -> np.ndarray:
     """P(distance class | home province, capital flag, destination): shape (n_prov, 2, n_dest, 4).
 
     Moves across provinces are class 3. Within the home province, county towns are in the home
@@ -130,34 +265,53 @@ def dist_class_probs(n_prov: int, dest_prov: np.ndarray, dest_tier: np.ndarray, 
     return out
 
 
-def type_tables(geo, pars, year: float, wage_rmb_month: np.ndarray, emp_rate: np.ndarray,
-                living_cost_rmb_month: np.ndarray, hukou_penalty: np.ndarray, y_ref: float,
-                dist_probs: np.ndarray):
+def type_tables(
+    geo,
+    pars,
+    year: float,
+    wage_rmb_month: np.ndarray,
+    emp_rate: np.ndarray,
+    living_cost_rmb_month: np.ndarray,
+    hukou_penalty: np.ndarray,
+    y_ref: float,
+    dist_probs: np.ndarray,
+):
     """exp(V/lambda) per type and destination, its row sums and cumulative rows.
 
     ``wage_rmb_month`` is (n_dest, n_school, n_train): migrant wage at each destination.
     """
     n_prov, n_dest = geo.n_prov, geo.n_dest
     lam = pars.nest_lambda
-    costs = np.array([pars.cost_within_county, pars.cost_across_county,
-                      pars.cost_across_prefecture, pars.cost_across_province])
+    costs = np.array(
+        [
+            pars.cost_within_county,
+            pars.cost_across_county,
+            pars.cost_across_prefecture,
+            pars.cost_across_province,
+        ]
+    )
     move_cost = dist_probs @ costs  # (n_prov, 2, n_dest)
-    move_cost = move_cost + pars.cost_per_1000km * (geo.prov_dist_km[:, geo.dest_prov] / 1000.0
-                                                     )[:, None, :]
-    net = np.maximum(wage_rmb_month * emp_rate[:, None, None]
-                     - living_cost_rmb_month[:, None, None], 0.05 * y_ref)
+    move_cost = (
+        move_cost + pars.cost_per_1000km * (geo.prov_dist_km[:, geo.dest_prov] / 1000.0)[:, None, :]
+    )
+    net = np.maximum(
+        wage_rmb_month * emp_rate[:, None, None] - living_cost_rmb_month[:, None, None],
+        0.05 * y_ref,
+    )
     log_net = np.log(net / y_ref)  # (n_dest, school, train)
     pull = np.array([1.0 + pars.young_pull_shift, 1.0, 1.0]) * pars.beta_income
     age_cost = np.array([0.0, 1.5, 3.0]) * pars.age_cost_per_decade  # mid-group ages 22, 37, 52
     sex_cost = np.array([0.0, pars.female_cost])
     common = -(hukou_penalty + pars.mobility_control)  # (n_dest,)
     # V[p, s, tr, a, sex, cap, j]
-    v = (pull[None, None, None, :, None, None, None]
-         * log_net.transpose(1, 2, 0)[None, :, :, None, None, None, :]
-         - move_cost[:, None, None, None, None, :, :]
-         - age_cost[None, None, None, :, None, None, None]
-         - sex_cost[None, None, None, None, :, None, None]
-         + common[None, None, None, None, None, None, :])
+    v = (
+        pull[None, None, None, :, None, None, None]
+        * log_net.transpose(1, 2, 0)[None, :, :, None, None, None, :]
+        - move_cost[:, None, None, None, None, :, :]
+        - age_cost[None, None, None, :, None, None, None]
+        - sex_cost[None, None, None, None, :, None, None]
+        + common[None, None, None, None, None, None, :]
+    )
     v = v.reshape(n_types(n_prov), n_dest) / lam
     vmax = v.max()
     e = np.exp(v - vmax)  # shift for range; undone through log_shift
@@ -234,10 +388,42 @@ def _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam):
 
 
 @njit(cache=True, parallel=True)
-def decide(key_consider, key_choice, key_dist, age, sex, school, trained, county, hh, loc, hukou,
-           employed, county_prov, county_capital, indptr, indices, e, cum, rowsum, vmax, lam,
-           beta_net, home_log_income_hh, b_push, asc_home, p_consider, p_onward_unemp,
-           p_onward_emp, dist_probs, force_move, skip, new_loc, new_dist, event):
+def decide(
+    key_consider,
+    key_choice,
+    key_dist,
+    age,
+    sex,
+    school,
+    trained,
+    county,
+    hh,
+    loc,
+    hukou,
+    employed,
+    county_prov,
+    county_capital,
+    indptr,
+    indices,
+    e,
+    cum,
+    rowsum,
+    vmax,
+    lam,
+    beta_net,
+    home_log_income_hh,
+    b_push,
+    asc_home,
+    p_consider,
+    p_onward_unemp,
+    p_onward_emp,
+    dist_probs,
+    force_move,
+    skip,
+    new_loc,
+    new_dist,
+    event,
+):
     """One month of migration decisions; reads ``loc`` (start of month), writes new_* arrays.
 
     event: 0 nothing, 1 departure from home (outflow), 2 move between destinations (onflow).
@@ -292,8 +478,21 @@ def decide(key_consider, key_choice, key_dist, age, sex, school, trained, county
 
 
 @njit(cache=True)
-def apply_moves(event, new_loc, new_dist, loc, dist, employed, months_away, sector, job, permit,
-                first_year, year, out_by_dist):
+def apply_moves(
+    event,
+    new_loc,
+    new_dist,
+    loc,
+    dist,
+    employed,
+    months_away,
+    sector,
+    job,
+    permit,
+    first_year,
+    year,
+    out_by_dist,
+):
     """Commit the month's moves; returns the number of onward moves and adds departures by
     distance class to ``out_by_dist``. Movers arrive without a job or permit."""
     onward = 0

@@ -18,24 +18,78 @@ from sim.rng import uniform
 from sim.state import HOME, RURAL
 
 PARAMS = (
-    Param("exit_age", 65, "years", 50, 80, "working-age definition 15-64 (NBS)",
-          "age at which persons leave the working-age population", kind=int),
-    Param("mortality_30", 0.0012, "per year", 0.0, 0.05,
-          "China life tables 2000 (rural, ages 30-34), rounded", "death rate at age 30"),
-    Param("mortality_gompertz", 0.075, "log per year of age", 0.0, 0.2,
-          "Gompertz slope of adult mortality", "rise of log mortality per year of age"),
-    Param("entrant_share_junior", {"1985": 0.45, "1995": 0.6, "2006": 0.68}, "share", 0.0, 1.0,
-          "seed 1.3: most migrants hold junior high diplomas; 1986 compulsory schooling law",
-          "share of new entrants whose highest level is junior secondary"),
-    Param("entrant_share_senior", {"1985": 0.08, "1995": 0.12, "2006": 0.2}, "share", 0.0, 1.0,
-          "2000 census and later rural schooling tabulations", "share of entrants with senior secondary+"),
+    Param(
+        "exit_age",
+        65,
+        "years",
+        50,
+        80,
+        "working-age definition 15-64 (NBS)",
+        "age at which persons leave the working-age population",
+        kind=int,
+    ),
+    Param(
+        "mortality_30",
+        0.0012,
+        "per year",
+        0.0,
+        0.05,
+        "China life tables 2000 (rural, ages 30-34), rounded",
+        "death rate at age 30",
+    ),
+    Param(
+        "mortality_gompertz",
+        0.075,
+        "log per year of age",
+        0.0,
+        0.2,
+        "Gompertz slope of adult mortality",
+        "rise of log mortality per year of age",
+    ),
+    Param(
+        "entrant_share_junior",
+        {"1985": 0.45, "1995": 0.6, "2006": 0.68},
+        "share",
+        0.0,
+        1.0,
+        "seed 1.3: most migrants hold junior high diplomas; 1986 compulsory schooling law",
+        "share of new entrants whose highest level is junior secondary",
+    ),
+    Param(
+        "entrant_share_senior",
+        {"1985": 0.08, "1995": 0.12, "2006": 0.2},
+        "share",
+        0.0,
+        1.0,
+        "2000 census and later rural schooling tabulations",
+        "share of entrants with senior secondary+",
+    ),
 )
 
 
 @njit(cache=True, parallel=True)
-def age_and_replace(key, age, sex, school, trained, loc, hukou, dist, employed, months_away,
-                    sector, job, permit, first_year, exit_age, m30, gompertz, share_junior,
-                    share_senior, left):
+def age_and_replace(
+    key,
+    age,
+    sex,
+    school,
+    trained,
+    loc,
+    hukou,
+    dist,
+    employed,
+    months_away,
+    sector,
+    job,
+    permit,
+    first_year,
+    exit_age,
+    m30,
+    gompertz,
+    share_junior,
+    share_senior,
+    left,
+):
     """Yearly ageing; leavers are replaced in place by entrants. ``left``: 0 stays, 1 aged out,
     2 died (the engine counts exitflow from leavers that were away as rural migrants)."""
     n = age.shape[0]

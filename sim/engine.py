@@ -46,8 +46,18 @@ from sim.rng import tick_key, uniform_array
 from sim.sectors import SECTOR_NAMES
 from sim.state import HOME, RURAL
 
-STEP_ORDER = ("demography", "year", "returns", "hukou", "labour", "household", "decisions",
-              "matching", "pay", "record")
+STEP_ORDER = (
+    "demography",
+    "year",
+    "returns",
+    "hukou",
+    "labour",
+    "household",
+    "decisions",
+    "matching",
+    "pay",
+    "record",
+)
 URBAN_WAGE_2000_NATIONAL = 9371.0  # RMB/year, average wage of staff and workers (CSY 2001)
 
 _MONTH_DECIDE = np.array([0.0, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0])  # Feb, Mar: Spring Festival
@@ -56,8 +66,9 @@ _MONTH_DECIDE = np.array([0.0, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0])  # Feb, Mar
 def _season(share: float, festival_months: np.ndarray) -> np.ndarray:
     """Monthly weights summing to 1: ``share`` spread over the festival months, the rest evenly."""
     fest = festival_months > 0
-    w = np.where(fest, share * festival_months / festival_months.sum(),
-                 (1.0 - share) / (~fest).sum())
+    w = np.where(
+        fest, share * festival_months / festival_months.sum(), (1.0 - share) / (~fest).sum()
+    )
     return w
 
 
@@ -68,9 +79,15 @@ class Simulation:
     >>> res = sim.run(); res.to_frame().head()                # doctest: +SKIP
     """
 
-    def __init__(self, params: Params | Mapping[str, Any] | None = None, agents: int = 200_000,
-                 seed: int = 1, start_year: int = 1985, years: int = 22,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        params: Params | Mapping[str, Any] | None = None,
+        agents: int = 200_000,
+        seed: int = 1,
+        start_year: int = 1985,
+        years: int = 22,
+        threads: int | None = None,
+    ):
         if not isinstance(params, Params):
             params = Params(params or {})
         if not 1 <= years <= 200:
@@ -96,13 +113,15 @@ class Simulation:
     def _build(self) -> None:
         geo, pars = self.geo, self.params.at(self.start_year)
         self.persons, self.households, self.places, self.scale = build_population(
-            geo, self.agents, self.seed, pars, self.start_year)
+            geo, self.agents, self.seed, pars, self.start_year
+        )
         self.network = build_network(self.persons, self.places, self.seed, pars)
         hh_prov = self.places.county_prov[self.households.county]
         self.hh_prov = hh_prov.astype(np.int8)
         land = self.households.land_mu_per_worker.astype(np.float64)
-        self.mean_land_prov = (np.bincount(hh_prov, land, geo.n_prov)
-                               / np.maximum(np.bincount(hh_prov, minlength=geo.n_prov), 1))
+        self.mean_land_prov = np.bincount(hh_prov, land, geo.n_prov) / np.maximum(
+            np.bincount(hh_prov, minlength=geo.n_prov), 1
+        )
         n, n_hh = self.persons.n, self.households.n
         self._new_loc = np.empty(n, np.int16)
         self._new_dist = np.empty(n, np.int8)
@@ -130,7 +149,7 @@ class Simulation:
         self.initial_stock = int(by_dest.sum())
 
     def _place_initial_migrants(self, pars) -> None:
-        """Draw the initial stock from the young (ages < 40), placed by the choice model, in jobs."""
+        """Draw the initial stock from the young (under 40), placed by the choice model."""
         p = self.persons
         n_init = int(round(pars.initial_migrant_stock / self.scale))
         if n_init == 0:
@@ -142,9 +161,21 @@ class Simulation:
         skip[chosen] = 0
         self._home_income()
         self._decide(tick=-1, p_consider=1.0, force_move=True, skip=skip)
-        decisions.apply_moves(self._event, self._new_loc, self._new_dist, p.loc, p.dist,
-                              p.employed, p.months_away, p.sector, p.job, p.permit, p.first_year,
-                              self.start_year - 1, np.zeros(4, np.int64))
+        decisions.apply_moves(
+            self._event,
+            self._new_loc,
+            self._new_dist,
+            p.loc,
+            p.dist,
+            p.employed,
+            p.months_away,
+            p.sector,
+            p.job,
+            p.permit,
+            p.first_year,
+            self.start_year - 1,
+            np.zeros(4, np.int64),
+        )
         self._match(tick=-1)
         p.months_away[:] = np.where(p.loc != HOME, 12, 0).astype(np.int16)
 
@@ -167,28 +198,33 @@ class Simulation:
         risk = wages.sector_vector(pars, "arrears_risk")
         self.arrears_risk = risk * (1.0 - pars.arrears_enforcement)
         self.informal_prob = wages.sector_vector(pars, "informal_prob") * (
-            1.0 - pars.contract_enforcement)
+            1.0 - pars.contract_enforcement
+        )
         self.hukou_pen = hukou.penalties(pars)[geo.dest_tier]
         self.conv_month = hukou.conversion_rates(pars)[geo.dest_tier] / 12.0
         city = policy.relaxed_city(pars)
         if city >= 0:
             self.hukou_pen[city] *= pars.relax_city_penalty_mult
             if pars.relax_city_penalty_mult < 1.0:
-                self.conv_month[city] = max(self.conv_month[city],
-                                            pars.relax_city_conversion_rate / 12.0)
+                self.conv_month[city] = max(
+                    self.conv_month[city], pars.relax_city_conversion_rate / 12.0
+                )
         formal = 1.0 - self.informal_prob.mean()
         self.insurance_utils = policy.insurance_value(pars) * formal
         self.insured_prob = pars.social_insurance_coverage
-        self.contrib_loss = pars.insurance_contribution_rate * pars.social_insurance_coverage * formal
+        self.contrib_loss = (
+            pars.insurance_contribution_rate * pars.social_insurance_coverage * formal
+        )
         self.insured_return_mult = 1.0 if pars.insurance_portable else pars.nonportable_return_mult
         w = geo.rural_pop_working_age
-        y_2000 = (pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share
-                  / 12.0)
+        y_2000 = pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share / 12.0
         self.y_ref = float((w * y_2000).sum() / w.sum())
-        self.log_farm_prod = household.log_farm_productivity(geo, pars, rural_index,
-                                                             self.mean_land_prov)
-        self.urban_income_head = (pars.urban_income_per_wage * URBAN_WAGE_2000_NATIONAL / 12.0
-                                  * self.wage_index)
+        self.log_farm_prod = household.log_farm_productivity(
+            geo, pars, rural_index, self.mean_land_prov
+        )
+        self.urban_income_head = (
+            pars.urban_income_per_wage * URBAN_WAGE_2000_NATIONAL / 12.0 * self.wage_index
+        )
         self.dist_probs = decisions.dist_class_probs(geo.n_prov, geo.dest_prov, geo.dest_tier, pars)
         self.b_push = decisions.home_coefficients(pars)
         self.decide_weights = _season(pars.spring_festival_share, _MONTH_DECIDE)
@@ -203,15 +239,36 @@ class Simulation:
 
     def _tally_args(self):
         p = self.persons
-        return (p.age, p.sex, p.school, p.trained, p.loc, p.hukou, p.dist, p.employed, p.sector,
-                p.job, p.permit, self.geo.n_dest)
+        return (
+            p.age,
+            p.sex,
+            p.school,
+            p.trained,
+            p.loc,
+            p.hukou,
+            p.dist,
+            p.employed,
+            p.sector,
+            p.job,
+            p.permit,
+            self.geo.n_dest,
+        )
 
     # ---------------------------------------------------------------- mechanisms
     def _home_income(self) -> None:
         p, pars = self.persons, self.pars
-        household.home_income(self.places.hh_start, p.loc, p.hukou, self._log_land, self.hh_prov,
-                              self.log_farm_prod, pars.land_output_elasticity,
-                              pars.local_development, household.LOG_INT, self._y_home)
+        household.home_income(
+            self.places.hh_start,
+            p.loc,
+            p.hukou,
+            self._log_land,
+            self.hh_prov,
+            self.log_farm_prod,
+            pars.land_output_elasticity,
+            pars.local_development,
+            household.LOG_INT,
+            self._y_home,
+        )
 
     def _expected_wages(self, emp_rate: np.ndarray) -> np.ndarray:
         """Expected monthly wage by destination, schooling, training: the demand-weighted wage
@@ -221,29 +278,80 @@ class Simulation:
         paid = 1.0 - (share * self.arrears_risk[None, :]).sum(axis=1)
         return (level * paid * (1.0 - self.contrib_loss))[:, None, None] * self.mult[None, :, :]
 
-    def _decide(self, tick: int, p_consider: float, force_move: bool, skip: np.ndarray,
-                counts: tuple | None = None) -> None:
+    def _decide(
+        self,
+        tick: int,
+        p_consider: float,
+        force_move: bool,
+        skip: np.ndarray,
+        counts: tuple | None = None,
+    ) -> None:
         p, pars, geo = self.persons, self.pars, self.geo
-        present, working = counts or labour.count_workers(p.loc, p.hukou, p.employed, p.sector,
-                                                          geo.n_dest)
+        present, working = counts or labour.count_workers(
+            p.loc, p.hukou, p.employed, p.sector, geo.n_dest
+        )
         emp_rate = labour.job_chances(self.demand, present, working, pars)[3]
         e, cum, rowsum, vmax = decisions.type_tables(
-            geo, pars, 0, self._expected_wages(emp_rate), emp_rate, self.living,
-            self.hukou_pen - self.insurance_utils, self.y_ref, self.dist_probs)
+            geo,
+            pars,
+            0,
+            self._expected_wages(emp_rate),
+            emp_rate,
+            self.living,
+            self.hukou_pen - self.insurance_utils,
+            self.y_ref,
+            self.dist_probs,
+        )
         log_home = self._y_home - np.log(self.y_ref)
         decisions.decide(
-            self._key("decide.consider", tick), self._key("decide.choice", tick),
-            self._key("decide.dist", tick), p.age, p.sex, p.school, p.trained, p.county, p.hh,
-            p.loc, p.hukou, p.employed, self.places.county_prov, self.places.county_capital,
-            self.network.indptr, self.network.indices, e, cum, rowsum, vmax, pars.nest_lambda,
-            pars.network_beta, log_home, self.b_push, pars.asc_home, p_consider,
-            pars.onward_prob_unemployed, pars.onward_prob_employed, self.dist_probs,
-            force_move, skip, self._new_loc, self._new_dist, self._event)
+            self._key("decide.consider", tick),
+            self._key("decide.choice", tick),
+            self._key("decide.dist", tick),
+            p.age,
+            p.sex,
+            p.school,
+            p.trained,
+            p.county,
+            p.hh,
+            p.loc,
+            p.hukou,
+            p.employed,
+            self.places.county_prov,
+            self.places.county_capital,
+            self.network.indptr,
+            self.network.indices,
+            e,
+            cum,
+            rowsum,
+            vmax,
+            pars.nest_lambda,
+            pars.network_beta,
+            log_home,
+            self.b_push,
+            pars.asc_home,
+            p_consider,
+            pars.onward_prob_unemployed,
+            pars.onward_prob_employed,
+            self.dist_probs,
+            force_move,
+            skip,
+            self._new_loc,
+            self._new_dist,
+            self._event,
+        )
         self._cand = np.flatnonzero(self._event)
         departing = self._cand[self._event[self._cand] == 1]
-        household.resolve_departures(self.places.hh_start, p.hh, departing, self._event,
-                                     p.school, p.age, p.loc, p.hukou,
-                                     bool(pars.hh_keep_one_home) and not force_move)
+        household.resolve_departures(
+            self.places.hh_start,
+            p.hh,
+            departing,
+            self._event,
+            p.school,
+            p.age,
+            p.loc,
+            p.hukou,
+            bool(pars.hh_keep_one_home) and not force_move,
+        )
 
     def _match(self, tick: int | None = None) -> None:
         p, pars, geo = self.persons, self.pars, self.geo
@@ -251,12 +359,31 @@ class Simulation:
         find, openings, layoff, _ = labour.job_chances(self.demand, present, working, pars)
         self._emp[:] = p.employed
         self._sec[:] = p.sector
-        labour.match_jobs(self._key("labour.separation", tick), self._key("labour.hire", tick),
-                          self._key("labour.job", tick), p.loc, p.hukou, p.trained, self._emp,
-                          self._sec, p.employed, p.sector, p.job, self.network.indptr,
-                          self.network.indices, find, openings, layoff, pars.separation_rate,
-                          pars.network_job_boost, pars.network_sector_pull, self.informal_prob,
-                          pars.min_wage_enforcement, self.insured_prob, pars.training_job_boost)
+        labour.match_jobs(
+            self._key("labour.separation", tick),
+            self._key("labour.hire", tick),
+            self._key("labour.job", tick),
+            p.loc,
+            p.hukou,
+            p.trained,
+            self._emp,
+            self._sec,
+            p.employed,
+            p.sector,
+            p.job,
+            self.network.indptr,
+            self.network.indices,
+            find,
+            openings,
+            layoff,
+            pars.separation_rate,
+            pars.network_job_boost,
+            pars.network_sector_pull,
+            self.informal_prob,
+            pars.min_wage_enforcement,
+            self.insured_prob,
+            pars.training_job_boost,
+        )
 
     def step(self) -> None:
         """Advance one month (see the module docstring for the order)."""
@@ -272,33 +399,76 @@ class Simulation:
             pars = self.params.at(year)
             was_away = (p.loc != HOME) & (p.hukou == RURAL)
             demography.age_and_replace(
-                self._key("demography"), p.age, p.sex, p.school, p.trained, p.loc, p.hukou,
-                p.dist, p.employed, p.months_away, p.sector, p.job, p.permit, p.first_year,
-                pars.exit_age, pars.mortality_30, pars.mortality_gompertz,
-                pars.entrant_share_junior, pars.entrant_share_senior, self._flag)
+                self._key("demography"),
+                p.age,
+                p.sex,
+                p.school,
+                p.trained,
+                p.loc,
+                p.hukou,
+                p.dist,
+                p.employed,
+                p.months_away,
+                p.sector,
+                p.job,
+                p.permit,
+                p.first_year,
+                pars.exit_age,
+                pars.mortality_30,
+                pars.mortality_gompertz,
+                pars.entrant_share_junior,
+                pars.entrant_share_senior,
+                self._flag,
+            )
             exits[0] = np.count_nonzero(was_away & (self._flag == 1))
             exits[1] = np.count_nonzero(was_away & (self._flag == 2))
             sc["entrants"][t] = np.count_nonzero(self._flag)
-            household.release_children(np.flatnonzero(self._flag), p.hh, hh.kids_with,
-                                       hh.n_children, False)
+            household.release_children(
+                np.flatnonzero(self._flag), p.hh, hh.kids_with, hh.n_children, False
+            )
         marks.append(clock())
         # 2 year
         if month == 1:
             self._resolve_year(year)
             if t > 0:
-                policy.train(self._key("policy.training"), p.age, p.loc, p.hukou, p.trained,
-                             self.pars.training_rate_year)
+                policy.train(
+                    self._key("policy.training"),
+                    p.age,
+                    p.loc,
+                    p.hukou,
+                    p.trained,
+                    self.pars.training_rate_year,
+                )
         pars = self.pars
         marks.append(clock())
         # 3 returns
         returned = self._flag
         returns.draw_returns(
-            self._key("returns"), p.age, p.sex, p.school, p.loc, p.hukou, p.dist, p.employed,
-            p.months_away, p.sector, p.job, p.permit, p.hh, hh.n_children,
-            pars.return_rate_year * self.return_weights[month - 1], pars.return_female_mult,
-            pars.return_unemployed_mult, pars.return_age_log_per_decade,
-            pars.return_duration_log_per_year, pars.return_children_mult, pars.return_school_log,
-            self.insured_return_mult, returned, self._spell)
+            self._key("returns"),
+            p.age,
+            p.sex,
+            p.school,
+            p.loc,
+            p.hukou,
+            p.dist,
+            p.employed,
+            p.months_away,
+            p.sector,
+            p.job,
+            p.permit,
+            p.hh,
+            hh.n_children,
+            pars.return_rate_year * self.return_weights[month - 1],
+            pars.return_female_mult,
+            pars.return_unemployed_mult,
+            pars.return_age_log_per_decade,
+            pars.return_duration_log_per_year,
+            pars.return_children_mult,
+            pars.return_school_log,
+            self.insured_return_mult,
+            returned,
+            self._spell,
+        )
         ret_idx = np.flatnonzero(returned)
         n_returned = ret_idx.size
         male = p.sex[ret_idx] == 0
@@ -313,22 +483,44 @@ class Simulation:
         # 4 hukou
         converted = self._flag2
         hukou.draw_conversions(
-            self._key("hukou"), p.loc, p.hukou, p.employed, p.months_away, p.school, p.hh,
-            hh.land_mu_per_worker, p.county, self.places.county_prov, self.mean_land_prov,
-            geo.dest_tier, self.conv_month, pars.land_attachment, converted)
+            self._key("hukou"),
+            p.loc,
+            p.hukou,
+            p.employed,
+            p.months_away,
+            p.school,
+            p.hh,
+            hh.land_mu_per_worker,
+            p.county,
+            self.places.county_prov,
+            self.mean_land_prov,
+            geo.dest_tier,
+            self.conv_month,
+            pars.land_attachment,
+            converted,
+        )
         conv_idx = np.flatnonzero(converted)
         exits[2] = conv_idx.size
         household.release_children(conv_idx, p.hh, hh.kids_with, hh.n_children, True)
-        hukou.draw_permits(self._key("hukou.permit"), p.loc, p.hukou, p.employed, p.job, p.permit,
-                           pars.permit_rate_formal, pars.permit_rate_informal)
+        hukou.draw_permits(
+            self._key("hukou.permit"),
+            p.loc,
+            p.hukou,
+            p.employed,
+            p.job,
+            p.permit,
+            pars.permit_rate_formal,
+            pars.permit_rate_informal,
+        )
         marks.append(clock())
         # 5 labour demand and wages
         self.demand = labour.grow_demand(self.demand, self.growth, pars)
         present, working = labour.count_workers(p.loc, p.hukou, p.employed, p.sector, geo.n_dest)
         shortage = np.maximum(self.demand - working, 0.0) / np.maximum(self.demand, 1e-12)
         unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
-        self.levels = wages.adjust_levels(self.levels, shortage, np.where(present > 0, unemp, 0),
-                                          pars)
+        self.levels = wages.adjust_levels(
+            self.levels, shortage, np.where(present > 0, unemp, 0), pars
+        )
         marks.append(clock())
         # 6 household
         self._home_income()
@@ -336,13 +528,35 @@ class Simulation:
         # 7 decisions
         p_consider = 1.0 - np.exp(-pars.consider_rate_year * self.decide_weights[month - 1])
         self._decide(t, p_consider, False, returned, (present, working))
-        household.children_follow(self._key("household.children"), self._cand, self._event, p.hh,
-                                  p.age, hh.n_children, hh.kids_with, self.p_bring, self._new_loc,
-                                  pars.parent_age_min, pars.parent_age_max)
+        household.children_follow(
+            self._key("household.children"),
+            self._cand,
+            self._event,
+            p.hh,
+            p.age,
+            hh.n_children,
+            hh.kids_with,
+            self.p_bring,
+            self._new_loc,
+            pars.parent_age_min,
+            pars.parent_age_max,
+        )
         out_by_dist = np.zeros(4, np.int64)
-        onward = decisions.apply_moves(self._event, self._new_loc, self._new_dist, p.loc, p.dist,
-                                       p.employed, p.months_away, p.sector, p.job, p.permit,
-                                       p.first_year, year, out_by_dist)
+        onward = decisions.apply_moves(
+            self._event,
+            self._new_loc,
+            self._new_dist,
+            p.loc,
+            p.dist,
+            p.employed,
+            p.months_away,
+            p.sector,
+            p.job,
+            p.permit,
+            p.first_year,
+            year,
+            out_by_dist,
+        )
         marks.append(clock())
         # 8 matching
         self._match()
@@ -353,8 +567,7 @@ class Simulation:
         marks.append(clock())
         # 10 record
         r = self.rec
-        r.stock_dest[t], r.stock_dist[t], r.profile[t], r.sector_emp[t] = tally(
-            *self._tally_args())
+        r.stock_dest[t], r.stock_dist[t], r.profile[t], r.sector_emp[t] = tally(*self._tally_args())
         r.outflow_dist[t] = out_by_dist
         r.returnflow[t] = n_returned
         r.onflow[t] = onward
@@ -374,28 +587,63 @@ class Simulation:
     def _pay(self, year: int, month: int) -> None:
         p, hh, pars, t = self.persons, self.households, self.pars, self.t
         sc = self.rec.scalars
-        wages.pay(self._key("wages.ability", 0), self._key("wages.arrears"), year, p.age,
-                  p.school, p.trained, p.loc, p.hukou, p.employed, p.sector, p.job, self.levels,
-                  self.mult, self.minw, self.arrears_risk, pars.wage_dispersion_log_sd,
-                  pars.remit_share, pars.insurance_contribution_rate, self._wage, self._paid,
-                  self._remit)
-        bins, counts, wage_sum, remit_sum = tally_pay(p.loc, self._wage, self._paid, self._remit,
-                                                      self.minw, self.to_2005, WAGE_EDGES_2005)
+        wages.pay(
+            self._key("wages.ability", 0),
+            self._key("wages.arrears"),
+            year,
+            p.age,
+            p.school,
+            p.trained,
+            p.loc,
+            p.hukou,
+            p.employed,
+            p.sector,
+            p.job,
+            self.levels,
+            self.mult,
+            self.minw,
+            self.arrears_risk,
+            pars.wage_dispersion_log_sd,
+            pars.remit_share,
+            pars.insurance_contribution_rate,
+            self._wage,
+            self._paid,
+            self._remit,
+        )
+        bins, counts, wage_sum, remit_sum = tally_pay(
+            p.loc, self._wage, self._paid, self._remit, self.minw, self.to_2005, WAGE_EDGES_2005
+        )
         self.rec.wage_bins[t] = bins
         sc["paid_full"][t], sc["minwage_covered"][t], sc["minwage_ok"][t] = counts
         sc["wage_sum_rmb"][t] = wage_sum
         remit = self._remit
         sc["remittances_rmb"][t] = remit_sum * self.scale * self.cpi
         if month == 12:  # incomes per head and their distribution: yearly, in December
-            household.income_per_head(self.places.hh_start, p.loc, p.hukou, remit, self._y_home,
-                                      pars.working_age_share, self._inc_head, self._hh_size)
+            household.income_per_head(
+                self.places.hh_start,
+                p.loc,
+                p.hukou,
+                remit,
+                self._y_home,
+                pars.working_age_share,
+                self._inc_head,
+                self._hh_size,
+            )
             size = self._hh_size
-            sc["rural_income_per_head"][t] = float((self._inc_head * size).sum()
-                                                   / max(size.sum(), 1e-12))
+            sc["rural_income_per_head"][t] = float(
+                (self._inc_head * size).sum() / max(size.sum(), 1e-12)
+            )
             sc["urban_income_per_head"][t] = self.urban_income_head
-        behind, in_city = household.children_counts(self.places.hh_start, p.loc, p.hukou, p.age,
-                                                    hh.n_children, hh.kids_with,
-                                                    pars.parent_age_min, pars.parent_age_max)
+        behind, in_city = household.children_counts(
+            self.places.hh_start,
+            p.loc,
+            p.hukou,
+            p.age,
+            hh.n_children,
+            hh.kids_with,
+            pars.parent_age_min,
+            pars.parent_age_max,
+        )
         sc["children_left_behind"][t] = behind
         sc["children_in_cities"][t] = in_city
 
@@ -404,8 +652,9 @@ class Simulation:
         sc["gini_rural"][t] = household.weighted_gini(self._inc_head, self._hh_size)
         cohort = (p.first_year >= year - 10) & (p.first_year <= year - 1) & (p.hukou == RURAL)
         n = np.count_nonzero(cohort)
-        sc["cohort_returned_share"][t] = (np.count_nonzero(cohort & (p.loc == HOME)) / n
-                                          if n else np.nan)
+        sc["cohort_returned_share"][t] = (
+            np.count_nonzero(cohort & (p.loc == HOME)) / n if n else np.nan
+        )
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> Results:
         """Run all months; ``progress(done, total)`` is called after each month."""
@@ -421,25 +670,55 @@ class Simulation:
     def results(self) -> Results:
         geo = self.geo
         return Results(
-            rec=self.rec, start_year=self.start_year, scale=self.scale, dest_name=geo.dest_name,
-            dest_prov=np.asarray(geo.dest_prov), dest_tier=np.asarray(geo.dest_tier),
-            dest_is_six=np.asarray(geo.dest_is_six), prov_name=geo.prov_name,
-            prov_region=np.asarray(geo.prov_region), initial_stock=self.initial_stock,
-            meta={"agents": self.agents, "seed": self.seed, "start_year": self.start_year,
-                  "years": self.years, "scale": self.scale,
-                  "local_sector_shares": self.local_shares},
+            rec=self.rec,
+            start_year=self.start_year,
+            scale=self.scale,
+            dest_name=geo.dest_name,
+            dest_prov=np.asarray(geo.dest_prov),
+            dest_tier=np.asarray(geo.dest_tier),
+            dest_is_six=np.asarray(geo.dest_is_six),
+            prov_name=geo.prov_name,
+            prov_region=np.asarray(geo.prov_region),
+            initial_stock=self.initial_stock,
+            meta={
+                "agents": self.agents,
+                "seed": self.seed,
+                "start_year": self.start_year,
+                "years": self.years,
+                "scale": self.scale,
+                "local_sector_shares": self.local_shares,
+            },
         )
 
     def memory_bytes(self) -> dict[str, int]:
         """Bytes held by agent state, network and per-person buffers."""
-        buffers = sum(a.nbytes for a in (self._new_loc, self._new_dist, self._event, self._flag,
-                                         self._flag2, self._emp, self._sec, self._spell,
-                                         self._wage, self._paid, self._remit, self._y_home,
-                                         self._inc_head,
-                                         self._hh_size))
-        return {"persons": self.persons.nbytes(), "households": self.households.nbytes(),
-                "places": self.places.nbytes(), "network": self.network.nbytes(),
-                "buffers": buffers}
+        buffers = sum(
+            a.nbytes
+            for a in (
+                self._new_loc,
+                self._new_dist,
+                self._event,
+                self._flag,
+                self._flag2,
+                self._emp,
+                self._sec,
+                self._spell,
+                self._wage,
+                self._paid,
+                self._remit,
+                self._y_home,
+                self._inc_head,
+                self._hh_size,
+            )
+        )
+        return {
+            "persons": self.persons.nbytes(),
+            "households": self.households.nbytes(),
+            "places": self.places.nbytes(),
+            "network": self.network.nbytes(),
+            "buffers": buffers,
+        }
+
 
 class _threads:
     """Context manager setting numba's thread count for a block (None leaves it unchanged)."""
@@ -451,8 +730,9 @@ class _threads:
     def __enter__(self):
         if self.n is not None:
             if not 1 <= self.n <= numba.config.NUMBA_NUM_THREADS:
-                raise ValueError(f"threads must be in [1, {numba.config.NUMBA_NUM_THREADS}], "
-                                 f"got {self.n}")
+                raise ValueError(
+                    f"threads must be in [1, {numba.config.NUMBA_NUM_THREADS}], got {self.n}"
+                )
             self.old = numba.get_num_threads()
             numba.set_num_threads(self.n)
         return self

@@ -24,52 +24,132 @@ from sim.rng import uniform
 from sim.state import HOME, RURAL
 
 PARAMS = (
-    Param("land_output_elasticity", 0.4, "elasticity", 0.05, 0.95,
-          "Lin 1992 (AER 82(1)): land elasticity of Chinese farm output ~0.3-0.4",
-          "elasticity of farm output to land (labour gets the rest)"),
-    Param("home_income_share", 1.1, "share", 0.1, 1.5,
-          "CSY 2001: wage income (incl. migrants') ~31% of rural net income; hand-set",
-          "share of the 2000 rural net income per worker earned at home by a full household"),
-    Param("home_income_index_elasticity", 1.0, "elasticity", 0.0, 1.5,
-          "CSY rural household surveys: wage income (largely migrants') rose from ~18% (1985) "
-          "to ~36% (2005) of rural net income, so home income grew slower than the total",
-          "growth of home (farm and local) income relative to the rural income index, in logs"),
-    Param("working_age_share", 0.68, "share", 0.3, 0.95,
-          "2000 census (rural population aged 15-64)",
-          "working members per household member, converts per worker to per head"),
-    Param("local_development", 0.0, "log points", -1.0, 2.0,
-          "lever: Go West, LED, township and village enterprises (seed 1.3, 2006 measure 7)",
-          "rise of home income from local off-farm development"),
-    Param("remit_share", 0.5, "share", 0.0, 1.0,
-          "seed 1.5 (migrants send a large share home); remittance surveys ~30-40%",
-          "share of wages paid that migrants remit"),
-    Param("hh_keep_one_home", True, "flag", 0, 1,
-          "seed 1.5: land is kept farmed as income and safety net",
-          "households with several workers keep one at home", kind=bool),
-    Param("parent_age_min", 25, "years", 15, 40, "assumption (children under 15 at home)",
-          "youngest age at which a member counts as a parent of the household's children",
-          kind=int),
-    Param("parent_age_max", 45, "years", 25, 64, "assumption",
-          "oldest age at which a member counts as a parent of the household's children",
-          kind=int),
-    Param("child_bring_max", 0.5, "probability", 0.0, 1.0, "assumption",
-          "chance children follow a parent migrant where schooling is open and free"),
-    Param("child_school_barrier", {"1985": 0.8, "2003": 0.45}, "share", 0.0, 1.0,
-          "seed 1.5: fees and access keep nearly half of migrant children out of school",
-          "share of families kept from taking children along by schooling fees and access"),
-    Param("urban_income_per_wage", {"2000": 0.67, "2006": 0.56}, "ratio", 0.1, 2.0,
-          "CSY 2001, 2007: urban disposable income per head over the average wage (6,280/9,371 "
-          "in 2000; 11,759/21,001 in 2006)",
-          "urban income per head relative to the average urban wage"),
+    Param(
+        "land_output_elasticity",
+        0.4,
+        "elasticity",
+        0.05,
+        0.95,
+        "Lin 1992 (AER 82(1)): land elasticity of Chinese farm output ~0.3-0.4",
+        "elasticity of farm output to land (labour gets the rest)",
+    ),
+    Param(
+        "home_income_share",
+        1.1,
+        "share",
+        0.1,
+        1.5,
+        "CSY 2001: wage income (incl. migrants') ~31% of rural net income; hand-set",
+        "share of the 2000 rural net income per worker earned at home by a full household",
+    ),
+    Param(
+        "home_income_index_elasticity",
+        1.0,
+        "elasticity",
+        0.0,
+        1.5,
+        "CSY rural household surveys: wage income (largely migrants') rose from ~18% (1985) "
+        "to ~36% (2005) of rural net income, so home income grew slower than the total",
+        "growth of home (farm and local) income relative to the rural income index, in logs",
+    ),
+    Param(
+        "working_age_share",
+        0.68,
+        "share",
+        0.3,
+        0.95,
+        "2000 census (rural population aged 15-64)",
+        "working members per household member, converts per worker to per head",
+    ),
+    Param(
+        "local_development",
+        0.0,
+        "log points",
+        -1.0,
+        2.0,
+        "lever: Go West, LED, township and village enterprises (seed 1.3, 2006 measure 7)",
+        "rise of home income from local off-farm development",
+    ),
+    Param(
+        "remit_share",
+        0.5,
+        "share",
+        0.0,
+        1.0,
+        "seed 1.5 (migrants send a large share home); remittance surveys ~30-40%",
+        "share of wages paid that migrants remit",
+    ),
+    Param(
+        "hh_keep_one_home",
+        True,
+        "flag",
+        0,
+        1,
+        "seed 1.5: land is kept farmed as income and safety net",
+        "households with several workers keep one at home",
+        kind=bool,
+    ),
+    Param(
+        "parent_age_min",
+        25,
+        "years",
+        15,
+        40,
+        "assumption (children under 15 at home)",
+        "youngest age at which a member counts as a parent of the household's children",
+        kind=int,
+    ),
+    Param(
+        "parent_age_max",
+        45,
+        "years",
+        25,
+        64,
+        "assumption",
+        "oldest age at which a member counts as a parent of the household's children",
+        kind=int,
+    ),
+    Param(
+        "child_bring_max",
+        0.5,
+        "probability",
+        0.0,
+        1.0,
+        "assumption",
+        "chance children follow a parent migrant where schooling is open and free",
+    ),
+    Param(
+        "child_school_barrier",
+        {"1985": 0.8, "2003": 0.45},
+        "share",
+        0.0,
+        1.0,
+        "seed 1.5: fees and access keep nearly half of migrant children out of school",
+        "share of families kept from taking children along by schooling fees and access",
+    ),
+    Param(
+        "urban_income_per_wage",
+        {"2000": 0.67, "2006": 0.56},
+        "ratio",
+        0.1,
+        2.0,
+        "CSY 2001, 2007: urban disposable income per head over the average wage (6,280/9,371 "
+        "in 2000; 11,759/21,001 in 2006)",
+        "urban income per head relative to the average urban wage",
+    ),
 )
 
 
-def log_farm_productivity(geo, pars, rural_index: float, mean_land_prov: np.ndarray
-                          ) -> np.ndarray:
+def log_farm_productivity(geo, pars, rural_index: float, mean_land_prov: np.ndarray) -> np.ndarray:
     """log A_p such that a full household with the provincial mean land earns the provincial
     home income per worker (RMB/month, 2000 prices)."""
-    y_home = (pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share / 12.0
-              * rural_index ** pars.home_income_index_elasticity)
+    y_home = (
+        pars.home_income_share
+        * geo.rural_income_rmb_year
+        / pars.working_age_share
+        / 12.0
+        * rural_index**pars.home_income_index_elasticity
+    )
     return np.log(y_home) - pars.land_output_elasticity * np.log(mean_land_prov)
 
 
@@ -77,8 +157,9 @@ LOG_INT = np.log(np.maximum(np.arange(64, dtype=np.float64), 1.0))  # log n for 
 
 
 @njit(cache=True, parallel=True)
-def home_income(hh_start, loc, hukou, log_land_pw, hh_prov, log_prod, alpha, log_local, log_int,
-                out):
+def home_income(
+    hh_start, loc, hukou, log_land_pw, hh_prov, log_prod, alpha, log_local, log_int, out
+):
     """Log income per worker at home (RMB/month) of each household, from its land and the
     workers at home (counting at least one, i.e. the person weighing a move):
     log y = log A_p + alpha * log(land per worker * workers) - alpha * log(workers at home)."""
@@ -93,8 +174,12 @@ def home_income(hh_start, loc, hukou, log_land_pw, hh_prov, log_prod, alpha, log
                     at_home += 1
         n_work = min(max(n_work, 1), 63)
         at_home = min(max(at_home, 1), 63)
-        out[h] = (log_prod[hh_prov[h]] + alpha * (log_land_pw[h] + log_int[n_work])
-                  - alpha * log_int[at_home] + log_local)
+        out[h] = (
+            log_prod[hh_prov[h]]
+            + alpha * (log_land_pw[h] + log_int[n_work])
+            - alpha * log_int[at_home]
+            + log_local
+        )
 
 
 @njit(cache=True)
@@ -128,8 +213,9 @@ def resolve_departures(hh_start, hh, cand, event, school, age, loc, hukou, keep_
 
 
 @njit(cache=True)
-def children_follow(key_u, cand, event, hh, age, n_children, kids_with, p_bring_dest, new_loc,
-                    age_lo, age_hi):
+def children_follow(
+    key_u, cand, event, hh, age, n_children, kids_with, p_bring_dest, new_loc, age_lo, age_hi
+):
     """Children of a departing parent-age migrant follow with the destination's chance."""
     for i in cand:
         if event[i] != 1:

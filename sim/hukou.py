@@ -22,52 +22,149 @@ from sim.rng import uniform
 from sim.state import HOME, RURAL, URBAN
 
 PARAMS = (
-    Param("hukou_penalty_small", {"1985": 1.5, "1997": 1.0, "2001": 0.4}, "utils", 0.0, 20.0,
-          "seed 2.3; 1997 small-town pilots and the 2001 small-town hukou reform",
-          "hukou barrier in county towns"),
-    Param("hukou_penalty_medium", {"1985": 2.0, "2001": 1.2, "2006": 0.9}, "utils", 0.0, 20.0,
-          "seed 2.3: relaxed requirements in medium cities", "hukou barrier in prefecture cities"),
-    Param("hukou_penalty_large", {"1985": 2.4, "2006": 1.4}, "utils", 0.0, 20.0,
-          "seed 2.3: relaxed in some large cities", "hukou barrier in provincial capitals"),
-    Param("hukou_penalty_megacity", {"1985": 2.8, "2006": 1.8}, "utils", 0.0, 20.0,
-          "seed 2.3: Beijing, Shanghai, Shenzhen only for the wealthiest and most educated",
-          "hukou barrier in megacities"),
-    Param("conversion_rate_small", 0.03, "per year", 0.0, 1.0,
-          "seed 2.3: stable job and housing give local treatment in small cities",
-          "yearly chance an eligible migrant in a county town converts"),
-    Param("conversion_rate_medium", 0.01, "per year", 0.0, 1.0, "seed 2.3",
-          "yearly conversion chance in prefecture cities"),
-    Param("conversion_rate_large", 0.004, "per year", 0.0, 1.0, "seed 2.3",
-          "yearly conversion chance in provincial capitals"),
-    Param("conversion_rate_megacity", 0.001, "per year", 0.0, 1.0, "seed 2.3",
-          "yearly conversion chance in megacities (senior schooling only)"),
-    Param("permit_rate_formal", 0.025, "per month", 0.0, 1.0,
-          "seed 1.2: ~40% of migrants hold a temporary or permanent residence permit",
-          "monthly chance a migrant in a formal job registers (permit)"),
-    Param("permit_rate_informal", 0.01, "per month", 0.0, 1.0,
-          "seed 1.2: the rest are the 'floating population' in informal channels",
-          "monthly chance a migrant without a formal job registers"),
-    Param("land_attachment", 0.3, "log points per mean land", 0.0, 5.0,
-          "seed 1.5, 2.3: land is income and the ultimate safety net",
-          "fall of the log conversion rate per unit of land relative to the provincial mean"),
+    Param(
+        "hukou_penalty_small",
+        {"1985": 1.5, "1997": 1.0, "2001": 0.4},
+        "utils",
+        0.0,
+        20.0,
+        "seed 2.3; 1997 small-town pilots and the 2001 small-town hukou reform",
+        "hukou barrier in county towns",
+    ),
+    Param(
+        "hukou_penalty_medium",
+        {"1985": 2.0, "2001": 1.2, "2006": 0.9},
+        "utils",
+        0.0,
+        20.0,
+        "seed 2.3: relaxed requirements in medium cities",
+        "hukou barrier in prefecture cities",
+    ),
+    Param(
+        "hukou_penalty_large",
+        {"1985": 2.4, "2006": 1.4},
+        "utils",
+        0.0,
+        20.0,
+        "seed 2.3: relaxed in some large cities",
+        "hukou barrier in provincial capitals",
+    ),
+    Param(
+        "hukou_penalty_megacity",
+        {"1985": 2.8, "2006": 1.8},
+        "utils",
+        0.0,
+        20.0,
+        "seed 2.3: Beijing, Shanghai, Shenzhen only for the wealthiest and most educated",
+        "hukou barrier in megacities",
+    ),
+    Param(
+        "conversion_rate_small",
+        0.03,
+        "per year",
+        0.0,
+        1.0,
+        "seed 2.3: stable job and housing give local treatment in small cities",
+        "yearly chance an eligible migrant in a county town converts",
+    ),
+    Param(
+        "conversion_rate_medium",
+        0.01,
+        "per year",
+        0.0,
+        1.0,
+        "seed 2.3",
+        "yearly conversion chance in prefecture cities",
+    ),
+    Param(
+        "conversion_rate_large",
+        0.004,
+        "per year",
+        0.0,
+        1.0,
+        "seed 2.3",
+        "yearly conversion chance in provincial capitals",
+    ),
+    Param(
+        "conversion_rate_megacity",
+        0.001,
+        "per year",
+        0.0,
+        1.0,
+        "seed 2.3",
+        "yearly conversion chance in megacities (senior schooling only)",
+    ),
+    Param(
+        "permit_rate_formal",
+        0.025,
+        "per month",
+        0.0,
+        1.0,
+        "seed 1.2: ~40% of migrants hold a temporary or permanent residence permit",
+        "monthly chance a migrant in a formal job registers (permit)",
+    ),
+    Param(
+        "permit_rate_informal",
+        0.01,
+        "per month",
+        0.0,
+        1.0,
+        "seed 1.2: the rest are the 'floating population' in informal channels",
+        "monthly chance a migrant without a formal job registers",
+    ),
+    Param(
+        "land_attachment",
+        0.3,
+        "log points per mean land",
+        0.0,
+        5.0,
+        "seed 1.5, 2.3: land is income and the ultimate safety net",
+        "fall of the log conversion rate per unit of land relative to the provincial mean",
+    ),
 )
 
 
 def penalties(pars) -> np.ndarray:
     """Hukou penalty by tier (small, medium, large, megacity) at the resolved year."""
-    return np.array([pars.hukou_penalty_small, pars.hukou_penalty_medium,
-                     pars.hukou_penalty_large, pars.hukou_penalty_megacity])
+    return np.array(
+        [
+            pars.hukou_penalty_small,
+            pars.hukou_penalty_medium,
+            pars.hukou_penalty_large,
+            pars.hukou_penalty_megacity,
+        ]
+    )
 
 
 def conversion_rates(pars) -> np.ndarray:
-    return np.array([pars.conversion_rate_small, pars.conversion_rate_medium,
-                     pars.conversion_rate_large, pars.conversion_rate_megacity])
+    return np.array(
+        [
+            pars.conversion_rate_small,
+            pars.conversion_rate_medium,
+            pars.conversion_rate_large,
+            pars.conversion_rate_megacity,
+        ]
+    )
 
 
 @njit(cache=True, parallel=True)
-def draw_conversions(key, loc, hukou, employed, months_away, school, hh, land, county,
-                     county_prov, mean_land_prov, dest_tier, rate_month_dest, land_attach,
-                     converted):
+def draw_conversions(
+    key,
+    loc,
+    hukou,
+    employed,
+    months_away,
+    school,
+    hh,
+    land,
+    county,
+    county_prov,
+    mean_land_prov,
+    dest_tier,
+    rate_month_dest,
+    land_attach,
+    converted,
+):
     """Convert eligible migrants who take local hukou this month (marked in ``converted``)."""
     n = loc.shape[0]
     for i in prange(n):

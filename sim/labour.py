@@ -22,52 +22,157 @@ from sim.state import HOME, RURAL
 
 _S = SECTOR_NAMES
 PARAMS = (
-    Param("migrant_jobs_initial", 2.0e7, "jobs", 1.0e5, 3.0e8,
-          "assumption: urban jobs migrants could fill in 1985 (urban employment 128M, CSY 1986)",
-          "national demand for migrant labour at the start of the run"),
-    Param("demand_growth_elasticity", 0.9, "ratio", 0.0, 5.0,
-          "seed 2.2 (one point of growth is ~900,000 jobs); hand-set",
-          "growth of migrant labour demand per unit of regional GDP growth"),
-    Param("gdp_growth_shift", 0.0, "percentage points", -20.0, 10.0,
-          "lever for growth shocks (seed 2.2)", "added to the regional GDP growth series"),
-    Param("east_demand_mult", 5.0, "ratio", 0.1, 20.0,
-          "seed 1.3: flows go from western and central to eastern provinces",
-          "weight of eastern provinces in migrant labour demand, relative to GDP"),
-    Param("six_demand_mult", 2.5, "ratio", 0.1, 20.0,
-          "seed 1.3: Guangdong, Zhejiang, Fujian, Jiangsu, Beijing, Shanghai absorb ~80%; "
-          "special economic zones and open coastal cities (1980, 1984)",
-          "further weight of the six main destination provinces in migrant labour demand"),
-    Param("demand_gdp_elasticity", 1.0, "ratio", 0.0, 3.0, "assumption",
-          "elasticity of a province's migrant labour demand to its regional product"),
-    Param("shenzhen_share_of_guangdong", 0.25, "share", 0.0, 0.9,
-          "assumption; Shenzhen is Guangdong's largest migrant city",
-          "share of Guangdong's migrant labour demand located in Shenzhen"),
-    *[Param(f"demand_share_{s}", v, "share", 0.0, 1.0, "seed 1.4 (Cai 2005)",
-            f"share of migrant labour demand in {s} (normalised over sectors)")
-      for s, v in zip(_S, (0.25, 0.24, 0.20, 0.18, 0.13), strict=True)],
-    Param("east_manufacturing_tilt", 1.1, "ratio", 0.1, 10.0,
-          "seed 1.3-1.4: export processing concentrated in the east",
-          "multiplier of manufacturing's demand share in eastern provinces"),
-    Param("urban_local_workers", {"1985": 1.25e8, "1995": 1.7e8, "2004": 1.6e8, "2010": 1.7e8},
-          "persons", 0.0, 1.0e9, "CSY urban employment less migrants, rounded",
-          "local (urban hukou) urban workforce, for migrant shares of sector workforces"),
-    *[Param(f"local_share_{s}", v, "share", 0.0, 1.0, "CSY 2005 urban employment by sector, rounded",
-            f"share of the local urban workforce in {s}")
-      for s, v in zip(_S, (0.045, 0.08, 0.12, 0.40, 0.355), strict=True)],
-    Param("separation_rate", 0.02, "per month", 0.0, 1.0,
-          "Knight & Yueh 2004: high job mobility of migrants",
-          "chance an employed migrant loses the job"),
-    Param("matching_efficiency", 0.6, "per month", 0.0, 1.0, "assumption",
-          "chance a seeker meets an opening when openings are plentiful"),
-    Param("network_job_boost", 0.5, "per employed contact", 0.0, 5.0,
-          "seed 1.4: 95% found jobs via friends or by themselves",
-          "extra job-finding chances per contact employed at the destination (max 4 counted)"),
-    Param("network_sector_pull", 1.0, "per contact", 0.0, 20.0,
-          "seed 1.4: chain migration shapes the workforce",
-          "weight of each employed contact's sector when a job's sector is drawn"),
-    Param("public_employment_services", {"1985": 0.0, "2005": 0.02}, "share", 0.0, 1.0,
-          "seed 1.4: 2% found jobs through public agencies; 2.4 Spring Breeze",
-          "extra job-finding chance from public employment services"),
+    Param(
+        "migrant_jobs_initial",
+        2.0e7,
+        "jobs",
+        1.0e5,
+        3.0e8,
+        "assumption: urban jobs migrants could fill in 1985 (urban employment 128M, CSY 1986)",
+        "national demand for migrant labour at the start of the run",
+    ),
+    Param(
+        "demand_growth_elasticity",
+        0.9,
+        "ratio",
+        0.0,
+        5.0,
+        "seed 2.2 (one point of growth is ~900,000 jobs); hand-set",
+        "growth of migrant labour demand per unit of regional GDP growth",
+    ),
+    Param(
+        "gdp_growth_shift",
+        0.0,
+        "percentage points",
+        -20.0,
+        10.0,
+        "lever for growth shocks (seed 2.2)",
+        "added to the regional GDP growth series",
+    ),
+    Param(
+        "east_demand_mult",
+        5.0,
+        "ratio",
+        0.1,
+        20.0,
+        "seed 1.3: flows go from western and central to eastern provinces",
+        "weight of eastern provinces in migrant labour demand, relative to GDP",
+    ),
+    Param(
+        "six_demand_mult",
+        2.5,
+        "ratio",
+        0.1,
+        20.0,
+        "seed 1.3: Guangdong, Zhejiang, Fujian, Jiangsu, Beijing, Shanghai absorb ~80%; "
+        "special economic zones and open coastal cities (1980, 1984)",
+        "further weight of the six main destination provinces in migrant labour demand",
+    ),
+    Param(
+        "demand_gdp_elasticity",
+        1.0,
+        "ratio",
+        0.0,
+        3.0,
+        "assumption",
+        "elasticity of a province's migrant labour demand to its regional product",
+    ),
+    Param(
+        "shenzhen_share_of_guangdong",
+        0.25,
+        "share",
+        0.0,
+        0.9,
+        "assumption; Shenzhen is Guangdong's largest migrant city",
+        "share of Guangdong's migrant labour demand located in Shenzhen",
+    ),
+    *[
+        Param(
+            f"demand_share_{s}",
+            v,
+            "share",
+            0.0,
+            1.0,
+            "seed 1.4 (Cai 2005)",
+            f"share of migrant labour demand in {s} (normalised over sectors)",
+        )
+        for s, v in zip(_S, (0.25, 0.24, 0.20, 0.18, 0.13), strict=True)
+    ],
+    Param(
+        "east_manufacturing_tilt",
+        1.1,
+        "ratio",
+        0.1,
+        10.0,
+        "seed 1.3-1.4: export processing concentrated in the east",
+        "multiplier of manufacturing's demand share in eastern provinces",
+    ),
+    Param(
+        "urban_local_workers",
+        {"1985": 1.25e8, "1995": 1.7e8, "2004": 1.6e8, "2010": 1.7e8},
+        "persons",
+        0.0,
+        1.0e9,
+        "CSY urban employment less migrants, rounded",
+        "local (urban hukou) urban workforce, for migrant shares of sector workforces",
+    ),
+    *[
+        Param(
+            f"local_share_{s}",
+            v,
+            "share",
+            0.0,
+            1.0,
+            "CSY 2005 urban employment by sector, rounded",
+            f"share of the local urban workforce in {s}",
+        )
+        for s, v in zip(_S, (0.045, 0.08, 0.12, 0.40, 0.355), strict=True)
+    ],
+    Param(
+        "separation_rate",
+        0.02,
+        "per month",
+        0.0,
+        1.0,
+        "Knight & Yueh 2004: high job mobility of migrants",
+        "chance an employed migrant loses the job",
+    ),
+    Param(
+        "matching_efficiency",
+        0.6,
+        "per month",
+        0.0,
+        1.0,
+        "assumption",
+        "chance a seeker meets an opening when openings are plentiful",
+    ),
+    Param(
+        "network_job_boost",
+        0.5,
+        "per employed contact",
+        0.0,
+        5.0,
+        "seed 1.4: 95% found jobs via friends or by themselves",
+        "extra job-finding chances per contact employed at the destination (max 4 counted)",
+    ),
+    Param(
+        "network_sector_pull",
+        1.0,
+        "per contact",
+        0.0,
+        20.0,
+        "seed 1.4: chain migration shapes the workforce",
+        "weight of each employed contact's sector when a job's sector is drawn",
+    ),
+    Param(
+        "public_employment_services",
+        {"1985": 0.0, "2005": 0.02},
+        "share",
+        0.0,
+        1.0,
+        "seed 1.4: 2% found jobs through public agencies; 2.4 Spring Breeze",
+        "extra job-finding chance from public employment services",
+    ),
 )
 
 
@@ -82,7 +187,7 @@ def sector_shares(geo, pars) -> np.ndarray:
 
 def demand_weights(geo, pars) -> np.ndarray:
     """Share of national migrant labour demand at each destination (sums to 1)."""
-    w_prov = geo.gdp_bn_rmb ** pars.demand_gdp_elasticity
+    w_prov = geo.gdp_bn_rmb**pars.demand_gdp_elasticity
     w_prov = w_prov * np.where(geo.prov_region == 0, pars.east_demand_mult, 1.0)
     six = np.zeros(geo.n_prov, bool)
     six[np.unique(geo.dest_prov[geo.dest_is_six])] = True
@@ -95,12 +200,12 @@ def demand_weights(geo, pars) -> np.ndarray:
     for j in range(geo.n_dest - 1):  # Beijing, Shanghai: the megacity holds most demand
         if geo.dest_tier[j] == 3:
             p = geo.dest_prov[j]
-            w[3 * p: 3 * p + 2] = w_prov[p] * 0.1
+            w[3 * p : 3 * p + 2] = w_prov[p] * 0.1
             w[j] = w_prov[p] * 0.8
     shz = geo.n_dest - 1
     gd = geo.dest_prov[shz]
     w[shz] = w_prov[gd] * pars.shenzhen_share_of_guangdong
-    w[3 * gd: 3 * gd + 3] *= 1.0 - pars.shenzhen_share_of_guangdong
+    w[3 * gd : 3 * gd + 3] *= 1.0 - pars.shenzhen_share_of_guangdong
     return w / w.sum()
 
 
@@ -136,17 +241,42 @@ def job_chances(demand: np.ndarray, present: np.ndarray, working: np.ndarray, pa
     openings = np.maximum(demand - working, 0.0)
     employed = working.sum(axis=1)
     seekers = np.maximum(present - employed, 1)
-    find = np.minimum(1.0, pars.matching_efficiency * np.minimum(1.0, openings.sum(1) / seekers)
-                      + pars.public_employment_services)
+    find = np.minimum(
+        1.0,
+        pars.matching_efficiency * np.minimum(1.0, openings.sum(1) / seekers)
+        + pars.public_employment_services,
+    )
     layoff = np.where(working > demand, (working - demand) / np.maximum(working, 1), 0.0)
     emp_rate = np.minimum(1.0, demand.sum(axis=1) / np.maximum(present, 1))
     return find, openings, layoff, emp_rate
 
 
 @njit(cache=True, parallel=True)
-def match_jobs(key_sep, key_find, key_job, loc, hukou, trained, emp_in, sec_in, emp_out, sec_out,
-               job, indptr, indices, find, openings, layoff, sep, net_boost, sector_pull,
-               informal_prob, minwage_prob, insured_prob, train_boost):
+def match_jobs(
+    key_sep,
+    key_find,
+    key_job,
+    loc,
+    hukou,
+    trained,
+    emp_in,
+    sec_in,
+    emp_out,
+    sec_out,
+    job,
+    indptr,
+    indices,
+    find,
+    openings,
+    layoff,
+    sep,
+    net_boost,
+    sector_pull,
+    informal_prob,
+    minwage_prob,
+    insured_prob,
+    train_boost,
+):
     """Separations and hires from start-of-step status (``emp_in``/``sec_in``, also what
     contacts are read from) into ``emp_out``/``sec_out``; a hire draws its sector from openings
     weighted up by contacts working in each sector, then the job's informality and minimum-wage
@@ -178,16 +308,18 @@ def match_jobs(key_sep, key_find, key_job, loc, hukou, trained, emp_in, sec_in, 
             continue
         total = 0.0
         for s in range(n_sec):
-            total += openings[d, s] * (1.0 + sector_pull * _contacts_in(s, d, i, loc, emp_in,
-                                                                          sec_in, indptr, indices))
+            total += openings[d, s] * (
+                1.0 + sector_pull * _contacts_in(s, d, i, loc, emp_in, sec_in, indptr, indices)
+            )
         if total <= 0.0:
             continue
         u = uniform(key_job, i, 0) * total
         acc = 0.0
         pick = n_sec - 1
         for s in range(n_sec):
-            acc += openings[d, s] * (1.0 + sector_pull * _contacts_in(s, d, i, loc, emp_in, sec_in,
-                                                                      indptr, indices))
+            acc += openings[d, s] * (
+                1.0 + sector_pull * _contacts_in(s, d, i, loc, emp_in, sec_in, indptr, indices)
+            )
             if u < acc:
                 pick = s
                 break

@@ -18,27 +18,79 @@ from sim.rng import tick_key, uniform
 from sim.state import Network, Persons, Places
 
 PARAMS = (
-    Param("village_size_agents", 80, "agents", 10, 1000,
-          "modelling choice: agents per village (a village stands for its migrants' circle)",
-          "persons per village in the synthetic population", kind=int),
-    Param("contacts_village", 4, "ties per person", 0, 30,
-          "assumption; kin and fellow villagers dominate migrants' job networks (seed 1.4)",
-          "ties each person draws to random fellow villagers", kind=int),
-    Param("contacts_county", 2, "ties per person", 0, 30,
-          "assumption; fellow-county ties (laoxiang) are the next circle (seed 1.4)",
-          "ties each person draws to random persons in the home county", kind=int),
-    Param("contacts_province", 1, "ties per person", 0, 30,
-          "assumption", "ties each person draws to random persons in the home province", kind=int),
-    Param("contacts_national_prob", 0.1, "probability", 0.0, 1.0,
-          "assumption", "probability that a person has one tie in a random other place"),
+    Param(
+        "village_size_agents",
+        80,
+        "agents",
+        10,
+        1000,
+        "modelling choice: agents per village (a village stands for its migrants' circle)",
+        "persons per village in the synthetic population",
+        kind=int,
+    ),
+    Param(
+        "contacts_village",
+        4,
+        "ties per person",
+        0,
+        30,
+        "assumption; kin and fellow villagers dominate migrants' job networks (seed 1.4)",
+        "ties each person draws to random fellow villagers",
+        kind=int,
+    ),
+    Param(
+        "contacts_county",
+        2,
+        "ties per person",
+        0,
+        30,
+        "assumption; fellow-county ties (laoxiang) are the next circle (seed 1.4)",
+        "ties each person draws to random persons in the home county",
+        kind=int,
+    ),
+    Param(
+        "contacts_province",
+        1,
+        "ties per person",
+        0,
+        30,
+        "assumption",
+        "ties each person draws to random persons in the home province",
+        kind=int,
+    ),
+    Param(
+        "contacts_national_prob",
+        0.1,
+        "probability",
+        0.0,
+        1.0,
+        "assumption",
+        "probability that a person has one tie in a random other place",
+    ),
 )
 
 MAX_KIN = 8  # kin ties kept per person (household members beyond this are ignored)
 
 
 @njit(inline="always", cache=True)
-def _partner(key, i, k, hh_start, hh, village, village_start, county, county_start, prov_start,
-             county_prov, k_vill, k_cty, k_prov, p_nat, n):
+def _partner(
+    key,
+    i,
+    k,
+    hh_start,
+    hh,
+    village,
+    village_start,
+    county,
+    county_start,
+    prov_start,
+    county_prov,
+    k_vill,
+    k_cty,
+    k_prov,
+    p_nat,
+    n,
+):
     """The person drawn in tie slot ``k`` of person ``i``, or -1 for an empty slot.
 
     Slots: kin (other household members, at most MAX_KIN), then village, county, province and
@@ -70,8 +122,21 @@ def _partner(key, i, k, hh_start, hh, village, village_start, county, county_sta
 
 
 @njit(cache=True, parallel=True)
-def _build_csr(key, hh_start, hh, village, village_start, county, county_start, prov_start,
-               county_prov, k_vill, k_cty, k_prov, p_nat):
+def _build_csr(
+    key,
+    hh_start,
+    hh,
+    village,
+    village_start,
+    county,
+    county_start,
+    prov_start,
+    county_prov,
+    k_vill,
+    k_cty,
+    k_prov,
+    p_nat,
+):
     """Undirected CSR of all drawn ties (both directions), rows sorted, duplicates removed.
 
     Two passes over the same counter-based draws (count, then fill) keep the peak memory at
@@ -81,8 +146,24 @@ def _build_csr(key, hh_start, hh, village, village_start, county, county_start, 
     deg = np.zeros(n + 1, np.int64)
     for i in range(n):
         for k in range(per):
-            j = _partner(key, i, k, hh_start, hh, village, village_start, county, county_start,
-                         prov_start, county_prov, k_vill, k_cty, k_prov, p_nat, n)
+            j = _partner(
+                key,
+                i,
+                k,
+                hh_start,
+                hh,
+                village,
+                village_start,
+                county,
+                county_start,
+                prov_start,
+                county_prov,
+                k_vill,
+                k_cty,
+                k_prov,
+                p_nat,
+                n,
+            )
             if j >= 0:
                 deg[i + 1] += 1
                 deg[j + 1] += 1
@@ -91,8 +172,24 @@ def _build_csr(key, hh_start, hh, village, village_start, county, county_start, 
     idx = np.empty(ptr[-1], np.int32)
     for i in range(n):
         for k in range(per):
-            j = _partner(key, i, k, hh_start, hh, village, village_start, county, county_start,
-                         prov_start, county_prov, k_vill, k_cty, k_prov, p_nat, n)
+            j = _partner(
+                key,
+                i,
+                k,
+                hh_start,
+                hh,
+                village,
+                village_start,
+                county,
+                county_start,
+                prov_start,
+                county_prov,
+                k_vill,
+                k_cty,
+                k_prov,
+                p_nat,
+                n,
+            )
             if j >= 0:
                 idx[fill[i]] = j
                 fill[i] += 1
@@ -100,7 +197,7 @@ def _build_csr(key, hh_start, hh, village, village_start, county, county_start, 
                 fill[j] += 1
     newdeg = np.zeros(n + 1, np.int64)
     for i in prange(n):
-        row = idx[ptr[i]:ptr[i + 1]]
+        row = idx[ptr[i] : ptr[i + 1]]
         row.sort()
         m = 0
         for t in range(row.shape[0]):
@@ -120,10 +217,20 @@ def _build_csr(key, hh_start, hh, village, village_start, county, county_start, 
 def build_network(persons: Persons, places: Places, seed: int, pars) -> Network:
     """Draw the contact network (counter-based stream ``network``)."""
     indptr, indices = _build_csr(
-        tick_key(seed, "network", 0), places.hh_start, persons.hh, places.village,
-        places.village_start, persons.county, places.county_start, places.prov_start,
-        places.county_prov, int(pars.contacts_village), int(pars.contacts_county),
-        int(pars.contacts_province), float(pars.contacts_national_prob))
+        tick_key(seed, "network", 0),
+        places.hh_start,
+        persons.hh,
+        places.village,
+        places.village_start,
+        persons.county,
+        places.county_start,
+        places.prov_start,
+        places.county_prov,
+        int(pars.contacts_village),
+        int(pars.contacts_county),
+        int(pars.contacts_province),
+        float(pars.contacts_national_prob),
+    )
     return Network(indptr=indptr, indices=indices)
 
 

@@ -48,7 +48,8 @@ class Param:
             shown = ", ".join(self.choices[:8]) + (", ..." if len(self.choices) > 8 else "")
             raise ParamError(
                 f"parameter '{self.name}'{at}: {value!r} is not one of the allowed values "
-                f"({shown})" + (f"; did you mean '{hint}'?" if hint else ""))
+                f"({shown})" + (f"; did you mean '{hint}'?" if hint else "")
+            )
         if self.kind is bool:
             if isinstance(value, bool):
                 return value
@@ -113,7 +114,9 @@ class YearlyPath:
 def _make_path(p: Param, raw: Mapping, where: str) -> YearlyPath:
     mode = str(raw.get("mode", "linear"))
     if mode not in ("linear", "step"):
-        raise ParamError(f"parameter '{p.name}': path mode must be 'linear' or 'step', got {mode!r}")
+        raise ParamError(
+            f"parameter '{p.name}': path mode must be 'linear' or 'step', got {mode!r}"
+        )
     pts = []
     for k, v in raw.items():
         if k == "mode":
@@ -155,8 +158,18 @@ def _collect_schema() -> dict[str, Param]:
     )
 
     schema: dict[str, Param] = {}
-    for mod in (population, network, household, decisions, labour, wages, returns, hukou,
-                demography, policy):
+    for mod in (
+        population,
+        network,
+        household,
+        decisions,
+        labour,
+        wages,
+        returns,
+        hukou,
+        demography,
+        policy,
+    ):
         for p in mod.PARAMS:
             if p.name in schema:
                 raise RuntimeError(f"parameter {p.name} declared twice")
@@ -217,7 +230,9 @@ class Params:
     def __getitem__(self, name: str) -> Any:
         if name not in self._values:
             hint = closest(name, self._values)
-            raise KeyError(f"unknown parameter '{name}'" + (f"; did you mean '{hint}'?" if hint else ""))
+            raise KeyError(
+                f"unknown parameter '{name}'" + (f"; did you mean '{hint}'?" if hint else "")
+            )
         return self._values[name]
 
     def __contains__(self, name: str) -> bool:
@@ -232,7 +247,9 @@ class Params:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON-able dict (paths as {year: value})."""
-        return {k: (v.to_json() if isinstance(v, YearlyPath) else v) for k, v in self._values.items()}
+        return {
+            k: (v.to_json() if isinstance(v, YearlyPath) else v) for k, v in self._values.items()
+        }
 
     def changed(self) -> dict[str, Any]:
         """Values that differ from the defaults."""

@@ -19,30 +19,67 @@ from sim.rng import uniform_array
 from sim.state import HOME, RURAL, Households, Persons, Places
 
 PARAMS = (
-    Param("working_age_share_of_hh", 0.68, "share", 0.3, 0.95,
-          "2000 census: population aged 15-64 was 70.1% nationally, lower in rural areas",
-          "share of a rural household's members aged 15-64"),
-    Param("child_share_of_hh", 0.25, "share", 0.0, 0.6,
-          "2000 census: aged 0-14 were 22.9% nationally, higher in rural areas",
-          "share of a rural household's members aged under 15"),
-    Param("land_dispersion_log_sd", 0.5, "log points", 0.0, 2.0,
-          "assumption; CHIP rural surveys show wide within-province dispersion of land per head",
-          "standard deviation of log land per worker around the provincial mean"),
-    Param("school_cohort_shift", 0.45, "logit per decade of birth", 0.0, 2.0,
-          "assumption; each decade of birth cohort raised schooling (2000 census by age)",
-          "shift of the odds of junior/senior schooling per decade of later birth"),
-    Param("trained_share_initial", 0.05, "share", 0.0, 1.0,
-          "seed 1.3: 9.1% of rural labourers had skills training in 2004; lower in 1985",
-          "share of the initial population with vocational or skills training"),
-    Param("initial_migrant_stock", 2.0e6, "persons", 0.0, 5.0e7,
-          "seed Introduction: about 2 million rural migrants in the mid-1980s",
-          "persons away from home for work at the start of the run"),
+    Param(
+        "working_age_share_of_hh",
+        0.68,
+        "share",
+        0.3,
+        0.95,
+        "2000 census: population aged 15-64 was 70.1% nationally, lower in rural areas",
+        "share of a rural household's members aged 15-64",
+    ),
+    Param(
+        "child_share_of_hh",
+        0.25,
+        "share",
+        0.0,
+        0.6,
+        "2000 census: aged 0-14 were 22.9% nationally, higher in rural areas",
+        "share of a rural household's members aged under 15",
+    ),
+    Param(
+        "land_dispersion_log_sd",
+        0.5,
+        "log points",
+        0.0,
+        2.0,
+        "assumption; CHIP rural surveys show wide within-province dispersion of land per head",
+        "standard deviation of log land per worker around the provincial mean",
+    ),
+    Param(
+        "school_cohort_shift",
+        0.45,
+        "logit per decade of birth",
+        0.0,
+        2.0,
+        "assumption; each decade of birth cohort raised schooling (2000 census by age)",
+        "shift of the odds of junior/senior schooling per decade of later birth",
+    ),
+    Param(
+        "trained_share_initial",
+        0.05,
+        "share",
+        0.0,
+        1.0,
+        "seed 1.3: 9.1% of rural labourers had skills training in 2004; lower in 1985",
+        "share of the initial population with vocational or skills training",
+    ),
+    Param(
+        "initial_migrant_stock",
+        2.0e6,
+        "persons",
+        0.0,
+        5.0e7,
+        "seed Introduction: about 2 million rural migrants in the mid-1980s",
+        "persons away from home for work at the start of the run",
+    ),
 )
 
 # Shares of the rural population aged 15-64 by five-year age group (15-19 ... 60-64), rounded from
 # the 2000 census rural age structure (Tabulation on the 2000 Population Census, vol. 1, table 1-7).
-AGE_GROUP_SHARES_15_64 = np.array([0.125, 0.100, 0.115, 0.130, 0.125, 0.095, 0.090, 0.080,
-                                   0.065, 0.055])
+AGE_GROUP_SHARES_15_64 = np.array(
+    [0.125, 0.100, 0.115, 0.130, 0.125, 0.095, 0.090, 0.080, 0.065, 0.055]
+)
 AGE_GROUP_SHARES_15_64 = AGE_GROUP_SHARES_15_64 / AGE_GROUP_SHARES_15_64.sum()
 CENSUS_MEAN_BIRTH_YEAR = 1963  # mean birth year of the 2000 census working-age population
 
@@ -79,8 +116,9 @@ def draw_school(u: np.ndarray, shares: np.ndarray, shift: np.ndarray) -> np.ndar
     return ((u < q1).astype(np.int8) + (u < q2).astype(np.int8)).astype(np.int8)
 
 
-def build_population(geo: Geography, n_agents: int, seed: int, pars, start_year: int
-                     ) -> tuple[Persons, Households, Places, float]:
+def build_population(
+    geo: Geography, n_agents: int, seed: int, pars, start_year: int
+) -> tuple[Persons, Households, Places, float]:
     """Draw the population; returns persons, households, place tables and the agent scale.
 
     ``pars`` is a resolved parameter namespace (``Params.at(start_year)``).
@@ -109,8 +147,9 @@ def build_population(geo: Geography, n_agents: int, seed: int, pars, start_year:
         sizes[-1] -= int(cum[k] - per_prov[p])
         sizes = sizes[sizes > 0]
         uc = uniform_array(seed, "pop.county", p, sizes.size)
-        c = county_offset[p] + np.minimum((uc * geo.n_counties[p]).astype(np.int64),
-                                          geo.n_counties[p] - 1)
+        c = county_offset[p] + np.minimum(
+            (uc * geo.n_counties[p]).astype(np.int64), geo.n_counties[p] - 1
+        )
         hh_prov.append(np.full(sizes.size, p, np.int64))
         hh_county.append(c)
         hh_workers.append(sizes)
@@ -146,9 +185,10 @@ def build_population(geo: Geography, n_agents: int, seed: int, pars, start_year:
     sex = (uniform_array(seed, "pop.sex", 0, n) < 0.49).astype(np.int8)  # 2000 census: 51% male
     birth_year = start_year - age.astype(np.int64)
     shift = pars.school_cohort_shift * (birth_year - CENSUS_MEAN_BIRTH_YEAR) / 10.0
-    school = draw_school(uniform_array(seed, "pop.school", 0, n), geo.school_shares[person_prov],
-                         shift)
-    trained = (uniform_array(seed, "pop.trained", 0, n) < pars.trained_share_initial)
+    school = draw_school(
+        uniform_array(seed, "pop.school", 0, n), geo.school_shares[person_prov], shift
+    )
+    trained = uniform_array(seed, "pop.trained", 0, n) < pars.trained_share_initial
     persons = Persons(
         age=age,
         sex=sex,
@@ -170,8 +210,9 @@ def build_population(geo: Geography, n_agents: int, seed: int, pars, start_year:
     return persons, households, places, scale
 
 
-def build_places(geo: Geography, person_county: np.ndarray, village_size: int,
-                 person_hh: np.ndarray) -> Places:
+def build_places(
+    geo: Geography, person_county: np.ndarray, village_size: int, person_hh: np.ndarray
+) -> Places:
     """County lookup tables and contiguous village ranges (persons must be sorted by county)."""
     n_prov = len(geo.prov_name)
     n_counties = int(geo.n_counties.sum())
@@ -199,6 +240,13 @@ def build_places(geo: Geography, person_county: np.ndarray, village_size: int,
     village_start = np.concatenate([[0], np.cumsum(vcounts)]).astype(np.int64)
     hh_counts = np.bincount(person_hh)
     hh_start = np.concatenate([[0], np.cumsum(hh_counts)]).astype(np.int64)
-    return Places(county_prov=county_prov, county_pref=county_pref,
-                  county_capital=county_capital, county_start=county_start, hh_start=hh_start,
-                  prov_start=prov_start, village=village, village_start=village_start)
+    return Places(
+        county_prov=county_prov,
+        county_pref=county_pref,
+        county_capital=county_capital,
+        county_start=county_start,
+        hh_start=hh_start,
+        prov_start=prov_start,
+        village=village,
+        village_start=village_start,
+    )

@@ -21,19 +21,42 @@ from sim.state import HOME, RURAL
 EXIT_CAUSES = ("ageing", "death", "hukou")
 WAGE_BRACKETS = ("under_300", "300_500", "500_800", "over_800")  # RMB/month, 2005 prices (seed 1.4)
 WAGE_EDGES_2005 = np.array([300.0, 500.0, 800.0])
-PROFILE = ("male", "aged_15_29", "age_sum", "employed", "rural_lf", "settled", "permit",
-           "school_sum", "informal", "insured", "trained_migrants", "trained_rural")
+PROFILE = (
+    "male",
+    "aged_15_29",
+    "age_sum",
+    "employed",
+    "rural_lf",
+    "settled",
+    "permit",
+    "school_sum",
+    "informal",
+    "insured",
+    "trained_migrants",
+    "trained_rural",
+)
 
 # monthly scalar indicators kept in Recorder.scalars (name -> unit)
 SCALARS = {
-    "paid_full": "agents", "minwage_covered": "agents", "minwage_ok": "agents",
+    "paid_full": "agents",
+    "minwage_covered": "agents",
+    "minwage_ok": "agents",
     "wage_sum_rmb": "RMB/month (2000 prices), agents' sum",
     "remittances_rmb": "RMB/month, current prices, real persons",
-    "rural_income_per_head": "RMB/month (2000 prices)", "urban_income_per_head": "RMB/month",
-    "gini_rural": "Gini", "children_left_behind": "agents' children", "children_in_cities": "x",
-    "spell_months_male": "months", "spells_male": "agents", "spell_months_female": "months",
-    "spells_female": "agents", "cohort_returned_share": "share", "entrants": "agents",
-    "returnee_school_sum": "levels", "local_workers": "persons", "cpi": "index 2000=1",
+    "rural_income_per_head": "RMB/month (2000 prices)",
+    "urban_income_per_head": "RMB/month",
+    "gini_rural": "Gini",
+    "children_left_behind": "agents' children",
+    "children_in_cities": "x",
+    "spell_months_male": "months",
+    "spells_male": "agents",
+    "spell_months_female": "months",
+    "spells_female": "agents",
+    "cohort_returned_share": "share",
+    "entrants": "agents",
+    "returnee_school_sum": "levels",
+    "local_workers": "persons",
+    "cpi": "index 2000=1",
 }
 
 
@@ -206,11 +229,13 @@ class Results:
             loc_k = local * self.meta.get("local_sector_shares", np.full(5, 0.2))[k]
             out["migrant_share_of_sector", f"sector:{name}"] = mig / np.maximum(mig + loc_k, 1)
         out["migrant_share_of_urban_labour", "total"] = (
-            r.profile[:, 3] * s / np.maximum(r.profile[:, 3] * s + local, 1))
+            r.profile[:, 3] * s / np.maximum(r.profile[:, 3] * s + local, 1)
+        )
         out["share_fully_paid", "migrants"] = sc["paid_full"] / emp
         out["share_informal", "migrants"] = r.profile[:, 8] / emp
         out["share_paid_min_wage", "migrants"] = sc["minwage_ok"] / np.maximum(
-            sc["minwage_covered"], 1)
+            sc["minwage_covered"], 1
+        )
         for k, name in enumerate(WAGE_BRACKETS):
             out["wage_bracket_share", f"rmb2005:{name}"] = r.wage_bins[:, k] / emp
         out["mean_wage_rmb_2000", "migrants"] = sc["wage_sum_rmb"] / emp
@@ -218,31 +243,40 @@ class Results:
         out["share_insured", "migrants"] = r.profile[:, 9] / emp
         out["share_trained", "migrants"] = r.profile[:, 10] / stock
         out["share_trained", "rural_labour_force"] = r.profile[:, 11] / np.maximum(
-            r.profile[:, 4], 1)
+            r.profile[:, 4], 1
+        )
         out["labour_shortage", "total"] = r.shortage.sum(1)
         out["labour_shortage_rate", "total"] = r.shortage.sum(1) / np.maximum(r.demand.sum(1), 1)
         for j, name in enumerate(self.dest_name):
             out["labour_shortage_rate", f"dest:{name}"] = r.shortage[:, j] / np.maximum(
-                r.demand[:, j], 1)
+                r.demand[:, j], 1
+            )
         gd = [j for j, p in enumerate(self.dest_prov) if self.prov_name[p] == "Guangdong"]
         out["labour_shortage_rate", "prov:Guangdong"] = r.shortage[:, gd].sum(1) / np.maximum(
-            r.demand[:, gd].sum(1), 1)
+            r.demand[:, gd].sum(1), 1
+        )
         out["labour_demand", "total"] = r.demand.sum(1)
-        out["rural_income_per_head_rmb_year", "total"] = sc["rural_income_per_head"] * 12 * sc["cpi"]
-        out["urban_rural_income_ratio", "total"] = (sc["urban_income_per_head"]
-                                                   / sc["rural_income_per_head"])
+        out["rural_income_per_head_rmb_year", "total"] = (
+            sc["rural_income_per_head"] * 12 * sc["cpi"]
+        )
+        out["urban_rural_income_ratio", "total"] = (
+            sc["urban_income_per_head"] / sc["rural_income_per_head"]
+        )
         out["gini_rural_income_per_head", "total"] = sc["gini_rural"]
         out["remittances_rmb", "total"] = sc["remittances_rmb"]
         out["children_left_behind", "total"] = sc["children_left_behind"] * s
         out["migrant_children_in_cities", "total"] = sc["children_in_cities"] * s
-        out["completed_spell_years", "sex:male"] = _cum_ratio(sc["spell_months_male"],
-                                                              sc["spells_male"]) / 12
-        out["completed_spell_years", "sex:female"] = _cum_ratio(sc["spell_months_female"],
-                                                                sc["spells_female"]) / 12
+        out["completed_spell_years", "sex:male"] = (
+            _cum_ratio(sc["spell_months_male"], sc["spells_male"]) / 12
+        )
+        out["completed_spell_years", "sex:female"] = (
+            _cum_ratio(sc["spell_months_female"], sc["spells_female"]) / 12
+        )
         out["share_returned_decade_cohort", "total"] = sc["cohort_returned_share"]
         n_ret = np.maximum(r.returnflow, 1)
         out["mean_school_level", "returnees"] = np.where(
-            r.returnflow > 0, sc["returnee_school_sum"] / n_ret, np.nan)
+            r.returnflow > 0, sc["returnee_school_sum"] / n_ret, np.nan
+        )
         out["mean_school_level", "migrants"] = r.profile[:, 7] / stock
 
     def series(self) -> dict[tuple[str, str], np.ndarray]:
@@ -273,13 +307,15 @@ class Results:
         keys = list(ser)
         value = np.concatenate([np.asarray(ser[k], np.float64) for k in keys])
         keep = ~np.isnan(value)  # yearly indicators are recorded in December only
-        return pd.DataFrame({
-            "year": np.tile(year, len(keys)).astype(np.int16)[keep],
-            "month": np.tile(month, len(keys)).astype(np.int8)[keep],
-            "indicator": pd.Categorical(np.repeat([k[0] for k in keys], n)[keep]),
-            "group": pd.Categorical(np.repeat([k[1] for k in keys], n)[keep]),
-            "value": value[keep],
-        })
+        return pd.DataFrame(
+            {
+                "year": np.tile(year, len(keys)).astype(np.int16)[keep],
+                "month": np.tile(month, len(keys)).astype(np.int8)[keep],
+                "indicator": pd.Categorical(np.repeat([k[0] for k in keys], n)[keep]),
+                "group": pd.Categorical(np.repeat([k[1] for k in keys], n)[keep]),
+                "value": value[keep],
+            }
+        )
 
     def annual(self, indicator: str, group: str = "total") -> np.ndarray:
         """Yearly values: flows summed over the year, other indicators at December."""
@@ -295,7 +331,8 @@ class Results:
         out: dict = {"year": int(self.calendar()[0][-1])}
         for (ind, grp), v in ser.items():
             if grp.startswith(("dest:", "prov:")) and not (
-                    ind == "labour_shortage_rate" and grp == "prov:Guangdong"):
+                ind == "labour_shortage_rate" and grp == "prov:Guangdong"
+            ):
                 continue
             key = ind if grp in ("total",) else f"{ind}[{grp}]"
             if ind in FLOW_INDICATORS:
@@ -307,8 +344,15 @@ class Results:
         return out
 
 
-FLOW_INDICATORS = ("outflow", "returnflow", "onflow", "exitflow", "hukou_conversions",
-                   "new_entrants", "remittances_rmb")
+FLOW_INDICATORS = (
+    "outflow",
+    "returnflow",
+    "onflow",
+    "exitflow",
+    "hukou_conversions",
+    "new_entrants",
+    "remittances_rmb",
+)
 
 
 def _cum_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

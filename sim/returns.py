@@ -17,32 +17,108 @@ from sim.rng import uniform
 from sim.state import HOME, RURAL
 
 PARAMS = (
-    Param("return_rate_year", 0.16, "per year", 0.0, 5.0,
-          "seed 1.3: mean spell ~6 years for men", "baseline yearly return hazard (man aged 30)"),
-    Param("return_female_mult", 1.3, "ratio", 0.1, 10.0,
-          "seed 1.3: mean spell ~4 years for women vs 6 for men", "hazard ratio for women"),
-    Param("return_unemployed_mult", 3.0, "ratio", 1.0, 50.0,
-          "Zhao 2002 (J. Comparative Economics 30): unemployment drives returns",
-          "hazard ratio while without a job"),
-    Param("return_age_log_per_decade", 1.2, "log points per 10 years", -2.0, 2.0,
-          "seed 1.3/1.6: returnees older, re-enter farming", "age gradient of the return hazard"),
-    Param("return_duration_log_per_year", -0.1, "log points per year away", -1.0, 1.0,
-          "seed 1.3: 'nothing more permanent than temporary migration'",
-          "change of the hazard per year already away"),
-    Param("return_children_mult", 1.3, "ratio", 0.5, 10.0,
-          "seed 1.3/1.5: 23 million children left behind", "hazard ratio with children at home"),
-    Param("return_school_log", -0.15, "log points per schooling level", -2.0, 2.0,
-          "seed 1.3: returnees less educated (Zhao 2001)",
-          "change of the hazard per schooling level"),
-    Param("return_festival_share", 0.4, "share", 0.0, 1.0,
-          "Spring Festival homecoming", "share of the year's returns decided in January"),
+    Param(
+        "return_rate_year",
+        0.16,
+        "per year",
+        0.0,
+        5.0,
+        "seed 1.3: mean spell ~6 years for men",
+        "baseline yearly return hazard (man aged 30)",
+    ),
+    Param(
+        "return_female_mult",
+        1.3,
+        "ratio",
+        0.1,
+        10.0,
+        "seed 1.3: mean spell ~4 years for women vs 6 for men",
+        "hazard ratio for women",
+    ),
+    Param(
+        "return_unemployed_mult",
+        3.0,
+        "ratio",
+        1.0,
+        50.0,
+        "Zhao 2002 (J. Comparative Economics 30): unemployment drives returns",
+        "hazard ratio while without a job",
+    ),
+    Param(
+        "return_age_log_per_decade",
+        1.2,
+        "log points per 10 years",
+        -2.0,
+        2.0,
+        "seed 1.3/1.6: returnees older, re-enter farming",
+        "age gradient of the return hazard",
+    ),
+    Param(
+        "return_duration_log_per_year",
+        -0.1,
+        "log points per year away",
+        -1.0,
+        1.0,
+        "seed 1.3: 'nothing more permanent than temporary migration'",
+        "change of the hazard per year already away",
+    ),
+    Param(
+        "return_children_mult",
+        1.3,
+        "ratio",
+        0.5,
+        10.0,
+        "seed 1.3/1.5: 23 million children left behind",
+        "hazard ratio with children at home",
+    ),
+    Param(
+        "return_school_log",
+        -0.15,
+        "log points per schooling level",
+        -2.0,
+        2.0,
+        "seed 1.3: returnees less educated (Zhao 2001)",
+        "change of the hazard per schooling level",
+    ),
+    Param(
+        "return_festival_share",
+        0.4,
+        "share",
+        0.0,
+        1.0,
+        "Spring Festival homecoming",
+        "share of the year's returns decided in January",
+    ),
 )
 
 
 @njit(cache=True, parallel=True)
-def draw_returns(key, age, sex, school, loc, hukou, dist, employed, months_away, sector, job,
-                 permit, hh, n_children, rate_month, female_mult, unemp_mult, age_log, dur_log,
-                 kids_mult, school_log, insured_mult, returned, spell):
+def draw_returns(
+    key,
+    age,
+    sex,
+    school,
+    loc,
+    hukou,
+    dist,
+    employed,
+    months_away,
+    sector,
+    job,
+    permit,
+    hh,
+    n_children,
+    rate_month,
+    female_mult,
+    unemp_mult,
+    age_log,
+    dur_log,
+    kids_mult,
+    school_log,
+    insured_mult,
+    returned,
+    spell,
+):
     """Send home the migrants who return this month and mark them in ``returned`` (0/1).
 
     ``spell`` receives the months away of the spell that ends. Each person reads and writes only
@@ -52,8 +128,11 @@ def draw_returns(key, age, sex, school, loc, hukou, dist, employed, months_away,
         returned[i] = 0
         if loc[i] == HOME or hukou[i] != RURAL:
             continue
-        h = rate_month * np.exp(age_log * (age[i] - 30) / 10.0
-                                + dur_log * months_away[i] / 12.0 + school_log * school[i])
+        h = rate_month * np.exp(
+            age_log * (age[i] - 30) / 10.0
+            + dur_log * months_away[i] / 12.0
+            + school_log * school[i]
+        )
         if sex[i] == 1:
             h *= female_mult
         if employed[i] == 0:

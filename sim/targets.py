@@ -41,8 +41,19 @@ def load_targets(path: str | Path = DEFAULT_FILE) -> list[Target]:
             lo, hi = (float(x) for x in t["range"])
         else:
             lo, hi = t["value"] - t["tol"], t["value"] + t["tol"]
-        out.append(Target(t["name"], t["indicator"], t["group"], int(t["year"]),
-                          float(t["value"]), lo, hi, t["source"], bool(t.get("assert", True))))
+        out.append(
+            Target(
+                t["name"],
+                t["indicator"],
+                t["group"],
+                int(t["year"]),
+                float(t["value"]),
+                lo,
+                hi,
+                t["source"],
+                bool(t.get("assert", True)),
+            )
+        )
     return out
 
 
@@ -67,7 +78,17 @@ def compare(results: Results, targets: list[Target] | None = None):
     rows = []
     for t in targets or load_targets():
         s = simulated(results, t.indicator, t.group, t.year)
-        rows.append({"target": t.name, "year": t.year, "simulated": s, "value": t.value,
-                     "low": t.lo, "high": t.hi, "within": bool(t.lo <= s <= t.hi),
-                     "asserted": t.asserted, "source": t.source})
+        rows.append(
+            {
+                "target": t.name,
+                "year": t.year,
+                "simulated": s,
+                "value": t.value,
+                "low": t.lo,
+                "high": t.hi,
+                "within": bool(t.lo <= s <= t.hi),
+                "asserted": t.asserted,
+                "source": t.source,
+            }
+        )
     return pd.DataFrame(rows)

@@ -21,62 +21,198 @@ from numba import njit, prange
 
 from sim.params import Param
 from sim.rng import uniform
-from sim.sectors import N_SECTORS, SECTOR_NAMES
+from sim.sectors import SECTOR_NAMES
 
 _S = SECTOR_NAMES
 PARAMS = (
-    Param("migrant_wage_ratio", 1.05, "ratio", 0.1, 1.5,
-          "seed 1.4 (wage brackets vs the average urban wage); Wang & Cai 2005",
-          "migrant wage at the start relative to the provincial average urban wage"),
+    Param(
+        "migrant_wage_ratio",
+        1.05,
+        "ratio",
+        0.1,
+        1.5,
+        "seed 1.4 (wage brackets vs the average urban wage); Wang & Cai 2005",
+        "migrant wage at the start relative to the provincial average urban wage",
+    ),
     Param("wage_mult_small", 0.8, "ratio", 0.2, 2.0, "assumption", "wage level of county towns"),
-    Param("wage_mult_medium", 0.9, "ratio", 0.2, 2.0, "assumption", "wage level of prefecture cities"),
-    Param("wage_mult_large", 1.0, "ratio", 0.2, 2.0, "assumption", "wage level of provincial capitals"),
-    Param("wage_mult_megacity", 1.15, "ratio", 0.2, 3.0, "assumption",
-          "wage level of Beijing, Shanghai, Shenzhen"),
-    Param("school_premium_junior", 0.15, "log points", 0.0, 1.0,
-          "de Brauw & Rozelle 2008 (returns to schooling in off-farm work ~5%/year)",
-          "wage premium of junior over primary schooling"),
-    Param("school_premium_senior", 0.35, "log points", 0.0, 1.5, "as above",
-          "wage premium of senior secondary over primary schooling"),
-    Param("training_premium", 0.10, "log points", 0.0, 1.0,
-          "seed 1.4, 2.4: training is reflected in migrants' incomes (Cai 2005)",
-          "wage premium of skills training"),
-    Param("wage_dispersion_log_sd", 0.35, "log points", 0.0, 1.5, "assumption",
-          "spread of personal wage factors"),
-    *[Param(f"sector_wage_{s}", v, "ratio", 0.2, 3.0, "assumption", f"wage level in {s}")
-      for s, v in zip(_S, (1.1, 1.0, 0.9, 0.95, 1.0), strict=True)],
-    Param("wage_adjust_shortage", 0.15, "log points per year per unit shortage", 0.0, 10.0,
-          "seed 1.4: ~30% of Shenzhen firms raise wages to fill vacancies", "wage rise with openings"),
-    Param("wage_adjust_unemployment", 0.4, "log points per year per unit unemployment", 0.0, 10.0,
-          "seed 1.4: surplus labour holds migrant wages down", "wage fall with unemployment"),
-    Param("wage_drift_year", 0.035, "log points per year", -0.1, 0.2, "assumption",
-          "productivity drift of migrant wage levels"),
-    Param("min_wage_ratio", {"1985": 0.0, "1993": 0.0, "1994": 0.3, "2004": 0.32}, "ratio",
-          0.0, 1.5, "1993 Minimum Wage Regulations; 2004 Minimum Wage Provisions (seed 2.1)",
-          "minimum wage relative to the local average urban wage"),
-    Param("min_wage_enforcement", {"1994": 0.3, "2003": 0.35, "2006": 0.5}, "probability",
-          0.0, 1.0, "seed 1.4 (many employers disregard it), 2.2, 2006 measure 1",
-          "chance that a new job respects the minimum wage"),
-    *[Param(f"arrears_risk_{s}", v, "per month", 0.0, 1.0,
-            "seed 1.4, 2.2: arrears worst in construction", f"chance of unpaid wages in {s}")
-      for s, v in zip(_S, (0.8, 0.35, 0.3, 0.3, 0.35), strict=True)],
-    Param("arrears_enforcement", {"1985": 0.2, "2002": 0.2, "2004": 0.45, "2005": 0.55},
-          "share", 0.0, 1.0, "seed 2.2: 2003-2005 arrears campaign (Premier Wen)",
-          "share of the arrears risk removed by inspection and campaigns"),
-    *[Param(f"informal_prob_{s}", v, "probability", 0.0, 1.0,
+    Param(
+        "wage_mult_medium", 0.9, "ratio", 0.2, 2.0, "assumption", "wage level of prefecture cities"
+    ),
+    Param(
+        "wage_mult_large", 1.0, "ratio", 0.2, 2.0, "assumption", "wage level of provincial capitals"
+    ),
+    Param(
+        "wage_mult_megacity",
+        1.15,
+        "ratio",
+        0.2,
+        3.0,
+        "assumption",
+        "wage level of Beijing, Shanghai, Shenzhen",
+    ),
+    Param(
+        "school_premium_junior",
+        0.15,
+        "log points",
+        0.0,
+        1.0,
+        "de Brauw & Rozelle 2008 (returns to schooling in off-farm work ~5%/year)",
+        "wage premium of junior over primary schooling",
+    ),
+    Param(
+        "school_premium_senior",
+        0.35,
+        "log points",
+        0.0,
+        1.5,
+        "as above",
+        "wage premium of senior secondary over primary schooling",
+    ),
+    Param(
+        "training_premium",
+        0.10,
+        "log points",
+        0.0,
+        1.0,
+        "seed 1.4, 2.4: training is reflected in migrants' incomes (Cai 2005)",
+        "wage premium of skills training",
+    ),
+    Param(
+        "wage_dispersion_log_sd",
+        0.35,
+        "log points",
+        0.0,
+        1.5,
+        "assumption",
+        "spread of personal wage factors",
+    ),
+    *[
+        Param(f"sector_wage_{s}", v, "ratio", 0.2, 3.0, "assumption", f"wage level in {s}")
+        for s, v in zip(_S, (1.1, 1.0, 0.9, 0.95, 1.0), strict=True)
+    ],
+    Param(
+        "wage_adjust_shortage",
+        0.15,
+        "log points per year per unit shortage",
+        0.0,
+        10.0,
+        "seed 1.4: ~30% of Shenzhen firms raise wages to fill vacancies",
+        "wage rise with openings",
+    ),
+    Param(
+        "wage_adjust_unemployment",
+        0.4,
+        "log points per year per unit unemployment",
+        0.0,
+        10.0,
+        "seed 1.4: surplus labour holds migrant wages down",
+        "wage fall with unemployment",
+    ),
+    Param(
+        "wage_drift_year",
+        0.035,
+        "log points per year",
+        -0.1,
+        0.2,
+        "assumption",
+        "productivity drift of migrant wage levels",
+    ),
+    Param(
+        "min_wage_ratio",
+        {"1985": 0.0, "1993": 0.0, "1994": 0.3, "2004": 0.32},
+        "ratio",
+        0.0,
+        1.5,
+        "1993 Minimum Wage Regulations; 2004 Minimum Wage Provisions (seed 2.1)",
+        "minimum wage relative to the local average urban wage",
+    ),
+    Param(
+        "min_wage_enforcement",
+        {"1994": 0.3, "2003": 0.35, "2006": 0.5},
+        "probability",
+        0.0,
+        1.0,
+        "seed 1.4 (many employers disregard it), 2.2, 2006 measure 1",
+        "chance that a new job respects the minimum wage",
+    ),
+    *[
+        Param(
+            f"arrears_risk_{s}",
+            v,
+            "per month",
+            0.0,
+            1.0,
+            "seed 1.4, 2.2: arrears worst in construction",
+            f"chance of unpaid wages in {s}",
+        )
+        for s, v in zip(_S, (0.8, 0.35, 0.3, 0.3, 0.35), strict=True)
+    ],
+    Param(
+        "arrears_enforcement",
+        {"1985": 0.2, "2002": 0.2, "2004": 0.45, "2005": 0.55},
+        "share",
+        0.0,
+        1.0,
+        "seed 2.2: 2003-2005 arrears campaign (Premier Wen)",
+        "share of the arrears risk removed by inspection and campaigns",
+    ),
+    *[
+        Param(
+            f"informal_prob_{s}",
+            v,
+            "probability",
+            0.0,
+            1.0,
             "seed 1.4: contracts rare (Suizhou: 0 of 134 firms); 2.2",
-            f"chance a new job in {s} is informal")
-      for s, v in zip(_S, (0.85, 0.55, 0.8, 0.75, 0.7), strict=True)],
-    Param("contract_enforcement", {"1985": 0.0, "1995": 0.1, "2006": 0.2}, "share", 0.0, 1.0,
-          "1995 Labour Law; 2006 measure 2", "share of informality removed by contract enforcement"),
-    Param("living_cost_small", 90.0, "RMB/month (2000)", 0.0, 2000.0, "assumption",
-          "living cost of a migrant in a county town"),
-    Param("living_cost_medium", 120.0, "RMB/month (2000)", 0.0, 2000.0, "assumption",
-          "living cost in a prefecture city"),
-    Param("living_cost_large", 150.0, "RMB/month (2000)", 0.0, 2000.0, "assumption",
-          "living cost in a provincial capital"),
-    Param("living_cost_megacity", 220.0, "RMB/month (2000)", 0.0, 3000.0, "assumption",
-          "living cost in Beijing, Shanghai, Shenzhen"),
+            f"chance a new job in {s} is informal",
+        )
+        for s, v in zip(_S, (0.85, 0.55, 0.8, 0.75, 0.7), strict=True)
+    ],
+    Param(
+        "contract_enforcement",
+        {"1985": 0.0, "1995": 0.1, "2006": 0.2},
+        "share",
+        0.0,
+        1.0,
+        "1995 Labour Law; 2006 measure 2",
+        "share of informality removed by contract enforcement",
+    ),
+    Param(
+        "living_cost_small",
+        90.0,
+        "RMB/month (2000)",
+        0.0,
+        2000.0,
+        "assumption",
+        "living cost of a migrant in a county town",
+    ),
+    Param(
+        "living_cost_medium",
+        120.0,
+        "RMB/month (2000)",
+        0.0,
+        2000.0,
+        "assumption",
+        "living cost in a prefecture city",
+    ),
+    Param(
+        "living_cost_large",
+        150.0,
+        "RMB/month (2000)",
+        0.0,
+        2000.0,
+        "assumption",
+        "living cost in a provincial capital",
+    ),
+    Param(
+        "living_cost_megacity",
+        220.0,
+        "RMB/month (2000)",
+        0.0,
+        3000.0,
+        "assumption",
+        "living cost in Beijing, Shanghai, Shenzhen",
+    ),
 )
 
 JOB_INFORMAL = 1  # bit flags in Persons.job
@@ -90,20 +226,30 @@ def sector_vector(pars, prefix: str) -> np.ndarray:
 
 def initial_levels(geo, pars, wage_index: float) -> np.ndarray:
     """Wage level (RMB/month, 2000 prices, primary schooling) by destination and sector."""
-    tier_mult = np.array([pars.wage_mult_small, pars.wage_mult_medium, pars.wage_mult_large,
-                          pars.wage_mult_megacity])
-    base = (geo.urban_wage_rmb_year[geo.dest_prov] / 12.0 * wage_index * pars.migrant_wage_ratio
-            * tier_mult[geo.dest_tier])
+    tier_mult = np.array(
+        [pars.wage_mult_small, pars.wage_mult_medium, pars.wage_mult_large, pars.wage_mult_megacity]
+    )
+    base = (
+        geo.urban_wage_rmb_year[geo.dest_prov]
+        / 12.0
+        * wage_index
+        * pars.migrant_wage_ratio
+        * tier_mult[geo.dest_tier]
+    )
     return base[:, None] * sector_vector(pars, "sector_wage")[None, :]
 
 
-def adjust_levels(levels: np.ndarray, shortage: np.ndarray, unemployment: np.ndarray, pars
-                  ) -> np.ndarray:
+def adjust_levels(
+    levels: np.ndarray, shortage: np.ndarray, unemployment: np.ndarray, pars
+) -> np.ndarray:
     """One month of wage adjustment (shortage: unfilled share of demand by dest-sector, counted
     above a frictional 5% and up to 25%; unemployment: by dest)."""
     tight = np.clip(shortage - 0.05, 0.0, 0.2)
-    g = (pars.wage_drift_year + pars.wage_adjust_shortage * tight
-         - pars.wage_adjust_unemployment * unemployment[:, None]) / 12.0
+    g = (
+        pars.wage_drift_year
+        + pars.wage_adjust_shortage * tight
+        - pars.wage_adjust_unemployment * unemployment[:, None]
+    ) / 12.0
     return levels * np.exp(g)
 
 
@@ -116,8 +262,14 @@ def person_multipliers(pars) -> np.ndarray:
 
 def living_cost(geo, pars) -> np.ndarray:
     """Living cost per destination (RMB/month, 2000 prices, constant in real terms)."""
-    c = np.array([pars.living_cost_small, pars.living_cost_medium, pars.living_cost_large,
-                  pars.living_cost_megacity])
+    c = np.array(
+        [
+            pars.living_cost_small,
+            pars.living_cost_medium,
+            pars.living_cost_large,
+            pars.living_cost_megacity,
+        ]
+    )
     return c[geo.dest_tier]
 
 
@@ -136,9 +288,29 @@ def personal_factor(key, i, birth_year, sd):
 
 
 @njit(cache=True, parallel=True)
-def pay(key_ability, key_arrears, year, age, school, trained, loc, hukou, employed, sector, job,
-        levels, mult, minw, arrears_risk, sd, remit_share, contrib, wage_out, paid_out,
-        remit_out):
+def pay(
+    key_ability,
+    key_arrears,
+    year,
+    age,
+    school,
+    trained,
+    loc,
+    hukou,
+    employed,
+    sector,
+    job,
+    levels,
+    mult,
+    minw,
+    arrears_risk,
+    sd,
+    remit_share,
+    contrib,
+    wage_out,
+    paid_out,
+    remit_out,
+):
     """This month's wage (RMB, 2000 prices), whether it was paid in full, and the remittance sent
     home (a share of what was paid), per employed migrant; 0 for everyone else. Jobs flagged
     JOB_MINWAGE pay at least the minimum wage."""
@@ -151,8 +323,11 @@ def pay(key_ability, key_arrears, year, age, school, trained, loc, hukou, employ
         if d < 0 or employed[i] == 0 or hukou[i] != 0:
             continue
         s = sector[i]
-        w = levels[d, s] * mult[school[i], trained[i]] * personal_factor(
-            key_ability, i, year - age[i], sd)
+        w = (
+            levels[d, s]
+            * mult[school[i], trained[i]]
+            * personal_factor(key_ability, i, year - age[i], sd)
+        )
         if (job[i] & JOB_MINWAGE) != 0 and w < minw[d]:
             w = minw[d]
         if (job[i] & JOB_INSURED) != 0:
@@ -161,5 +336,3 @@ def pay(key_ability, key_arrears, year, age, school, trained, loc, hukou, employ
         if uniform(key_arrears, i, 0) >= arrears_risk[s]:
             paid_out[i] = 1
             remit_out[i] = remit_share * w
-
-
