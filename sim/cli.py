@@ -245,3 +245,92 @@ def scenarios() -> None:
         except ScenarioError as e:
             t.add_row(name, Text(f"invalid: {e}", style="red"))
     _out().print(t)
+
+
+# ------------------------------------------------------------------ compare
+@app.command()
+def compare(
+    batch_dir: Annotated[Path, typer.Argument(help="Batch directory (holding runs/).")],
+    baseline: Annotated[str | None, typer.Option(
+        help="Baseline scenario (default: 'baseline', else the batch's first).")] = None,
+    indicators: Annotated[str | None, typer.Option(
+        help="Comma-separated indicators, e.g. migrant_stock,unemployment_rate[migrants].")]
+    = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Report directory (default: <batch_dir>/report).")] = None,
+    level: Annotated[float, typer.Option(
+        min=0.5, max=0.999, help="Confidence level of the intervals.")] = 0.95,
+) -> None:
+    """Compare a batch's scenarios with its baseline: paired effects, CIs, CRN variance."""
+    import pandas as pd
+
+    from sim.report import EFFECTS_CSV, REPORT_MD, ReportError, fmt, label, write_report
+
+    inds = [s.strip() for s in indicators.split(",") if s.strip()] if indicators else None
+    try:
+        path = write_report(batch_dir, out, baseline=baseline, indicators=inds, level=level)
+    except ReportError as e:
+        raise _fail(str(e)) from None
+    eff = pd.read_csv(path / EFFECTS_CSV, keep_default_na=False, na_values=[""])
+    t = Table(title=f"end-year effects ({eff['year'].iat[0]}), paired by replicate")
+    for col in ("scenario", "indicator", "n", "mean difference", f"{level:.0%} CI",
+                "relative", "CRN var ratio"):
+        t.add_column(col, justify="left" if col in ("scenario", "indicator") else "right")
+    for r in eff.itertuples():
+        t.add_row(r.scenario, label(r.indicator, r.group), str(r.n), fmt(r.mean_diff),
+                  f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}]", f"{r.rel_effect_pct:+.2f} %",
+                  f"{r.variance_ratio:.3f}")
+    _out().print(t)
+    typer.echo(f"report: {path / REPORT_MD}")
+
+
+# ------------------------------------------------------------------ batch
+@app.command()
+def batch(
+    scenarios: Annotated[list[str], typer.Argument(
+        help="Scenario names or .toml files; each is run for every point and replicate.")],
+    out: Annotated[Path, typer.Option(help="Batch directory (rerun to resume).")],
+    replicates: Annotated[int, typer.Option(
+        min=1, help="Replicates; replicate r uses seed S + r in every scenario.")] = 1,
+    agents: Annotated[int, typer.Option(min=1000, help="Number of agents per run.")] = 200_000,
+    seed: Annotated[int, typer.Option(min=0, help="Base seed S.")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Local worker processes (default: cores / threads per run; 1: in-process).")]
+    = None,
+    years: Annotated[int | None, typer.Option(help="Years to simulate (default: scenarios').")]
+    = None,
+    start_year: Annotated[int | None, typer.Option(help="First year (default: scenarios').")]
+    = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="key=value, key=1990:0.5,2000:1 (path), or key=v1,v2,v3 (sweep).")] = None,
+    design: Annotated[Path | None, typer.Option(
+        help="Design file: CSV (a row per point) or TOML (kind = grid|lhs).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="dask.distributed scheduler address (instead of local processes).")] = None,
+    threads_per_run: Annotated[int, typer.Option(min=1, help="Numba threads per run.")] = 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
+    = False,
+) -> None:
+    """Run scenarios x sweep points x replicates in parallel, resumably, into one directory."""
+    from sim.batch import BatchError, run_batch
+
+    try:
+        summary = run_batch(scenarios, out=out, replicates=replicates, agents=agents, seed=seed,
+                            workers=workers, years=years, start_year=start_year,
+                            sets=set_ or [], design=design, scheduler=scheduler,
+                            threads_per_run=threads_per_run, progress=not quiet,
+                            command=sys.argv)
+    except BatchError as e:
+        raise _fail(str(e)) from None
+    except KeyboardInterrupt:
+        raise _fail(f"interrupted; run the same command again to resume into {out}",
+                    130) from None
+    err = Console(stderr=True, soft_wrap=True)
+    for f in summary.failures:
+        err.print(Text(f"failed: {f['run_id']}: {f.get('error_type')}: {f.get('error')} "
+                       f"(see {summary.out / 'failed' / (f['run_id'] + '.json')})",
+                       style="red"))
+    if not quiet:
+        typer.echo(summary.line())
+    if summary.failed:
+        raise typer.Exit(1)

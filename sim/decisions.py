@@ -86,7 +86,7 @@ PARAMS = (
     ),
     Param(
         "asc_home",
-        -1.8,
+        -1.0,
         "utils",
         -20.0,
         20.0,
@@ -104,7 +104,7 @@ PARAMS = (
     ),
     Param(
         "age_cost_per_decade",
-        2.2,
+        2.0,
         "utils per 10 years",
         0.0,
         5.0,

@@ -144,6 +144,8 @@ class Simulation:
         self.t = 0
         self._resolve_year(self.start_year)
         self.levels = wages.initial_levels(geo, pars, self.wage_index)
+        self.ref_levels = self.levels.copy()  # wage levels on the drift path, without tightness
+        self.base_demand = self.demand.copy()
         self._place_initial_migrants(pars)
         by_dest = tally(*self._tally_args())[0]
         self.initial_stock = int(by_dest.sum())
@@ -514,12 +516,16 @@ class Simulation:
         )
         marks.append(clock())
         # 5 labour demand and wages
-        self.demand = labour.grow_demand(self.demand, self.growth, pars)
+        self.base_demand = labour.grow_demand(self.base_demand, self.growth, pars)
+        self.ref_levels = self.ref_levels * np.exp(pars.wage_drift_year / 12.0)
         present, working = labour.count_workers(p.loc, p.hukou, p.employed, p.sector, geo.n_dest)
         shortage = np.maximum(self.demand - working, 0.0) / np.maximum(self.demand, 1e-12)
         unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
         self.levels = wages.adjust_levels(
             self.levels, shortage, np.where(present > 0, unemp, 0), pars
+        )
+        self.demand = labour.wage_adjusted_demand(
+            self.base_demand, self.levels, self.ref_levels, pars
         )
         marks.append(clock())
         # 6 household

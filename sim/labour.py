@@ -129,6 +129,15 @@ PARAMS = (
         for s, v in zip(_S, (0.045, 0.08, 0.12, 0.40, 0.355), strict=True)
     ],
     Param(
+        "demand_wage_elasticity",
+        0.4,
+        "elasticity",
+        0.0,
+        3.0,
+        "Hamermesh 1993 (Labor Demand): own-wage elasticities of labour demand 0.15-0.75",
+        "fall of migrant labour demand per unit rise of the log wage level",
+    ),
+    Param(
         "separation_rate",
         0.02,
         "per month",
@@ -213,6 +222,14 @@ def initial_demand(geo, pars, scale: float) -> np.ndarray:
     """Migrant labour demand (agents) by destination and sector at the start."""
     d = demand_weights(geo, pars) * pars.migrant_jobs_initial / scale
     return d[:, None] * sector_shares(geo, pars)
+
+
+def wage_adjusted_demand(
+    base: np.ndarray, levels: np.ndarray, ref_levels: np.ndarray, pars
+) -> np.ndarray:
+    """Demand for migrant labour at the going wage: the growth-driven base demand times
+    (wage level / reference level) ** -elasticity (cheaper labour is hired more)."""
+    return base * (levels / ref_levels) ** (-pars.demand_wage_elasticity)
 
 
 def grow_demand(demand: np.ndarray, growth_pct_dest: np.ndarray, pars) -> np.ndarray:

@@ -257,12 +257,12 @@ def _swap_in(tmp: Path, out: Path) -> None:
 
 
 def write_run(results, out_dir: str | Path, manifest_extra: Mapping[str, Any] | None = None, *,
-              params=None, simulation=None) -> Path:
+              params=None, simulation=None, plots: bool = True) -> Path:
     """Write a run directory atomically and return its path.
 
     ``params`` (a :class:`~sim.params.Params`) or ``simulation`` (whose params and timings are
     used) fill the manifest's parameter fields; ``manifest_extra`` adds or overrides fields
-    (scenario name and file, wall time, ...).
+    (scenario name and file, wall time, ...). ``plots=False`` skips the PNG plots (batches).
     """
     t0 = time.perf_counter()
     out = check_out_dir(out_dir)
@@ -273,8 +273,11 @@ def write_run(results, out_dir: str | Path, manifest_extra: Mapping[str, Any] | 
     try:
         write_parquet(results.to_frame(), tmp / TIMESERIES)
         (tmp / SUMMARY).write_text(dumps(results.summary()), encoding="utf-8")
-        write_plots(results, tmp)
+        if plots:
+            write_plots(results, tmp)
         man = build_manifest(results, params, simulation, manifest_extra)
+        if not plots:
+            man["files"] = [TIMESERIES, SUMMARY]
         man["write_seconds"] = time.perf_counter() - t0
         if man.get("wall_seconds") is None:
             man["wall_seconds"] = sum(man.get(k) or 0.0 for k in

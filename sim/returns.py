@@ -19,7 +19,7 @@ from sim.state import HOME, RURAL
 PARAMS = (
     Param(
         "return_rate_year",
-        0.16,
+        0.13,
         "per year",
         0.0,
         5.0,
@@ -37,7 +37,7 @@ PARAMS = (
     ),
     Param(
         "return_unemployed_mult",
-        3.0,
+        2.0,
         "ratio",
         1.0,
         50.0,

@@ -27,7 +27,7 @@ _S = SECTOR_NAMES
 PARAMS = (
     Param(
         "migrant_wage_ratio",
-        1.05,
+        0.9,
         "ratio",
         0.1,
         1.5,
@@ -92,7 +92,7 @@ PARAMS = (
     ],
     Param(
         "wage_adjust_shortage",
-        0.15,
+        0.08,
         "log points per year per unit shortage",
         0.0,
         10.0,
@@ -101,7 +101,7 @@ PARAMS = (
     ),
     Param(
         "wage_adjust_unemployment",
-        0.4,
+        0.2,
         "log points per year per unit unemployment",
         0.0,
         10.0,
@@ -110,7 +110,7 @@ PARAMS = (
     ),
     Param(
         "wage_drift_year",
-        0.035,
+        0.015,
         "log points per year",
         -0.1,
         0.2,
