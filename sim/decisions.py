@@ -198,6 +198,17 @@ PARAMS = (
         "share of moves to prefecture cities of the home province that go to the home prefecture",
     ),
     Param(
+        "ht_mode",
+        False,
+        "flag",
+        0,
+        1,
+        "Harris & Todaro 1970 (AER 60(1)); teaching mode, see scenarios/harris_todaro.toml",
+        "deterministic wage arbitrage: move if the expected urban wage beats home, return if "
+        "not; one national rural and one urban wage level",
+        kind=bool,
+    ),
+    Param(
         "onward_prob_unemployed",
         0.08,
         "per month",
@@ -420,15 +431,20 @@ def decide(
     dist_probs,
     force_move,
     skip,
+    ht_mode,
     new_loc,
     new_dist,
     event,
 ):
     """One month of migration decisions; reads ``loc`` (start of month), writes new_* arrays.
 
-    event: 0 nothing, 1 departure from home (outflow), 2 move between destinations (onflow).
-    Persons with ``skip[i] != 0`` (just returned) do not decide. With ``force_move`` every
-    deciding person at home moves (used to place the initial stock).
+    event: 0 nothing, 1 departure from home (outflow), 2 move between destinations (onflow),
+    3 return home by choice (Harris-Todaro mode only). Persons with ``skip[i] != 0`` (just
+    returned) do not decide. With ``force_move`` every deciding person at home moves (used to
+    place the initial stock). In ``ht_mode`` (teaching mode, Harris & Todaro 1970) the
+    comparison with home is deterministic arbitrage: a person at home draws a destination from
+    the nest and goes if its expected utility beats home; a migrant considering goes home if
+    home beats the current destination.
     """
     n = age.shape[0]
     beta_net_lam = beta_net / lam
@@ -442,9 +458,11 @@ def decide(
         if at_home:
             if u0 >= p_consider:
                 continue
-        else:
-            if u0 >= (p_onward_emp if employed[i] == 1 else p_onward_unemp):
+        elif ht_mode:
+            if u0 >= p_consider:
                 continue
+        elif u0 >= (p_onward_emp if employed[i] == 1 else p_onward_unemp):
+            continue
         c = county[i]
         p = county_prov[c]
         ag = 0 if age[i] < 30 else (1 if age[i] < 45 else 2)
@@ -452,7 +470,21 @@ def decide(
         adj = _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam)
         total = rowsum[t] + adj  # sum of exp(V/lam - vmax)
         u = uniform(key_choice, i, 0)
-        if at_home and not force_move:
+        picked = False
+        d = -1
+        if ht_mode and not force_move:
+            v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
+            if not at_home:
+                if v_home > lam * (np.log(e[t, loc[i]]) + vmax):
+                    new_loc[i] = HOME
+                    new_dist[i] = -1
+                    event[i] = 3
+                continue
+            d = _pick_dest(t, u * total, adj, e, cum, indptr, indices, loc, i, beta_net_lam)
+            picked = True
+            if lam * (np.log(e[t, d]) + vmax) <= v_home:
+                continue
+        elif at_home and not force_move:
             # nested logit: P(move) = S^lam / (S^lam + exp(V_home)), S in exp(V/lam) units
             log_move = lam * (np.log(total) + vmax)
             v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
@@ -460,7 +492,8 @@ def decide(
             if u >= p_move:
                 continue
             u = u / p_move  # reuse the draw, rescaled, for the destination
-        d = _pick_dest(t, u * total, adj, e, cum, indptr, indices, loc, i, beta_net_lam)
+        if not picked:
+            d = _pick_dest(t, u * total, adj, e, cum, indptr, indices, loc, i, beta_net_lam)
         if d == loc[i]:
             continue
         new_loc[i] = d
@@ -475,6 +508,31 @@ def decide(
                 break
         new_dist[i] = k
         event[i] = 1 if at_home else 2
+
+
+@njit(cache=True)
+def ht_admit(cand, order_key, event, loc, new_loc, capacity):
+    """Harris-Todaro mode: arbitrage without overshoot. Migrants who chose to go home leave a
+    destination only while it holds more migrants than the number at which its expected wage
+    equals the rural wage (``capacity`` < 0); then newcomers are admitted, in the order of
+    their own draws, while room remains. ``capacity`` = that number minus those present."""
+    order = np.argsort(order_key)
+    for q in range(order.shape[0]):
+        i = cand[order[q]]
+        if event[i] == 3:
+            d = loc[i]
+            if capacity[d] < 0:
+                capacity[d] += 1
+            else:
+                event[i] = 0
+    for q in range(order.shape[0]):
+        i = cand[order[q]]
+        if event[i] == 1:
+            d = new_loc[i]
+            if capacity[d] > 0:
+                capacity[d] -= 1
+            else:
+                event[i] = 0
 
 
 @njit(cache=True)
@@ -493,9 +551,11 @@ def apply_moves(
     year,
     out_by_dist,
 ):
-    """Commit the month's moves; returns the number of onward moves and adds departures by
-    distance class to ``out_by_dist``. Movers arrive without a job or permit."""
+    """Commit the month's moves; returns the numbers of onward moves and of returns by choice
+    (Harris-Todaro mode) and adds departures by distance class to ``out_by_dist``. Movers arrive
+    without a job or permit."""
     onward = 0
+    back = 0
     for i in range(event.shape[0]):
         ev = event[i]
         if ev == 0:
@@ -511,9 +571,12 @@ def apply_moves(
             out_by_dist[new_dist[i]] += 1
             if first_year[i] < 0:
                 first_year[i] = year
+        elif ev == 3:
+            months_away[i] = 0
+            back += 1
         else:
             onward += 1
-    return onward
+    return onward, back
 
 
 @njit(cache=True, parallel=True)

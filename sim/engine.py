@@ -144,6 +144,8 @@ class Simulation:
         self.t = 0
         self._resolve_year(self.start_year)
         self.levels = wages.initial_levels(geo, pars, self.wage_index)
+        if pars.ht_mode:  # one national urban wage level
+            self.levels[:] = float(np.mean(self.levels))
         self.ref_levels = self.levels.copy()  # wage levels on the drift path, without tightness
         self.base_demand = self.demand.copy()
         self._place_initial_migrants(pars)
@@ -271,6 +273,8 @@ class Simulation:
             household.LOG_INT,
             self._y_home,
         )
+        if pars.ht_mode:  # one national rural income: no land or household differences
+            self._y_home[:] = np.log(self.y_ref) + pars.local_development
 
     def _expected_wages(self, emp_rate: np.ndarray) -> np.ndarray:
         """Expected monthly wage by destination, schooling, training: the demand-weighted wage
@@ -337,11 +341,24 @@ class Simulation:
             self.dist_probs,
             force_move,
             skip,
+            bool(pars.ht_mode),
             self._new_loc,
             self._new_dist,
             self._event,
         )
         self._cand = np.flatnonzero(self._event)
+        if pars.ht_mode and not force_move:
+            w_u = float(np.mean(self.levels))
+            y_r = float(np.exp(self._y_home[0]))
+            capacity = np.floor(self.demand.sum(axis=1) * w_u / y_r).astype(np.int64) - present
+            decisions.ht_admit(
+                self._cand,
+                uniform_array(self.seed, "decide.ht_order", tick, p.n)[self._cand],
+                self._event,
+                p.loc,
+                self._new_loc,
+                capacity,
+            )
         departing = self._cand[self._event[self._cand] == 1]
         household.resolve_departures(
             self.places.hh_start,
@@ -548,7 +565,7 @@ class Simulation:
             pars.parent_age_max,
         )
         out_by_dist = np.zeros(4, np.int64)
-        onward = decisions.apply_moves(
+        onward, back = decisions.apply_moves(
             self._event,
             self._new_loc,
             self._new_dist,
@@ -575,7 +592,7 @@ class Simulation:
         r = self.rec
         r.stock_dest[t], r.stock_dist[t], r.profile[t], r.sector_emp[t] = tally(*self._tally_args())
         r.outflow_dist[t] = out_by_dist
-        r.returnflow[t] = n_returned
+        r.returnflow[t] = n_returned + back
         r.onflow[t] = onward
         r.exitflow[t] = exits
         r.demand[t] = self.demand.sum(axis=1) * self.scale
