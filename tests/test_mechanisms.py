@@ -1,0 +1,272 @@
+"""Each mechanism's own logic on small, hand-checkable populations (kernels called directly).
+
+Probabilities are checked by their limits (0 and 1) where a hand computation is exact, and by
+frequencies over many identical persons with a stated tolerance (binomial standard errors).
+"""
+
+import numpy as np
+import pytest
+
+from sim import household, hukou, labour, policy, returns, wages
+from sim.params import Params
+from sim.rng import tick_key
+from sim.state import HOME, RURAL, URBAN
+
+KEY = tick_key(1, "test", 0)
+I8, I16, I32 = np.int8, np.int16, np.int32
+
+
+def persons(n, loc=HOME, age=30, school=1, sex=0):
+    return {
+        "age": np.full(n, age, I8),
+        "sex": np.full(n, sex, I8),
+        "school": np.full(n, school, I8),
+        "trained": np.zeros(n, I8),
+        "loc": np.full(n, loc, I16),
+        "hukou": np.full(n, RURAL, I8),
+        "dist": np.full(n, -1 if loc == HOME else 3, I8),
+        "employed": np.zeros(n, I8),
+        "months_away": np.zeros(n, I16),
+        "sector": np.full(n, -1, I8),
+        "job": np.zeros(n, I8),
+        "permit": np.zeros(n, I8),
+        "first_year": np.full(n, -1, I16),
+    }
+
+
+# ------------------------------------------------------------------ household
+def test_home_income_cobb_douglas_by_hand():
+    """Two households with 2 workers each, land 4 mu/worker, A = 100, alpha = 0.5: with both at
+    home each earns 100 * (8 ** 0.5) / 2 ** 0.5 = 200; with one away the other earns
+    100 * 8 ** 0.5 / 1 = 282.8 (surplus labour: those who stay gain)."""
+    hh_start = np.array([0, 2, 4], np.int64)
+    loc = np.array([HOME, HOME, HOME, 5], I16)
+    hukou_ = np.zeros(4, I8)
+    out = np.zeros(2)
+    household.home_income(hh_start, loc, hukou_, np.log(np.array([4.0, 4.0])),
+                          np.zeros(2, I8), np.array([np.log(100.0)]), 0.5, 0.0,
+                          household.LOG_INT, out)
+    assert np.exp(out) == pytest.approx([200.0, 100.0 * np.sqrt(8.0)])
+
+
+def test_household_sends_best_schooled_then_youngest_and_keeps_one_home():
+    """A 3-worker household where all three want to leave: only the senior-schooled goes; of two
+    equally schooled the younger goes; a 2-worker household with one already away keeps the
+    other home; a single-worker household may send its only worker."""
+    hh = np.array([0, 0, 0, 1, 1, 2], I32)
+    hh_start = np.array([0, 3, 5, 6], np.int64)
+    school = np.array([1, 2, 2, 1, 1, 1], I8)
+    age = np.array([20, 40, 25, 30, 30, 30], I8)
+    loc = np.array([HOME, HOME, HOME, 7, HOME, HOME], I16)
+    event = np.array([1, 1, 1, 0, 1, 1], I8)
+    cand = np.flatnonzero(event)
+    household.resolve_departures(hh_start, hh, cand, event, school, age, loc,
+                                 np.zeros(6, I8), True)
+    assert event.tolist() == [0, 0, 1, 0, 0, 1]
+
+
+def test_children_follow_parent_only_in_age_range_and_come_home_with_returner():
+    hh = np.array([0, 1], I32)
+    age = np.array([30, 18], I8)
+    n_children = np.array([2, 2], I8)
+    kids_with = np.full(2, -1, I32)
+    event = np.array([1, 1], I8)
+    new_loc = np.array([3, 3], I16)
+    household.children_follow(KEY, np.array([0, 1]), event, hh, age, n_children, kids_with,
+                              np.ones(94), new_loc, 25, 45)
+    assert kids_with.tolist() == [0, -1]  # the 18-year-old is not a parent
+    household.release_children(np.array([0]), hh, kids_with, n_children, False)
+    assert kids_with[0] == -1 and n_children[0] == 2
+    kids_with[0] = 0
+    household.release_children(np.array([0]), hh, kids_with, n_children, True)
+    assert n_children[0] == 0  # children of a settler become urban
+
+
+def test_children_left_behind_only_when_all_parents_away():
+    """Household 0: both parent-age members away -> its 2 children are left behind; household 1:
+    one parent at home -> not left behind; household 2: children in the city with a parent."""
+    hh_start = np.array([0, 2, 4, 5], np.int64)
+    loc = np.array([4, 5, 4, HOME, 6], I16)
+    age = np.full(5, 30, I8)
+    n_children = np.array([2, 3, 1], I8)
+    kids_with = np.array([-1, -1, 4], I32)
+    behind, in_city = household.children_counts(hh_start, loc, np.zeros(5, I8), age,
+                                                n_children, kids_with, 25, 45)
+    assert (behind, in_city) == (2, 1)
+
+
+def test_weighted_gini_known_values():
+    assert household.weighted_gini(np.array([1.0, 1.0, 1.0]), np.ones(3)) == pytest.approx(0.0)
+    # two equal-weight persons with incomes 0 and 1: Gini = 0.5
+    assert household.weighted_gini(np.array([0.0, 1.0]), np.ones(2)) == pytest.approx(0.5)
+
+
+# ------------------------------------------------------------------ labour and wages
+def test_job_chances_harris_todaro_and_layoffs():
+    """Destination 0: 10 jobs, 20 migrants, 5 working -> openings 5, seekers 15, employment
+    probability 10/20; destination 1: demand fell to 4 with 8 working -> layoff chance 0.5."""
+    pars = Params({"matching_efficiency": 0.6, "public_employment_services": 0.0}).at(2000)
+    demand = np.zeros((2, 5))
+    demand[0, 1] = 10.0
+    demand[1, 1] = 4.0
+    working = np.zeros((2, 5), np.int64)
+    working[0, 1] = 5
+    working[1, 1] = 8
+    present = np.array([20, 8])
+    find, openings, layoff, emp_rate = labour.job_chances(demand, present, working, pars)
+    assert emp_rate[0] == pytest.approx(0.5) and emp_rate[1] == pytest.approx(0.5)
+    assert find[0] == pytest.approx(0.6 * 5 / 15)
+    assert openings[0, 1] == 5 and openings[1, 1] == 0
+    assert layoff[1, 1] == pytest.approx(0.5) and layoff[0, 1] == 0
+
+
+def _match(n, find, sector_open, contacts_sector=None, trained=0, informal=0.0, minw=0.0,
+           insured=0.0):
+    p = persons(n, loc=0)
+    p["trained"][:] = trained
+    openings = np.zeros((1, 5))
+    openings[0, :] = sector_open
+    emp_out = np.zeros(n, I8)
+    sec_out = np.full(n, -1, I8)
+    indptr = np.zeros(n + 1, np.int64)
+    indices = np.zeros(0, I32)
+    labour.match_jobs(KEY, tick_key(2, "t", 0), tick_key(3, "t", 0), p["loc"], p["hukou"],
+                      p["trained"], p["employed"].copy(), p["sector"].copy(), emp_out, sec_out,
+                      p["job"], indptr, indices, np.array([find]), openings, np.zeros((1, 5)),
+                      0.0, 0.5, 1.0, np.full(5, informal), minw, insured, 1.0)
+    return emp_out, sec_out, p["job"]
+
+
+def test_matching_rates_and_sector_by_openings():
+    """20,000 identical seekers, job-finding chance 0.3: hires 0.3 +/- 4 s.e.; sectors drawn in
+    proportion to openings (3:1 between manufacturing and services); trained seekers with a
+    boost of 1.0 find jobs twice as often; flags follow their probabilities."""
+    n = 20_000
+    emp, sec, job = _match(n, 0.3, [0, 3, 0, 1, 0], informal=0.25, minw=1.0, insured=0.0)
+    se = np.sqrt(0.3 * 0.7 / n)
+    assert abs(emp.mean() - 0.3) < 4 * se
+    hired = sec[emp == 1]
+    assert set(np.unique(hired)) == {1, 3}
+    assert abs((hired == 1).mean() - 0.75) < 4 * np.sqrt(0.75 * 0.25 / hired.size)
+    assert abs(((job[emp == 1] & 1) != 0).mean() - 0.25) < 0.03
+    assert ((job[emp == 1] & 2) != 0).all()  # minimum wage covered with probability 1
+    emp_t, _, _ = _match(n, 0.3, [0, 1, 0, 0, 0], trained=1)
+    assert abs(emp_t.mean() - 0.6) < 4 * np.sqrt(0.24 / n)
+
+
+def test_pay_minimum_wage_arrears_and_insurance():
+    """Employed migrants at a destination with level 400 RMB: a job covered by a minimum wage of
+    500 pays 500; an insured job pays 11% less; with arrears risk 1 nobody is paid in full,
+    with 0 everybody is, and remittances are the remit share of what was paid."""
+    n = 4
+    p = persons(n, loc=0)
+    p["employed"][:] = 1
+    p["sector"][:] = 1
+    p["job"][:] = [0, wages.JOB_MINWAGE, wages.JOB_INSURED, wages.JOB_MINWAGE]
+    levels = np.full((1, 5), 400.0)
+    mult = np.ones((3, 2))
+    out_w, out_paid, remit = np.zeros(n, np.float32), np.zeros(n, I8), np.zeros(n, np.float32)
+    for risk, paid in ((0.0, 1), (1.0, 0)):
+        wages.pay(KEY, KEY, 2005, p["age"], p["school"], p["trained"], p["loc"], p["hukou"],
+                  p["employed"], p["sector"], p["job"], levels, mult, np.array([500.0]),
+                  np.full(5, risk), 0.0, 0.5, 0.11, out_w, out_paid, remit)
+        assert out_w.tolist() == pytest.approx([400.0, 500.0, 400.0 * 0.89, 500.0])
+        assert (out_paid == paid).all()
+        assert remit == pytest.approx(0.5 * out_w * paid)
+
+
+def test_wages_rise_with_shortage_and_fall_with_unemployment():
+    pars = Params({"wage_drift_year": 0.0}).at(2000)
+    lv = np.full((2, 5), 500.0)
+    up = wages.adjust_levels(lv, np.full((2, 5), 0.2), np.zeros(2), pars)
+    down = wages.adjust_levels(lv, np.zeros((2, 5)), np.full(2, 0.2), pars)
+    assert (up > lv).all() and (down < lv).all()
+    demand = labour.wage_adjusted_demand(np.ones((1, 5)), np.full((1, 5), 2.0),
+                                         np.ones((1, 5)), pars)
+    assert (demand < 1).all()  # dearer labour is hired less
+
+
+# ------------------------------------------------------------------ returns, hukou, demography
+def _returns(p, rate_month, **kw):
+    args = dict(female_mult=1.0, unemp_mult=1.0, age_log=0.0, dur_log=0.0, kids_mult=1.0,
+                school_log=0.0, insured_mult=1.0)
+    args.update(kw)
+    n = p["age"].size
+    returned, spell = np.zeros(n, I8), np.zeros(n, I16)
+    returns.draw_returns(KEY, p["age"], p["sex"], p["school"], p["loc"], p["hukou"], p["dist"],
+                         p["employed"], p["months_away"], p["sector"], p["job"], p["permit"],
+                         np.zeros(n, I32), np.zeros(1, I8), rate_month, args["female_mult"],
+                         args["unemp_mult"], args["age_log"], args["dur_log"], args["kids_mult"],
+                         args["school_log"], args["insured_mult"], returned, spell)
+    return returned, spell
+
+
+def test_return_hazard_rate_and_multipliers():
+    """Monthly hazard h gives returns with probability 1 - exp(-h) (20,000 persons, 4 s.e.);
+    unemployment multiplies h; returners are home, jobless, with their spell recorded."""
+    n = 20_000
+    p = persons(n, loc=3)
+    p["employed"][:] = 1
+    p["months_away"][:] = 30
+    ret, spell = _returns(p, 0.05)
+    q = 1 - np.exp(-0.05)
+    assert abs(ret.mean() - q) < 4 * np.sqrt(q * (1 - q) / n)
+    assert (p["loc"][ret == 1] == HOME).all() and (spell[ret == 1] == 30).all()
+    p2 = persons(n, loc=3)  # unemployed
+    ret2, _ = _returns(p2, 0.05, unemp_mult=3.0)
+    q2 = 1 - np.exp(-0.15)
+    assert abs(ret2.mean() - q2) < 4 * np.sqrt(q2 * (1 - q2) / n)
+
+
+def test_hukou_conversion_requires_stable_job_and_schooling_in_megacities():
+    """Rate 1 per month: employed migrants away 12+ months convert; the newly arrived, the
+    unemployed, and those without senior schooling in a megacity do not."""
+    p = persons(5, loc=0)
+    p["employed"][:] = [1, 1, 0, 1, 1]
+    p["months_away"][:] = [12, 3, 24, 24, 24]
+    p["school"][:] = [1, 1, 1, 1, 2]
+    p["loc"][:] = [0, 0, 0, 2, 2]
+    dest_tier = np.array([0, 1, 3], I8)
+    conv = np.zeros(5, I8)
+    hukou.draw_conversions(KEY, p["loc"], p["hukou"], p["employed"], p["months_away"],
+                           p["school"], np.zeros(5, I32), np.ones(1, np.float32),
+                           np.zeros(5, I32), np.zeros(1, I8), np.ones(1), dest_tier,
+                           np.full(3, 1.0e9), 0.0, conv)
+    assert conv.tolist() == [1, 0, 0, 0, 1]
+    assert (p["hukou"][conv == 1] == URBAN).all()
+
+
+def test_permits_follow_formal_jobs():
+    p = persons(4, loc=0)
+    p["employed"][:] = [1, 1, 0, 1]
+    p["job"][:] = [0, 1, 0, 0]  # second is informal
+    hukou.draw_permits(KEY, p["loc"], p["hukou"], p["employed"], p["job"], p["permit"],
+                       1.0, 0.0)
+    assert p["permit"].tolist() == [1, 0, 0, 1]
+
+
+def test_demography_ages_and_replaces_at_exit_age():
+    """Everyone ages a year; a 64-year-old migrant reaches 65 and is replaced by an entrant aged
+    15 at home with rural hukou; with zero mortality nobody else leaves."""
+    from sim import demography
+
+    p = persons(3, loc=4, age=40)
+    p["age"][2] = 64
+    p["first_year"][:] = 1990
+    left = np.zeros(3, I8)
+    demography.age_and_replace(KEY, p["age"], p["sex"], p["school"], p["trained"], p["loc"],
+                               p["hukou"], p["dist"], p["employed"], p["months_away"],
+                               p["sector"], p["job"], p["permit"], p["first_year"], 65, 0.0,
+                               0.0, 1.0, 0.0, left)
+    assert left.tolist() == [0, 0, 1]
+    assert p["age"].tolist() == [41, 41, 15]
+    assert p["loc"][2] == HOME and p["first_year"][2] == -1 and p["school"][2] == 1
+
+
+def test_training_only_young_untrained_at_home():
+    p = persons(4)
+    p["age"][:] = [20, 50, 20, 20]
+    p["loc"][3] = 2
+    p["trained"][2] = 1
+    policy.train(KEY, p["age"], p["loc"], p["hukou"], p["trained"], 1.0)
+    assert p["trained"].tolist() == [1, 0, 1, 0]
