@@ -95,6 +95,14 @@ def _allocate(total: int, weights: np.ndarray) -> np.ndarray:
     return n
 
 
+def poisson_inv(u: np.ndarray, mu: float) -> np.ndarray:
+    """Poisson(mu) draws by inverse CDF of uniforms ``u`` (table lookup; mu is small here)."""
+    from scipy.stats import poisson
+
+    k = np.arange(int(mu + 12 * np.sqrt(mu + 1) + 12))
+    return np.searchsorted(poisson.cdf(k, mu), u, side="right").astype(np.int64)
+
+
 def _draw_ages(u: np.ndarray) -> np.ndarray:
     """Single-year ages 15..64 by inverse CDF over five-year groups, uniform within a group."""
     cdf = np.cumsum(AGE_GROUP_SHARES_15_64)
@@ -138,9 +146,7 @@ def build_population(
         n_guess = int(per_prov[p] / mean_workers * 1.3) + 8
         u = uniform_array(seed, "pop.hh_size", p, n_guess)
         # 1 + Poisson(mean - 1) by inverse CDF (rural households all have at least one worker)
-        from scipy.stats import poisson
-
-        sizes = 1 + poisson.ppf(u, mean_workers - 1.0).astype(np.int64)
+        sizes = 1 + poisson_inv(u, mean_workers - 1.0)
         cum = np.cumsum(sizes)
         k = int(np.searchsorted(cum, per_prov[p]))
         sizes = sizes[: k + 1].copy()
@@ -169,10 +175,11 @@ def build_population(
     z = ndtri(np.clip(uniform_array(seed, "pop.land", 0, n_hh), 1e-12, 1 - 1e-12))
     sd = pars.land_dispersion_log_sd
     land = geo.arable_mu_per_worker[hh_prov] * np.exp(sd * z - 0.5 * sd * sd)
-    kids_mean = geo.rural_hh_size[hh_prov] * pars.child_share_of_hh
-    from scipy.stats import poisson
-
-    kids = poisson.ppf(uniform_array(seed, "pop.children", 0, n_hh), kids_mean)
+    u_kids = uniform_array(seed, "pop.children", 0, n_hh)
+    kids = np.zeros(n_hh, np.int64)
+    for p in range(n_prov):
+        sel = hh_prov == p
+        kids[sel] = poisson_inv(u_kids[sel], float(geo.rural_hh_size[p] * pars.child_share_of_hh))
     households = Households(
         county=hh_county.astype(np.int32),
         land_mu_per_worker=land.astype(np.float32),
