@@ -543,6 +543,9 @@ def _watch_parent(parent: int) -> None:
 
 
 def _init_worker(threads: int, parent: int) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops workers
     os.environ["NUMBA_NUM_THREADS"] = str(threads)  # inherited at spawn too (see _local)
     import numba
 
@@ -597,10 +600,22 @@ def _local(specs: list[RunSpec], workers: int, threads: int,
             except Exception as e:  # noqa: BLE001 - a worker died (BrokenProcessPool, ...)
                 rec = _record_failure(spec, e)
             on_result(rec)
-    except BaseException:
+    except BaseException:  # Ctrl-C or an error here: stop everything now (resume redoes it)
+        _stop_workers(pool)  # before shutdown(), which forgets the processes
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _stop_workers(pool) -> None:
+    """Terminate a process pool's workers (a killed run leaves only a temporary directory)."""
+    stop = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if stop is not None:
+        stop()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
 
 
 def _dask(specs: list[RunSpec], address: str,
@@ -618,7 +633,7 @@ def _dask(specs: list[RunSpec], address: str,
         futs = [client.submit(execute, s, key=f"migsim-{s.run_id}-{token}", pure=False)
                 for s in specs]
         index = {f.key: s for f, s in zip(futs, specs, strict=True)}
-        for fut in as_completed(futs):
+        for fut in as_completed(futs, loop=client.loop):
             spec = index[fut.key]
             try:
                 rec = fut.result()

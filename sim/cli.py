@@ -277,7 +277,7 @@ def compare(
                 "relative", "CRN var ratio"):
         t.add_column(col, justify="left" if col in ("scenario", "indicator") else "right")
     for r in eff.itertuples():
-        t.add_row(r.scenario, label(r.indicator, r.group), str(r.n), fmt(r.mean_diff),
+        t.add_row(Text(r.scenario), Text(label(r.indicator, r.group)), str(r.n), fmt(r.mean_diff),
                   f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}]", f"{r.rel_effect_pct:+.2f} %",
                   f"{r.variance_ratio:.3f}")
     _out().print(t)

@@ -68,24 +68,47 @@ def run_dirs(batch_dir: str | Path) -> list[Path]:
     return sorted(p.parent for p in Path(batch_dir).glob(f"{RUNS}/*/{MANIFEST}"))
 
 
+def _is_migsim_batch(batch_dir: Path) -> bool:
+    try:
+        info = json.loads((batch_dir / "batch.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and info.get("kind") == "migsim-batch"
+
+
 def load_runs(batch_dir: str | Path, indicators: Iterable[str] | None = None) -> pd.DataFrame:
-    """All runs of a batch as one tidy table: scenario, point, replicate, seed, year, month,
-    indicator, group, value (the contract of ``sim.batch.load``), read directly from the run
-    directories. ``indicators`` (names) keeps only those indicators, to save memory."""
+    """All complete runs of a batch as one tidy table: scenario, point, replicate, seed, year,
+    month, indicator, group, value. A directory written by ``migsim batch`` (``batch.json`` of
+    kind ``migsim-batch``) is read with :func:`sim.batch.load`; any other directory with
+    ``runs/<run>/manifest.json`` is read run by run. ``indicators`` (names) keeps only those
+    indicators, to save memory."""
     batch_dir = Path(batch_dir)
     if not batch_dir.is_dir():
         raise ReportError(f"batch directory {batch_dir} does not exist")
+    names = sorted(set(indicators)) if indicators is not None else None
+    if _is_migsim_batch(batch_dir):
+        from sim import batch
+
+        try:
+            frame = batch.load(batch_dir, names)
+        except batch.BatchError as e:
+            raise ReportError(str(e)) from None
+        if frame.empty and not run_dirs(batch_dir):
+            raise ReportError(f"no complete runs in {batch_dir} (run the batch first)")
+        frame = frame.astype({"scenario": str, "indicator": str, "group": str, "point": np.int64,
+                              "replicate": np.int64, "seed": np.int64, "year": np.int64,
+                              "month": np.int64})
+        return frame
     dirs = run_dirs(batch_dir)
     if not dirs:
         raise ReportError(f"no runs in {batch_dir}: expected {RUNS}/<run>/{MANIFEST} "
                           "(write a batch first)")
-    names = sorted(set(indicators)) if indicators is not None else None
     parts = []
     for d in dirs:
         man = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
         ts = d / TIMESERIES
-        if not ts.is_file():
-            raise ReportError(f"run {d} has a manifest but no {TIMESERIES}")
+        if man.get("status") != "complete" or not ts.is_file():
+            continue  # an unfinished or failed run
         filters = [("indicator", "in", names)] if names else None
         df = pd.read_parquet(ts, filters=filters)
         df["indicator"] = df["indicator"].astype(str)
@@ -97,6 +120,8 @@ def load_runs(batch_dir: str | Path, indicators: Iterable[str] | None = None) ->
         df.insert(2, "replicate", int(man.get("replicate", 0) or 0))
         df.insert(3, "seed", int(man["seed"]) if man.get("seed") is not None else -1)
         parts.append(df)
+    if not parts:
+        raise ReportError(f"no complete runs in {batch_dir}")
     frame = pd.concat(parts, ignore_index=True)
     frame["year"] = frame["year"].astype(np.int64)
     frame["month"] = frame["month"].astype(np.int64)
@@ -520,7 +545,8 @@ def to_markdown(blocks: list[tuple]) -> str:
             lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
             out.append("\n".join(lines))
         elif b[0] == "img":
-            out.append(f"![{b[1]}]({b[2]})")
+            alt = b[1].replace("[", "\\[").replace("]", "\\]")
+            out.append(f"![{alt}]({b[2]})")
     return "\n\n".join(out) + "\n"
 
 
