@@ -37,6 +37,9 @@ def test_defaults_valid():
         ns = p.at(year)
         for name, par in sch.items():
             v = getattr(ns, name)
+            if par.kind is str:  # a choice among named options
+                assert v in par.choices, (name, v)
+                continue
             assert isinstance(v, int | float), (name, v)
             assert par.lo <= v <= par.hi, (name, year, v)
     assert p.changed() == {}
@@ -197,14 +200,20 @@ def test_copy_is_independent():
 
 def test_every_param_documented_and_default_in_range():
     """Every parameter has a non-empty unit, source and meaning, lo <= hi, a known kind and a
-    default within its range (every value of a default path; integer defaults for int kinds)."""
+    default within its range (every value of a default path; integer defaults for int kinds;
+    for a choice (str kind) the default is one of its choices)."""
     for name, par in schema().items():
         assert par.unit.strip(), name
         assert par.source.strip(), name
         assert par.doc.strip(), name
         assert par.lo <= par.hi, name
-        assert par.kind in (float, int, bool), name
+        assert par.kind in (float, int, bool, str), name
         assert par.module, name
+        if par.kind is str:
+            choices = getattr(par, "choices", ())
+            assert choices and par.default in choices, name
+            assert par.check(par.default) == par.default, name
+            continue
         if isinstance(par.default, dict):
             assert par.kind is float, name
             values = [v for k, v in par.default.items() if k != "mode"]
