@@ -1,0 +1,481 @@
+"""Agents of the reference model: persons and rural households, as plain ``mesa.Agent``\\ s.
+
+Each method applies one mechanism of the fast core (``sim.engine.STEP_ORDER``) to one agent, in
+plain Python, so that the rule can be read in one place and checked against the numba kernel it
+mirrors (named in each docstring). The model (``sim.mesa.reference``) calls the methods stage by
+stage over all agents, in the core's step order; where a kernel reads the start-of-stage state
+of other persons (contacts' places and jobs), the model takes a snapshot first, so the order in
+which agents are visited does not matter, as in the core's parallel kernels.
+
+Random draws come from the model's own ``numpy.random.Generator`` (``model.rng``): the reference
+model does not reproduce the core's counter-based draws, only their distributions.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.state import FEMALE, HOME, RURAL, URBAN
+
+if TYPE_CHECKING:
+    from sim.mesa.reference import ReferenceModel
+
+JOB_INFORMAL, JOB_MINWAGE, JOB_INSURED = 1, 2, 4  # bit flags of a job (as sim.wages)
+
+
+class Household(mesa.Agent):
+    """A rural household: land, children and its working-age members (seed 1.3, 1.5).
+
+    Farm income is Cobb-Douglas in land and the workers at home; the household sends one
+    member a month at most, the better schooled and then the younger first, keeps one worker on
+    the land, and lets children follow a parent migrant where urban schooling is open.
+    """
+
+    model: ReferenceModel
+
+    def __init__(
+        self,
+        model: ReferenceModel,
+        county: int,
+        prov: int,
+        land_mu_per_worker: float,
+        n_children: int,
+    ):
+        super().__init__(model)
+        self.county = county
+        self.prov = prov
+        self.land = float(land_mu_per_worker)
+        self.log_land = math.log(max(self.land, 1e-3))
+        self.n_children = int(n_children)
+        self.kids_with: Person | None = None  # the migrant the children live with, if any
+        self.members: list[Person] = []  # in the core's person order
+        self.log_income_home = 0.0  # log income per worker at home (RMB/month)
+
+    # ------------------------------------------------------------ 6 household (income at home)
+    def compute_home_income(self) -> None:
+        """Log income per worker at home (``household.home_income``; seed 1.1, 1.5).
+
+        Output A_p * land^alpha * workers_home^(1-alpha), with land = land per worker times the
+        household's rural workers; per worker at home that is A_p * (land / at_home)^alpha.
+        Both counts are at least 1 (the person weighing a move counts as staying)."""
+        m = self.model
+        n_work = sum(1 for x in self.members if x.hukou == RURAL)
+        at_home = sum(1 for x in self.members if x.hukou == RURAL and x.loc == HOME)
+        n_work = min(max(n_work, 1), 63)
+        at_home = min(max(at_home, 1), 63)
+        alpha = m.pars.land_output_elasticity
+        self.log_income_home = (
+            m.log_farm_prod[self.prov]
+            + alpha * (self.log_land + math.log(n_work))
+            - alpha * math.log(at_home)
+            + m.pars.local_development
+        )
+
+    # ------------------------------------------------------------ 7 decisions (strategy)
+    def resolve_departures(self, keep_one: bool) -> None:
+        """At most one departure a month: the best schooled, then the youngest (the first in
+        person order on ties); a household with two or more workers keeps one at home
+        (``household.resolve_departures``; seed 1.3, 1.5). Onward moves are individual."""
+        leaving = [x for x in self.members if x.event == 1]
+        if not leaving:
+            return
+        best = leaving[0]
+        for x in leaving[1:]:
+            if x.school > best.school or (x.school == best.school and x.age < best.age):
+                best = x
+        n_work = sum(1 for x in self.members if x.hukou == RURAL)
+        n_home = sum(1 for x in self.members if x.hukou == RURAL and x.loc == HOME)
+        allow = not (keep_one and n_work >= 2 and n_home <= 1)
+        for x in leaving:
+            if x is not best or not allow:
+                x.event = 0
+
+    def children_follow(self, p_bring: float) -> None:
+        """Children follow a departing parent-age member with the destination's chance, which
+        schooling fees and access keep low (``household.children_follow``; seed 1.5)."""
+        m = self.model
+        for x in self.members:
+            if x.event != 1:
+                continue
+            if (
+                self.n_children == 0
+                or self.kids_with is not None
+                or not m.pars.parent_age_min <= x.age <= m.pars.parent_age_max
+            ):
+                continue
+            if m.rng.random() < p_bring:
+                self.kids_with = x
+
+    def release_children(self, person: Person, settled: bool) -> None:
+        """Children come home with a returning (or leaving) parent; with one who settles in
+        the city they become urban and leave the rural household (``release_children``)."""
+        if self.kids_with is person:
+            self.kids_with = None
+            if settled:
+                self.n_children = 0
+
+    # ------------------------------------------------------------ 9 pay (children)
+    def children_status(self) -> tuple[int, int]:
+        """(children left behind, children in cities) (``household.children_counts``; seed
+        1.3: left behind 'with relatives' when every parent-age member is away)."""
+        if self.n_children == 0:
+            return 0, 0
+        if self.kids_with is not None:
+            return 0, self.n_children
+        lo, hi = self.model.pars.parent_age_min, self.model.pars.parent_age_max
+        parents = [x for x in self.members if x.hukou == RURAL and lo <= x.age <= hi]
+        if parents and all(x.loc != HOME for x in parents):
+            return self.n_children, 0
+        return 0, 0
+
+
+class Person(mesa.Agent):
+    """A working-age person (15-64) of a rural household, at home or away as a migrant."""
+
+    model: ReferenceModel
+
+    def __init__(
+        self,
+        model: ReferenceModel,
+        household: Household,
+        county: int,
+        capital: int,
+        age: int,
+        sex: int,
+        school: int,
+        trained: int,
+    ):
+        super().__init__(model)
+        self.household = household
+        self.county = county
+        self.prov = household.prov
+        self.capital = capital  # 1 if the home county lies in the capital prefecture
+        self.contacts: list[Person] = []
+        self.age, self.sex = int(age), int(sex)
+        self.school, self.trained = int(school), int(trained)
+        self.wage_z = float(model.rng.normal())  # personal wage factor, fixed for life
+        self.loc = HOME
+        self.hukou = RURAL
+        self.dist = -1
+        self.employed = 0
+        self.months_away = 0
+        self.sector = -1
+        self.job = 0
+        self.permit = 0
+        self.first_year = -1
+        # scratch of the month
+        self.returned = False
+        self.event = 0
+        self.new_loc = HOME
+        self.new_dist = -1
+        self.emp_start = 0
+        self.sec_start = -1
+        self.wage = 0.0
+        self.paid = 0
+        self.remit = 0.0
+
+    @property
+    def is_migrant(self) -> bool:
+        """Away from home with a rural hukou: a member of the migrant stock."""
+        return self.loc != HOME and self.hukou == RURAL
+
+    def _leave_job(self) -> None:
+        self.employed = 0
+        self.sector = -1
+        self.job = 0
+
+    # ------------------------------------------------------------ 1 demography
+    def age_one_year(self, pars) -> int:
+        """January: age a year; leave at the exit age or by death (Gompertz from the rate at
+        30) and hand the slot to an entrant aged 15 (``demography.age_and_replace``).
+        Returns 0 (stays), 1 (aged out) or 2 (died)."""
+        a = self.age + 1
+        if a >= pars.exit_age:
+            left = 1
+        elif self.model.rng.random() < 1.0 - math.exp(
+            -pars.mortality_30 * math.exp(pars.mortality_gompertz * (a - 30))
+        ):
+            left = 2
+        else:
+            self.age = a
+            return 0
+        self.household.release_children(self, settled=False)
+        self.become_entrant(pars)
+        return left
+
+    def become_entrant(self, pars) -> None:
+        """A new member aged 15 takes the leaver's place (and ties) in the household; schooling
+        by the entrant cohort's shares (seed 1.3: compulsory schooling spread)."""
+        rng = self.model.rng
+        self.age = 15
+        self.sex = FEMALE if rng.random() < 0.49 else 0
+        u = rng.random()
+        s_sen, s_jun = pars.entrant_share_senior, pars.entrant_share_junior
+        self.school = 2 if u < s_sen else (1 if u < s_sen + s_jun else 0)
+        self.trained = 0
+        self.wage_z = float(rng.normal())  # the core keys the wage factor by birth year
+        self.loc, self.hukou, self.dist = HOME, RURAL, -1
+        self._leave_job()
+        self.months_away = 0
+        self.permit = 0
+        self.first_year = -1
+
+    # ------------------------------------------------------------ 2 year (training)
+    def train(self, rate: float) -> None:
+        """January: untrained persons at home aged 16-35 are trained with the yearly rate
+        (``policy.train``; seed 2.4, Sunshine Project)."""
+        if self.trained == 0 and self.loc == HOME and self.hukou == RURAL and 16 <= self.age <= 35:
+            if self.model.rng.random() < rate:
+                self.trained = 1
+
+    # ------------------------------------------------------------ 3 returns
+    def return_hazard(self, rate_month: float) -> float:
+        """Monthly return hazard (``returns.draw_returns``; seed 1.3: spells ~6 years for men,
+        ~4 for women; rises with unemployment, age and children at home, falls with time away
+        and schooling; Zhao 2002)."""
+        pars, m = self.model.pars, self.model
+        h = rate_month * math.exp(
+            pars.return_age_log_per_decade * (self.age - 30) / 10.0
+            + pars.return_duration_log_per_year * self.months_away / 12.0
+            + pars.return_school_log * self.school
+        )
+        if self.sex == FEMALE:
+            h *= pars.return_female_mult
+        if self.employed == 0:
+            h *= pars.return_unemployed_mult
+        if self.household.n_children > 0:
+            h *= pars.return_children_mult
+        if self.job & JOB_INSURED:
+            h *= m.insured_return_mult
+        return h
+
+    def maybe_return(self, rate_month: float) -> bool:
+        """Draw the return; a returner goes home, leaves the job and permit, brings the
+        children home. Returns whether the person returned."""
+        self.returned = False
+        if not self.is_migrant:
+            return False
+        h = self.return_hazard(rate_month)
+        if self.model.rng.random() >= 1.0 - math.exp(-h):
+            return False
+        self.returned = True
+        self.loc, self.dist = HOME, -1
+        self._leave_job()
+        self.months_away = 0
+        self.permit = 0
+        self.household.release_children(self, settled=False)
+        return True
+
+    # ------------------------------------------------------------ 4 hukou
+    def maybe_convert(self) -> bool:
+        """Employed migrants away a year or more may take local hukou at the tier's rate,
+        less with more land (megacities: senior schooling only) (``hukou.draw_conversions``;
+        seed 2.3). Children with a settler become urban."""
+        m = self.model
+        if not self.is_migrant or self.employed == 0 or self.months_away < 12:
+            return False
+        d = self.loc
+        if m.geo.dest_tier[d] == 3 and self.school < 2:
+            return False
+        rel = self.household.land / m.mean_land_prov[self.prov]
+        r = m.conv_month[d] * math.exp(-m.pars.land_attachment * rel)
+        if m.rng.random() >= r:
+            return False
+        self.hukou = URBAN
+        self.household.release_children(self, settled=True)
+        return True
+
+    def maybe_register(self) -> None:
+        """Migrants register for a residence permit, mostly through formal employers
+        (``hukou.draw_permits``; seed 1.2: ~40% hold a permit)."""
+        if not self.is_migrant or self.permit == 1:
+            return
+        pars = self.model.pars
+        formal = self.employed == 1 and not self.job & JOB_INFORMAL
+        if self.model.rng.random() < (
+            pars.permit_rate_formal if formal else pars.permit_rate_informal
+        ):
+            self.permit = 1
+
+    # ------------------------------------------------------------ 7 decisions
+    def contacts_by_destination(self) -> dict[int, int]:
+        """Number of contacts at each destination (start of the month)."""
+        out: dict[int, int] = {}
+        for c in self.contacts:
+            if c.loc != HOME:
+                out[c.loc] = out.get(c.loc, 0) + 1
+        return out
+
+    def destination_utilities(self) -> np.ndarray:
+        """V_j for the 94 destinations, written out for this person (``decisions.type_tables``
+        plus the sparse network term of ``decisions.decide``; seed 1.1, Zhao 2003):
+
+        V_j = b_pull(age) * log(net_j / y_ref) - move_cost_j - age_cost - female_cost
+              - (hukou_penalty_j - insurance_value) - mobility_control
+              + network_beta * log(1 + contacts at j),
+
+        net_j = expected wage (schooling, training) * job chance - living cost, floored at 5%
+        of the reference home income."""
+        m, pars = self.model, self.model.pars
+        young = self.age < 30
+        agegrp = 0 if young else (1 if self.age < 45 else 2)
+        wage = m.expected_wage * m.person_wage_mult(self.school, self.trained)
+        net = np.maximum(wage * m.emp_rate - m.living, 0.05 * m.y_ref)
+        pull = pars.beta_income * ((1.0 + pars.young_pull_shift) if young else 1.0)
+        v = (
+            pull * np.log(net / m.y_ref)
+            - m.moving_costs(self.prov, self.capital)
+            - pars.age_cost_per_decade * (0.0, 1.5, 3.0)[agegrp]
+            - (pars.female_cost if self.sex == FEMALE else 0.0)
+            - (m.hukou_pen - m.insurance_utils + pars.mobility_control)
+        )
+        if m.network_term:
+            for d, n in self.contacts_by_destination().items():
+                v[d] += pars.network_beta * math.log(1.0 + n)
+        return v
+
+    def home_utility(self) -> float:
+        """Utility of staying: b_push(age, sex) * log(y_home / y_ref) + asc_home; the old and
+        women weigh push factors more (``decisions.home_coefficients``; seed 1.1)."""
+        pars = self.model.pars
+        b = pars.beta_income
+        if self.age >= 45:
+            b *= 1.0 + pars.old_push_shift
+        if self.sex == FEMALE:
+            b *= 1.0 + pars.female_push_shift
+        return b * (self.household.log_income_home - math.log(self.model.y_ref)) + pars.asc_home
+
+    def decide(self, p_consider: float, force_move: bool = False) -> None:
+        """Weigh migrating (at home) or moving on (away) in a nested logit (stay | move, then
+        which destination) and set ``event`` (1 departure, 2 onward move) and ``new_loc``
+        (``decisions.decide``). With ``force_move`` a person at home moves (initial stock).
+        Those who came home this month do not decide."""
+        self.event = 0
+        self.new_loc = self.loc
+        if self.hukou != RURAL or self.returned:
+            return
+        m, pars = self.model, self.model.pars
+        rng = m.rng
+        at_home = self.loc == HOME
+        if at_home:
+            if rng.random() >= p_consider:
+                return
+        else:
+            p_on = pars.onward_prob_employed if self.employed else pars.onward_prob_unemployed
+            if rng.random() >= p_on:
+                return
+        lam = pars.nest_lambda
+        v = self.destination_utilities() / lam
+        vmax = v.max()
+        log_sum = vmax + math.log(np.exp(v - vmax).sum())  # log sum_j exp(V_j / lambda)
+        if at_home and not force_move:
+            inclusive = lam * log_sum
+            p_move = 1.0 / (1.0 + math.exp(self.home_utility() - inclusive))
+            if rng.random() >= p_move:
+                return
+        p = np.exp(v - log_sum)
+        d = int(
+            min(np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right"), p.size - 1)
+        )
+        if d == self.loc:
+            return
+        probs = m.distance_class_probs(self.prov, self.capital, d)
+        k = int(min(np.searchsorted(np.cumsum(probs), rng.random(), side="right"), 3))
+        self.new_loc, self.new_dist = d, k
+        self.event = 1 if at_home else 2
+
+    def commit_move(self, year: int) -> int:
+        """Carry out the month's move; movers arrive without job or permit
+        (``decisions.apply_moves``). Returns the event (0, 1 or 2)."""
+        ev = self.event
+        if ev == 0:
+            return 0
+        self.loc, self.dist = self.new_loc, self.new_dist
+        self._leave_job()
+        self.permit = 0
+        if ev == 1:
+            self.months_away = 0
+            if self.first_year < 0:
+                self.first_year = year
+        return ev
+
+    # ------------------------------------------------------------ 8 matching
+    def snapshot_job(self) -> None:
+        """Remember the start-of-matching job (what contacts and separations read)."""
+        self.emp_start, self.sec_start = self.employed, self.sector
+
+    def match(self, find: np.ndarray, openings: np.ndarray, layoff: np.ndarray) -> None:
+        """Separation or job search (``labour.match_jobs``; Harris & Todaro 1970; seed 1.4:
+        95% found jobs through friends or themselves). Employed contacts at the destination
+        raise the finding chance (at most four count) and pull the job into their sector; the
+        job is then informal, covered by the minimum wage, insured, with their chances."""
+        if not self.is_migrant:
+            return
+        m, pars = self.model, self.model.pars
+        rng, d = m.rng, self.loc
+        if self.emp_start == 1:
+            if rng.random() < pars.separation_rate + layoff[d, self.sec_start]:
+                self._leave_job()
+            return
+        here = [c for c in self.contacts if c.loc == d and c.emp_start == 1]
+        f = 1.0 - (1.0 - find[d]) ** (1.0 + pars.network_job_boost * min(len(here), 4))
+        if self.trained == 1:
+            f = min(1.0, f * (1.0 + pars.training_job_boost))
+        if rng.random() >= f:
+            return
+        n_sec = openings.shape[1]
+        w = [
+            openings[d, s]
+            * (1.0 + pars.network_sector_pull * sum(1 for c in here if c.sec_start == s))
+            for s in range(n_sec)
+        ]
+        total = sum(w)
+        if total <= 0.0:
+            return
+        u, acc, pick = rng.random() * total, 0.0, n_sec - 1
+        for s in range(n_sec):
+            acc += w[s]
+            if u < acc:
+                pick = s
+                break
+        flags = JOB_INFORMAL if rng.random() < m.informal_prob[pick] else 0
+        if rng.random() < pars.min_wage_enforcement:
+            flags |= JOB_MINWAGE
+        if not flags & JOB_INFORMAL and rng.random() < m.insured_prob:
+            flags |= JOB_INSURED
+        self.employed, self.sector, self.job = 1, pick, flags
+
+    def add_month_away(self) -> None:
+        """A month more of the spell away (``decisions.add_month_away``)."""
+        if self.is_migrant and self.months_away < 32000:
+            self.months_away += 1
+
+    # ------------------------------------------------------------ 9 pay
+    def draw_pay(self) -> None:
+        """This month's wage: the destination-sector level times schooling and training premia
+        and a personal log-normal factor; the minimum wage where the job is covered; less the
+        insurance contribution; paid in full unless in arrears; a share remitted
+        (``wages.pay``; seed 1.4, 2.2: arrears worst in construction)."""
+        self.wage, self.paid, self.remit = 0.0, 0, 0.0
+        if not self.is_migrant or self.employed == 0:
+            return
+        m, pars = self.model, self.model.pars
+        d, s = self.loc, self.sector
+        sd = pars.wage_dispersion_log_sd
+        w = (
+            m.levels[d, s]
+            * m.person_wage_mult(self.school, self.trained)
+            * math.exp(sd * self.wage_z - 0.5 * sd * sd)
+        )
+        if self.job & JOB_MINWAGE and w < m.minw[d]:
+            w = m.minw[d]
+        if self.job & JOB_INSURED:
+            w *= 1.0 - pars.insurance_contribution_rate
+        self.wage = w
+        if m.rng.random() >= m.arrears_risk[s]:
+            self.paid = 1
+            self.remit = pars.remit_share * w

@@ -1,0 +1,429 @@
+"""A readable reference model of migsim in Mesa 3: the same rules as the fast core, written plainly.
+
+``ReferenceModel`` holds :class:`~sim.mesa.agents.Person` and
+:class:`~sim.mesa.agents.Household` agents and advances them month by month in the core's step
+order (``sim.engine.STEP_ORDER``): demography, year, returns, hukou, labour, household,
+decisions, matching, pay, record. It is meant for reading, teaching and checking the numba core
+at a few thousand agents (``tests/test_docking.py``), not for production runs.
+
+What is shared with the core, so that the two models cannot drift apart in their inputs:
+
+- the initial population and contact network (``sim.population.build_population``,
+  ``sim.network.build_network``, same seed, hence the same persons and ties);
+- the parameters (``sim.Params``, resolved each January with ``Params.at(year)``) and the plain
+  numpy helpers that turn them into the year's quantities: demand (``labour.initial_demand``,
+  ``labour.grow_demand``, ``labour.job_chances``), wage levels (``wages.initial_levels``,
+  ``wages.adjust_levels``), living costs, minimum wages, hukou penalties and conversion rates,
+  farm productivity (``household.log_farm_productivity``).
+
+What is written again here, in plain Python, is every per-agent rule of the numba kernels and
+the tabulated choice model: the utility of each destination is computed for each deciding
+person instead of per type (``decisions.type_tables``), the network term, the nested logit,
+the household strategy, job matching, pay, returns, hukou, demography and training.
+
+Randomness comes from ``numpy.random.Generator(seed)`` (Mesa's ``model.rng``): draws differ from
+the core's, so the two models agree in distribution, not run by run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import mesa
+import numpy as np
+
+from sim import household as household_mod
+from sim import hukou, labour, policy, wages
+from sim.engine import _MONTH_DECIDE, STEP_ORDER, _season
+from sim.geography import load_geography
+from sim.mesa.agents import Household, Person
+from sim.network import build_network
+from sim.params import Params
+from sim.population import build_population
+from sim.sectors import N_SECTORS, SECTOR_NAMES
+from sim.state import HOME
+
+#: the indicators recorded each month, as (indicator, group) keys of ``Results.series()``
+KEY_INDICATORS = (
+    ("migrant_stock", "total"),
+    ("outflow", "total"),
+    ("returnflow", "total"),
+    ("share_male", "total"),
+    ("share_aged_15_29", "total"),
+    ("unemployment_rate", "migrants"),
+    *[("sector_share", f"sector:{s}") for s in SECTOR_NAMES],
+    ("share_fully_paid", "migrants"),
+    ("children_left_behind", "total"),
+    ("share_to_six_destinations", "total"),
+)
+
+
+class ReferenceModel(mesa.Model):
+    """Plain agent-based twin of ``sim.Simulation`` (same parameters, same step order).
+
+    >>> m = ReferenceModel(agents=2000, seed=1, start_year=2000, years=1)   # doctest: +SKIP
+    >>> m.run(); m.series()["migrant_stock", "total"]                        # doctest: +SKIP
+
+    ``network_term`` switches the chain-migration term of the destination utility off (a
+    deliberately changed rule, to show that docking detects it); ``return_hazard_mult``
+    multiplies the return hazard (the same purpose). The defaults are the core's rules.
+    """
+
+    def __init__(
+        self,
+        params: Params | Mapping[str, Any] | None = None,
+        agents: int = 2000,
+        seed: int = 1,
+        start_year: int = 2000,
+        years: int = 3,
+        *,
+        network_term: bool = True,
+        return_hazard_mult: float = 1.0,
+    ):
+        super().__init__(seed=seed)
+        self.params = params if isinstance(params, Params) else Params(params or {})
+        if any(
+            getattr(self.params.at(y), "ht_mode", False)
+            for y in range(start_year, start_year + years)
+        ):
+            raise NotImplementedError(
+                "the reference model does not implement ht_mode (the Harris-Todaro teaching mode)"
+            )
+        self.seed = int(seed)
+        self.start_year, self.years = int(start_year), int(years)
+        self.n_months = 12 * self.years
+        self.network_term = bool(network_term)
+        self.return_hazard_mult = float(return_hazard_mult)
+        self.geo = load_geography()
+        self.t = 0
+        self._moving_cost_cache: dict[tuple[int, int], np.ndarray] = {}
+        self._build(int(agents))
+        self.rec: dict[tuple[str, str], list[float]] = {k: [] for k in KEY_INDICATORS}
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                f"{ind}[{grp}]": (lambda m, k=(ind, grp): m.rec[k][-1])
+                for ind, grp in KEY_INDICATORS
+            }
+        )
+
+    # ================================================================ set-up
+    def _build(self, n_agents: int) -> None:
+        """Agents from the core's population and network builders (same seed, same people)."""
+        geo = self.geo
+        pars = self.params.at(self.start_year)
+        persons, hhs, places, self.scale = build_population(
+            geo, n_agents, self.seed, pars, self.start_year
+        )
+        net = build_network(persons, places, self.seed, pars)
+        hh_prov = places.county_prov[hhs.county].astype(np.int64)
+        land = hhs.land_mu_per_worker.astype(np.float64)
+        self.mean_land_prov = np.bincount(hh_prov, land, geo.n_prov) / np.maximum(
+            np.bincount(hh_prov, minlength=geo.n_prov), 1
+        )
+        self.households = [
+            Household(
+                self, int(hhs.county[h]), int(hh_prov[h]), float(land[h]), int(hhs.n_children[h])
+            )
+            for h in range(hhs.n)
+        ]
+        self.persons: list[Person] = []
+        for i in range(persons.n):
+            h = self.households[int(persons.hh[i])]
+            c = int(persons.county[i])
+            x = Person(
+                self,
+                h,
+                c,
+                int(places.county_capital[c]),
+                int(persons.age[i]),
+                int(persons.sex[i]),
+                int(persons.school[i]),
+                int(persons.trained[i]),
+            )
+            h.members.append(x)
+            self.persons.append(x)
+        for i, x in enumerate(self.persons):
+            x.contacts = [self.persons[j] for j in net.indices[net.indptr[i] : net.indptr[i + 1]]]
+        self.demand = labour.initial_demand(geo, pars, self.scale)
+        self.resolve_year(self.start_year)
+        self.levels = wages.initial_levels(geo, pars, self.wage_index)
+        self.ref_levels = self.levels.copy()  # wage levels on the drift path
+        self.base_demand = self.demand.copy()  # demand before the wage response
+        self.place_initial_migrants()
+
+    def place_initial_migrants(self) -> None:
+        """The initial stock (seed, Introduction: ~2 million in the mid-1980s): randomly chosen
+        persons under 40 move by the choice model (one per household), then look for jobs; they
+        count as a year away (as ``Simulation._place_initial_migrants``)."""
+        n_init = int(round(self.pars.initial_migrant_stock / self.scale))
+        if n_init == 0:
+            return
+        order = self.rng.permutation(len(self.persons))
+        young = [i for i in order if self.persons[i].age < 40]
+        old = [i for i in order if self.persons[i].age >= 40]
+        chosen = set((young + old)[:n_init])
+        for h in self.households:
+            h.compute_home_income()
+        self.update_market_signals()
+        for i, x in enumerate(self.persons):
+            if i in chosen:
+                x.decide(1.0, force_move=True)
+            else:
+                x.event = 0
+        for h in self.households:
+            h.resolve_departures(keep_one=False)
+        for x in self.persons:
+            x.commit_move(self.start_year - 1)
+        self.match_jobs()
+        for x in self.persons:
+            x.months_away = 12 if x.loc != HOME else 0
+
+    # ================================================================ yearly inputs
+    def resolve_year(self, year: int) -> None:
+        """Parameters and the year's quantities (as ``Simulation._resolve_year``)."""
+        geo = self.geo
+        self.year = year
+        self.pars = pars = self.params.at(year)
+        nat = geo.national
+        k = int(np.clip(np.searchsorted(nat["year"], year), 0, nat["year"].size - 1))
+        self.wage_index = float(nat["urban_wage_real_index"][k])
+        rural_index = float(nat["rural_income_real_index"][k])
+        self.growth = geo.regional_growth[k][geo.prov_region[geo.dest_prov]]
+        self.living = wages.living_cost(geo, pars)
+        self.minw = wages.min_wage(geo, pars, self.wage_index)
+        self.arrears_risk = wages.sector_vector(pars, "arrears_risk") * (
+            1.0 - pars.arrears_enforcement
+        )
+        self.informal_prob = wages.sector_vector(pars, "informal_prob") * (
+            1.0 - pars.contract_enforcement
+        )
+        self.hukou_pen = hukou.penalties(pars)[geo.dest_tier]
+        self.conv_month = hukou.conversion_rates(pars)[geo.dest_tier] / 12.0
+        city = policy.relaxed_city(pars)
+        if city >= 0:
+            self.hukou_pen[city] *= pars.relax_city_penalty_mult
+            if pars.relax_city_penalty_mult < 1.0:
+                self.conv_month[city] = max(
+                    self.conv_month[city], pars.relax_city_conversion_rate / 12.0
+                )
+        formal = 1.0 - self.informal_prob.mean()
+        self.insurance_utils = policy.insurance_value(pars) * formal
+        self.insured_prob = pars.social_insurance_coverage
+        self.contrib_loss = (
+            pars.insurance_contribution_rate * pars.social_insurance_coverage * formal
+        )
+        self.insured_return_mult = 1.0 if pars.insurance_portable else pars.nonportable_return_mult
+        w = geo.rural_pop_working_age
+        y_2000 = pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share / 12.0
+        self.y_ref = float((w * y_2000).sum() / w.sum())
+        self.log_farm_prod = household_mod.log_farm_productivity(
+            geo, pars, rural_index, self.mean_land_prov
+        )
+        self.decide_weights = _season(pars.spring_festival_share, _MONTH_DECIDE)
+        ret = np.zeros(12)
+        ret[0] = 1.0
+        self.return_weights = _season(pars.return_festival_share, ret)
+        self.p_bring = pars.child_bring_max * (1.0 - pars.child_school_barrier)
+        self._moving_cost_cache.clear()
+
+    def person_wage_mult(self, school: int, trained: int) -> float:
+        """exp(schooling premium + training premium) (seed 1.4, 2.4; de Brauw & Rozelle)."""
+        pars = self.pars
+        prem = (0.0, pars.school_premium_junior, pars.school_premium_senior)[school]
+        return math.exp(prem + pars.training_premium * trained)
+
+    def distance_class_probs(self, prov: int, capital: int, d: int) -> tuple[float, ...]:
+        """P(within county, across county, across prefecture, across province) of a move from
+        a home (province, capital prefecture or not) to destination d
+        (``decisions.dist_class_probs``): county towns of the home province are in the home
+        county with ``local_share_small_town``; prefecture cities in the home prefecture with
+        ``own_prefecture_share_medium``; the capital (or a megacity) is in the home prefecture
+        only for people of the capital prefecture."""
+        geo, pars = self.geo, self.pars
+        if geo.dest_prov[d] != prov:
+            return (0.0, 0.0, 0.0, 1.0)
+        tier = geo.dest_tier[d]
+        if tier == 0:
+            s = pars.local_share_small_town
+            return (s, (1 - s) * 0.6, (1 - s) * 0.4, 0.0)
+        if tier == 1:
+            m = pars.own_prefecture_share_medium
+            return (0.0, m, 1 - m, 0.0)
+        return (0.0, 1.0, 0.0, 0.0) if capital else (0.0, 0.0, 1.0, 0.0)
+
+    def moving_costs(self, prov: int, capital: int) -> np.ndarray:
+        """Expected moving cost to each destination: cost of the distance class (expected over
+        classes) plus a cost per 1000 km between provincial capitals (cached for the year)."""
+        key = (prov, capital)
+        if key not in self._moving_cost_cache:
+            geo, pars = self.geo, self.pars
+            costs = (
+                pars.cost_within_county,
+                pars.cost_across_county,
+                pars.cost_across_prefecture,
+                pars.cost_across_province,
+            )
+            out = np.empty(geo.n_dest)
+            for d in range(geo.n_dest):
+                probs = self.distance_class_probs(prov, capital, d)
+                out[d] = (
+                    sum(p * c for p, c in zip(probs, costs, strict=True))
+                    + pars.cost_per_1000km * geo.prov_dist_km[prov, geo.dest_prov[d]] / 1000.0
+                )
+            self._moving_cost_cache[key] = out
+        return self._moving_cost_cache[key]
+
+    # ================================================================ the labour market
+    def count_workers(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rural-hukou migrants present per destination; employed per destination and sector."""
+        present = np.zeros(self.geo.n_dest, np.int64)
+        working = np.zeros((self.geo.n_dest, N_SECTORS), np.int64)
+        for x in self.persons:
+            if x.is_migrant:
+                present[x.loc] += 1
+                if x.employed == 1:
+                    working[x.loc, x.sector] += 1
+        return present, working
+
+    def update_market_signals(self, counts: tuple | None = None) -> None:
+        """What deciders see: the Harris-Todaro job chance and the expected wage per
+        destination (demand-weighted level, times the chance of being paid in full, less the
+        expected insurance contribution)."""
+        present, working = counts or self.count_workers()
+        self.emp_rate = labour.job_chances(self.demand, present, working, self.pars)[3]
+        share = self.demand / np.maximum(self.demand.sum(axis=1, keepdims=True), 1e-12)
+        level = (share * self.levels).sum(axis=1)
+        paid = 1.0 - (share * self.arrears_risk[None, :]).sum(axis=1)
+        self.expected_wage = level * paid * (1.0 - self.contrib_loss)
+
+    def labour_market(self, pars) -> None:
+        """Demand and wage levels of the month (as step 5 of ``Simulation.step``; seed 1.4,
+        2.2): the base demand grows with regional GDP, the reference wage drifts, wage levels
+        rise with unfilled openings (measured against last month's demand) and fall with
+        unemployment, and demand is the base demand at the going wage
+        (``labour.wage_adjusted_demand``)."""
+        self.base_demand = labour.grow_demand(self.base_demand, self.growth, pars)
+        self.ref_levels = self.ref_levels * np.exp(pars.wage_drift_year / 12.0)
+        present, working = self.count_workers()
+        shortage = np.maximum(self.demand - working, 0.0) / np.maximum(self.demand, 1e-12)
+        unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
+        self.levels = wages.adjust_levels(
+            self.levels, shortage, np.where(present > 0, unemp, 0), pars
+        )
+        self.demand = labour.wage_adjusted_demand(
+            self.base_demand, self.levels, self.ref_levels, pars
+        )
+        self._counts = present, working
+
+    def match_jobs(self) -> None:
+        """Separations and hires of the month against start-of-matching jobs."""
+        present, working = self.count_workers()
+        find, openings, layoff, _ = labour.job_chances(self.demand, present, working, self.pars)
+        for x in self.persons:
+            x.snapshot_job()
+        for x in self.persons:
+            x.match(find, openings, layoff)
+
+    # ================================================================ the month
+    def step(self) -> None:
+        """One month, in ``STEP_ORDER``."""
+        assert STEP_ORDER == (
+            "demography",
+            "year",
+            "returns",
+            "hukou",
+            "labour",
+            "household",
+            "decisions",
+            "matching",
+            "pay",
+            "record",
+        )
+        t = self.t
+        year, month = self.start_year + t // 12, t % 12 + 1
+        # 1 demography
+        if month == 1 and t > 0:
+            pars_y = self.params.at(year)
+            for x in self.persons:
+                x.age_one_year(pars_y)
+        # 2 year
+        if month == 1:
+            self.resolve_year(year)
+            if t > 0:
+                for x in self.persons:
+                    x.train(self.pars.training_rate_year)
+        pars = self.pars
+        # 3 returns
+        rate = pars.return_rate_year * self.return_weights[month - 1] * self.return_hazard_mult
+        n_returned = sum(x.maybe_return(rate) for x in self.persons)
+        # 4 hukou
+        for x in self.persons:
+            x.maybe_convert()
+        for x in self.persons:
+            x.maybe_register()
+        # 5 labour demand and wages
+        self.labour_market(pars)
+        present, working = self._counts
+        # 6 household
+        for h in self.households:
+            h.compute_home_income()
+        # 7 decisions
+        self.update_market_signals((present, working))
+        p_consider = 1.0 - math.exp(-pars.consider_rate_year * self.decide_weights[month - 1])
+        for x in self.persons:
+            x.decide(p_consider)
+        for h in self.households:
+            h.resolve_departures(bool(pars.hh_keep_one_home))
+        for h in self.households:
+            h.children_follow(self.p_bring)
+        events = [x.commit_move(year) for x in self.persons]
+        n_out = events.count(1)
+        # 8 matching
+        self.match_jobs()
+        for x in self.persons:
+            x.add_month_away()
+        # 9 pay
+        for x in self.persons:
+            x.draw_pay()
+        # 10 record
+        self.record(n_out, n_returned)
+        self.datacollector.collect(self)
+        self.t += 1
+        if self.t >= self.n_months:
+            self.running = False
+
+    def run(self) -> ReferenceModel:
+        while self.running:
+            self.step()
+        return self
+
+    # ================================================================ record
+    def record(self, n_out: int, n_returned: int) -> None:
+        """The key indicators of the month, in the units of ``Results.series()``: counts in
+        real persons, shares of the migrant stock (or of employed migrants)."""
+        migrants = [x for x in self.persons if x.is_migrant]
+        stock = max(len(migrants), 1)
+        employed = [x for x in migrants if x.employed == 1]
+        n_emp = max(len(employed), 1)
+        six = self.geo.dest_is_six
+        r, s = self.rec, self.scale
+        r["migrant_stock", "total"].append(len(migrants) * s)
+        r["outflow", "total"].append(n_out * s)
+        r["returnflow", "total"].append(n_returned * s)
+        r["share_male", "total"].append(sum(x.sex == 0 for x in migrants) / stock)
+        r["share_aged_15_29", "total"].append(sum(x.age < 30 for x in migrants) / stock)
+        r["unemployment_rate", "migrants"].append(1.0 - len(employed) / stock)
+        for k, name in enumerate(SECTOR_NAMES):
+            r["sector_share", f"sector:{name}"].append(sum(x.sector == k for x in employed) / n_emp)
+        r["share_fully_paid", "migrants"].append(sum(x.paid for x in employed) / n_emp)
+        behind = sum(h.children_status()[0] for h in self.households)
+        r["children_left_behind", "total"].append(behind * s)
+        r["share_to_six_destinations", "total"].append(
+            sum(bool(six[x.loc]) for x in migrants) / stock
+        )
+
+    def series(self) -> dict[tuple[str, str], np.ndarray]:
+        """Monthly key indicators, keyed like ``Results.series()``."""
+        return {k: np.asarray(v, np.float64) for k, v in self.rec.items()}

@@ -1,0 +1,146 @@
+"""Docking: the plain Mesa reference model (``sim.mesa.reference``) against the numba core.
+
+Set-up: 3,000 agents, 2000-2002 (36 months), default parameters, seeds 1..16 for each model (the
+same seeds give both models the same initial population and network; the monthly draws differ).
+Indicators (``sim.mesa.docking.DOCKED``): migrant stock, outflow, returnflow, share male, share
+aged 15-29, unemployment, sector shares (construction, manufacturing, services), share fully
+paid, children left behind, share in the six main destination provinces; read at month 1 and
+at the end of each year (flows summed over each year): K = 46 checkpoints.
+
+Criteria for agreement:
+
+1. Welch's two-sample t-test per checkpoint, family-wise alpha 0.01 with the Bonferroni
+   correction: every p-value must exceed 0.01 / K (about 2.2e-4). The Mann-Whitney U p-values
+   are printed alongside.
+2. Mean differences small relative to the between-replicate spread: |mean_ref - mean_core| /
+   pooled SD below 1.5 at every checkpoint and below 0.5 on average over checkpoints (with 16
+   replicates and no true difference the average is about 0.28).
+
+Power: a reference model whose return hazard is doubled (``return_hazard_mult=2``) must fail
+criterion 1 (some p below 0.01 / K). The same table for a reference model without the network
+term is printed for information.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.mesa import docking as dk
+
+AGENTS, START, YEARS = 3000, 2000, 3
+SEEDS = range(1, 17)
+FAMILY_ALPHA = 0.01
+
+
+@pytest.fixture(scope="module")
+def core_reps():
+    return dk.replicate(lambda s: dk.run_core(s, AGENTS, START, YEARS), SEEDS)
+
+
+def _alpha(rows) -> float:
+    return FAMILY_ALPHA / len(rows)
+
+
+def test_reference_docks_with_core(core_reps):
+    ref = dk.replicate(lambda s: dk.run_reference(s, AGENTS, START, YEARS), SEEDS)
+    rows = dk.compare(ref, core_reps)
+    alpha = _alpha(rows)
+    print(f"\nreference model vs fast core, {len(SEEDS)} replicates each\n")
+    print(dk.table(rows, alpha))
+    bad = [r.name for r in rows if r.p_welch < alpha]
+    assert not bad, f"indicators differ (Welch p < {alpha:.2g}): {bad}"
+    d = np.array([abs(r.std_diff) for r in rows])
+    print(f"mean |d/sd| = {d.mean():.3f}, max = {d.max():.3f}")
+    assert d.max() < 1.5, [r.name for r in rows if abs(r.std_diff) >= 1.5]
+    assert d.mean() < 0.5
+
+
+def test_docking_detects_changed_rule(core_reps):
+    alt = dk.replicate(
+        lambda s: dk.run_reference(s, AGENTS, START, YEARS, return_hazard_mult=2.0), SEEDS
+    )
+    rows = dk.compare(alt, core_reps)
+    alpha = _alpha(rows)
+    print("\nreference with the return hazard doubled vs fast core\n")
+    print(dk.table(rows, alpha))
+    detected = [r.name for r in rows if r.p_welch < alpha]
+    assert detected, "a doubled return hazard went undetected"
+    assert any(n.startswith(("returnflow", "stock")) for n in detected)
+
+    nonet = dk.replicate(
+        lambda s: dk.run_reference(s, AGENTS, START, YEARS, network_term=False), SEEDS
+    )
+    rows = dk.compare(nonet, core_reps)
+    print("\n(for information) reference without the network term vs fast core\n")
+    print(dk.table(rows, alpha))
+
+
+def test_decision_rule_matches_core_on_a_common_state():
+    """Rule-level docking, no sampling: on the core's state after 20 months, the reference
+    model's move probability (nested logit with the network term) and destination distribution
+    of every person at home equal the core's tabulated ones to rounding, and so does the home
+    income of every household."""
+    from sim import Simulation, decisions, labour
+    from sim.state import HOME, RURAL
+
+    sim = Simulation(agents=AGENTS, seed=5, start_year=START, years=YEARS, threads=1)
+    for _ in range(20):
+        sim.step()
+    m = dk.transplant(sim)
+    p, pars, geo = sim.persons, sim.pars, sim.geo
+    present, working = labour.count_workers(p.loc, p.hukou, p.employed, p.sector, geo.n_dest)
+    emp_rate = labour.job_chances(sim.demand, present, working, pars)[3]
+    e, _, rowsum, vmax = decisions.type_tables(
+        geo,
+        pars,
+        0,
+        sim._expected_wages(emp_rate),
+        emp_rate,
+        sim.living,
+        sim.hukou_pen - sim.insurance_utils,
+        sim.y_ref,
+        sim.dist_probs,
+    )
+    sim._home_income()
+    m.update_market_signals()
+    for h in m.households:
+        h.compute_home_income()
+    np.testing.assert_allclose(
+        [h.log_income_home for h in m.households], sim._y_home, rtol=0, atol=1e-12
+    )
+    lam = pars.nest_lambda
+    b_lam = pars.network_beta / lam
+    n_checked = 0
+    for i, x in enumerate(m.persons):
+        if x.loc != HOME or x.hukou != RURAL:
+            continue
+        c = p.county[i]
+        ag = 0 if p.age[i] < 30 else (1 if p.age[i] < 45 else 2)
+        t = decisions.type_index(
+            sim.places.county_prov[c],
+            p.school[i],
+            p.trained[i],
+            ag,
+            p.sex[i],
+            sim.places.county_capital[c],
+        )
+        adj = decisions._network_adjustment(
+            t, e, sim.network.indptr, sim.network.indices, p.loc, i, b_lam
+        )
+        v_home = (
+            sim.b_push[ag, p.sex[i]] * (sim._y_home[p.hh[i]] - np.log(sim.y_ref)) + pars.asc_home
+        )
+        p_core = 1.0 / (1.0 + np.exp(v_home - lam * (np.log(rowsum[t] + adj) + vmax)))
+        v = x.destination_utilities() / lam
+        log_sum = v.max() + np.log(np.exp(v - v.max()).sum())
+        p_ref = 1.0 / (1.0 + np.exp(x.home_utility() - lam * log_sum))
+        assert p_ref == pytest.approx(p_core, rel=1e-9, abs=1e-15)
+        dest_core = e[t].copy()
+        for d, n in x.contacts_by_destination().items():
+            dest_core[d] *= (1.0 + n) ** b_lam
+        np.testing.assert_allclose(
+            np.exp(v - log_sum), dest_core / dest_core.sum(), rtol=1e-9, atol=1e-15
+        )
+        n_checked += 1
+    assert n_checked > 2000

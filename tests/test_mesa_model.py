@@ -1,0 +1,106 @@
+"""The Mesa model over the fast core (``sim.mesa.fast.MigrationModel``) and the reference model's
+Mesa plumbing."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pytest
+
+from sim import Simulation
+from sim.mesa.fast import MigrationModel
+from sim.mesa.reference import KEY_INDICATORS, ReferenceModel
+
+SMALL = {"agents": 5000, "start_year": 2000, "years": 1, "threads": 1}
+REPORTERS = (
+    "migrant_stock",
+    "share_to_six_destinations",
+    "unemployment_rate",
+    "outflow",
+    "returnflow",
+    "migrants_by_province",
+    "top_provinces",
+)
+
+
+def test_model_steps_and_collects():
+    m = MigrationModel(seed=3, **SMALL)
+    for _ in range(3):
+        m.step()
+    assert m.steps == 3 and m.sim.t == 3 and m.running
+    df = m.datacollector.get_model_vars_dataframe()
+    assert len(df) == 3
+    for r in REPORTERS:
+        assert r in df.columns
+    assert list(df["month"]) == [1, 2, 3]
+    assert (df["migrant_stock"] > 0).all()
+    by_prov = df["migrants_by_province"].iloc[-1]
+    assert len(by_prov) == 31
+    assert sum(by_prov.values()) == pytest.approx(df["migrant_stock"].iloc[-1])
+
+
+def test_running_false_at_end_and_equal_to_direct_simulation():
+    m = MigrationModel(seed=4, hukou_penalty_small=0.5, **SMALL)
+    while m.running:
+        m.step()
+    assert m.steps == 12
+    df = m.datacollector.get_model_vars_dataframe()
+    sim = Simulation({"hukou_penalty_small": 0.5}, seed=4, **SMALL)
+    ser = sim.run().series()
+    np.testing.assert_array_equal(df["migrant_stock"].to_numpy(), ser["migrant_stock", "total"])
+    np.testing.assert_array_equal(df["outflow"].to_numpy(), ser["outflow", "total"])
+    np.testing.assert_array_equal(df["returnflow"].to_numpy(), ser["returnflow", "total"])
+    np.testing.assert_allclose(
+        df["unemployment_rate"].to_numpy(), ser["unemployment_rate", "migrants"], rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        df["share_to_six_destinations"].to_numpy(),
+        ser["share_to_six_destinations", "total"],
+        rtol=0,
+        atol=1e-12,
+    )
+    gd = df["migrants_by_province"].iloc[-1]["Guangdong"]
+    assert gd == pytest.approx(ser["migrant_stock", "prov:Guangdong"][-1])
+
+
+def test_unknown_parameter_is_refused():
+    with pytest.raises(ValueError, match="hukou_penalty_smal"):
+        MigrationModel(seed=1, hukou_penalty_smal=0.5, **SMALL)
+
+
+def test_batch_run_over_a_lever():
+    rows = mesa.batch_run(
+        MigrationModel,
+        parameters={**SMALL, "seed": 2, "hukou_penalty_small": [0.0, 2.0]},
+        iterations=1,
+        max_steps=12,
+        number_processes=1,
+        display_progress=False,
+    )
+    assert len(rows) == 2
+    assert sorted(r["hukou_penalty_small"] for r in rows) == [0.0, 2.0]
+    for r in rows:
+        assert r["month"] == 12 and r["year"] == 2000  # the final month
+        for k in REPORTERS:
+            assert k in r
+    direct = Simulation({"hukou_penalty_small": 2.0}, seed=2, **SMALL).run().series()
+    row = next(r for r in rows if r["hukou_penalty_small"] == 2.0)
+    assert row["migrant_stock"] == direct["migrant_stock", "total"][-1]
+
+
+def test_reference_model_is_a_mesa_model():
+    m = ReferenceModel(agents=1000, seed=1, start_year=2000, years=1)
+    from sim.mesa.agents import Household, Person
+
+    assert len(m.agents_by_type[Person]) == 1000
+    assert len(m.agents_by_type[Household]) == len(m.households)
+    m.run()
+    assert not m.running and m.t == 12
+    df = m.datacollector.get_model_vars_dataframe()
+    assert len(df) == 12
+    ser = m.series()
+    assert set(ser) == set(KEY_INDICATORS)
+    stock = ser["migrant_stock", "total"] / m.scale
+    assert np.all(stock == np.round(stock)) and stock[-1] > 0
+    # every person in one place; households own their members
+    assert sum(len(h.members) for h in m.households) == 1000
