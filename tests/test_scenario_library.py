@@ -1,0 +1,373 @@
+"""The scenario library in ``scenarios/``: every file loads, and each policy moves the model the
+way the literature expects, with nothing moving before the policy does.
+
+Each policy scenario is run with its base (``baseline_2015``, or another scenario) at the same
+seed over the files' own window, 1985-2015, with 100,000 agents on one thread (a run's cost is
+mostly per month, so this is barely slower than 30,000 agents, about 4 s a run, and much less
+noisy). A shorter window starting in 2000 was tried and rejected: it starts far from the
+1985-2000 history (migrant unemployment 56% in 2000 falling to 5% by 2012, against 3-4% through
+the full run), and some directions (training) flipped in that transient. Runs share every
+random draw with their base until the policy changes a decision (common random numbers), so:
+
+- before the policy year the tidy tables of scenario and base are identical, value for value;
+- after it, differences come from the policy. Decisions that diverge still spread through
+  networks, wages and returns (chaotic but not random), so each direction is asserted on an
+  average or a sum over several years, for effects that were several times larger than that
+  spread when measured on other seeds.
+
+Indicators are ``Results.series()`` keys (indicator, group); annual values are December stocks
+and shares, yearly sums of flows (``Results.annual``). "seed" is the ILO 2006 report on internal
+migration in China, cited by section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from sim import Simulation
+from sim.scenario import list_scenarios, load_scenario
+from sim.state import HOME, RURAL
+
+AGENTS = 100_000
+THREADS = 1  # bit-identical with any thread count; one thread is fastest on a shared box
+SEED = 11
+START, YEARS = 1985, 31  # the scenario files' window, 1985-2015
+BASE = "baseline_2015"
+
+# first year in which each scenario's levers differ from its base's (the policy year)
+POLICY_YEAR = {
+    "hukou_small_medium_open": 2007,
+    "hukou_all_but_megacities": 2007,
+    "hukou_abolition": 2007,
+    "zhengzhou_2003": 2003,
+    "minimum_wage_enforcement": 2007,
+    "wage_arrears_campaign": 2007,
+    "social_insurance_local": 2007,
+    "social_insurance_portable": 2007,
+    "equal_schooling": 2007,
+    "vocational_training": 2007,
+    "employment_services": 2007,
+    "local_development": 2007,
+    "land_rights_secure": 2007,
+    "growth_slowdown": 2008,
+    "state_council_2006": 2007,
+}
+# parameters that differ from the base but do nothing until the policy year
+INERT = {"zhengzhou_2003": {"relax_city", "relax_city_conversion_rate"}}
+PORTABLE_FLAG = pytest.mark.xfail(
+    strict=True,
+    reason="insurance_portable is a flag, not a yearly path: it applies from the first year, so "
+    "insured migrants' return hazard (nonportable_return_mult 0.8 vs 1.0 when portable) differs "
+    "from the baseline before the 2007 reform, as soon as jobs are insured; measured (100,000 "
+    "agents): tables diverge from 1993 (seed 11), 1995 (seed 1), 1992 (seed 2). "
+    "Needs insurance_portable to accept a yearly path.")
+
+
+def _pre(name):
+    return pytest.param(name, marks=PORTABLE_FLAG) if name == "social_insurance_portable" else name
+
+
+# ------------------------------------------------------------------------- the files
+def test_library_is_complete():
+    assert set(POLICY_YEAR) | {"baseline", BASE} <= set(list_scenarios())
+
+
+@pytest.mark.parametrize("name", list_scenarios())
+def test_scenario_loads_and_validates(name):
+    """Every file in scenarios/ loads through its base chain and builds Params; the library's
+    policy scenarios also extend the baseline, run to 2015 and document their source."""
+    scn = load_scenario(name)
+    scn.to_params()
+    if name in POLICY_YEAR or name == BASE:
+        assert scn.name == name
+        assert len(scn.description) > 80, "description should say what policy and what changes"
+        assert scn.chain[-1].stem == "baseline", "policy scenarios extend the baseline"
+        assert scn.start_year + scn.years - 1 >= 2015, "runs beyond 2006"
+    if name in POLICY_YEAR:
+        assert BASE in [p.stem for p in scn.chain]
+        assert "seed" in scn.description or "measure" in scn.description
+        assert START < POLICY_YEAR[name] < START + YEARS, "test window must cover the policy"
+
+
+@pytest.mark.parametrize("name", [_pre(n) for n in POLICY_YEAR])
+def test_levers_equal_base_before_policy_year(name):
+    """Paths repeat the baseline history exactly up to the year before the policy, and change in
+    the policy year (a cheap check of the files, before running anything)."""
+    pars, base = load_scenario(name).to_params(), load_scenario(BASE).to_params()
+    py = POLICY_YEAR[name]
+    for year in range(1985, py):
+        a, b = vars(pars.at(year)), vars(base.at(year))
+        diff = {k for k in a if a[k] != b[k]} - INERT.get(name, set())
+        assert not diff, f"{name}: {sorted(diff)} differ from {BASE} in {year} < {py}"
+    a, b = vars(pars.at(py)), vars(base.at(py))
+    assert {k for k in a if a[k] != b[k]} - INERT.get(name, set()), f"nothing changes in {py}"
+
+
+# ------------------------------------------------------------------------- the runs
+class Runs:
+    """One run per scenario in the test window, shared by all tests of the module."""
+
+    def __init__(self):
+        self._res: dict = {}
+        self.sims: dict = {}
+
+    def __call__(self, name: str):
+        if name not in self._res:
+            scn = load_scenario(name)
+            sim = Simulation(scn.to_params(), agents=AGENTS, seed=SEED, start_year=START,
+                             years=YEARS, threads=THREADS)
+            self._res[name] = sim.run()
+            self.sims[name] = sim
+        return self._res[name]
+
+    def annual(self, name: str, indicator: str, group: str = "total") -> np.ndarray:
+        """Yearly values; ``urban_rural_origin`` is the rural-origin urban population (migrants
+        plus those who converted to local hukou)."""
+        res = self(name)
+        if indicator == "urban_rural_origin":
+            return res.annual("migrant_stock") + res.annual("settled_urban_hukou")
+        return res.annual(indicator, group)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    r = Runs()
+    yield r
+    r._res.clear()
+    r.sims.clear()
+
+
+def _frame_before(res, year):
+    df = res.to_frame()
+    df = df[df["year"] < year]
+    df = df.assign(indicator=df["indicator"].astype(str), group=df["group"].astype(str))
+    return df.sort_values(["indicator", "group", "year", "month"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("name", [_pre(n) for n in POLICY_YEAR])
+def test_nothing_moves_before_the_policy(runs, name):
+    """Common random numbers: before the policy year every indicator of the scenario equals the
+    base's exactly (same draws, same decisions)."""
+    py = POLICY_YEAR[name]
+    scn, base = _frame_before(runs(name), py), _frame_before(runs(BASE), py)
+    assert len(scn) > 0 and scn["year"].max() == py - 1
+    assert scn.shape == base.shape
+    differ = scn["value"].to_numpy() != base["value"].to_numpy()
+    assert not differ.any(), (
+        f"{name} differs from {BASE} before {py}: "
+        f"{scn.loc[differ, ['year', 'month', 'indicator', 'group']].head().to_dict('records')}")
+    # ... and the policy does change something afterwards
+    assert not runs(name).to_frame()["value"].equals(runs(BASE).to_frame()["value"])
+
+
+# ------------------------------------------------------------------------- directions
+def _yrs(a: int, b: int) -> np.ndarray:
+    """Indices of years a..b (inclusive) in the window."""
+    return np.arange(a - START, b - START + 1)
+
+
+@dataclass
+class Expect:
+    """Scenario vs base on an indicator aggregated over years: the expected sign and why."""
+
+    scenario: str
+    indicator: str
+    group: str
+    years: tuple[int, int]
+    sign: int  # +1: scenario higher than base; -1: lower
+    reason: str
+    base: str = BASE
+    how: str = "mean"  # mean (stocks, shares) or sum (flows) of annual values over the years
+    xfail: str = ""
+
+    @property
+    def id(self) -> str:
+        s = "up" if self.sign > 0 else "down"
+        vs = "" if self.base == BASE else f"_vs_{self.base}"
+        return f"{self.scenario}:{self.indicator}[{self.group}]_{s}{vs}"
+
+
+POST = (2008, 2012)
+EXPECT = [
+    # --- hukou (seed 2.3)
+    Expect("hukou_small_medium_open", "outflow", "total", (2007, 2012), +1,
+           "seed 2.3: lower barriers in small and medium cities draw more departures", how="sum"),
+    Expect("hukou_small_medium_open", "urban_rural_origin", "total", POST, +1,
+           "seed 2.3: more rural people live in cities (migrants plus those who converted)"),
+    Expect("hukou_small_medium_open", "hukou_conversions", "total", (2007, 2012), +1,
+           "seed 2.3: easier settlement, more conversions to local hukou", how="sum"),
+    Expect("hukou_small_medium_open", "migrant_stock", "tier:medium", POST, +1,
+           "seed 2.3: the opened prefecture cities gain migrants"),
+    Expect("hukou_all_but_megacities", "migrant_stock", "total", POST, +1,
+           "seed 2.3: lower barriers draw more migrants"),
+    Expect("hukou_all_but_megacities", "hukou_conversions", "total", (2007, 2012), +1,
+           "seed 2.3: easier settlement, more conversions", how="sum"),
+    Expect("hukou_all_but_megacities", "migrant_stock", "tier:large", POST, +1,
+           "seed 2.3: provincial capitals opened on top of small and medium cities",
+           base="hukou_small_medium_open"),
+    Expect("hukou_all_but_megacities", "hukou_conversions", "total", (2007, 2012), +1,
+           "seed 2.3: opening the large cities adds conversions there", how="sum",
+           base="hukou_small_medium_open"),
+    Expect("hukou_abolition", "hukou_conversions", "total", (2007, 2012), +1,
+           "seed 2.3: with hukou abolished migrants settle as urban residents", how="sum"),
+    Expect("hukou_abolition", "outflow", "total", (2007, 2012), +1,
+           "seed 2.3: no barrier anywhere draws more departures", how="sum"),
+    Expect("hukou_abolition", "migrant_stock", "total", (2007, 2010), +1,
+           "seed 2.3: no barrier anywhere draws more migrants",
+           xfail="the rural-hukou migrant stock falls: with conversions at up to 20% a year the "
+           "converted leave it faster than the opening draws new migrants. Measured (100,000 "
+           "agents, mean 2007-2010 vs base): -4.9 million (seed 11), -5.4 (seed 1), -4.8 (seed "
+           "2); -10.5 million over 2008-2012 and -29 million by 2015 (seed 11), while departures "
+           "rise by 2.5-7.9 million a year and the rural-origin urban population by 18 million "
+           "(2008-2012). Arguably definitional (the converted are no longer migrants); a "
+           "'migrants incl. converted' indicator would show the expected rise."),
+    Expect("hukou_abolition", "urban_rural_origin", "total", POST, +1,
+           "seed 2.3: rural-origin urban population (migrants plus converted) grows"),
+    Expect("hukou_abolition", "migrant_stock", "tier:megacity", POST, +1,
+           "seed 2.3: megacities' barrier (the highest) removed"),
+    # --- wages, arrears, minimum wage (seed 2.2, 2006 measure 1)
+    Expect("minimum_wage_enforcement", "share_paid_min_wage", "migrants", POST, +1,
+           "seed 2.2, 2006 measure 1: enforced minimum wage, more paid at least the minimum"),
+    Expect("minimum_wage_enforcement", "mean_wage_rmb_2000", "migrants", POST, +1,
+           "seed 1.4, 2.2: wages below the minimum are raised to it"),
+    Expect("wage_arrears_campaign", "share_fully_paid", "migrants", POST, +1,
+           "seed 2.2: the arrears campaign raised the share fully paid to 80% in 2005"),
+    Expect("wage_arrears_campaign", "remittances_rmb", "total", POST, +1,
+           "seed 1.5, 1.6: migrants remit a share of wages actually paid", how="sum"),
+    # --- social insurance (seed 1.5, 2.3, 2006 measure 4)
+    Expect("social_insurance_local", "share_insured", "migrants", POST, +1,
+           "2006 measure 4: coverage extended to migrants' formal jobs"),
+    Expect("social_insurance_portable", "share_insured", "migrants", POST, +1,
+           "2006 measure 4: coverage extended to migrants' formal jobs"),
+    Expect("social_insurance_portable", "migrant_stock", "total", POST, +1,
+           "seed 2.3: local entitlements are 'incompatible with migrant mobility'; portable "
+           "insurance is worth more to migrants", base="social_insurance_local"),
+    # --- schooling (seed 1.5, 2.2 Wuxi)
+    Expect("equal_schooling", "migrant_children_in_cities", "total", POST, +1,
+           "seed 1.5, 2.2 (Wuxi): without extra fees children follow their parents"),
+    Expect("equal_schooling", "children_left_behind", "total", POST, -1,
+           "seed 1.3, 1.5: fewer of the children left behind"),
+    # --- training and employment services (seed 2.4, 2006 measure 3)
+    Expect("vocational_training", "share_trained", "rural_labour_force", POST, +1,
+           "seed 2.4: national plan trains many more rural workers"),
+    Expect("vocational_training", "share_trained", "migrants", POST, +1,
+           "seed 2.4: trainees go on to off-farm (migrant) jobs"),
+    Expect("vocational_training", "unemployment_rate", "migrants", POST, -1,
+           "seed 2.4: 88% of Sunshine trainees found off-farm jobs; trained seekers find jobs "
+           "faster"),
+    Expect("vocational_training", "mean_wage_rmb_2000", "migrants", POST, +1,
+           "seed 1.4, 2.4: training is reflected in migrants' incomes (Cai 2005)"),
+    Expect("employment_services", "unemployment_rate", "migrants", (2007, 2012), -1,
+           "seed 2.4 (Spring Breeze): free public placement, faster job finding"),
+    # --- local development (seed 1.3 Go West, 2006 measure 7)
+    Expect("local_development", "migrant_stock", "total", POST, -1,
+           "2006 measure 7: local transfer of surplus labour, fewer leave"),
+    Expect("local_development", "rural_income_per_head_rmb_year", "total", POST, +1,
+           "seed 1.6, 2006 measure 7: local development raises rural incomes"),
+    # --- land (seed 2.3, 2006 measure 6)
+    Expect("land_rights_secure", "hukou_conversions", "total", (2007, 2012), +1,
+           "seed 2.3: reluctance to give up land rights holds back conversion", how="sum"),
+    # --- growth shock (seed 2.2)
+    Expect("growth_slowdown", "labour_demand", "total", POST, -1,
+           "seed 2.2: a point less growth cuts labour demand by ~900,000"),
+    Expect("growth_slowdown", "migrant_stock", "total", (2009, 2012), -1,
+           "seed 2.2: fewer jobs, fewer migrants (returns, fewer departures)"),
+    Expect("growth_slowdown", "unemployment_rate", "migrants", (2008, 2010), +1,
+           "seed 2.2: fewer jobs for the migrants already there"),
+    # --- the State Council package (seed 2.1, the seven measures of 2006)
+    Expect("state_council_2006", "share_paid_min_wage", "migrants", POST, +1,
+           "measure 1: minimum wage guaranteed"),
+    Expect("state_council_2006", "share_fully_paid", "migrants", POST, +1,
+           "measure 1: wage delivery monitored"),
+    Expect("state_council_2006", "share_informal", "migrants", POST, -1,
+           "measure 2: labour contracts enforced"),
+    Expect("state_council_2006", "share_trained", "rural_labour_force", POST, +1,
+           "measure 3: job training"),
+    Expect("state_council_2006", "share_insured", "migrants", POST, +1,
+           "measure 4: social security coverage"),
+    Expect("state_council_2006", "migrant_children_in_cities", "total", POST, +1,
+           "measure 5: access to urban public services (schools)"),
+    Expect("state_council_2006", "hukou_conversions", "total", (2007, 2012), +1,
+           "measure 6: land rights kept (and measure 5: easier small-city access)", how="sum"),
+    Expect("state_council_2006", "rural_income_per_head_rmb_year", "total", POST, +1,
+           "measure 7: local development; measure 1: more wages paid and remitted"),
+]
+
+
+def _param(e: Expect):
+    marks = [pytest.mark.xfail(strict=True, reason=e.xfail)] if e.xfail else []
+    return pytest.param(e, id=e.id, marks=marks)
+
+
+@pytest.mark.parametrize("e", [_param(e) for e in EXPECT])
+def test_policy_direction(runs, e: Expect):
+    """The scenario moves the indicator in the direction the literature expects (see the id and
+    the reason)."""
+    idx = _yrs(*e.years)
+    agg = np.sum if e.how == "sum" else np.mean
+    s = float(agg(runs.annual(e.scenario, e.indicator, e.group)[idx]))
+    b = float(agg(runs.annual(e.base, e.indicator, e.group)[idx]))
+    assert np.sign(s - b) == e.sign, (
+        f"{e.id}: {e.scenario} {s:.6g} vs {e.base} {b:.6g} over {e.years} ({e.reason})")
+
+
+# ------------------------------------------------------------------------- Zhengzhou 2003
+def test_zhengzhou_jumps_in_2003_then_falls_after_reversal(runs):
+    """seed 2.3: when Zhengzhou relaxed permanent residence in 2003 its migrant population
+    mushroomed, and the decision was reversed. Monthly stock in the Henan capital: identical to
+    the base up to December 2002, well above its own 2002 level and above the base in the first
+    half of 2003, and back near the base after the 2004 reversal (excess in 2005 below half the
+    2003 jump). Measured (100,000 agents): from about 100,000-210,000 in 2002 the stock jumps to
+    an excess over the base of 110,000-185,000 in the first half of 2003 (seeds 11, 1, 2), and
+    the excess is 0-45,000 in 2005."""
+    z = runs("zhengzhou_2003").series()["migrant_stock", "dest:Zhengzhou"]
+    b = runs(BASE).series()["migrant_stock", "dest:Zhengzhou"]
+
+    def months(year, first=1, last=12):
+        return slice(12 * (year - START) + first - 1, 12 * (year - START) + last)
+
+    assert np.array_equal(z[: months(2002).stop], b[: months(2002).stop])
+    jump = (z - b)[months(2003, 1, 6)].mean()
+    assert jump > 0, f"no jump in 2003: excess over the base {jump:.0f}"
+    assert z[months(2003, 1, 6)].mean() > 1.3 * z[months(2002)].mean(), (
+        f"no jump in 2003: {z[months(2003, 1, 6)].mean():.0f} in Jan-Jun 2003 vs "
+        f"{z[months(2002)].mean():.0f} in 2002")
+    after = (z - b)[months(2005)].mean()
+    assert after < 0.5 * jump, (
+        f"no fall after the 2004 reversal: excess {jump:.0f} in Jan-Jun 2003, {after:.0f} in 2005")
+
+
+# ------------------------------------------------------------------------- training
+def test_training_trained_migrants_find_jobs_more_often(runs):
+    """seed 2.4 (88% of Sunshine trainees found off-farm jobs): at the end of the training
+    scenario, trained migrants are unemployed less often than untrained ones."""
+    runs("vocational_training")
+    p = runs.sims["vocational_training"].persons
+    mig = (p.loc != HOME) & (p.hukou == RURAL)
+    tr = mig & (p.trained == 1)
+    un = mig & (p.trained == 0)
+    u_tr = 1.0 - p.employed[tr].mean()
+    u_un = 1.0 - p.employed[un].mean()
+    assert tr.sum() > 1000
+    assert u_tr < u_un, f"unemployment trained {u_tr:.4f} vs untrained {u_un:.4f}"
+
+
+# ------------------------------------------------------------------------- side effects
+@pytest.mark.xfail(strict=True, reason=(
+    "indicator artefact: share_paid_min_wage compares the wage net of the insured migrant's "
+    "contribution (wages.pay applies the minimum wage floor, then multiplies by 1 - "
+    "insurance_contribution_rate) with the minimum wage, so insuring more jobs 'lowers' "
+    "compliance. Measured (social_insurance_local vs base, mean 2008-2012, 100,000 agents): "
+    "-0.038 (seed 11), -0.037 (seed 1), -0.038 (seed 2); -0.07 by 2015. Under "
+    "the 2004 Provisions the minimum wage is compared with pay before the employee's own "
+    "contributions in most provinces."))
+def test_insurance_leaves_minimum_wage_compliance_alone(runs):
+    """Nothing moves without cause: extending social insurance (2006 measure 4) does not change
+    whether migrants are paid at least the minimum wage (within 1 point, 2008-2012)."""
+    idx = _yrs(*POST)
+    s = runs.annual("social_insurance_local", "share_paid_min_wage", "migrants")[idx].mean()
+    b = runs.annual(BASE, "share_paid_min_wage", "migrants")[idx].mean()
+    assert abs(s - b) < 0.01, f"share paid at least the minimum wage {s:.4f} vs base {b:.4f}"
