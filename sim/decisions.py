@@ -86,7 +86,7 @@ PARAMS = (
     ),
     Param(
         "asc_home",
-        -1.0,
+        -1.15,
         "utils",
         -20.0,
         20.0,
@@ -109,11 +109,12 @@ PARAMS = (
         0.0,
         5.0,
         "seed 1.3: 71% of migrants aged 15-29",
-        "extra cost of moving per decade of age above 20",
+        "extra cost of moving per decade of age above 22, by age group (15-29, 30-44, 45-64 "
+        "counted at 22, 37 and 52)",
     ),
     Param(
         "female_cost",
-        {"1985": 1.2, "2003": -0.5},
+        {"1985": 1.2, "2003": -0.8},
         "utils",
         -5.0,
         10.0,

@@ -10,8 +10,9 @@ Step order (``STEP_ORDER``), each month t of year y:
    (``sim.returns``, ``sim.household``).
 4. ``hukou``       settled, employed migrants may convert to local hukou; migrants register for
    residence permits (``sim.hukou``).
-5. ``labour``      demand grows with regional GDP; workers counted; job chances, shortages and
-   wage levels adjust (``sim.labour``, ``sim.wages``).
+5. ``labour``      base demand grows with regional GDP; workers are counted; wage levels move
+   with the month's shortage (against demand at last month's wages) and unemployment; demand
+   then responds to the new wages (``sim.labour``, ``sim.wages``).
 6. ``household``   income per worker at home from land and the workers left (``sim.household``).
 7. ``decisions``   persons at home weigh migrating, migrants weigh moving on, against the
    start-of-month state (``sim.decisions``); households pick who goes and whether children
@@ -219,7 +220,7 @@ class Simulation:
         self.contrib_loss = (
             pars.insurance_contribution_rate * pars.social_insurance_coverage * formal
         )
-        self.insured_return_mult = 1.0 if pars.insurance_portable else pars.nonportable_return_mult
+        self.insured_return_mult = policy.insured_return_mult(pars)
         w = geo.rural_pop_working_age
         y_2000 = pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share / 12.0
         self.y_ref = float((w * y_2000).sum() / w.sum())
@@ -276,11 +277,16 @@ class Simulation:
         if pars.ht_mode:  # one national rural income: no land or household differences
             self._y_home[:] = np.log(self.y_ref) + pars.local_development
 
+    def _paid_levels(self) -> np.ndarray:
+        """Wage levels as paid: raised towards the minimum wage where it is enforced."""
+        return wages.expected_with_minimum(self.levels, self.minw, self.pars.min_wage_enforcement)
+
     def _expected_wages(self, emp_rate: np.ndarray) -> np.ndarray:
         """Expected monthly wage by destination, schooling, training: the demand-weighted wage
-        level, times the chance of being paid in full (arrears)."""
+        level (with the minimum wage where enforced), times the chance of being paid in full
+        (arrears) and net of insurance contributions."""
         share = self.demand / np.maximum(self.demand.sum(axis=1, keepdims=True), 1e-12)
-        level = (share * self.levels).sum(axis=1)
+        level = (share * self._paid_levels()).sum(axis=1)
         paid = 1.0 - (share * self.arrears_risk[None, :]).sum(axis=1)
         return (level * paid * (1.0 - self.contrib_loss))[:, None, None] * self.mult[None, :, :]
 
@@ -477,6 +483,9 @@ class Simulation:
             p.permit,
             p.hh,
             hh.n_children,
+            hh.kids_with,
+            pars.parent_age_min,
+            pars.parent_age_max,
             pars.return_rate_year * self.return_weights[month - 1],
             pars.return_female_mult,
             pars.return_unemployed_mult,
@@ -542,7 +551,7 @@ class Simulation:
             self.levels, shortage, np.where(present > 0, unemp, 0), pars
         )
         self.demand = labour.wage_adjusted_demand(
-            self.base_demand, self.levels, self.ref_levels, pars
+            self.base_demand, self._paid_levels(), self.ref_levels, pars
         )
         marks.append(clock())
         # 6 household
@@ -634,7 +643,15 @@ class Simulation:
             self._remit,
         )
         bins, counts, wage_sum, remit_sum = tally_pay(
-            p.loc, self._wage, self._paid, self._remit, self.minw, self.to_2005, WAGE_EDGES_2005
+            p.loc,
+            self._wage,
+            self._paid,
+            self._remit,
+            p.job,
+            self.pars.insurance_contribution_rate,
+            self.minw,
+            self.to_2005,
+            WAGE_EDGES_2005,
         )
         self.rec.wage_bins[t] = bins
         sc["paid_full"][t], sc["minwage_covered"][t], sc["minwage_ok"][t] = counts

@@ -8,10 +8,11 @@ and local development enter as a lever on home income (2006 measure 7).
 
 Household strategy (seed 1.3, 1.5): when several members want to leave in a month the household
 sends the best placed first (better schooled, then younger), one a month, and keeps at least one
-worker at home when it has several. Children follow a migrant parent only where schooling is
-accessible and affordable for non-local hukou (seed 1.5: RMB 12,000 'donations' in Beijing,
-nearly half of migrant children out of school), otherwise they are left behind (about 23 million,
-seed 1.3). Migrants remit part of the wages actually paid (seed 1.5, 1.6).
+worker at home when it has several. Children follow a departing parent-age migrant with a chance
+that schooling fees and access for non-local hukou hold down (``child_school_barrier``, the same
+in every city for now; seed 1.5: RMB 12,000 'donations' in Beijing, nearly half of migrant
+children out of school); otherwise they are left behind (about 23 million, seed 1.3).
+Migrants remit part of the wages actually paid (seed 1.5, 1.6).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ PARAMS = (
     ),
     Param(
         "child_bring_max",
-        0.5,
+        0.36,
         "probability",
         0.0,
         1.0,

@@ -72,14 +72,14 @@ PARAMS = (
         "value to a migrant of holding portable insurance (utility, at full coverage)",
     ),
     Param(
-        "insurance_portable",
-        False,
-        "flag",
-        0,
-        1,
+        "insurance_portability",
+        0.0,
+        "share",
+        0.0,
+        1.0,
         "seed 2.3: entitlements organised locally, not transferable between cities",
-        "insurance can be carried between cities and home",
-        kind=bool,
+        "degree to which insurance can be carried between cities and home (0 none, 1 full; "
+        "a yearly path dates a portability reform)",
     ),
     Param(
         "nonportable_value_share",
@@ -133,8 +133,15 @@ PARAMS = (
 
 def insurance_value(pars) -> float:
     """Utility of expected insurance at a destination job (before the chance of a formal job)."""
-    share = 1.0 if pars.insurance_portable else pars.nonportable_value_share
+    port = pars.insurance_portability
+    share = port + (1.0 - port) * pars.nonportable_value_share
     return pars.insurance_value * share * pars.social_insurance_coverage
+
+
+def insured_return_mult(pars) -> float:
+    """Return-hazard ratio of insured migrants: non-portable insurance ties them to the city."""
+    port = pars.insurance_portability
+    return port + (1.0 - port) * pars.nonportable_return_mult
 
 
 def relaxed_city(pars) -> int:

@@ -98,8 +98,9 @@ def tally(age, sex, school, trained, loc, hukou, dist, employed, sector, job, pe
 
 
 @njit(cache=True)
-def tally_pay(loc, wage, paid, remit, minw, to_2005, edges):
-    """Wage brackets (2005 prices), fully paid, covered by and paid at least the minimum wage;
+def tally_pay(loc, wage, paid, remit, job, contrib, minw, to_2005, edges):
+    """Wage brackets (2005 prices), fully paid, covered by and paid at least the minimum wage
+    (pay before the insured migrant's own contribution, as the 2004 Provisions compare it);
     sums of wages and remittances (serial, so sums do not depend on threads)."""
     bins = np.zeros(4, np.int64)
     out = np.zeros(3, np.int64)  # paid in full, covered by a minimum wage, paid >= it
@@ -120,7 +121,8 @@ def tally_pay(loc, wage, paid, remit, minw, to_2005, edges):
         m = minw[loc[i]]
         if m > 0.0:
             out[1] += 1
-            if w >= m * 0.999999:
+            gross = w / (1.0 - contrib) if (job[i] & 4) != 0 else w
+            if gross >= m * 0.999999:
                 out[2] += 1
     return bins, out, total, total_remit
 

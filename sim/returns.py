@@ -19,7 +19,7 @@ from sim.state import HOME, RURAL
 PARAMS = (
     Param(
         "return_rate_year",
-        0.13,
+        0.09,
         "per year",
         0.0,
         5.0,
@@ -28,7 +28,7 @@ PARAMS = (
     ),
     Param(
         "return_female_mult",
-        1.3,
+        2.0,
         "ratio",
         0.1,
         10.0,
@@ -64,12 +64,12 @@ PARAMS = (
     ),
     Param(
         "return_children_mult",
-        1.3,
+        2.3,
         "ratio",
         0.5,
         10.0,
         "seed 1.3/1.5: 23 million children left behind",
-        "hazard ratio with children at home",
+        "hazard ratio of a parent-age migrant whose children were left at home",
     ),
     Param(
         "return_school_log",
@@ -108,6 +108,9 @@ def draw_returns(
     permit,
     hh,
     n_children,
+    kids_with,
+    parent_lo,
+    parent_hi,
     rate_month,
     female_mult,
     unemp_mult,
@@ -137,8 +140,9 @@ def draw_returns(
             h *= female_mult
         if employed[i] == 0:
             h *= unemp_mult
-        if n_children[hh[i]] > 0:
-            h *= kids_mult
+        h_i = hh[i]
+        if n_children[h_i] > 0 and kids_with[h_i] != i and parent_lo <= age[i] <= parent_hi:
+            h *= kids_mult  # a parent whose children were left behind
         if (job[i] & 4) != 0:
             h *= insured_mult
         if uniform(key, i, 0) < 1.0 - np.exp(-h):

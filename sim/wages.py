@@ -253,6 +253,12 @@ def adjust_levels(
     return levels * np.exp(g)
 
 
+def expected_with_minimum(levels: np.ndarray, minw: np.ndarray, enforcement: float) -> np.ndarray:
+    """Wage level a worker or employer expects where a minimum wage is enforced with the given
+    chance: level + enforcement * max(minimum - level, 0), by destination and sector."""
+    return levels + enforcement * np.maximum(minw[:, None] - levels, 0.0)
+
+
 def person_multipliers(pars) -> np.ndarray:
     """exp(schooling and training premia), shape (3, 2)."""
     s = np.exp(np.array([0.0, pars.school_premium_junior, pars.school_premium_senior]))

@@ -195,7 +195,8 @@ def _returns(p, rate_month, **kw):
     returned, spell = np.zeros(n, I8), np.zeros(n, I16)
     returns.draw_returns(KEY, p["age"], p["sex"], p["school"], p["loc"], p["hukou"], p["dist"],
                          p["employed"], p["months_away"], p["sector"], p["job"], p["permit"],
-                         np.zeros(n, I32), np.zeros(1, I8), rate_month, args["female_mult"],
+                         np.zeros(n, I32), np.zeros(1, I8), np.full(1, -1, I32), 25, 45,
+                         rate_month, args["female_mult"],
                          args["unemp_mult"], args["age_log"], args["dur_log"], args["kids_mult"],
                          args["school_log"], args["insured_mult"], returned, spell)
     return returned, spell

