@@ -234,7 +234,8 @@ def markdown(results: dict) -> str:
             f"| {c['peak_rss_per_person_raw']:.0f} | {c['peak_rss_per_person_net']:.0f} "
             f"| {c['rss_after_run_per_person_net']:.0f} |")
     out = ["| agents | threads | months | build s | run s | M agent-steps/s "
-           "| M agent-steps/CPU-s | load (1 min) | state B/person | peak RSS B/person (raw) | peak RSS B/person (net) "
+           "| M agent-steps/CPU-s | load (1 min) | state B/person | peak RSS B/person (raw) "
+           "| peak RSS B/person (net) "
            "| RSS after run B/person (net) |",
            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *rows]
     if stages:

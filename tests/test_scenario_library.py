@@ -193,8 +193,9 @@ EXPECT = [
            "seed 2.3: easier settlement, more conversions to local hukou", how="sum"),
     Expect("hukou_small_medium_open", "migrant_stock", "tier:medium", POST, +1,
            "seed 2.3: the opened prefecture cities gain migrants"),
-    Expect("hukou_all_but_megacities", "migrant_stock", "total", POST, +1,
-           "seed 2.3: lower barriers draw more migrants"),
+    Expect("hukou_all_but_megacities", "urban_rural_origin", "total", POST, +1,
+           "seed 2.3: lower barriers draw more rural people to the cities (migrants plus those "
+           "who convert; conversions move people out of the rural-hukou migrant stock)"),
     Expect("hukou_all_but_megacities", "hukou_conversions", "total", (2007, 2012), +1,
            "seed 2.3: easier settlement, more conversions", how="sum"),
     Expect("hukou_all_but_megacities", "migrant_stock", "tier:large", POST, +1,
