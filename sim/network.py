@@ -211,7 +211,7 @@ def _build_csr(
         dst = nptr[i]
         for t in range(nptr[i + 1] - nptr[i]):
             idx[dst + t] = idx[src + t]
-    return nptr, idx[: nptr[-1]].copy()
+    return nptr, idx[: nptr[-1]]  # a view: the few removed duplicates stay as slack, no copy
 
 
 def build_network(persons: Persons, places: Places, seed: int, pars) -> Network:
