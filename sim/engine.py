@@ -139,12 +139,12 @@ class Simulation:
         self._log_land = np.log(np.maximum(land, 1e-3))
         self._inc_head = np.zeros(n_hh, np.float64)
         self._hh_size = np.zeros(n_hh, np.float64)
-        self.demand = labour.initial_demand(geo, pars, self.scale)
+        self.demand = labour.demand_at_start(geo, self.params, self.scale, self.start_year)
         self.n_months = 12 * self.years
         self.rec = Recorder(self.n_months, geo.n_dest)
         self.t = 0
         self._resolve_year(self.start_year)
-        self.levels = wages.initial_levels(geo, pars, self.wage_index)
+        self.levels = wages.levels_at_start(geo, self.params, self.start_year)
         if pars.ht_mode:  # one national urban wage level
             self.levels[:] = float(np.mean(self.levels))
         self.ref_levels = self.levels.copy()  # wage levels on the drift path, without tightness

@@ -29,7 +29,8 @@ PARAMS = (
         1.0e5,
         3.0e8,
         "assumption: urban jobs migrants could fill in 1985 (urban employment 128M, CSY 1986)",
-        "national demand for migrant labour at the start of the run",
+        "national demand for migrant labour in 1985 (a later start grows it with regional GDP "
+        "to the start year)",
     ),
     Param(
         "demand_growth_elasticity",
@@ -222,6 +223,24 @@ def initial_demand(geo, pars, scale: float) -> np.ndarray:
     """Migrant labour demand (agents) by destination and sector at the start."""
     d = demand_weights(geo, pars) * pars.migrant_jobs_initial / scale
     return d[:, None] * sector_shares(geo, pars)
+
+
+BASE_YEAR = 1985  # the year ``migrant_jobs_initial`` refers to
+
+
+def demand_at_start(geo, params, scale: float, start_year: int) -> np.ndarray:
+    """Migrant labour demand (agents) at the start of a run: the 1985 level grown month by
+    month with the regional GDP series to the start year, so a later start begins where a 1985
+    start would have its base demand."""
+    demand = initial_demand(geo, params.at(BASE_YEAR), scale)
+    years = geo.national["year"]
+    for year in range(BASE_YEAR, start_year):
+        k = int(np.clip(np.searchsorted(years, year), 0, years.size - 1))
+        growth = geo.regional_growth[k][geo.prov_region[geo.dest_prov]]
+        pars = params.at(year)
+        for _ in range(12):
+            demand = grow_demand(demand, growth, pars)
+    return demand
 
 
 def wage_adjusted_demand(

@@ -66,11 +66,12 @@ PARAMS = (
     ),
     Param(
         "initial_migrant_stock",
-        2.0e6,
+        {"1985": 2.0e6, "2006": 1.35e8},
         "persons",
         0.0,
-        5.0e7,
-        "seed Introduction: about 2 million rural migrants in the mid-1980s",
+        3.0e8,
+        "seed Introduction (about 2 million in the mid-1980s) and 1.2 (120-150 million in "
+        "2006); a later start takes the value of its start year",
         "persons away from home for work at the start of the run",
     ),
 )

@@ -30,7 +30,7 @@ PARAMS = (
         0.9,
         "ratio",
         0.1,
-        1.5,
+        3.0,
         "seed 1.4 (wage brackets vs the average urban wage); Wang & Cai 2005",
         "migrant wage at the start relative to the provincial average urban wage",
     ),
@@ -237,6 +237,17 @@ def initial_levels(geo, pars, wage_index: float) -> np.ndarray:
         * tier_mult[geo.dest_tier]
     )
     return base[:, None] * sector_vector(pars, "sector_wage")[None, :]
+
+
+def levels_at_start(geo, params, start_year: int, base_year: int = 1985) -> np.ndarray:
+    """Wage levels at the start of a run: the 1985 levels moved along the drift path to the
+    start year (a later start begins on the path a 1985 start follows, without tightness)."""
+    years = geo.national["year"]
+    k = int(np.clip(np.searchsorted(years, base_year), 0, years.size - 1))
+    pars = params.at(base_year)
+    levels = initial_levels(geo, pars, float(geo.national["urban_wage_real_index"][k]))
+    drift = sum(params.at(y).wage_drift_year for y in range(base_year, start_year))
+    return levels * np.exp(drift)
 
 
 def adjust_levels(

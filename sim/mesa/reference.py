@@ -146,9 +146,9 @@ class ReferenceModel(mesa.Model):
             self.persons.append(x)
         for i, x in enumerate(self.persons):
             x.contacts = [self.persons[j] for j in net.indices[net.indptr[i] : net.indptr[i + 1]]]
-        self.demand = labour.initial_demand(geo, pars, self.scale)
+        self.demand = labour.demand_at_start(geo, self.params, self.scale, self.start_year)
         self.resolve_year(self.start_year)
-        self.levels = wages.initial_levels(geo, pars, self.wage_index)
+        self.levels = wages.levels_at_start(geo, self.params, self.start_year)
         self.ref_levels = self.levels.copy()  # wage levels on the drift path
         self.base_demand = self.demand.copy()  # demand before the wage response
         self.place_initial_migrants()
