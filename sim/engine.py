@@ -44,8 +44,8 @@ from sim.params import Params
 from sim.population import build_population
 from sim.results import EXIT_CAUSES, WAGE_EDGES_2005, Recorder, Results, tally, tally_pay
 from sim.rng import tick_key, uniform_array
-from sim.sectors import SECTOR_NAMES
 from sim.state import HOME, RURAL
+from sim.yearly import year_quantities
 
 STEP_ORDER = (
     "demography",
@@ -59,19 +59,6 @@ STEP_ORDER = (
     "pay",
     "record",
 )
-URBAN_WAGE_2000_NATIONAL = 9371.0  # RMB/year, average wage of staff and workers (CSY 2001)
-
-_MONTH_DECIDE = np.array([0.0, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0])  # Feb, Mar: Spring Festival
-
-
-def _season(share: float, festival_months: np.ndarray) -> np.ndarray:
-    """Monthly weights summing to 1: ``share`` spread over the festival months, the rest evenly."""
-    fest = festival_months > 0
-    w = np.where(
-        fest, share * festival_months / festival_months.sum(), (1.0 - share) / (~fest).sum()
-    )
-    return w
-
 
 class Simulation:
     """A run of the model.
@@ -186,58 +173,10 @@ class Simulation:
 
     # ---------------------------------------------------------------- yearly inputs
     def _resolve_year(self, year: int) -> None:
-        geo = self.geo
+        """Parameters of the year and every quantity derived from them (``sim.yearly``)."""
         self.year = year
-        self.pars = pars = self.params.at(year)
-        nat = geo.national
-        k = int(np.clip(np.searchsorted(nat["year"], year), 0, nat["year"].size - 1))
-        self.wage_index = float(nat["urban_wage_real_index"][k])
-        self.cpi = float(nat["cpi_index"][k])
-        k05 = int(np.searchsorted(nat["year"], 2005))
-        self.to_2005 = float(nat["cpi_index"][k05])  # 2000 prices -> 2005 prices
-        rural_index = float(nat["rural_income_real_index"][k])
-        self.growth = geo.regional_growth[k][geo.prov_region[geo.dest_prov]]  # % per year
-        self.living = wages.living_cost(geo, pars)
-        self.minw = wages.min_wage(geo, pars, self.wage_index)
-        self.mult = wages.person_multipliers(pars)
-        risk = wages.sector_vector(pars, "arrears_risk")
-        self.arrears_risk = risk * (1.0 - pars.arrears_enforcement)
-        self.informal_prob = wages.sector_vector(pars, "informal_prob") * (
-            1.0 - pars.contract_enforcement
-        )
-        self.hukou_pen = hukou.penalties(pars)[geo.dest_tier]
-        self.conv_month = hukou.conversion_rates(pars)[geo.dest_tier] / 12.0
-        city = policy.relaxed_city(pars)
-        if city >= 0:
-            self.hukou_pen[city] *= pars.relax_city_penalty_mult
-            if pars.relax_city_penalty_mult < 1.0:
-                self.conv_month[city] = max(
-                    self.conv_month[city], pars.relax_city_conversion_rate / 12.0
-                )
-        formal = 1.0 - self.informal_prob.mean()
-        self.insurance_utils = policy.insurance_value(pars) * formal
-        self.insured_prob = pars.social_insurance_coverage
-        self.contrib_loss = (
-            pars.insurance_contribution_rate * pars.social_insurance_coverage * formal
-        )
-        self.insured_return_mult = policy.insured_return_mult(pars)
-        w = geo.rural_pop_working_age
-        y_2000 = pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share / 12.0
-        self.y_ref = float((w * y_2000).sum() / w.sum())
-        self.log_farm_prod = household.log_farm_productivity(
-            geo, pars, rural_index, self.mean_land_prov
-        )
-        self.urban_income_head = (
-            pars.urban_income_per_wage * URBAN_WAGE_2000_NATIONAL / 12.0 * self.wage_index
-        )
-        self.dist_probs = decisions.dist_class_probs(geo.n_prov, geo.dest_prov, geo.dest_tier, pars)
-        self.b_push = decisions.home_coefficients(pars)
-        self.decide_weights = _season(pars.spring_festival_share, _MONTH_DECIDE)
-        ret = np.zeros(12)
-        ret[0] = 1.0
-        self.return_weights = _season(pars.return_festival_share, ret)
-        self.p_bring = np.full(geo.n_dest, pars.child_bring_max * (1 - pars.child_school_barrier))
-        self.local_shares = np.array([getattr(pars, f"local_share_{s}") for s in SECTOR_NAMES])
+        self.pars = self.params.at(year)
+        self.__dict__.update(year_quantities(self.geo, self.pars, year, self.mean_land_prov))
 
     def _key(self, stream: str, tick: int | None = None) -> np.uint64:
         return tick_key(self.seed, stream, self.t if tick is None else tick)

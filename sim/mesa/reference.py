@@ -34,9 +34,8 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import household as household_mod
-from sim import hukou, labour, policy, wages
-from sim.engine import _MONTH_DECIDE, STEP_ORDER, _season
+from sim import labour, wages
+from sim.engine import STEP_ORDER
 from sim.geography import load_geography
 from sim.mesa.agents import Household, Person
 from sim.network import build_network
@@ -44,6 +43,7 @@ from sim.params import Params
 from sim.population import build_population
 from sim.sectors import N_SECTORS, SECTOR_NAMES
 from sim.state import HOME
+from sim.yearly import year_quantities
 
 #: the indicators recorded each month, as (indicator, group) keys of ``Results.series()``
 KEY_INDICATORS = (
@@ -88,8 +88,9 @@ class ReferenceModel(mesa.Model):
             getattr(self.params.at(y), "ht_mode", False)
             for y in range(start_year, start_year + years)
         ):
-            raise NotImplementedError(
-                "the reference model does not implement ht_mode (the Harris-Todaro teaching mode)"
+            raise ValueError(
+                "the reference model does not implement ht_mode (the Harris-Todaro teaching "
+                "mode); run it with sim.Simulation"
             )
         self.seed = int(seed)
         self.start_year, self.years = int(start_year), int(years)
@@ -182,50 +183,11 @@ class ReferenceModel(mesa.Model):
 
     # ================================================================ yearly inputs
     def resolve_year(self, year: int) -> None:
-        """Parameters and the year's quantities (as ``Simulation._resolve_year``)."""
-        geo = self.geo
+        """Parameters and the year's quantities (``sim.yearly``, shared with the core)."""
         self.year = year
-        self.pars = pars = self.params.at(year)
-        nat = geo.national
-        k = int(np.clip(np.searchsorted(nat["year"], year), 0, nat["year"].size - 1))
-        self.wage_index = float(nat["urban_wage_real_index"][k])
-        rural_index = float(nat["rural_income_real_index"][k])
-        self.growth = geo.regional_growth[k][geo.prov_region[geo.dest_prov]]
-        self.living = wages.living_cost(geo, pars)
-        self.minw = wages.min_wage(geo, pars, self.wage_index)
-        self.arrears_risk = wages.sector_vector(pars, "arrears_risk") * (
-            1.0 - pars.arrears_enforcement
-        )
-        self.informal_prob = wages.sector_vector(pars, "informal_prob") * (
-            1.0 - pars.contract_enforcement
-        )
-        self.hukou_pen = hukou.penalties(pars)[geo.dest_tier]
-        self.conv_month = hukou.conversion_rates(pars)[geo.dest_tier] / 12.0
-        city = policy.relaxed_city(pars)
-        if city >= 0:
-            self.hukou_pen[city] *= pars.relax_city_penalty_mult
-            if pars.relax_city_penalty_mult < 1.0:
-                self.conv_month[city] = max(
-                    self.conv_month[city], pars.relax_city_conversion_rate / 12.0
-                )
-        formal = 1.0 - self.informal_prob.mean()
-        self.insurance_utils = policy.insurance_value(pars) * formal
-        self.insured_prob = pars.social_insurance_coverage
-        self.contrib_loss = (
-            pars.insurance_contribution_rate * pars.social_insurance_coverage * formal
-        )
-        self.insured_return_mult = policy.insured_return_mult(pars)
-        w = geo.rural_pop_working_age
-        y_2000 = pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share / 12.0
-        self.y_ref = float((w * y_2000).sum() / w.sum())
-        self.log_farm_prod = household_mod.log_farm_productivity(
-            geo, pars, rural_index, self.mean_land_prov
-        )
-        self.decide_weights = _season(pars.spring_festival_share, _MONTH_DECIDE)
-        ret = np.zeros(12)
-        ret[0] = 1.0
-        self.return_weights = _season(pars.return_festival_share, ret)
-        self.p_bring = pars.child_bring_max * (1.0 - pars.child_school_barrier)
+        self.pars = self.params.at(year)
+        self.__dict__.update(year_quantities(self.geo, self.pars, year, self.mean_land_prov))
+        self.p_bring = self.pars.child_bring_max * (1.0 - self.pars.child_school_barrier)
         self._moving_cost_cache.clear()
 
     def person_wage_mult(self, school: int, trained: int) -> float:
