@@ -238,7 +238,7 @@ def check_out_dir(out_dir: str | Path) -> Path:
     return out
 
 
-def _swap_in(tmp: Path, out: Path) -> None:
+def swap_in(tmp: Path, out: Path) -> None:
     """Rename ``tmp`` to ``out``, replacing an existing run directory."""
     if out.is_dir() and not any(out.iterdir()):
         out.rmdir()
@@ -284,7 +284,7 @@ def write_run(results, out_dir: str | Path, manifest_extra: Mapping[str, Any] | 
                                       ("build_seconds", "run_seconds", "write_seconds"))
         (tmp / MANIFEST).write_text(dumps(man), encoding="utf-8")
         check_out_dir(out)
-        _swap_in(tmp, out)
+        swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

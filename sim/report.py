@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.output import swap_in
 from sim.results import FLOW_INDICATORS
 
 RUNS = "runs"
@@ -667,23 +668,6 @@ def build_blocks(batch_dir: Path, y: pd.DataFrame, baseline: str,
 
 
 # ------------------------------------------------------------------ writing
-def _swap_in(tmp: Path, out: Path) -> None:
-    if out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except OSError:
-        os.replace(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise ReportError(f"report path {out} exists and is not a directory")
@@ -751,7 +735,7 @@ def write_report(batch_dir: str | Path, out_dir: str | Path | None = None,
                                        encoding="utf-8")
         (tmp / REPORT_MD).write_text(to_markdown(blocks), encoding="utf-8")
         _check_out(out)
-        _swap_in(tmp, out)
+        swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
