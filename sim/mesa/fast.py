@@ -23,10 +23,10 @@ from __future__ import annotations
 from typing import Any
 
 import mesa
-import numba
 import numpy as np
 
 from sim.engine import Simulation
+from sim.engine import _threads as _Threads  # numba thread count for a block
 
 TOP_PROVINCES = 5
 
@@ -142,21 +142,3 @@ class MigrationModel(mesa.Model):
         total = max(sum(by.values()), 1e-12)
         top = sorted(by.items(), key=lambda kv: -kv[1])[:n]
         return ", ".join(f"{k}:{v / total:.2f}" for k, v in top)
-
-
-class _Threads:
-    """Set numba's thread count for a block (None leaves it unchanged)."""
-
-    def __init__(self, n: int | None):
-        self.n, self.old = n, None
-
-    def __enter__(self):
-        if self.n is not None:
-            self.old = numba.get_num_threads()
-            numba.set_num_threads(self.n)
-        return self
-
-    def __exit__(self, *exc):
-        if self.old is not None:
-            numba.set_num_threads(self.old)
-        return False
