@@ -15,7 +15,7 @@ from numba import njit, prange
 
 from sim.params import Param
 from sim.rng import uniform
-from sim.state import HOME, RURAL
+from sim.state import RURAL, send_home
 
 PARAMS = (
     Param(
@@ -108,12 +108,6 @@ def age_and_replace(
         u = uniform(key, i, 2)
         school[i] = 2 if u < share_senior else (1 if u < share_senior + share_junior else 0)
         trained[i] = 0
-        loc[i] = HOME
         hukou[i] = RURAL
-        dist[i] = -1
-        employed[i] = 0
-        months_away[i] = 0
-        sector[i] = -1
-        job[i] = 0
-        permit[i] = 0
         first_year[i] = -1
+        send_home(i, loc, dist, employed, months_away, sector, job, permit)

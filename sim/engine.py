@@ -60,6 +60,7 @@ STEP_ORDER = (
     "record",
 )
 
+
 class Simulation:
     """A run of the model.
 
@@ -140,6 +141,28 @@ class Simulation:
         by_dest = tally(*self._tally_args())[0]
         self.initial_stock = int(by_dest.sum())
 
+    def _apply_moves(self, year: int) -> tuple[np.ndarray, int, int]:
+        """Commit the decided moves: (departures by distance class, onward moves, returns by
+        choice)."""
+        p = self.persons
+        out_by_dist = np.zeros(4, np.int64)
+        onward, back = decisions.apply_moves(
+            self._event,
+            self._new_loc,
+            self._new_dist,
+            p.loc,
+            p.dist,
+            p.employed,
+            p.months_away,
+            p.sector,
+            p.job,
+            p.permit,
+            p.first_year,
+            year,
+            out_by_dist,
+        )
+        return out_by_dist, onward, back
+
     def _place_initial_migrants(self, pars) -> None:
         """Draw the initial stock from the young (under 40), placed by the choice model."""
         p = self.persons
@@ -153,21 +176,7 @@ class Simulation:
         skip[chosen] = 0
         self._home_income()
         self._decide(tick=-1, p_consider=1.0, force_move=True, skip=skip)
-        decisions.apply_moves(
-            self._event,
-            self._new_loc,
-            self._new_dist,
-            p.loc,
-            p.dist,
-            p.employed,
-            p.months_away,
-            p.sector,
-            p.job,
-            p.permit,
-            p.first_year,
-            self.start_year - 1,
-            np.zeros(4, np.int64),
-        )
+        self._apply_moves(self.start_year - 1)
         self._match(tick=-1)
         p.months_away[:] = np.where(p.loc != HOME, 12, 0).astype(np.int16)
 
@@ -512,22 +521,7 @@ class Simulation:
             pars.parent_age_min,
             pars.parent_age_max,
         )
-        out_by_dist = np.zeros(4, np.int64)
-        onward, back = decisions.apply_moves(
-            self._event,
-            self._new_loc,
-            self._new_dist,
-            p.loc,
-            p.dist,
-            p.employed,
-            p.months_away,
-            p.sector,
-            p.job,
-            p.permit,
-            p.first_year,
-            year,
-            out_by_dist,
-        )
+        out_by_dist, onward, back = self._apply_moves(year)
         marks.append(clock())
         # 8 matching
         self._match()

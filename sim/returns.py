@@ -14,7 +14,7 @@ from numba import njit, prange
 
 from sim.params import Param
 from sim.rng import uniform
-from sim.state import HOME, RURAL
+from sim.state import HOME, RURAL, send_home
 
 PARAMS = (
     Param(
@@ -148,10 +148,4 @@ def draw_returns(
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
             spell[i] = months_away[i]
-            loc[i] = HOME
-            dist[i] = -1
-            employed[i] = 0
-            months_away[i] = 0
-            sector[i] = -1
-            job[i] = 0
-            permit[i] = 0
+            send_home(i, loc, dist, employed, months_away, sector, job, permit)

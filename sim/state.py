@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+from numba import njit
 
 HOME = -1
 RURAL = 0
@@ -20,6 +21,19 @@ N_SCHOOL = 3  # 0 primary or less, 1 junior secondary, 2 senior secondary or mor
 SCHOOL_NAMES = ("primary", "junior", "senior")
 N_AGE_GROUPS = 3  # 15-29, 30-44, 45-64
 AGE_GROUP_NAMES = ("15-29", "30-44", "45-64")
+
+
+@njit(inline="always", cache=True)
+def send_home(i, loc, dist, employed, months_away, sector, job, permit):
+    """Person ``i`` is at home, out of any urban job, spell and permit (one definition for
+    returns, exits and Harris-Todaro returns)."""
+    loc[i] = HOME
+    dist[i] = -1
+    employed[i] = 0
+    months_away[i] = 0
+    sector[i] = -1
+    job[i] = 0
+    permit[i] = 0
 
 
 @dataclass
