@@ -53,7 +53,8 @@ def main() -> None:
                       (decisions, "apply_moves"), (decisions, "add_month_away"),
                       (labour, "count_workers"), (labour, "job_chances"),
                       (labour, "match_jobs"), (returns, "draw_returns"),
-                      (hukou, "draw_conversions"), (demography, "age_and_replace")]:
+                      (hukou, "draw_conversions"), (demography, "age_and_exit"),
+                      (demography, "enter")]:
         wrap(mod, name)
     engine.tally = _timed(results.tally, "results.tally", acc, calls)
 

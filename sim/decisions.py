@@ -31,7 +31,7 @@ from sim.state import HOME, N_AGE_GROUPS, N_SCHOOL, RURAL
 PARAMS = (
     Param(
         "consider_rate_year",
-        0.8,
+        0.714874,
         "decisions/year",
         0.0,
         12.0,
@@ -86,7 +86,7 @@ PARAMS = (
     ),
     Param(
         "asc_home",
-        -1.15,
+        -0.35783,
         "utils",
         -20.0,
         20.0,
@@ -104,7 +104,7 @@ PARAMS = (
     ),
     Param(
         "age_cost_per_decade",
-        2.0,
+        2.04236,
         "utils per 10 years",
         0.0,
         5.0,

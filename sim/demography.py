@@ -1,21 +1,35 @@
-"""Demography of the working-age population: ageing, deaths, exit at 65 and new entrants at 15.
+"""Demography of the rural working-age population: ageing, deaths, exit at 65, entrants at 15.
 
-Once a year (January) everyone ages a year. Persons who reach the exit age or die leave; each
-leaver's slot is taken by a new entrant aged 15 of the same household, so the population stays a
-closed, stable-size working-age population (one entrant per leaver). Entrants' schooling follows a
-yearly path of cohort shares (compulsory schooling spread, seed 1.3: most migrants completed
-nine years). A person who leaves while away as a rural migrant leaves the migrant stock: that is
-``exitflow`` (ageing or death).
+Once a year (January) everyone ages a year; persons who reach the exit age or die leave, and
+their slot falls vacant (``hukou == VACANT``). New entrants aged 15 then take vacant slots. By
+default (``cohort_entry``) the number entering each year follows the rural birth cohort born 15
+years earlier (``sim/data/births.csv``: national births, rural share, survival to 15) less those
+who leave the rural population through tertiary schooling, so the population is open: it grows
+while the large 1962-1975 and 1981-1991 birth cohorts come of age and stops growing as the small
+cohorts of the late 1990s arrive. The same cohort table, with the model's adult mortality, gives
+the age structure at the start year (:class:`Projection`); the level is normalised once to the
+2000 rural-hukou population aged 15-64 (census rural residents plus the rural migrants the
+census counted in cities). With ``cohort_entry``
+off, each leaver's slot is refilled at once (a closed, stationary population).
+
+Entrants' schooling follows a yearly path of cohort shares (compulsory schooling spread, seed
+1.3: most migrants completed nine years). A person who leaves while away as a rural migrant
+leaves the migrant stock: that is ``exitflow`` (ageing or death).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
-from sim.params import Param
-from sim.rng import uniform
-from sim.state import RURAL, send_home
+from sim.params import Param, Params
+from sim.rng import uniform, uniform_array
+from sim.state import RURAL, VACANT, send_home
+
+CENSUS_YEAR = 2000  # year of the rural working-age total in sim/data/provinces.csv
+ENTRY_AGE = 15
 
 PARAMS = (
     Param(
@@ -64,37 +78,149 @@ PARAMS = (
         "2000 census and later rural schooling tabulations",
         "share of entrants with senior secondary+",
     ),
+    Param(
+        "cohort_entry",
+        True,
+        "flag",
+        0,
+        1,
+        "NBS births by year (sim/data/births.csv); the closed variant is for teaching",
+        "entrants follow the rural birth cohorts (open population); off: one entrant per "
+        "leaver (closed, stationary size)",
+        kind=bool,
+    ),
+    Param(
+        "rural_hukou_away_2000",
+        6.0e7,
+        "persons",
+        0.0,
+        1.5e8,
+        "CRSY 2001 (NBS rural labour survey): 78.5 million rural labourers worked outside their "
+        "township in 2000; the census counts those away over six months where they live, taken "
+        "as three quarters of them (assumption)",
+        "rural-hukou persons aged 15-64 counted as urban residents by the 2000 census; added "
+        "to the census rural total when the cohort projection is normalised",
+    ),
+    Param(
+        "tertiary_exit_share",
+        {"1985": 0.01, "1995": 0.03, "2000": 0.05, "2006": 0.10},
+        "share of the rural cohort",
+        0.0,
+        0.6,
+        "China Education Statistical Yearbook: regular higher-education intake 0.62 M (1985), "
+        "0.93 M (1995), 2.2 M (2000), 5.5 M (2006); about half from rural households, most of "
+        "whom took urban hukou with admission (assumption on the shares)",
+        "share of a rural cohort leaving the rural population through tertiary schooling",
+    ),
 )
 
 
+def _value_at(params: Params, name: str, year: float) -> float:
+    v = params[name]
+    return float(v.at(year)) if hasattr(v, "at") else float(v)
+
+
+def survival_from_entry(m30: float, gompertz: float, exit_age: int) -> np.ndarray:
+    """Chance of being alive at ages 15..exit_age-1 given alive at 15 (the kernel's hazard)."""
+    ages = np.arange(ENTRY_AGE + 1, exit_age)
+    q = 1.0 - np.exp(-m30 * np.exp(gompertz * (ages - 30)))
+    return np.concatenate([[1.0], np.cumprod(1.0 - q)])
+
+
+class Projection:
+    """Rural working-age population implied by the birth cohorts (real persons).
+
+    ``entering(y)`` is the cohort reaching 15 in year ``y``: births(y - 15) x rural share x
+    survival to 15 x (1 - tertiary exit share), times one normalising factor ``k`` chosen so that
+    the projected 2000 population equals the rural-hukou population aged 15-64 of 2000: the
+    census rural residents of ``sim/data/provinces.csv`` plus the rural-hukou migrants the
+    census counted in cities (``rural_hukou_away_2000``), since the model's population
+    includes its migrants. ``k`` absorbs the level error of the reconstructed rural shares.
+    """
+
+    def __init__(self, geo, params: Params):
+        b = geo.births
+        self.first_entry = int(b["birth_year"][0]) + ENTRY_AGE
+        self.last_entry = int(b["birth_year"][-1]) + ENTRY_AGE
+        years = np.arange(self.first_entry, self.last_entry + 1)
+        tert = np.array([_value_at(params, "tertiary_exit_share", y) for y in years])
+        self._raw = b["births_m"] * 1e6 * b["rural_share"] * b["survival_to_15"] * (1.0 - tert)
+        self._params = params
+        self.k = 1.0
+        total_2000 = float(geo.rural_pop_working_age.sum()) + _value_at(
+            params, "rural_hukou_away_2000", CENSUS_YEAR
+        )
+        self.k = total_2000 / self.population(CENSUS_YEAR)
+
+    def _survival(self, year: int) -> np.ndarray:
+        m30 = _value_at(self._params, "mortality_30", year)
+        g = _value_at(self._params, "mortality_gompertz", year)
+        return survival_from_entry(m30, g, int(_value_at(self._params, "exit_age", year)))
+
+    def entering(self, year: int) -> float:
+        """Persons reaching 15 in ``year`` who join the rural working-age population."""
+        if not self.first_entry <= year <= self.last_entry:
+            raise ValueError(
+                f"births.csv covers entrants of {self.first_entry}-{self.last_entry}; "
+                f"year {year} is outside it"
+            )
+        return self.k * float(self._raw[year - self.first_entry])
+
+    def by_age(self, year: int) -> np.ndarray:
+        """Persons aged 15, 16, ... exit_age-1 in ``year`` (index 0 is age 15)."""
+        surv = self._survival(year)
+        first = year - (surv.size - 1)
+        if first < self.first_entry:
+            raise ValueError(
+                f"births.csv starts with the cohort entering in {self.first_entry}; the age "
+                f"structure of {year} needs cohorts from {first} (start in "
+                f"{self.first_entry + surv.size - 1} or later)"
+            )
+        entry_years = year - np.arange(surv.size)
+        return self.k * self._raw[entry_years - self.first_entry] * surv
+
+    def population(self, year: int) -> float:
+        """Rural working-age persons in ``year``."""
+        return float(self.by_age(year).sum())
+
+    def capacity_factor(self, start_year: int, years: int) -> float:
+        """Largest projected population of the run relative to its start (at least 1). The
+        slots depend on the run's length, so with cohort entry a shorter run is a statistically
+        equivalent run, not a prefix of a longer one (the closed population is a prefix)."""
+        p0 = self.population(start_year)
+        last = min(start_year + years, self.last_entry)
+        peak = max(self.population(y) for y in range(start_year, last + 1))
+        return max(1.0, peak / p0)
+
+
+def entrants_this_year(proj: Projection, year: int, scale: float, seed: int) -> int:
+    """Agents entering in ``year``: the cohort over the scale, rounded by a counter-based draw."""
+    x = proj.entering(year) / scale
+    n = math.floor(x)
+    return n + int(uniform_array(seed, "demography.entry_round", year, 1)[0] < x - n)
+
+
+def choose_entry_slots(vacant: np.ndarray, n_entrants: int, seed: int, year: int) -> np.ndarray:
+    """The ``n_entrants`` vacant slots (sorted) with the smallest counter-based keys: the choice
+    depends only on (seed, year, slot), never on threads or on earlier draws."""
+    if n_entrants >= vacant.size:
+        return vacant
+    u = uniform_array(seed, "demography.entry_slot", year, int(vacant.max()) + 1)[vacant]
+    pick = np.argsort(u, kind="stable")[:n_entrants]
+    return np.sort(vacant[pick])
+
+
 @njit(cache=True, parallel=True)
-def age_and_replace(
-    key,
-    age,
-    sex,
-    school,
-    trained,
-    loc,
-    hukou,
-    dist,
-    employed,
-    months_away,
-    sector,
-    job,
-    permit,
-    first_year,
-    exit_age,
-    m30,
-    gompertz,
-    share_junior,
-    share_senior,
-    left,
+def age_and_exit(
+    key, age, loc, hukou, dist, employed, months_away, sector, job, permit, exit_age, m30,
+    gompertz, left,
 ):
-    """Yearly ageing; leavers are replaced in place by entrants. ``left``: 0 stays, 1 aged out,
-    2 died (the engine counts exitflow from leavers that were away as rural migrants)."""
-    n = age.shape[0]
-    for i in prange(n):
+    """Yearly ageing of occupied slots. ``left``: 0 stays, 1 aged out, 2 died; a leaver's slot
+    becomes vacant (at home, out of any job). Converted (urban-hukou) persons age and leave too."""
+    for i in prange(age.shape[0]):
         left[i] = 0
+        if hukou[i] == VACANT:
+            continue
         a = age[i] + 1
         if a >= exit_age:
             left[i] = 1
@@ -103,11 +229,21 @@ def age_and_replace(
         if left[i] == 0:
             age[i] = a
             continue
-        age[i] = 15
+        age[i] = 0
+        hukou[i] = VACANT
+        send_home(i, loc, dist, employed, months_away, sector, job, permit)
+
+
+@njit(cache=True, parallel=True)
+def enter(key, slots, age, sex, school, trained, hukou, first_year, share_junior, share_senior):
+    """New rural members aged 15 take the vacant ``slots``; schooling by the cohort's shares."""
+    for k in prange(slots.shape[0]):
+        i = slots[k]
+        age[i] = ENTRY_AGE
         sex[i] = 1 if uniform(key, i, 1) < 0.49 else 0
         u = uniform(key, i, 2)
         school[i] = 2 if u < share_senior else (1 if u < share_senior + share_junior else 0)
         trained[i] = 0
         hukou[i] = RURAL
         first_year[i] = -1
-        send_home(i, loc, dist, employed, months_away, sector, job, permit)
+

@@ -2,8 +2,8 @@
 
 Step order (``STEP_ORDER``), each month t of year y:
 
-1. ``demography``  (January only) everyone ages a year; those reaching 65 or dying leave and are
-   replaced by entrants aged 15 (``sim.demography``).
+1. ``demography``  (January only) everyone ages a year; those reaching 65 or dying leave; the
+   year's rural cohort enters at 15 into vacant slots (``sim.demography``).
 2. ``year``        (January only) parameters resolved for year y; living costs, minimum wages,
    hukou penalties and farm productivity recomputed.
 3. ``returns``     migrants draw the return hazard; returners (and children with them) go home
@@ -30,6 +30,7 @@ policy changes a decision.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -44,7 +45,7 @@ from sim.params import Params
 from sim.population import build_population
 from sim.results import EXIT_CAUSES, WAGE_EDGES_2005, Recorder, Results, tally, tally_pay
 from sim.rng import tick_key, uniform_array
-from sim.state import HOME, RURAL
+from sim.state import HOME, RURAL, VACANT
 from sim.yearly import year_quantities
 
 STEP_ORDER = (
@@ -101,8 +102,25 @@ class Simulation:
     # ---------------------------------------------------------------- set-up
     def _build(self) -> None:
         geo, pars = self.geo, self.params.at(self.start_year)
+        self.projection = demography.Projection(geo, self.params)
+        factor = self.projection.capacity_factor(self.start_year, self.years)
+        capacity = self.agents
+        last = self.start_year + self.years - 1
+        if pars.cohort_entry and last > self.projection.last_entry:
+            raise ValueError(
+                f"the run ends in {last}, but sim/data/births.csv gives entrants only up to "
+                f"{self.projection.last_entry}; shorten the run or set cohort_entry = false"
+            )
+        if pars.cohort_entry:  # room for growth, plus 2% for the spread of deaths
+            capacity = int(math.ceil(self.agents * (factor * 1.02))) + 64
         self.persons, self.households, self.places, self.scale = build_population(
-            geo, self.agents, self.seed, pars, self.start_year
+            geo,
+            self.agents,
+            self.seed,
+            pars,
+            self.start_year,
+            by_age=self.projection.by_age(self.start_year),
+            capacity=capacity,
         )
         self.network = build_network(self.persons, self.places, self.seed, pars)
         hh_prov = self.places.county_prov[self.households.county]
@@ -170,7 +188,7 @@ class Simulation:
         if n_init == 0:
             return
         u = uniform_array(self.seed, "init.select", 0, p.n)
-        u = np.where(p.age < 40, u, 2.0)
+        u = np.where((p.age < 40) & (p.hukou == RURAL), u, 2.0)
         chosen = np.argsort(u, kind="stable")[:n_init]
         skip = np.ones(p.n, np.int8)
         skip[chosen] = 0
@@ -208,6 +226,57 @@ class Simulation:
         )
 
     # ---------------------------------------------------------------- mechanisms
+    def _demography(self, year: int, exits: np.ndarray) -> None:
+        """Ageing and exits, then the year's entrants into vacant slots."""
+        p, hh, t = self.persons, self.households, self.t
+        pars = self.params.at(year)
+        key = self._key("demography")
+        was_away = (p.loc != HOME) & (p.hukou == RURAL)
+        was_rural = p.hukou == RURAL
+        left = self._flag
+        demography.age_and_exit(
+            key,
+            p.age,
+            p.loc,
+            p.hukou,
+            p.dist,
+            p.employed,
+            p.months_away,
+            p.sector,
+            p.job,
+            p.permit,
+            pars.exit_age,
+            pars.mortality_30,
+            pars.mortality_gompertz,
+            left,
+        )
+        exits[0] = np.count_nonzero(was_away & (left == 1))
+        exits[1] = np.count_nonzero(was_away & (left == 2))
+        leavers = np.flatnonzero(left)
+        household.release_children(leavers, p.hh, hh.kids_with, hh.n_children, False)
+        sc = self.rec.scalars
+        sc["leavers"][t] = np.count_nonzero(was_rural & (left != 0))
+        if pars.cohort_entry:
+            n_in = demography.entrants_this_year(self.projection, year, self.scale, self.seed)
+            vacant = np.flatnonzero(p.hukou == VACANT)
+            slots = demography.choose_entry_slots(vacant, n_in, self.seed, year)
+            sc["entrants_unplaced"][t] = n_in - slots.size
+        else:  # closed population: every leaver's slot is refilled at once
+            slots = leavers
+        demography.enter(
+            key,
+            slots,
+            p.age,
+            p.sex,
+            p.school,
+            p.trained,
+            p.hukou,
+            p.first_year,
+            pars.entrant_share_junior,
+            pars.entrant_share_senior,
+        )
+        sc["entrants"][t] = slots.size
+
     def _home_income(self) -> None:
         p, pars = self.persons, self.pars
         household.home_income(
@@ -368,37 +437,10 @@ class Simulation:
         exits = np.zeros(len(EXIT_CAUSES), np.int64)
         # 1 demography
         sc["entrants"][t] = 0
+        sc["leavers"][t] = 0
+        sc["entrants_unplaced"][t] = 0
         if month == 1 and t > 0:
-            pars = self.params.at(year)
-            was_away = (p.loc != HOME) & (p.hukou == RURAL)
-            demography.age_and_replace(
-                self._key("demography"),
-                p.age,
-                p.sex,
-                p.school,
-                p.trained,
-                p.loc,
-                p.hukou,
-                p.dist,
-                p.employed,
-                p.months_away,
-                p.sector,
-                p.job,
-                p.permit,
-                p.first_year,
-                pars.exit_age,
-                pars.mortality_30,
-                pars.mortality_gompertz,
-                pars.entrant_share_junior,
-                pars.entrant_share_senior,
-                self._flag,
-            )
-            exits[0] = np.count_nonzero(was_away & (self._flag == 1))
-            exits[1] = np.count_nonzero(was_away & (self._flag == 2))
-            sc["entrants"][t] = np.count_nonzero(self._flag)
-            household.release_children(
-                np.flatnonzero(self._flag), p.hh, hh.kids_with, hh.n_children, False
-            )
+            self._demography(year, exits)
         marks.append(clock())
         # 2 year
         if month == 1:

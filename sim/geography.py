@@ -72,6 +72,7 @@ class Geography:
     n_dest: int
     national: dict[str, np.ndarray]
     regional_growth: np.ndarray
+    births: dict[str, np.ndarray]  # by birth year (``births.csv``): the cohorts entering at 15
 
     @property
     def n_prov(self) -> int:
@@ -210,6 +211,23 @@ def _load_series() -> tuple[dict[str, np.ndarray], np.ndarray]:
     return national, growth
 
 
+def _load_births() -> dict[str, np.ndarray]:
+    fname = "births.csv"
+    rows = _read_csv(fname)
+    out = {
+        c: _column(rows, fname, c, int if c in ("birth_year", "out_of_sample") else float)
+        for c in ("birth_year", "births_m", "rural_share", "survival_to_15", "out_of_sample")
+    }
+    years = out["birth_year"]
+    _fail_where(np.diff(years, prepend=years[0] - 1) != 1, fname, "birth_year", "not consecutive")
+    _fail_where(out["births_m"] <= 0, fname, "births_m", "must be positive")
+    for c in ("rural_share", "survival_to_15"):
+        _fail_where((out[c] <= 0) | (out[c] > 1), fname, c, "must be in (0, 1]")
+    out["birth_year"] = years.astype(np.int32)
+    out["out_of_sample"] = out["out_of_sample"].astype(bool)
+    return out
+
+
 def _destinations(names: tuple[str, ...], capitals: tuple[str, ...]) -> tuple:
     dest_name: list[str] = []
     dest_prov: list[int] = []
@@ -256,9 +274,10 @@ def load_geography() -> Geography:
         n_dest=len(dest_name),
         national=national,
         regional_growth=growth,
+        births=_load_births(),
     )
     for arr in (v for v in vars(geo).values() if isinstance(v, np.ndarray)):
         arr.flags.writeable = False
-    for arr in national.values():
+    for arr in (*national.values(), *geo.births.values()):
         arr.flags.writeable = False
     return geo

@@ -112,7 +112,7 @@ PARAMS = (
     ),
     Param(
         "child_bring_max",
-        0.36,
+        0.230737,
         "probability",
         0.0,
         1.0,

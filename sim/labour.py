@@ -24,7 +24,7 @@ _S = SECTOR_NAMES
 PARAMS = (
     Param(
         "migrant_jobs_initial",
-        2.0e7,
+        2.38035e7,
         "jobs",
         1.0e5,
         3.0e8,
@@ -61,7 +61,7 @@ PARAMS = (
     ),
     Param(
         "six_demand_mult",
-        2.5,
+        2.36424,
         "ratio",
         0.1,
         20.0,
@@ -149,7 +149,7 @@ PARAMS = (
     ),
     Param(
         "matching_efficiency",
-        0.6,
+        0.414678,
         "per month",
         0.0,
         1.0,

@@ -1,11 +1,15 @@
 """Synthetic rural working-age population: households, persons and their home places.
 
 Persons are drawn province by province in proportion to the rural population aged 15-64 of the
-2000 census (``sim/data/provinces.csv``); one agent stands for ``scale`` real persons. Households
+2000 census (``sim/data/provinces.csv``); one agent stands for ``scale`` real persons. The age
+structure of the start year comes from the birth cohorts (``sim.demography.Projection``), so
+that the initial population and the yearly entrants are one consistent demography. Households
 are filled to the provincial rural household size; land per worker scatters around the
 provincial mean; schooling follows the provincial census shares, shifted by birth cohort.
 Persons are stored sorted by county and household, so that villages and counties are contiguous
-index ranges (which keeps the network build and the step kernels cache-friendly).
+index ranges (which keeps the network build and the step kernels cache-friendly). Each
+household also holds vacant slots for the members who will come of age during the run, in
+proportion to its children.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from scipy.special import expit, logit, ndtri
 from sim.geography import Geography
 from sim.params import Param
 from sim.rng import uniform_array
-from sim.state import HOME, RURAL, Households, Persons, Places
+from sim.state import HOME, RURAL, VACANT, Households, Persons, Places
 
 PARAMS = (
     Param(
@@ -76,12 +80,6 @@ PARAMS = (
     ),
 )
 
-# Shares of the rural population aged 15-64 by five-year age group (15-19 ... 60-64), rounded from
-# the 2000 census rural age structure (Tabulation on the 2000 Population Census, vol. 1, table 1-7).
-AGE_GROUP_SHARES_15_64 = np.array(
-    [0.125, 0.100, 0.115, 0.130, 0.125, 0.095, 0.090, 0.080, 0.065, 0.055]
-)
-AGE_GROUP_SHARES_15_64 = AGE_GROUP_SHARES_15_64 / AGE_GROUP_SHARES_15_64.sum()
 CENSUS_MEAN_BIRTH_YEAR = 1963  # mean birth year of the 2000 census working-age population
 
 
@@ -104,13 +102,12 @@ def poisson_inv(u: np.ndarray, mu: float) -> np.ndarray:
     return np.searchsorted(poisson.cdf(k, mu), u, side="right").astype(np.int64)
 
 
-def _draw_ages(u: np.ndarray) -> np.ndarray:
-    """Single-year ages 15..64 by inverse CDF over five-year groups, uniform within a group."""
-    cdf = np.cumsum(AGE_GROUP_SHARES_15_64)
-    g = np.minimum(np.searchsorted(cdf, u, side="right"), 9)
-    lo = np.concatenate([[0.0], cdf[:-1]])[g]
-    within = (u - lo) / AGE_GROUP_SHARES_15_64[g]
-    return (15 + 5 * g + np.minimum(np.floor(within * 5), 4)).astype(np.int8)
+def _draw_ages(u: np.ndarray, by_age: np.ndarray) -> np.ndarray:
+    """Single-year ages from 15 by inverse CDF over ``by_age`` (persons at 15, 16, ...)."""
+    cdf = np.cumsum(by_age) / by_age.sum()
+    return (15 + np.minimum(np.searchsorted(cdf, u, side="right"), by_age.size - 1)).astype(
+        np.int8
+    )
 
 
 def draw_school(u: np.ndarray, shares: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -126,15 +123,33 @@ def draw_school(u: np.ndarray, shares: np.ndarray, shift: np.ndarray) -> np.ndar
 
 
 def build_population(
-    geo: Geography, n_agents: int, seed: int, pars, start_year: int
+    geo: Geography,
+    n_agents: int,
+    seed: int,
+    pars,
+    start_year: int,
+    *,
+    by_age: np.ndarray | None = None,
+    capacity: int | None = None,
 ) -> tuple[Persons, Households, Places, float]:
     """Draw the population; returns persons, households, place tables and the agent scale.
 
-    ``pars`` is a resolved parameter namespace (``Params.at(start_year)``).
+    ``pars`` is a resolved parameter namespace (``Params.at(start_year)``); ``by_age`` the real
+    persons aged 15, 16, ... in the start year (default: the birth-cohort projection with
+    default parameters); ``capacity`` the number of person slots, at least ``n_agents``: the
+    others are vacant slots (``hukou == VACANT``) for later entrants.
     """
     if n_agents < 1000:
         raise ValueError(f"agents must be at least 1000, got {n_agents}")
-    real_total = float(geo.rural_pop_working_age.sum())
+    if by_age is None:
+        from sim.demography import Projection
+        from sim.params import Params
+
+        by_age = Projection(geo, Params()).by_age(start_year)
+    capacity = n_agents if capacity is None else int(capacity)
+    if capacity < n_agents:
+        raise ValueError(f"capacity {capacity} is below the number of agents {n_agents}")
+    real_total = float(by_age.sum())
     scale = real_total / n_agents
     n_prov = len(geo.prov_name)
     per_prov = _allocate(n_agents, geo.rural_pop_working_age)
@@ -169,7 +184,6 @@ def build_population(
     person_hh = np.repeat(np.arange(n_hh, dtype=np.int32), hh_workers)
     n = person_hh.size
     assert n == n_agents
-    person_county = hh_county[person_hh]
     person_prov = hh_prov[person_hh]
 
     # household land and children
@@ -181,6 +195,11 @@ def build_population(
     for p in range(n_prov):
         sel = hh_prov == p
         kids[sel] = poisson_inv(u_kids[sel], float(geo.rural_hh_size[p] * pars.child_share_of_hh))
+    # vacant slots for future entrants, in proportion to the children of each household
+    hh_slots = hh_workers + _allocate(capacity - n_agents, kids + 0.5)
+    slot_hh = np.repeat(np.arange(n_hh, dtype=np.int32), hh_slots)
+    hh_first = np.concatenate([[0], np.cumsum(hh_slots)[:-1]])
+    occupied = np.arange(capacity) - hh_first[slot_hh] < hh_workers[slot_hh]
     households = Households(
         county=hh_county.astype(np.int32),
         land_mu_per_worker=land.astype(np.float32),
@@ -188,8 +207,8 @@ def build_population(
         kids_with=np.full(n_hh, -1, np.int32),
     )
 
-    # persons
-    age = _draw_ages(uniform_array(seed, "pop.age", 0, n))
+    # persons (drawn for the n occupied slots, then laid out with the vacant ones)
+    age = _draw_ages(uniform_array(seed, "pop.age", 0, n), by_age)
     sex = (uniform_array(seed, "pop.sex", 0, n) < 0.49).astype(np.int8)  # 2000 census: 51% male
     birth_year = start_year - age.astype(np.int64)
     shift = pars.school_cohort_shift * (birth_year - CENSUS_MEAN_BIRTH_YEAR) / 10.0
@@ -197,24 +216,29 @@ def build_population(
         uniform_array(seed, "pop.school", 0, n), geo.school_shares[person_prov], shift
     )
     trained = uniform_array(seed, "pop.trained", 0, n) < pars.trained_share_initial
+    def slots(values: np.ndarray, empty, dtype) -> np.ndarray:
+        out = np.full(capacity, empty, dtype)
+        out[occupied] = values
+        return out
+
     persons = Persons(
-        age=age,
-        sex=sex,
-        school=school,
-        trained=trained.astype(np.int8),
-        hh=person_hh,
-        county=person_county.astype(np.int32),
-        loc=np.full(n, HOME, np.int16),
-        hukou=np.full(n, RURAL, np.int8),
-        dist=np.full(n, -1, np.int8),
-        employed=np.zeros(n, np.int8),
-        months_away=np.zeros(n, np.int16),
-        sector=np.full(n, -1, np.int8),
-        job=np.zeros(n, np.int8),
-        permit=np.zeros(n, np.int8),
-        first_year=np.full(n, -1, np.int16),
+        age=slots(age, 0, np.int8),
+        sex=slots(sex, 0, np.int8),
+        school=slots(school, 0, np.int8),
+        trained=slots(trained, 0, np.int8),
+        hh=slot_hh,
+        county=hh_county[slot_hh].astype(np.int32),
+        loc=np.full(capacity, HOME, np.int16),
+        hukou=slots(RURAL, VACANT, np.int8),
+        dist=np.full(capacity, -1, np.int8),
+        employed=np.zeros(capacity, np.int8),
+        months_away=np.zeros(capacity, np.int16),
+        sector=np.full(capacity, -1, np.int8),
+        job=np.zeros(capacity, np.int8),
+        permit=np.zeros(capacity, np.int8),
+        first_year=np.full(capacity, -1, np.int16),
     )
-    places = build_places(geo, person_county, int(pars.village_size_agents), person_hh)
+    places = build_places(geo, persons.county, int(pars.village_size_agents), slot_hh)
     return persons, households, places, scale
 
 

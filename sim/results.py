@@ -16,7 +16,7 @@ from numba import njit
 
 from sim.geography import DIST_CLASS_NAMES, REGION_NAMES, TIER_NAMES
 from sim.sectors import N_SECTORS, SECTOR_NAMES
-from sim.state import HOME, RURAL
+from sim.state import HOME, RURAL, URBAN
 
 EXIT_CAUSES = ("ageing", "death", "hukou")
 WAGE_BRACKETS = ("under_300", "300_500", "500_800", "over_800")  # RMB/month, 2005 prices (seed 1.4)
@@ -54,6 +54,8 @@ SCALARS = {
     "spells_female": "agents",
     "cohort_returned_share": "share",
     "entrants": "agents",
+    "leavers": "agents",
+    "entrants_unplaced": "agents",
     "returnee_school_sum": "levels",
     "local_workers": "persons",
     "cpi": "index 2000=1",
@@ -70,7 +72,8 @@ def tally(age, sex, school, trained, loc, hukou, dist, employed, sector, job, pe
     by_sector = np.zeros(N_SECTORS, np.int64)
     for i in range(age.shape[0]):
         if hukou[i] != RURAL:
-            prof[5] += 1
+            if hukou[i] == URBAN:
+                prof[5] += 1
             continue
         prof[4] += 1
         prof[11] += trained[i]
@@ -217,6 +220,9 @@ class Results:
             out["exitflow", f"cause:{name}"] = r.exitflow[:, k] * s
         out["hukou_conversions", "total"] = r.exitflow[:, 2] * s
         out["new_entrants", "total"] = r.scalars["entrants"] * s
+        out["labour_force_leavers", "total"] = r.scalars["leavers"] * s
+        out["new_entrants_net", "total"] = (r.scalars["entrants"] - r.scalars["leavers"]) * s
+        out["entrants_unplaced", "total"] = r.scalars["entrants_unplaced"] * s
 
     def _economy_series(self, out: dict) -> None:
         r, s, sc = self.rec, self.scale, self.rec.scalars
@@ -353,6 +359,9 @@ FLOW_INDICATORS = (
     "exitflow",
     "hukou_conversions",
     "new_entrants",
+    "labour_force_leavers",
+    "new_entrants_net",
+    "entrants_unplaced",
     "remittances_rmb",
 )
 

@@ -19,7 +19,7 @@ from sim.state import HOME, RURAL, send_home
 PARAMS = (
     Param(
         "return_rate_year",
-        0.09,
+        0.113759,
         "per year",
         0.0,
         5.0,
@@ -28,7 +28,7 @@ PARAMS = (
     ),
     Param(
         "return_female_mult",
-        2.0,
+        2.1246,
         "ratio",
         0.1,
         10.0,
@@ -46,7 +46,7 @@ PARAMS = (
     ),
     Param(
         "return_age_log_per_decade",
-        1.2,
+        0.86481,
         "log points per 10 years",
         -2.0,
         2.0,
@@ -55,7 +55,7 @@ PARAMS = (
     ),
     Param(
         "return_duration_log_per_year",
-        -0.1,
+        -0.069562,
         "log points per year away",
         -1.0,
         1.0,
@@ -64,7 +64,7 @@ PARAMS = (
     ),
     Param(
         "return_children_mult",
-        2.3,
+        1.05353,
         "ratio",
         0.5,
         10.0,

@@ -15,6 +15,7 @@ from numba import njit
 HOME = -1
 RURAL = 0
 URBAN = 1
+VACANT = 2  # an empty person slot (not yet entered, or left by ageing or death)
 MALE = 0
 FEMALE = 1
 N_SCHOOL = 3  # 0 primary or less, 1 junior secondary, 2 senior secondary or more
@@ -47,7 +48,7 @@ class Persons:
     hh: np.ndarray  # int32, household index
     county: np.ndarray  # int32, global county id of home
     loc: np.ndarray  # int16, HOME or destination id
-    hukou: np.ndarray  # int8, RURAL or URBAN (converted at destination)
+    hukou: np.ndarray  # int8, RURAL, URBAN (converted at destination) or VACANT slot
     dist: np.ndarray  # int8, distance class of current stay, -1 at home
     employed: np.ndarray  # int8, 1 = holds an urban job (meaningful when away)
     months_away: np.ndarray  # int16, months since leaving home in the current spell

@@ -92,7 +92,7 @@ PARAMS = (
     ],
     Param(
         "wage_adjust_shortage",
-        0.08,
+        0.0843706,
         "log points per year per unit shortage",
         0.0,
         10.0,

@@ -10,7 +10,7 @@ import pytest
 from sim import household, hukou, labour, policy, returns, wages
 from sim.params import Params
 from sim.rng import tick_key
-from sim.state import HOME, RURAL, URBAN
+from sim.state import HOME, RURAL, URBAN, VACANT
 
 KEY = tick_key(1, "test", 0)
 I8, I16, I32 = np.int8, np.int16, np.int32
@@ -246,24 +246,117 @@ def test_permits_follow_formal_jobs():
     assert p["permit"].tolist() == [1, 0, 0, 1]
 
 
-def test_demography_ages_and_replaces_at_exit_age():
-    """Everyone ages a year; a 64-year-old migrant reaches 65 and is replaced by an entrant aged
-    15 at home with rural hukou; with zero mortality nobody else leaves."""
+def test_demography_ages_and_vacates_at_exit_age():
+    """Everyone ages a year; a 64-year-old migrant reaches 65 and leaves: the slot is vacant, at
+    home and out of any job; a vacant slot does not age; with zero mortality nobody else
+    leaves."""
     from sim import demography
 
-    p = persons(3, loc=4, age=40)
+    p = persons(4, loc=4, age=40)
     p["age"][2] = 64
-    p["first_year"][:] = 1990
-    left = np.zeros(3, I8)
-    demography.age_and_replace(KEY, p["age"], p["sex"], p["school"], p["trained"], p["loc"],
-                               p["hukou"], p["dist"], p["employed"], p["months_away"],
-                               p["sector"], p["job"], p["permit"], p["first_year"], 65, 0.0,
-                               0.0, 1.0, 0.0, left)
-    assert left.tolist() == [0, 0, 1]
-    assert p["age"].tolist() == [41, 41, 15]
-    assert p["loc"][2] == HOME and p["first_year"][2] == -1 and p["school"][2] == 1
+    p["employed"][:] = 1
+    p["hukou"][3], p["age"][3], p["loc"][3] = VACANT, 0, HOME
+    left = np.zeros(4, I8)
+    demography.age_and_exit(KEY, p["age"], p["loc"], p["hukou"], p["dist"], p["employed"],
+                            p["months_away"], p["sector"], p["job"], p["permit"], 65, 0.0, 0.0,
+                            left)
+    assert left.tolist() == [0, 0, 1, 0]
+    assert p["age"].tolist() == [41, 41, 0, 0]
+    assert p["hukou"].tolist() == [RURAL, RURAL, VACANT, VACANT]
+    assert p["loc"][2] == HOME and p["employed"][2] == 0 and p["dist"][2] == -1
 
 
+def test_demography_entrants_fill_given_slots_with_cohort_schooling():
+    """Entrants are 15, rural, never away; with senior share 1 all have senior schooling."""
+    from sim import demography
+
+    p = persons(5, age=0)
+    p["hukou"][:] = VACANT
+    slots = np.array([1, 3], np.int64)
+    demography.enter(KEY, slots, p["age"], p["sex"], p["school"], p["trained"], p["hukou"],
+                     p["first_year"], 0.0, 1.0)
+    assert p["age"].tolist() == [0, 15, 0, 15, 0]
+    assert p["hukou"].tolist() == [VACANT, RURAL, VACANT, RURAL, VACANT]
+    assert p["school"][1] == 2 and p["school"][3] == 2 and p["first_year"][1] == -1
+
+
+def test_demography_mortality_matches_gompertz_rate():
+    """Deaths among 20,000 persons aged 49 (turning 50) match 1 - exp(-m30 e^{g 20}) within four
+    binomial standard errors."""
+    from sim import demography
+
+    n = 20_000
+    p = persons(n, age=49)
+    left = np.zeros(n, I8)
+    demography.age_and_exit(KEY, p["age"], p["loc"], p["hukou"], p["dist"], p["employed"],
+                            p["months_away"], p["sector"], p["job"], p["permit"], 65, 0.002,
+                            0.075, left)
+    q = 1.0 - np.exp(-0.002 * np.exp(0.075 * 20))
+    assert abs((left == 2).mean() - q) < 4 * np.sqrt(q * (1 - q) / n)
+
+
+def test_entry_slots_are_a_deterministic_subset():
+    """The chosen slots are vacant, sorted, of the asked number, the same on every call, and a
+    larger ask extends a smaller one (common random numbers across scenarios)."""
+    from sim import demography
+
+    vacant = np.arange(0, 4000, 3)
+    a = demography.choose_entry_slots(vacant, 100, seed=7, year=1990)
+    b = demography.choose_entry_slots(vacant, 100, seed=7, year=1990)
+    c = demography.choose_entry_slots(vacant, 150, seed=7, year=1990)
+    np.testing.assert_array_equal(a, b)
+    assert a.size == 100 and np.all(np.diff(a) > 0) and np.all(np.isin(a, vacant))
+    assert np.all(np.isin(a, c))
+    assert demography.choose_entry_slots(vacant, 10_000, 7, 1990).size == vacant.size
+    assert not np.array_equal(a, demography.choose_entry_slots(vacant, 100, 7, 1991))
+
+
+def test_projection_follows_births_and_census_level():
+    """Cohort entering at 15 is proportional to births 15 years before x rural share x survival
+    x (1 - tertiary exit); the projected 2000 population equals the census rural residents plus
+    the rural migrants counted in cities; the 1985
+    age structure carries the 1959-61 famine trough (ages 24-26) and the 1962-75 boom."""
+    from sim import demography
+    from sim.geography import load_geography
+
+    geo = load_geography()
+    proj = demography.Projection(geo, Params())
+    b = geo.births
+    i88, i75 = 1988 - 1920, 1975 - 1920
+    raw = b["births_m"] * b["rural_share"] * b["survival_to_15"]
+    tert = Params()["tertiary_exit_share"]
+    ratio = (proj.entering(2003) / (raw[i88] * (1 - tert.at(2003)))) / (
+        proj.entering(1990) / (raw[i75] * (1 - tert.at(1990))))
+    assert ratio == pytest.approx(1.0, rel=1e-12)
+    census = geo.rural_pop_working_age.sum() + Params()["rural_hukou_away_2000"]
+    assert proj.population(2000) == pytest.approx(census, rel=1e-12)
+    ages = proj.by_age(1985)
+    assert ages.size == 50 and ages.sum() == pytest.approx(proj.population(1985))
+    famine = ages[1985 - 1961 - 15]  # born 1961
+    assert famine < 0.6 * ages[1985 - 1963 - 15]  # born 1963
+    with pytest.raises(ValueError, match="births.csv"):
+        proj.by_age(1970)
+    with pytest.raises(ValueError, match="births.csv"):
+        proj.entering(2040)
+
+
+def test_closed_population_refills_each_leaver():
+    """With cohort_entry off, entrants equal leavers every year and the number of occupied
+    slots never changes; with it on, the rural population grows with the 1980s cohorts."""
+    from sim import Simulation
+
+    closed = Simulation({"cohort_entry": False}, agents=5000, seed=2, start_year=1985, years=4)
+    n0 = int(np.sum(closed.persons.hukou != VACANT))
+    closed.run()
+    sc = closed.rec.scalars
+    assert np.nansum(sc["entrants"]) > 0
+    # every leaver is refilled: rural leavers plus converted (urban-hukou) ones
+    assert np.nansum(sc["entrants"]) >= np.nansum(sc["leavers"])
+    assert int(np.sum(closed.persons.hukou != VACANT)) == n0 == closed.persons.n
+    open_ = Simulation({}, agents=5000, seed=2, start_year=1985, years=4)
+    open_.run()
+    lf = open_.results().annual("rural_labour_force")
+    assert lf[-1] > lf[0] * 1.03
 def test_training_only_young_untrained_at_home():
     p = persons(4)
     p["age"][:] = [20, 50, 20, 20]

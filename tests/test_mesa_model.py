@@ -92,7 +92,12 @@ def test_reference_model_is_a_mesa_model():
     m = ReferenceModel(agents=1000, seed=1, start_year=2000, years=1)
     from sim.mesa.agents import Household, Person
 
-    assert len(m.agents_by_type[Person]) == 1000
+    from sim.state import VACANT
+
+    people = m.agents_by_type[Person]
+    # one agent per person slot: 1000 persons plus vacant places for the cohorts to come
+    assert len(people) >= 1000
+    assert sum(x.hukou != VACANT for x in people) == 1000
     assert len(m.agents_by_type[Household]) == len(m.households)
     m.run()
     assert not m.running and m.t == 12

@@ -53,11 +53,48 @@ def test_agent_count_exact(built, geo):
 
 
 def test_scale_times_agents_is_national_total(built, geo):
-    """One agent stands for ``scale`` persons: scale * agents is the national rural population
-    aged 15-64 (to floating-point precision)."""
+    """One agent stands for ``scale`` persons: scale * agents is the rural working-age
+    population of the start year projected from the birth cohorts (floating-point precision)."""
+    from sim.demography import Projection
+
     scale = built[3]
-    total = geo.rural_pop_working_age.sum()
+    total = Projection(geo, Params()).population(START)
     assert scale * AGENTS == pytest.approx(total, rel=1e-12)
+
+
+def test_age_structure_follows_cohorts(persons, geo):
+    """Single-year age shares match the cohort projection of the start year within four
+    binomial standard errors (50,000 draws), e.g. the small famine cohort born 1960-61."""
+    from sim.demography import Projection
+
+    by_age = Projection(geo, Params()).by_age(START)
+    share = by_age / by_age.sum()
+    got = np.bincount(persons.age.astype(np.int64) - 15, minlength=50)[:50] / AGENTS
+    se = np.sqrt(share * (1 - share) / AGENTS)
+    assert np.all(np.abs(got - share) < 4 * se + 1e-12)
+
+
+def test_vacant_slots_sit_with_their_household(geo):
+    """With room for growth, the extra slots are vacant (age 0, hukou VACANT), inside household
+    ranges after the occupied members; occupied persons and their draws are unchanged."""
+    from sim.state import VACANT
+
+    base = build_population(geo, 5000, 3, Params().at(START), START)[0]
+    p, hh, places, _ = build_population(geo, 5000, 3, Params().at(START), START, capacity=6000)
+    assert p.n == 6000 and np.sum(p.hukou == VACANT) == 1000
+    assert np.all(p.age[p.hukou == VACANT] == 0) and np.all(p.loc == HOME)
+    occ = p.hukou != VACANT
+    np.testing.assert_array_equal(p.age[occ], base.age)
+    np.testing.assert_array_equal(p.school[occ], base.school)
+    assert np.all(np.diff(p.hh) >= 0) and places.hh_start[-1] == 6000
+    for h in range(0, hh.n, 97):  # occupied members come first in each household
+        v = p.hukou[places.hh_start[h]: places.hh_start[h + 1]] == VACANT
+        assert np.all(np.diff(v.astype(int)) >= 0)
+    # households with more children get more of the room (future members)
+    extra = np.bincount(p.hh[~occ], minlength=hh.n)
+    assert extra[hh.n_children >= 3].mean() > extra[hh.n_children == 0].mean()
+    with pytest.raises(ValueError, match="capacity"):
+        build_population(geo, 5000, 3, Params().at(START), START, capacity=4999)
 
 
 def test_province_shares_match_data(persons, built, geo):

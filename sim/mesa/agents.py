@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.state import FEMALE, HOME, RURAL, URBAN
+from sim.state import FEMALE, HOME, RURAL, URBAN, VACANT
 
 if TYPE_CHECKING:
     from sim.mesa.reference import ReferenceModel
@@ -191,8 +191,10 @@ class Person(mesa.Agent):
     # ------------------------------------------------------------ 1 demography
     def age_one_year(self, pars) -> int:
         """January: age a year; leave at the exit age or by death (Gompertz from the rate at
-        30) and hand the slot to an entrant aged 15 (``demography.age_and_replace``).
-        Returns 0 (stays), 1 (aged out) or 2 (died)."""
+        30), leaving the slot vacant (``demography.age_and_exit``). Returns 0 (stays or was
+        vacant), 1 (aged out) or 2 (died)."""
+        if self.hukou == VACANT:
+            return 0
         a = self.age + 1
         if a >= pars.exit_age:
             left = 1
@@ -204,11 +206,15 @@ class Person(mesa.Agent):
             self.age = a
             return 0
         self.household.release_children(self, settled=False)
-        self.become_entrant(pars)
+        self.age, self.hukou = 0, VACANT
+        self.loc, self.dist = HOME, -1
+        self._leave_job()
+        self.months_away = 0
+        self.permit = 0
         return left
 
     def become_entrant(self, pars) -> None:
-        """A new member aged 15 takes the leaver's place (and ties) in the household; schooling
+        """A new member aged 15 takes a vacant place (and its ties) in the household; schooling
         by the entrant cohort's shares (seed 1.3: compulsory schooling spread)."""
         rng = self.model.rng
         self.age = 15

@@ -34,7 +34,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import labour, wages
+from sim import demography, labour, wages
 from sim.engine import STEP_ORDER
 from sim.geography import load_geography
 from sim.mesa.agents import Household, Person
@@ -42,7 +42,7 @@ from sim.network import build_network
 from sim.params import Params
 from sim.population import build_population
 from sim.sectors import N_SECTORS, SECTOR_NAMES
-from sim.state import HOME
+from sim.state import HOME, RURAL, VACANT
 from sim.yearly import year_quantities
 
 #: the indicators recorded each month, as (indicator, group) keys of ``Results.series()``
@@ -114,8 +114,19 @@ class ReferenceModel(mesa.Model):
         """Agents from the core's population and network builders (same seed, same people)."""
         geo = self.geo
         pars = self.params.at(self.start_year)
+        self.projection = demography.Projection(geo, self.params)
+        capacity = n_agents
+        if pars.cohort_entry:  # as Simulation._build
+            factor = self.projection.capacity_factor(self.start_year, self.years)
+            capacity = int(math.ceil(n_agents * (factor * 1.02))) + 64
         persons, hhs, places, self.scale = build_population(
-            geo, n_agents, self.seed, pars, self.start_year
+            geo,
+            n_agents,
+            self.seed,
+            pars,
+            self.start_year,
+            by_age=self.projection.by_age(self.start_year),
+            capacity=capacity,
         )
         net = build_network(persons, places, self.seed, pars)
         hh_prov = places.county_prov[hhs.county].astype(np.int64)
@@ -143,6 +154,8 @@ class ReferenceModel(mesa.Model):
                 int(persons.school[i]),
                 int(persons.trained[i]),
             )
+            if persons.hukou[i] == VACANT:
+                x.age, x.hukou = 0, VACANT
             h.members.append(x)
             self.persons.append(x)
         for i, x in enumerate(self.persons):
@@ -162,8 +175,9 @@ class ReferenceModel(mesa.Model):
         if n_init == 0:
             return
         order = self.rng.permutation(len(self.persons))
-        young = [i for i in order if self.persons[i].age < 40]
-        old = [i for i in order if self.persons[i].age >= 40]
+        present = [i for i in order if self.persons[i].hukou == RURAL]
+        young = [i for i in present if self.persons[i].age < 40]
+        old = [i for i in present if self.persons[i].age >= 40]
         chosen = set((young + old)[:n_init])
         for h in self.households:
             h.compute_home_income()
@@ -180,6 +194,21 @@ class ReferenceModel(mesa.Model):
         self.match_jobs()
         for x in self.persons:
             x.months_away = 12 if x.loc != HOME else 0
+
+    def demography(self, year: int) -> None:
+        """January: ageing and exits, then the year's entrants into vacant places (the cohort
+        born 15 years earlier, ``demography.Projection``; closed: one per leaver)."""
+        pars_y = self.params.at(year)
+        leavers = [x for x in self.persons if x.age_one_year(pars_y)]
+        if pars_y.cohort_entry:
+            n_in = demography.entrants_this_year(self.projection, year, self.scale, self.seed)
+            vacant = [x for x in self.persons if x.hukou == VACANT]
+            pick = self.rng.choice(len(vacant), size=min(n_in, len(vacant)), replace=False)
+            entrants = [vacant[k] for k in sorted(pick)]
+        else:
+            entrants = leavers
+        for x in entrants:
+            x.become_entrant(pars_y)
 
     # ================================================================ yearly inputs
     def resolve_year(self, year: int) -> None:
@@ -314,9 +343,7 @@ class ReferenceModel(mesa.Model):
         year, month = self.start_year + t // 12, t % 12 + 1
         # 1 demography
         if month == 1 and t > 0:
-            pars_y = self.params.at(year)
-            for x in self.persons:
-                x.age_one_year(pars_y)
+            self.demography(year)
         # 2 year
         if month == 1:
             self.resolve_year(year)
