@@ -104,6 +104,9 @@ _ROWS = (
     ("returnflow (year)", ("returnflow",), _fmt_m),
     ("onflow (year)", ("onflow",), _fmt_m),
     ("exitflow (year)", ("exitflow",), _fmt_m),
+    ("rural labour force (December)", ("rural_labour_force",), _fmt_m),
+    ("new entrants, gross (year)", ("new_entrants",), _fmt_m),
+    ("new entrants, net of exits (year)", ("new_entrants_net",), _fmt_m),
 )
 
 
