@@ -193,6 +193,16 @@ class Projection:
         return max(1.0, peak / p0)
 
 
+def slot_capacity(proj: Projection, agents: int, start_year: int, years: int,
+                  cohort_entry: bool) -> int:
+    """Person slots for a run: the agents, plus room for the projected growth over the run and
+    2% for the spread of deaths when entrants follow the cohorts (closed: exactly the agents)."""
+    if not cohort_entry:
+        return int(agents)
+    factor = proj.capacity_factor(start_year, years)
+    return int(math.ceil(agents * (factor * 1.02))) + 64
+
+
 def entrants_this_year(proj: Projection, year: int, scale: float, seed: int) -> int:
     """Agents entering in ``year``: the cohort over the scale, rounded by a counter-based draw."""
     x = proj.entering(year) / scale

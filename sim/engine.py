@@ -30,7 +30,6 @@ policy changes a decision.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -103,16 +102,15 @@ class Simulation:
     def _build(self) -> None:
         geo, pars = self.geo, self.params.at(self.start_year)
         self.projection = demography.Projection(geo, self.params)
-        factor = self.projection.capacity_factor(self.start_year, self.years)
-        capacity = self.agents
         last = self.start_year + self.years - 1
         if pars.cohort_entry and last > self.projection.last_entry:
             raise ValueError(
                 f"the run ends in {last}, but sim/data/births.csv gives entrants only up to "
                 f"{self.projection.last_entry}; shorten the run or set cohort_entry = false"
             )
-        if pars.cohort_entry:  # room for growth, plus 2% for the spread of deaths
-            capacity = int(math.ceil(self.agents * (factor * 1.02))) + 64
+        capacity = demography.slot_capacity(
+            self.projection, self.agents, self.start_year, self.years, pars.cohort_entry
+        )
         self.persons, self.households, self.places, self.scale = build_population(
             geo,
             self.agents,

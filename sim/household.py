@@ -157,6 +157,20 @@ def log_farm_productivity(geo, pars, rural_index: float, mean_land_prov: np.ndar
 LOG_INT = np.log(np.maximum(np.arange(64, dtype=np.float64), 1.0))  # log n for small counts
 
 
+@njit(inline="always", cache=True)
+def rural_members(hh_start, h, loc, hukou):
+    """(rural-hukou members, of whom at home) of household ``h``; vacant slots and converted
+    members are not counted."""
+    n_work = 0
+    at_home = 0
+    for i in range(hh_start[h], hh_start[h + 1]):
+        if hukou[i] == RURAL:
+            n_work += 1
+            if loc[i] == HOME:
+                at_home += 1
+    return n_work, at_home
+
+
 @njit(cache=True, parallel=True)
 def home_income(
     hh_start, loc, hukou, log_land_pw, hh_prov, log_prod, alpha, log_local, log_int, out
@@ -166,13 +180,7 @@ def home_income(
     log y = log A_p + alpha * log(land per worker * workers) - alpha * log(workers at home)."""
     n_hh = hh_start.shape[0] - 1
     for h in prange(n_hh):
-        n_work = 0
-        at_home = 0
-        for i in range(hh_start[h], hh_start[h + 1]):
-            if hukou[i] == RURAL:
-                n_work += 1
-                if loc[i] == HOME:
-                    at_home += 1
+        n_work, at_home = rural_members(hh_start, h, loc, hukou)
         n_work = min(max(n_work, 1), 63)
         at_home = min(max(at_home, 1), 63)
         out[h] = (
@@ -199,13 +207,7 @@ def resolve_departures(hh_start, hh, cand, event, school, age, loc, hukou, keep_
             if school[i] > school[best] or (school[i] == school[best] and age[i] < age[best]):
                 best = i
             m += 1
-        n_home = 0
-        n_work = 0
-        for i in range(hh_start[h], hh_start[h + 1]):
-            if hukou[i] == RURAL:
-                n_work += 1
-                if loc[i] == HOME:
-                    n_home += 1
+        n_work, n_home = rural_members(hh_start, h, loc, hukou)
         allow = not (keep_one and n_work >= 2 and n_home <= 1)
         for q in range(k, m):
             if cand[q] != best or not allow:

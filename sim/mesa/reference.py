@@ -115,10 +115,9 @@ class ReferenceModel(mesa.Model):
         geo = self.geo
         pars = self.params.at(self.start_year)
         self.projection = demography.Projection(geo, self.params)
-        capacity = n_agents
-        if pars.cohort_entry:  # as Simulation._build
-            factor = self.projection.capacity_factor(self.start_year, self.years)
-            capacity = int(math.ceil(n_agents * (factor * 1.02))) + 64
+        capacity = demography.slot_capacity(  # as Simulation._build
+            self.projection, n_agents, self.start_year, self.years, pars.cohort_entry
+        )
         persons, hhs, places, self.scale = build_population(
             geo,
             n_agents,
