@@ -1,8 +1,10 @@
 """Calibration targets from the seed report and the comparison of a run against them.
 
 Targets live in ``calibration/targets.toml`` (indicator, group, year, value, band, source).
-``compare(results)`` gives one row per target: simulated value, target, band and whether the
-simulated value lies in the band.
+A target refers to one year (``year``: the December value, or the year's sum for flows) or to
+a span of years (``years = [first, last]``: the mean of those yearly values), for figures a
+source gives as "annual" over the period it describes. ``compare(results)`` gives one row per
+target: simulated value, target, band and whether the simulated value lies in the band.
 """
 
 from __future__ import annotations
@@ -23,20 +25,43 @@ class Target:
     name: str
     indicator: str
     group: str
-    year: int
+    year: int  # first (or only) year
     value: float
     lo: float
     hi: float
     source: str
     asserted: bool = True
+    last_year: int | None = None  # set for a span: the value is the mean over the years
+
+    @property
+    def years(self) -> range:
+        return range(self.year, (self.last_year or self.year) + 1)
+
+    @property
+    def period(self) -> str:
+        return f"{self.year}-{self.last_year}" if self.last_year else str(self.year)
 
 
 def load_targets(path: str | Path = DEFAULT_FILE) -> list[Target]:
-    """Read the targets file; each entry needs a `range` or a `tol`."""
+    """Read the targets file; each entry needs a `range` or a `tol`, and a `year` or a span
+    `years = [first, last]`."""
     path = Path(path)
     data = tomllib.loads(path.read_text())
     out = []
     for t in data["target"]:
+        missing = [k for k in ("name", "indicator", "group", "value", "source") if k not in t]
+        if missing or ("range" not in t and "tol" not in t):
+            raise ValueError(f"{path}: target {t.get('name')!r} lacks {missing or ['range or tol']}")
+        if ("year" in t) == ("years" in t):
+            raise ValueError(f"{path}: target {t.get('name')!r} needs exactly one of `year` "
+                             "and `years = [first, last]`")
+        if "years" in t:
+            first, last = (int(y) for y in t["years"])
+            if not first < last:
+                raise ValueError(f"{path}: target {t['name']!r}: `years` must be [first, last] "
+                                 f"with first < last, got {t['years']}")
+        else:
+            first, last = int(t["year"]), None
         if "range" in t:
             lo, hi = (float(x) for x in t["range"])
         else:
@@ -46,19 +71,24 @@ def load_targets(path: str | Path = DEFAULT_FILE) -> list[Target]:
                 t["name"],
                 t["indicator"],
                 t["group"],
-                int(t["year"]),
+                first,
                 float(t["value"]),
                 lo,
                 hi,
                 t["source"],
                 bool(t.get("assert", True)),
+                last,
             )
         )
     return out
 
 
-def simulated(results: Results, indicator: str, group: str, year: int) -> float:
-    """The run's value of an indicator in a year: December, or the year's sum for flows."""
+def simulated(results: Results, indicator: str, group: str, year: int | range) -> float:
+    """The run's value of an indicator in a year: December, or the year's sum for flows. For a
+    range of years, the mean of the yearly values (NaN if any year is missing)."""
+    if isinstance(year, range):
+        vals = [simulated(results, indicator, group, y) for y in year]
+        return float(np.mean(vals)) if vals else float("nan")
     ser = results.series()[indicator, group]
     years = results.calendar()[0]
     sel = years == year
@@ -77,11 +107,11 @@ def compare(results: Results, targets: list[Target] | None = None):
 
     rows = []
     for t in targets or load_targets():
-        s = simulated(results, t.indicator, t.group, t.year)
+        s = simulated(results, t.indicator, t.group, t.years)
         rows.append(
             {
                 "target": t.name,
-                "year": t.year,
+                "year": t.period,
                 "simulated": s,
                 "value": t.value,
                 "low": t.lo,
