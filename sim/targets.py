@@ -51,7 +51,8 @@ def load_targets(path: str | Path = DEFAULT_FILE) -> list[Target]:
     for t in data["target"]:
         missing = [k for k in ("name", "indicator", "group", "value", "source") if k not in t]
         if missing or ("range" not in t and "tol" not in t):
-            raise ValueError(f"{path}: target {t.get('name')!r} lacks {missing or ['range or tol']}")
+            lacks = missing or ["range or tol"]
+            raise ValueError(f"{path}: target {t.get('name')!r} lacks {lacks}")
         if ("year" in t) == ("years" in t):
             raise ValueError(f"{path}: target {t.get('name')!r} needs exactly one of `year` "
                              "and `years = [first, last]`")
