@@ -9,6 +9,6 @@ from sim.engine import STEP_ORDER, Simulation
 from sim.params import Param, ParamError, Params, schema
 from sim.results import Results
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 __all__ = ["STEP_ORDER", "Param", "ParamError", "Params", "Results", "Simulation", "schema",
            "__version__"]

@@ -1,4 +1,4 @@
-"""Command line: ``migsim run | params | scenarios | --version``.
+"""Command line: ``migsim run | params | scenarios | compare | validate | batch | --version``.
 
 Errors a user can fix (unknown parameter, value out of range, bad scenario file, an output
 directory that must not be overwritten) are printed in red to stderr with exit code 2, without a
@@ -285,6 +285,54 @@ def compare(
                   f"{r.variance_ratio:.3f}")
     _out().print(t)
     typer.echo(f"report: {path / REPORT_MD}")
+
+
+# ------------------------------------------------------------------ validate
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(
+        help="A run directory (migsim run) or a batch directory (migsim batch).")],
+    scenario: Annotated[str | None, typer.Option(help="Only this scenario of a batch.")] = None,
+    targets: Annotated[Path | None, typer.Option(
+        help="Targets file (default: calibration/targets.toml).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the table to this CSV file.")]
+    = None,
+    strict: Annotated[bool, typer.Option(
+        help="Exit with code 1 when an asserted target's replicate mean is outside its band.")]
+    = False,
+) -> None:
+    """Score runs against the seed report's targets: replicate mean, range and count in band."""
+    from sim.report import ReportError, fmt
+    from sim.targets import DEFAULT_FILE
+    from sim.validation import validate as score
+    from sim.validation import write_csv
+
+    tfile = targets or DEFAULT_FILE
+    if not tfile.is_file():
+        raise _fail(f"targets file {tfile} does not exist")
+    try:
+        tab = score(path, tfile, scenario)
+    except (ReportError, ValueError) as e:
+        raise _fail(str(e)) from None
+    con = _out()
+    for (scn, point), g in tab.groupby(["scenario", "point"], sort=False):
+        n = int(g["n"].max())
+        t = Table(title=f"{scn}" + (f" point {point}" if point else "")
+                  + f": {n} replicate{'s' if n != 1 else ''} against {tfile.name}")
+        for col in ("target", "period", "band", "mean", "min - max", "in band", "met"):
+            t.add_column(col, justify="left" if col in ("target", "period") else "right")
+        for r in g.itertuples():
+            met = ("yes" if r.met else "NO") if r.asserted else ("(yes)" if r.met else "(no)")
+            t.add_row(r.target, r.period, f"{fmt(r.low)} - {fmt(r.high)}", fmt(r.mean),
+                      f"{fmt(r.min)} - {fmt(r.max)}", f"{r.n_within}/{r.n}",
+                      Text(met, style="" if r.met else "bold red"))
+        con.print(t)
+    con.print("met: replicate mean in the band; (in brackets): reported, not asserted")
+    if out is not None:
+        typer.echo(f"table: {write_csv(tab, out)}")
+    missed = tab[tab["asserted"] & ~tab["met"]]
+    if strict and not missed.empty:
+        raise typer.Exit(1)
 
 
 # ------------------------------------------------------------------ batch

@@ -1,0 +1,130 @@
+"""Runs on disk against the seed targets, with the spread over replicates.
+
+:func:`sim.targets.compare` puts one run in memory next to ``calibration/targets.toml``. This
+module does the same for what ``migsim run`` and ``migsim batch`` wrote: every replicate is
+scored on its own (the December value, or the year's sum for flows; the mean over the years of
+a span target), then summarised per scenario and parameter point: mean, smallest and largest
+value over replicates, and how many replicates lie in the band. A target is *met* when the
+replicate mean lies in its band; ``n_within`` says how robust that is across seeds.
+
+Reads only; ``migsim validate`` writes the table as CSV when asked, atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.report import KEYS, ReportError, load_runs, yearly
+from sim.targets import DEFAULT_FILE, Target, load_targets
+
+COLUMNS = ("scenario", "point", "target", "period", "indicator", "group", "n", "mean", "min",
+           "max", "low", "high", "n_within", "met", "asserted", "source")
+
+
+def _run_dir_frame(run_dir: Path) -> pd.DataFrame:
+    """One run directory (``migsim run``) as a tidy frame with the batch keys."""
+    from sim.output import MANIFEST, TIMESERIES
+
+    man = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    if man.get("status", "complete") != "complete" or not (run_dir / TIMESERIES).is_file():
+        raise ReportError(f"{run_dir} is not a complete run")
+    df = pd.read_parquet(run_dir / TIMESERIES)
+    for c in ("indicator", "group"):
+        df[c] = df[c].astype(str)
+    df.insert(0, "scenario", str(man.get("scenario") or run_dir.name))
+    df.insert(1, "point", 0)
+    df.insert(2, "replicate", 0)
+    df.insert(3, "seed", int(man["seed"]) if man.get("seed") is not None else -1)
+    return df.astype({"year": np.int64, "month": np.int64})
+
+
+def load(path: str | Path, targets: list[Target]) -> pd.DataFrame:
+    """The yearly values the targets need, from a run directory or a batch directory."""
+    from sim.output import is_run_dir
+
+    path = Path(path)
+    names = sorted({t.indicator for t in targets})
+    if is_run_dir(path):
+        frame = _run_dir_frame(path)
+        frame = frame[frame["indicator"].isin(names)]
+    else:
+        frame = load_runs(path, names)
+    return yearly(frame)
+
+
+def replicate_values(yearly_frame: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
+    """One row per run and target: the run's value (NaN when a year is not simulated)."""
+    runs = yearly_frame[KEYS].drop_duplicates().reset_index(drop=True)
+    idx = yearly_frame.set_index(["indicator", "group", *KEYS, "year"])["value"].sort_index()
+    rows = []
+    for t in targets:
+        for run in runs.itertuples(index=False):
+            vals = []
+            for y in t.years:
+                key = (t.indicator, t.group, *run, y)
+                vals.append(float(idx[key]) if key in idx.index else np.nan)
+            rows.append({**run._asdict(), "target": t.name, "value": float(np.mean(vals))})
+    return pd.DataFrame(rows, columns=[*KEYS, "target", "value"])
+
+
+def summarise(values: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
+    """Per scenario, point and target: replicates, mean, min, max, band and replicates in it."""
+    by_name = {t.name: t for t in targets}
+    rows = []
+    for (scn, point, name), g in values.groupby(["scenario", "point", "target"], sort=False):
+        t = by_name[name]
+        v = g["value"].to_numpy()
+        ok = v[~np.isnan(v)]
+        mean = float(ok.mean()) if ok.size == v.size and v.size else np.nan
+        rows.append({
+            "scenario": scn, "point": int(point), "target": name, "period": t.period,
+            "indicator": t.indicator, "group": t.group, "n": int(v.size), "mean": mean,
+            "min": float(ok.min()) if ok.size else np.nan,
+            "max": float(ok.max()) if ok.size else np.nan,
+            "low": t.lo, "high": t.hi, "n_within": int(np.sum((ok >= t.lo) & (ok <= t.hi))),
+            "met": bool(t.lo <= mean <= t.hi), "asserted": t.asserted, "source": t.source,
+        })
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def validate(path: str | Path, targets_file: str | Path = DEFAULT_FILE,
+             scenario: str | None = None) -> pd.DataFrame:
+    """Summary table of a run or batch directory against the targets (see the module doc).
+    ``scenario`` keeps one scenario of a batch. Raises :class:`~sim.report.ReportError` for a
+    missing or empty directory, an unknown scenario, or runs that cover none of the targets'
+    years."""
+    targets = load_targets(targets_file)
+    frame = load(path, targets)
+    if scenario is not None:
+        have = sorted(set(frame["scenario"]))
+        if scenario not in have:
+            raise ReportError(f"no scenario {scenario!r} in {path}; it holds: {', '.join(have)}")
+        frame = frame[frame["scenario"] == scenario]
+    table = summarise(replicate_values(frame, targets), targets)
+    if table["mean"].isna().all():
+        years = sorted(set(frame["year"]))
+        span = f"{years[0]}-{years[-1]}" if years else "no years"
+        raise ReportError(f"the runs in {path} cover {span}, none of the target years "
+                          "(run 1985-2006, e.g. the baseline scenario)")
+    return table
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write the table as CSV atomically (a temporary sibling renamed into place)."""
+    path = Path(path).absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        table.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+__all__ = ["COLUMNS", "load", "replicate_values", "summarise", "validate", "write_csv"]

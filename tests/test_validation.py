@@ -1,0 +1,107 @@
+"""Runs on disk against the seed targets (``sim.validation``, ``migsim validate``).
+
+One run directory and one two-replicate batch of the default 1985-2006 baseline (20,000 and
+5,000 persons) are written once and shared. The values read back from disk must equal the
+in-memory comparison exactly, and the summary must agree with the per-replicate values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import sim
+from sim import validation
+from sim.batch import run_batch
+from sim.cli import app
+from sim.output import write_run
+from sim.targets import compare, load_targets
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory):
+    res = sim.Simulation(agents=20_000, seed=4, start_year=1985, years=22).run()
+    out = write_run(res, tmp_path_factory.mktemp("run") / "baseline-seed4",
+                    {"scenario": "baseline"}, plots=False)
+    return res, out
+
+
+@pytest.fixture(scope="module")
+def two_reps(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("vbatch") / "b"
+    summary = run_batch(["baseline"], out=out, replicates=2, agents=5000, seed=11, workers=1)
+    assert summary.failed == 0
+    return out
+
+
+def test_values_from_disk_equal_the_in_memory_comparison(one_run):
+    res, out = one_run
+    tab = validation.validate(out)
+    mem = compare(res)
+    assert list(tab["target"]) == list(mem["target"])
+    np.testing.assert_allclose(tab["mean"].to_numpy(), mem["simulated"].to_numpy(), rtol=1e-12)
+    assert (tab["n"] == 1).all()
+    assert (tab["met"].to_numpy() == mem["within"].to_numpy()).all()
+    assert list(tab["period"]) == list(mem["year"])
+
+
+def test_batch_summary_agrees_with_replicate_values(two_reps):
+    targets = load_targets()
+    vals = validation.replicate_values(validation.load(two_reps, targets), targets)
+    assert sorted(set(vals["replicate"])) == [0, 1] and sorted(set(vals["seed"])) == [11, 12]
+    tab = validation.summarise(vals, targets)
+    assert len(tab) == len(targets) and (tab["n"] == 2).all()
+    for r in tab.itertuples():
+        v = vals.loc[vals["target"] == r.target, "value"].to_numpy()
+        assert r.mean == pytest.approx(v.mean(), rel=1e-12)
+        assert r.min == v.min() and r.max == v.max()
+        assert r.n_within == int(np.sum((v >= r.low) & (v <= r.high)))
+        assert r.met == (r.low <= r.mean <= r.high)
+    # the two seeds differ: the spread is real, not a copy of one run
+    stock = vals[vals["target"] == "migrant stock 2006"]["value"].to_numpy()
+    assert stock[0] != stock[1]
+
+
+def test_scenario_filter_and_clear_errors(two_reps, tmp_path):
+    from sim.report import ReportError
+
+    assert set(validation.validate(two_reps, scenario="baseline")["scenario"]) == {"baseline"}
+    with pytest.raises(ReportError, match="holds: baseline"):
+        validation.validate(two_reps, scenario="basline")
+    with pytest.raises(ReportError, match="does not exist"):
+        validation.validate(tmp_path / "missing")
+    short = sim.Simulation(agents=3000, seed=1, start_year=2010, years=1).run()
+    d = write_run(short, tmp_path / "late", {"scenario": "baseline"}, plots=False)
+    with pytest.raises(ReportError, match="none of the target years"):
+        validation.validate(d)
+
+
+def test_cli_validate_prints_writes_and_is_strict_on_request(one_run, two_reps, tmp_path):
+    _, run_dir = one_run
+    csv = tmp_path / "sub" / "validation.csv"
+    result = runner.invoke(app, ["validate", str(two_reps), "--out", str(csv)])
+    assert result.exit_code == 0, result.output
+    assert "2 replicates" in result.stdout and "migrant stock 2006" in result.stdout
+    table = pd.read_csv(csv)
+    assert tuple(table.columns) == validation.COLUMNS and len(table) == len(load_targets())
+    assert not list(csv.parent.glob(".*tmp*"))
+    # a target no run can meet: reported without --strict, exit 1 with it
+    impossible = tmp_path / "impossible.toml"
+    impossible.write_text('[[target]]\nname = "stock over a billion"\nindicator = '
+                          '"migrant_stock"\ngroup = "total"\nyear = 2006\nvalue = 2e9\n'
+                          'range = [1e9, 3e9]\nsource = "test"\n')
+    args = ["validate", str(run_dir), "--targets", str(impossible)]
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(app, [*args, "--strict"])
+    assert result.exit_code == 1 and "NO" in result.stdout
+    result = runner.invoke(app, ["validate", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["validate", str(run_dir), "--targets", str(tmp_path / "t.toml")])
+    assert result.exit_code == 2 and "t.toml does not exist" in result.output
