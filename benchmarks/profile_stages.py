@@ -27,7 +27,9 @@ def main() -> None:
     a = ap.parse_args()
 
     import sim
-    from sim import decisions, demography, engine, hukou, labour, results, returns
+    from sim import engine
+    from sim.io import results
+    from sim.mechanisms import decisions, demography, hukou, labour, returns
 
     # warm-up (JIT / cache load) before wrapping
     sim.Simulation(agents=2_000, seed=1, start_year=1995, years=1, threads=a.threads).run()

@@ -47,9 +47,9 @@ SPACE: dict[str, tuple[float, float]] = {
 
 def _run(args: tuple[int, dict, int]) -> list[tuple[str, float, float, float]]:
     seed, overrides, agents = args
+    from sim.core.params import Params
     from sim.engine import Simulation
-    from sim.params import Params
-    from sim.targets import compare
+    from sim.experiments.targets import compare
 
     sim = Simulation(Params(overrides), agents=agents, seed=seed, start_year=1985, years=22,
                      threads=1)
@@ -95,7 +95,7 @@ def main() -> None:
     os.environ["NUMBA_NUM_THREADS"] = "1"
     import optuna
 
-    from sim.params import Params
+    from sim.core.params import Params
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     defaults = Params()

@@ -5,9 +5,9 @@
 >>> res.to_frame()                                                 # doctest: +SKIP
 """
 
+from sim.core.params import Param, ParamError, Params, schema
 from sim.engine import STEP_ORDER, Simulation
-from sim.params import Param, ParamError, Params, schema
-from sim.results import Results
+from sim.io.results import Results
 
 __version__ = "0.3.0"
 __all__ = ["STEP_ORDER", "Param", "ParamError", "Params", "Results", "Simulation", "schema",

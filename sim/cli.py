@@ -50,8 +50,8 @@ def main(version: Annotated[bool, typer.Option(
 # ------------------------------------------------------------------ run
 def _prepare(scenario: str, sets: list[str]):
     """Load the scenario and apply ``--set`` overrides; all validated."""
-    from sim.params import ParamError, parse_assignment
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.core.params import ParamError, parse_assignment
+    from sim.experiments.scenario import ScenarioError, load_scenario
 
     try:
         scn = load_scenario(scenario)
@@ -151,7 +151,7 @@ def run(
 ) -> None:
     """Run a scenario and write manifest, time series, summary and plots."""
     import sim
-    from sim.output import OutputError, check_out_dir, write_run
+    from sim.io.output import OutputError, check_out_dir, write_run
 
     t0 = time.perf_counter()
     scn, params = _prepare(scenario, set_ or [])
@@ -187,7 +187,7 @@ def fmt_value(v: Any) -> str:
 
 
 def _select(module: str | None, search: str | None) -> list:
-    from sim.params import schema
+    from sim.core.params import schema
 
     rows = list(schema().values())
     if module:
@@ -237,7 +237,7 @@ def params(
 @app.command()
 def scenarios() -> None:
     """List available scenarios with their descriptions."""
-    from sim.scenario import ScenarioError, default_dir, list_scenarios, load_scenario
+    from sim.experiments.scenario import ScenarioError, default_dir, list_scenarios, load_scenario
 
     t = Table(title=f"scenarios in {default_dir()}")
     t.add_column("name", style="bold cyan", no_wrap=True)
@@ -267,7 +267,7 @@ def compare(
     """Compare a batch's scenarios with its baseline: paired effects, CIs, CRN variance."""
     import pandas as pd
 
-    from sim.report import EFFECTS_CSV, REPORT_MD, ReportError, fmt, label, write_report
+    from sim.experiments.report import EFFECTS_CSV, REPORT_MD, ReportError, fmt, label, write_report
 
     inds = [s.strip() for s in indicators.split(",") if s.strip()] if indicators else None
     try:
@@ -302,10 +302,10 @@ def validate(
     = False,
 ) -> None:
     """Score runs against the seed report's targets: replicate mean, range and count in band."""
-    from sim.report import ReportError, fmt
-    from sim.targets import DEFAULT_FILE
-    from sim.validation import validate as score
-    from sim.validation import write_csv
+    from sim.experiments.report import ReportError, fmt
+    from sim.experiments.targets import DEFAULT_FILE
+    from sim.experiments.validation import validate as score
+    from sim.experiments.validation import write_csv
 
     tfile = targets or DEFAULT_FILE
     if not tfile.is_file():
@@ -363,7 +363,7 @@ def batch(
     = False,
 ) -> None:
     """Run scenarios x sweep points x replicates in parallel, resumably, into one directory."""
-    from sim.batch import BatchError, run_batch
+    from sim.experiments.batch import BatchError, run_batch
 
     try:
         summary = run_batch(scenarios, out=out, replicates=replicates, agents=agents, seed=seed,

@@ -1,4 +1,5 @@
-"""Batches (``sim.batch``, ``migsim batch``): layout, common random numbers, resuming after
+"""Batches (``sim.experiments.batch``,
+``migsim batch``): layout, common random numbers, resuming after
 kills, dask, failures, sweeps and designs, argument errors. Small runs: 5,000 agents, 1998-1999.
 """
 
@@ -19,10 +20,10 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim import batch
-from sim.batch import COLUMNS, BatchError, load, plan_batch, run_batch
 from sim.cli import app
-from sim.output import MANIFEST, SUMMARY, TIMESERIES, dumps, write_parquet
+from sim.experiments import batch
+from sim.experiments.batch import COLUMNS, BatchError, load, plan_batch, run_batch
+from sim.io.output import MANIFEST, SUMMARY, TIMESERIES, dumps, write_parquet
 
 runner = CliRunner()
 SMALL = {"agents": 5000, "start_year": 1998, "years": 2, "replicates": 2, "seed": 11}
@@ -119,7 +120,7 @@ def test_load_tidy_table(ref):
 def test_runs_equal_direct_simulation_crn(ref, scenario_file, tmp_path):
     """A run is exactly sim.Simulation(...) with the same inputs; CRN: in 1998, before the
     policy differs, both scenarios of a replicate are identical."""
-    from sim.scenario import load_scenario
+    from sim.experiments.scenario import load_scenario
 
     for name, rep in (("small_open", 0), ("baseline", 1)):
         scn = load_scenario(str(scenario_file) if name == "small_open" else name)

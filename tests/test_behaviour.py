@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sim import Params, Simulation
-from sim.state import HOME, RURAL
+from sim.core.state import HOME, RURAL
 
 AGENTS = 30_000
 SEED = 7

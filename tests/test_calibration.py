@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.results import FLOW_INDICATORS
-from sim.targets import compare, load_targets, simulated
+from sim.experiments.targets import compare, load_targets, simulated
+from sim.io.results import FLOW_INDICATORS
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 import sim
 from sim.cli import app, fmt_value
-from sim.output import MANIFEST, PLOT_FILES, SUMMARY, TIMESERIES
-from sim.params import schema
+from sim.core.params import schema
+from sim.io.output import MANIFEST, PLOT_FILES, SUMMARY, TIMESERIES
 
 runner = CliRunner()
 SMALL = ["--agents", "20000", "--years", "2"]

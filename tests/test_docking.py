@@ -81,8 +81,9 @@ def test_decision_rule_matches_core_on_a_common_state():
     model's move probability (nested logit with the network term) and destination distribution
     of every person at home equal the core's tabulated ones to rounding, and so does the home
     income of every household."""
-    from sim import Simulation, decisions, labour
-    from sim.state import HOME, RURAL
+    from sim import Simulation
+    from sim.core.state import HOME, RURAL
+    from sim.mechanisms import decisions, labour
 
     sim = Simulation(agents=AGENTS, seed=5, start_year=START, years=YEARS, threads=1)
     for _ in range(20):

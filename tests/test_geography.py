@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim import geography
-from sim.geography import REGION_NAMES, SIX_DESTINATIONS, TIER_NAMES, load_geography
+from sim.core import geography
+from sim.core.geography import REGION_NAMES, SIX_DESTINATIONS, TIER_NAMES, load_geography
 
 # rural persons per rural person aged 15-64, 2000 census (rural 15-64 share ~0.66)
 RURAL_PERSONS_PER_WORKING_AGE = 1 / 0.66

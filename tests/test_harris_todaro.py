@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.scenario import load_scenario
+from sim.experiments.scenario import load_scenario
 
 
 @lru_cache(maxsize=4)

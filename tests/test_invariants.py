@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from sim import Simulation
-from sim.state import HOME, RURAL, URBAN, VACANT
+from sim.core.state import HOME, RURAL, URBAN, VACANT
 
 AGENTS = 20_000
 YEARS = 3

@@ -7,10 +7,10 @@ frequencies over many identical persons with a stated tolerance (binomial standa
 import numpy as np
 import pytest
 
-from sim import household, hukou, labour, policy, returns, wages
-from sim.params import Params
-from sim.rng import tick_key
-from sim.state import HOME, RURAL, URBAN, VACANT
+from sim.core.params import Params
+from sim.core.rng import tick_key
+from sim.core.state import HOME, RURAL, URBAN, VACANT
+from sim.mechanisms import household, hukou, labour, policy, returns, wages
 
 KEY = tick_key(1, "test", 0)
 I8, I16, I32 = np.int8, np.int16, np.int32
@@ -250,7 +250,7 @@ def test_demography_ages_and_vacates_at_exit_age():
     """Everyone ages a year; a 64-year-old migrant reaches 65 and leaves: the slot is vacant, at
     home and out of any job; a vacant slot does not age; with zero mortality nobody else
     leaves."""
-    from sim import demography
+    from sim.mechanisms import demography
 
     p = persons(4, loc=4, age=40)
     p["age"][2] = 64
@@ -268,7 +268,7 @@ def test_demography_ages_and_vacates_at_exit_age():
 
 def test_demography_entrants_fill_given_slots_with_cohort_schooling():
     """Entrants are 15, rural, never away; with senior share 1 all have senior schooling."""
-    from sim import demography
+    from sim.mechanisms import demography
 
     p = persons(5, age=0)
     p["hukou"][:] = VACANT
@@ -283,7 +283,7 @@ def test_demography_entrants_fill_given_slots_with_cohort_schooling():
 def test_demography_mortality_matches_gompertz_rate():
     """Deaths among 20,000 persons aged 49 (turning 50) match 1 - exp(-m30 e^{g 20}) within four
     binomial standard errors."""
-    from sim import demography
+    from sim.mechanisms import demography
 
     n = 20_000
     p = persons(n, age=49)
@@ -298,7 +298,7 @@ def test_demography_mortality_matches_gompertz_rate():
 def test_entry_slots_are_a_deterministic_subset():
     """The chosen slots are vacant, sorted, of the asked number, the same on every call, and a
     larger ask extends a smaller one (common random numbers across scenarios)."""
-    from sim import demography
+    from sim.mechanisms import demography
 
     vacant = np.arange(0, 4000, 3)
     a = demography.choose_entry_slots(vacant, 100, seed=7, year=1990)
@@ -316,8 +316,8 @@ def test_projection_follows_births_and_census_level():
     x (1 - tertiary exit); the projected 2000 population equals the census rural residents plus
     the rural migrants counted in cities; the 1985
     age structure carries the 1959-61 famine trough (ages 24-26) and the 1962-75 boom."""
-    from sim import demography
-    from sim.geography import load_geography
+    from sim.core.geography import load_geography
+    from sim.mechanisms import demography
 
     geo = load_geography()
     proj = demography.Projection(geo, Params())

@@ -90,8 +90,8 @@ def test_batch_run_over_a_lever():
 
 def test_reference_model_is_a_mesa_model():
     m = ReferenceModel(agents=1000, seed=1, start_year=2000, years=1)
+    from sim.core.state import VACANT
     from sim.mesa.agents import Household, Person
-    from sim.state import VACANT
 
     people = m.agents_by_type[Person]
     # one agent per person slot: 1000 persons plus vacant places for the cohorts to come

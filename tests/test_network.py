@@ -11,11 +11,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.geography import load_geography
-from sim.network import MAX_KIN, build_network, to_networkx
-from sim.params import Params
-from sim.population import build_population
-from sim.rng import tick_key, uniforms
+from sim.core.geography import load_geography
+from sim.core.params import Params
+from sim.core.rng import tick_key, uniforms
+from sim.mechanisms.network import MAX_KIN, build_network, to_networkx
+from sim.mechanisms.population import build_population
 
 SEED = 5
 

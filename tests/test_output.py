@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import output
-from sim.output import (
+from sim.core.params import Params
+from sim.io import output
+from sim.io.output import (
     MANIFEST,
     PLOT_FILES,
     SUMMARY,
@@ -24,8 +25,7 @@ from sim.output import (
     write_parquet,
     write_run,
 )
-from sim.params import Params
-from sim.results import Recorder, Results
+from sim.io.results import Recorder, Results
 
 
 def fake_results(years: int = 3, seed: int = 0) -> Results:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.params import Param, ParamError, Params, YearlyPath, parse_assignment, schema
+from sim.core.params import Param, ParamError, Params, YearlyPath, parse_assignment, schema
 
 
 def _param_modules():
@@ -232,7 +232,7 @@ def test_every_param_documented_and_default_in_range():
 def test_no_parameter_declared_twice():
     """Names are unique across all modules of the package that declare ``PARAMS``, and the
     schema holds exactly the declared parameters (a module whose PARAMS are not registered in
-    ``sim.params._collect_schema`` would make its parameters unsettable)."""
+    ``sim.core.params._collect_schema`` would make its parameters unsettable)."""
     mods = _param_modules()
     assert len(mods) >= 7
     names = [p.name for mod in mods for p in mod.PARAMS]

@@ -9,10 +9,10 @@ and villages as contiguous index ranges).
 import numpy as np
 import pytest
 
-from sim.geography import load_geography
-from sim.params import Params
-from sim.population import _allocate, build_population
-from sim.state import HOME, RURAL
+from sim.core.geography import load_geography
+from sim.core.params import Params
+from sim.core.state import HOME, RURAL
+from sim.mechanisms.population import _allocate, build_population
 
 AGENTS = 50_000
 SEED = 11
@@ -55,7 +55,7 @@ def test_agent_count_exact(built, geo):
 def test_scale_times_agents_is_national_total(built, geo):
     """One agent stands for ``scale`` persons: scale * agents is the rural working-age
     population of the start year projected from the birth cohorts (floating-point precision)."""
-    from sim.demography import Projection
+    from sim.mechanisms.demography import Projection
 
     scale = built[3]
     total = Projection(geo, Params()).population(START)
@@ -65,7 +65,7 @@ def test_scale_times_agents_is_national_total(built, geo):
 def test_age_structure_follows_cohorts(persons, geo):
     """Single-year age shares match the cohort projection of the start year within four
     binomial standard errors (50,000 draws), e.g. the small famine cohort born 1960-61."""
-    from sim.demography import Projection
+    from sim.mechanisms.demography import Projection
 
     by_age = Projection(geo, Params()).by_age(START)
     share = by_age / by_age.sum()
@@ -77,7 +77,7 @@ def test_age_structure_follows_cohorts(persons, geo):
 def test_vacant_slots_sit_with_their_household(geo):
     """With room for growth, the extra slots are vacant (age 0, hukou VACANT), inside household
     ranges after the occupied members; occupied persons and their draws are unchanged."""
-    from sim.state import VACANT
+    from sim.core.state import VACANT
 
     base = build_population(geo, 5000, 3, Params().at(START), START)[0]
     p, hh, places, _ = build_population(geo, 5000, 3, Params().at(START), START, capacity=6000)

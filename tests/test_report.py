@@ -1,4 +1,5 @@
-"""Scenario comparison (``sim.report``, ``migsim compare``): paired effects, CRN, the report.
+"""Scenario comparison (``sim.experiments.report``, ``migsim compare``):
+paired effects, CRN, the report.
 
 One tiny batch (baseline + an earlier, deeper hukou reform in small and medium cities; 5
 replicates x 10,000 agents, 1998-2001) is written in the batch layout
@@ -18,10 +19,10 @@ from scipy import stats
 from typer.testing import CliRunner
 
 import sim
-from sim import report
 from sim.cli import app
-from sim.output import SUMMARY, write_run
-from sim.params import Params
+from sim.core.params import Params
+from sim.experiments import report
+from sim.io.output import SUMMARY, write_run
 
 REPS = 5
 AGENTS = 10_000
@@ -242,8 +243,8 @@ def test_cli_compare_without_runs_fails_clearly(tmp_path):
 
 
 def test_reads_a_directory_written_by_migsim_batch(tmp_path):
-    """A ``migsim batch`` directory is read through ``sim.batch.load`` (batch.json)."""
-    from sim import batch as batch_mod
+    """A ``migsim batch`` directory is read through ``sim.experiments.batch.load`` (batch.json)."""
+    from sim.experiments import batch as batch_mod
 
     scn = tmp_path / "open_small.toml"
     scn.write_text('base = "baseline"\n[params]\n'

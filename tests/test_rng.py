@@ -13,7 +13,7 @@ import pytest
 from numba import njit
 from scipy import stats
 
-from sim.rng import normal_array, stream_id, tick_key, uniform, uniform_array, uniforms
+from sim.core.rng import normal_array, stream_id, tick_key, uniform, uniform_array, uniforms
 
 N = 200_000
 SEED = 20240601

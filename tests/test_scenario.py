@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.params import Params, schema
-from sim.scenario import (
+from sim.core.params import Params, schema
+from sim.experiments.scenario import (
     ALLOWED_KEYS,
     Scenario,
     ScenarioError,

@@ -28,8 +28,8 @@ import numpy as np
 import pytest
 
 from sim import Simulation
-from sim.scenario import list_scenarios, load_scenario
-from sim.state import HOME, RURAL
+from sim.core.state import HOME, RURAL
+from sim.experiments.scenario import list_scenarios, load_scenario
 
 AGENTS = 100_000
 THREADS = 1  # bit-identical with any thread count; one thread is fastest on a shared box

@@ -1,4 +1,4 @@
-"""Runs on disk against the seed targets (``sim.validation``, ``migsim validate``).
+"""Runs on disk against the seed targets (``sim.experiments.validation``, ``migsim validate``).
 
 One run directory and one two-replicate batch of the default 1985-2006 baseline (20,000 and
 5,000 persons) are written once and shared. The values read back from disk must equal the
@@ -15,11 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 import sim
-from sim import validation
-from sim.batch import run_batch
 from sim.cli import app
-from sim.output import write_run
-from sim.targets import compare, load_targets
+from sim.experiments import validation
+from sim.experiments.batch import run_batch
+from sim.experiments.targets import compare, load_targets
+from sim.io.output import write_run
 
 runner = CliRunner()
 
@@ -69,7 +69,7 @@ def test_batch_summary_agrees_with_replicate_values(two_reps):
 
 
 def test_scenario_filter_and_clear_errors(two_reps, tmp_path):
-    from sim.report import ReportError
+    from sim.experiments.report import ReportError
 
     assert set(validation.validate(two_reps, scenario="baseline")["scenario"]) == {"baseline"}
     with pytest.raises(ReportError, match="holds: baseline"):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.state import FEMALE, HOME, RURAL, URBAN, VACANT
+from sim.core.state import FEMALE, HOME, RURAL, URBAN, VACANT
 
 if TYPE_CHECKING:
     from sim.mesa.reference import ReferenceModel

@@ -42,8 +42,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from mesa.visualization import Slider, SolaraViz, make_plot_component
 
+from sim.core.params import Params
 from sim.mesa.fast import MigrationModel
-from sim.params import Params
 
 DEFAULT_AGENTS = int(os.environ.get("MIGSIM_APP_AGENTS", "20000"))
 DEFAULT_START_YEAR = 1985  # the calibrated baseline starts in 1985

@@ -26,7 +26,7 @@ import mesa
 import numpy as np
 
 from sim.engine import Simulation
-from sim.engine import _threads as _Threads  # numba thread count for a block
+from sim.engine.loop import _threads as _Threads  # numba thread count for a block
 
 TOP_PROVINCES = 5
 

@@ -8,8 +8,8 @@ at a few thousand agents (``tests/test_docking.py``), not for production runs.
 
 What is shared with the core, so that the two models cannot drift apart in their inputs:
 
-- the initial population and contact network (``sim.population.build_population``,
-  ``sim.network.build_network``, same seed, hence the same persons and ties);
+- the initial population and contact network (``sim.mechanisms.population.build_population``,
+  ``sim.mechanisms.network.build_network``, same seed, hence the same persons and ties);
 - the parameters (``sim.Params``, resolved each January with ``Params.at(year)``) and the plain
   numpy helpers that turn them into the year's quantities: demand (``labour.initial_demand``,
   ``labour.grow_demand``, ``labour.job_chances``), wage levels (``wages.initial_levels``,
@@ -34,16 +34,16 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import demography, labour, wages
+from sim.core.encodings import N_SECTORS, SECTOR_NAMES
+from sim.core.geography import load_geography
+from sim.core.params import Params
+from sim.core.state import HOME, RURAL, VACANT
 from sim.engine import STEP_ORDER
-from sim.geography import load_geography
+from sim.engine.yearly import year_quantities
+from sim.mechanisms import demography, labour, wages
+from sim.mechanisms.network import build_network
+from sim.mechanisms.population import build_population
 from sim.mesa.agents import Household, Person
-from sim.network import build_network
-from sim.params import Params
-from sim.population import build_population
-from sim.sectors import N_SECTORS, SECTOR_NAMES
-from sim.state import HOME, RURAL, VACANT
-from sim.yearly import year_quantities
 
 #: the indicators recorded each month, as (indicator, group) keys of ``Results.series()``
 KEY_INDICATORS = (
@@ -211,7 +211,7 @@ class ReferenceModel(mesa.Model):
 
     # ================================================================ yearly inputs
     def resolve_year(self, year: int) -> None:
-        """Parameters and the year's quantities (``sim.yearly``, shared with the core)."""
+        """Parameters and the year's quantities (``sim.engine.yearly``, shared with the core)."""
         self.year = year
         self.pars = self.params.at(year)
         self.__dict__.update(year_quantities(self.geo, self.pars, year, self.mean_land_prov))

@@ -29,7 +29,7 @@ SEED = 7
 def run_case(name: str) -> dict:
     """Summary of one case (JSON-ready: NaN stored as None)."""
     from sim import Simulation
-    from sim.scenario import load_scenario
+    from sim.experiments.scenario import load_scenario
 
     scenario, overrides, start, years = CASES[name]
     params = dict(load_scenario(scenario).params) if scenario else {}

@@ -24,9 +24,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from sim.params import Param, Params
-from sim.rng import uniform, uniform_array
-from sim.state import RURAL, VACANT, send_home
+from sim.core.params import Param, Params
+from sim.core.rng import uniform, uniform_array
+from sim.core.state import RURAL, VACANT, send_home
 
 CENSUS_YEAR = 2000  # year of the rural working-age total in sim/data/provinces.csv
 ENTRY_AGE = 15

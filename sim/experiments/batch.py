@@ -13,7 +13,7 @@ Layout of a batch directory ``DIR`` (others read it; keep it stable)::
 
 Each run is :func:`run_one`, a pure function of its :class:`RunSpec`: it builds the parameters
 (scenario, then fixed ``--set`` values, then the point's overrides), runs the model and writes its
-own run directory with :func:`sim.output.write_run` (atomically: a hidden temporary sibling
+own run directory with :func:`sim.io.output.write_run` (atomically: a hidden temporary sibling
 renamed into place), so a local process pool and a dask cluster give byte-identical time series.
 Starting the same batch again skips the runs whose directory holds a complete manifest, removes
 temporary directories left by killed runs and redoes the rest; a ``DIR`` whose ``batch.json``
@@ -139,7 +139,7 @@ class BatchPlan:
     def describe(self) -> dict[str, Any]:
         """The content of ``batch.json``."""
         import sim
-        from sim.output import git_commit
+        from sim.io.output import git_commit
 
         return {
             "format": FORMAT, "kind": "migsim-batch",
@@ -179,7 +179,7 @@ class BatchSummary:
 # ------------------------------------------------------------------ parameters
 def _normalize(overrides: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Validate overrides against the schema; values as the manifest stores them."""
-    from sim.params import ParamError, Params
+    from sim.core.params import ParamError, Params
 
     try:
         js = Params().update(overrides, where=where).to_json()
@@ -195,7 +195,7 @@ def parse_sets(sets: Iterable[str] | Mapping[str, Any] | None
     ``key=v`` fixes a value, ``key=v1,v2,v3`` sweeps scalars, ``key=1990:0.5,2000:1`` (colons)
     is one yearly path, not a sweep.
     """
-    from sim.params import ParamError, parse_assignment
+    from sim.core.params import ParamError, parse_assignment
 
     raw: dict[str, Any] = {}
     sweep_raw: dict[str, list[Any]] = {}
@@ -230,7 +230,7 @@ def parse_sets(sets: Iterable[str] | Mapping[str, Any] | None
 
 
 def _design_csv(path: Path) -> list[dict[str, Any]]:
-    from sim.params import ParamError, parse_assignment
+    from sim.core.params import ParamError, parse_assignment
 
     try:
         with path.open(newline="", encoding="utf-8") as fh:
@@ -262,7 +262,7 @@ def _design_csv(path: Path) -> list[dict[str, Any]]:
 def _design_toml(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     import numpy as np
 
-    from sim.params import ParamError, closest, schema
+    from sim.core.params import ParamError, closest, schema
 
     try:
         with path.open("rb") as fh:
@@ -387,9 +387,9 @@ def plan_batch(scenarios: Sequence[str | Path], *, out: str | Path, replicates: 
                command: list[str] | None = None) -> BatchPlan:
     """Load and validate everything (scenarios, overrides, every point against every scenario)
     without running or writing anything; raise :class:`BatchError` naming the problem."""
-    from sim.output import jsonable
-    from sim.params import ParamError
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.core.params import ParamError
+    from sim.experiments.scenario import ScenarioError, load_scenario
+    from sim.io.output import jsonable
 
     if isinstance(scenarios, str | Path):
         scenarios = [scenarios]
@@ -474,9 +474,9 @@ def run_one(spec: RunSpec | Mapping[str, Any]) -> Path:
     """
     if not isinstance(spec, RunSpec):
         spec = RunSpec(**spec)
+    from sim.core.params import Params
     from sim.engine import Simulation
-    from sim.output import write_run
-    from sim.params import Params
+    from sim.io.output import write_run
 
     t0 = time.perf_counter()
     params = Params(spec.scenario_params, where=spec.scenario_file)
@@ -494,7 +494,7 @@ def run_one(spec: RunSpec | Mapping[str, Any]) -> Path:
 
 
 def _write_json_atomic(path: Path, obj: Any) -> None:
-    from sim.output import dumps
+    from sim.io.output import dumps
 
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}"
     tmp.write_text(dumps(obj), encoding="utf-8")
@@ -653,7 +653,7 @@ def _load_json(path: Path) -> Any:
 
 def is_complete(run_dir: Path) -> bool:
     """A run directory with a complete manifest and its time series."""
-    from sim.output import MANIFEST, TIMESERIES
+    from sim.io.output import MANIFEST, TIMESERIES
 
     man = _load_json(Path(run_dir) / MANIFEST)
     return (isinstance(man, dict) and man.get("status") == "complete"
@@ -667,7 +667,7 @@ def _short(v: Any, width: int = 160) -> str:
 
 def batch_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """The defining fields (``IDENTITY``) in which two batch descriptions differ."""
-    from sim.output import jsonable
+    from sim.io.output import jsonable
 
     old, new = jsonable(old), jsonable(new)
     diffs = []
@@ -942,7 +942,7 @@ def runs_of(out: str | Path) -> list[dict[str, Any]]:
 
 
 def _manifest_hash(run_dir: Path) -> str:
-    from sim.output import MANIFEST
+    from sim.io.output import MANIFEST
 
     return hashlib.sha256((run_dir / MANIFEST).read_bytes()).hexdigest()[:16]
 
@@ -961,7 +961,7 @@ def _run_table(run: Mapping[str, Any], indicators: list[str] | None = None):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from sim.output import TIMESERIES
+    from sim.io.output import TIMESERIES
 
     filters = [("indicator", "in", indicators)] if indicators else None
     t = pq.read_table(Path(run["dir"]) / TIMESERIES, filters=filters)

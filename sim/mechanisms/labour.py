@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sim.params import Param
-from sim.rng import uniform
-from sim.sectors import N_SECTORS, SECTOR_NAMES
-from sim.state import HOME, RURAL
+from sim.core.encodings import N_SECTORS, SECTOR_NAMES
+from sim.core.params import Param
+from sim.core.rng import uniform
+from sim.core.state import HOME, RURAL
 
 _S = SECTOR_NAMES
 PARAMS = (

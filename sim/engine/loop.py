@@ -3,24 +3,24 @@
 Step order (``STEP_ORDER``), each month t of year y:
 
 1. ``demography``  (January only) everyone ages a year; those reaching 65 or dying leave; the
-   year's rural cohort enters at 15 into vacant slots (``sim.demography``).
+   year's rural cohort enters at 15 into vacant slots (``sim.mechanisms.demography``).
 2. ``year``        (January only) parameters resolved for year y; living costs, minimum wages,
    hukou penalties and farm productivity recomputed.
 3. ``returns``     migrants draw the return hazard; returners (and children with them) go home
-   (``sim.returns``, ``sim.household``).
+   (``sim.mechanisms.returns``, ``sim.mechanisms.household``).
 4. ``hukou``       settled, employed migrants may convert to local hukou; migrants register for
-   residence permits (``sim.hukou``).
+   residence permits (``sim.mechanisms.hukou``).
 5. ``labour``      base demand grows with regional GDP; workers are counted; wage levels move
    with the month's shortage (against demand at last month's wages) and unemployment; demand
-   then responds to the new wages (``sim.labour``, ``sim.wages``).
-6. ``household``   income per worker at home from land and the workers left (``sim.household``).
+   then responds to the new wages (``sim.mechanisms.labour``, ``sim.mechanisms.wages``).
+6. ``household``   income per worker at home from land and the workers left (``sim.mechanisms.household``).
 7. ``decisions``   persons at home weigh migrating, migrants weigh moving on, against the
-   start-of-month state (``sim.decisions``); households pick who goes and whether children
-   follow (``sim.household``); moves are committed afterwards.
-8. ``matching``    separations and hires by sector, newcomers included (``sim.labour``).
-9. ``pay``         wages, minimum wage, arrears, remittances, incomes per head (``sim.wages``,
-   ``sim.household``).
-10. ``record``     stocks, flows, profile and economy of the month (``sim.results``).
+   start-of-month state (``sim.mechanisms.decisions``); households pick who goes and whether children
+   follow (``sim.mechanisms.household``); moves are committed afterwards.
+8. ``matching``    separations and hires by sector, newcomers included (``sim.mechanisms.labour``).
+9. ``pay``         wages, minimum wage, arrears, remittances, incomes per head (``sim.mechanisms.wages``,
+   ``sim.mechanisms.household``).
+10. ``record``     stocks, flows, profile and economy of the month (``sim.io.results``).
 
 Every kernel reads a state that no other thread writes during the kernel and draws from its own
 named counter-based stream keyed by (seed, stream, month, person), so results do not depend on
@@ -37,15 +37,15 @@ from typing import Any
 import numba
 import numpy as np
 
-from sim import decisions, demography, household, hukou, labour, policy, returns, wages
-from sim.geography import load_geography
-from sim.network import build_network
-from sim.params import Params
-from sim.population import build_population
-from sim.results import EXIT_CAUSES, WAGE_EDGES_2005, Recorder, Results, tally, tally_pay
-from sim.rng import tick_key, uniform_array
-from sim.state import HOME, RURAL, VACANT
-from sim.yearly import year_quantities
+from sim.core.geography import load_geography
+from sim.core.params import Params
+from sim.core.rng import tick_key, uniform_array
+from sim.core.state import HOME, RURAL, VACANT
+from sim.engine.yearly import year_quantities
+from sim.io.results import EXIT_CAUSES, WAGE_EDGES_2005, Recorder, Results, tally, tally_pay
+from sim.mechanisms import decisions, demography, household, hukou, labour, policy, returns, wages
+from sim.mechanisms.network import build_network
+from sim.mechanisms.population import build_population
 
 STEP_ORDER = (
     "demography",
@@ -198,7 +198,7 @@ class Simulation:
 
     # ---------------------------------------------------------------- yearly inputs
     def _resolve_year(self, year: int) -> None:
-        """Parameters of the year and every quantity derived from them (``sim.yearly``)."""
+        """Parameters of the year and every quantity derived from them (``sim.engine.yearly``)."""
         self.year = year
         self.pars = self.params.at(year)
         self.__dict__.update(year_quantities(self.geo, self.pars, year, self.mean_land_prov))

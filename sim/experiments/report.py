@@ -11,7 +11,8 @@ less than differences between runs with different seeds; :func:`crn_variance_rat
 how much (pairing replicate r of the scenario with replicate r+1 of the baseline, cyclically,
 as the independent-seed reference).
 
-Yearly values follow :meth:`sim.results.Results.annual`: flows (:data:`sim.results.FLOW_INDICATORS`)
+Yearly values follow :meth:`sim.io.results.Results.annual`:
+flows (:data:`sim.io.results.FLOW_INDICATORS`)
 are summed over the year, stocks and shares are taken at December (the last month recorded).
 
 :func:`write_report` writes ``report.md``, ``report.html`` (same content) and PNG figures into a
@@ -32,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.output import swap_in
-from sim.results import FLOW_INDICATORS
+from sim.io.output import swap_in
+from sim.io.results import FLOW_INDICATORS
 
 RUNS = "runs"
 MANIFEST = "manifest.json"
@@ -80,7 +81,7 @@ def _is_migsim_batch(batch_dir: Path) -> bool:
 def load_runs(batch_dir: str | Path, indicators: Iterable[str] | None = None) -> pd.DataFrame:
     """All complete runs of a batch as one tidy table: scenario, point, replicate, seed, year,
     month, indicator, group, value. A directory written by ``migsim batch`` (``batch.json`` of
-    kind ``migsim-batch``) is read with :func:`sim.batch.load`; any other directory with
+    kind ``migsim-batch``) is read with :func:`sim.experiments.batch.load`; any other directory with
     ``runs/<run>/manifest.json`` is read run by run. ``indicators`` (names) keeps only those
     indicators, to save memory."""
     batch_dir = Path(batch_dir)
@@ -88,7 +89,7 @@ def load_runs(batch_dir: str | Path, indicators: Iterable[str] | None = None) ->
         raise ReportError(f"batch directory {batch_dir} does not exist")
     names = sorted(set(indicators)) if indicators is not None else None
     if _is_migsim_batch(batch_dir):
-        from sim import batch
+        from sim.experiments import batch
 
         try:
             frame = batch.load(batch_dir, names)

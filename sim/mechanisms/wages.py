@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sim.params import Param
-from sim.rng import uniform
-from sim.sectors import SECTOR_NAMES
+from sim.core.encodings import SECTOR_NAMES
+from sim.core.params import Param
+from sim.core.rng import uniform
 
 _S = SECTOR_NAMES
 PARAMS = (

@@ -144,7 +144,7 @@ def closest(name: str, options: Iterable[str]) -> str | None:
 
 
 def _collect_schema() -> dict[str, Param]:
-    from sim import (
+    from sim.mechanisms import (
         decisions,
         demography,
         household,

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from sim.geography import DIST_CLASS_NAMES, REGION_NAMES, TIER_NAMES
-from sim.sectors import N_SECTORS, SECTOR_NAMES
-from sim.state import HOME, RURAL, URBAN
+from sim.core.encodings import N_SECTORS, SECTOR_NAMES
+from sim.core.geography import DIST_CLASS_NAMES, REGION_NAMES, TIER_NAMES
+from sim.core.state import HOME, RURAL, URBAN
 
 EXIT_CAUSES = ("ageing", "death", "hukou")
 WAGE_BRACKETS = ("under_300", "300_500", "500_800", "over_800")  # RMB/month, 2005 prices (seed 1.4)

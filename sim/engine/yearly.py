@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import decisions, household, hukou, policy, wages
-from sim.sectors import SECTOR_NAMES
+from sim.core.encodings import SECTOR_NAMES
+from sim.mechanisms import decisions, household, hukou, policy, wages
 
 URBAN_WAGE_2000_NATIONAL = 9371.0  # RMB/year, average wage of staff and workers (CSY 2001)
 MONTH_DECIDE = np.array([0.0, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0])  # Feb, Mar: Spring Festival

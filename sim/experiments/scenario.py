@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.params import Params, closest
+from sim.core.params import Params, closest
 
 ALLOWED_KEYS = ("name", "description", "base", "start_year", "years", "params")
 DEFAULT_START_YEAR = 1985

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sim.params import Param
-from sim.rng import tick_key, uniform
-from sim.state import Network, Persons, Places
+from sim.core.params import Param
+from sim.core.rng import tick_key, uniform
+from sim.core.state import Network, Persons, Places
 
 PARAMS = (
     Param(

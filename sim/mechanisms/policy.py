@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from numba import njit, prange
 
-from sim.geography import load_geography
-from sim.params import Param
-from sim.rng import uniform
-from sim.state import HOME, RURAL
+from sim.core.geography import load_geography
+from sim.core.params import Param
+from sim.core.rng import uniform
+from sim.core.state import HOME, RURAL
 
 JOB_INSURED = 4  # bit flag in Persons.job
 

@@ -2,7 +2,8 @@
 
 Persons are drawn province by province in proportion to the rural population aged 15-64 of the
 2000 census (``sim/data/provinces.csv``); one agent stands for ``scale`` real persons. The age
-structure of the start year comes from the birth cohorts (``sim.demography.Projection``), so
+structure of the start year comes from the birth cohorts
+(``sim.mechanisms.demography.Projection``), so
 that the initial population and the yearly entrants are one consistent demography. Households
 are filled to the provincial rural household size; land per worker scatters around the
 provincial mean; schooling follows the provincial census shares, shifted by birth cohort.
@@ -17,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logit, ndtri
 
-from sim.geography import Geography
-from sim.params import Param
-from sim.rng import uniform_array
-from sim.state import HOME, RURAL, VACANT, Households, Persons, Places
+from sim.core.geography import Geography
+from sim.core.params import Param
+from sim.core.rng import uniform_array
+from sim.core.state import HOME, RURAL, VACANT, Households, Persons, Places
 
 PARAMS = (
     Param(
@@ -142,8 +143,8 @@ def build_population(
     if n_agents < 1000:
         raise ValueError(f"agents must be at least 1000, got {n_agents}")
     if by_age is None:
-        from sim.demography import Projection
-        from sim.params import Params
+        from sim.core.params import Params
+        from sim.mechanisms.demography import Projection
 
         by_age = Projection(geo, Params()).by_age(start_year)
     capacity = n_agents if capacity is None else int(capacity)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.results import FLOW_INDICATORS, Results
+from sim.io.results import FLOW_INDICATORS, Results
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "calibration" / "targets.toml"
+DEFAULT_FILE = Path(__file__).resolve().parents[2] / "calibration" / "targets.toml"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Runs on disk against the seed targets, with the spread over replicates.
 
-:func:`sim.targets.compare` puts one run in memory next to ``calibration/targets.toml``. This
+:func:`sim.experiments.targets.compare` puts one run in memory next to
+``calibration/targets.toml``. This
 module does the same for what ``migsim run`` and ``migsim batch`` wrote: every replicate is
 scored on its own (the December value, or the year's sum for flows; the mean over the years of
 a span target), then summarised per scenario and parameter point: mean, smallest and largest
@@ -19,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.report import KEYS, ReportError, load_runs, yearly
-from sim.targets import DEFAULT_FILE, Target, load_targets
+from sim.experiments.report import KEYS, ReportError, load_runs, yearly
+from sim.experiments.targets import DEFAULT_FILE, Target, load_targets
 
 COLUMNS = ("scenario", "point", "target", "period", "indicator", "group", "n", "mean", "min",
            "max", "low", "high", "n_within", "met", "asserted", "source")
@@ -28,7 +29,7 @@ COLUMNS = ("scenario", "point", "target", "period", "indicator", "group", "n", "
 
 def _run_dir_frame(run_dir: Path) -> pd.DataFrame:
     """One run directory (``migsim run``) as a tidy frame with the batch keys."""
-    from sim.output import MANIFEST, TIMESERIES
+    from sim.io.output import MANIFEST, TIMESERIES
 
     man = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
     if man.get("status", "complete") != "complete" or not (run_dir / TIMESERIES).is_file():
@@ -45,7 +46,7 @@ def _run_dir_frame(run_dir: Path) -> pd.DataFrame:
 
 def load(path: str | Path, targets: list[Target]) -> pd.DataFrame:
     """The yearly values the targets need, from a run directory or a batch directory."""
-    from sim.output import is_run_dir
+    from sim.io.output import is_run_dir
 
     path = Path(path)
     names = sorted({t.indicator for t in targets})

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sim.params import Param
-from sim.rng import uniform
-from sim.state import HOME, RURAL, send_home
+from sim.core.params import Param
+from sim.core.rng import uniform
+from sim.core.state import HOME, RURAL, send_home
 
 PARAMS = (
     Param(
