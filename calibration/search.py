@@ -47,7 +47,7 @@ SPACE: dict[str, tuple[float, float]] = {
 
 def _run(args: tuple[int, dict, int]) -> list[tuple[str, float, float, float]]:
     seed, overrides, agents = args
-    from sim.core.params import Params
+    from sim.engine.registry import Params
     from sim.engine import Simulation
     from sim.experiments.targets import compare
 
@@ -95,7 +95,7 @@ def main() -> None:
     os.environ["NUMBA_NUM_THREADS"] = "1"
     import optuna
 
-    from sim.core.params import Params
+    from sim.engine.registry import Params
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     defaults = Params()

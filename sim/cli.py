@@ -48,17 +48,31 @@ def main(version: Annotated[bool, typer.Option(
 
 
 # ------------------------------------------------------------------ run
-def _prepare(scenario: str, sets: list[str]):
-    """Load the scenario and apply ``--set`` overrides; all validated."""
+def _mechanisms(specs: list[str]) -> list:
+    """Mechanisms named by ``--mechanism`` (module:Name or file.py:Name)."""
+    from sim.engine.plugins import PluginError, load_mechanism
+
+    try:
+        return [load_mechanism(s) for s in specs]
+    except PluginError as e:
+        raise _fail(str(e)) from None
+
+
+def _prepare(scenario: str, sets: list[str], extra: list | None = None):
+    """Load the scenario and apply ``--set`` overrides; all validated. ``extra`` mechanisms'
+    parameters may be set too."""
     from sim.core.params import ParamError, parse_assignment
+    from sim.engine.registry import schema
     from sim.experiments.scenario import ScenarioError, load_scenario
 
     try:
         scn = load_scenario(scenario)
         params = scn.to_params()
+        if extra:
+            params = params.extended(schema(extra))
         overrides = dict(parse_assignment(s) for s in sets)
         params.update(overrides, where="--set")
-    except (ScenarioError, ParamError) as e:
+    except (ScenarioError, ParamError, ValueError) as e:
         raise _fail(str(e)) from None
     return scn, params
 
@@ -148,24 +162,30 @@ def run(
         "--set", help="Override a parameter: key=value or key=1990:0.5,2000:1.0.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
     = False,
+    mechanism: Annotated[list[str] | None, typer.Option(
+        "--mechanism", help="Add a mechanism from outside the package: module:Name or "
+        "file.py:Name (repeatable).")] = None,
 ) -> None:
     """Run a scenario and write manifest, time series, summary and plots."""
     import sim
     from sim.io.output import OutputError, check_out_dir, write_run
 
     t0 = time.perf_counter()
-    scn, params = _prepare(scenario, set_ or [])
+    extra_mechs = _mechanisms(mechanism or [])
+    scn, params = _prepare(scenario, set_ or [], extra_mechs)
     out = out or Path("runs") / f"{scn.name}-seed{seed}"
     y0, n = start_year or scn.start_year, years or scn.years
     try:
         check_out_dir(out)
         model = sim.Simulation(params, agents=agents, seed=seed, start_year=y0, years=n,
-                               threads=threads)
+                               threads=threads, mechanisms=extra_mechs)
     except (OutputError, ValueError) as e:
         raise _fail(str(e)) from None
     res = _simulate(model, y0, quiet)
     extra = {"scenario": scn.name, "scenario_file": str(scn.path),
              "scenario_chain": [str(p) for p in scn.chain], "command": sys.argv,
+             "mechanisms": [m.name for m in model.mechanisms],
+             "extra_mechanisms": list(mechanism or []),
              "wall_seconds": time.perf_counter() - t0}
     try:
         path = write_run(res, out, extra, simulation=model)
@@ -186,15 +206,22 @@ def fmt_value(v: Any) -> str:
     return str(v)
 
 
-def _select(module: str | None, search: str | None) -> list:
-    from sim.core.params import schema
+def _select(module: str | None, search: str | None, role: str | None = None,
+            extra: list | None = None) -> list:
+    from sim.core.params import ROLES
+    from sim.engine.registry import schema
 
-    rows = list(schema().values())
+    sch = schema(extra or [])
+    rows = list(sch.values())
     if module:
         rows = [p for p in rows if p.module == module]
         if not rows:
-            mods = sorted({p.module for p in schema().values()})
+            mods = sorted({p.module for p in sch.values()})
             raise _fail(f"no module '{module}'; modules: {', '.join(mods)}")
+    if role:
+        if role not in ROLES:
+            raise _fail(f"no role '{role}'; roles: {', '.join(ROLES)}")
+        rows = [p for p in rows if p.role == role]
     if search:
         s = search.lower()
         rows = [p for p in rows if s in f"{p.name} {p.doc} {p.source} {p.unit}".lower()]
@@ -202,11 +229,11 @@ def _select(module: str | None, search: str | None) -> list:
 
 
 def _markdown(rows: list) -> str:
-    head = "| name | module | unit | default | range | source | meaning |\n|" + "---|" * 7
+    head = "| name | module | role | unit | default | range | source | meaning |\n|" + "---|" * 8
     lines = [head]
     for p in rows:
-        cells = (f"`{p.name}`", p.module, p.unit, fmt_value(p.default), f"[{p.lo:g}, {p.hi:g}]",
-                 p.source, p.doc)
+        cells = (f"`{p.name}`", p.module, p.role, p.unit, fmt_value(p.default),
+                 f"[{p.lo:g}, {p.hi:g}]", p.source, p.doc)
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
@@ -217,19 +244,52 @@ def params(
     search: Annotated[str | None, typer.Option(help="Filter by text in name/doc/source.")]
     = None,
     markdown: Annotated[bool, typer.Option(help="Print a Markdown table for docs.")] = False,
+    role: Annotated[str | None, typer.Option(
+        help="Only this role: policy, behaviour, exogenous or structural.")] = None,
+    mechanism: Annotated[list[str] | None, typer.Option(
+        "--mechanism", help="Include a mechanism from outside the package (module:Name).")]
+    = None,
 ) -> None:
-    """List model parameters: module, unit, default, range and source."""
-    rows = _select(module, search)
+    """List model parameters: module, role, unit, default, range and source."""
+    rows = _select(module, search, role, _mechanisms(mechanism or []))
     if markdown:
         typer.echo(_markdown(rows))
         return
     t = Table(title=f"migsim parameters ({len(rows)})")
     t.add_column("name", style="bold cyan", no_wrap=True)
-    for col in ("module", "unit", "default", "range", "source"):
-        t.add_column(col, overflow="fold")
+    for col in ("module", "role", "unit", "default", "range", "source"):
+        t.add_column(col, overflow="fold", no_wrap=col in ("default", "range"))
     for p in rows:
-        t.add_row(p.name, p.module, p.unit, fmt_value(p.default), f"[{p.lo:g}, {p.hi:g}]",
-                  p.source)
+        t.add_row(p.name, p.module, p.role, p.unit, fmt_value(p.default),
+                  f"[{p.lo:g}, {p.hi:g}]", p.source)
+    _out().print(t)
+
+
+# ------------------------------------------------------------------ mechanisms
+@app.command()
+def mechanisms(
+    mechanism: Annotated[list[str] | None, typer.Option(
+        "--mechanism", help="Include a mechanism from outside the package (module:Name).")]
+    = None,
+    markdown: Annotated[bool, typer.Option(help="Print the Markdown table of the docs.")]
+    = False,
+) -> None:
+    """List the mechanisms in step order: when each runs, what it declares."""
+    from sim.engine.describe import step_order_table
+    from sim.engine.registry import build
+
+    mechs = build(_mechanisms(mechanism or []))
+    if markdown:
+        typer.echo(step_order_table(mechs))
+        return
+    t = Table(title=f"migsim mechanisms, in step order ({len(mechs)})")
+    for col in ("mechanism", "module", "what it does", "parameters", "state and buffers",
+                "streams"):
+        t.add_column(col, overflow="fold", style="bold cyan" if col == "mechanism" else None)
+    for m in mechs:
+        fields = [f.name for f in (*m.person_state, *m.household_state, *m.buffers)]
+        t.add_row(m.name, type(m).__module__, m.doc, str(len(m.params)), ", ".join(fields),
+                  ", ".join(m.streams))
     _out().print(t)
 
 
@@ -385,3 +445,7 @@ def batch(
         typer.echo(summary.line())
     if summary.failed:
         raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

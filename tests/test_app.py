@@ -66,7 +66,7 @@ def test_page_builds_and_model_steps():
 
 
 def test_policy_path_keeps_history_before_policy_year():
-    from sim.core.params import Params
+    from sim.engine.registry import Params
     from sim.mesa.app import policy_path
 
     path = policy_path("hukou_penalty_small", 0.2, 1985, 2001)

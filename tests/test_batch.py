@@ -69,7 +69,8 @@ def _entries(out: Path) -> set[str]:
 def test_small_batch_layout(ref):
     out = ref.out
     assert (ref.total, ref.done, ref.skipped, ref.failed) == (4, 4, 0, 0)
-    assert {p.name for p in out.iterdir()} == {"batch.json", "runs", "combined.parquet"}
+    # .lock: the empty file of the OS lock (filelock), free once the batch has ended
+    assert {p.name for p in out.iterdir()} == {"batch.json", "runs", "combined.parquet", ".lock"}
     assert _entries(out) == set(_ids())
     info = json.loads((out / "batch.json").read_text())
     assert [s["name"] for s in info["scenarios"]] == ["baseline", "small_open"]
@@ -222,8 +223,41 @@ def test_resume_after_kills_is_byte_identical(ref, scenario_file, tmp_path):
     assert _ts_bytes(out) == _ts_bytes(ref.out)
     info = json.loads((out / "batch.json").read_text())
     assert batch.batch_differences(info, json.loads((ref.out / "batch.json").read_text())) == []
-    assert not (out / ".lock").exists()
+    assert _lock_is_free(out)  # the kernel released the killed batches' locks
     pd.testing.assert_frame_equal(load(out), load(ref.out))
+
+
+def _lock_is_free(out: Path) -> bool:
+    from filelock import FileLock, Timeout
+
+    try:
+        with FileLock(str(out / ".lock"), timeout=0):
+            return True
+    except Timeout:
+        return False
+
+
+def test_second_batch_on_the_same_directory_is_refused(tmp_path):
+    """While one process holds the batch directory, another batch there is refused with a clear
+    message; the lock goes with the process that held it, even when it is killed."""
+    out = tmp_path / "b"
+    out.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom filelock import FileLock\n"
+         f"lock = FileLock({str(out / '.lock')!r})\nlock.acquire()\nprint('held', flush=True)\n"
+         "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(BatchError, match="another migsim batch is writing to"):
+            run_batch(["baseline"], out=out, workers=1, **{**SMALL, "replicates": 1})
+        result = runner.invoke(app, ["batch", "baseline", *SMALL_ARGS, "--workers", "1",
+                                     "--out", str(out)])
+        assert result.exit_code == 2 and "another migsim batch" in result.stderr
+        assert not (out / "runs").exists()  # nothing was written under someone else's lock
+    finally:
+        holder.kill()
+        holder.wait(30)
+    assert _lock_is_free(out)  # released by the kernel when the holder died
 
 
 # ------------------------------------------------------------------ dask

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import sim
 from sim.cli import app, fmt_value
-from sim.core.params import schema
+from sim.engine.registry import schema
 from sim.io.output import MANIFEST, PLOT_FILES, SUMMARY, TIMESERIES
 
 runner = CliRunner()
@@ -92,18 +92,39 @@ def test_refuses_foreign_directory_before_running(tmp_path):
 
 
 def test_params_lists_every_parameter():
-    result = runner.invoke(app, ["params"])
+    result = runner.invoke(app, ["params"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     for name in schema():
         assert name in result.stdout
     assert "1985:1.5 → 1997:1 → 2001:0.4" in result.stdout  # a path, compactly
 
 
+def test_params_by_role_and_the_mechanisms_table():
+    """``--role`` lists exactly the parameters of that role; a wrong role is refused with the
+    allowed ones; ``migsim mechanisms`` prints the registry in step order."""
+    from sim.engine.registry import by_role
+
+    result = runner.invoke(app, ["params", "--role", "policy", "--markdown"])
+    assert result.exit_code == 0, result.output
+    rows = [ln for ln in result.stdout.splitlines() if ln.startswith("| `")]
+    assert {r.split("`")[1] for r in rows} == set(by_role("policy"))
+    assert all("| policy |" in r for r in rows)
+    bad = runner.invoke(app, ["params", "--role", "preference"])
+    assert bad.exit_code == 2 and "policy, behaviour, exogenous, structural" in bad.output
+    table = runner.invoke(app, ["mechanisms", "--markdown"])
+    assert table.exit_code == 0
+    names = [ln.split("`")[1] for ln in table.stdout.splitlines() if ln.startswith("| ")
+             and "`" in ln]
+    from sim import STEP_ORDER
+
+    assert [n for n in names if n in STEP_ORDER] == list(STEP_ORDER)
+
+
 def test_params_markdown():
     result = runner.invoke(app, ["params", "--markdown"])
     assert result.exit_code == 0
     lines = result.stdout.strip().splitlines()
-    assert lines[0].startswith("| name | module | unit | default | range | source")
+    assert lines[0].startswith("| name | module | role | unit | default | range | source")
     assert len(lines) == 2 + len(schema())
     assert all(line.startswith("| `") for line in lines[2:])
     for name in schema():

@@ -92,23 +92,23 @@ def test_decision_rule_matches_core_on_a_common_state():
     p, pars, geo = sim.persons, sim.pars, sim.geo
     present, working = labour.count_workers(p.loc, p.hukou, p.employed, p.sector, geo.n_dest)
     emp_rate = labour.job_chances(sim.demand, present, working, pars)[3]
+    yq = sim.yq
     e, _, rowsum, vmax = decisions.type_tables(
         geo,
         pars,
-        0,
-        sim._expected_wages(emp_rate),
+        sim.mech["labour"].expected_wages(sim),
         emp_rate,
-        sim.living,
-        sim.hukou_pen - sim.insurance_utils,
-        sim.y_ref,
-        sim.dist_probs,
+        yq.living,
+        yq.hukou_pen - yq.insurance_utils,
+        yq.y_ref,
+        yq.dist_probs,
     )
-    sim._home_income()
+    sim.mech["household"].home_income(sim)
     m.update_market_signals()
     for h in m.households:
         h.compute_home_income()
     np.testing.assert_allclose(
-        [h.log_income_home for h in m.households], sim._y_home, rtol=0, atol=1e-12
+        [h.log_income_home for h in m.households], sim.buf.y_home, rtol=0, atol=1e-12
     )
     lam = pars.nest_lambda
     b_lam = pars.network_beta / lam
@@ -130,7 +130,7 @@ def test_decision_rule_matches_core_on_a_common_state():
             t, e, sim.network.indptr, sim.network.indices, p.loc, i, b_lam
         )
         v_home = (
-            sim.b_push[ag, p.sex[i]] * (sim._y_home[p.hh[i]] - np.log(sim.y_ref)) + pars.asc_home
+            yq.b_push[ag, p.sex[i]] * (sim.buf.y_home[p.hh[i]] - np.log(yq.y_ref)) + pars.asc_home
         )
         p_core = 1.0 / (1.0 + np.exp(v_home - lam * (np.log(rowsum[t] + adj) + vmax)))
         v = x.destination_utilities() / lam

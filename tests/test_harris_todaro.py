@@ -25,7 +25,7 @@ def run_ht(local_development=0.0):
     res = s.run()
     e_sim = 1.0 - res.series()["unemployment_rate", "migrants"][-60:].mean()
     w_u = float(np.mean(s.levels))
-    w_r = float(np.exp(s._y_home[0]))
+    w_r = float(np.exp(s.buf.y_home[0]))
     return e_sim, w_r / w_u, res
 
 

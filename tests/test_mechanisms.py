@@ -7,9 +7,9 @@ frequencies over many identical persons with a stated tolerance (binomial standa
 import numpy as np
 import pytest
 
-from sim.core.params import Params
 from sim.core.rng import tick_key
 from sim.core.state import HOME, RURAL, URBAN, VACANT
+from sim.engine.registry import Params
 from sim.mechanisms import household, hukou, labour, policy, returns, wages
 
 KEY = tick_key(1, "test", 0)
@@ -178,8 +178,8 @@ def test_pay_minimum_wage_arrears_and_insurance():
 def test_wages_rise_with_shortage_and_fall_with_unemployment():
     pars = Params({"wage_drift_year": 0.0}).at(2000)
     lv = np.full((2, 5), 500.0)
-    up = wages.adjust_levels(lv, np.full((2, 5), 0.2), np.zeros(2), pars)
-    down = wages.adjust_levels(lv, np.zeros((2, 5)), np.full(2, 0.2), pars)
+    up = labour.adjust_levels(lv, np.full((2, 5), 0.2), np.zeros(2), pars)
+    down = labour.adjust_levels(lv, np.zeros((2, 5)), np.full(2, 0.2), pars)
     assert (up > lv).all() and (down < lv).all()
     demand = labour.wage_adjusted_demand(np.ones((1, 5)), np.full((1, 5), 2.0),
                                          np.ones((1, 5)), pars)

@@ -12,18 +12,27 @@ import numpy as np
 import pytest
 
 from sim.core.geography import load_geography
-from sim.core.params import Params
 from sim.core.rng import tick_key, uniforms
+from sim.engine.registry import Params
 from sim.mechanisms.network import MAX_KIN, build_network, to_networkx
 from sim.mechanisms.population import build_population
 
 SEED = 5
 
 
+def _by_age(geo, year):
+    """The birth-cohort age structure the engine passes (default parameters)."""
+    from sim.mechanisms.demography import Projection
+
+    return Projection(geo, Params()).by_age(year)
+
+
 def _build(agents, seed=SEED, overrides=None):
     geo = load_geography()
     pars = Params(overrides or {}).at(1985)
-    persons, households, places, _ = build_population(geo, agents, seed, pars, 1985)
+    persons, households, places, _ = build_population(
+        geo, agents, seed, pars, 1985, by_age=_by_age(geo, 1985)
+    )
     return persons, places, build_network(persons, places, seed, pars), pars
 
 
@@ -92,9 +101,15 @@ def test_household_members_connected(big):
 def test_only_kin_when_other_contacts_off():
     """With all non-kin contacts switched off the network is exactly the household cliques:
     degree = household size - 1."""
-    persons, _, net, _ = _build(20_000, overrides={
-        "contacts_village": 0, "contacts_county": 0, "contacts_province": 0,
-        "contacts_national_prob": 0.0})
+    persons, _, net, _ = _build(
+        20_000,
+        overrides={
+            "contacts_village": 0,
+            "contacts_county": 0,
+            "contacts_province": 0,
+            "contacts_national_prob": 0.0,
+        },
+    )
     size = np.bincount(persons.hh)[persons.hh]
     assert size.max() <= MAX_KIN + 1
     np.testing.assert_array_equal(net.degree(), size - 1)
@@ -110,8 +125,12 @@ def test_mean_degree_band(big):
     county) at least 60% of the non-kin draws survive."""
     persons, _, net, pars = big
     kin = (np.bincount(persons.hh)[persons.hh] - 1).mean()
-    draws = (pars.contacts_village + pars.contacts_county + pars.contacts_province
-             + pars.contacts_national_prob)
+    draws = (
+        pars.contacts_village
+        + pars.contacts_county
+        + pars.contacts_province
+        + pars.contacts_national_prob
+    )
     mean_deg = net.degree().mean()
     upper = kin + 2 * draws
     lower = kin + 0.6 * 2 * draws
@@ -121,9 +140,15 @@ def test_mean_degree_band(big):
 def test_national_ties_rarely_collide():
     """Only national ties (p = 1, drawn uniformly among all persons) and kin: almost every draw
     survives, so the mean degree is kin + 2 within 1%."""
-    persons, _, net, _ = _build(20_000, overrides={
-        "contacts_village": 0, "contacts_county": 0, "contacts_province": 0,
-        "contacts_national_prob": 1.0})
+    persons, _, net, _ = _build(
+        20_000,
+        overrides={
+            "contacts_village": 0,
+            "contacts_county": 0,
+            "contacts_province": 0,
+            "contacts_national_prob": 1.0,
+        },
+    )
     kin = (np.bincount(persons.hh)[persons.hh] - 1).mean()
     assert net.degree().mean() == pytest.approx(kin + 2.0, rel=0.01)
 
@@ -189,8 +214,9 @@ def test_networkx_view(small):
     assert clustering > 0.1
     rows, cols = _edges(net)
     same_county = np.mean(persons.county[rows] == persons.county[cols])
-    same_prov = np.mean(places.county_prov[persons.county[rows]]
-                        == places.county_prov[persons.county[cols]])
+    same_prov = np.mean(
+        places.county_prov[persons.county[rows]] == places.county_prov[persons.county[cols]]
+    )
     assert same_county > 0.5
     assert same_prov > 0.9
 
@@ -216,5 +242,6 @@ def test_reproducible(small):
     np.testing.assert_array_equal(net.indptr, again.indptr)
     np.testing.assert_array_equal(net.indices, again.indices)
     _, _, other, _ = _build(5_000, seed=SEED + 1)
-    assert not (np.array_equal(net.indptr, other.indptr)
-                and np.array_equal(net.indices, other.indices))
+    assert not (
+        np.array_equal(net.indptr, other.indptr) and np.array_equal(net.indices, other.indices)
+    )

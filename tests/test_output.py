@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.core.params import Params
+from sim.engine.registry import Params
 from sim.io import output
 from sim.io.output import (
     MANIFEST,

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.core.params import Param, ParamError, Params, YearlyPath, parse_assignment, schema
+from sim.core.params import Param, ParamError, YearlyPath, parse_assignment
+from sim.engine.registry import Params, schema
 
 
 def _param_modules():
@@ -96,7 +97,7 @@ def test_int_kind():
 
 def test_bool_kind():
     """Boolean parameters accept true/false spellings and 0/1, refuse anything else."""
-    par = Param("flag", False, "switch", 0, 1, "test", "a switch", kind=bool)
+    par = Param("flag", False, "switch", 0, 1, "test", "a switch", kind=bool, role="policy")
     for raw, want in ((True, True), (False, False), ("true", True), ("FALSE", False), ("1", True),
                       ("0", False), (1, True), (0, False), (1.0, True)):
         assert par.check(raw) is want, raw
@@ -232,7 +233,7 @@ def test_every_param_documented_and_default_in_range():
 def test_no_parameter_declared_twice():
     """Names are unique across all modules of the package that declare ``PARAMS``, and the
     schema holds exactly the declared parameters (a module whose PARAMS are not registered in
-    ``sim.core.params._collect_schema`` would make its parameters unsettable)."""
+    ``sim.engine.registry.REGISTRY`` would make its parameters unsettable)."""
     mods = _param_modules()
     assert len(mods) >= 7
     names = [p.name for mod in mods for p in mod.PARAMS]

@@ -10,13 +10,20 @@ import numpy as np
 import pytest
 
 from sim.core.geography import load_geography
-from sim.core.params import Params
 from sim.core.state import HOME, RURAL
+from sim.engine.registry import Params
 from sim.mechanisms.population import _allocate, build_population
 
 AGENTS = 50_000
 SEED = 11
 START = 1985
+
+
+def _by_age(geo, year):
+    """The birth-cohort age structure the engine passes (default parameters)."""
+    from sim.mechanisms.demography import Projection
+
+    return Projection(geo, Params()).by_age(year)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +33,9 @@ def geo():
 
 @pytest.fixture(scope="module")
 def built(geo):
-    return build_population(geo, AGENTS, SEED, Params().at(START), START)
+    return build_population(
+        geo, AGENTS, SEED, Params().at(START), START, by_age=_by_age(geo, START)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +48,30 @@ def test_agent_count_exact(built, geo):
     has that length and the state starts with everyone at home with rural hukou."""
     persons, households, places, _ = built
     assert persons.n == AGENTS
-    for name in ("age", "sex", "school", "trained", "hh", "county", "loc", "hukou", "dist",
-                 "employed", "months_away"):
+    for name in (
+        "age",
+        "sex",
+        "school",
+        "trained",
+        "hh",
+        "county",
+        "loc",
+        "hukou",
+        "dist",
+        "employed",
+        "months_away",
+    ):
         assert getattr(persons, name).shape == (AGENTS,), name
     assert places.village.shape == (AGENTS,)
     assert np.all(persons.loc == HOME) and np.all(persons.hukou == RURAL)
     assert np.all(persons.dist == -1) and np.all(persons.employed == 0)
     for n in (1000, 5001, 12_345):
-        p, _, _, _ = build_population(geo, n, 3, Params().at(START), START)
+        p, _, _, _ = build_population(
+            geo, n, 3, Params().at(START), START, by_age=_by_age(geo, START)
+        )
         assert p.n == n
     with pytest.raises(ValueError, match="at least 1000"):
-        build_population(geo, 999, 3, Params().at(START), START)
+        build_population(geo, 999, 3, Params().at(START), START, by_age=_by_age(geo, START))
 
 
 def test_scale_times_agents_is_national_total(built, geo):
@@ -79,8 +101,10 @@ def test_vacant_slots_sit_with_their_household(geo):
     ranges after the occupied members; occupied persons and their draws are unchanged."""
     from sim.core.state import VACANT
 
-    base = build_population(geo, 5000, 3, Params().at(START), START)[0]
-    p, hh, places, _ = build_population(geo, 5000, 3, Params().at(START), START, capacity=6000)
+    base = build_population(geo, 5000, 3, Params().at(START), START, by_age=_by_age(geo, START))[0]
+    p, hh, places, _ = build_population(
+        geo, 5000, 3, Params().at(START), START, by_age=_by_age(geo, START), capacity=6000
+    )
     assert p.n == 6000 and np.sum(p.hukou == VACANT) == 1000
     assert np.all(p.age[p.hukou == VACANT] == 0) and np.all(p.loc == HOME)
     occ = p.hukou != VACANT
@@ -88,13 +112,15 @@ def test_vacant_slots_sit_with_their_household(geo):
     np.testing.assert_array_equal(p.school[occ], base.school)
     assert np.all(np.diff(p.hh) >= 0) and places.hh_start[-1] == 6000
     for h in range(0, hh.n, 97):  # occupied members come first in each household
-        v = p.hukou[places.hh_start[h]: places.hh_start[h + 1]] == VACANT
+        v = p.hukou[places.hh_start[h] : places.hh_start[h + 1]] == VACANT
         assert np.all(np.diff(v.astype(int)) >= 0)
     # households with more children get more of the room (future members)
     extra = np.bincount(p.hh[~occ], minlength=hh.n)
     assert extra[hh.n_children >= 3].mean() > extra[hh.n_children == 0].mean()
     with pytest.raises(ValueError, match="capacity"):
-        build_population(geo, 5000, 3, Params().at(START), START, capacity=4999)
+        build_population(
+            geo, 5000, 3, Params().at(START), START, by_age=_by_age(geo, START), capacity=4999
+        )
 
 
 def test_province_shares_match_data(persons, built, geo):
@@ -151,7 +177,7 @@ def test_sorted_by_county_households_contiguous(persons, built):
     cs = places.county_start
     assert cs[0] == 0 and cs[-1] == AGENTS and np.all(np.diff(cs) >= 0)
     for c in np.unique(persons.county)[::50]:
-        assert np.all(persons.county[cs[c]:cs[c + 1]] == c)
+        assert np.all(persons.county[cs[c] : cs[c + 1]] == c)
 
 
 def test_villages_contiguous_inside_counties(persons, built):
@@ -188,8 +214,10 @@ def test_places_tables(built, geo):
 def test_schooling_younger_cohorts_more_schooled(persons):
     """Mean schooling level falls monotonically across ten-year age groups (later birth cohorts
     are more schooled), and all three levels occur."""
-    means = [persons.school[(persons.age >= lo) & (persons.age < lo + 10)].mean()
-             for lo in (15, 25, 35, 45, 55)]
+    means = [
+        persons.school[(persons.age >= lo) & (persons.age < lo + 10)].mean()
+        for lo in (15, 25, 35, 45, 55)
+    ]
     assert all(a > b for a, b in zip(means, means[1:], strict=False)), means
     share_senior_young = np.mean(persons.school[persons.age < 25] == 2)
     share_senior_old = np.mean(persons.school[persons.age >= 55] == 2)
@@ -213,8 +241,12 @@ def test_households_land_children(built, geo):
 def test_same_seed_same_population(built, geo):
     """The population is a pure function of (agents, seed): rebuilt identically, another seed
     differs."""
-    again = build_population(geo, AGENTS, SEED, Params().at(START), START)[0]
-    other = build_population(geo, AGENTS, SEED + 1, Params().at(START), START)[0]
+    again = build_population(
+        geo, AGENTS, SEED, Params().at(START), START, by_age=_by_age(geo, START)
+    )[0]
+    other = build_population(
+        geo, AGENTS, SEED + 1, Params().at(START), START, by_age=_by_age(geo, START)
+    )[0]
     p = built[0]
     for name in ("age", "sex", "school", "hh", "county"):
         np.testing.assert_array_equal(getattr(p, name), getattr(again, name))

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 import sim
 from sim.cli import app
-from sim.core.params import Params
+from sim.engine.registry import Params
 from sim.experiments import report
 from sim.io.output import SUMMARY, write_run
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.core.params import Params, schema
+from sim.engine.registry import Params, schema
 from sim.experiments.scenario import (
     ALLOWED_KEYS,
     Scenario,

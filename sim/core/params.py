@@ -1,8 +1,10 @@
 """Typed, validated model parameters with units, ranges, sources and yearly paths.
 
-Every mechanism module declares a tuple ``PARAMS`` of :class:`Param`. :data:`SCHEMA` gathers them;
-:class:`Params` holds one value per name, refuses unknown names (suggesting the closest valid one)
-and out-of-range values (stating the range), and resolves yearly paths with :meth:`Params.at`.
+Every mechanism declares its :class:`Param` s, each with a role (:data:`ROLES`); the engine's
+registry gathers them into a schema (:func:`schema_of`). :class:`ParamSet` holds one value per
+name of a schema, refuses unknown names (suggesting the closest valid one) and out-of-range
+values (stating the range), and resolves yearly paths with :meth:`ParamSet.at`. This module
+imports nothing else from the package.
 
 A value is either a scalar or a yearly path ``{year: value}``: linear interpolation between the
 given years and held flat outside them; ``{"mode": "step", ...}`` holds each value until the next
@@ -17,6 +19,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
+
+ROLES = ("policy", "behaviour", "exogenous", "structural")
+"""What a parameter is: a lever a scenario moves (``policy``); a preference, cost or hazard that
+stays constant over time (``behaviour``); a data series or dated event (``exogenous``); geography,
+demography or model structure (``structural``)."""
 
 
 class ParamError(ValueError):
@@ -37,6 +44,13 @@ class Param:
     kind: type = float
     module: str = ""
     choices: tuple[str, ...] = ()
+    role: str = ""
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(
+                f"parameter {self.name}: role must be one of {ROLES}, got {self.role!r}"
+            )
 
     def check(self, value: Any, where: str = "") -> float | int | bool | str:
         """Return ``value`` coerced to the parameter's kind, or raise :class:`ParamError`."""
@@ -143,57 +157,33 @@ def closest(name: str, options: Iterable[str]) -> str | None:
     return m[0] if m else None
 
 
-def _collect_schema() -> dict[str, Param]:
-    from sim.mechanisms import (
-        decisions,
-        demography,
-        household,
-        hukou,
-        labour,
-        network,
-        policy,
-        population,
-        returns,
-        wages,
-    )
+def schema_of(mechanisms: Iterable[Any]) -> dict[str, Param]:
+    """Parameters declared by ``mechanisms`` (each with ``name`` and ``params``), in order; each
+    parameter records the mechanism that declares it."""
+    out: dict[str, Param] = {}
+    for mech in mechanisms:
+        for p in mech.params:
+            if p.name in out:
+                raise ValueError(f"parameter {p.name} declared twice")
+            out[p.name] = Param(**{**p.__dict__, "module": mech.name})
+    return out
 
-    schema: dict[str, Param] = {}
-    for mod in (
-        population,
-        network,
-        household,
-        decisions,
-        labour,
-        wages,
-        returns,
-        hukou,
-        demography,
-        policy,
+
+class ParamSet:
+    """Resolved values of the parameters of one schema; unknown names and out-of-range values
+    are refused. :class:`sim.Params` is this class over the model's registry."""
+
+    def __init__(
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        where: str = "",
+        schema: Mapping[str, Param] | None = None,
     ):
-        for p in mod.PARAMS:
-            if p.name in schema:
-                raise RuntimeError(f"parameter {p.name} declared twice")
-            schema[p.name] = Param(**{**p.__dict__, "module": mod.__name__.split(".")[-1]})
-    return schema
-
-
-_SCHEMA: dict[str, Param] | None = None
-
-
-def schema() -> dict[str, Param]:
-    """All parameters of the model, keyed by name, in module order."""
-    global _SCHEMA
-    if _SCHEMA is None:
-        _SCHEMA = _collect_schema()
-    return _SCHEMA
-
-
-class Params:
-    """Resolved parameter values; unknown names and out-of-range values are refused."""
-
-    def __init__(self, overrides: Mapping[str, Any] | None = None, where: str = ""):
+        if schema is None:
+            raise TypeError("ParamSet needs a schema (use sim.Params for the model's own)")
+        self.schema: Mapping[str, Param] = schema
         self._values: dict[str, Any] = {}
-        for name, p in schema().items():
+        for name, p in schema.items():
             self._values[name] = self._coerce(p, p.default, "default")
         if overrides:
             self.update(overrides, where)
@@ -208,9 +198,9 @@ class Params:
             return _make_path(p, value, where)
         return p.check(value, where)
 
-    def update(self, overrides: Mapping[str, Any], where: str = "") -> Params:
+    def update(self, overrides: Mapping[str, Any], where: str = "") -> ParamSet:
         """Set several values; all are validated before any is applied."""
-        sch = schema()
+        sch = self.schema
         staged = {}
         for name, value in overrides.items():
             if name not in sch:
@@ -222,9 +212,22 @@ class Params:
         self._values.update(staged)
         return self
 
-    def copy(self) -> Params:
-        new = Params.__new__(Params)
+    def copy(self) -> ParamSet:
+        new = type(self).__new__(type(self))
+        new.schema = self.schema
         new._values = dict(self._values)
+        return new
+
+    def extended(self, schema: Mapping[str, Param]) -> ParamSet:
+        """A copy over a larger ``schema``: new parameters at their defaults."""
+        missing = set(self.schema) - set(schema)
+        if missing:
+            raise ParamError(f"the new schema lacks parameters {sorted(missing)}")
+        new = self.copy()
+        new.schema = schema
+        for name, p in schema.items():
+            if name not in new._values:
+                new._values[name] = self._coerce(p, p.default, "default")
         return new
 
     def __getitem__(self, name: str) -> Any:
@@ -253,7 +256,7 @@ class Params:
 
     def changed(self) -> dict[str, Any]:
         """Values that differ from the defaults."""
-        base = Params()
+        base = ParamSet(schema=self.schema)
         return {k: v for k, v in self.to_json().items() if v != base.to_json()[k]}
 
 

@@ -10,76 +10,130 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-HOME = -1
-RURAL = 0
-URBAN = 1
-VACANT = 2  # an empty person slot (not yet entered, or left by ageing or death)
-MALE = 0
-FEMALE = 1
-N_SCHOOL = 3  # 0 primary or less, 1 junior secondary, 2 senior secondary or more
-SCHOOL_NAMES = ("primary", "junior", "senior")
-N_AGE_GROUPS = 3  # 15-29, 30-44, 45-64
-AGE_GROUP_NAMES = ("15-29", "30-44", "45-64")
+from sim.core.encodings import (  # noqa: F401  (re-exported: the names of state codes)
+    AGE_GROUP_NAMES,
+    FEMALE,
+    HOME,
+    MALE,
+    N_AGE_GROUPS,
+    N_SCHOOL,
+    NO_DIST,
+    NO_PERSON,
+    NO_SECTOR,
+    RURAL,
+    SCHOOL_NAMES,
+    URBAN,
+    VACANT,
+)
+from sim.core.mechanism import StateField
+
+# the core person state; ``home`` is the value a person is reset to by ``send_home``
+PERSON_FIELDS = (
+    StateField("age", "int8", "years"),
+    StateField("sex", "int8", "MALE/FEMALE"),
+    StateField("school", "int8", "highest schooling level, 0..N_SCHOOL-1"),
+    StateField("trained", "int8", "1 = vocational or skills training"),
+    StateField("hh", "int32", "household index"),
+    StateField("county", "int32", "global county id of home"),
+    StateField("loc", "int16", "HOME or destination id", HOME, home=HOME),
+    StateField("hukou", "int8", "RURAL, URBAN (converted at destination) or VACANT slot",
+               VACANT),
+    StateField("dist", "int8", "distance class of the current stay", NO_DIST, home=NO_DIST),
+    StateField("employed", "int8", "1 = holds an urban job", home=0),
+    StateField("months_away", "int16", "months since leaving home in this spell", home=0),
+    StateField("sector", "int8", "sector of the current job", NO_SECTOR, home=NO_SECTOR),
+    StateField("job", "int8", "bit flags of the current job (JOB_*)", home=0),
+    StateField("permit", "int8", "1 = holds a residence permit where they live", home=0),
+    StateField("first_year", "int16", "year of the first departure, NO_YEAR if never", -1),
+)
+HOUSEHOLD_FIELDS = (
+    StateField("county", "int32", "global county id", level="household"),
+    StateField("land_mu_per_worker", "float32", "mu of arable land per working member",
+               level="household"),
+    StateField("n_children", "int8", "children under 15", level="household"),
+    StateField("kids_with", "int32", "person who took the children to the city, or NO_PERSON",
+               NO_PERSON, level="household"),
+)
 
 
 @njit(inline="always", cache=True)
 def send_home(i, loc, dist, employed, months_away, sector, job, permit):
-    """Person ``i`` is at home, out of any urban job, spell and permit (one definition for
-    returns, exits and Harris-Todaro returns)."""
+    """Person ``i`` is at home, out of any urban job, spell and permit: the ``home`` values of
+    ``PERSON_FIELDS`` (one definition for returns, exits and Harris-Todaro returns; fields that
+    mechanisms declare with a ``home`` value are reset by the engine, ``Simulation.sent_home``)."""
     loc[i] = HOME
-    dist[i] = -1
+    dist[i] = NO_DIST
     employed[i] = 0
     months_away[i] = 0
-    sector[i] = -1
+    sector[i] = NO_SECTOR
     job[i] = 0
     permit[i] = 0
 
 
-@dataclass
-class Persons:
-    """Per-person arrays (length n_persons)."""
+@njit(cache=True, parallel=True)
+def add_month_away(loc, hukou, months_away):
+    """One more month away for every rural-hukou person at a destination."""
+    for i in prange(loc.shape[0]):
+        if loc[i] != HOME and hukou[i] == RURAL and months_away[i] < 32000:
+            months_away[i] += 1
 
-    age: np.ndarray  # int8, years
-    sex: np.ndarray  # int8, MALE/FEMALE
-    school: np.ndarray  # int8, 0..2
-    trained: np.ndarray  # int8, 1 = vocational/skills training
-    hh: np.ndarray  # int32, household index
-    county: np.ndarray  # int32, global county id of home
-    loc: np.ndarray  # int16, HOME or destination id
-    hukou: np.ndarray  # int8, RURAL, URBAN (converted at destination) or VACANT slot
-    dist: np.ndarray  # int8, distance class of current stay, -1 at home
-    employed: np.ndarray  # int8, 1 = holds an urban job (meaningful when away)
-    months_away: np.ndarray  # int16, months since leaving home in the current spell
-    sector: np.ndarray  # int8, sector of the current job (sim.sectors), -1 without one
-    job: np.ndarray  # int8, bit flags of the current job (sim.wages: informal, minimum wage)
-    permit: np.ndarray  # int8, 1 = holds a residence permit where they live (registered)
-    first_year: np.ndarray  # int16, year of the first departure, -1 if never left
+
+class Table:
+    """Arrays of one length, one per declared :class:`StateField` (a structure of arrays).
+
+    ``Table(age=a, sex=b, ...)`` wraps given arrays; :meth:`add` allocates a declared field.
+    Every field is an attribute; ``nbytes`` counts them all.
+    """
+
+    def __init__(self, **arrays: np.ndarray):
+        self.names: list[str] = []
+        for name, a in arrays.items():
+            self._set(name, a)
+
+    same_length = True
+
+    def _set(self, name: str, a: np.ndarray) -> None:
+        if self.same_length and self.names and a.shape[0] != self.n:
+            raise ValueError(f"field {name} has {a.shape[0]} rows, the table {self.n}")
+        setattr(self, name, a)
+        if name not in self.names:
+            self.names.append(name)
+
+    def add(self, field: StateField, n: int | None = None) -> np.ndarray:
+        """Allocate a declared field (refusing a name already present)."""
+        if field.name in self.names:
+            raise ValueError(f"state field '{field.name}' exists already")
+        a = field.allocate(self.n if n is None else n)
+        self._set(field.name, a)
+        return a
+
+    @classmethod
+    def allocate(cls, n: int, declared: tuple[StateField, ...]) -> Table:
+        """A table of ``n`` rows with every declared field at its fill value."""
+        return cls(**{f.name: f.allocate(n) for f in declared})
 
     @property
     def n(self) -> int:
-        return int(self.age.shape[0])
+        return int(getattr(self, self.names[0]).shape[0]) if self.names else 0
 
     def nbytes(self) -> int:
-        return sum(getattr(self, f.name).nbytes for f in fields(self))
+        return sum(getattr(self, k).nbytes for k in self.names)
 
 
-@dataclass
-class Households:
-    """Per-household arrays (length n_households)."""
+class Persons(Table):
+    """Per-person arrays (length n_persons): ``PERSON_FIELDS`` plus mechanisms' fields."""
 
-    county: np.ndarray  # int32
-    land_mu_per_worker: np.ndarray  # float32, mu of arable land per working member
-    n_children: np.ndarray  # int8, children under 15
-    kids_with: np.ndarray  # int32, person who took the children to the city, -1 if at home
 
-    @property
-    def n(self) -> int:
-        return int(self.county.shape[0])
+class Households(Table):
+    """Per-household arrays (length n_households): ``HOUSEHOLD_FIELDS`` plus mechanisms'."""
 
-    def nbytes(self) -> int:
-        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+class Buffers(Table):
+    """Scratch arrays declared by mechanisms (per person or per household): not agent state."""
+
+    same_length = False
 
 
 @dataclass

@@ -6,9 +6,13 @@ costs, penalties, policy settings and seasonal weights (no second, diverging der
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from sim.core.encodings import SECTOR_NAMES
+from sim.core.mechanism import Mechanism
 from sim.mechanisms import decisions, household, hukou, policy, wages
 
 URBAN_WAGE_2000_NATIONAL = 9371.0  # RMB/year, average wage of staff and workers (CSY 2001)
@@ -24,8 +28,38 @@ def season(share: float, festival_months: np.ndarray) -> np.ndarray:
     )
 
 
-def year_quantities(geo, pars, year: int, mean_land_prov: np.ndarray) -> dict:
-    """Everything the monthly step needs that changes only with the year, by name."""
+@dataclass
+class YearInputs:
+    """Everything the monthly step needs that changes only with the year (units as named)."""
+
+    wage_index: float  # urban real wage index, 2000 = 1
+    cpi: float  # consumer prices, 2000 = 1
+    to_2005: float  # 2000 prices -> 2005 prices
+    growth: np.ndarray  # regional GDP growth at each destination, % per year
+    living: np.ndarray  # living cost by destination, RMB/month (2000)
+    minw: np.ndarray  # minimum wage by destination, RMB/month (2000)
+    mult: np.ndarray  # wage multipliers by (schooling, training)
+    arrears_risk: np.ndarray  # monthly chance of unpaid wages by sector, after enforcement
+    informal_prob: np.ndarray  # chance a new job is informal by sector, after enforcement
+    hukou_pen: np.ndarray  # hukou barrier by destination, utils
+    conv_month: np.ndarray  # monthly hukou conversion chance by destination
+    insurance_utils: float  # value of insurance to a migrant, utils
+    insured_prob: float  # chance a new formal job is insured
+    contrib_loss: float  # expected share of the wage paid as insurance contribution
+    insured_return_mult: float  # return hazard ratio of the insured
+    y_ref: float  # reference home income per worker, RMB/month (2000)
+    log_farm_prod: np.ndarray  # log farm productivity by province
+    urban_income_head: float  # urban income per head, RMB/month
+    dist_probs: np.ndarray  # P(distance class | province, capital flag, destination)
+    b_push: np.ndarray  # weight of home income by (age group, sex)
+    decide_weights: np.ndarray  # monthly shares of the year's decisions
+    return_weights: np.ndarray  # monthly shares of the year's returns
+    p_bring: np.ndarray  # chance children follow a parent, by destination
+    local_shares: np.ndarray  # sector shares of the local urban workforce
+
+
+def year_quantities(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInputs:
+    """The year's inputs (:class:`YearInputs`) from its parameters and the macro series."""
     nat = geo.national
     k = int(np.clip(np.searchsorted(nat["year"], year), 0, nat["year"].size - 1))
     k05 = int(np.searchsorted(nat["year"], 2005))
@@ -72,4 +106,18 @@ def year_quantities(geo, pars, year: int, mean_land_prov: np.ndarray) -> dict:
         p_bring=np.full(geo.n_dest, pars.child_bring_max * (1 - pars.child_school_barrier)),
         local_shares=np.array([getattr(pars, f"local_share_{s}") for s in SECTOR_NAMES]),
     )
-    return q
+    return YearInputs(**q)
+
+
+class Year(Mechanism):
+    """January: the year's parameters are resolved (yearly paths) and every quantity derived
+    from them and the macro series is recomputed (:class:`YearInputs`)."""
+
+    name = "year"
+    doc = (
+        "(January) parameters resolved for the year; living costs, minimum wages, hukou "
+        "penalties and farm productivity recomputed"
+    )
+
+    def yearly(self, sim: Any) -> None:
+        sim.resolve_year(sim.year)

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.core.params import Params, closest
+from sim.core.params import closest
+from sim.engine.registry import Params
 
 ALLOWED_KEYS = ("name", "description", "base", "start_year", "years", "params")
 DEFAULT_START_YEAR = 1985
@@ -55,13 +56,14 @@ class Scenario:
 
 
 def default_dir() -> Path:
-    """``$MIGSIM_SCENARIOS`` or the repository's ``scenarios/`` folder."""
+    """``$MIGSIM_SCENARIOS`` or the scenarios shipped with migsim (the repository's
+    ``scenarios/``, installed as the package data ``sim.scenarios``)."""
     env = os.environ.get("MIGSIM_SCENARIOS")
     if env:
         return Path(env)
-    import sim
+    from sim.io.files import package_dir
 
-    return Path(sim.__file__).resolve().parent.parent / "scenarios"
+    return package_dir("sim.scenarios", "scenarios")
 
 
 def list_scenarios(scenarios_dir: str | Path | None = None) -> list[str]:

@@ -1,6 +1,7 @@
 """Calibration targets from the seed report and the comparison of a run against them.
 
-Targets live in ``calibration/targets.toml`` (indicator, group, year, value, band, source).
+Targets live in ``calibration/targets.toml`` (indicator, group, year, value, band, source),
+shipped inside the package as the data of ``sim.calibration``.
 A target refers to one year (``year``: the December value, or the year's sum for flows) or to
 a span of years (``years = [first, last]``: the mean of those yearly values), for figures a
 source gives as "annual" over the period it describes. ``compare(results)`` gives one row per
@@ -15,9 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.io.results import FLOW_INDICATORS, Results
+from sim.io.files import package_dir
+from sim.io.results import Results
+from sim.io.yearly import FLOW_INDICATORS
 
-DEFAULT_FILE = Path(__file__).resolve().parents[2] / "calibration" / "targets.toml"
+# the repository's calibration/targets.toml, installed as package data of sim.calibration
+DEFAULT_FILE = package_dir("sim.calibration", "calibration") / "targets.toml"
 
 
 @dataclass(frozen=True)

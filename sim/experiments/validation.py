@@ -13,49 +13,25 @@ Reads only; ``migsim validate`` writes the table as CSV when asked, atomically.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.experiments.report import KEYS, ReportError, load_runs, yearly
+from sim.experiments.effects import KEYS, yearly
+from sim.experiments.errors import ReportError
+from sim.experiments.store import load_runs
 from sim.experiments.targets import DEFAULT_FILE, Target, load_targets
 
 COLUMNS = ("scenario", "point", "target", "period", "indicator", "group", "n", "mean", "min",
            "max", "low", "high", "n_within", "met", "asserted", "source")
 
 
-def _run_dir_frame(run_dir: Path) -> pd.DataFrame:
-    """One run directory (``migsim run``) as a tidy frame with the batch keys."""
-    from sim.io.output import MANIFEST, TIMESERIES
-
-    man = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
-    if man.get("status", "complete") != "complete" or not (run_dir / TIMESERIES).is_file():
-        raise ReportError(f"{run_dir} is not a complete run")
-    df = pd.read_parquet(run_dir / TIMESERIES)
-    for c in ("indicator", "group"):
-        df[c] = df[c].astype(str)
-    df.insert(0, "scenario", str(man.get("scenario") or run_dir.name))
-    df.insert(1, "point", 0)
-    df.insert(2, "replicate", 0)
-    df.insert(3, "seed", int(man["seed"]) if man.get("seed") is not None else -1)
-    return df.astype({"year": np.int64, "month": np.int64})
-
-
 def load(path: str | Path, targets: list[Target]) -> pd.DataFrame:
     """The yearly values the targets need, from a run directory or a batch directory."""
-    from sim.io.output import is_run_dir
-
-    path = Path(path)
     names = sorted({t.indicator for t in targets})
-    if is_run_dir(path):
-        frame = _run_dir_frame(path)
-        frame = frame[frame["indicator"].isin(names)]
-    else:
-        frame = load_runs(path, names)
-    return yearly(frame)
+    return yearly(load_runs(path, names, allow_run_dir=True))
 
 
 def replicate_values(yearly_frame: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:

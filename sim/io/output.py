@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
-MANIFEST = "manifest.json"
-TIMESERIES = "timeseries.parquet"
-SUMMARY = "summary.json"
+from sim.core.version import __version__
+from sim.io.files import MANIFEST, SUMMARY, TIMESERIES
+from sim.io.yearly import annual
+
 PLOT_FILES = ("stock.png", "stock_by_distance.png", "stock_by_tier.png", "flows.png",
               "profile.png")
 
@@ -63,11 +64,12 @@ def dumps(obj: Any) -> str:
 
 # ------------------------------------------------------------------ provenance
 def git_commit(repo: Path | None = None) -> str | None:
-    """``git rev-parse HEAD`` of the repository holding the package, or None."""
+    """``git rev-parse HEAD`` of ``repo`` (default: the source checkout holding the package), or
+    None: git missing, or the package installed from a wheel (no checkout next to it)."""
     if repo is None:
-        import sim
-
-        repo = Path(sim.__file__).resolve().parent.parent
+        repo = Path(__file__).resolve().parents[2]  # sim/io/output.py -> the checkout
+        if not ((repo / ".git").exists() and (repo / "pyproject.toml").is_file()):
+            return None
     try:
         out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
                              text=True, timeout=5, check=True)
@@ -81,9 +83,7 @@ def versions() -> dict[str, str]:
     import pandas
     import pyarrow
 
-    import sim
-
-    return {"migsim": sim.__version__, "python": platform.python_version(),
+    return {"migsim": __version__, "python": platform.python_version(),
             "numpy": np.__version__, "numba": numba.__version__, "pandas": pandas.__version__,
             "pyarrow": pyarrow.__version__}
 
@@ -91,14 +91,13 @@ def versions() -> dict[str, str]:
 def build_manifest(results, params=None, simulation=None,
                    extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything needed to reproduce and read a run."""
-    import sim
 
     if params is None and simulation is not None:
         params = simulation.params
     meta = dict(results.meta)
     man: dict[str, Any] = {
         "status": "complete",
-        "version": sim.__version__,
+        "version": __version__,
         "versions": versions(),
         "git_commit": git_commit(),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -110,6 +109,7 @@ def build_manifest(results, params=None, simulation=None,
         "changed_params": params.changed() if params is not None else None,
         "scenario": None, "scenario_file": None,
         "files": [TIMESERIES, SUMMARY, *PLOT_FILES],
+        "added_indicators": meta.get("indicators", []),
     }
     if simulation is not None:
         man.update(build_seconds=simulation.build_seconds,
@@ -131,14 +131,9 @@ def write_parquet(frame, path: Path) -> None:
 
 
 # ------------------------------------------------------------------ plots
-def _yearly(results) -> tuple[np.ndarray, dict, slice]:
-    """Calendar years, the series, and a selector of December (end-of-year) months."""
-    years = np.unique(results.calendar()[0])
-    return years, results.series(), slice(11, results.n_months, 12)
-
-
-def _flow_sum(v: np.ndarray) -> np.ndarray:
-    return np.asarray(v, np.float64)[: v.size // 12 * 12].reshape(-1, 12).sum(axis=1)
+def _yearly(results) -> tuple[np.ndarray, dict]:
+    """Calendar years and the series (made yearly with :func:`sim.io.yearly.annual`)."""
+    return np.unique(results.calendar()[0]), results.series()
 
 
 def _figure(title: str, ylabel: str):
@@ -165,48 +160,50 @@ def _groups(ser: dict, indicator: str, prefix: str) -> list[tuple[str, np.ndarra
 
 
 def plot_stock(results, path: Path) -> None:
-    years, ser, dec = _yearly(results)
+    years, ser = _yearly(results)
     fig, ax = _figure("Rural migrant stock (end of year)", "million persons")
-    ax.plot(years, ser["migrant_stock", "total"][dec] / 1e6, marker="o")
+    ax.plot(years, annual(ser["migrant_stock", "total"], "migrant_stock") / 1e6, marker="o")
     ax.set_ylim(bottom=0)
     _save(fig, path)
 
 
 def plot_distance_shares(results, path: Path) -> None:
-    years, ser, dec = _yearly(results)
+    years, ser = _yearly(results)
     fig, ax = _figure("Migrant stock by distance class (end of year)", "share of stock")
     parts = _groups(ser, "share_stock", "dist:")
-    ax.stackplot(years, *[v[dec] for _, v in parts], labels=[n for n, _ in parts])
+    ax.stackplot(years, *[annual(v, "share_stock") for _, v in parts],
+                 labels=[n for n, _ in parts])
     ax.set_ylim(0, 1)
     ax.legend(loc="best", fontsize="small")
     _save(fig, path)
 
 
 def plot_tiers(results, path: Path) -> None:
-    years, ser, dec = _yearly(results)
+    years, ser = _yearly(results)
     fig, ax = _figure("Migrant stock by destination tier (end of year)", "million persons")
     for name, v in _groups(ser, "migrant_stock", "tier:"):
-        ax.plot(years, v[dec] / 1e6, marker="o", label=name)
+        ax.plot(years, annual(v, "migrant_stock") / 1e6, marker="o", label=name)
     ax.set_ylim(bottom=0)
     ax.legend(loc="best", fontsize="small")
     _save(fig, path)
 
 
 def plot_flows(results, path: Path) -> None:
-    years, ser, _ = _yearly(results)
+    years, ser = _yearly(results)
     fig, ax = _figure("Migration flows per year", "million persons")
     for ind in ("outflow", "returnflow", "exitflow"):
-        ax.plot(years, _flow_sum(ser[ind, "total"]) / 1e6, marker="o", label=ind)
+        v = annual(np.asarray(ser[ind, "total"], np.float64), ind)
+        ax.plot(years, v / 1e6, marker="o", label=ind)
     ax.set_ylim(bottom=0)
     ax.legend(loc="best", fontsize="small")
     _save(fig, path)
 
 
 def plot_profile(results, path: Path) -> None:
-    years, ser, dec = _yearly(results)
+    years, ser = _yearly(results)
     fig, ax = _figure("Migrant profile (end of year)", "share of stock")
-    ax.plot(years, ser["share_male", "total"][dec], marker="o", label="male")
-    ax.plot(years, ser["share_aged_15_29", "total"][dec], marker="o", label="aged 15-29")
+    for ind, name in (("share_male", "male"), ("share_aged_15_29", "aged 15-29")):
+        ax.plot(years, annual(ser[ind, "total"], ind), marker="o", label=name)
     ax.set_ylim(0, 1)
     ax.legend(loc="lower left", fontsize="small")
     _save(fig, path)

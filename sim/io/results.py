@@ -17,6 +17,7 @@ from numba import njit
 from sim.core.encodings import N_SECTORS, SECTOR_NAMES
 from sim.core.geography import DIST_CLASS_NAMES, REGION_NAMES, TIER_NAMES
 from sim.core.state import HOME, RURAL, URBAN
+from sim.io.yearly import FLOW_INDICATORS, annual
 
 EXIT_CAUSES = ("ageing", "death", "hukou")
 WAGE_BRACKETS = ("under_300", "300_500", "500_800", "over_800")  # RMB/month, 2005 prices (seed 1.4)
@@ -303,7 +304,21 @@ class Results:
         out["settled_urban_hukou", "total"] = r.profile[:, 5] * s
         self._flow_series(out)
         self._economy_series(out)
+        for ind in self.added_indicators():  # declared by mechanisms added to the registry
+            v = r.scalars[ind["name"]]
+            out[ind["name"], "total"] = v * s if ind["scaled"] else v
         return out
+
+    def added_indicators(self) -> list[dict]:
+        """Indicators declared by mechanisms added to the model (name, unit, doc, scaled,
+        flow), in the order of the registry."""
+        return list(self.meta.get("indicators", ()))
+
+    def is_flow(self, indicator: str) -> bool:
+        """Whether ``indicator`` is summed over a year (the model's flows and added ones)."""
+        return indicator in FLOW_INDICATORS or any(
+            i["name"] == indicator and i["flow"] for i in self.added_indicators()
+        )
 
     def to_frame(self):
         """Tidy table: year, month, indicator, group, value (pandas DataFrame)."""
@@ -326,10 +341,10 @@ class Results:
         )
 
     def annual(self, indicator: str, group: str = "total") -> np.ndarray:
-        """Yearly values: flows summed over the year, other indicators at December."""
+        """Yearly values: flows summed over the year, other indicators at December
+        (:func:`sim.io.yearly.annual`)."""
         v = self.series()[indicator, group]
-        v = v.reshape(-1, 12)
-        return v.sum(axis=1) if indicator in FLOW_INDICATORS else v[:, -1]
+        return annual(v, indicator, flow=self.is_flow(indicator))
 
     def summary(self) -> dict:
         """Key indicators of the last simulated year (stocks and shares in December, flows
@@ -343,27 +358,13 @@ class Results:
             ):
                 continue
             key = ind if grp in ("total",) else f"{ind}[{grp}]"
-            if ind in FLOW_INDICATORS:
+            if self.is_flow(ind):
                 out[key] = float(np.sum(v[last]))
             else:
                 x = v[last]
                 x = x[~np.isnan(x)]
                 out[key] = float(x[-1]) if x.size else float("nan")
         return out
-
-
-FLOW_INDICATORS = (
-    "outflow",
-    "returnflow",
-    "onflow",
-    "exitflow",
-    "hukou_conversions",
-    "new_entrants",
-    "labour_force_leavers",
-    "new_entrants_net",
-    "entrants_unplaced",
-    "remittances_rmb",
-)
 
 
 def _cum_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -20,13 +20,16 @@ leaves the migrant stock: that is ``exitflow`` (ageing or death).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
-from sim.core.params import Param, Params
+from sim.core.encodings import EXIT_CAUSES, HOME, NO_YEAR, RURAL, VACANT
+from sim.core.mechanism import Indicator, Mechanism
+from sim.core.params import Param, ParamSet
 from sim.core.rng import uniform, uniform_array
-from sim.core.state import RURAL, VACANT, send_home
+from sim.core.state import send_home
 
 CENSUS_YEAR = 2000  # year of the rural working-age total in sim/data/provinces.csv
 ENTRY_AGE = 15
@@ -41,6 +44,7 @@ PARAMS = (
         "working-age definition 15-64 (NBS)",
         "age at which persons leave the working-age population",
         kind=int,
+        role="structural",
     ),
     Param(
         "mortality_30",
@@ -50,6 +54,7 @@ PARAMS = (
         0.05,
         "China life tables 2000 (rural, ages 30-34), rounded",
         "death rate at age 30",
+        role="structural",
     ),
     Param(
         "mortality_gompertz",
@@ -59,6 +64,7 @@ PARAMS = (
         0.2,
         "Gompertz slope of adult mortality",
         "rise of log mortality per year of age",
+        role="structural",
     ),
     Param(
         "entrant_share_junior",
@@ -68,6 +74,7 @@ PARAMS = (
         1.0,
         "seed 1.3: most migrants hold junior high diplomas; 1986 compulsory schooling law",
         "share of new entrants whose highest level is junior secondary",
+        role="exogenous",
     ),
     Param(
         "entrant_share_senior",
@@ -77,6 +84,7 @@ PARAMS = (
         1.0,
         "2000 census and later rural schooling tabulations",
         "share of entrants with senior secondary+",
+        role="exogenous",
     ),
     Param(
         "cohort_entry",
@@ -88,6 +96,7 @@ PARAMS = (
         "entrants follow the rural birth cohorts (open population); off: one entrant per "
         "leaver (closed, stationary size)",
         kind=bool,
+        role="structural",
     ),
     Param(
         "rural_hukou_away_2000",
@@ -100,6 +109,7 @@ PARAMS = (
         "as three quarters of them (assumption)",
         "rural-hukou persons aged 15-64 counted as urban residents by the 2000 census; added "
         "to the census rural total when the cohort projection is normalised",
+        role="exogenous",
     ),
     Param(
         "tertiary_exit_share",
@@ -111,11 +121,12 @@ PARAMS = (
         "0.93 M (1995), 2.2 M (2000), 5.5 M (2006); about half from rural households, most of "
         "whom took urban hukou with admission (assumption on the shares)",
         "share of a rural cohort leaving the rural population through tertiary schooling",
+        role="exogenous",
     ),
 )
 
 
-def _value_at(params: Params, name: str, year: float) -> float:
+def _value_at(params: ParamSet, name: str, year: float) -> float:
     v = params[name]
     return float(v.at(year)) if hasattr(v, "at") else float(v)
 
@@ -138,7 +149,7 @@ class Projection:
     includes its migrants. ``k`` absorbs the level error of the reconstructed rural shares.
     """
 
-    def __init__(self, geo, params: Params):
+    def __init__(self, geo, params: ParamSet):
         b = geo.births
         self.first_entry = int(b["birth_year"][0]) + ENTRY_AGE
         self.last_entry = int(b["birth_year"][-1]) + ENTRY_AGE
@@ -255,5 +266,81 @@ def enter(key, slots, age, sex, school, trained, hukou, first_year, share_junior
         school[i] = 2 if u < share_senior else (1 if u < share_senior + share_junior else 0)
         trained[i] = 0
         hukou[i] = RURAL
-        first_year[i] = -1
+        first_year[i] = NO_YEAR
 
+
+class Demography(Mechanism):
+    """Each January everyone ages a year; those reaching the exit age or dying leave; the year's
+    rural cohort enters at 15 into vacant slots (``sim/data/births.csv``)."""
+
+    name = "demography"
+    doc = (
+        "(January) everyone ages a year; those reaching 65 or dying leave; the year's rural "
+        "cohort enters at 15 into vacant slots"
+    )
+    params = PARAMS
+    results = (
+        Indicator("entrants", "agents", "persons entering the rural labour force", True, True),
+        Indicator("leavers", "agents", "persons leaving it by age or death", True, True),
+        Indicator("entrants_unplaced", "agents", "entrants without a vacant slot", True, True),
+    )
+    streams = ("demography", "demography.entry_round", "demography.entry_slot")
+
+    def step(self, sim: Any) -> None:
+        sc, t = sim.rec.scalars, sim.t
+        for name in ("entrants", "leavers", "entrants_unplaced"):
+            sc[name][t] = 0
+        if sim.month == 1 and t > 0:
+            self.new_year(sim)
+
+    def new_year(self, sim: Any) -> None:
+        """Ageing and exits, then the year's entrants into vacant slots."""
+        p, t, year = sim.persons, sim.t, sim.year
+        pars = sim.params.at(year)
+        key = sim.key("demography")
+        was_away = (p.loc != HOME) & (p.hukou == RURAL)
+        was_rural = p.hukou == RURAL
+        left = sim.buf.scratch  # fully written here, read only in this step
+        age_and_exit(
+            key,
+            p.age,
+            p.loc,
+            p.hukou,
+            p.dist,
+            p.employed,
+            p.months_away,
+            p.sector,
+            p.job,
+            p.permit,
+            pars.exit_age,
+            pars.mortality_30,
+            pars.mortality_gompertz,
+            left,
+        )
+        sim.exits[EXIT_CAUSES.index("ageing")] = np.count_nonzero(was_away & (left == 1))
+        sim.exits[EXIT_CAUSES.index("death")] = np.count_nonzero(was_away & (left == 2))
+        leavers = np.flatnonzero(left)
+        sim.mech["household"].release_children(sim, leavers, settled=False)
+        sc = sim.rec.scalars
+        sc["leavers"][t] = np.count_nonzero(was_rural & (left != 0))
+        if pars.cohort_entry:
+            n_in = entrants_this_year(sim.projection, year, sim.scale, sim.seed)
+            vacant = np.flatnonzero(p.hukou == VACANT)
+            slots = choose_entry_slots(vacant, n_in, sim.seed, year)
+            sc["entrants_unplaced"][t] = n_in - slots.size
+        else:  # closed population: every leaver's slot is refilled at once
+            slots = leavers
+        enter(
+            key,
+            slots,
+            p.age,
+            p.sex,
+            p.school,
+            p.trained,
+            p.hukou,
+            p.first_year,
+            pars.entrant_share_junior,
+            pars.entrant_share_senior,
+        )
+        sim.entered(slots)
+        sc["entrants"][t] = slots.size

@@ -17,12 +17,15 @@ Migrants remit part of the wages actually paid (seed 1.5, 1.6).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit, prange
 
+from sim.core.encodings import EVENT_DEPART, EVENT_NONE, HOME, NO_PERSON, RURAL
+from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import HOME, RURAL
 
 PARAMS = (
     Param(
@@ -33,6 +36,7 @@ PARAMS = (
         0.95,
         "Lin 1992 (AER 82(1)): land elasticity of Chinese farm output ~0.3-0.4",
         "elasticity of farm output to land (labour gets the rest)",
+        role="structural",
     ),
     Param(
         "home_income_share",
@@ -42,6 +46,7 @@ PARAMS = (
         1.5,
         "CSY 2001: wage income (incl. migrants') ~31% of rural net income; hand-set",
         "share of the 2000 rural net income per worker earned at home by a full household",
+        role="exogenous",
     ),
     Param(
         "home_income_index_elasticity",
@@ -52,6 +57,7 @@ PARAMS = (
         "CSY rural household surveys: wage income (largely migrants') rose from ~18% (1985) "
         "to ~36% (2005) of rural net income, so home income grew slower than the total",
         "growth of home (farm and local) income relative to the rural income index, in logs",
+        role="exogenous",
     ),
     Param(
         "working_age_share",
@@ -61,6 +67,7 @@ PARAMS = (
         0.95,
         "2000 census (rural population aged 15-64)",
         "working members per household member, converts per worker to per head",
+        role="structural",
     ),
     Param(
         "local_development",
@@ -70,6 +77,7 @@ PARAMS = (
         2.0,
         "lever: Go West, LED, township and village enterprises (seed 1.3, 2006 measure 7)",
         "rise of home income from local off-farm development",
+        role="policy",
     ),
     Param(
         "remit_share",
@@ -79,6 +87,7 @@ PARAMS = (
         1.0,
         "seed 1.5 (migrants send a large share home); remittance surveys ~30-40%",
         "share of wages paid that migrants remit",
+        role="behaviour",
     ),
     Param(
         "hh_keep_one_home",
@@ -89,6 +98,7 @@ PARAMS = (
         "seed 1.5: land is kept farmed as income and safety net",
         "households with several workers keep one at home",
         kind=bool,
+        role="behaviour",
     ),
     Param(
         "parent_age_min",
@@ -99,6 +109,7 @@ PARAMS = (
         "assumption (children under 15 at home)",
         "youngest age at which a member counts as a parent of the household's children",
         kind=int,
+        role="structural",
     ),
     Param(
         "parent_age_max",
@@ -109,6 +120,7 @@ PARAMS = (
         "assumption",
         "oldest age at which a member counts as a parent of the household's children",
         kind=int,
+        role="structural",
     ),
     Param(
         "child_bring_max",
@@ -118,6 +130,7 @@ PARAMS = (
         1.0,
         "assumption",
         "chance children follow a parent migrant where schooling is open and free",
+        role="behaviour",
     ),
     Param(
         "child_school_barrier",
@@ -127,6 +140,7 @@ PARAMS = (
         1.0,
         "seed 1.5: fees and access keep nearly half of migrant children out of school",
         "share of families kept from taking children along by schooling fees and access",
+        role="policy",
     ),
     Param(
         "urban_income_per_wage",
@@ -137,6 +151,7 @@ PARAMS = (
         "CSY 2001, 2007: urban disposable income per head over the average wage (6,280/9,371 "
         "in 2000; 11,759/21,001 in 2006)",
         "urban income per head relative to the average urban wage",
+        role="structural",
     ),
 )
 
@@ -211,7 +226,7 @@ def resolve_departures(hh_start, hh, cand, event, school, age, loc, hukou, keep_
         allow = not (keep_one and n_work >= 2 and n_home <= 1)
         for q in range(k, m):
             if cand[q] != best or not allow:
-                event[cand[q]] = 0
+                event[cand[q]] = EVENT_NONE
         k = m
 
 
@@ -221,7 +236,7 @@ def children_follow(
 ):
     """Children of a departing parent-age migrant follow with the destination's chance."""
     for i in cand:
-        if event[i] != 1:
+        if event[i] != EVENT_DEPART:
             continue
         h = hh[i]
         if n_children[h] == 0 or kids_with[h] >= 0 or age[i] < age_lo or age[i] > age_hi:
@@ -237,7 +252,7 @@ def release_children(idx, hh, kids_with, n_children, settled):
     for i in idx:
         h = hh[i]
         if kids_with[h] == i:
-            kids_with[h] = -1
+            kids_with[h] = NO_PERSON
             if settled:
                 n_children[h] = 0
 
@@ -305,3 +320,86 @@ def weighted_gini(x: np.ndarray, w: np.ndarray) -> float:
     prev = np.concatenate([[0.0], lorenz[:-1]])
     area = np.sum(w / total_w * (lorenz + prev) / 2.0)
     return float(1.0 - 2.0 * area)
+
+
+class Household(Mechanism):
+    """Income per worker at home from land and the workers left (a Cobb-Douglas farm with the
+    provincial productivity, seed 1.2); the household's part in migration: who goes, whether
+    children follow, who brings them home (seed 1.3, 1.5)."""
+
+    name = "household"
+    doc = "income per worker at home from land and the workers left"
+    params = PARAMS
+    buffers = (
+        StateField("log_land", "float64", "log land per worker", level="household"),
+        StateField("y_home", "float64", "log income per worker at home", level="household"),
+        StateField("inc_head", "float64", "income per head (December)", level="household"),
+        StateField("hh_size", "float64", "members (December)", level="household"),
+    )
+    streams = ("household.children",)
+
+    def init(self, sim: Any) -> None:
+        land = sim.households.land_mu_per_worker.astype(np.float64)
+        sim.buf.log_land[:] = np.log(np.maximum(land, 1e-3))
+
+    def step(self, sim: Any) -> None:
+        self.home_income(sim)
+
+    @staticmethod
+    def home_income(sim: Any) -> None:
+        """Log income per worker at home of every household into ``sim.buf.y_home``."""
+        p, pars, yq, buf = sim.persons, sim.pars, sim.yq, sim.buf
+        home_income(
+            sim.places.hh_start,
+            p.loc,
+            p.hukou,
+            buf.log_land,
+            sim.hh_prov,
+            yq.log_farm_prod,
+            pars.land_output_elasticity,
+            pars.local_development,
+            LOG_INT,
+            buf.y_home,
+        )
+        if pars.ht_mode:  # one national rural income: no land or household differences
+            buf.y_home[:] = np.log(yq.y_ref) + pars.local_development
+
+    @staticmethod
+    def release_children(sim: Any, idx: np.ndarray, settled: bool) -> None:
+        """Children come home with the persons ``idx`` (or become urban when ``settled``)."""
+        p, hh = sim.persons, sim.households
+        release_children(idx, p.hh, hh.kids_with, hh.n_children, settled)
+
+    @staticmethod
+    def resolve_departures(sim: Any, departing: np.ndarray, keep_one: bool) -> None:
+        """At most one departure per household a month; keep one worker at home."""
+        p = sim.persons
+        resolve_departures(
+            sim.places.hh_start,
+            p.hh,
+            departing,
+            sim.buf.event,
+            p.school,
+            p.age,
+            p.loc,
+            p.hukou,
+            keep_one,
+        )
+
+    @staticmethod
+    def children_follow(sim: Any, cand: np.ndarray) -> None:
+        """Children follow a departing parent with the destination's chance."""
+        p, hh, pars = sim.persons, sim.households, sim.pars
+        children_follow(
+            sim.key("household.children"),
+            cand,
+            sim.buf.event,
+            p.hh,
+            p.age,
+            hh.n_children,
+            hh.kids_with,
+            sim.yq.p_bring,
+            sim.buf.new_loc,
+            pars.parent_age_min,
+            pars.parent_age_max,
+        )

@@ -14,12 +14,15 @@ the rate falls with the household's land. Converted persons leave the migrant st
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit, prange
 
+from sim.core.encodings import EXIT_CAUSES, HOME, JOB_INFORMAL, RURAL, URBAN
+from sim.core.mechanism import Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import HOME, RURAL, URBAN
 
 PARAMS = (
     Param(
@@ -30,6 +33,7 @@ PARAMS = (
         20.0,
         "seed 2.3; 1997 small-town pilots and the 2001 small-town hukou reform",
         "hukou barrier in county towns",
+        role="policy",
     ),
     Param(
         "hukou_penalty_medium",
@@ -39,6 +43,7 @@ PARAMS = (
         20.0,
         "seed 2.3: relaxed requirements in medium cities",
         "hukou barrier in prefecture cities",
+        role="policy",
     ),
     Param(
         "hukou_penalty_large",
@@ -48,6 +53,7 @@ PARAMS = (
         20.0,
         "seed 2.3: relaxed in some large cities",
         "hukou barrier in provincial capitals",
+        role="policy",
     ),
     Param(
         "hukou_penalty_megacity",
@@ -57,6 +63,7 @@ PARAMS = (
         20.0,
         "seed 2.3: Beijing, Shanghai, Shenzhen only for the wealthiest and most educated",
         "hukou barrier in megacities",
+        role="policy",
     ),
     Param(
         "conversion_rate_small",
@@ -66,6 +73,7 @@ PARAMS = (
         1.0,
         "seed 2.3: stable job and housing give local treatment in small cities",
         "yearly chance an eligible migrant in a county town converts",
+        role="policy",
     ),
     Param(
         "conversion_rate_medium",
@@ -75,6 +83,7 @@ PARAMS = (
         1.0,
         "seed 2.3",
         "yearly conversion chance in prefecture cities",
+        role="policy",
     ),
     Param(
         "conversion_rate_large",
@@ -84,6 +93,7 @@ PARAMS = (
         1.0,
         "seed 2.3",
         "yearly conversion chance in provincial capitals",
+        role="policy",
     ),
     Param(
         "conversion_rate_megacity",
@@ -93,6 +103,7 @@ PARAMS = (
         1.0,
         "seed 2.3",
         "yearly conversion chance in megacities (senior schooling only)",
+        role="policy",
     ),
     Param(
         "permit_rate_formal",
@@ -102,6 +113,7 @@ PARAMS = (
         1.0,
         "seed 1.2: ~40% of migrants hold a temporary or permanent residence permit",
         "monthly chance a migrant in a formal job registers (permit)",
+        role="behaviour",
     ),
     Param(
         "permit_rate_informal",
@@ -111,6 +123,7 @@ PARAMS = (
         1.0,
         "seed 1.2: the rest are the 'floating population' in informal channels",
         "monthly chance a migrant without a formal job registers",
+        role="behaviour",
     ),
     Param(
         "land_attachment",
@@ -120,6 +133,7 @@ PARAMS = (
         5.0,
         "seed 1.5, 2.3: land is income and the ultimate safety net",
         "fall of the log conversion rate per unit of land relative to the provincial mean",
+        role="behaviour",
     ),
 )
 
@@ -188,7 +202,51 @@ def draw_permits(key, loc, hukou, employed, job, permit, rate_formal, rate_infor
     for i in prange(loc.shape[0]):
         if loc[i] == HOME or hukou[i] != RURAL or permit[i] == 1:
             continue
-        formal = employed[i] == 1 and (job[i] & 1) == 0
+        formal = employed[i] == 1 and (job[i] & JOB_INFORMAL) == 0
         r = rate_formal if formal else rate_informal
         if uniform(key, i, 0) < r:
             permit[i] = 1
+
+
+class Hukou(Mechanism):
+    """Settled, employed migrants may convert to local hukou; migrants register for residence
+    permits (seed 2.3: barriers and conversion differ by city tier)."""
+
+    name = "hukou"
+    doc = "settled, employed migrants may convert to local hukou; migrants register for permits"
+    params = PARAMS
+    streams = ("hukou", "hukou.permit")
+
+    def step(self, sim: Any) -> None:
+        p, hh, pars, yq = sim.persons, sim.households, sim.pars, sim.yq
+        converted = sim.buf.scratch  # fully written here, read only in this step
+        draw_conversions(
+            sim.key("hukou"),
+            p.loc,
+            p.hukou,
+            p.employed,
+            p.months_away,
+            p.school,
+            p.hh,
+            hh.land_mu_per_worker,
+            p.county,
+            sim.places.county_prov,
+            sim.mean_land_prov,
+            sim.geo.dest_tier,
+            yq.conv_month,
+            pars.land_attachment,
+            converted,
+        )
+        idx = np.flatnonzero(converted)
+        sim.exits[EXIT_CAUSES.index("hukou")] = idx.size
+        sim.mech["household"].release_children(sim, idx, settled=True)
+        draw_permits(
+            sim.key("hukou.permit"),
+            p.loc,
+            p.hukou,
+            p.employed,
+            p.job,
+            p.permit,
+            pars.permit_rate_formal,
+            pars.permit_rate_informal,
+        )

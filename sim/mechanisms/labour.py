@@ -12,13 +12,25 @@ friends or by themselves, 2% via public agencies). Openings left unfilled are th
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import N_SECTORS, SECTOR_NAMES
+from sim.core.encodings import (
+    HOME,
+    JOB_INFORMAL,
+    JOB_INSURED,
+    N_SECTORS,
+    NO_SECTOR,
+    RURAL,
+    SECTOR_NAMES,
+)
+from sim.core.geography import SHENZHEN, TIER_NAMES
+from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import HOME, RURAL
+from sim.core.state import add_month_away
 
 _S = SECTOR_NAMES
 PARAMS = (
@@ -31,6 +43,7 @@ PARAMS = (
         "assumption: urban jobs migrants could fill in 1985 (urban employment 128M, CSY 1986)",
         "national demand for migrant labour in 1985 (a later start grows it with regional GDP "
         "to the start year)",
+        role="exogenous",
     ),
     Param(
         "demand_growth_elasticity",
@@ -40,6 +53,7 @@ PARAMS = (
         5.0,
         "seed 2.2 (one point of growth is ~900,000 jobs); hand-set",
         "growth of migrant labour demand per unit of regional GDP growth",
+        role="behaviour",
     ),
     Param(
         "gdp_growth_shift",
@@ -49,6 +63,7 @@ PARAMS = (
         10.0,
         "lever for growth shocks (seed 2.2)",
         "added to the regional GDP growth series",
+        role="exogenous",
     ),
     Param(
         "east_demand_mult",
@@ -58,6 +73,7 @@ PARAMS = (
         20.0,
         "seed 1.3: flows go from western and central to eastern provinces",
         "weight of eastern provinces in migrant labour demand, relative to GDP",
+        role="structural",
     ),
     Param(
         "six_demand_mult",
@@ -68,6 +84,7 @@ PARAMS = (
         "seed 1.3: Guangdong, Zhejiang, Fujian, Jiangsu, Beijing, Shanghai absorb ~80%; "
         "special economic zones and open coastal cities (1980, 1984)",
         "further weight of the six main destination provinces in migrant labour demand",
+        role="structural",
     ),
     Param(
         "demand_gdp_elasticity",
@@ -77,6 +94,7 @@ PARAMS = (
         3.0,
         "assumption",
         "elasticity of a province's migrant labour demand to its regional product",
+        role="structural",
     ),
     Param(
         "shenzhen_share_of_guangdong",
@@ -86,6 +104,7 @@ PARAMS = (
         0.9,
         "assumption; Shenzhen is Guangdong's largest migrant city",
         "share of Guangdong's migrant labour demand located in Shenzhen",
+        role="structural",
     ),
     *[
         Param(
@@ -96,6 +115,7 @@ PARAMS = (
             1.0,
             "seed 1.4 (Cai 2005)",
             f"share of migrant labour demand in {s} (normalised over sectors)",
+            role="structural",
         )
         for s, v in zip(_S, (0.25, 0.24, 0.20, 0.18, 0.13), strict=True)
     ],
@@ -107,6 +127,7 @@ PARAMS = (
         10.0,
         "seed 1.3-1.4: export processing concentrated in the east",
         "multiplier of manufacturing's demand share in eastern provinces",
+        role="structural",
     ),
     Param(
         "urban_local_workers",
@@ -116,6 +137,7 @@ PARAMS = (
         1.0e9,
         "CSY urban employment less migrants, rounded",
         "local (urban hukou) urban workforce, for migrant shares of sector workforces",
+        role="exogenous",
     ),
     *[
         Param(
@@ -126,6 +148,7 @@ PARAMS = (
             1.0,
             "CSY 2005 urban employment by sector, rounded",
             f"share of the local urban workforce in {s}",
+            role="exogenous",
         )
         for s, v in zip(_S, (0.045, 0.08, 0.12, 0.40, 0.355), strict=True)
     ],
@@ -137,6 +160,7 @@ PARAMS = (
         3.0,
         "Hamermesh 1993 (Labor Demand): own-wage elasticities of labour demand 0.15-0.75",
         "fall of migrant labour demand per unit rise of the log wage level",
+        role="behaviour",
     ),
     Param(
         "separation_rate",
@@ -146,6 +170,7 @@ PARAMS = (
         1.0,
         "Knight & Yueh 2004: high job mobility of migrants",
         "chance an employed migrant loses the job",
+        role="behaviour",
     ),
     Param(
         "matching_efficiency",
@@ -155,6 +180,7 @@ PARAMS = (
         1.0,
         "assumption",
         "chance a seeker meets an opening when openings are plentiful",
+        role="behaviour",
     ),
     Param(
         "network_job_boost",
@@ -164,6 +190,7 @@ PARAMS = (
         5.0,
         "seed 1.4: 95% found jobs via friends or by themselves",
         "extra job-finding chances per contact employed at the destination (max 4 counted)",
+        role="behaviour",
     ),
     Param(
         "network_sector_pull",
@@ -173,6 +200,7 @@ PARAMS = (
         20.0,
         "seed 1.4: chain migration shapes the workforce",
         "weight of each employed contact's sector when a job's sector is drawn",
+        role="behaviour",
     ),
     Param(
         "public_employment_services",
@@ -182,6 +210,7 @@ PARAMS = (
         1.0,
         "seed 1.4: 2% found jobs through public agencies; 2.4 Spring Breeze",
         "extra job-finding chance from public employment services",
+        role="policy",
     ),
 )
 
@@ -207,12 +236,12 @@ def demand_weights(geo, pars) -> np.ndarray:
     for j in range(geo.n_dest):
         p = geo.dest_prov[j]
         w[j] = w_prov[p] * tier_share[min(int(geo.dest_tier[j]), 2)]
-    for j in range(geo.n_dest - 1):  # Beijing, Shanghai: the megacity holds most demand
-        if geo.dest_tier[j] == 3:
+    shz = geo.dest_name.index(SHENZHEN[0])
+    for j in range(geo.n_dest):  # Beijing, Shanghai: the megacity holds most demand
+        if j != shz and geo.dest_tier[j] == TIER_NAMES.index("megacity"):
             p = geo.dest_prov[j]
             w[3 * p : 3 * p + 2] = w_prov[p] * 0.1
             w[j] = w_prov[p] * 0.8
-    shz = geo.n_dest - 1
     gd = geo.dest_prov[shz]
     w[shz] = w_prov[gd] * pars.shenzhen_share_of_guangdong
     w[3 * gd : 3 * gd + 3] *= 1.0 - pars.shenzhen_share_of_guangdong
@@ -255,6 +284,26 @@ def grow_demand(demand: np.ndarray, growth_pct_dest: np.ndarray, pars) -> np.nda
     """One month of demand growth with regional GDP growth (plus the growth shock lever)."""
     g = pars.demand_growth_elasticity * (growth_pct_dest + pars.gdp_growth_shift) / 100.0
     return demand * np.maximum(1.0 + g, 0.0)[:, None] ** (1.0 / 12.0)
+
+
+def adjust_levels(
+    levels: np.ndarray, shortage: np.ndarray, unemployment: np.ndarray, pars
+) -> np.ndarray:
+    """One month of wage adjustment (shortage: unfilled share of demand by dest-sector, counted
+    above a frictional 5% and up to 25%; unemployment: by dest)."""
+    tight = np.clip(shortage - 0.05, 0.0, 0.2)
+    g = (
+        pars.wage_drift_year
+        + pars.wage_adjust_shortage * tight
+        - pars.wage_adjust_unemployment * unemployment[:, None]
+    ) / 12.0
+    return levels * np.exp(g)
+
+
+def expected_with_minimum(levels: np.ndarray, minw: np.ndarray, enforcement: float) -> np.ndarray:
+    """Wage level a worker or employer expects where a minimum wage is enforced with the given
+    chance: level + enforcement * max(minimum - level, 0), by destination and sector."""
+    return levels + enforcement * np.maximum(minw[:, None] - levels, 0.0)
 
 
 @njit(cache=True)
@@ -329,7 +378,7 @@ def match_jobs(
         if emp_in[i] == 1:
             if uniform(key_sep, i, 0) < sep + layoff[d, sec_in[i]]:
                 emp_out[i] = 0
-                sec_out[i] = -1
+                sec_out[i] = NO_SECTOR
                 job[i] = 0
             continue
         k = 0
@@ -366,8 +415,8 @@ def match_jobs(
             flags |= 1
         if uniform(key_job, i, 2) < minwage_prob:
             flags |= 2
-        if (flags & 1) == 0 and uniform(key_job, i, 3) < insured_prob:
-            flags |= 4
+        if (flags & JOB_INFORMAL) == 0 and uniform(key_job, i, 3) < insured_prob:
+            flags |= JOB_INSURED
         job[i] = flags
 
 
@@ -379,3 +428,106 @@ def _contacts_in(s, d, i, loc, emp, sec, indptr, indices):
         if loc[c] == d and emp[c] == 1 and sec[c] == s:
             k += 1
     return k
+
+
+class Labour(Mechanism):
+    """Demand grows with regional GDP; wage levels move with the month's shortage and
+    unemployment; demand then responds to the new wages (seed 1.4: wages flat for a decade;
+    the shortage of about 10% in the Pearl River Delta in 2004-05)."""
+
+    name = "labour"
+    doc = (
+        "base demand grows with regional GDP; workers are counted; wage levels move with the "
+        "month's shortage and unemployment; demand responds to the new wages"
+    )
+    params = PARAMS
+
+    def step(self, sim: Any) -> None:
+        p, pars, yq = sim.persons, sim.pars, sim.yq
+        sim.base_demand = grow_demand(sim.base_demand, yq.growth, pars)
+        sim.ref_levels = sim.ref_levels * np.exp(pars.wage_drift_year / 12.0)
+        present, working = count_workers(p.loc, p.hukou, p.employed, p.sector, sim.geo.n_dest)
+        sim.counts = (present, working)  # start-of-month counts, read by the decisions
+        shortage = np.maximum(sim.demand - working, 0.0) / np.maximum(sim.demand, 1e-12)
+        unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
+        sim.levels = adjust_levels(sim.levels, shortage, np.where(present > 0, unemp, 0), pars)
+        sim.demand = wage_adjusted_demand(
+            sim.base_demand, self.paid_levels(sim), sim.ref_levels, pars
+        )
+
+    @staticmethod
+    def paid_levels(sim: Any) -> np.ndarray:
+        """Wage levels as paid: raised towards the minimum wage where it is enforced."""
+        return expected_with_minimum(sim.levels, sim.yq.minw, sim.pars.min_wage_enforcement)
+
+    def expected_wages(self, sim: Any) -> np.ndarray:
+        """Expected monthly wage by destination, schooling, training: the demand-weighted wage
+        level (with the minimum wage where enforced), times the chance of being paid in full
+        (arrears) and net of insurance contributions."""
+        yq = sim.yq
+        share = sim.demand / np.maximum(sim.demand.sum(axis=1, keepdims=True), 1e-12)
+        level = (share * self.paid_levels(sim)).sum(axis=1)
+        paid = 1.0 - (share * yq.arrears_risk[None, :]).sum(axis=1)
+        return (level * paid * (1.0 - yq.contrib_loss))[:, None, None] * yq.mult[None, :, :]
+
+    @staticmethod
+    def employment_rate(sim: Any, present: np.ndarray, working: np.ndarray) -> np.ndarray:
+        """Harris-Todaro employment probability by destination (jobs over migrants, at most 1)."""
+        return job_chances(sim.demand, present, working, sim.pars)[3]
+
+    @staticmethod
+    def counts(sim: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Rural-hukou migrants present by destination, and employed by destination and sector."""
+        p = sim.persons
+        return count_workers(p.loc, p.hukou, p.employed, p.sector, sim.geo.n_dest)
+
+
+class Matching(Mechanism):
+    """Separations and hires by sector, newcomers included; jobs go first through contacts
+    (seed 1.4: 95% of migrants found jobs through friends or by themselves)."""
+
+    name = "matching"
+    doc = "separations and hires by sector, newcomers included; a month more away"
+    buffers = (
+        StateField("emp_before", "int8", "employed at the start of matching"),
+        StateField("sector_before", "int8", "sector at the start of matching"),
+    )
+    streams = ("labour.separation", "labour.hire", "labour.job")
+
+    def step(self, sim: Any) -> None:
+        self.match(sim)
+        p = sim.persons
+        add_month_away(p.loc, p.hukou, p.months_away)
+
+    def match(self, sim: Any, tick: int | None = None) -> None:
+        """One round of separations and hires (``tick`` -1 places the initial stock)."""
+        p, pars, yq, buf = sim.persons, sim.pars, sim.yq, sim.buf
+        present, working = Labour.counts(sim)
+        find, openings, layoff, _ = job_chances(sim.demand, present, working, pars)
+        buf.emp_before[:] = p.employed
+        buf.sector_before[:] = p.sector
+        match_jobs(
+            sim.key("labour.separation", tick),
+            sim.key("labour.hire", tick),
+            sim.key("labour.job", tick),
+            p.loc,
+            p.hukou,
+            p.trained,
+            buf.emp_before,
+            buf.sector_before,
+            p.employed,
+            p.sector,
+            p.job,
+            sim.network.indptr,
+            sim.network.indices,
+            find,
+            openings,
+            layoff,
+            pars.separation_rate,
+            pars.network_job_boost,
+            pars.network_sector_pull,
+            yq.informal_prob,
+            pars.min_wage_enforcement,
+            yq.insured_prob,
+            pars.training_job_boost,
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sim.core.mechanism import Mechanism
 from sim.core.params import Param
 from sim.core.rng import tick_key, uniform
 from sim.core.state import Network, Persons, Places
@@ -27,6 +28,7 @@ PARAMS = (
         "modelling choice: agents per village (a village stands for its migrants' circle)",
         "persons per village in the synthetic population",
         kind=int,
+        role="structural",
     ),
     Param(
         "contacts_village",
@@ -37,6 +39,7 @@ PARAMS = (
         "assumption; kin and fellow villagers dominate migrants' job networks (seed 1.4)",
         "ties each person draws to random fellow villagers",
         kind=int,
+        role="structural",
     ),
     Param(
         "contacts_county",
@@ -47,6 +50,7 @@ PARAMS = (
         "assumption; fellow-county ties (laoxiang) are the next circle (seed 1.4)",
         "ties each person draws to random persons in the home county",
         kind=int,
+        role="structural",
     ),
     Param(
         "contacts_province",
@@ -57,6 +61,7 @@ PARAMS = (
         "assumption",
         "ties each person draws to random persons in the home province",
         kind=int,
+        role="structural",
     ),
     Param(
         "contacts_national_prob",
@@ -66,6 +71,7 @@ PARAMS = (
         1.0,
         "assumption",
         "probability that a person has one tie in a random other place",
+        role="structural",
     ),
 )
 
@@ -247,3 +253,12 @@ def to_networkx(net: Network, max_nodes: int = 200_000):
     mask = rows < net.indices
     g.add_edges_from(zip(rows[mask].tolist(), net.indices[mask].tolist(), strict=True))
     return g
+
+
+class Contacts(Mechanism):
+    """The kin and fellow-villager contact network (built once by the engine)."""
+
+    name = "network"
+    doc = "contacts in the household, village, county and province, and a few far away"
+    params = PARAMS
+    streams = ("network",)

@@ -16,14 +16,15 @@ insurance for migrants, and a sudden hukou relaxation in one city.
 
 from __future__ import annotations
 
+from typing import Any
+
 from numba import njit, prange
 
+from sim.core.encodings import HOME, RURAL
 from sim.core.geography import load_geography
+from sim.core.mechanism import Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import HOME, RURAL
-
-JOB_INSURED = 4  # bit flag in Persons.job
 
 PARAMS = (
     Param(
@@ -34,6 +35,7 @@ PARAMS = (
         1.0,
         "seed 2.4: Sunshine Project from 2004 (2.5M trained 2004-05); 60M planned 2003-2010",
         "share of untrained persons at home aged 16-35 trained each year",
+        role="policy",
     ),
     Param(
         "training_job_boost",
@@ -43,6 +45,7 @@ PARAMS = (
         5.0,
         "seed 2.4: 88% of Sunshine trainees found off-farm jobs",
         "relative rise of a trained seeker's job-finding chance",
+        role="behaviour",
     ),
     Param(
         "social_insurance_coverage",
@@ -52,6 +55,7 @@ PARAMS = (
         1.0,
         "seed 1.5: 15% of migrants had a pension (IILS), 5-34% across studies",
         "chance that a new formal job is insured",
+        role="policy",
     ),
     Param(
         "insurance_contribution_rate",
@@ -61,6 +65,7 @@ PARAMS = (
         0.5,
         "employee contributions: pension 8%, medical 2%, unemployment 1%",
         "wage share paid by an insured migrant",
+        role="policy",
     ),
     Param(
         "insurance_value",
@@ -70,6 +75,7 @@ PARAMS = (
         10.0,
         "assumption (seed 1.5, 2.3)",
         "value to a migrant of holding portable insurance (utility, at full coverage)",
+        role="behaviour",
     ),
     Param(
         "insurance_portability",
@@ -80,6 +86,7 @@ PARAMS = (
         "seed 2.3: entitlements organised locally, not transferable between cities",
         "degree to which insurance can be carried between cities and home (0 none, 1 full; "
         "a yearly path dates a portability reform)",
+        role="policy",
     ),
     Param(
         "nonportable_value_share",
@@ -89,6 +96,7 @@ PARAMS = (
         1.0,
         "assumption (seed 2.3)",
         "share of the value kept when insurance is not portable",
+        role="behaviour",
     ),
     Param(
         "nonportable_return_mult",
@@ -98,6 +106,7 @@ PARAMS = (
         2.0,
         "assumption (seed 2.3)",
         "return hazard of insured migrants when insurance is not portable",
+        role="behaviour",
     ),
     Param(
         "relax_city",
@@ -109,6 +118,7 @@ PARAMS = (
         "destination whose hukou is relaxed on its own",
         kind=str,
         choices=("none", *load_geography().dest_name),
+        role="policy",
     ),
     Param(
         "relax_city_penalty_mult",
@@ -118,6 +128,7 @@ PARAMS = (
         5.0,
         "seed 2.3",
         "multiplier of the relaxed city's hukou penalty (a yearly path)",
+        role="policy",
     ),
     Param(
         "relax_city_conversion_rate",
@@ -127,6 +138,7 @@ PARAMS = (
         1.0,
         "seed 2.3: permanent residence made easy in Zhengzhou",
         "conversion rate in the relaxed city while its penalty is reduced",
+        role="policy",
     ),
 )
 
@@ -158,3 +170,25 @@ def train(key, age, loc, hukou, trained, rate):
         if trained[i] == 0 and loc[i] == HOME and hukou[i] == RURAL and 16 <= age[i] <= 35:
             if uniform(key, i, 0) < rate:
                 trained[i] = 1
+
+
+class Policy(Mechanism):
+    """Policy levers that act by themselves once a year (vocational training of young persons
+    at home, seed 2.4); the insurance and single-city levers act through the year's inputs."""
+
+    name = "policy"
+    doc = "(January) untrained young persons at home are trained at the year's rate"
+    params = PARAMS
+    streams = ("policy.training",)
+
+    def yearly(self, sim: Any) -> None:
+        if sim.t > 0:
+            p = sim.persons
+            train(
+                sim.key("policy.training"),
+                p.age,
+                p.loc,
+                p.hukou,
+                p.trained,
+                sim.pars.training_rate_year,
+            )

@@ -18,10 +18,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logit, ndtri
 
+from sim.core.encodings import RURAL
 from sim.core.geography import Geography
+from sim.core.mechanism import Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform_array
-from sim.core.state import HOME, RURAL, VACANT, Households, Persons, Places
+from sim.core.state import HOUSEHOLD_FIELDS, PERSON_FIELDS, Households, Persons, Places
 
 PARAMS = (
     Param(
@@ -32,6 +34,7 @@ PARAMS = (
         0.95,
         "2000 census: population aged 15-64 was 70.1% nationally, lower in rural areas",
         "share of a rural household's members aged 15-64",
+        role="structural",
     ),
     Param(
         "child_share_of_hh",
@@ -41,6 +44,7 @@ PARAMS = (
         0.6,
         "2000 census: aged 0-14 were 22.9% nationally, higher in rural areas",
         "share of a rural household's members aged under 15",
+        role="structural",
     ),
     Param(
         "land_dispersion_log_sd",
@@ -50,6 +54,7 @@ PARAMS = (
         2.0,
         "assumption; CHIP rural surveys show wide within-province dispersion of land per head",
         "standard deviation of log land per worker around the provincial mean",
+        role="structural",
     ),
     Param(
         "school_cohort_shift",
@@ -59,6 +64,7 @@ PARAMS = (
         2.0,
         "assumption; each decade of birth cohort raised schooling (2000 census by age)",
         "shift of the odds of junior/senior schooling per decade of later birth",
+        role="structural",
     ),
     Param(
         "trained_share_initial",
@@ -68,6 +74,7 @@ PARAMS = (
         1.0,
         "seed 1.3: 9.1% of rural labourers had skills training in 2004; lower in 1985",
         "share of the initial population with vocational or skills training",
+        role="structural",
     ),
     Param(
         "initial_migrant_stock",
@@ -78,6 +85,7 @@ PARAMS = (
         "seed Introduction (about 2 million in the mid-1980s) and 1.2 (120-150 million in "
         "2006); a later start takes the value of its start year",
         "persons away from home for work at the start of the run",
+        role="exogenous",
     ),
 )
 
@@ -130,23 +138,18 @@ def build_population(
     pars,
     start_year: int,
     *,
-    by_age: np.ndarray | None = None,
+    by_age: np.ndarray,
     capacity: int | None = None,
 ) -> tuple[Persons, Households, Places, float]:
     """Draw the population; returns persons, households, place tables and the agent scale.
 
     ``pars`` is a resolved parameter namespace (``Params.at(start_year)``); ``by_age`` the real
-    persons aged 15, 16, ... in the start year (default: the birth-cohort projection with
-    default parameters); ``capacity`` the number of person slots, at least ``n_agents``: the
+    persons aged 15, 16, ... in the start year (the engine passes the birth-cohort projection,
+    ``Projection.by_age``); ``capacity`` the number of person slots, at least ``n_agents``: the
     others are vacant slots (``hukou == VACANT``) for later entrants.
     """
     if n_agents < 1000:
         raise ValueError(f"agents must be at least 1000, got {n_agents}")
-    if by_age is None:
-        from sim.core.params import Params
-        from sim.mechanisms.demography import Projection
-
-        by_age = Projection(geo, Params()).by_age(start_year)
     capacity = n_agents if capacity is None else int(capacity)
     if capacity < n_agents:
         raise ValueError(f"capacity {capacity} is below the number of agents {n_agents}")
@@ -201,12 +204,10 @@ def build_population(
     slot_hh = np.repeat(np.arange(n_hh, dtype=np.int32), hh_slots)
     hh_first = np.concatenate([[0], np.cumsum(hh_slots)[:-1]])
     occupied = np.arange(capacity) - hh_first[slot_hh] < hh_workers[slot_hh]
-    households = Households(
-        county=hh_county.astype(np.int32),
-        land_mu_per_worker=land.astype(np.float32),
-        n_children=np.minimum(kids, 12).astype(np.int8),
-        kids_with=np.full(n_hh, -1, np.int32),
-    )
+    households = Households.allocate(n_hh, HOUSEHOLD_FIELDS)
+    households.county[:] = hh_county
+    households.land_mu_per_worker[:] = land
+    households.n_children[:] = np.minimum(kids, 12)
 
     # persons (drawn for the n occupied slots, then laid out with the vacant ones)
     age = _draw_ages(uniform_array(seed, "pop.age", 0, n), by_age)
@@ -217,28 +218,12 @@ def build_population(
         uniform_array(seed, "pop.school", 0, n), geo.school_shares[person_prov], shift
     )
     trained = uniform_array(seed, "pop.trained", 0, n) < pars.trained_share_initial
-    def slots(values: np.ndarray, empty, dtype) -> np.ndarray:
-        out = np.full(capacity, empty, dtype)
-        out[occupied] = values
-        return out
-
-    persons = Persons(
-        age=slots(age, 0, np.int8),
-        sex=slots(sex, 0, np.int8),
-        school=slots(school, 0, np.int8),
-        trained=slots(trained, 0, np.int8),
-        hh=slot_hh,
-        county=hh_county[slot_hh].astype(np.int32),
-        loc=np.full(capacity, HOME, np.int16),
-        hukou=slots(RURAL, VACANT, np.int8),
-        dist=np.full(capacity, -1, np.int8),
-        employed=np.zeros(capacity, np.int8),
-        months_away=np.zeros(capacity, np.int16),
-        sector=np.full(capacity, -1, np.int8),
-        job=np.zeros(capacity, np.int8),
-        permit=np.zeros(capacity, np.int8),
-        first_year=np.full(capacity, -1, np.int16),
-    )
+    persons = Persons.allocate(capacity, PERSON_FIELDS)  # vacant slots at the fill values
+    for name, values in (("age", age), ("sex", sex), ("school", school), ("trained", trained)):
+        getattr(persons, name)[occupied] = values
+    persons.hukou[occupied] = RURAL
+    persons.hh[:] = slot_hh
+    persons.county[:] = hh_county[slot_hh]
     places = build_places(geo, persons.county, int(pars.village_size_agents), slot_hh)
     return persons, households, places, scale
 
@@ -282,4 +267,22 @@ def build_places(
         prov_start=prov_start,
         village=village,
         village_start=village_start,
+    )
+
+
+class Population(Mechanism):
+    """The synthetic rural working-age population (built once by the engine before any step)."""
+
+    name = "population"
+    doc = "persons, households and villages drawn from the 2000 census and the birth cohorts"
+    params = PARAMS
+    streams = (
+        "pop.hh_size",
+        "pop.county",
+        "pop.land",
+        "pop.children",
+        "pop.age",
+        "pop.sex",
+        "pop.school",
+        "pop.trained",
     )

@@ -9,12 +9,16 @@ Festival. Each person draws from the stream ``returns``; no one reads another's 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit, prange
 
+from sim.core.encodings import HOME, JOB_INSURED, RURAL
+from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import HOME, RURAL, send_home
+from sim.core.state import send_home
 
 PARAMS = (
     Param(
@@ -25,6 +29,7 @@ PARAMS = (
         5.0,
         "seed 1.3: mean spell ~6 years for men",
         "baseline yearly return hazard (man aged 30)",
+        role="behaviour",
     ),
     Param(
         "return_female_mult",
@@ -34,6 +39,7 @@ PARAMS = (
         10.0,
         "seed 1.3: mean spell ~4 years for women vs 6 for men",
         "hazard ratio for women",
+        role="behaviour",
     ),
     Param(
         "return_unemployed_mult",
@@ -43,6 +49,7 @@ PARAMS = (
         50.0,
         "Zhao 2002 (J. Comparative Economics 30): unemployment drives returns",
         "hazard ratio while without a job",
+        role="behaviour",
     ),
     Param(
         "return_age_log_per_decade",
@@ -52,6 +59,7 @@ PARAMS = (
         2.0,
         "seed 1.3/1.6: returnees older, re-enter farming",
         "age gradient of the return hazard",
+        role="behaviour",
     ),
     Param(
         "return_duration_log_per_year",
@@ -61,6 +69,7 @@ PARAMS = (
         1.0,
         "seed 1.3: 'nothing more permanent than temporary migration'",
         "change of the hazard per year already away",
+        role="behaviour",
     ),
     Param(
         "return_children_mult",
@@ -70,6 +79,7 @@ PARAMS = (
         10.0,
         "seed 1.3/1.5: 23 million children left behind",
         "hazard ratio of a parent-age migrant whose children were left at home",
+        role="behaviour",
     ),
     Param(
         "return_school_log",
@@ -79,6 +89,7 @@ PARAMS = (
         2.0,
         "seed 1.3: returnees less educated (Zhao 2001)",
         "change of the hazard per schooling level",
+        role="behaviour",
     ),
     Param(
         "return_festival_share",
@@ -88,6 +99,7 @@ PARAMS = (
         1.0,
         "Spring Festival homecoming",
         "share of the year's returns decided in January",
+        role="behaviour",
     ),
 )
 
@@ -143,9 +155,73 @@ def draw_returns(
         h_i = hh[i]
         if n_children[h_i] > 0 and kids_with[h_i] != i and parent_lo <= age[i] <= parent_hi:
             h *= kids_mult  # a parent whose children were left behind
-        if (job[i] & 4) != 0:
+        if (job[i] & JOB_INSURED) != 0:
             h *= insured_mult
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
             spell[i] = months_away[i]
             send_home(i, loc, dist, employed, months_away, sector, job, permit)
+
+
+class Returns(Mechanism):
+    """Migrants draw the monthly return hazard; returners, and children with them, go home."""
+
+    name = "returns"
+    doc = "migrants draw the return hazard; returners (and children with them) go home"
+    params = PARAMS
+    buffers = (
+        StateField("returned", "int8", "1 = went home this month (they do not decide again)"),
+        StateField("spell", "int16", "months of the spell a returner ended"),
+    )
+    results = (
+        Indicator("spell_months_male", "months", "months away of men's completed spells"),
+        Indicator("spells_male", "agents", "men's completed spells"),
+        Indicator("spell_months_female", "months", "months away of women's completed spells"),
+        Indicator("spells_female", "agents", "women's completed spells"),
+        Indicator("returnee_school_sum", "levels", "schooling levels of the returners, summed"),
+    )
+    streams = ("returns",)
+
+    def step(self, sim: Any) -> None:
+        p, hh, pars, yq, buf = sim.persons, sim.households, sim.pars, sim.yq, sim.buf
+        draw_returns(
+            sim.key("returns"),
+            p.age,
+            p.sex,
+            p.school,
+            p.loc,
+            p.hukou,
+            p.dist,
+            p.employed,
+            p.months_away,
+            p.sector,
+            p.job,
+            p.permit,
+            p.hh,
+            hh.n_children,
+            hh.kids_with,
+            pars.parent_age_min,
+            pars.parent_age_max,
+            pars.return_rate_year * yq.return_weights[sim.month - 1],
+            pars.return_female_mult,
+            pars.return_unemployed_mult,
+            pars.return_age_log_per_decade,
+            pars.return_duration_log_per_year,
+            pars.return_children_mult,
+            pars.return_school_log,
+            yq.insured_return_mult,
+            buf.returned,
+            buf.spell,
+        )
+        idx = np.flatnonzero(buf.returned)
+        sim.n_returned = idx.size
+        male = p.sex[idx] == 0
+        spell = buf.spell[idx].astype(np.int64)
+        sc, t = sim.rec.scalars, sim.t
+        sc["spell_months_male"][t] = spell[male].sum()
+        sc["spells_male"][t] = np.count_nonzero(male)
+        sc["spell_months_female"][t] = spell[~male].sum()
+        sc["spells_female"][t] = idx.size - sc["spells_male"][t]
+        sc["returnee_school_sum"][t] = p.school[idx].sum()
+        sim.mech["household"].release_children(sim, idx, settled=False)
+        sim.sent_home(idx)

@@ -16,10 +16,13 @@ no insurance) with a sector-specific chance that contract enforcement reduces (s
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import SECTOR_NAMES
+from sim.core.encodings import JOB_INSURED, JOB_MINWAGE, SECTOR_NAMES
+from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
 
@@ -33,13 +36,37 @@ PARAMS = (
         3.0,
         "seed 1.4 (wage brackets vs the average urban wage); Wang & Cai 2005",
         "migrant wage at the start relative to the provincial average urban wage",
-    ),
-    Param("wage_mult_small", 0.8, "ratio", 0.2, 2.0, "assumption", "wage level of county towns"),
-    Param(
-        "wage_mult_medium", 0.9, "ratio", 0.2, 2.0, "assumption", "wage level of prefecture cities"
+        role="structural",
     ),
     Param(
-        "wage_mult_large", 1.0, "ratio", 0.2, 2.0, "assumption", "wage level of provincial capitals"
+        "wage_mult_small",
+        0.8,
+        "ratio",
+        0.2,
+        2.0,
+        "assumption",
+        "wage level of county towns",
+        role="structural",
+    ),
+    Param(
+        "wage_mult_medium",
+        0.9,
+        "ratio",
+        0.2,
+        2.0,
+        "assumption",
+        "wage level of prefecture cities",
+        role="structural",
+    ),
+    Param(
+        "wage_mult_large",
+        1.0,
+        "ratio",
+        0.2,
+        2.0,
+        "assumption",
+        "wage level of provincial capitals",
+        role="structural",
     ),
     Param(
         "wage_mult_megacity",
@@ -49,6 +76,7 @@ PARAMS = (
         3.0,
         "assumption",
         "wage level of Beijing, Shanghai, Shenzhen",
+        role="structural",
     ),
     Param(
         "school_premium_junior",
@@ -58,6 +86,7 @@ PARAMS = (
         1.0,
         "de Brauw & Rozelle 2008 (returns to schooling in off-farm work ~5%/year)",
         "wage premium of junior over primary schooling",
+        role="structural",
     ),
     Param(
         "school_premium_senior",
@@ -67,6 +96,7 @@ PARAMS = (
         1.5,
         "as above",
         "wage premium of senior secondary over primary schooling",
+        role="structural",
     ),
     Param(
         "training_premium",
@@ -76,6 +106,7 @@ PARAMS = (
         1.0,
         "seed 1.4, 2.4: training is reflected in migrants' incomes (Cai 2005)",
         "wage premium of skills training",
+        role="structural",
     ),
     Param(
         "wage_dispersion_log_sd",
@@ -85,9 +116,19 @@ PARAMS = (
         1.5,
         "assumption",
         "spread of personal wage factors",
+        role="structural",
     ),
     *[
-        Param(f"sector_wage_{s}", v, "ratio", 0.2, 3.0, "assumption", f"wage level in {s}")
+        Param(
+            f"sector_wage_{s}",
+            v,
+            "ratio",
+            0.2,
+            3.0,
+            "assumption",
+            f"wage level in {s}",
+            role="structural",
+        )
         for s, v in zip(_S, (1.1, 1.0, 0.9, 0.95, 1.0), strict=True)
     ],
     Param(
@@ -98,6 +139,7 @@ PARAMS = (
         10.0,
         "seed 1.4: ~30% of Shenzhen firms raise wages to fill vacancies",
         "wage rise with openings",
+        role="behaviour",
     ),
     Param(
         "wage_adjust_unemployment",
@@ -107,6 +149,7 @@ PARAMS = (
         10.0,
         "seed 1.4: surplus labour holds migrant wages down",
         "wage fall with unemployment",
+        role="behaviour",
     ),
     Param(
         "wage_drift_year",
@@ -116,6 +159,7 @@ PARAMS = (
         0.2,
         "assumption",
         "productivity drift of migrant wage levels",
+        role="exogenous",
     ),
     Param(
         "min_wage_ratio",
@@ -125,6 +169,7 @@ PARAMS = (
         1.5,
         "1993 Minimum Wage Regulations; 2004 Minimum Wage Provisions (seed 2.1)",
         "minimum wage relative to the local average urban wage",
+        role="policy",
     ),
     Param(
         "min_wage_enforcement",
@@ -134,6 +179,7 @@ PARAMS = (
         1.0,
         "seed 1.4 (many employers disregard it), 2.2, 2006 measure 1",
         "chance that a new job respects the minimum wage",
+        role="policy",
     ),
     *[
         Param(
@@ -144,6 +190,7 @@ PARAMS = (
             1.0,
             "seed 1.4, 2.2: arrears worst in construction",
             f"chance of unpaid wages in {s}",
+            role="behaviour",
         )
         for s, v in zip(_S, (0.8, 0.35, 0.3, 0.3, 0.35), strict=True)
     ],
@@ -155,6 +202,7 @@ PARAMS = (
         1.0,
         "seed 2.2: 2003-2005 arrears campaign (Premier Wen)",
         "share of the arrears risk removed by inspection and campaigns",
+        role="policy",
     ),
     *[
         Param(
@@ -165,6 +213,7 @@ PARAMS = (
             1.0,
             "seed 1.4: contracts rare (Suizhou: 0 of 134 firms); 2.2",
             f"chance a new job in {s} is informal",
+            role="behaviour",
         )
         for s, v in zip(_S, (0.85, 0.55, 0.8, 0.75, 0.7), strict=True)
     ],
@@ -176,6 +225,7 @@ PARAMS = (
         1.0,
         "1995 Labour Law; 2006 measure 2",
         "share of informality removed by contract enforcement",
+        role="policy",
     ),
     Param(
         "living_cost_small",
@@ -185,6 +235,7 @@ PARAMS = (
         2000.0,
         "assumption",
         "living cost of a migrant in a county town",
+        role="exogenous",
     ),
     Param(
         "living_cost_medium",
@@ -194,6 +245,7 @@ PARAMS = (
         2000.0,
         "assumption",
         "living cost in a prefecture city",
+        role="exogenous",
     ),
     Param(
         "living_cost_large",
@@ -203,6 +255,7 @@ PARAMS = (
         2000.0,
         "assumption",
         "living cost in a provincial capital",
+        role="exogenous",
     ),
     Param(
         "living_cost_megacity",
@@ -212,12 +265,9 @@ PARAMS = (
         3000.0,
         "assumption",
         "living cost in Beijing, Shanghai, Shenzhen",
+        role="exogenous",
     ),
 )
-
-JOB_INFORMAL = 1  # bit flags in Persons.job
-JOB_MINWAGE = 2
-JOB_INSURED = 4
 
 
 def sector_vector(pars, prefix: str) -> np.ndarray:
@@ -248,26 +298,6 @@ def levels_at_start(geo, params, start_year: int, base_year: int = 1985) -> np.n
     levels = initial_levels(geo, pars, float(geo.national["urban_wage_real_index"][k]))
     drift = sum(params.at(y).wage_drift_year for y in range(base_year, start_year))
     return levels * np.exp(drift)
-
-
-def adjust_levels(
-    levels: np.ndarray, shortage: np.ndarray, unemployment: np.ndarray, pars
-) -> np.ndarray:
-    """One month of wage adjustment (shortage: unfilled share of demand by dest-sector, counted
-    above a frictional 5% and up to 25%; unemployment: by dest)."""
-    tight = np.clip(shortage - 0.05, 0.0, 0.2)
-    g = (
-        pars.wage_drift_year
-        + pars.wage_adjust_shortage * tight
-        - pars.wage_adjust_unemployment * unemployment[:, None]
-    ) / 12.0
-    return levels * np.exp(g)
-
-
-def expected_with_minimum(levels: np.ndarray, minw: np.ndarray, enforcement: float) -> np.ndarray:
-    """Wage level a worker or employer expects where a minimum wage is enforced with the given
-    chance: level + enforcement * max(minimum - level, 0), by destination and sector."""
-    return levels + enforcement * np.maximum(minw[:, None] - levels, 0.0)
 
 
 def person_multipliers(pars) -> np.ndarray:
@@ -353,3 +383,44 @@ def pay(
         if uniform(key_arrears, i, 0) >= arrears_risk[s]:
             paid_out[i] = 1
             remit_out[i] = remit_share * w
+
+
+class Pay(Mechanism):
+    """Wages paid this month: the level for the job, the person's schooling, training and own
+    factor; the minimum wage where the job respects it; arrears; remittances (seed 1.4)."""
+
+    name = "pay"
+    doc = "wages, minimum wage, arrears and remittances of the month"
+    params = PARAMS
+    buffers = (
+        StateField("wage", "float32", "wage paid this month (RMB, 2000 prices)"),
+        StateField("paid", "int8", "1 = paid in full this month"),
+        StateField("remit", "float32", "remitted this month (RMB, 2000 prices)"),
+    )
+    streams = ("wages.ability", "wages.arrears")
+
+    def step(self, sim: Any) -> None:
+        p, pars, yq, buf = sim.persons, sim.pars, sim.yq, sim.buf
+        pay(
+            sim.key("wages.ability", 0),
+            sim.key("wages.arrears"),
+            sim.year,
+            p.age,
+            p.school,
+            p.trained,
+            p.loc,
+            p.hukou,
+            p.employed,
+            p.sector,
+            p.job,
+            sim.levels,
+            yq.mult,
+            yq.minw,
+            yq.arrears_risk,
+            pars.wage_dispersion_log_sd,
+            pars.remit_share,
+            pars.insurance_contribution_rate,
+            buf.wage,
+            buf.paid,
+            buf.remit,
+        )

@@ -19,12 +19,20 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.core.state import FEMALE, HOME, RURAL, URBAN, VACANT
+from sim.core.encodings import (
+    FEMALE,
+    HOME,
+    JOB_INFORMAL,
+    JOB_INSURED,
+    JOB_MINWAGE,
+    RURAL,
+    URBAN,
+    VACANT,
+)
 
 if TYPE_CHECKING:
     from sim.mesa.reference import ReferenceModel
 
-JOB_INFORMAL, JOB_MINWAGE, JOB_INSURED = 1, 2, 4  # bit flags of a job (as sim.wages)
 
 
 class Household(mesa.Agent):

@@ -42,7 +42,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from mesa.visualization import Slider, SolaraViz, make_plot_component
 
-from sim.core.params import Params
+from sim.engine.registry import Params
 from sim.mesa.fast import MigrationModel
 
 DEFAULT_AGENTS = int(os.environ.get("MIGSIM_APP_AGENTS", "20000"))

@@ -2,7 +2,7 @@
 
 ``ReferenceModel`` holds :class:`~sim.mesa.agents.Person` and
 :class:`~sim.mesa.agents.Household` agents and advances them month by month in the core's step
-order (``sim.engine.STEP_ORDER``): demography, year, returns, hukou, labour, household,
+order (``sim.engine.STEP_ORDER``): demography, year, policy, returns, hukou, labour, household,
 decisions, matching, pay, record. It is meant for reading, teaching and checking the numba core
 at a few thousand agents (``tests/test_docking.py``), not for production runs.
 
@@ -13,7 +13,7 @@ What is shared with the core, so that the two models cannot drift apart in their
 - the parameters (``sim.Params``, resolved each January with ``Params.at(year)``) and the plain
   numpy helpers that turn them into the year's quantities: demand (``labour.initial_demand``,
   ``labour.grow_demand``, ``labour.job_chances``), wage levels (``wages.initial_levels``,
-  ``wages.adjust_levels``), living costs, minimum wages, hukou penalties and conversion rates,
+  ``labour.adjust_levels``), living costs, minimum wages, hukou penalties and conversion rates,
   farm productivity (``household.log_farm_productivity``).
 
 What is written again here, in plain Python, is every per-agent rule of the numba kernels and
@@ -36,9 +36,9 @@ import numpy as np
 
 from sim.core.encodings import N_SECTORS, SECTOR_NAMES
 from sim.core.geography import load_geography
-from sim.core.params import Params
 from sim.core.state import HOME, RURAL, VACANT
 from sim.engine import STEP_ORDER
+from sim.engine.registry import Params
 from sim.engine.yearly import year_quantities
 from sim.mechanisms import demography, labour, wages
 from sim.mechanisms.network import build_network
@@ -214,7 +214,7 @@ class ReferenceModel(mesa.Model):
         """Parameters and the year's quantities (``sim.engine.yearly``, shared with the core)."""
         self.year = year
         self.pars = self.params.at(year)
-        self.__dict__.update(year_quantities(self.geo, self.pars, year, self.mean_land_prov))
+        self.__dict__.update(vars(year_quantities(self.geo, self.pars, year, self.mean_land_prov)))
         self.p_bring = self.pars.child_bring_max * (1.0 - self.pars.child_school_barrier)
         self._moving_cost_cache.clear()
 
@@ -285,7 +285,7 @@ class ReferenceModel(mesa.Model):
         present, working = counts or self.count_workers()
         self.emp_rate = labour.job_chances(self.demand, present, working, self.pars)[3]
         share = self.demand / np.maximum(self.demand.sum(axis=1, keepdims=True), 1e-12)
-        paid_levels = wages.expected_with_minimum(
+        paid_levels = labour.expected_with_minimum(
             self.levels, self.minw, self.pars.min_wage_enforcement
         )
         level = (share * paid_levels).sum(axis=1)
@@ -303,12 +303,12 @@ class ReferenceModel(mesa.Model):
         present, working = self.count_workers()
         shortage = np.maximum(self.demand - working, 0.0) / np.maximum(self.demand, 1e-12)
         unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
-        self.levels = wages.adjust_levels(
+        self.levels = labour.adjust_levels(
             self.levels, shortage, np.where(present > 0, unemp, 0), pars
         )
         self.demand = labour.wage_adjusted_demand(
             self.base_demand,
-            wages.expected_with_minimum(self.levels, self.minw, pars.min_wage_enforcement),
+            labour.expected_with_minimum(self.levels, self.minw, pars.min_wage_enforcement),
             self.ref_levels,
             pars,
         )
@@ -329,6 +329,7 @@ class ReferenceModel(mesa.Model):
         assert STEP_ORDER == (
             "demography",
             "year",
+            "policy",
             "returns",
             "hukou",
             "labour",
@@ -346,25 +347,26 @@ class ReferenceModel(mesa.Model):
         # 2 year
         if month == 1:
             self.resolve_year(year)
-            if t > 0:
-                for x in self.persons:
-                    x.train(self.pars.training_rate_year)
+        # 3 policy
+        if month == 1 and t > 0:
+            for x in self.persons:
+                x.train(self.pars.training_rate_year)
         pars = self.pars
-        # 3 returns
+        # 4 returns
         rate = pars.return_rate_year * self.return_weights[month - 1] * self.return_hazard_mult
         n_returned = sum(x.maybe_return(rate) for x in self.persons)
-        # 4 hukou
+        # 5 hukou
         for x in self.persons:
             x.maybe_convert()
         for x in self.persons:
             x.maybe_register()
-        # 5 labour demand and wages
+        # 6 labour demand and wages
         self.labour_market(pars)
         present, working = self._counts
-        # 6 household
+        # 7 household
         for h in self.households:
             h.compute_home_income()
-        # 7 decisions
+        # 8 decisions
         self.update_market_signals((present, working))
         p_consider = 1.0 - math.exp(-pars.consider_rate_year * self.decide_weights[month - 1])
         for x in self.persons:
@@ -375,14 +377,14 @@ class ReferenceModel(mesa.Model):
             h.children_follow(self.p_bring)
         events = [x.commit_move(year) for x in self.persons]
         n_out = events.count(1)
-        # 8 matching
+        # 9 matching
         self.match_jobs()
         for x in self.persons:
             x.add_month_away()
-        # 9 pay
+        # 10 pay
         for x in self.persons:
             x.draw_pay()
-        # 10 record
+        # 11 record
         self.record(n_out, n_returned)
         self.datacollector.collect(self)
         self.t += 1

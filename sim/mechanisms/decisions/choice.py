@@ -1,22 +1,9 @@
-"""Who migrates where: push-pull random utility with a sparse chain-migration term.
+"""The choice kernels of the decision stage: per-type utility tables and the nested-logit draw.
 
-A person at home who considers moving this month (seasonal: most moves follow the Spring
-Festival) compares staying with each of the destinations in a nested logit (stay | move, then
-which destination). Utility of destination j for person i (seed 1.1, Harris & Todaro 1970,
-Zhao 2003):
-
-    V_ij = b_pull(age, sex) * log(net_ij / y_ref) - move_cost(distance class, km)
-           - hukou_penalty(tier) - control - age_cost - female_cost + b_net * log(1 + n_ij)
-
-where ``net_ij`` is the destination wage for the person's schooling times the chance of a job
-there, less living cost, and ``n_ij`` the person's contacts already at j. Staying gives
-``b_push(age, sex) * log(y_home_i / y_ref) + asc_home`` with home income from land per worker.
-Young people weigh pull more, older people and women weigh push more (seed 1.1).
-
-Everything but the network term is common to a person's *type* (home province, schooling,
-training, age group, sex, capital prefecture), so ``exp(V/lambda)`` is tabulated per type and
-destination once a month; a person adds only the few destinations where contacts are, and the
-choice is drawn by inverse CDF over the table (binary search), not one draw per destination.
+Everything but the network term is common to a person's type, so ``exp(V/lambda)`` is
+tabulated per type and destination once a month (:func:`type_tables`); each person adds the few
+destinations where contacts are (:func:`_network_adjustment`) and draws by inverse CDF
+(:func:`_pick_dest`). See the package docstring for the utility.
 """
 
 from __future__ import annotations
@@ -24,210 +11,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sim.core.params import Param
-from sim.core.rng import uniform
-from sim.core.state import HOME, N_AGE_GROUPS, N_SCHOOL, RURAL
-
-PARAMS = (
-    Param(
-        "consider_rate_year",
-        0.714874,
-        "decisions/year",
-        0.0,
-        12.0,
-        "assumption; rural workers reconsider work plans about once a year (seed 1.3: "
-        "seasonal cycles)",
-        "rate at which a person at home weighs migrating",
-    ),
-    Param(
-        "spring_festival_share",
-        0.5,
-        "share",
-        0.0,
-        1.0,
-        "seed 1.3 (seasonal cycles); most departures follow the Spring Festival",
-        "share of the year's migration decisions taken in February and March",
-    ),
-    Param(
-        "beta_income",
-        2.0,
-        "utils per log RMB",
-        0.0,
-        10.0,
-        "assumption; income elasticity of migration odds (Zhao 1999, AER P&P 89(2))",
-        "weight of log expected net income",
-    ),
-    Param(
-        "young_pull_shift",
-        0.3,
-        "share",
-        0.0,
-        3.0,
-        "seed 1.1: the young weigh pull factors",
-        "extra weight on destination income for ages 15-29",
-    ),
-    Param(
-        "old_push_shift",
-        0.3,
-        "share",
-        0.0,
-        3.0,
-        "seed 1.1: older migrants weigh push factors",
-        "extra weight on home income for ages 45-64",
-    ),
-    Param(
-        "female_push_shift",
-        0.2,
-        "share",
-        0.0,
-        3.0,
-        "seed 1.1: women cite push factors more",
-        "extra weight on home income for women",
-    ),
-    Param(
-        "asc_home",
-        -0.35783,
-        "utils",
-        -20.0,
-        20.0,
-        "hand-set; calibrated in calibration/",
-        "attachment to home (utility of staying before income)",
-    ),
-    Param(
-        "nest_lambda",
-        0.6,
-        "dissimilarity",
-        0.05,
-        1.0,
-        "nested logit (McFadden 1978); destinations are closer substitutes than staying",
-        "dissimilarity parameter of the destination nest",
-    ),
-    Param(
-        "age_cost_per_decade",
-        2.04236,
-        "utils per 10 years",
-        0.0,
-        5.0,
-        "seed 1.3: 71% of migrants aged 15-29",
-        "extra cost of moving per decade of age above 22, by age group (15-29, 30-44, 45-64 "
-        "counted at 22, 37 and 52)",
-    ),
-    Param(
-        "female_cost",
-        {"1985": 1.2, "2003": -0.8},
-        "utils",
-        -5.0,
-        10.0,
-        "seed 1.3: one third of migrants female earlier, 49% by 2003, with demand for young "
-        "women in manufacturing",
-        "extra cost of moving for women (a yearly path: falls as migration feminises)",
-    ),
-    Param(
-        "mobility_control",
-        {"1985": 3.0, "1990": 1.5, "1995": 0.8, "2000": 0.3, "2003": 0.0},
-        "utils",
-        0.0,
-        20.0,
-        "seed 1.1, 2.2: movement tightly controlled until the mid-1980s, then "
-        "quasi-free; 2003 abolition of custody and repatriation",
-        "cost of leaving home from the control of movement (grain rations, permits)",
-    ),
-    Param(
-        "cost_within_county", 0.2, "utils", 0.0, 20.0, "assumption", "moving cost, within county"
-    ),
-    Param(
-        "cost_across_county",
-        0.6,
-        "utils",
-        0.0,
-        20.0,
-        "assumption",
-        "moving cost, across counties within a prefecture",
-    ),
-    Param(
-        "cost_across_prefecture",
-        1.0,
-        "utils",
-        0.0,
-        20.0,
-        "assumption",
-        "moving cost, across prefectures within a province",
-    ),
-    Param(
-        "cost_across_province",
-        1.6,
-        "utils",
-        0.0,
-        20.0,
-        "assumption",
-        "moving cost, across provinces (before distance)",
-    ),
-    Param(
-        "cost_per_1000km",
-        0.5,
-        "utils per 1000 km",
-        0.0,
-        10.0,
-        "assumption",
-        "moving cost per 1000 km between provincial capitals",
-    ),
-    Param(
-        "network_beta",
-        0.8,
-        "utils per log contact",
-        0.0,
-        5.0,
-        "seed 1.4: 95% found jobs via friends or themselves; Zhao 2003",
-        "chain-migration weight of log(1 + contacts at the destination)",
-    ),
-    Param(
-        "local_share_small_town",
-        0.6,
-        "share",
-        0.0,
-        1.0,
-        "assumption; census 2000: 43.7% of moves within county (seed 1.3)",
-        "share of moves to county towns of the home province that stay in the home county",
-    ),
-    Param(
-        "own_prefecture_share_medium",
-        0.5,
-        "share",
-        0.0,
-        1.0,
-        "assumption",
-        "share of moves to prefecture cities of the home province that go to the home prefecture",
-    ),
-    Param(
-        "ht_mode",
-        False,
-        "flag",
-        0,
-        1,
-        "Harris & Todaro 1970 (AER 60(1)); teaching mode, see scenarios/harris_todaro.toml",
-        "deterministic wage arbitrage: move if the expected urban wage beats home, return if "
-        "not; one national rural and one urban wage level",
-        kind=bool,
-    ),
-    Param(
-        "onward_prob_unemployed",
-        0.08,
-        "per month",
-        0.0,
-        1.0,
-        "seed 1.4: high job mobility and on-migration",
-        "chance an unemployed migrant reconsiders",
-    ),
-    Param(
-        "onward_prob_employed",
-        0.004,
-        "per month",
-        0.0,
-        1.0,
-        "seed 1.4 (Knight & Yueh 2004: high job mobility)",
-        "chance an employed migrant reconsiders",
-    ),
+from sim.core.encodings import (
+    EVENT_DEPART,
+    EVENT_NONE,
+    EVENT_ONWARD,
+    EVENT_RETURN,
+    HOME,
+    N_AGE_GROUPS,
+    N_SCHOOL,
+    NO_DIST,
+    NO_SECTOR,
+    RURAL,
 )
+from sim.core.rng import uniform
 
 N_SEX = 2
 N_TRAIN = 2
@@ -236,15 +32,6 @@ N_CAP = 2
 
 def n_types(n_prov: int) -> int:
     return n_prov * N_SCHOOL * N_TRAIN * N_AGE_GROUPS * N_SEX * N_CAP
-
-
-@njit(inline="always", cache=True)
-def age_group(age):
-    if age < 30:
-        return 0
-    if age < 45:
-        return 1
-    return 2
 
 
 @njit(inline="always", cache=True)
@@ -280,7 +67,6 @@ def dist_class_probs(n_prov: int, dest_prov: np.ndarray, dest_tier: np.ndarray, 
 def type_tables(
     geo,
     pars,
-    year: float,
     wage_rmb_month: np.ndarray,
     emp_rate: np.ndarray,
     living_cost_rmb_month: np.ndarray,
@@ -340,27 +126,33 @@ def home_coefficients(pars) -> np.ndarray:
 
 
 @njit(inline="always", cache=True)
+def _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam):
+    """(destination, network term) of contact ``a`` of person ``i``: e[t, d] * ((1 + n_d)^(b/lambda)
+    - 1) at the first contact in destination d, 0 at later ones and for contacts at home."""
+    d = loc[indices[a]]
+    if d < 0:
+        return d, 0.0
+    for b in range(indptr[i], a):
+        if loc[indices[b]] == d:
+            return d, 0.0
+    cnt = 0
+    for b in range(a, indptr[i + 1]):
+        if loc[indices[b]] == d:
+            cnt += 1
+    return d, e[t, d] * ((1.0 + cnt) ** beta_net_lam - 1.0)
+
+
+@njit(inline="always", cache=True)
 def _pick_dest(t, u, adj, e, cum, indptr, indices, loc, i, beta_net_lam):
     """Draw a destination given u in [0, adj + cum[t, -1]): the sparse part first, then binary
     search of the type's cumulative row."""
     if u < adj:
         acc = 0.0
         for a in range(indptr[i], indptr[i + 1]):
-            d = loc[indices[a]]
-            if d < 0:
+            d, x = _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam)
+            if x == 0.0:
                 continue
-            first = True
-            for b in range(indptr[i], a):
-                if loc[indices[b]] == d:
-                    first = False
-                    break
-            if not first:
-                continue
-            cnt = 0
-            for b in range(a, indptr[i + 1]):
-                if loc[indices[b]] == d:
-                    cnt += 1
-            acc += e[t, d] * ((1.0 + cnt) ** beta_net_lam - 1.0)
+            acc += x
             if u < acc:
                 return d
         u = adj  # rounding: fall through to the table
@@ -381,21 +173,7 @@ def _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam):
     """Sum over distinct destinations of contacts: e[t, d] * ((1 + n_d)^(b/lambda) - 1)."""
     adj = 0.0
     for a in range(indptr[i], indptr[i + 1]):
-        d = loc[indices[a]]
-        if d < 0:
-            continue
-        first = True
-        for b in range(indptr[i], a):
-            if loc[indices[b]] == d:
-                first = False
-                break
-        if not first:
-            continue
-        cnt = 0
-        for b in range(a, indptr[i + 1]):
-            if loc[indices[b]] == d:
-                cnt += 1
-        adj += e[t, d] * ((1.0 + cnt) ** beta_net_lam - 1.0)
+        adj += _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam)[1]
     return adj
 
 
@@ -450,7 +228,7 @@ def decide(
     n = age.shape[0]
     beta_net_lam = beta_net / lam
     for i in prange(n):
-        event[i] = 0
+        event[i] = EVENT_NONE
         new_loc[i] = loc[i]
         if hukou[i] != RURAL or skip[i] != 0:
             continue
@@ -472,14 +250,14 @@ def decide(
         total = rowsum[t] + adj  # sum of exp(V/lam - vmax)
         u = uniform(key_choice, i, 0)
         picked = False
-        d = -1
+        d = HOME
         if ht_mode and not force_move:
             v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
             if not at_home:
                 if v_home > lam * (np.log(e[t, loc[i]]) + vmax):
                     new_loc[i] = HOME
-                    new_dist[i] = -1
-                    event[i] = 3
+                    new_dist[i] = NO_DIST
+                    event[i] = EVENT_RETURN
                 continue
             d = _pick_dest(t, u * total, adj, e, cum, indptr, indices, loc, i, beta_net_lam)
             picked = True
@@ -508,7 +286,7 @@ def decide(
                 k = q
                 break
         new_dist[i] = k
-        event[i] = 1 if at_home else 2
+        event[i] = EVENT_DEPART if at_home else EVENT_ONWARD
 
 
 @njit(cache=True)
@@ -520,20 +298,20 @@ def ht_admit(cand, order_key, event, loc, new_loc, capacity):
     order = np.argsort(order_key)
     for q in range(order.shape[0]):
         i = cand[order[q]]
-        if event[i] == 3:
+        if event[i] == EVENT_RETURN:
             d = loc[i]
             if capacity[d] < 0:
                 capacity[d] += 1
             else:
-                event[i] = 0
+                event[i] = EVENT_NONE
     for q in range(order.shape[0]):
         i = cand[order[q]]
-        if event[i] == 1:
+        if event[i] == EVENT_DEPART:
             d = new_loc[i]
             if capacity[d] > 0:
                 capacity[d] -= 1
             else:
-                event[i] = 0
+                event[i] = EVENT_NONE
 
 
 @njit(cache=True)
@@ -559,29 +337,22 @@ def apply_moves(
     back = 0
     for i in range(event.shape[0]):
         ev = event[i]
-        if ev == 0:
+        if ev == EVENT_NONE:
             continue
         loc[i] = new_loc[i]
         dist[i] = new_dist[i]
         employed[i] = 0
-        sector[i] = -1
+        sector[i] = NO_SECTOR
         job[i] = 0
         permit[i] = 0
-        if ev == 1:
+        if ev == EVENT_DEPART:
             months_away[i] = 0
             out_by_dist[new_dist[i]] += 1
             if first_year[i] < 0:
                 first_year[i] = year
-        elif ev == 3:
+        elif ev == EVENT_RETURN:
             months_away[i] = 0
             back += 1
         else:
             onward += 1
     return onward, back
-
-
-@njit(cache=True, parallel=True)
-def add_month_away(loc, hukou, months_away):
-    for i in prange(loc.shape[0]):
-        if loc[i] != HOME and hukou[i] == RURAL and months_away[i] < 32000:
-            months_away[i] += 1

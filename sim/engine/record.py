@@ -1,0 +1,118 @@
+"""The last stage of every month: stocks, flows, pay, incomes and the economy, recorded.
+
+Recording only reads agent state (and fills the yearly income buffers it owns), so moving a
+statistic here from another stage changes no number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.core.encodings import HOME, RURAL
+from sim.core.mechanism import Mechanism
+from sim.io.results import WAGE_EDGES_2005, tally, tally_pay
+from sim.mechanisms import household
+
+
+class Record(Mechanism):
+    """Stocks by destination and distance class, the migrant profile, flows, pay, incomes per
+    head (December), children left behind, demand and shortage, into ``sim.rec``."""
+
+    name = "record"
+    doc = "stocks, flows, pay, incomes, children and the economy of the month"
+
+    def step(self, sim: Any) -> None:
+        r, t, p, pars = sim.rec, sim.t, sim.persons, sim.pars
+        self.pay(sim)
+        r.stock_dest[t], r.stock_dist[t], r.profile[t], r.sector_emp[t] = tally(
+            *stock_arrays(sim)
+        )
+        r.outflow_dist[t] = sim.out_by_dist
+        r.returnflow[t] = sim.n_returned + sim.back
+        r.onflow[t] = sim.onward
+        r.exitflow[t] = sim.exits
+        r.demand[t] = sim.demand.sum(axis=1) * sim.scale
+        _, working = sim.mech["labour"].counts(sim)
+        r.shortage[t] = np.maximum(sim.demand - working, 0.0).sum(axis=1) * sim.scale
+        sc = r.scalars
+        sc["local_workers"][t] = pars.urban_local_workers
+        sc["cpi"][t] = sim.yq.cpi
+        if sim.month == 12:
+            sc["gini_rural"][t] = household.weighted_gini(sim.buf.inc_head, sim.buf.hh_size)
+            year = sim.year
+            cohort = (p.first_year >= year - 10) & (p.first_year <= year - 1) & (p.hukou == RURAL)
+            n = np.count_nonzero(cohort)
+            sc["cohort_returned_share"][t] = (
+                np.count_nonzero(cohort & (p.loc == HOME)) / n if n else np.nan
+            )
+
+    @staticmethod
+    def pay(sim: Any) -> None:
+        """Wage brackets, full pay, minimum wage, remittances; incomes per head in December;
+        children left behind and in cities."""
+        p, hh, pars, yq, buf, t = sim.persons, sim.households, sim.pars, sim.yq, sim.buf, sim.t
+        sc = sim.rec.scalars
+        bins, counts, wage_sum, remit_sum = tally_pay(
+            p.loc,
+            buf.wage,
+            buf.paid,
+            buf.remit,
+            p.job,
+            pars.insurance_contribution_rate,
+            yq.minw,
+            yq.to_2005,
+            WAGE_EDGES_2005,
+        )
+        sim.rec.wage_bins[t] = bins
+        sc["paid_full"][t], sc["minwage_covered"][t], sc["minwage_ok"][t] = counts
+        sc["wage_sum_rmb"][t] = wage_sum
+        sc["remittances_rmb"][t] = remit_sum * sim.scale * yq.cpi
+        if sim.month == 12:  # incomes per head and their distribution: yearly, in December
+            household.income_per_head(
+                sim.places.hh_start,
+                p.loc,
+                p.hukou,
+                buf.remit,
+                buf.y_home,
+                pars.working_age_share,
+                buf.inc_head,
+                buf.hh_size,
+            )
+            size = buf.hh_size
+            sc["rural_income_per_head"][t] = float(
+                (buf.inc_head * size).sum() / max(size.sum(), 1e-12)
+            )
+            sc["urban_income_per_head"][t] = yq.urban_income_head
+        behind, in_city = household.children_counts(
+            sim.places.hh_start,
+            p.loc,
+            p.hukou,
+            p.age,
+            hh.n_children,
+            hh.kids_with,
+            pars.parent_age_min,
+            pars.parent_age_max,
+        )
+        sc["children_left_behind"][t] = behind
+        sc["children_in_cities"][t] = in_city
+
+
+def stock_arrays(sim: Any) -> tuple:
+    """Arguments of :func:`sim.io.results.tally` for the simulation's persons."""
+    p = sim.persons
+    return (
+        p.age,
+        p.sex,
+        p.school,
+        p.trained,
+        p.loc,
+        p.hukou,
+        p.dist,
+        p.employed,
+        p.sector,
+        p.job,
+        p.permit,
+        sim.geo.n_dest,
+    )

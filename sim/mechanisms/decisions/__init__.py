@@ -1,0 +1,402 @@
+"""Who migrates where: push-pull random utility with a sparse chain-migration term.
+
+A person at home who considers moving this month (seasonal: most moves follow the Spring
+Festival) compares staying with each of the destinations in a nested logit (stay | move, then
+which destination). Utility of destination j for person i (seed 1.1, Harris & Todaro 1970,
+Zhao 2003):
+
+    V_ij = b_pull(age, sex) * log(net_ij / y_ref) - move_cost(distance class, km)
+           - hukou_penalty(tier) - control - age_cost - female_cost + b_net * log(1 + n_ij)
+
+where ``net_ij`` is the destination wage for the person's schooling times the chance of a job
+there, less living cost, and ``n_ij`` the person's contacts already at j. Staying gives
+``b_push(age, sex) * log(y_home_i / y_ref) + asc_home`` with home income from land per worker.
+Young people weigh pull more, older people and women weigh push more (seed 1.1).
+
+Everything but the network term is common to a person's *type* (home province, schooling,
+training, age group, sex, capital prefecture), so ``exp(V/lambda)`` is tabulated per type and
+destination once a month; a person adds only the few destinations where contacts are, and the
+choice is drawn by inverse CDF over the table (binary search), not one draw per destination.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.core.encodings import EVENT_DEPART, EVENT_RETURN
+from sim.core.mechanism import Mechanism, StateField
+from sim.core.params import Param
+from sim.core.rng import uniform_array
+from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-exported)
+    N_CAP,
+    N_SEX,
+    N_TRAIN,
+    _contact_term,
+    _network_adjustment,
+    _pick_dest,
+    apply_moves,
+    decide,
+    dist_class_probs,
+    home_coefficients,
+    ht_admit,
+    n_types,
+    type_index,
+    type_tables,
+)
+
+PARAMS = (
+    Param(
+        "consider_rate_year",
+        0.714874,
+        "decisions/year",
+        0.0,
+        12.0,
+        "assumption; rural workers reconsider work plans about once a year (seed 1.3: "
+        "seasonal cycles)",
+        "rate at which a person at home weighs migrating",
+        role="behaviour",
+    ),
+    Param(
+        "spring_festival_share",
+        0.5,
+        "share",
+        0.0,
+        1.0,
+        "seed 1.3 (seasonal cycles); most departures follow the Spring Festival",
+        "share of the year's migration decisions taken in February and March",
+        role="behaviour",
+    ),
+    Param(
+        "beta_income",
+        2.0,
+        "utils per log RMB",
+        0.0,
+        10.0,
+        "assumption; income elasticity of migration odds (Zhao 1999, AER P&P 89(2))",
+        "weight of log expected net income",
+        role="behaviour",
+    ),
+    Param(
+        "young_pull_shift",
+        0.3,
+        "share",
+        0.0,
+        3.0,
+        "seed 1.1: the young weigh pull factors",
+        "extra weight on destination income for ages 15-29",
+        role="behaviour",
+    ),
+    Param(
+        "old_push_shift",
+        0.3,
+        "share",
+        0.0,
+        3.0,
+        "seed 1.1: older migrants weigh push factors",
+        "extra weight on home income for ages 45-64",
+        role="behaviour",
+    ),
+    Param(
+        "female_push_shift",
+        0.2,
+        "share",
+        0.0,
+        3.0,
+        "seed 1.1: women cite push factors more",
+        "extra weight on home income for women",
+        role="behaviour",
+    ),
+    Param(
+        "asc_home",
+        -0.35783,
+        "utils",
+        -20.0,
+        20.0,
+        "hand-set; calibrated in calibration/",
+        "attachment to home (utility of staying before income)",
+        role="behaviour",
+    ),
+    Param(
+        "nest_lambda",
+        0.6,
+        "dissimilarity",
+        0.05,
+        1.0,
+        "nested logit (McFadden 1978); destinations are closer substitutes than staying",
+        "dissimilarity parameter of the destination nest",
+        role="behaviour",
+    ),
+    Param(
+        "age_cost_per_decade",
+        2.04236,
+        "utils per 10 years",
+        0.0,
+        5.0,
+        "seed 1.3: 71% of migrants aged 15-29",
+        "extra cost of moving per decade of age above 22, by age group (15-29, 30-44, 45-64 "
+        "counted at 22, 37 and 52)",
+        role="behaviour",
+    ),
+    Param(
+        "female_cost",
+        {"1985": 1.2, "2003": -0.8},
+        "utils",
+        -5.0,
+        10.0,
+        "seed 1.3: one third of migrants female earlier, 49% by 2003, with demand for young "
+        "women in manufacturing",
+        "extra cost of moving for women (a yearly path: falls as migration feminises)",
+        role="behaviour",
+    ),
+    Param(
+        "mobility_control",
+        {"1985": 3.0, "1990": 1.5, "1995": 0.8, "2000": 0.3, "2003": 0.0},
+        "utils",
+        0.0,
+        20.0,
+        "seed 1.1, 2.2: movement tightly controlled until the mid-1980s, then "
+        "quasi-free; 2003 abolition of custody and repatriation",
+        "cost of leaving home from the control of movement (grain rations, permits)",
+        role="policy",
+    ),
+    Param(
+        "cost_within_county", 0.2, "utils", 0.0, 20.0, "assumption", "moving cost, within county",
+        role="behaviour",
+    ),
+    Param(
+        "cost_across_county",
+        0.6,
+        "utils",
+        0.0,
+        20.0,
+        "assumption",
+        "moving cost, across counties within a prefecture",
+        role="behaviour",
+    ),
+    Param(
+        "cost_across_prefecture",
+        1.0,
+        "utils",
+        0.0,
+        20.0,
+        "assumption",
+        "moving cost, across prefectures within a province",
+        role="behaviour",
+    ),
+    Param(
+        "cost_across_province",
+        1.6,
+        "utils",
+        0.0,
+        20.0,
+        "assumption",
+        "moving cost, across provinces (before distance)",
+        role="behaviour",
+    ),
+    Param(
+        "cost_per_1000km",
+        0.5,
+        "utils per 1000 km",
+        0.0,
+        10.0,
+        "assumption",
+        "moving cost per 1000 km between provincial capitals",
+        role="behaviour",
+    ),
+    Param(
+        "network_beta",
+        0.8,
+        "utils per log contact",
+        0.0,
+        5.0,
+        "seed 1.4: 95% found jobs via friends or themselves; Zhao 2003",
+        "chain-migration weight of log(1 + contacts at the destination)",
+        role="behaviour",
+    ),
+    Param(
+        "local_share_small_town",
+        0.6,
+        "share",
+        0.0,
+        1.0,
+        "assumption; census 2000: 43.7% of moves within county (seed 1.3)",
+        "share of moves to county towns of the home province that stay in the home county",
+        role="exogenous",
+    ),
+    Param(
+        "own_prefecture_share_medium",
+        0.5,
+        "share",
+        0.0,
+        1.0,
+        "assumption",
+        "share of moves to prefecture cities of the home province that go to the home prefecture",
+        role="behaviour",
+    ),
+    Param(
+        "ht_mode",
+        False,
+        "flag",
+        0,
+        1,
+        "Harris & Todaro 1970 (AER 60(1)); teaching mode, see scenarios/harris_todaro.toml",
+        "deterministic wage arbitrage: move if the expected urban wage beats home, return if "
+        "not; one national rural and one urban wage level",
+        kind=bool,
+        role="structural",
+    ),
+    Param(
+        "onward_prob_unemployed",
+        0.08,
+        "per month",
+        0.0,
+        1.0,
+        "seed 1.4: high job mobility and on-migration",
+        "chance an unemployed migrant reconsiders",
+        role="behaviour",
+    ),
+    Param(
+        "onward_prob_employed",
+        0.004,
+        "per month",
+        0.0,
+        1.0,
+        "seed 1.4 (Knight & Yueh 2004: high job mobility)",
+        "chance an employed migrant reconsiders",
+        role="behaviour",
+    ),
+)
+
+
+class Decisions(Mechanism):
+    """Persons at home weigh migrating and migrants weigh moving on, against the start-of-month
+    state (nested logit over 94 destinations, push and pull by age and sex, seed 1.1, 1.3);
+    households pick who goes and whether children follow; the moves are then committed."""
+
+    name = "decisions"
+    doc = (
+        "persons at home weigh migrating, migrants weigh moving on; households pick who goes and "
+        "whether children follow; moves are committed afterwards"
+    )
+    params = PARAMS
+    buffers = (
+        StateField("new_loc", "int16", "destination chosen this month"),
+        StateField("new_dist", "int8", "distance class of the chosen move"),
+        StateField("event", "int8", "EVENT_* of this month's decision"),
+    )
+    streams = ("decide.consider", "decide.choice", "decide.dist", "decide.ht_order")
+
+    def step(self, sim: Any) -> None:
+        pars = sim.pars
+        p_consider = 1.0 - np.exp(-pars.consider_rate_year * sim.yq.decide_weights[sim.month - 1])
+        cand = self.decide(sim, sim.t, p_consider, False, sim.buf.returned, sim.counts)
+        sim.mech["household"].children_follow(sim, cand)
+        sim.out_by_dist, sim.onward, sim.back = self.commit(sim, sim.year)
+
+    def decide(
+        self,
+        sim: Any,
+        tick: int,
+        p_consider: float,
+        force_move: bool,
+        skip: np.ndarray,
+        counts: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """Every person's decision into ``sim.buf`` (new_loc, new_dist, event); returns the
+        persons with an event, in increasing order."""
+        p, pars, geo, yq, buf = sim.persons, sim.pars, sim.geo, sim.yq, sim.buf
+        labour = sim.mech["labour"]
+        present, working = counts or labour.counts(sim)
+        emp_rate = labour.employment_rate(sim, present, working)
+        e, cum, rowsum, vmax = type_tables(
+            geo,
+            pars,
+            labour.expected_wages(sim),
+            emp_rate,
+            yq.living,
+            yq.hukou_pen - yq.insurance_utils,
+            yq.y_ref,
+            yq.dist_probs,
+        )
+        log_home = buf.y_home - np.log(yq.y_ref)
+        decide(
+            sim.key("decide.consider", tick),
+            sim.key("decide.choice", tick),
+            sim.key("decide.dist", tick),
+            p.age,
+            p.sex,
+            p.school,
+            p.trained,
+            p.county,
+            p.hh,
+            p.loc,
+            p.hukou,
+            p.employed,
+            sim.places.county_prov,
+            sim.places.county_capital,
+            sim.network.indptr,
+            sim.network.indices,
+            e,
+            cum,
+            rowsum,
+            vmax,
+            pars.nest_lambda,
+            pars.network_beta,
+            log_home,
+            yq.b_push,
+            pars.asc_home,
+            p_consider,
+            pars.onward_prob_unemployed,
+            pars.onward_prob_employed,
+            yq.dist_probs,
+            force_move,
+            skip,
+            bool(pars.ht_mode),
+            buf.new_loc,
+            buf.new_dist,
+            buf.event,
+        )
+        cand = np.flatnonzero(buf.event)
+        if pars.ht_mode and not force_move:
+            w_u = float(np.mean(sim.levels))
+            y_r = float(np.exp(buf.y_home[0]))
+            capacity = np.floor(sim.demand.sum(axis=1) * w_u / y_r).astype(np.int64) - present
+            ht_admit(
+                cand,
+                uniform_array(sim.seed, "decide.ht_order", tick, p.n)[cand],
+                buf.event,
+                p.loc,
+                buf.new_loc,
+                capacity,
+            )
+        departing = cand[buf.event[cand] == EVENT_DEPART]
+        keep_one = bool(pars.hh_keep_one_home) and not force_move
+        sim.mech["household"].resolve_departures(sim, departing, keep_one)
+        return cand
+
+    @staticmethod
+    def commit(sim: Any, year: int) -> tuple[np.ndarray, int, int]:
+        """Commit the decided moves: (departures by distance class, onward moves, returns by
+        choice)."""
+        p, buf = sim.persons, sim.buf
+        out_by_dist = np.zeros(4, np.int64)
+        onward, back = apply_moves(
+            buf.event,
+            buf.new_loc,
+            buf.new_dist,
+            p.loc,
+            p.dist,
+            p.employed,
+            p.months_away,
+            p.sector,
+            p.job,
+            p.permit,
+            p.first_year,
+            year,
+            out_by_dist,
+        )
+        if back:
+            sim.sent_home(np.flatnonzero(buf.event == EVENT_RETURN))
+        return out_by_dist, onward, back
