@@ -47,8 +47,8 @@ SPACE: dict[str, tuple[float, float]] = {
 
 def _run(args: tuple[int, dict, int]) -> list[tuple[str, float, float, float]]:
     seed, overrides, agents = args
-    from sim.engine.registry import Params
     from sim.engine import Simulation
+    from sim.engine.registry import Params
     from sim.experiments.targets import compare
 
     sim = Simulation(Params(overrides), agents=agents, seed=seed, start_year=1985, years=22,

@@ -14,7 +14,6 @@ model does not reproduce the core's counter-based draws, only their distribution
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
@@ -30,10 +29,6 @@ from sim.core.encodings import (
     VACANT,
 )
 
-if TYPE_CHECKING:
-    from sim.mesa.reference import ReferenceModel
-
-
 
 class Household(mesa.Agent):
     """A rural household: land, children and its working-age members (seed 1.3, 1.5).
@@ -43,11 +38,11 @@ class Household(mesa.Agent):
     the land, and lets children follow a parent migrant where urban schooling is open.
     """
 
-    model: ReferenceModel
+    model: mesa.Model  # sim.mesa.reference.ReferenceModel
 
     def __init__(
         self,
-        model: ReferenceModel,
+        model: mesa.Model,  # sim.mesa.reference.ReferenceModel
         county: int,
         prov: int,
         land_mu_per_worker: float,
@@ -144,11 +139,11 @@ class Household(mesa.Agent):
 class Person(mesa.Agent):
     """A working-age person (15-64) of a rural household, at home or away as a migrant."""
 
-    model: ReferenceModel
+    model: mesa.Model  # sim.mesa.reference.ReferenceModel
 
     def __init__(
         self,
-        model: ReferenceModel,
+        model: mesa.Model,  # sim.mesa.reference.ReferenceModel
         household: Household,
         county: int,
         capital: int,
