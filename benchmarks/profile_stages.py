@@ -27,9 +27,9 @@ def main() -> None:
     a = ap.parse_args()
 
     import sim
-    from sim import engine
+    from sim.engine import loop, record
     from sim.io import results
-    from sim.mechanisms import decisions, demography, hukou, labour, returns
+    from sim.mechanisms import decisions, demography, household, hukou, labour, returns, wages
 
     # warm-up (JIT / cache load) before wrapping
     sim.Simulation(agents=2_000, seed=1, start_year=1995, years=1, threads=a.threads).run()
@@ -52,13 +52,15 @@ def main() -> None:
         setattr(mod, name, w)
 
     for mod, name in [(decisions, "type_tables"), (decisions, "decide"),
-                      (decisions, "apply_moves"), (decisions, "add_month_away"),
+                      (decisions, "apply_moves"), (labour, "add_month_away"),
                       (labour, "count_workers"), (labour, "job_chances"),
                       (labour, "match_jobs"), (returns, "draw_returns"),
-                      (hukou, "draw_conversions"), (demography, "age_and_exit"),
-                      (demography, "enter")]:
+                      (hukou, "draw_conversions"), (hukou, "draw_permits"),
+                      (demography, "age_and_exit"), (demography, "enter"),
+                      (household, "home_income"), (household, "resolve_departures"),
+                      (wages, "pay"), (record, "tally_pay")]:
         wrap(mod, name)
-    engine.tally = _timed(results.tally, "results.tally", acc, calls)
+    record.tally = loop.tally = _timed(results.tally, "results.tally", acc, calls)
 
     n = int(a.agents)
     s = sim.Simulation(agents=n, seed=1, start_year=1995, years=max(1, math.ceil(a.months / 12)),

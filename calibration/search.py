@@ -12,8 +12,15 @@ with z = (simulated - centre of the band) / (half the band), averaged over seeds
 appended to the JSON-lines log as they finish. The first trial is the current default, so the
 log always shows how far a proposal moves from it.
 
-The searched parameters and their ranges are listed in ``SPACE`` (each range lies inside the
-parameter's declared range, around its cited value). Only figures up to 2006 are targets; the
+The searched parameters come from the parameter schema (:func:`search_space`): every scalar
+parameter of the chosen roles (``--roles``, default ``behaviour``) or a named list
+(``--params``), over its declared range; ``--space NAME=LO:HI`` narrows a range inside the
+declared one (or adds a parameter of another role). The version 0.2 search, for example, was
+``--params asc_home age_cost_per_decade return_age_log_per_decade return_rate_year
+return_duration_log_per_year return_female_mult return_children_mult child_bring_max
+wage_adjust_shortage matching_efficiency six_demand_mult --space asc_home=-1.5:0.5
+--space age_cost_per_decade=1.0:2.5 ... --space migrant_jobs_initial=1.2e7:2.4e7`` (the
+ranges are in ``calibration/README.md``). Only figures up to 2006 are targets; the
 search never sees later data. The result is a proposal: defaults are changed by hand in the
 modules, with the trial recorded in ``calibration/README.md``.
 """
@@ -28,21 +35,30 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-# name: (low, high) of the search
-SPACE: dict[str, tuple[float, float]] = {
-    "asc_home": (-1.5, 0.5),
-    "age_cost_per_decade": (1.0, 2.5),
-    "return_age_log_per_decade": (0.6, 1.8),
-    "return_rate_year": (0.05, 0.15),
-    "return_duration_log_per_year": (-0.2, 0.0),
-    "return_female_mult": (1.3, 2.8),
-    "return_children_mult": (1.0, 3.0),
-    "child_bring_max": (0.1, 0.5),
-    "wage_adjust_shortage": (0.01, 0.12),
-    "migrant_jobs_initial": (1.2e7, 2.4e7),
-    "matching_efficiency": (0.3, 0.9),
-    "six_demand_mult": (1.8, 3.2),
-}
+
+def search_space(roles: tuple[str, ...] = ("behaviour",), names: tuple[str, ...] = (),
+                 narrow: dict[str, tuple[float, float]] | None = None
+                 ) -> dict[str, tuple[float, float]]:
+    """{name: (low, high)} searched: every scalar float parameter of the given roles (or only
+    ``names``), over its declared range from the schema, each optionally narrowed by ``narrow``
+    (refused when it leaves the declared range). Ranges are never declared here."""
+    from sim.engine.registry import schema
+
+    sch = schema()
+    unknown = [n for n in (*names, *(narrow or {})) if n not in sch]
+    if unknown:
+        raise SystemExit(f"unknown parameters in the search space: {unknown}")
+    chosen = names or tuple(
+        k for k, p in sch.items()
+        if p.role in roles and p.kind is float and not p.choices and not isinstance(p.default, dict)
+    )
+    space = {k: (float(sch[k].lo), float(sch[k].hi)) for k in chosen}
+    for k, (lo, hi) in (narrow or {}).items():
+        p = sch[k]
+        if not p.lo <= lo < hi <= p.hi:
+            raise SystemExit(f"--space {k}={lo}:{hi} leaves its declared range [{p.lo}, {p.hi}]")
+        space[k] = (lo, hi)
+    return space
 
 
 def _run(args: tuple[int, dict, int]) -> list[tuple[str, float, float, float]]:
@@ -83,15 +99,21 @@ def main() -> None:
     ap.add_argument("--penalty", type=float, default=4.0)
     ap.add_argument("--start-from", type=Path, default=None,
                     help="also try first the best trial of an earlier log")
+    ap.add_argument("--roles", nargs="+", default=["behaviour"],
+                    help="search every scalar parameter of these roles (declared ranges)")
+    ap.add_argument("--params", nargs="+", default=[],
+                    help="search only these parameters (declared ranges, unless narrowed)")
     ap.add_argument("--space", action="append", default=[], metavar="NAME=LO:HI",
-                    help="narrow (or add) a searched range, e.g. asc_home=-0.5:0.0")
+                    help="narrow a searched range inside its declared one, e.g. asc_home=-0.5:0.0")
     ap.add_argument("--start", action="append", default=[], metavar="NAME=VALUE",
                     help="value of the first trial (default: the current default)")
     a = ap.parse_args()
+    narrow = {}
     for item in a.space:
         name, rng = item.split("=", 1)
         lo, hi = (float(v) for v in rng.split(":"))
-        SPACE[name] = (lo, hi)
+        narrow[name] = (lo, hi)
+    SPACE = search_space(tuple(a.roles), tuple(a.params), narrow)  # noqa: N806
     os.environ["NUMBA_NUM_THREADS"] = "1"
     import optuna
 

@@ -77,6 +77,36 @@ def _prepare(scenario: str, sets: list[str], extra: list | None = None):
     return scn, params
 
 
+def _check(fn, *args, **kwargs) -> Any:
+    """Call a check of :mod:`sim.experiments.resources`; its refusal becomes one error line."""
+    from sim.experiments.resources import LimitError
+
+    try:
+        return fn(*args, **kwargs)
+    except LimitError as e:
+        raise _fail(str(e)) from None
+
+
+def _check_out(out: Path, option: str = "--out") -> None:
+    """An output path that can be created: not a file, under a writable directory."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        raise _fail(f"{option} {out}: exists and is not a directory")
+    parent = out.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise _fail(f"{option} {out}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _fail(f"{option} {out}: cannot write in {parent} (permission denied)")
+
+
+def _check_file(path: Path | None, option: str) -> None:
+    if path is not None and not path.is_file():
+        raise _fail(f"{option} {path}: no such file")
+
+
 def _progress(start_year: int, quiet: bool):
     """A rich progress bar on stderr, or None when quiet or stderr is not a terminal."""
     err = Console(stderr=True)
@@ -149,13 +179,13 @@ def _summary_table(summ: dict[str, Any], wall: float, out: Path) -> Table:
 def run(
     scenario: Annotated[str, typer.Argument(help="Scenario name or path to a .toml file.")]
     = "baseline",
-    agents: Annotated[int, typer.Option(min=1000, help="Number of agents.")] = 200_000,
+    agents: Annotated[int, typer.Option(help="Number of agents (at least 1000).")] = 200_000,
     start_year: Annotated[int | None, typer.Option(help="First year (default: scenario's).")]
     = None,
     years: Annotated[int | None, typer.Option(help="Years to simulate (default: scenario's).")]
     = None,
-    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 1,
-    threads: Annotated[int | None, typer.Option(min=1, help="Numba threads.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    threads: Annotated[int | None, typer.Option(help="Numba threads.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Output directory (default: runs/<scenario>-seed<seed>).")] = None,
     set_: Annotated[list[str] | None, typer.Option(
@@ -168,20 +198,30 @@ def run(
 ) -> None:
     """Run a scenario and write manifest, time series, summary and plots."""
     import sim
+    from sim.experiments.resources import check_count, check_run
     from sim.io.output import OutputError, check_out_dir, write_run
 
     t0 = time.perf_counter()
+    _check(check_count, agents, "--agents", 1000)
     extra_mechs = _mechanisms(mechanism or [])
     scn, params = _prepare(scenario, set_ or [], extra_mechs)
     out = out or Path("runs") / f"{scn.name}-seed{seed}"
-    y0, n = start_year or scn.start_year, years or scn.years
+    y0 = start_year if start_year is not None else scn.start_year
+    n = years if years is not None else scn.years
+    _check(check_run, params, agents=agents, start_year=y0, years=n, seed=seed,
+           threads=threads)
+    _check_out(out)
     try:
         check_out_dir(out)
         model = sim.Simulation(params, agents=agents, seed=seed, start_year=y0, years=n,
                                threads=threads, mechanisms=extra_mechs)
     except (OutputError, ValueError) as e:
         raise _fail(str(e)) from None
-    res = _simulate(model, y0, quiet)
+    try:
+        res = _simulate(model, y0, quiet)
+    except MemoryError:
+        raise _fail(f"out of memory while running {agents} agents; nothing was written to "
+                    f"{out}; use fewer --agents") from None
     extra = {"scenario": scn.name, "scenario_file": str(scn.path),
              "scenario_chain": [str(p) for p in scn.chain], "command": sys.argv,
              "mechanisms": [m.name for m in model.mechanisms],
@@ -322,13 +362,19 @@ def compare(
     out: Annotated[Path | None, typer.Option(
         help="Report directory (default: <batch_dir>/report).")] = None,
     level: Annotated[float, typer.Option(
-        min=0.5, max=0.999, help="Confidence level of the intervals.")] = 0.95,
+        help="Confidence level of the intervals, in [0.5, 0.999].")] = 0.95,
 ) -> None:
     """Compare a batch's scenarios with its baseline: paired effects, CIs, CRN variance."""
     import pandas as pd
 
     from sim.experiments.report import EFFECTS_CSV, REPORT_MD, ReportError, fmt, label, write_report
 
+    if not 0.5 <= level <= 0.999:
+        raise _fail(f"--level {level} is outside the allowed range [0.5, 0.999]")
+    if not batch_dir.is_dir():
+        raise _fail(f"BATCH_DIR {batch_dir}: no such directory")
+    if out is not None:
+        _check_out(out)
     inds = [s.strip() for s in indicators.split(",") if s.strip()] if indicators else None
     try:
         path = write_report(batch_dir, out, baseline=baseline, indicators=inds, level=level)
@@ -370,6 +416,10 @@ def validate(
     tfile = targets or DEFAULT_FILE
     if not tfile.is_file():
         raise _fail(f"targets file {tfile} does not exist")
+    if not path.is_dir():
+        raise _fail(f"PATH {path}: no such directory")
+    if out is not None and out.is_dir():
+        raise _fail(f"--out {out}: is a directory; give a CSV file name")
     try:
         tab = score(path, tfile, scenario)
     except (ReportError, ValueError) as e:
@@ -402,11 +452,12 @@ def batch(
         help="Scenario names or .toml files; each is run for every point and replicate.")],
     out: Annotated[Path, typer.Option(help="Batch directory (rerun to resume).")],
     replicates: Annotated[int, typer.Option(
-        min=1, help="Replicates; replicate r uses seed S + r in every scenario.")] = 1,
-    agents: Annotated[int, typer.Option(min=1000, help="Number of agents per run.")] = 200_000,
-    seed: Annotated[int, typer.Option(min=0, help="Base seed S.")] = 1,
+        help="Replicates; replicate r uses seed S + r in every scenario.")] = 1,
+    agents: Annotated[int, typer.Option(help="Number of agents per run (at least 1000).")]
+    = 200_000,
+    seed: Annotated[int, typer.Option(help="Base seed S.")] = 1,
     workers: Annotated[int | None, typer.Option(
-        min=1, help="Local worker processes (default: cores / threads per run; 1: in-process).")]
+        help="Local worker processes (default: cores / threads per run; 1: in-process).")]
     = None,
     years: Annotated[int | None, typer.Option(help="Years to simulate (default: scenarios').")]
     = None,
@@ -418,13 +469,24 @@ def batch(
         help="Design file: CSV (a row per point) or TOML (kind = grid|lhs).")] = None,
     scheduler: Annotated[str | None, typer.Option(
         help="dask.distributed scheduler address (instead of local processes).")] = None,
-    threads_per_run: Annotated[int, typer.Option(min=1, help="Numba threads per run.")] = 1,
+    threads_per_run: Annotated[int, typer.Option(help="Numba threads per run.")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
     = False,
 ) -> None:
     """Run scenarios x sweep points x replicates in parallel, resumably, into one directory."""
     from sim.experiments.batch import BatchError, run_batch
+    from sim.experiments.resources import YEARS, check_count, check_seed, check_threads
 
+    _check(check_count, replicates, "--replicates", 1)
+    _check(check_count, agents, "--agents", 1000)
+    _check(check_seed, seed, replicates)
+    if workers is not None:
+        _check(check_count, workers, "--workers", 1)
+    _check(check_threads, threads_per_run, "--threads-per-run")
+    if years is not None:
+        _check(check_count, years, "--years", *YEARS)
+    _check_file(design, "--design")
+    _check_out(out)
     try:
         summary = run_batch(scenarios, out=out, replicates=replicates, agents=agents, seed=seed,
                             workers=workers, years=years, start_year=start_year,

@@ -90,7 +90,7 @@ def test_decision_rule_matches_core_on_a_common_state():
         sim.step()
     m = dk.transplant(sim)
     p, pars, geo = sim.persons, sim.pars, sim.geo
-    present, working = labour.count_workers(p.loc, p.hukou, p.employed, p.sector, geo.n_dest)
+    present, working = labour.count_workers(p.core, geo.n_dest)
     emp_rate = labour.job_chances(sim.demand, present, working, pars)[3]
     yq = sim.yq
     e, _, rowsum, vmax = decisions.type_tables(

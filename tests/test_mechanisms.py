@@ -7,8 +7,18 @@ frequencies over many identical persons with a stated tolerance (binomial standa
 import numpy as np
 import pytest
 
+from sim.core.encodings import JOB_INSURED, JOB_MINWAGE
 from sim.core.rng import tick_key
-from sim.core.state import HOME, RURAL, URBAN, VACANT
+from sim.core.state import (
+    HOME,
+    HOUSEHOLD_FIELDS,
+    PERSON_FIELDS,
+    RURAL,
+    URBAN,
+    VACANT,
+    Households,
+    Persons,
+)
 from sim.engine.registry import Params
 from sim.mechanisms import household, hukou, labour, policy, returns, wages
 
@@ -16,22 +26,27 @@ KEY = tick_key(1, "test", 0)
 I8, I16, I32 = np.int8, np.int16, np.int32
 
 
-def persons(n, loc=HOME, age=30, school=1, sex=0):
-    return {
-        "age": np.full(n, age, I8),
-        "sex": np.full(n, sex, I8),
-        "school": np.full(n, school, I8),
-        "trained": np.zeros(n, I8),
-        "loc": np.full(n, loc, I16),
-        "hukou": np.full(n, RURAL, I8),
-        "dist": np.full(n, -1 if loc == HOME else 3, I8),
-        "employed": np.zeros(n, I8),
-        "months_away": np.zeros(n, I16),
-        "sector": np.full(n, -1, I8),
-        "job": np.zeros(n, I8),
-        "permit": np.zeros(n, I8),
-        "first_year": np.full(n, -1, I16),
-    }
+def persons(n, loc=HOME, age=30, school=1, sex=0, **fields):
+    """Core person state (:data:`PersonArrays`) of ``n`` rural persons, as the kernels take it."""
+    p = Persons.allocate(n, PERSON_FIELDS)
+    p.age[:], p.sex[:], p.school[:], p.loc[:] = age, sex, school, loc
+    p.hukou[:] = RURAL
+    p.dist[:] = -1 if loc == HOME else 3
+    for k, v in fields.items():
+        getattr(p, k)[:] = v
+    return p.core
+
+
+def households(n_children, kids_with=None, land=None):
+    """Core household state (:data:`HouseholdArrays`)."""
+    n = len(n_children)
+    h = Households.allocate(n, HOUSEHOLD_FIELDS)
+    h.n_children[:] = n_children
+    if kids_with is not None:
+        h.kids_with[:] = kids_with
+    if land is not None:
+        h.land_mu_per_worker[:] = land
+    return h.core
 
 
 # ------------------------------------------------------------------ household
@@ -40,10 +55,9 @@ def test_home_income_cobb_douglas_by_hand():
     home each earns 100 * (8 ** 0.5) / 2 ** 0.5 = 200; with one away the other earns
     100 * 8 ** 0.5 / 1 = 282.8 (surplus labour: those who stay gain)."""
     hh_start = np.array([0, 2, 4], np.int64)
-    loc = np.array([HOME, HOME, HOME, 5], I16)
-    hukou_ = np.zeros(4, I8)
+    p = persons(4, loc=[HOME, HOME, HOME, 5])
     out = np.zeros(2)
-    household.home_income(hh_start, loc, hukou_, np.log(np.array([4.0, 4.0])),
+    household.home_income(hh_start, p, np.log(np.array([4.0, 4.0])),
                           np.zeros(2, I8), np.array([np.log(100.0)]), 0.5, 0.0,
                           household.LOG_INT, out)
     assert np.exp(out) == pytest.approx([200.0, 100.0 * np.sqrt(8.0)])
@@ -53,45 +67,36 @@ def test_household_sends_best_schooled_then_youngest_and_keeps_one_home():
     """A 3-worker household where all three want to leave: only the senior-schooled goes; of two
     equally schooled the younger goes; a 2-worker household with one already away keeps the
     other home; a single-worker household may send its only worker."""
-    hh = np.array([0, 0, 0, 1, 1, 2], I32)
+    p = persons(6, hh=[0, 0, 0, 1, 1, 2], school=[1, 2, 2, 1, 1, 1],
+                age=[20, 40, 25, 30, 30, 30], loc=[HOME, HOME, HOME, 7, HOME, HOME])
     hh_start = np.array([0, 3, 5, 6], np.int64)
-    school = np.array([1, 2, 2, 1, 1, 1], I8)
-    age = np.array([20, 40, 25, 30, 30, 30], I8)
-    loc = np.array([HOME, HOME, HOME, 7, HOME, HOME], I16)
     event = np.array([1, 1, 1, 0, 1, 1], I8)
     cand = np.flatnonzero(event)
-    household.resolve_departures(hh_start, hh, cand, event, school, age, loc,
-                                 np.zeros(6, I8), True)
+    household.resolve_departures(hh_start, p, cand, event, True)
     assert event.tolist() == [0, 0, 1, 0, 0, 1]
 
 
 def test_children_follow_parent_only_in_age_range_and_come_home_with_returner():
-    hh = np.array([0, 1], I32)
-    age = np.array([30, 18], I8)
-    n_children = np.array([2, 2], I8)
-    kids_with = np.full(2, -1, I32)
+    p = persons(2, hh=[0, 1], age=[30, 18])
+    h = households([2, 2])
     event = np.array([1, 1], I8)
     new_loc = np.array([3, 3], I16)
-    household.children_follow(KEY, np.array([0, 1]), event, hh, age, n_children, kids_with,
-                              np.ones(94), new_loc, 25, 45)
-    assert kids_with.tolist() == [0, -1]  # the 18-year-old is not a parent
-    household.release_children(np.array([0]), hh, kids_with, n_children, False)
-    assert kids_with[0] == -1 and n_children[0] == 2
-    kids_with[0] = 0
-    household.release_children(np.array([0]), hh, kids_with, n_children, True)
-    assert n_children[0] == 0  # children of a settler become urban
+    household.children_follow(KEY, np.array([0, 1]), event, p, h, np.ones(94), new_loc, 25, 45)
+    assert h.kids_with.tolist() == [0, -1]  # the 18-year-old is not a parent
+    household.release_children(np.array([0]), p, h, False)
+    assert h.kids_with[0] == -1 and h.n_children[0] == 2
+    h.kids_with[0] = 0
+    household.release_children(np.array([0]), p, h, True)
+    assert h.n_children[0] == 0  # children of a settler become urban
 
 
 def test_children_left_behind_only_when_all_parents_away():
     """Household 0: both parent-age members away -> its 2 children are left behind; household 1:
     one parent at home -> not left behind; household 2: children in the city with a parent."""
     hh_start = np.array([0, 2, 4, 5], np.int64)
-    loc = np.array([4, 5, 4, HOME, 6], I16)
-    age = np.full(5, 30, I8)
-    n_children = np.array([2, 3, 1], I8)
-    kids_with = np.array([-1, -1, 4], I32)
-    behind, in_city = household.children_counts(hh_start, loc, np.zeros(5, I8), age,
-                                                n_children, kids_with, 25, 45)
+    p = persons(5, loc=[4, 5, 4, HOME, 6], hh=[0, 0, 1, 1, 2])
+    h = households([2, 3, 1], kids_with=[-1, -1, 4])
+    behind, in_city = household.children_counts(hh_start, p, h, 25, 45)
     assert (behind, in_city) == (2, 1)
 
 
@@ -123,18 +128,15 @@ def test_job_chances_harris_todaro_and_layoffs():
 def _match(n, find, sector_open, contacts_sector=None, trained=0, informal=0.0, minw=0.0,
            insured=0.0):
     p = persons(n, loc=0)
-    p["trained"][:] = trained
+    p.trained[:] = trained
     openings = np.zeros((1, 5))
     openings[0, :] = sector_open
-    emp_out = np.zeros(n, I8)
-    sec_out = np.full(n, -1, I8)
     indptr = np.zeros(n + 1, np.int64)
     indices = np.zeros(0, I32)
-    labour.match_jobs(KEY, tick_key(2, "t", 0), tick_key(3, "t", 0), p["loc"], p["hukou"],
-                      p["trained"], p["employed"].copy(), p["sector"].copy(), emp_out, sec_out,
-                      p["job"], indptr, indices, np.array([find]), openings, np.zeros((1, 5)),
-                      0.0, 0.5, 1.0, np.full(5, informal), minw, insured, 1.0)
-    return emp_out, sec_out, p["job"]
+    labour.match_jobs(KEY, tick_key(2, "t", 0), tick_key(3, "t", 0), p, p.employed.copy(),
+                      p.sector.copy(), indptr, indices, np.array([find]), openings,
+                      np.zeros((1, 5)), 0.0, 0.5, 1.0, np.full(5, informal), minw, insured, 1.0)
+    return p.employed, p.sector, p.job
 
 
 def test_matching_rates_and_sector_by_openings():
@@ -160,15 +162,14 @@ def test_pay_minimum_wage_arrears_and_insurance():
     with 0 everybody is, and remittances are the remit share of what was paid."""
     n = 4
     p = persons(n, loc=0)
-    p["employed"][:] = 1
-    p["sector"][:] = 1
-    p["job"][:] = [0, wages.JOB_MINWAGE, wages.JOB_INSURED, wages.JOB_MINWAGE]
+    p.employed[:] = 1
+    p.sector[:] = 1
+    p.job[:] = [0, JOB_MINWAGE, JOB_INSURED, JOB_MINWAGE]
     levels = np.full((1, 5), 400.0)
     mult = np.ones((3, 2))
     out_w, out_paid, remit = np.zeros(n, np.float32), np.zeros(n, I8), np.zeros(n, np.float32)
     for risk, paid in ((0.0, 1), (1.0, 0)):
-        wages.pay(KEY, KEY, 2005, p["age"], p["school"], p["trained"], p["loc"], p["hukou"],
-                  p["employed"], p["sector"], p["job"], levels, mult, np.array([500.0]),
+        wages.pay(KEY, KEY, 2005, p, levels, mult, np.array([500.0]),
                   np.full(5, risk), 0.0, 0.5, 0.11, out_w, out_paid, remit)
         assert out_w.tolist() == pytest.approx([400.0, 500.0, 400.0 * 0.89, 500.0])
         assert (out_paid == paid).all()
@@ -191,12 +192,9 @@ def _returns(p, rate_month, **kw):
     args = dict(female_mult=1.0, unemp_mult=1.0, age_log=0.0, dur_log=0.0, kids_mult=1.0,
                 school_log=0.0, insured_mult=1.0)
     args.update(kw)
-    n = p["age"].size
+    n = p.age.size
     returned, spell = np.zeros(n, I8), np.zeros(n, I16)
-    returns.draw_returns(KEY, p["age"], p["sex"], p["school"], p["loc"], p["hukou"], p["dist"],
-                         p["employed"], p["months_away"], p["sector"], p["job"], p["permit"],
-                         np.zeros(n, I32), np.zeros(1, I8), np.full(1, -1, I32), 25, 45,
-                         rate_month, args["female_mult"],
+    returns.draw_returns(KEY, p, households([0]), 25, 45, rate_month, args["female_mult"],
                          args["unemp_mult"], args["age_log"], args["dur_log"], args["kids_mult"],
                          args["school_log"], args["insured_mult"], returned, spell)
     return returned, spell
@@ -207,12 +205,12 @@ def test_return_hazard_rate_and_multipliers():
     unemployment multiplies h; returners are home, jobless, with their spell recorded."""
     n = 20_000
     p = persons(n, loc=3)
-    p["employed"][:] = 1
-    p["months_away"][:] = 30
+    p.employed[:] = 1
+    p.months_away[:] = 30
     ret, spell = _returns(p, 0.05)
     q = 1 - np.exp(-0.05)
     assert abs(ret.mean() - q) < 4 * np.sqrt(q * (1 - q) / n)
-    assert (p["loc"][ret == 1] == HOME).all() and (spell[ret == 1] == 30).all()
+    assert (p.loc[ret == 1] == HOME).all() and (spell[ret == 1] == 30).all()
     p2 = persons(n, loc=3)  # unemployed
     ret2, _ = _returns(p2, 0.05, unemp_mult=3.0)
     q2 = 1 - np.exp(-0.15)
@@ -223,27 +221,25 @@ def test_hukou_conversion_requires_stable_job_and_schooling_in_megacities():
     """Rate 1 per month: employed migrants away 12+ months convert; the newly arrived, the
     unemployed, and those without senior schooling in a megacity do not."""
     p = persons(5, loc=0)
-    p["employed"][:] = [1, 1, 0, 1, 1]
-    p["months_away"][:] = [12, 3, 24, 24, 24]
-    p["school"][:] = [1, 1, 1, 1, 2]
-    p["loc"][:] = [0, 0, 0, 2, 2]
+    p.employed[:] = [1, 1, 0, 1, 1]
+    p.months_away[:] = [12, 3, 24, 24, 24]
+    p.school[:] = [1, 1, 1, 1, 2]
+    p.loc[:] = [0, 0, 0, 2, 2]
     dest_tier = np.array([0, 1, 3], I8)
     conv = np.zeros(5, I8)
-    hukou.draw_conversions(KEY, p["loc"], p["hukou"], p["employed"], p["months_away"],
-                           p["school"], np.zeros(5, I32), np.ones(1, np.float32),
-                           np.zeros(5, I32), np.zeros(1, I8), np.ones(1), dest_tier,
+    hukou.draw_conversions(KEY, p, households([0], land=[1.0]), np.zeros(1, I8), np.ones(1),
+                           dest_tier,
                            np.full(3, 1.0e9), 0.0, conv)
     assert conv.tolist() == [1, 0, 0, 0, 1]
-    assert (p["hukou"][conv == 1] == URBAN).all()
+    assert (p.hukou[conv == 1] == URBAN).all()
 
 
 def test_permits_follow_formal_jobs():
     p = persons(4, loc=0)
-    p["employed"][:] = [1, 1, 0, 1]
-    p["job"][:] = [0, 1, 0, 0]  # second is informal
-    hukou.draw_permits(KEY, p["loc"], p["hukou"], p["employed"], p["job"], p["permit"],
-                       1.0, 0.0)
-    assert p["permit"].tolist() == [1, 0, 0, 1]
+    p.employed[:] = [1, 1, 0, 1]
+    p.job[:] = [0, 1, 0, 0]  # second is informal
+    hukou.draw_permits(KEY, p, 1.0, 0.0)
+    assert p.permit.tolist() == [1, 0, 0, 1]
 
 
 def test_demography_ages_and_vacates_at_exit_age():
@@ -253,17 +249,15 @@ def test_demography_ages_and_vacates_at_exit_age():
     from sim.mechanisms import demography
 
     p = persons(4, loc=4, age=40)
-    p["age"][2] = 64
-    p["employed"][:] = 1
-    p["hukou"][3], p["age"][3], p["loc"][3] = VACANT, 0, HOME
+    p.age[2] = 64
+    p.employed[:] = 1
+    p.hukou[3], p.age[3], p.loc[3] = VACANT, 0, HOME
     left = np.zeros(4, I8)
-    demography.age_and_exit(KEY, p["age"], p["loc"], p["hukou"], p["dist"], p["employed"],
-                            p["months_away"], p["sector"], p["job"], p["permit"], 65, 0.0, 0.0,
-                            left)
+    demography.age_and_exit(KEY, p, 65, 0.0, 0.0, left)
     assert left.tolist() == [0, 0, 1, 0]
-    assert p["age"].tolist() == [41, 41, 0, 0]
-    assert p["hukou"].tolist() == [RURAL, RURAL, VACANT, VACANT]
-    assert p["loc"][2] == HOME and p["employed"][2] == 0 and p["dist"][2] == -1
+    assert p.age.tolist() == [41, 41, 0, 0]
+    assert p.hukou.tolist() == [RURAL, RURAL, VACANT, VACANT]
+    assert p.loc[2] == HOME and p.employed[2] == 0 and p.dist[2] == -1
 
 
 def test_demography_entrants_fill_given_slots_with_cohort_schooling():
@@ -271,13 +265,12 @@ def test_demography_entrants_fill_given_slots_with_cohort_schooling():
     from sim.mechanisms import demography
 
     p = persons(5, age=0)
-    p["hukou"][:] = VACANT
+    p.hukou[:] = VACANT
     slots = np.array([1, 3], np.int64)
-    demography.enter(KEY, slots, p["age"], p["sex"], p["school"], p["trained"], p["hukou"],
-                     p["first_year"], 0.0, 1.0)
-    assert p["age"].tolist() == [0, 15, 0, 15, 0]
-    assert p["hukou"].tolist() == [VACANT, RURAL, VACANT, RURAL, VACANT]
-    assert p["school"][1] == 2 and p["school"][3] == 2 and p["first_year"][1] == -1
+    demography.enter(KEY, slots, p, 0.0, 1.0)
+    assert p.age.tolist() == [0, 15, 0, 15, 0]
+    assert p.hukou.tolist() == [VACANT, RURAL, VACANT, RURAL, VACANT]
+    assert p.school[1] == 2 and p.school[3] == 2 and p.first_year[1] == -1
 
 
 def test_demography_mortality_matches_gompertz_rate():
@@ -288,9 +281,7 @@ def test_demography_mortality_matches_gompertz_rate():
     n = 20_000
     p = persons(n, age=49)
     left = np.zeros(n, I8)
-    demography.age_and_exit(KEY, p["age"], p["loc"], p["hukou"], p["dist"], p["employed"],
-                            p["months_away"], p["sector"], p["job"], p["permit"], 65, 0.002,
-                            0.075, left)
+    demography.age_and_exit(KEY, p, 65, 0.002, 0.075, left)
     q = 1.0 - np.exp(-0.002 * np.exp(0.075 * 20))
     assert abs((left == 2).mean() - q) < 4 * np.sqrt(q * (1 - q) / n)
 
@@ -384,8 +375,8 @@ def test_closed_population_refills_each_leaver():
     assert lf[-1] > lf[0] * 1.03
 def test_training_only_young_untrained_at_home():
     p = persons(4)
-    p["age"][:] = [20, 50, 20, 20]
-    p["loc"][3] = 2
-    p["trained"][2] = 1
-    policy.train(KEY, p["age"], p["loc"], p["hukou"], p["trained"], 1.0)
-    assert p["trained"].tolist() == [1, 0, 1, 0]
+    p.age[:] = [20, 50, 20, 20]
+    p.loc[3] = 2
+    p.trained[2] = 1
+    policy.train(KEY, p, 1.0)
+    assert p.trained.tolist() == [1, 0, 1, 0]

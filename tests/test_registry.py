@@ -145,3 +145,31 @@ def test_added_parameters_are_validated_like_the_model_s_own():
     # a Params without the added parameters is extended with their defaults
     s = sim.Simulation(sim.Params(), agents=5000, years=1, mechanisms=[_Counter])
     assert s.params["counter_step"] == 1.0
+
+
+def test_send_home_resets_exactly_the_declared_home_values():
+    """``send_home`` takes the person state whole and gives every field declared with a ``home``
+    value that value, leaving the others alone (a new field with a home value that send_home
+    forgets fails here)."""
+    from sim.core.state import PERSON_FIELDS, Persons, send_home
+
+    p = Persons.allocate(3, PERSON_FIELDS)
+    for f in PERSON_FIELDS:
+        getattr(p, f.name)[:] = 7
+    send_home(1, p.core)
+    for f in PERSON_FIELDS:
+        a = getattr(p, f.name)
+        assert a[0] == a[2] == 7, f.name
+        assert a[1] == (7 if f.home is None else f.home), f.name
+
+
+def test_kernels_take_the_state_whole_and_write_through_it():
+    """A parallel kernel writes into the arrays of the PersonArrays it is handed (numba loses
+    writes made through ``p.x`` inside a prange, so kernels bind arrays first; this guards it)."""
+    from sim.core.state import PERSON_FIELDS, Persons, add_month_away
+
+    p = Persons.allocate(1000, PERSON_FIELDS)
+    p.hukou[:] = 0
+    p.loc[::2] = 5
+    add_month_away(p.core)
+    assert p.months_away[::2].tolist() == [1] * 500 and not p.months_away[1::2].any()

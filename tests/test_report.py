@@ -239,7 +239,7 @@ def test_cli_compare_without_runs_fails_clearly(tmp_path):
     assert result.exit_code == 2
     assert "no runs in" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["compare", str(tmp_path / "missing")])
-    assert result.exit_code == 2 and "does not exist" in result.output
+    assert result.exit_code == 2 and "no such directory" in result.output
 
 
 def test_reads_a_directory_written_by_migsim_batch(tmp_path):

@@ -101,7 +101,7 @@ def test_cli_validate_prints_writes_and_is_strict_on_request(one_run, two_reps, 
     result = runner.invoke(app, [*args, "--strict"])
     assert result.exit_code == 1 and "NO" in result.stdout
     result = runner.invoke(app, ["validate", str(tmp_path / "nothing")])
-    assert result.exit_code == 2 and "does not exist" in result.output
+    assert result.exit_code == 2 and "no such directory" in result.output
     assert "Traceback" not in result.output
     result = runner.invoke(app, ["validate", str(run_dir), "--targets", str(tmp_path / "t.toml")])
     assert result.exit_code == 2 and "t.toml does not exist" in result.output

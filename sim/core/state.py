@@ -7,6 +7,7 @@ rural-hukou migrant (``hukou == RURAL``) or as a settled resident who converted 
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -58,23 +59,32 @@ HOUSEHOLD_FIELDS = (
 )
 
 
-@njit(inline="always", cache=True)
-def send_home(i, loc, dist, employed, months_away, sector, job, permit):
-    """Person ``i`` is at home, out of any urban job, spell and permit: the ``home`` values of
-    ``PERSON_FIELDS`` (one definition for returns, exits and Harris-Todaro returns; fields that
-    mechanisms declare with a ``home`` value are reset by the engine, ``Simulation.sent_home``)."""
-    loc[i] = HOME
-    dist[i] = NO_DIST
-    employed[i] = 0
-    months_away[i] = 0
-    sector[i] = NO_SECTOR
-    job[i] = 0
-    permit[i] = 0
+# the kernels take the core state whole: one numba-compatible named tuple of arrays each
+PersonArrays = namedtuple("PersonArrays", [f.name for f in PERSON_FIELDS])
+HouseholdArrays = namedtuple("HouseholdArrays", [f.name for f in HOUSEHOLD_FIELDS])
+
+
+@njit(cache=True)  # not inlined: numba 0.68 loses writes through p.x inlined in a prange
+def send_home(i, p):
+    """Person ``i`` of ``p`` (:data:`PersonArrays`) is at home, out of any urban job, spell and
+    permit: every field of ``PERSON_FIELDS`` with a ``home`` value takes it (one definition for
+    returns, exits and Harris-Todaro returns; ``tests/test_registry.py`` checks it against the
+    declarations; fields that mechanisms add are reset by ``Simulation.sent_home``)."""
+    p.loc[i] = HOME
+    p.dist[i] = NO_DIST
+    p.employed[i] = 0
+    p.months_away[i] = 0
+    p.sector[i] = NO_SECTOR
+    p.job[i] = 0
+    p.permit[i] = 0
 
 
 @njit(cache=True, parallel=True)
-def add_month_away(loc, hukou, months_away):
+def add_month_away(p):
     """One more month away for every rural-hukou person at a destination."""
+    loc = p.loc  # bind each array before the parallel loop (see docs/architecture.md)
+    hukou = p.hukou
+    months_away = p.months_away
     for i in prange(loc.shape[0]):
         if loc[i] != HOME and hukou[i] == RURAL and months_away[i] < 32000:
             months_away[i] += 1
@@ -125,9 +135,19 @@ class Table:
 class Persons(Table):
     """Per-person arrays (length n_persons): ``PERSON_FIELDS`` plus mechanisms' fields."""
 
+    @property
+    def core(self) -> PersonArrays:
+        """The core fields as one :data:`PersonArrays`, the form the kernels take."""
+        return PersonArrays(*(getattr(self, f.name) for f in PERSON_FIELDS))
+
 
 class Households(Table):
     """Per-household arrays (length n_households): ``HOUSEHOLD_FIELDS`` plus mechanisms'."""
+
+    @property
+    def core(self) -> HouseholdArrays:
+        """The core fields as one :data:`HouseholdArrays`, the form the kernels take."""
+        return HouseholdArrays(*(getattr(self, f.name) for f in HOUSEHOLD_FIELDS))
 
 
 class Buffers(Table):

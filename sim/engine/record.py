@@ -72,8 +72,7 @@ class Record(Mechanism):
         if sim.month == 12:  # incomes per head and their distribution: yearly, in December
             household.income_per_head(
                 sim.places.hh_start,
-                p.loc,
-                p.hukou,
+                p.core,
                 buf.remit,
                 buf.y_home,
                 pars.working_age_share,
@@ -87,11 +86,8 @@ class Record(Mechanism):
             sc["urban_income_per_head"][t] = yq.urban_income_head
         behind, in_city = household.children_counts(
             sim.places.hh_start,
-            p.loc,
-            p.hukou,
-            p.age,
-            hh.n_children,
-            hh.kids_with,
+            p.core,
+            hh.core,
             pars.parent_age_min,
             pars.parent_age_max,
         )
@@ -101,18 +97,4 @@ class Record(Mechanism):
 
 def stock_arrays(sim: Any) -> tuple:
     """Arguments of :func:`sim.io.results.tally` for the simulation's persons."""
-    p = sim.persons
-    return (
-        p.age,
-        p.sex,
-        p.school,
-        p.trained,
-        p.loc,
-        p.hukou,
-        p.dist,
-        p.employed,
-        p.sector,
-        p.job,
-        p.permit,
-        sim.geo.n_dest,
-    )
+    return (sim.persons.core, sim.geo.n_dest)

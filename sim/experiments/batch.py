@@ -89,11 +89,11 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
     is written.
     """
     t0 = time.perf_counter()
+    if workers is None:
+        workers = max(1, (os.cpu_count() or 1) // max(1, threads_per_run))
     plan = plan_batch(scenarios, out=out, replicates=replicates, agents=agents, seed=seed,
                       years=years, start_year=start_year, sets=sets, design=design,
                       threads_per_run=threads_per_run, command=command)
-    if workers is None:
-        workers = max(1, (os.cpu_count() or 1) // threads_per_run)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise BatchError(f"workers must be an integer >= 1, got {workers!r}")
     if scheduler is None and workers == 1:
@@ -110,6 +110,8 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
         if getattr(multiprocessing.current_process(), "_inheriting", False):
             raise BatchError("run_batch was called while a worker process imported your "
                              "script; call it under `if __name__ == \"__main__\":`")
+    if workers is not None and scheduler is None:
+        _check_limits(plan, min(workers, len(plan.specs())))
     check_batch_dir(plan)
     out_dir = plan.out
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -153,6 +155,27 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
                         skipped=skipped, failed=len(failures), failures=failures,
                         seconds=time.perf_counter() - t0)
 
+
+def _check_limits(plan: BatchPlan, concurrent: int) -> None:
+    """Every scenario and point within the years the data allow, and ``concurrent`` runs of
+    the largest within the memory available (local runs only); raise :class:`BatchError`."""
+    from sim.engine.registry import Params
+    from sim.experiments.resources import LimitError, check_memory, check_years, slots
+
+    worst = None
+    try:
+        for s in plan.scenarios:
+            for pt in plan.points:
+                params = Params(s["params"]).update(plan.sets).update(pt["overrides"])
+                check_years(params, plan.start_year, plan.years)
+                n = slots(params, plan.agents, plan.start_year, plan.years)
+                if worst is None or n > worst[0]:
+                    worst = (n, params)
+        if worst is not None:
+            check_memory(worst[1], plan.agents, plan.start_year, plan.years, runs=concurrent,
+                         processes=concurrent if concurrent > 1 else 0)
+    except LimitError as e:
+        raise BatchError(str(e)) from None
 
 
 __all__ = ["BATCH_JSON", "COLUMNS", "COMBINED", "FAILED", "RUNS", "BatchError", "BatchPlan",

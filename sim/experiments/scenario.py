@@ -15,6 +15,8 @@ the scenarios folder. Parameters merge base-first (a child's value replaces the 
 that key, yearly paths included). :func:`load_scenario` validates the whole chain, including
 building a :class:`~sim.params.Params`, so nothing runs half-validated; every problem raises
 :class:`ScenarioError` naming the file, the key and, where possible, the closest valid name.
+A file that is empty, or names no base, no parameter and no years, is refused: it would run
+the defaults without a word.
 """
 
 from __future__ import annotations
@@ -137,6 +139,18 @@ def _check_keys(path: Path, data: dict[str, Any]) -> None:
             raise ScenarioError(f"{path}: 'params' must be a table ([params]), got {value!r}")
 
 
+def _check_not_empty(path: Path, data: dict[str, Any]) -> None:
+    """Refuse a file that would silently run the defaults: empty, or naming no base, no
+    parameter and no years (a typo in every key, a file saved half-written)."""
+    if not data:
+        raise ScenarioError(f"{path}: the scenario file is empty; give it a base (base = "
+                            "\"baseline\") and [params] overrides")
+    if "base" not in data and not data.get("params") and not any(k in data for k in _RANGES):
+        raise ScenarioError(f"{path}: the scenario changes nothing: it names no base, no "
+                            "[params] and no start_year or years; add base = \"baseline\" "
+                            "and the parameters it changes")
+
+
 def _check_params(path: Path, overrides: dict[str, Any]) -> None:
     """Validate one file's overrides; messages name the file."""
     try:
@@ -159,6 +173,7 @@ def load_scenario(name_or_path: str | Path,
             raise ScenarioError(f"base cycle in scenario chain: {loop}")
         chain.append(path)
         data = _read(path)
+        _check_not_empty(path, data)
         _check_params(path, data.get("params", {}))
         docs.append(data)
         if "base" not in data:

@@ -282,6 +282,12 @@ def write_run(results, out_dir: str | Path, manifest_extra: Mapping[str, Any] | 
         (tmp / MANIFEST).write_text(dumps(man), encoding="utf-8")
         check_out_dir(out)
         swap_in(tmp, out)
+    except OSError as e:  # a full disk, a quota, permissions: say so, leave nothing behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        kept = "; the previous run there is untouched" if is_run_dir(out) else ""
+        where = f" ({Path(e.filename).name})" if e.filename else ""
+        raise OutputError(f"cannot write the run directory {out}{where}: "
+                          f"{e.strerror or e}; nothing was written{kept}") from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -14,12 +14,20 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from sim.core.encodings import N_SECTORS, SECTOR_NAMES
+from sim.core.encodings import (
+    EXIT_CAUSES,
+    HOME,
+    JOB_INFORMAL,
+    JOB_INSURED,
+    MALE,
+    N_SECTORS,
+    RURAL,
+    SECTOR_NAMES,
+    URBAN,
+)
 from sim.core.geography import DIST_CLASS_NAMES, REGION_NAMES, TIER_NAMES
-from sim.core.state import HOME, RURAL, URBAN
 from sim.io.yearly import FLOW_INDICATORS, annual
 
-EXIT_CAUSES = ("ageing", "death", "hukou")
 WAGE_BRACKETS = ("under_300", "300_500", "500_800", "over_800")  # RMB/month, 2005 prices (seed 1.4)
 WAGE_EDGES_2005 = np.array([300.0, 500.0, 800.0])
 PROFILE = (
@@ -36,6 +44,20 @@ PROFILE = (
     "trained_migrants",
     "trained_rural",
 )
+N_PROFILE = len(PROFILE)
+# column of each PROFILE entry in Recorder.profile (and in tally's counts)
+PR_MALE = PROFILE.index("male")
+PR_AGED_15_29 = PROFILE.index("aged_15_29")
+PR_AGE_SUM = PROFILE.index("age_sum")
+PR_EMPLOYED = PROFILE.index("employed")
+PR_RURAL_LF = PROFILE.index("rural_lf")
+PR_SETTLED = PROFILE.index("settled")
+PR_PERMIT = PROFILE.index("permit")
+PR_SCHOOL_SUM = PROFILE.index("school_sum")
+PR_INFORMAL = PROFILE.index("informal")
+PR_INSURED = PROFILE.index("insured")
+PR_TRAINED_MIGRANTS = PROFILE.index("trained_migrants")
+PR_TRAINED_RURAL = PROFILE.index("trained_rural")
 
 # monthly scalar indicators kept in Recorder.scalars (name -> unit)
 SCALARS = {
@@ -64,40 +86,51 @@ SCALARS = {
 
 
 @njit(cache=True)
-def tally(age, sex, school, trained, loc, hukou, dist, employed, sector, job, permit, n_dest):
+def tally(p, n_dest):
     """One pass over persons: stock by destination and distance class, migrant profile and
     employed migrants by sector."""
+    age = p.age
+    sex = p.sex
+    school = p.school
+    trained = p.trained
+    loc = p.loc
+    hukou = p.hukou
+    dist = p.dist
+    employed = p.employed
+    sector = p.sector
+    job = p.job
+    permit = p.permit
     by_dest = np.zeros(n_dest, np.int64)
     by_dist = np.zeros(4, np.int64)
-    prof = np.zeros(12, np.int64)
+    prof = np.zeros(N_PROFILE, np.int64)
     by_sector = np.zeros(N_SECTORS, np.int64)
     for i in range(age.shape[0]):
         if hukou[i] != RURAL:
             if hukou[i] == URBAN:
-                prof[5] += 1
+                prof[PR_SETTLED] += 1
             continue
-        prof[4] += 1
-        prof[11] += trained[i]
+        prof[PR_RURAL_LF] += 1
+        prof[PR_TRAINED_RURAL] += trained[i]
         d = loc[i]
         if d == HOME:
             continue
-        prof[10] += trained[i]
+        prof[PR_TRAINED_MIGRANTS] += trained[i]
         by_dest[d] += 1
         by_dist[dist[i]] += 1
-        if sex[i] == 0:
-            prof[0] += 1
+        if sex[i] == MALE:
+            prof[PR_MALE] += 1
         if age[i] < 30:
-            prof[1] += 1
-        prof[2] += age[i]
-        prof[6] += permit[i]
-        prof[7] += school[i]
+            prof[PR_AGED_15_29] += 1
+        prof[PR_AGE_SUM] += age[i]
+        prof[PR_PERMIT] += permit[i]
+        prof[PR_SCHOOL_SUM] += school[i]
         if employed[i] == 1:
-            prof[3] += 1
+            prof[PR_EMPLOYED] += 1
             by_sector[sector[i]] += 1
-            if (job[i] & 1) != 0:
-                prof[8] += 1
-            if (job[i] & 4) != 0:
-                prof[9] += 1
+            if (job[i] & JOB_INFORMAL) != 0:
+                prof[PR_INFORMAL] += 1
+            if (job[i] & JOB_INSURED) != 0:
+                prof[PR_INSURED] += 1
     return by_dest, by_dist, prof, by_sector
 
 
@@ -125,7 +158,7 @@ def tally_pay(loc, wage, paid, remit, job, contrib, minw, to_2005, edges):
         m = minw[loc[i]]
         if m > 0.0:
             out[1] += 1
-            gross = w / (1.0 - contrib) if (job[i] & 4) != 0 else w
+            gross = w / (1.0 - contrib) if (job[i] & JOB_INSURED) != 0 else w
             if gross >= m * 0.999999:
                 out[2] += 1
     return bins, out, total, total_remit
@@ -219,7 +252,7 @@ class Results:
         out["exitflow", "total"] = r.exitflow.sum(1) * s
         for k, name in enumerate(EXIT_CAUSES):
             out["exitflow", f"cause:{name}"] = r.exitflow[:, k] * s
-        out["hukou_conversions", "total"] = r.exitflow[:, 2] * s
+        out["hukou_conversions", "total"] = r.exitflow[:, EXIT_CAUSES.index("hukou")] * s
         out["new_entrants", "total"] = r.scalars["entrants"] * s
         out["labour_force_leavers", "total"] = r.scalars["leavers"] * s
         out["new_entrants_net", "total"] = (r.scalars["entrants"] - r.scalars["leavers"]) * s
@@ -228,8 +261,8 @@ class Results:
     def _economy_series(self, out: dict) -> None:
         r, s, sc = self.rec, self.scale, self.rec.scalars
         stock = np.maximum(r.stock_dest.sum(axis=1), 1)
-        emp = np.maximum(r.profile[:, 3], 1)
-        out["unemployment_rate", "migrants"] = 1.0 - r.profile[:, 3] / stock
+        emp = np.maximum(r.profile[:, PR_EMPLOYED], 1)
+        out["unemployment_rate", "migrants"] = 1.0 - r.profile[:, PR_EMPLOYED] / stock
         for k, name in enumerate(SECTOR_NAMES):
             out["sector_share", f"sector:{name}"] = r.sector_emp[:, k] / emp
         local = sc["local_workers"]
@@ -238,21 +271,21 @@ class Results:
             loc_k = local * self.meta.get("local_sector_shares", np.full(5, 0.2))[k]
             out["migrant_share_of_sector", f"sector:{name}"] = mig / np.maximum(mig + loc_k, 1)
         out["migrant_share_of_urban_labour", "total"] = (
-            r.profile[:, 3] * s / np.maximum(r.profile[:, 3] * s + local, 1)
+            r.profile[:, PR_EMPLOYED] * s / np.maximum(r.profile[:, PR_EMPLOYED] * s + local, 1)
         )
         out["share_fully_paid", "migrants"] = sc["paid_full"] / emp
-        out["share_informal", "migrants"] = r.profile[:, 8] / emp
+        out["share_informal", "migrants"] = r.profile[:, PR_INFORMAL] / emp
         out["share_paid_min_wage", "migrants"] = sc["minwage_ok"] / np.maximum(
             sc["minwage_covered"], 1
         )
         for k, name in enumerate(WAGE_BRACKETS):
             out["wage_bracket_share", f"rmb2005:{name}"] = r.wage_bins[:, k] / emp
         out["mean_wage_rmb_2000", "migrants"] = sc["wage_sum_rmb"] / emp
-        out["share_with_residence_permit", "migrants"] = r.profile[:, 6] / stock
-        out["share_insured", "migrants"] = r.profile[:, 9] / emp
-        out["share_trained", "migrants"] = r.profile[:, 10] / stock
-        out["share_trained", "rural_labour_force"] = r.profile[:, 11] / np.maximum(
-            r.profile[:, 4], 1
+        out["share_with_residence_permit", "migrants"] = r.profile[:, PR_PERMIT] / stock
+        out["share_insured", "migrants"] = r.profile[:, PR_INSURED] / emp
+        out["share_trained", "migrants"] = r.profile[:, PR_TRAINED_MIGRANTS] / stock
+        out["share_trained", "rural_labour_force"] = r.profile[:, PR_TRAINED_RURAL] / np.maximum(
+            r.profile[:, PR_RURAL_LF], 1
         )
         out["labour_shortage", "total"] = r.shortage.sum(1)
         out["labour_shortage_rate", "total"] = r.shortage.sum(1) / np.maximum(r.demand.sum(1), 1)
@@ -286,7 +319,7 @@ class Results:
         out["mean_school_level", "returnees"] = np.where(
             r.returnflow > 0, sc["returnee_school_sum"] / n_ret, np.nan
         )
-        out["mean_school_level", "migrants"] = r.profile[:, 7] / stock
+        out["mean_school_level", "migrants"] = r.profile[:, PR_SCHOOL_SUM] / stock
 
     def series(self) -> dict[tuple[str, str], np.ndarray]:
         """All indicators as {(indicator, group): monthly values}."""
@@ -297,11 +330,11 @@ class Results:
         for k, name in enumerate(DIST_CLASS_NAMES):
             out["share_stock", f"dist:{name}"] = r.stock_dist[:, k] / stock
         out["share_to_six_destinations", "total"] = r.stock_dest[:, self.dest_is_six].sum(1) / stock
-        out["share_male", "total"] = r.profile[:, 0] / stock
-        out["share_aged_15_29", "total"] = r.profile[:, 1] / stock
-        out["mean_age", "total"] = r.profile[:, 2] / stock
-        out["rural_labour_force", "total"] = r.profile[:, 4] * s
-        out["settled_urban_hukou", "total"] = r.profile[:, 5] * s
+        out["share_male", "total"] = r.profile[:, PR_MALE] / stock
+        out["share_aged_15_29", "total"] = r.profile[:, PR_AGED_15_29] / stock
+        out["mean_age", "total"] = r.profile[:, PR_AGE_SUM] / stock
+        out["rural_labour_force", "total"] = r.profile[:, PR_RURAL_LF] * s
+        out["settled_urban_hukou", "total"] = r.profile[:, PR_SETTLED] * s
         self._flow_series(out)
         self._economy_series(out)
         for ind in self.added_indicators():  # declared by mechanisms added to the registry

@@ -232,12 +232,11 @@ def choose_entry_slots(vacant: np.ndarray, n_entrants: int, seed: int, year: int
 
 
 @njit(cache=True, parallel=True)
-def age_and_exit(
-    key, age, loc, hukou, dist, employed, months_away, sector, job, permit, exit_age, m30,
-    gompertz, left,
-):
+def age_and_exit(key, p, exit_age, m30, gompertz, left):
     """Yearly ageing of occupied slots. ``left``: 0 stays, 1 aged out, 2 died; a leaver's slot
     becomes vacant (at home, out of any job). Converted (urban-hukou) persons age and leave too."""
+    age = p.age
+    hukou = p.hukou
     for i in prange(age.shape[0]):
         left[i] = 0
         if hukou[i] == VACANT:
@@ -252,12 +251,18 @@ def age_and_exit(
             continue
         age[i] = 0
         hukou[i] = VACANT
-        send_home(i, loc, dist, employed, months_away, sector, job, permit)
+        send_home(i, p)
 
 
 @njit(cache=True, parallel=True)
-def enter(key, slots, age, sex, school, trained, hukou, first_year, share_junior, share_senior):
+def enter(key, slots, p, share_junior, share_senior):
     """New rural members aged 15 take the vacant ``slots``; schooling by the cohort's shares."""
+    age = p.age
+    sex = p.sex
+    school = p.school
+    trained = p.trained
+    hukou = p.hukou
+    first_year = p.first_year
     for k in prange(slots.shape[0]):
         i = slots[k]
         age[i] = ENTRY_AGE
@@ -303,15 +308,7 @@ class Demography(Mechanism):
         left = sim.buf.scratch  # fully written here, read only in this step
         age_and_exit(
             key,
-            p.age,
-            p.loc,
-            p.hukou,
-            p.dist,
-            p.employed,
-            p.months_away,
-            p.sector,
-            p.job,
-            p.permit,
+            p.core,
             pars.exit_age,
             pars.mortality_30,
             pars.mortality_gompertz,
@@ -333,12 +330,7 @@ class Demography(Mechanism):
         enter(
             key,
             slots,
-            p.age,
-            p.sex,
-            p.school,
-            p.trained,
-            p.hukou,
-            p.first_year,
+            p.core,
             pars.entrant_share_junior,
             pars.entrant_share_senior,
         )

@@ -187,12 +187,12 @@ def rural_members(hh_start, h, loc, hukou):
 
 
 @njit(cache=True, parallel=True)
-def home_income(
-    hh_start, loc, hukou, log_land_pw, hh_prov, log_prod, alpha, log_local, log_int, out
-):
+def home_income(hh_start, p, log_land_pw, hh_prov, log_prod, alpha, log_local, log_int, out):
     """Log income per worker at home (RMB/month) of each household, from its land and the
     workers at home (counting at least one, i.e. the person weighing a move):
     log y = log A_p + alpha * log(land per worker * workers) - alpha * log(workers at home)."""
+    loc = p.loc
+    hukou = p.hukou
     n_hh = hh_start.shape[0] - 1
     for h in prange(n_hh):
         n_work, at_home = rural_members(hh_start, h, loc, hukou)
@@ -207,11 +207,16 @@ def home_income(
 
 
 @njit(cache=True)
-def resolve_departures(hh_start, hh, cand, event, school, age, loc, hukou, keep_one):
+def resolve_departures(hh_start, p, cand, event, keep_one):
     """Household strategy: at most one departure per household a month, the better schooled and
     then younger first; a household with several workers keeps one at home. ``cand`` lists the
     persons with a departure (event 1) in increasing order; the others' events are cancelled.
     Onward moves (event 2) are individual and untouched."""
+    hh = p.hh
+    school = p.school
+    age = p.age
+    loc = p.loc
+    hukou = p.hukou
     k = 0
     while k < cand.shape[0]:
         h = hh[cand[k]]
@@ -231,10 +236,12 @@ def resolve_departures(hh_start, hh, cand, event, school, age, loc, hukou, keep_
 
 
 @njit(cache=True)
-def children_follow(
-    key_u, cand, event, hh, age, n_children, kids_with, p_bring_dest, new_loc, age_lo, age_hi
-):
+def children_follow(key_u, cand, event, p, hs, p_bring_dest, new_loc, age_lo, age_hi):
     """Children of a departing parent-age migrant follow with the destination's chance."""
+    hh = p.hh
+    age = p.age
+    n_children = hs.n_children
+    kids_with = hs.kids_with
     for i in cand:
         if event[i] != EVENT_DEPART:
             continue
@@ -246,9 +253,12 @@ def children_follow(
 
 
 @njit(cache=True)
-def release_children(idx, hh, kids_with, n_children, settled):
+def release_children(idx, p, hs, settled):
     """Children come home with the persons ``idx`` returning (or leaving); with one who settles
     they become urban residents and leave the rural household."""
+    hh = p.hh
+    kids_with = hs.kids_with
+    n_children = hs.n_children
     for i in idx:
         h = hh[i]
         if kids_with[h] == i:
@@ -258,9 +268,11 @@ def release_children(idx, hh, kids_with, n_children, settled):
 
 
 @njit(cache=True, parallel=True)
-def income_per_head(hh_start, loc, hukou, remit, log_y_home_pw, working_share, out, size_out):
+def income_per_head(hh_start, p, remit, log_y_home_pw, working_share, out, size_out):
     """Household income per head (RMB/month): farm and local income of workers at home plus
     remittances, over members (workers / working share; children counted in that ratio)."""
+    loc = p.loc
+    hukou = p.hukou
     n_hh = hh_start.shape[0] - 1
     for h in prange(n_hh):
         total = 0.0
@@ -279,10 +291,15 @@ def income_per_head(hh_start, loc, hukou, remit, log_y_home_pw, working_share, o
 
 
 @njit(cache=True, parallel=True)
-def children_counts(hh_start, loc, hukou, age, n_children, kids_with, age_lo, age_hi):
+def children_counts(hh_start, p, hs, age_lo, age_hi):
     """(children left behind, migrant children in cities). Children are left behind "with
     relatives" (seed 1.3) when the household's parent-age members are all away and the
     children did not follow. Integer sums: the result does not depend on the number of threads."""
+    loc = p.loc
+    hukou = p.hukou
+    age = p.age
+    n_children = hs.n_children
+    kids_with = hs.kids_with
     behind = 0
     in_city = 0
     for h in prange(hh_start.shape[0] - 1):
@@ -351,8 +368,7 @@ class Household(Mechanism):
         p, pars, yq, buf = sim.persons, sim.pars, sim.yq, sim.buf
         home_income(
             sim.places.hh_start,
-            p.loc,
-            p.hukou,
+            p.core,
             buf.log_land,
             sim.hh_prov,
             yq.log_farm_prod,
@@ -367,24 +383,13 @@ class Household(Mechanism):
     @staticmethod
     def release_children(sim: Any, idx: np.ndarray, settled: bool) -> None:
         """Children come home with the persons ``idx`` (or become urban when ``settled``)."""
-        p, hh = sim.persons, sim.households
-        release_children(idx, p.hh, hh.kids_with, hh.n_children, settled)
+        release_children(idx, sim.persons.core, sim.households.core, settled)
 
     @staticmethod
     def resolve_departures(sim: Any, departing: np.ndarray, keep_one: bool) -> None:
         """At most one departure per household a month; keep one worker at home."""
         p = sim.persons
-        resolve_departures(
-            sim.places.hh_start,
-            p.hh,
-            departing,
-            sim.buf.event,
-            p.school,
-            p.age,
-            p.loc,
-            p.hukou,
-            keep_one,
-        )
+        resolve_departures(sim.places.hh_start, p.core, departing, sim.buf.event, keep_one)
 
     @staticmethod
     def children_follow(sim: Any, cand: np.ndarray) -> None:
@@ -394,10 +399,8 @@ class Household(Mechanism):
             sim.key("household.children"),
             cand,
             sim.buf.event,
-            p.hh,
-            p.age,
-            hh.n_children,
-            hh.kids_with,
+            p.core,
+            hh.core,
             sim.yq.p_bring,
             sim.buf.new_loc,
             pars.parent_age_min,

@@ -164,14 +164,8 @@ def conversion_rates(pars) -> np.ndarray:
 @njit(cache=True, parallel=True)
 def draw_conversions(
     key,
-    loc,
-    hukou,
-    employed,
-    months_away,
-    school,
-    hh,
-    land,
-    county,
+    p,
+    hs,
     county_prov,
     mean_land_prov,
     dest_tier,
@@ -180,6 +174,14 @@ def draw_conversions(
     converted,
 ):
     """Convert eligible migrants who take local hukou this month (marked in ``converted``)."""
+    loc = p.loc
+    hukou = p.hukou
+    employed = p.employed
+    months_away = p.months_away
+    school = p.school
+    hh = p.hh
+    county = p.county
+    land = hs.land_mu_per_worker
     n = loc.shape[0]
     for i in prange(n):
         converted[i] = 0
@@ -197,8 +199,13 @@ def draw_conversions(
 
 
 @njit(cache=True, parallel=True)
-def draw_permits(key, loc, hukou, employed, job, permit, rate_formal, rate_informal):
+def draw_permits(key, p, rate_formal, rate_informal):
     """Migrants register for a residence permit, mostly through formal employers (seed 1.2)."""
+    loc = p.loc
+    hukou = p.hukou
+    employed = p.employed
+    job = p.job
+    permit = p.permit
     for i in prange(loc.shape[0]):
         if loc[i] == HOME or hukou[i] != RURAL or permit[i] == 1:
             continue
@@ -222,14 +229,8 @@ class Hukou(Mechanism):
         converted = sim.buf.scratch  # fully written here, read only in this step
         draw_conversions(
             sim.key("hukou"),
-            p.loc,
-            p.hukou,
-            p.employed,
-            p.months_away,
-            p.school,
-            p.hh,
-            hh.land_mu_per_worker,
-            p.county,
+            p.core,
+            hh.core,
             sim.places.county_prov,
             sim.mean_land_prov,
             sim.geo.dest_tier,
@@ -242,11 +243,7 @@ class Hukou(Mechanism):
         sim.mech["household"].release_children(sim, idx, settled=True)
         draw_permits(
             sim.key("hukou.permit"),
-            p.loc,
-            p.hukou,
-            p.employed,
-            p.job,
-            p.permit,
+            p.core,
             pars.permit_rate_formal,
             pars.permit_rate_informal,
         )

@@ -307,8 +307,12 @@ def expected_with_minimum(levels: np.ndarray, minw: np.ndarray, enforcement: flo
 
 
 @njit(cache=True)
-def count_workers(loc, hukou, employed, sector, n_dest):
+def count_workers(p, n_dest):
     """Rural-hukou migrants present per destination, and employed per destination and sector."""
+    loc = p.loc
+    hukou = p.hukou
+    employed = p.employed
+    sector = p.sector
     present = np.zeros(n_dest, np.int64)
     working = np.zeros((n_dest, N_SECTORS), np.int64)
     for i in range(loc.shape[0]):
@@ -341,14 +345,9 @@ def match_jobs(
     key_sep,
     key_find,
     key_job,
-    loc,
-    hukou,
-    trained,
+    p,
     emp_in,
     sec_in,
-    emp_out,
-    sec_out,
-    job,
     indptr,
     indices,
     find,
@@ -367,6 +366,12 @@ def match_jobs(
     weighted up by contacts working in each sector, then the job's informality and minimum-wage
     coverage and, for formal jobs, social insurance (bit flags in ``job``). Training raises the
     chance of finding a job."""
+    loc = p.loc
+    hukou = p.hukou
+    trained = p.trained
+    emp_out = p.employed
+    sec_out = p.sector
+    job = p.job
     n = loc.shape[0]
     n_sec = openings.shape[1]
     for i in prange(n):
@@ -446,7 +451,7 @@ class Labour(Mechanism):
         p, pars, yq = sim.persons, sim.pars, sim.yq
         sim.base_demand = grow_demand(sim.base_demand, yq.growth, pars)
         sim.ref_levels = sim.ref_levels * np.exp(pars.wage_drift_year / 12.0)
-        present, working = count_workers(p.loc, p.hukou, p.employed, p.sector, sim.geo.n_dest)
+        present, working = count_workers(p.core, sim.geo.n_dest)
         sim.counts = (present, working)  # start-of-month counts, read by the decisions
         shortage = np.maximum(sim.demand - working, 0.0) / np.maximum(sim.demand, 1e-12)
         unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
@@ -478,8 +483,7 @@ class Labour(Mechanism):
     @staticmethod
     def counts(sim: Any) -> tuple[np.ndarray, np.ndarray]:
         """Rural-hukou migrants present by destination, and employed by destination and sector."""
-        p = sim.persons
-        return count_workers(p.loc, p.hukou, p.employed, p.sector, sim.geo.n_dest)
+        return count_workers(sim.persons.core, sim.geo.n_dest)
 
 
 class Matching(Mechanism):
@@ -496,8 +500,7 @@ class Matching(Mechanism):
 
     def step(self, sim: Any) -> None:
         self.match(sim)
-        p = sim.persons
-        add_month_away(p.loc, p.hukou, p.months_away)
+        add_month_away(sim.persons.core)
 
     def match(self, sim: Any, tick: int | None = None) -> None:
         """One round of separations and hires (``tick`` -1 places the initial stock)."""
@@ -510,14 +513,9 @@ class Matching(Mechanism):
             sim.key("labour.separation", tick),
             sim.key("labour.hire", tick),
             sim.key("labour.job", tick),
-            p.loc,
-            p.hukou,
-            p.trained,
+            p.core,
             buf.emp_before,
             buf.sector_before,
-            p.employed,
-            p.sector,
-            p.job,
             sim.network.indptr,
             sim.network.indices,
             find,

@@ -164,8 +164,12 @@ def relaxed_city(pars) -> int:
 
 
 @njit(cache=True, parallel=True)
-def train(key, age, loc, hukou, trained, rate):
+def train(key, p, rate):
     """Yearly training of untrained persons at home aged 16-35; returns nothing (in place)."""
+    age = p.age
+    loc = p.loc
+    hukou = p.hukou
+    trained = p.trained
     for i in prange(age.shape[0]):
         if trained[i] == 0 and loc[i] == HOME and hukou[i] == RURAL and 16 <= age[i] <= 35:
             if uniform(key, i, 0) < rate:
@@ -184,11 +188,4 @@ class Policy(Mechanism):
     def yearly(self, sim: Any) -> None:
         if sim.t > 0:
             p = sim.persons
-            train(
-                sim.key("policy.training"),
-                p.age,
-                p.loc,
-                p.hukou,
-                p.trained,
-                sim.pars.training_rate_year,
-            )
+            train(sim.key("policy.training"), p.core, sim.pars.training_rate_year)

@@ -107,20 +107,8 @@ PARAMS = (
 @njit(cache=True, parallel=True)
 def draw_returns(
     key,
-    age,
-    sex,
-    school,
-    loc,
-    hukou,
-    dist,
-    employed,
-    months_away,
-    sector,
-    job,
-    permit,
-    hh,
-    n_children,
-    kids_with,
+    p,
+    hs,
     parent_lo,
     parent_hi,
     rate_month,
@@ -138,6 +126,17 @@ def draw_returns(
 
     ``spell`` receives the months away of the spell that ends. Each person reads and writes only
     its own state, so the kernel is safe in parallel."""
+    age = p.age
+    sex = p.sex
+    school = p.school
+    loc = p.loc
+    hukou = p.hukou
+    employed = p.employed
+    months_away = p.months_away
+    job = p.job
+    hh = p.hh
+    n_children = hs.n_children
+    kids_with = hs.kids_with
     n = age.shape[0]
     for i in prange(n):
         returned[i] = 0
@@ -160,7 +159,7 @@ def draw_returns(
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
             spell[i] = months_away[i]
-            send_home(i, loc, dist, employed, months_away, sector, job, permit)
+            send_home(i, p)
 
 
 class Returns(Mechanism):
@@ -186,20 +185,8 @@ class Returns(Mechanism):
         p, hh, pars, yq, buf = sim.persons, sim.households, sim.pars, sim.yq, sim.buf
         draw_returns(
             sim.key("returns"),
-            p.age,
-            p.sex,
-            p.school,
-            p.loc,
-            p.hukou,
-            p.dist,
-            p.employed,
-            p.months_away,
-            p.sector,
-            p.job,
-            p.permit,
-            p.hh,
-            hh.n_children,
-            hh.kids_with,
+            p.core,
+            hh.core,
             pars.parent_age_min,
             pars.parent_age_max,
             pars.return_rate_year * yq.return_weights[sim.month - 1],

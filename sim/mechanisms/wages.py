@@ -339,14 +339,7 @@ def pay(
     key_ability,
     key_arrears,
     year,
-    age,
-    school,
-    trained,
-    loc,
-    hukou,
-    employed,
-    sector,
-    job,
+    p,
     levels,
     mult,
     minw,
@@ -361,6 +354,14 @@ def pay(
     """This month's wage (RMB, 2000 prices), whether it was paid in full, and the remittance sent
     home (a share of what was paid), per employed migrant; 0 for everyone else. Jobs flagged
     JOB_MINWAGE pay at least the minimum wage."""
+    age = p.age
+    school = p.school
+    trained = p.trained
+    loc = p.loc
+    hukou = p.hukou
+    employed = p.employed
+    sector = p.sector
+    job = p.job
     n = age.shape[0]
     for i in prange(n):
         wage_out[i] = 0.0
@@ -405,14 +406,7 @@ class Pay(Mechanism):
             sim.key("wages.ability", 0),
             sim.key("wages.arrears"),
             sim.year,
-            p.age,
-            p.school,
-            p.trained,
-            p.loc,
-            p.hukou,
-            p.employed,
-            p.sector,
-            p.job,
+            p.core,
             sim.levels,
             yq.mult,
             yq.minw,

@@ -182,15 +182,7 @@ def decide(
     key_consider,
     key_choice,
     key_dist,
-    age,
-    sex,
-    school,
-    trained,
-    county,
-    hh,
-    loc,
-    hukou,
-    employed,
+    p,
     county_prov,
     county_capital,
     indptr,
@@ -225,6 +217,15 @@ def decide(
     the nest and goes if its expected utility beats home; a migrant considering goes home if
     home beats the current destination.
     """
+    age = p.age
+    sex = p.sex
+    school = p.school
+    trained = p.trained
+    county = p.county
+    hh = p.hh
+    loc = p.loc
+    hukou = p.hukou
+    employed = p.employed
     n = age.shape[0]
     beta_net_lam = beta_net / lam
     for i in prange(n):
@@ -243,9 +244,9 @@ def decide(
         elif u0 >= (p_onward_emp if employed[i] == 1 else p_onward_unemp):
             continue
         c = county[i]
-        p = county_prov[c]
+        prov = county_prov[c]
         ag = 0 if age[i] < 30 else (1 if age[i] < 45 else 2)
-        t = type_index(p, school[i], trained[i], ag, sex[i], county_capital[c])
+        t = type_index(prov, school[i], trained[i], ag, sex[i], county_capital[c])
         adj = _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam)
         total = rowsum[t] + adj  # sum of exp(V/lam - vmax)
         u = uniform(key_choice, i, 0)
@@ -281,7 +282,7 @@ def decide(
         acc = 0.0
         k = 3
         for q in range(4):
-            acc += dist_probs[p, cap, d, q]
+            acc += dist_probs[prov, cap, d, q]
             if ud < acc:
                 k = q
                 break
@@ -315,24 +316,18 @@ def ht_admit(cand, order_key, event, loc, new_loc, capacity):
 
 
 @njit(cache=True)
-def apply_moves(
-    event,
-    new_loc,
-    new_dist,
-    loc,
-    dist,
-    employed,
-    months_away,
-    sector,
-    job,
-    permit,
-    first_year,
-    year,
-    out_by_dist,
-):
+def apply_moves(event, new_loc, new_dist, p, year, out_by_dist):
     """Commit the month's moves; returns the numbers of onward moves and of returns by choice
     (Harris-Todaro mode) and adds departures by distance class to ``out_by_dist``. Movers arrive
     without a job or permit."""
+    loc = p.loc
+    dist = p.dist
+    employed = p.employed
+    months_away = p.months_away
+    sector = p.sector
+    job = p.job
+    permit = p.permit
+    first_year = p.first_year
     onward = 0
     back = 0
     for i in range(event.shape[0]):

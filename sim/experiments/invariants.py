@@ -1,0 +1,245 @@
+"""Invariants every run must keep, checked month by month (for sweeps over the parameter space).
+
+The same accounting as ``tests/test_invariants.py``, written to return failures instead of
+asserting, so a sweep over many parameter vectors can record which invariant broke where:
+
+* agents: everyone in exactly one place (``loc`` is HOME or a destination id; vacant slots are
+  at home and empty), distance class set iff away, converted persons away, ages in
+  [15, exit_age - 1], no negative months away, wages and remittances non-negative;
+* records: no negative count, the stock changes by exactly outflow - returnflow - exitflow,
+  the recorded stocks agree with the agents, the rural labour force changes by exactly
+  entrants - leavers - conversions;
+* indicators: finite wherever a value is expected, shares in [0, 1], money and counts
+  non-negative. NaN is expected only (:data:`DECEMBER_ONLY`) in months other than December
+  for yearly indicators, and (:func:`check_indicators`) where a ratio has no denominator:
+  completed spells (none ended in the last 12 months), returnees' schooling (no returns that
+  month) and the decade cohort's returned share (no one first left in the ten years before).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from sim.core.encodings import HOME, RURAL, URBAN, VACANT
+
+# yearly indicators: recorded in December, NaN in the other months by design
+DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
+                 "urban_rural_income_ratio", "share_returned_decade_cohort")
+SHARES = ("share_stock", "share_to_six_destinations", "share_male", "share_aged_15_29",
+          "unemployment_rate", "sector_share", "migrant_share_of_sector",
+          "migrant_share_of_urban_labour", "share_fully_paid", "share_informal",
+          "share_paid_min_wage", "wage_bracket_share", "share_with_residence_permit",
+          "share_insured", "share_trained", "labour_shortage_rate",
+          "share_returned_decade_cohort", "gini_rural_income_per_head")
+SIGNED = ("new_entrants_net",)  # entrants less leavers: may be negative
+MAX_FAILURES = 20  # per run: the first ones say enough
+_COUNTS = ("stock_dest", "stock_dist", "profile", "sector_emp", "wage_bins", "outflow_dist",
+           "returnflow", "onflow", "exitflow")
+
+
+class Checker:
+    """Collects failures (``"month t: invariant: detail"``) of one run."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def need(self, ok: Any, t: int, what: str, detail: str = "") -> bool:
+        if not bool(ok) and len(self.failures) < MAX_FAILURES:
+            self.failures.append(f"month {t}: {what}" + (f": {detail}" if detail else ""))
+        return bool(ok)
+
+
+def check_state(sim: Any, t: int, chk: Checker) -> tuple[int, np.ndarray, np.ndarray]:
+    """Per-agent consistency; returns (stock, stock by distance class, migrant mask)."""
+    p, n_dest = sim.persons, sim.geo.n_dest
+    loc, dist, hukou = p.loc.astype(np.int64), p.dist.astype(np.int64), p.hukou
+    bad = ~((loc == HOME) | ((loc >= 0) & (loc < n_dest)))
+    chk.need(not bad.any(), t, "one place", f"{int(bad.sum())} persons with loc outside "
+             f"HOME/0..{n_dest - 1}")
+    chk.need(np.all((hukou == RURAL) | (hukou == URBAN) | (hukou == VACANT)), t, "hukou code")
+    vacant = hukou == VACANT
+    chk.need(np.all(loc[vacant] == HOME) and np.all(p.age[vacant] == 0)
+             and np.all(p.employed[vacant] == 0) and np.all(p.months_away[vacant] == 0),
+             t, "vacant slots at home and empty")
+    rural, away = hukou == RURAL, loc != HOME
+    chk.need(np.array_equal(dist[rural] == -1, ~away[rural]), t, "distance class iff away")
+    chk.need(np.all((dist[rural & away] >= 0) & (dist[rural & away] <= 3)), t,
+             "distance class in 0..3")
+    chk.need(np.all(away[hukou == URBAN]), t, "converted persons live at a destination")
+    chk.need(np.all(p.employed[rural & ~away] == 0), t, "no urban job at home")
+    chk.need(np.all(p.months_away[rural & ~away] == 0), t, "no months away at home")
+    chk.need(np.all((p.employed == 0) | (p.employed == 1)), t, "employed is 0/1")
+    chk.need(np.all(p.months_away >= 0), t, "months away >= 0")
+    if (~vacant).any():
+        exit_age = int(getattr(sim.pars, "exit_age", 65))
+        lo, hi = int(p.age[~vacant].min()), int(p.age[~vacant].max())
+        chk.need(lo >= 15 and hi <= exit_age - 1, t, "ages in [15, exit_age - 1]",
+                 f"ages {lo}..{hi}, exit_age {exit_age}")
+    for name in ("wage", "remit"):
+        arr = getattr(sim.buf, name, None)
+        if arr is not None:
+            chk.need(np.all(arr >= 0) and np.all(np.isfinite(arr)), t,
+                     f"{name} finite and non-negative", f"min {float(np.nanmin(arr)):.4g}")
+    migrants = rural & away
+    return int(migrants.sum()), np.bincount(dist[migrants], minlength=4), migrants
+
+
+def check_record(sim: Any, t: int, prev_stock: int, counted: tuple, chk: Checker) -> int:
+    """Recorded counts of month ``t``: non-negative, identities, agreement with the agents."""
+    r, p = sim.rec, sim.persons
+    for name in _COUNTS:
+        arr = getattr(r, name)[t]
+        chk.need(np.all(arr >= 0), t, "no negative count", name)
+    stock = int(r.stock_dest[t].sum())
+    out, ret = int(r.outflow_dist[t].sum()), int(r.returnflow[t])
+    ex = int(r.exitflow[t].sum())
+    chk.need(stock - prev_stock == out - ret - ex, t, "stock changes by the flows",
+             f"stock {prev_stock}->{stock}, outflow {out} - return {ret} - exit {ex}")
+    chk.need(int(r.stock_dist[t].sum()) == stock, t, "stock by distance = stock")
+    occupied = p.n - int(np.sum(p.hukou == VACANT))
+    chk.need(int(r.profile[t, 4] + r.profile[t, 5]) == occupied, t,
+             "rural labour force + settled = occupied slots")
+    if t > 0:
+        sc = r.scalars
+        change = int(r.profile[t, 4]) - int(r.profile[t - 1, 4])
+        flows = int(sc["entrants"][t]) - int(sc["leavers"][t]) - int(r.exitflow[t, 2])
+        chk.need(change == flows, t, "rural labour force changes by the flows",
+                 f"change {change}, entrants - leavers - conversions {flows}")
+    n_agents, by_dist, migrants = counted
+    chk.need(stock == n_agents, t, "recorded stock = agents away", f"{stock} vs {n_agents}")
+    chk.need(np.array_equal(r.stock_dist[t], by_dist), t, "stock by distance = agents")
+    chk.need(np.array_equal(r.stock_dest[t], np.bincount(p.loc[migrants].astype(np.int64),
+                                                         minlength=sim.geo.n_dest)),
+             t, "stock by destination = agents")
+    chk.need(int(r.profile[t, 3]) == int(p.employed[migrants].sum()), t,
+             "employed migrants = agents")
+    return stock
+
+
+def _cohort_empty(sim: Any) -> bool:
+    """No rural person first left in the ten years before this one (no denominator)."""
+    p, year = sim.persons, sim.year
+    return not np.any((p.first_year >= year - 10) & (p.first_year <= year - 1)
+                      & (p.hukou == RURAL))
+
+
+def check_indicators(res: Any, empty_cohort_months: set[int], chk: Checker) -> None:
+    """Indicators finite where a value is expected, shares in [0, 1], the rest non-negative."""
+    ser = res.series()
+    months = np.arange(res.n_months)
+    december = months % 12 == 11
+    sc = res.rec.scalars
+    k = np.ones(12)
+    spells = {g: np.convolve(np.nan_to_num(sc[f"spells_{g}"]), k)[: res.n_months] > 0
+              for g in ("male", "female")}
+    for (ind, grp), v in ser.items():
+        v = np.asarray(v, np.float64)
+        where = f"{ind}[{grp}]"
+        if ind in DECEMBER_ONLY:
+            expected = december.copy()
+            if ind == "share_returned_decade_cohort":
+                expected &= ~np.isin(months, list(empty_cohort_months))
+        elif ind == "completed_spell_years":
+            expected = spells[grp.removeprefix("sex:")]
+        elif ind == "mean_school_level" and grp == "returnees":
+            expected = res.rec.returnflow > 0
+        else:
+            expected = np.ones(res.n_months, bool)
+        bad = expected & ~np.isfinite(v)
+        if not chk.need(not bad.any(), int(np.argmax(bad)), "finite where expected",
+                        f"{where} = {v[np.argmax(bad)]}"):
+            continue
+        if ind == "completed_spell_years" or where == "mean_school_level[returnees]":
+            nan_bad = ~expected & np.isfinite(v)
+            chk.need(not nan_bad.any(), int(np.argmax(nan_bad)), "NaN where no denominator",
+                     where)
+        x = v[expected]
+        if ind in SHARES:
+            lo_ok = np.all(x >= -1e-12)
+            hi_ok = np.all(x <= 1 + 1e-12)
+            chk.need(lo_ok and hi_ok, int(np.argmax(expected & ((v < 0) | (v > 1)))),
+                     "share in [0, 1]", f"{where} in [{x.min():.6g}, {x.max():.6g}]")
+        elif ind not in SIGNED:
+            chk.need(np.all(x >= 0), int(np.argmax(expected & (v < 0))), "non-negative",
+                     f"{where} min {x.min() if x.size else 0:.6g}")
+
+
+def sample_vectors(n: int, seed: int, years: int = 2,
+                   schema: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """``n`` parameter vectors drawn by a Latin hypercube uniformly within the declared ranges.
+
+    Every float and int parameter gets a scalar in [lo, hi] (a yearly path by default is
+    replaced by one value); each bool is true with probability 1/2 and a choice parameter
+    takes one of its choices (each from its own hypercube dimension). Each vector also holds
+    a ``start_year`` drawn within what the data allow for its ``exit_age`` and
+    ``cohort_entry`` (:func:`sim.experiments.resources.year_range`), and a run ``seed``."""
+    from scipy.stats import qmc
+
+    from sim.engine.registry import Params
+    from sim.engine.registry import schema as model_schema
+    from sim.experiments.resources import year_range
+
+    sch = dict(schema if schema is not None else model_schema())
+    names = list(sch)
+    u = qmc.LatinHypercube(d=len(names) + 1, seed=seed).random(n)
+    out = []
+    for i, row in enumerate(u):
+        vec: dict[str, Any] = {}
+        for name, x in zip(names, row, strict=False):
+            p = sch[name]
+            if p.kind is bool:
+                vec[name] = bool(x < 0.5)
+            elif p.kind is str:
+                vec[name] = p.choices[min(int(x * len(p.choices)), len(p.choices) - 1)]
+            elif p.kind is int:
+                vec[name] = int(min(p.hi, math.floor(p.lo + x * (p.hi - p.lo + 1))))
+            else:
+                vec[name] = float(p.lo + x * (p.hi - p.lo))
+        first, last = year_range(Params(vec), years)
+        vec["start_year"] = int(min(last, math.floor(first + row[-1] * (last - first + 1))))
+        vec["seed"] = seed * 1000 + i
+        out.append(vec)
+    return out
+
+
+def run_checked(params: Mapping[str, Any] | Any, *, agents: int = 2000, seed: int = 1,
+                start_year: int = 1985, years: int = 2) -> dict[str, Any]:
+    """Build and step a run, checking every month; return {"failures": [...], ...}."""
+    from sim.engine.loop import Simulation
+
+    chk = Checker()
+    try:
+        model = Simulation(params, agents=agents, seed=seed, start_year=start_year,
+                           years=years, threads=1)
+    except Exception as e:  # noqa: BLE001 - a refusal to build is itself a finding
+        return {"failures": [f"build: {type(e).__name__}: {e}"], "stage": "build"}
+    counted = check_state(model, -1, chk)
+    chk.need(counted[0] == model.initial_stock, -1, "initial stock = agents away")
+    prev = model.initial_stock
+    empty: set[int] = set()
+    try:
+        for t in range(model.n_months):
+            model.step()
+            if model.month == 12 and _cohort_empty(model):
+                empty.add(t)
+            counted = check_state(model, t, chk)
+            prev = check_record(model, t, prev, counted, chk)
+        res = model.results()
+        r = model.rec
+        chk.need(r.stock_dest[-1].sum() == model.initial_stock + r.outflow_dist.sum()
+                 - r.returnflow.sum() - r.exitflow.sum(), model.n_months - 1,
+                 "cumulative stock identity")
+        check_indicators(res, empty, chk)
+    except Exception as e:  # noqa: BLE001 - a crash is a finding too
+        chk.failures.append(f"month {model.t}: crash: {type(e).__name__}: {e}")
+    return {"failures": chk.failures, "stage": "run",
+            "migrants_end": int(model.rec.stock_dest[-1].sum()) if model.n_months else 0,
+            "outflow": int(model.rec.outflow_dist.sum())}
+
+
+__all__ = ["DECEMBER_ONLY", "SHARES", "SIGNED", "Checker", "check_indicators", "check_record",
+           "check_state", "run_checked", "sample_vectors"]

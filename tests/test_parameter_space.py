@@ -1,0 +1,67 @@
+"""Invariants over the parameter space: a small seeded Latin hypercube of parameter vectors,
+each uniform within the declared ranges, run small and checked every month (the full sweep of
+a few hundred vectors is ``scripts/sweep_invariants.py``; its record is in ``scripts/results``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sim
+from sim.experiments.invariants import (
+    Checker,
+    check_indicators,
+    run_checked,
+    sample_vectors,
+)
+from sim.experiments.resources import year_range
+
+N, SEED, AGENTS, YEARS = 14, 15, 2000, 2
+VECTORS = sample_vectors(N, SEED, years=YEARS)
+
+
+def test_vectors_cover_the_declared_ranges():
+    sch = sim.schema()
+    for vec in VECTORS:
+        for name, p in sch.items():
+            v = vec[name]
+            if p.kind is str:
+                assert v in p.choices
+            elif p.kind is not bool:
+                assert p.lo <= v <= p.hi and isinstance(v, p.kind), name
+        first, last = year_range(sim.Params({k: v for k, v in vec.items()
+                                             if k in sch}), YEARS)
+        assert first <= vec["start_year"] <= last
+    # Latin hypercube: each numeric parameter has one draw in each of the N strata
+    p = sch["beta_income"]
+    strata = sorted(int((v["beta_income"] - p.lo) / (p.hi - p.lo) * N) for v in VECTORS)
+    assert strata == list(range(N))
+
+
+@pytest.mark.parametrize("i", range(N))
+def test_invariants_hold(i):
+    vec = VECTORS[i]
+    params = {k: v for k, v in vec.items() if k not in ("start_year", "seed")}
+    res = run_checked(params, agents=AGENTS, seed=vec["seed"], start_year=vec["start_year"],
+                      years=YEARS)
+    assert res["failures"] == [], {"vector": i, "start_year": vec["start_year"],
+                                   "failures": res["failures"]}
+
+
+def test_checks_have_teeth():
+    """Corrupted records are caught: a share above one, a NaN where a value is expected, a
+    negative count."""
+    model = sim.Simulation(agents=AGENTS, seed=1, start_year=1995, years=1)
+    res = model.run()
+    chk = Checker()
+    check_indicators(res, set(), chk)
+    assert chk.failures == []
+    res.rec.profile[3, 0] = res.rec.stock_dest[3].sum() * 2  # share male = 2
+    res.rec.scalars["wage_sum_rmb"][4] = np.nan
+    res.rec.returnflow[5] = -1
+    chk = Checker()
+    check_indicators(res, set(), chk)
+    text = "\n".join(chk.failures)
+    assert "month 3: share in [0, 1]: share_male[total]" in text
+    assert "month 4: finite where expected: mean_wage_rmb_2000[migrants]" in text
+    assert "returnflow" in text
