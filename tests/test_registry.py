@@ -173,3 +173,18 @@ def test_kernels_take_the_state_whole_and_write_through_it():
     p.loc[::2] = 5
     add_month_away(p.core)
     assert p.months_away[::2].tolist() == [1] * 500 and not p.months_away[1::2].any()
+
+
+def test_values_that_do_not_fit_together_are_refused_before_any_build():
+    """Each in range, together impossible: a mechanism's ``check`` refuses them."""
+    with pytest.raises(ValueError, match="parent_age_min .* above parent_age_max"):
+        sim.Simulation({"parent_age_min": 40, "parent_age_max": 30}, agents=2000, years=1)
+
+
+def test_an_age_structure_beyond_the_births_data_is_refused_clearly():
+    from sim.core.geography import load_geography
+    from sim.mechanisms.demography import Projection
+
+    proj = Projection(load_geography(), sim.Params())
+    with pytest.raises(ValueError, match="births.csv gives cohorts entering up to"):
+        proj.by_age(proj.last_entry + 1)

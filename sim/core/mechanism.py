@@ -75,6 +75,10 @@ class Mechanism:
     streams: ClassVar[tuple[str, ...]] = ()
     after: ClassVar[str | None] = None  # for added mechanisms: the stage they follow
 
+    def check(self, params: Any) -> None:
+        """Refuse (``ValueError``) parameter values that are each in range but do not fit
+        together; called before anything is built."""
+
     def init(self, sim: Any) -> None:
         """Called once after the population, network and buffers exist."""
 

@@ -86,6 +86,8 @@ class Simulation:
             raise ValueError(f"start_year must be in [1949, 2100], got {start_year}")
         if seed < 0 or seed >= 2**63:
             raise ValueError(f"seed must be in [0, 2**63), got {seed}")
+        for m in self.mechanisms:
+            m.check(params)
         self.params = params
         self.agents = int(agents)
         self.seed = int(seed)

@@ -179,6 +179,12 @@ class Projection:
 
     def by_age(self, year: int) -> np.ndarray:
         """Persons aged 15, 16, ... exit_age-1 in ``year`` (index 0 is age 15)."""
+        if year > self.last_entry:
+            raise ValueError(
+                f"births.csv gives cohorts entering up to {self.last_entry}; the age structure "
+                f"of {year} needs the cohort entering in {year} (start in {self.last_entry} or "
+                "earlier)"
+            )
         surv = self._survival(year)
         first = year - (surv.size - 1)
         if first < self.first_entry:

@@ -355,6 +355,14 @@ class Household(Mechanism):
     )
     streams = ("household.children",)
 
+    def check(self, params: Any) -> None:
+        lo, hi = params["parent_age_min"], params["parent_age_max"]
+        if lo > hi:
+            raise ValueError(
+                f"parent_age_min ({lo}) is above parent_age_max ({hi}): no member could be a "
+                "parent of the household's children"
+            )
+
     def init(self, sim: Any) -> None:
         land = sim.households.land_mu_per_worker.astype(np.float64)
         sim.buf.log_land[:] = np.log(np.maximum(land, 1e-3))
