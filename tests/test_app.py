@@ -42,6 +42,16 @@ def test_page_builds_and_model_steps():
 
     assert app.page is not None
     assert set(app.LEVERS) <= set(app.model_params())
+    # every slider is generated from the schema: declared range, role, meaning and unit
+    from sim import schema
+
+    for name, params in app.LEVER_PARAMS.items():
+        label, value, lo, hi, step = app.LEVERS[name]
+        for k in params:
+            par = schema()[k]
+            assert (lo, hi) == (par.lo, par.hi) and par.doc.lower() in label.lower()
+            assert par.role in label and lo <= value <= hi
+        assert par.role == ("behaviour" if name == "network_beta" else "policy")
     model = app.MigrationApp(agents=5_000, start_year=2000, years=1, policy_year=2000,
                              hukou_small_medium=0.3, network_beta=1.5)
     assert model.sim.params.at(2000).hukou_penalty_medium == pytest.approx(0.3)
@@ -199,20 +209,25 @@ def test_browser_renders_charts_and_reacts(browser, server):
     wait(lambda: "months run: 0" in body() and "Step: 0" in body(), "summary card")
     before = set(d.execute_script(IMGS_JS))
 
-    # move the hukou slider one notch (0.6 -> 0.7) with the keyboard: its value changes
-    label = "Hukou penalty"
+    # move the hukou slider one notch with the keyboard: its value changes (its label, default
+    # and step come from the parameter schema, sim.mesa.app.lever_spec)
+    from sim.mesa import app
+
+    label_text, v0, _, _, step = app.LEVERS["hukou_small_medium"]
+    label = label_text[:20]
+    v1 = round(v0 + step, 10)
     slider = wait(lambda: d.find_element(By.XPATH, SLIDER_XPATH.format(label=label)),
                   "hukou slider")
-    assert slider.get_attribute("aria-valuenow") == "0.6"
+    assert slider.get_attribute("aria-valuenow") == f"{v0:g}"
     d.execute_script("arguments[0].focus();", slider)  # the thumb container takes the keys
     ActionChains(d).send_keys(Keys.ARROW_RIGHT).perform()
     wait(lambda: d.find_element(By.XPATH, SLIDER_XPATH.format(label=label))
-         .get_attribute("aria-valuenow") == "0.7", "slider value moved to 0.7")
+         .get_attribute("aria-valuenow") == f"{v1:g}", f"slider value moved to {v1:g}")
 
     # Reset rebuilds the model with the new lever, shown in the summary card
     time.sleep(1.0)  # let the slider's value reach the server before the click
     _button(d, "Reset").click()
-    wait(lambda: "hukou_small_medium = 0.70" in body(), "model rebuilt with the new lever")
+    wait(lambda: f"hukou_small_medium = {v1:.2f}" in body(), "model rebuilt with the new lever")
 
     # Step runs a month: step counter, summary and charts change
     wait(lambda: _button(d, "Step").is_enabled(), "step button enabled")

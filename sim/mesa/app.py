@@ -14,11 +14,14 @@ on they are held at the slider's value (``network_beta``, behaviour rather than 
 throughout):
 
 - ``hukou_small_medium``: hukou penalty of county towns *and* prefecture cities (utils of the
-  destination choice; the baseline has 0.4 and 0.9 from 2006),
-- ``min_wage_enforcement``: chance that a new job respects the local minimum wage (0.5 in 2006),
-- ``arrears_enforcement``: share of the wage-arrears risk removed by inspection (0.55 in 2005),
+  destination choice),
+- ``min_wage_enforcement``: chance that a new job respects the local minimum wage,
+- ``arrears_enforcement``: share of the wage-arrears risk removed by inspection,
 - ``local_development``: rise of home income from local off-farm development (log points),
-- ``network_beta``: chain-migration weight of contacts already at a destination (0.8).
+- ``network_beta``: chain-migration weight of contacts already at a destination.
+
+Each slider's label, unit, role and range (the declared one) come from the parameter schema
+(:func:`lever_spec`); its starting value is the baseline's value in the default policy year.
 
 Charts: a summary card (date, stock, shares, the levers in force), the migrant stock, the share
 in the six main destinations with migrants' unemployment, the migrant stock of the leading
@@ -33,6 +36,7 @@ stock (the first months then show a burst of arrivals and high unemployment).
 from __future__ import annotations
 
 import html
+import math
 import os
 from typing import Any
 
@@ -42,7 +46,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from mesa.visualization import Slider, SolaraViz, make_plot_component
 
-from sim.engine.registry import Params
+from sim.engine.registry import Params, schema
 from sim.mesa.fast import MigrationModel
 
 DEFAULT_AGENTS = int(os.environ.get("MIGSIM_APP_AGENTS", "20000"))
@@ -52,13 +56,35 @@ DEFAULT_POLICY_YEAR = 2001  # the small-town hukou reform
 N_TOP = 10  # provinces in the bar chart
 N_LINES = 6  # provinces in the over-time chart
 
-LEVERS = {  # name -> (label, default, min, max, step)
-    "hukou_small_medium": ("Hukou penalty, small/medium cities", 0.6, 0.0, 3.0, 0.1),
-    "min_wage_enforcement": ("Min-wage enforcement", 0.5, 0.0, 1.0, 0.05),
-    "arrears_enforcement": ("Arrears enforcement", 0.55, 0.0, 1.0, 0.05),
-    "local_development": ("Local development", 0.0, 0.0, 1.0, 0.05),
-    "network_beta": ("Network weight (beta)", 0.8, 0.0, 3.0, 0.1),
+# The sliders: each sets one or more parameters of the schema. Its label (meaning and unit), its
+# range (the declared one), its role and its default (the baseline's value in the default policy
+# year, on the slider's grid) all come from the parameter schema; nothing is re-declared here.
+LEVER_PARAMS = {
+    "hukou_small_medium": ("hukou_penalty_small", "hukou_penalty_medium"),
+    "min_wage_enforcement": ("min_wage_enforcement",),
+    "arrears_enforcement": ("arrears_enforcement",),
+    "local_development": ("local_development",),
+    "network_beta": ("network_beta",),  # behaviour, for teaching: applies throughout
 }
+
+
+def lever_spec(name: str, year: int = DEFAULT_POLICY_YEAR) -> tuple[str, float, float, float,
+                                                                      float]:
+    """(label, default, min, max, step) of a slider, from the schema of its parameters."""
+    sch = schema()
+    pars = [sch[k] for k in LEVER_PARAMS[name]]
+    first = pars[0]
+    lo = max(p.lo for p in pars)
+    hi = min(p.hi for p in pars)
+    step = 10.0 ** math.floor(math.log10((hi - lo) / 100.0))
+    value = float(getattr(Params().at(year), first.name))
+    value = min(max(round(round(value / step) * step, 10), lo), hi)
+    label = " and ".join(p.doc for p in pars)
+    label = f"{label[0].upper()}{label[1:]} ({first.unit}, {first.role})"
+    return label, value, float(lo), float(hi), step
+
+
+LEVERS = {name: lever_spec(name) for name in LEVER_PARAMS}
 
 
 class MigrationApp(MigrationModel):
