@@ -96,15 +96,9 @@ def param_table(params) -> str:
 
 def refresh_odd(path: Path = ODD, write: bool = True) -> bool:
     """Rewrite the marked block of ``path``; True when it was (or would be) changed."""
-    text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise ValueError(f"{path}: no block between {START!r} and {END!r}")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{odd_table()}\n{END}{tail}"
-    if write and new != text:
-        path.write_text(new, encoding="utf-8")
-    return new != text
+    from sim.engine.describe import refresh_block
+
+    return refresh_block(path, START, END, odd_table(), write)
 
 
 # --- the model: one page per mechanism --------------------------------------------------------

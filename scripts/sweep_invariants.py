@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             if k % 25 == 0:
                 print(f"{k}/{len(jobs)} ({time.perf_counter() - t0:.0f} s)", flush=True)
     failed = [r for r in results if r["failures"]]
+    refused = [r for r in results if r.get("refused")]
     kinds = Counter(_kind(f) for r in failed for f in set(r["failures"]))
     record = {
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -82,12 +83,14 @@ def main(argv: list[str] | None = None) -> int:
         "command": [sys.executable, *sys.argv],
         "design": {"kind": "latin hypercube (scipy.stats.qmc)", "n": args.n,
                    "seed": args.seed, "agents": args.agents, "years": args.years},
-        "n_vectors": len(results), "n_failed": len(failed),
+        "n_vectors": len(results), "n_failed": len(failed), "n_refused": len(refused),
+        "refused": [{"index": r["index"], "why": r["refused"]} for r in refused],
         "seconds": round(time.perf_counter() - t0, 1),
         "failures_by_invariant": dict(kinds.most_common()),
         "failures": [{**r, "vector": vectors[r["index"]]} for r in failed],
         "ok": [{"index": r["index"], "seconds": r["seconds"], "migrants_end": r.get(
-            "migrants_end"), "outflow": r.get("outflow")} for r in results if not r["failures"]],
+            "migrants_end"), "outflow": r.get("outflow")} for r in results
+            if not r["failures"] and not r.get("refused")],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
@@ -95,14 +98,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(results)} parameter vectors (Latin hypercube, seed {args.seed}, every numeric "
           f"parameter uniform in its declared range, bools 50/50), {args.agents} agents, "
           f"{args.years} years each, checked every month; git {record['git_commit']}.", "",
-          f"**{len(failed)} vectors broke an invariant.**", ""]
+          f"**{len(failed)} vectors broke an invariant.** {len(refused)} were refused before "
+          "the build, cleanly, because their values do not fit together (`Mechanism.check`, "
+          "e.g. parent_age_min above parent_age_max); they are not failures.", ""]
     if kinds:
         md += ["| invariant | vectors |", "|---|---:|"]
         md += [f"| {k} | {v} |" for k, v in kinds.most_common()]
         md += ["", "First failure of each failing vector (full vectors in the JSON):", ""]
         md += [f"- vector {r['index']}: {r['failures'][0]}" for r in failed]
     args.out.with_suffix(".md").write_text("\n".join(md) + "\n")
-    print(f"{len(results)} vectors, {len(failed)} failed; {args.out}")
+    print(f"{len(results)} vectors, {len(failed)} failed, {len(refused)} refused; {args.out}")
     return 0
 
 

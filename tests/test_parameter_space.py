@@ -11,6 +11,7 @@ import sim
 from sim.experiments.invariants import (
     Checker,
     check_indicators,
+    refusal,
     run_checked,
     sample_vectors,
 )
@@ -46,6 +47,14 @@ def test_invariants_hold(i):
                       years=YEARS)
     assert res["failures"] == [], {"vector": i, "start_year": vec["start_year"],
                                    "failures": res["failures"]}
+    # values that do not fit together are refused cleanly before the build, not run
+    assert res.get("refused") == refusal(params)
+
+
+def test_most_vectors_run():
+    refused = [i for i, v in enumerate(VECTORS)
+               if refusal({k: x for k, x in v.items() if k not in ("start_year", "seed")})]
+    assert len(refused) < N // 2, refused
 
 
 def test_checks_have_teeth():

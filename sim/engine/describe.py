@@ -49,17 +49,23 @@ def step_order_table(mechanisms: Sequence[Mechanism] | None = None) -> str:
     return "\n".join(rows)
 
 
-def refresh(path: Path) -> bool:
-    """Rewrite the marked block of ``path``; True when it changed."""
+def refresh_block(path: Path, start: str, end: str, body: str, write: bool = True) -> bool:
+    """Put ``body`` between the markers ``start`` and ``end`` of ``path`` (a generated block of
+    a hand-written page); True when the block changed (or would change, with ``write=False``)."""
     text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise ValueError(f"{path}: no block between {START!r} and {END!r}")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{step_order_table()}\n{END}{tail}"
-    if new != text:
+    if start not in text or end not in text:
+        raise ValueError(f"{path}: no block between {start!r} and {end!r}")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{body}\n{end}{tail}"
+    if write and new != text:
         path.write_text(new, encoding="utf-8")
     return new != text
+
+
+def refresh(path: Path) -> bool:
+    """Rewrite the step-order block of ``path``; True when it changed."""
+    return refresh_block(path, START, END, step_order_table())
 
 
 def main(argv: list[str] | None = None) -> int:

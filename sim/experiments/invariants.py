@@ -206,12 +206,37 @@ def sample_vectors(n: int, seed: int, years: int = 2,
     return out
 
 
+def refusal(params: Mapping[str, Any]) -> str | None:
+    """Why the model refuses these values before building (each in range, together impossible:
+    ``Mechanism.check``), or None. A drawn vector that is refused is not a failure: the test is
+    that the refusal is a clean ``ValueError`` naming it."""
+    from sim.engine.registry import Params, build
+
+    pars = Params(dict(params))
+    try:
+        for m in build():
+            m.check(pars)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
 def run_checked(params: Mapping[str, Any] | Any, *, agents: int = 2000, seed: int = 1,
                 start_year: int = 1985, years: int = 2) -> dict[str, Any]:
-    """Build and step a run, checking every month; return {"failures": [...], ...}."""
+    """Build and step a run, checking every month; return {"failures": [...], ...}. Values the
+    model refuses before building (:func:`refusal`) give {"failures": [], "refused": why}."""
     from sim.engine.loop import Simulation
 
     chk = Checker()
+    why = refusal(params) if isinstance(params, Mapping) else None
+    if why is not None:
+        try:
+            Simulation(params, agents=agents, seed=seed, start_year=start_year, years=years,
+                       threads=1)
+        except ValueError as e:
+            if str(e) == why:
+                return {"failures": [], "refused": why, "stage": "build"}
+        return {"failures": [f"build: not refused cleanly ({why})"], "stage": "build"}
     try:
         model = Simulation(params, agents=agents, seed=seed, start_year=start_year,
                            years=years, threads=1)

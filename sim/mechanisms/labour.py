@@ -481,6 +481,16 @@ class Labour(Mechanism):
         return job_chances(sim.demand, present, working, sim.pars)[3]
 
     @staticmethod
+    def observed_employment_rate(
+        sim: Any, present: np.ndarray, working: np.ndarray
+    ) -> np.ndarray:
+        """Employment rate a migrant can see at each destination: jobs filled over migrants
+        present; where none are present, the chance the first arrival gets a job (at most 1)."""
+        filled = working.sum(axis=1) / np.maximum(present, 1)
+        first = np.minimum(1.0, sim.demand.sum(axis=1))
+        return np.where(present > 0, filled, first)
+
+    @staticmethod
     def counts(sim: Any) -> tuple[np.ndarray, np.ndarray]:
         """Rural-hukou migrants present by destination, and employed by destination and sector."""
         return count_workers(sim.persons.core, sim.geo.n_dest)

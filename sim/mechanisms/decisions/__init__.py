@@ -17,6 +17,12 @@ Everything but the network term is common to a person's *type* (home province, s
 training, age group, sex, capital prefecture), so ``exp(V/lambda)`` is tabulated per type and
 destination once a month; a person adds only the few destinations where contacts are, and the
 choice is drawn by inverse CDF over the table (binary search), not one draw per destination.
+
+Harris-Todaro teaching mode (``ht_mode``): the employment rate in ``net_ij`` is the agents'
+adaptive expectation of each destination's observed rate (jobs filled over migrants present),
+E_t = E_{t-1} + a (observed_t - E_{t-1}) (Nerlove 1958), and moves and returns follow the sign
+of the expected gain with the chance min(1, ht_response * gain) (Harris & Todaro 1970's
+migration function); nothing computes the equilibrium.
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ import numpy as np
 from sim.core.encodings import EVENT_DEPART, EVENT_RETURN
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
-from sim.core.rng import uniform_array
 from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-exported)
     N_CAP,
     N_SEX,
@@ -40,7 +45,6 @@ from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-ex
     decide,
     dist_class_probs,
     home_coefficients,
-    ht_admit,
     n_types,
     type_index,
     type_tables,
@@ -242,10 +246,35 @@ PARAMS = (
         0,
         1,
         "Harris & Todaro 1970 (AER 60(1)); teaching mode, see scenarios/harris_todaro.toml",
-        "deterministic wage arbitrage: move if the expected urban wage beats home, return if "
-        "not; one national rural and one urban wage level",
+        "wage arbitrage on expectations: move if the expected urban wage (wage x expected "
+        "employment rate) beats home, return if not; one national rural and one urban wage level",
         kind=bool,
         role="structural",
+    ),
+    Param(
+        "ht_expectation_speed",
+        0.2,
+        "share per month",
+        0.01,
+        1.0,
+        "adaptive expectations (Nerlove 1958, QJE 72(2)); the value is an assumption; 1 is "
+        "naive expectations",
+        "Harris-Todaro mode: share of the gap between the observed and the expected employment "
+        "rate of a destination closed each month",
+        role="behaviour",
+    ),
+    Param(
+        "ht_response",
+        1.5,
+        "share per util",
+        0.01,
+        1000.0,
+        "Harris & Todaro 1970 (AER 60(1)): migration is a function psi of the expected urban-rural "
+        "income gap, psi(0) = 0, psi' > 0; the value is an assumption (3 per log point of "
+        "income at beta_income = 2)",
+        "Harris-Todaro mode: share of those considering who act, per util of expected gain "
+        "(at most 1)",
+        role="behaviour",
     ),
     Param(
         "onward_prob_unemployed",
@@ -286,14 +315,32 @@ class Decisions(Mechanism):
         StateField("new_dist", "int8", "distance class of the chosen move"),
         StateField("event", "int8", "EVENT_* of this month's decision"),
     )
-    streams = ("decide.consider", "decide.choice", "decide.dist", "decide.ht_order")
+    streams = ("decide.consider", "decide.choice", "decide.dist")
+
+    def init(self, sim: Any) -> None:
+        """Harris-Todaro mode: the expected employment rate by destination starts at what the
+        first arrival would see (``sim.ht_expected``; unused outside the mode)."""
+        labour = sim.mech["labour"]
+        sim.ht_expected = labour.observed_employment_rate(sim, *labour.counts(sim))
 
     def step(self, sim: Any) -> None:
         pars = sim.pars
+        if pars.ht_mode:
+            self.update_expectations(sim)
         p_consider = 1.0 - np.exp(-pars.consider_rate_year * sim.yq.decide_weights[sim.month - 1])
         cand = self.decide(sim, sim.t, p_consider, False, sim.buf.returned, sim.counts)
         sim.mech["household"].children_follow(sim, cand)
         sim.out_by_dist, sim.onward, sim.back = self.commit(sim, sim.year)
+
+    @staticmethod
+    def update_expectations(sim: Any) -> None:
+        """Adaptive expectations (Nerlove 1958): E_t = E_{t-1} + a (observed_t - E_{t-1}) of
+        each destination's employment rate, observed at the start of the month (jobs filled
+        over migrants present); a = ``ht_expectation_speed``, 1 is naive expectations."""
+        present, working = sim.counts
+        observed = sim.mech["labour"].observed_employment_rate(sim, present, working)
+        a = sim.pars.ht_expectation_speed
+        sim.ht_expected = sim.ht_expected + a * (observed - sim.ht_expected)
 
     def decide(
         self,
@@ -309,7 +356,12 @@ class Decisions(Mechanism):
         p, pars, geo, yq, buf = sim.persons, sim.pars, sim.geo, sim.yq, sim.buf
         labour = sim.mech["labour"]
         present, working = counts or labour.counts(sim)
-        emp_rate = labour.employment_rate(sim, present, working)
+        log_size = np.zeros(geo.n_dest)
+        if pars.ht_mode:  # what the agents expect, not the current rate (Harris & Todaro 1970)
+            emp_rate = sim.ht_expected
+            log_size = np.log(np.maximum(sim.demand.sum(axis=1), 1e-12))
+        else:
+            emp_rate = labour.employment_rate(sim, present, working)
         e, cum, rowsum, vmax = type_tables(
             geo,
             pars,
@@ -319,6 +371,7 @@ class Decisions(Mechanism):
             yq.hukou_pen - yq.insurance_utils,
             yq.y_ref,
             yq.dist_probs,
+            log_size if pars.ht_mode else None,
         )
         log_home = buf.y_home - np.log(yq.y_ref)
         decide(
@@ -346,23 +399,13 @@ class Decisions(Mechanism):
             force_move,
             skip,
             bool(pars.ht_mode),
+            pars.ht_response,
+            log_size,
             buf.new_loc,
             buf.new_dist,
             buf.event,
         )
         cand = np.flatnonzero(buf.event)
-        if pars.ht_mode and not force_move:
-            w_u = float(np.mean(sim.levels))
-            y_r = float(np.exp(buf.y_home[0]))
-            capacity = np.floor(sim.demand.sum(axis=1) * w_u / y_r).astype(np.int64) - present
-            ht_admit(
-                cand,
-                uniform_array(sim.seed, "decide.ht_order", tick, p.n)[cand],
-                buf.event,
-                p.loc,
-                buf.new_loc,
-                capacity,
-            )
         departing = cand[buf.event[cand] == EVENT_DEPART]
         keep_one = bool(pars.hh_keep_one_home) and not force_move
         sim.mech["household"].resolve_departures(sim, departing, keep_one)

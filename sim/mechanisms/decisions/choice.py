@@ -73,10 +73,13 @@ def type_tables(
     hukou_penalty: np.ndarray,
     y_ref: float,
     dist_probs: np.ndarray,
+    log_size: np.ndarray | None = None,
 ):
     """exp(V/lambda) per type and destination, its row sums and cumulative rows.
 
     ``wage_rmb_month`` is (n_dest, n_school, n_train): migrant wage at each destination.
+    ``log_size`` (Harris-Todaro mode) adds lambda * log(jobs) to V: a destination is drawn in
+    proportion to its jobs, as an aggregate of that many alternatives (McFadden 1978).
     """
     n_prov, n_dest = geo.n_prov, geo.n_dest
     lam = pars.nest_lambda
@@ -110,6 +113,8 @@ def type_tables(
         - sex_cost[None, None, None, None, :, None, None]
         + common[None, None, None, None, None, None, :]
     )
+    if log_size is not None:
+        v = v + lam * log_size
     v = v.reshape(n_types(n_prov), n_dest) / lam
     vmax = v.max()
     e = np.exp(v - vmax)  # shift for range; undone through log_shift
@@ -203,6 +208,8 @@ def decide(
     force_move,
     skip,
     ht_mode,
+    ht_response,
+    log_size,
     new_loc,
     new_dist,
     event,
@@ -213,9 +220,12 @@ def decide(
     3 return home by choice (Harris-Todaro mode only). Persons with ``skip[i] != 0`` (just
     returned) do not decide. With ``force_move`` every deciding person at home moves (used to
     place the initial stock). In ``ht_mode`` (teaching mode, Harris & Todaro 1970) the
-    comparison with home is deterministic arbitrage: a person at home draws a destination from
-    the nest and goes if its expected utility beats home; a migrant considering goes home if
-    home beats the current destination.
+    comparison with home is arbitrage on expected income (the tables ``e`` are built from the
+    agents' expected employment rates): a person at home draws a destination from the nest and
+    goes if its utility (without the size term ``log_size``, which only weights the draw) beats
+    home by a gain g > 0; a migrant considering goes home if home beats the current destination
+    by g > 0. Either acts with the chance min(1, ``ht_response`` * g), Harris and Todaro's
+    migration function psi(g), psi(0) = 0, psi' > 0.
     """
     age = p.age
     sex = p.sex
@@ -254,15 +264,18 @@ def decide(
         d = HOME
         if ht_mode and not force_move:
             v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
+            # u0 is uniform on [0, p_consider) here: act with the chance psi(gain)
             if not at_home:
-                if v_home > lam * (np.log(e[t, loc[i]]) + vmax):
+                gain = v_home - lam * (np.log(e[t, loc[i]]) + vmax - log_size[loc[i]])
+                if gain > 0.0 and u0 < p_consider * min(1.0, ht_response * gain):
                     new_loc[i] = HOME
                     new_dist[i] = NO_DIST
                     event[i] = EVENT_RETURN
                 continue
             d = _pick_dest(t, u * total, adj, e, cum, indptr, indices, loc, i, beta_net_lam)
             picked = True
-            if lam * (np.log(e[t, d]) + vmax) <= v_home:
+            gain = lam * (np.log(e[t, d]) + vmax - log_size[d]) - v_home
+            if gain <= 0.0 or u0 >= p_consider * min(1.0, ht_response * gain):
                 continue
         elif at_home and not force_move:
             # nested logit: P(move) = S^lam / (S^lam + exp(V_home)), S in exp(V/lam) units
@@ -288,31 +301,6 @@ def decide(
                 break
         new_dist[i] = k
         event[i] = EVENT_DEPART if at_home else EVENT_ONWARD
-
-
-@njit(cache=True)
-def ht_admit(cand, order_key, event, loc, new_loc, capacity):
-    """Harris-Todaro mode: arbitrage without overshoot. Migrants who chose to go home leave a
-    destination only while it holds more migrants than the number at which its expected wage
-    equals the rural wage (``capacity`` < 0); then newcomers are admitted, in the order of
-    their own draws, while room remains. ``capacity`` = that number minus those present."""
-    order = np.argsort(order_key)
-    for q in range(order.shape[0]):
-        i = cand[order[q]]
-        if event[i] == EVENT_RETURN:
-            d = loc[i]
-            if capacity[d] < 0:
-                capacity[d] += 1
-            else:
-                event[i] = EVENT_NONE
-    for q in range(order.shape[0]):
-        i = cand[order[q]]
-        if event[i] == EVENT_DEPART:
-            d = new_loc[i]
-            if capacity[d] > 0:
-                capacity[d] -= 1
-            else:
-                event[i] = EVENT_NONE
 
 
 @njit(cache=True)
