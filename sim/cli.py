@@ -429,11 +429,11 @@ def validate(
         n = int(g["n"].max())
         t = Table(title=f"{scn}" + (f" point {point}" if point else "")
                   + f": {n} replicate{'s' if n != 1 else ''} against {tfile.name}")
-        for col in ("target", "period", "band", "mean", "min - max", "in band", "met"):
-            t.add_column(col, justify="left" if col in ("target", "period") else "right")
+        for col in ("target", "period", "use", "band", "mean", "min - max", "in band", "met"):
+            t.add_column(col, justify="left" if col in ("target", "period", "use") else "right")
         for r in g.itertuples():
             met = ("yes" if r.met else "NO") if r.asserted else ("(yes)" if r.met else "(no)")
-            t.add_row(r.target, r.period, f"{fmt(r.low)} - {fmt(r.high)}", fmt(r.mean),
+            t.add_row(r.target, r.period, r.use, f"{fmt(r.low)} - {fmt(r.high)}", fmt(r.mean),
                       f"{fmt(r.min)} - {fmt(r.max)}", f"{r.n_within}/{r.n}",
                       Text(met, style="" if r.met else "bold red"))
         con.print(t)

@@ -6,6 +6,11 @@ A target refers to one year (``year``: the December value, or the year's sum for
 a span of years (``years = [first, last]``: the mean of those yearly values), for figures a
 source gives as "annual" over the period it describes. ``compare(results)`` gives one row per
 target: simulated value, target, band and whether the simulated value lies in the band.
+
+Each target says what it is for (``use``): ``"fit"`` targets may set parameters (the
+calibration's objective and the sensitivity analysis), ``"check"`` targets are kept out of
+fitting and only reported. A target without ``use`` is ``"fit"`` when asserted and ``"check"``
+when not (``assert = false``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from sim.io.yearly import FLOW_INDICATORS
 
 # the repository's calibration/targets.toml, installed as package data of sim.calibration
 DEFAULT_FILE = package_dir("sim.calibration", "calibration") / "targets.toml"
+USES = ("fit", "check")  # what a target is for: setting parameters, or only checking
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Target:
     source: str
     asserted: bool = True
     last_year: int | None = None  # set for a span: the value is the mean over the years
+    use: str = "fit"  # "fit": may set parameters; "check": kept out of fitting, reported
 
     @property
     def years(self) -> range:
@@ -48,7 +55,8 @@ class Target:
 
 def load_targets(path: str | Path = DEFAULT_FILE) -> list[Target]:
     """Read the targets file; each entry needs a `range` or a `tol`, and a `year` or a span
-    `years = [first, last]`."""
+    `years = [first, last]`; `use` is "fit" or "check" (default: "fit" if asserted, else
+    "check")."""
     path = Path(path)
     data = tomllib.loads(path.read_text())
     out = []
@@ -71,6 +79,11 @@ def load_targets(path: str | Path = DEFAULT_FILE) -> list[Target]:
             lo, hi = (float(x) for x in t["range"])
         else:
             lo, hi = t["value"] - t["tol"], t["value"] + t["tol"]
+        asserted = bool(t.get("assert", True))
+        use = t.get("use", "fit" if asserted else "check")
+        if use not in USES:
+            raise ValueError(f"{path}: target {t['name']!r}: `use` must be one of {USES}, "
+                             f"got {use!r}")
         out.append(
             Target(
                 t["name"],
@@ -81,8 +94,9 @@ def load_targets(path: str | Path = DEFAULT_FILE) -> list[Target]:
                 lo,
                 hi,
                 t["source"],
-                bool(t.get("assert", True)),
+                asserted,
                 last,
+                use,
             )
         )
     return out
@@ -123,6 +137,7 @@ def compare(results: Results, targets: list[Target] | None = None):
                 "high": t.hi,
                 "within": bool(t.lo <= s <= t.hi),
                 "asserted": t.asserted,
+                "use": t.use,
                 "source": t.source,
             }
         )

@@ -25,7 +25,7 @@ from sim.experiments.store import load_runs
 from sim.experiments.targets import DEFAULT_FILE, Target, load_targets
 
 COLUMNS = ("scenario", "point", "target", "period", "indicator", "group", "n", "mean", "min",
-           "max", "low", "high", "n_within", "met", "asserted", "source")
+           "max", "low", "high", "n_within", "met", "asserted", "use", "source")
 
 
 def load(path: str | Path, targets: list[Target]) -> pd.DataFrame:
@@ -64,7 +64,8 @@ def summarise(values: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
             "min": float(ok.min()) if ok.size else np.nan,
             "max": float(ok.max()) if ok.size else np.nan,
             "low": t.lo, "high": t.hi, "n_within": int(np.sum((ok >= t.lo) & (ok <= t.hi))),
-            "met": bool(t.lo <= mean <= t.hi), "asserted": t.asserted, "source": t.source,
+            "met": bool(t.lo <= mean <= t.hi), "asserted": t.asserted, "use": t.use,
+            "source": t.source,
         })
     return pd.DataFrame(rows, columns=list(COLUMNS))
 

@@ -1,0 +1,128 @@
+"""Morris screening of the behavioural parameters on the seed targets, with replicate noise.
+
+Usage (from the repository root, with the ``calibrate`` extra installed)::
+
+    NUMBA_NUM_THREADS=1 python calibration/sensitivity.py --agents 20000 --trajectories 6
+
+Screens every scalar float parameter of the chosen roles (default ``behaviour``) over its
+declared range (:func:`sim.experiments.sensitivity.scalar_parameters`; yearly paths are left
+out and listed), on every target of ``calibration/targets.toml`` (the summary ranks over the
+``use = "fit"`` ones). The default parameters are also run at ``--noise-seeds`` seeds for the
+seed-to-seed standard deviation of each target. Writes ``calibration/results/morris_<date>.csv``
+(one row per parameter and target), ``morris_<date>_summary.csv`` (per parameter),
+``morris_<date>_noise.csv``, ``morris_<date>.json`` (the run's scale, version and commit) and
+``morris_<date>.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+
+def plot(table, summary, path: Path, title: str) -> Path:
+    """Heat map of mu_star in half-bands (parameters by rank, fitted targets) and the ranking."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fit = table[table["use"] == "fit"]
+    order = list(summary["parameter"])
+    targets = list(dict.fromkeys(fit["target"]))
+    m = fit.pivot(index="parameter", columns="target", values="mu_star_band").loc[order, targets]
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(17, 0.22 * len(order) + 3.5),
+                                   gridspec_kw={"width_ratios": [3.2, 1]})
+    im = ax0.imshow(np.log10(np.clip(m.to_numpy(dtype=float), 1e-3, None)), aspect="auto",
+                    cmap="viridis", vmin=-3, vmax=1)
+    if "below_noise" in fit:
+        below = fit.pivot(index="parameter", columns="target", values="below_noise")
+        for i, j in zip(*np.nonzero(below.loc[order, targets].to_numpy(dtype=bool)),
+                        strict=True):
+            ax0.text(j, i, "·", ha="center", va="center", color="white", fontsize=8)
+    ax0.set_yticks(range(len(order)), order, fontsize=7)
+    ax0.set_xticks(range(len(targets)), targets, rotation=70, ha="right", fontsize=7)
+    fig.colorbar(im, ax=ax0, label="log10 mu* (half-bands); dot: below replicate noise")
+    ax1.barh(range(len(order)), summary["mean_mu_star_rel"], color="tab:blue")
+    ax1.set_ylim(len(order) - 0.5, -0.5)
+    ax1.set_yticks([])
+    ax1.set_xlabel("mean relative mu* over fitted targets")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--agents", type=int, default=10_000)
+    ap.add_argument("--start-year", type=int, default=1985)
+    ap.add_argument("--years", type=int, default=22)
+    ap.add_argument("--trajectories", type=int, default=4)
+    ap.add_argument("--levels", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=1, help="seed of every Morris run (common)")
+    ap.add_argument("--sample-seed", type=int, default=0, help="seed of the Morris sample")
+    ap.add_argument("--noise-seeds", type=int, default=6,
+                    help="seeds (seed, seed+1, ...) of the default runs for the noise")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--roles", nargs="+", default=["behaviour"])
+    ap.add_argument("--out", type=Path, default=None,
+                    help="output CSV (default calibration/results/morris_<date>.csv)")
+    a = ap.parse_args()
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from sim.core.version import __version__
+    from sim.experiments import sensitivity as sens
+    from sim.experiments.targets import load_targets
+
+    out = a.out or Path("calibration/results") / f"morris_{dt.date.today():%Y%m%d}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    params = sens.scalar_parameters(tuple(a.roles))
+    left_out = sens.path_parameters(tuple(a.roles))
+    targets = load_targets()
+    n_runs = a.trajectories * (len(params) + 1)
+    print(f"{len(params)} parameters, {len(targets)} targets, {n_runs} Morris runs + "
+          f"{a.noise_seeds} noise runs at {a.agents} agents; paths left out: {left_out}",
+          flush=True)
+    # the code the runs import: commit and whether sim/ differs from it, read before running
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "sim"], capture_output=True,
+                           text=True).stdout.strip() != ""
+    t0 = time.perf_counter()
+    noise = sens.replicate_noise(targets, range(a.seed, a.seed + a.noise_seeds), a.agents,
+                                 a.start_year, a.years, a.workers)
+    t1 = time.perf_counter()
+    print(f"noise runs: {t1 - t0:.0f} s", flush=True)
+    table, summary = sens.morris(params, targets, a.agents, a.trajectories, a.seed, a.start_year,
+                                 a.years, a.levels, a.sample_seed, a.workers, noise)
+    t2 = time.perf_counter()
+    meta = {"version": __version__, "commit": commit.strip(), "sim_tree_dirty": dirty,
+            "agents": a.agents, "start_year": a.start_year, "years": a.years,
+            "trajectories": a.trajectories, "levels": a.levels, "seed": a.seed,
+            "sample_seed": a.sample_seed, "noise_seeds": a.noise_seeds,
+            "parameters": len(params), "paths_left_out": left_out, "targets": len(targets),
+            "runs": table.attrs["runs"], "failed_runs": table.attrs["failed"],
+            "seconds_noise": round(t1 - t0, 1), "seconds_morris": round(t2 - t1, 1),
+            "seconds_per_run": round((t2 - t1) / table.attrs["runs"], 2)}
+    stem = out.with_suffix("")
+    table.to_csv(out, index=False)
+    summary.to_csv(f"{stem}_summary.csv", index=False)
+    noise.to_csv(f"{stem}_noise.csv", index=False)
+    Path(f"{stem}.json").write_text(json.dumps(meta, indent=1) + "\n")
+    title = (f"Morris screening, migsim {__version__} ({commit.strip()[:7]}), {a.agents} agents, "
+             f"{a.start_year}-{a.start_year + a.years - 1}, r = {a.trajectories}, "
+             f"{a.levels} levels, seed {a.seed}")
+    png = plot(table, summary, Path(f"{stem}.png"), title)
+    print(summary.head(20).to_string(index=False))
+    print(json.dumps(meta))
+    print(f"wrote {out}, {png}")
+
+
+if __name__ == "__main__":
+    main()
