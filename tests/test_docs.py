@@ -163,3 +163,21 @@ def test_markdown_sources_link_to_existing_files():
             if not target.exists() and not generated:
                 broken.append(f"{src.relative_to(ROOT)}: {link}")
     assert not broken, "broken links:\n" + "\n".join(broken)
+
+
+def test_executed_notebook_copies_match_their_sources():
+    """The site shows the executed copies in docs/notebooks (``python notebooks/execute.py``);
+    the suite executes the notebooks themselves (tests/test_notebooks.py). Their code and text
+    must be the same, so the site never shows a notebook the suite did not run."""
+    nbformat = pytest.importorskip("nbformat")
+    sources = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert sources
+    for src in sources:
+        copy = ROOT / "docs" / "notebooks" / src.name
+        assert copy.is_file(), f"no executed copy of {src.name}: run python notebooks/execute.py"
+        a = nbformat.read(src, as_version=4).cells
+        b = nbformat.read(copy, as_version=4).cells
+        assert [(c.cell_type, c.source) for c in a] == [(c.cell_type, c.source) for c in b], (
+            f"{copy} is stale: run python notebooks/execute.py {src.stem[:2]}")
+        assert any(o.get("output_type") == "display_data" for c in b if c.cell_type == "code"
+                   for o in c.get("outputs", [])), f"{copy} has no figure"
