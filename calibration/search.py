@@ -12,6 +12,9 @@ with z = (simulated - centre of the band) / (half the band), averaged over seeds
 appended to the JSON-lines log as they finish. The first trial is the current default, so the
 log always shows how far a proposal moves from it.
 
+``--also NAME`` adds a target that is not asserted (a "check" target, by its name) to the loss,
+for a search of a model change that is meant to produce it.
+
 The searched parameters come from the parameter schema (:func:`search_space`): every scalar
 parameter of the chosen roles (``--roles``, default ``behaviour``) or a named list
 (``--params``), over its declared range; ``--space NAME=LO:HI`` narrows a range inside the
@@ -34,6 +37,10 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+# one numba thread per run, set before numba is first imported here or in the workers: a kernel
+# compiled in a worker reloads numba's configuration from the environment
+os.environ["NUMBA_NUM_THREADS"] = "1"
 
 
 def search_space(roles: tuple[str, ...] = ("behaviour",), names: tuple[str, ...] = (),
@@ -61,8 +68,8 @@ def search_space(roles: tuple[str, ...] = ("behaviour",), names: tuple[str, ...]
     return space
 
 
-def _run(args: tuple[int, dict, int]) -> list[tuple[str, float, float, float]]:
-    seed, overrides, agents = args
+def _run(args: tuple) -> list[tuple[str, float, float, float]]:
+    seed, overrides, agents, extra = args
     from sim.engine import Simulation
     from sim.engine.registry import Params
     from sim.experiments.targets import compare
@@ -71,7 +78,7 @@ def _run(args: tuple[int, dict, int]) -> list[tuple[str, float, float, float]]:
                      threads=1)
     sim.run()
     tab = compare(sim.results())
-    tab = tab[tab["asserted"]]
+    tab = tab[tab["asserted"] | tab["target"].isin(extra)]
     return [tuple(r) for r in tab[["target", "simulated", "low", "high"]].values]
 
 
@@ -107,14 +114,21 @@ def main() -> None:
                     help="narrow a searched range inside its declared one, e.g. asc_home=-0.5:0.0")
     ap.add_argument("--start", action="append", default=[], metavar="NAME=VALUE",
                     help="value of the first trial (default: the current default)")
+    ap.add_argument("--also", action="append", default=[], metavar="TARGET",
+                    help="add a target that is not asserted to the loss, by its name")
     a = ap.parse_args()
+    from sim.experiments.targets import load_targets
+
+    names = {t.name for t in load_targets()}
+    unknown = [n for n in a.also if n not in names]
+    if unknown:
+        raise SystemExit(f"--also: unknown targets {unknown}")
     narrow = {}
     for item in a.space:
         name, rng = item.split("=", 1)
         lo, hi = (float(v) for v in rng.split(":"))
         narrow[name] = (lo, hi)
     SPACE = search_space(tuple(a.roles), tuple(a.params), narrow)  # noqa: N806
-    os.environ["NUMBA_NUM_THREADS"] = "1"
     import optuna
 
     from sim.engine.registry import Params
@@ -134,7 +148,7 @@ def main() -> None:
         def objective(trial: optuna.Trial) -> float:
             x = {k: trial.suggest_float(k, lo, hi) for k, (lo, hi) in SPACE.items()}
             t0 = time.perf_counter()
-            runs = list(pool.map(_run, [(s, x, a.agents) for s in a.seeds]))
+            runs = list(pool.map(_run, [(s, x, a.agents, tuple(a.also)) for s in a.seeds]))
             value = sum(loss(r, a.margin, a.penalty) for r in runs) / len(runs)
             out = sum(
                 any(not lo <= r[i][1] <= hi for r in runs)

@@ -108,3 +108,120 @@ def test_bad_data_names_file_column_row(monkeypatch):
     monkeypatch.setattr(geography, "_read_csv", corrupted)
     with pytest.raises(ValueError, match=r"provinces\.csv: column 'rural_hh_size', row 5"):
         geography._load_provinces()
+
+
+# ---------------------------------------------------------------- sim/data/sources.toml
+SOURCE_STATUSES = ("table", "derived", "estimate")
+ROW_KEY = {
+    "provinces.csv": "code",
+    "national_series.csv": "year",
+    "regional_growth.csv": "year",
+    "births.csv": "birth_year",
+}
+
+
+def _data_dir():
+    from importlib import resources
+
+    return resources.files("sim").joinpath("data")
+
+
+@pytest.fixture(scope="module")
+def sources():
+    import tomllib
+
+    return tomllib.loads(_data_dir().joinpath("sources.toml").read_text(encoding="utf-8"))["entry"]
+
+
+@pytest.fixture(scope="module")
+def csv_tables():
+    import csv
+    import io
+
+    out = {}
+    for entry in sorted(_data_dir().iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".csv"):
+            out[entry.name] = list(csv.DictReader(io.StringIO(entry.read_text(encoding="utf-8"))))
+    return out
+
+
+def _selected(entry, rows, fname):
+    """Indices of the rows an entry covers (rows / row_range on the file's key column)."""
+    keys = [int(r[ROW_KEY[fname]]) for r in rows]
+    if "rows" in entry:
+        wanted = set(entry["rows"])
+        assert wanted <= set(keys), (
+            f"{fname}:{entry['column']}: rows {wanted - set(keys)} not in file"
+        )
+        return [i for i, k in enumerate(keys) if k in wanted]
+    if "row_range" in entry:
+        lo, hi = entry["row_range"]
+        return [i for i, k in enumerate(keys) if lo <= k <= hi]
+    return list(range(len(rows)))
+
+
+def test_every_csv_is_described(csv_tables):
+    assert set(csv_tables) == set(ROW_KEY)
+
+
+def test_every_column_has_sources_covering_each_row_once(sources, csv_tables):
+    for fname, rows in csv_tables.items():
+        for col in rows[0]:
+            entries = [e for e in sources if e["file"] == fname and e["column"] == col]
+            assert entries, f"{fname}: column {col!r} has no entry in sources.toml"
+            hits = [0] * len(rows)
+            for e in entries:
+                for i in _selected(e, rows, fname):
+                    hits[i] += 1
+            bad = [rows[i][ROW_KEY[fname]] for i, h in enumerate(hits) if h != 1]
+            assert not bad, f"{fname}:{col}: rows {bad[:5]} covered {set(hits)} times, not once"
+
+
+def test_sources_entries_are_well_formed(sources, csv_tables):
+    for e in sources:
+        where = f"{e.get('file')}:{e.get('column')}"
+        assert e.get("file") in csv_tables, where
+        assert e.get("column") in csv_tables[e["file"]][0], where
+        assert e.get("status") in SOURCE_STATUSES, where
+        if e["status"] in ("table", "derived"):
+            assert isinstance(e.get("source"), str) and e["source"].strip(), f"{where}: no source"
+        urls = e.get("url", [])
+        for url in [urls] if isinstance(urls, str) else urls:
+            assert url.startswith(("http://", "https://")), f"{where}: bad url {url!r}"
+
+
+def test_estimates_have_ranges_containing_the_values(sources, csv_tables):
+    for e in (e for e in sources if e["status"] == "estimate"):
+        fname, col = e["file"], e["column"]
+        rows = csv_tables[fname]
+        idx = _selected(e, rows, fname)
+        where = f"{fname}:{col}"
+        if "allowed" in e:  # categorical column
+            vals = {rows[i][col].strip() for i in idx}
+            assert vals <= set(e["allowed"]), f"{where}: {vals - set(e['allowed'])} not allowed"
+            continue
+        assert "range" in e, f"{where}: estimate without range"
+        lo, hi = e["range"]
+        assert lo <= hi, where
+        vals = np.array([float(rows[i][col]) for i in idx])
+        assert np.all((vals >= lo) & (vals <= hi)), f"{where}: values outside [{lo}, {hi}]"
+        if "rel_range" in e:
+            assert 0 < e["rel_range"] < 1, where
+        if "row_bounds" in e:
+            keys = {int(rows[i][ROW_KEY[fname]]): float(rows[i][col]) for i in idx}
+            assert {int(k) for k, _, _ in e["row_bounds"]} <= set(keys), where
+            for k, rlo, rhi in e["row_bounds"]:
+                assert rlo <= keys[int(k)] <= rhi, (
+                    f"{where}: row {k} = {keys[int(k)]} not in [{rlo}, {rhi}]"
+                )
+
+
+def test_national_anchors_of_sourced_columns(geo):
+    # published 2000 figures the sourced columns must agree with (see sources.toml)
+    i = geo.prov_index("Beijing")
+    assert geo.rural_income_rmb_year[i] == pytest.approx(4604.6)
+    assert geo.urban_wage_rmb_year[geo.prov_index("Fujian")] == 10584
+    years = geo.national["year"]
+    cpi = geo.national["cpi_index"]
+    t = int(np.flatnonzero(years == 2008)[0])
+    assert cpi[t] / cpi[t - 1] == pytest.approx(1.059, abs=6e-4)  # CSY 2012 table 9-1

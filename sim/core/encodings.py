@@ -27,6 +27,7 @@ N_SECTORS = len(SECTOR_NAMES)
 NO_SECTOR = -1  # Persons.sector without a job
 
 NO_DIST = -1  # Persons.dist at home
+ACROSS_PROVINCE = 3  # Persons.dist of a move across a provincial border (DIST_CLASS_NAMES[3])
 NO_YEAR = -1  # Persons.first_year of someone who never left
 NO_PERSON = -1  # Households.kids_with when the children are at home
 
@@ -34,6 +35,7 @@ NO_PERSON = -1  # Households.kids_with when the children are at home
 JOB_INFORMAL = 1  # no contract (seed 1.4: informal employment)
 JOB_MINWAGE = 2  # the employer respects the minimum wage
 JOB_INSURED = 4  # enrolled in social insurance
+JOB_SELF = 8  # own-account work, held without a wage job (``employed`` 0; seed 1.4)
 
 # move events of the decision stage (decisions.decide, apply_moves)
 EVENT_NONE = 0

@@ -33,6 +33,7 @@ _PROV_FLOAT = (
     "rural_income_rmb_year",
     "arable_mu_per_rural_worker",
     "gdp_bn_rmb",
+    "exports_usd_bn",
 )
 _SCHOOL = ("share_school_primary", "share_school_junior", "share_school_senior")
 _PROV_INT = ("code", "n_prefectures", "n_counties")
@@ -61,6 +62,7 @@ class Geography:
     rural_income_rmb_year: np.ndarray
     arable_mu_per_worker: np.ndarray
     gdp_bn_rmb: np.ndarray
+    exports_usd_bn: np.ndarray
     school_shares: np.ndarray
     n_prefectures: np.ndarray
     n_counties: np.ndarray
@@ -263,6 +265,7 @@ def load_geography() -> Geography:
         rural_income_rmb_year=pv["rural_income_rmb_year"],
         arable_mu_per_worker=pv["arable_mu_per_rural_worker"],
         gdp_bn_rmb=pv["gdp_bn_rmb"],
+        exports_usd_bn=pv["exports_usd_bn"],
         school_shares=np.column_stack([pv[c] for c in _SCHOOL]),
         n_prefectures=pv["n_prefectures"].astype(np.int32),
         n_counties=pv["n_counties"].astype(np.int32),

@@ -26,9 +26,13 @@ class Record(Mechanism):
     def step(self, sim: Any) -> None:
         r, t, p, pars = sim.rec, sim.t, sim.persons, sim.pars
         self.pay(sim)
-        r.stock_dest[t], r.stock_dist[t], r.profile[t], r.sector_emp[t] = tally(
-            *stock_arrays(sim)
-        )
+        (
+            r.stock_dest[t],
+            r.stock_dist[t],
+            r.profile[t],
+            r.sector_emp[t],
+            r.stock_dest_xprov[t],
+        ) = tally(*stock_arrays(sim))
         r.outflow_dist[t] = sim.out_by_dist
         r.returnflow[t] = sim.n_returned + sim.back
         r.onflow[t] = sim.onward

@@ -24,6 +24,8 @@ from sim.mechanisms.network import Contacts
 from sim.mechanisms.policy import Policy
 from sim.mechanisms.population import Population
 from sim.mechanisms.returns import Returns
+from sim.mechanisms.rural import RuralReserve
+from sim.mechanisms.self_employment import SelfEmployment
 from sim.mechanisms.wages import Pay
 
 REGISTRY: tuple[type[Mechanism], ...] = (
@@ -36,9 +38,11 @@ REGISTRY: tuple[type[Mechanism], ...] = (
     Hukou,
     Labour,
     Household,
+    RuralReserve,
     Decisions,
     Matching,
     Pay,
+    SelfEmployment,
     Record,
 )
 STEP_ORDER: tuple[str, ...] = tuple(m.name for m in REGISTRY if m.runs_monthly())

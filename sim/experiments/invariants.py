@@ -24,17 +24,20 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.encodings import HOME, RURAL, URBAN, VACANT
+from sim.core.encodings import HOME, JOB_SELF, RURAL, URBAN, VACANT
 
 # yearly indicators: recorded in December, NaN in the other months by design
 DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
-                 "urban_rural_income_ratio", "share_returned_decade_cohort")
+                 "urban_rural_income_ratio", "share_returned_decade_cohort",
+                 "surplus_rural_labour", "rural_underemployment_rate")
 SHARES = ("share_stock", "share_to_six_destinations", "share_male", "share_aged_15_29",
           "unemployment_rate", "sector_share", "migrant_share_of_sector",
           "migrant_share_of_urban_labour", "share_fully_paid", "share_informal",
           "share_paid_min_wage", "wage_bracket_share", "share_with_residence_permit",
           "share_insured", "share_trained", "labour_shortage_rate",
-          "share_returned_decade_cohort", "gini_rural_income_per_head")
+          "share_returned_decade_cohort", "gini_rural_income_per_head",
+          "labour_status_share", "informal_share_of_urban_labour",
+          "labour_shortage_rate_year_mean", "rural_underemployment_rate")
 SIGNED = ("new_entrants_net",)  # entrants less leavers: may be negative
 MAX_FAILURES = 20  # per run: the first ones say enough
 _COUNTS = ("stock_dest", "stock_dist", "profile", "sector_emp", "wage_bins", "outflow_dist",
@@ -73,6 +76,9 @@ def check_state(sim: Any, t: int, chk: Checker) -> tuple[int, np.ndarray, np.nda
     chk.need(np.all(p.employed[rural & ~away] == 0), t, "no urban job at home")
     chk.need(np.all(p.months_away[rural & ~away] == 0), t, "no months away at home")
     chk.need(np.all((p.employed == 0) | (p.employed == 1)), t, "employed is 0/1")
+    own = (p.job & JOB_SELF) != 0
+    chk.need(np.all(rural[own] & away[own] & (p.employed[own] == 0)), t,
+             "own-account work only by rural migrants away without a wage job")
     chk.need(np.all(p.months_away >= 0), t, "months away >= 0")
     if (~vacant).any():
         exit_age = int(getattr(sim.pars, "exit_age", 65))

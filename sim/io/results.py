@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 
 from sim.core.encodings import (
+    ACROSS_PROVINCE,
     EXIT_CAUSES,
     HOME,
     JOB_INFORMAL,
@@ -87,8 +88,8 @@ SCALARS = {
 
 @njit(cache=True)
 def tally(p, n_dest):
-    """One pass over persons: stock by destination and distance class, migrant profile and
-    employed migrants by sector."""
+    """One pass over persons: stock by destination and distance class, migrant profile,
+    employed migrants by sector, and the inter-provincial stock by destination."""
     age = p.age
     sex = p.sex
     school = p.school
@@ -101,6 +102,7 @@ def tally(p, n_dest):
     job = p.job
     permit = p.permit
     by_dest = np.zeros(n_dest, np.int64)
+    by_dest_xprov = np.zeros(n_dest, np.int64)  # those who crossed a provincial border
     by_dist = np.zeros(4, np.int64)
     prof = np.zeros(N_PROFILE, np.int64)
     by_sector = np.zeros(N_SECTORS, np.int64)
@@ -117,6 +119,8 @@ def tally(p, n_dest):
         prof[PR_TRAINED_MIGRANTS] += trained[i]
         by_dest[d] += 1
         by_dist[dist[i]] += 1
+        if dist[i] == ACROSS_PROVINCE:
+            by_dest_xprov[d] += 1
         if sex[i] == MALE:
             prof[PR_MALE] += 1
         if age[i] < 30:
@@ -131,7 +135,7 @@ def tally(p, n_dest):
                 prof[PR_INFORMAL] += 1
             if (job[i] & JOB_INSURED) != 0:
                 prof[PR_INSURED] += 1
-    return by_dest, by_dist, prof, by_sector
+    return by_dest, by_dist, prof, by_sector, by_dest_xprov
 
 
 @njit(cache=True)
@@ -164,6 +168,16 @@ def tally_pay(loc, wage, paid, remit, job, contrib, minw, to_2005, edges):
     return bins, out, total, total_remit
 
 
+def _year_to_date_mean(x: np.ndarray) -> np.ndarray:
+    """Mean of a monthly series over the months of its calendar year so far (runs start in
+    January), so the December value is the yearly mean."""
+    out = np.empty_like(x, dtype=np.float64)
+    for start in range(0, x.size, 12):
+        chunk = x[start : start + 12]
+        out[start : start + 12] = np.cumsum(chunk) / np.arange(1, chunk.size + 1)
+    return out
+
+
 @dataclass
 class Recorder:
     """Preallocated monthly records, filled by the engine (counts in agents)."""
@@ -172,6 +186,7 @@ class Recorder:
     n_dest: int
     stock_dest: np.ndarray = field(init=False)
     stock_dist: np.ndarray = field(init=False)
+    stock_dest_xprov: np.ndarray = field(init=False)
     profile: np.ndarray = field(init=False)
     sector_emp: np.ndarray = field(init=False)
     wage_bins: np.ndarray = field(init=False)
@@ -187,6 +202,7 @@ class Recorder:
         m, nd = self.n_months, self.n_dest
         self.stock_dest = np.zeros((m, nd), np.int64)
         self.stock_dist = np.zeros((m, 4), np.int64)
+        self.stock_dest_xprov = np.zeros((m, nd), np.int64)
         self.profile = np.zeros((m, len(PROFILE)), np.int64)
         self.sector_emp = np.zeros((m, N_SECTORS), np.int64)
         self.wage_bins = np.zeros((m, 4), np.int64)
@@ -262,7 +278,18 @@ class Results:
         r, s, sc = self.rec, self.scale, self.rec.scalars
         stock = np.maximum(r.stock_dest.sum(axis=1), 1)
         emp = np.maximum(r.profile[:, PR_EMPLOYED], 1)
-        out["unemployment_rate", "migrants"] = 1.0 - r.profile[:, PR_EMPLOYED] / stock
+        n_self = sc.get("self_employed", np.zeros(r.profile.shape[0]))  # own-account, agents
+        working = r.profile[:, PR_EMPLOYED] + n_self
+        out["unemployment_rate", "migrants"] = 1.0 - working / stock
+        informal_wage = r.profile[:, PR_INFORMAL]
+        formal = r.profile[:, PR_EMPLOYED] - informal_wage
+        for name, v in (
+            ("formal", formal),
+            ("informal_wage", informal_wage),
+            ("self_employed", n_self),
+            ("unemployed", stock - working),
+        ):
+            out["labour_status_share", f"migrants:{name}"] = v / stock
         for k, name in enumerate(SECTOR_NAMES):
             out["sector_share", f"sector:{name}"] = r.sector_emp[:, k] / emp
         local = sc["local_workers"]
@@ -270,9 +297,13 @@ class Results:
             mig = r.sector_emp[:, k] * s
             loc_k = local * self.meta.get("local_sector_shares", np.full(5, 0.2))[k]
             out["migrant_share_of_sector", f"sector:{name}"] = mig / np.maximum(mig + loc_k, 1)
-        out["migrant_share_of_urban_labour", "total"] = (
-            r.profile[:, PR_EMPLOYED] * s / np.maximum(r.profile[:, PR_EMPLOYED] * s + local, 1)
+        out["migrant_share_of_urban_labour", "total"] = working * s / np.maximum(
+            working * s + local, 1
         )
+        local_self = sc.get("local_self_employed", np.zeros_like(local))
+        out["informal_share_of_urban_labour", "total"] = (
+            (informal_wage + n_self) * s + local_self
+        ) / np.maximum(working * s + local, 1)
         out["share_fully_paid", "migrants"] = sc["paid_full"] / emp
         out["share_informal", "migrants"] = r.profile[:, PR_INFORMAL] / emp
         out["share_paid_min_wage", "migrants"] = sc["minwage_ok"] / np.maximum(
@@ -297,6 +328,12 @@ class Results:
         out["labour_shortage_rate", "prov:Guangdong"] = r.shortage[:, gd].sum(1) / np.maximum(
             r.demand[:, gd].sum(1), 1
         )
+        for group, short, dem in (
+            ("total", r.shortage.sum(1), r.demand.sum(1)),
+            ("prov:Guangdong", r.shortage[:, gd].sum(1), r.demand[:, gd].sum(1)),
+        ):  # the mean over the calendar year to date of the monthly rates
+            rate = short / np.maximum(dem, 1)
+            out["labour_shortage_rate_year_mean", group] = _year_to_date_mean(rate)
         out["labour_demand", "total"] = r.demand.sum(1)
         out["rural_income_per_head_rmb_year", "total"] = (
             sc["rural_income_per_head"] * 12 * sc["cpi"]
@@ -330,11 +367,20 @@ class Results:
         for k, name in enumerate(DIST_CLASS_NAMES):
             out["share_stock", f"dist:{name}"] = r.stock_dist[:, k] / stock
         out["share_to_six_destinations", "total"] = r.stock_dest[:, self.dest_is_six].sum(1) / stock
+        xprov = r.stock_dest_xprov
+        out["share_to_six_destinations", "across_province"] = xprov[:, self.dest_is_six].sum(
+            1
+        ) / np.maximum(xprov.sum(1), 1)
+        for p, name in enumerate(self.prov_name):
+            out["share_stock", f"prov:{name}"] = r.stock_dest[:, self.dest_prov == p].sum(1) / stock
         out["share_male", "total"] = r.profile[:, PR_MALE] / stock
         out["share_aged_15_29", "total"] = r.profile[:, PR_AGED_15_29] / stock
         out["mean_age", "total"] = r.profile[:, PR_AGE_SUM] / stock
         out["rural_labour_force", "total"] = r.profile[:, PR_RURAL_LF] * s
         out["settled_urban_hukou", "total"] = r.profile[:, PR_SETTLED] * s
+        out["rural_origin_urban_population", "total"] = (
+            r.stock_dest.sum(axis=1) + r.profile[:, PR_SETTLED]
+        ) * s  # migrants plus those who converted to a local hukou
         self._flow_series(out)
         self._economy_series(out)
         for ind in self.added_indicators():  # declared by mechanisms added to the registry

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import HOME, JOB_INSURED, RURAL
+from sim.core.encodings import HOME, JOB_INSURED, JOB_SELF, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
@@ -23,7 +23,7 @@ from sim.core.state import send_home
 PARAMS = (
     Param(
         "return_rate_year",
-        0.113759,
+        0.101499,
         "per year",
         0.0,
         5.0,
@@ -63,7 +63,7 @@ PARAMS = (
     ),
     Param(
         "return_duration_log_per_year",
-        -0.069562,
+        -0.0510847,
         "log points per year away",
         -1.0,
         1.0,
@@ -149,7 +149,7 @@ def draw_returns(
         )
         if sex[i] == 1:
             h *= female_mult
-        if employed[i] == 0:
+        if employed[i] == 0 and (job[i] & JOB_SELF) == 0:  # own-account work is not idleness
             h *= unemp_mult
         h_i = hh[i]
         if n_children[h_i] > 0 and kids_with[h_i] != i and parent_lo <= age[i] <= parent_hi:

@@ -133,7 +133,7 @@ PARAMS = (
     ],
     Param(
         "wage_adjust_shortage",
-        0.0843706,
+        0.128187,
         "log points per year per unit shortage",
         0.0,
         10.0,

@@ -60,6 +60,12 @@ KEY_INDICATORS = (
 )
 
 
+# stages without a rule here: an indicator that only reads state, and a margin that is off
+# unless ``self_entry_rate`` > 0 (refused below, with the size term)
+_NO_RULE = ("rural_reserve", "self_employment")
+_NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity")
+
+
 class ReferenceModel(mesa.Model):
     """Plain agent-based twin of ``sim.Simulation`` (same parameters, same step order).
 
@@ -92,6 +98,13 @@ class ReferenceModel(mesa.Model):
                 "the reference model does not implement ht_mode (the Harris-Todaro teaching "
                 "mode); run it with sim.Simulation"
             )
+        for name in _NOT_IMPLEMENTED:  # rules of issue 11 that are off by default
+            if any(getattr(self.params.at(y), name) > 0
+                   for y in range(start_year, start_year + years)):
+                raise ValueError(
+                    f"the reference model does not implement {name} > 0; run it with "
+                    "sim.Simulation"
+                )
         self.seed = int(seed)
         self.start_year, self.years = int(start_year), int(years)
         self.n_months = 12 * self.years
@@ -326,7 +339,7 @@ class ReferenceModel(mesa.Model):
     # ================================================================ the month
     def step(self) -> None:
         """One month, in ``STEP_ORDER``."""
-        assert STEP_ORDER == (
+        assert tuple(s for s in STEP_ORDER if s not in _NO_RULE) == (
             "demography",
             "year",
             "policy",

@@ -113,8 +113,22 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "destination_size_elasticity",
+        0.0,
+        "elasticity",
+        0.0,
+        1.5,
+        "McFadden 1978 (a destination as an aggregate of elementary alternatives: utility "
+        "+ lambda * log size); gravity models of China's inter-provincial flows find "
+        "destination size and distance effects (He & Pooler, Geogr. Res. Forum, 1982-90 flows; "
+        "Zhang et al. 2018, Migration Studies); 0 = every destination one alternative",
+        "weight of log urban-economy size (regional product and city tier) in a "
+        "destination's utility",
+        role="behaviour",
+    ),
+    Param(
         "asc_home",
-        -0.35783,
+        -0.541868,
         "utils",
         -20.0,
         20.0,
@@ -322,6 +336,7 @@ class Decisions(Mechanism):
         first arrival would see (``sim.ht_expected``; unused outside the mode)."""
         labour = sim.mech["labour"]
         sim.ht_expected = labour.observed_employment_rate(sim, *labour.counts(sim))
+        sim.economy_weights = labour.economy_weights(sim)
 
     def step(self, sim: Any) -> None:
         pars = sim.pars
@@ -362,6 +377,12 @@ class Decisions(Mechanism):
             log_size = np.log(np.maximum(sim.demand.sum(axis=1), 1e-12))
         else:
             emp_rate = labour.employment_rate(sim, present, working)
+        size_term = None
+        if pars.ht_mode:
+            size_term = log_size
+        elif pars.destination_size_elasticity > 0.0:  # relative to an average destination
+            w = sim.economy_weights * geo.n_dest
+            size_term = pars.destination_size_elasticity * np.log(np.maximum(w, 1e-12))
         e, cum, rowsum, vmax = type_tables(
             geo,
             pars,
@@ -371,7 +392,8 @@ class Decisions(Mechanism):
             yq.hukou_pen - yq.insurance_utils,
             yq.y_ref,
             yq.dist_probs,
-            log_size if pars.ht_mode else None,
+            size_term,
+            sim.mech["self_employment"].expected_income(sim),
         )
         log_home = buf.y_home - np.log(yq.y_ref)
         decide(

@@ -74,12 +74,17 @@ def type_tables(
     y_ref: float,
     dist_probs: np.ndarray,
     log_size: np.ndarray | None = None,
+    fallback_rmb_month: np.ndarray | None = None,
 ):
     """exp(V/lambda) per type and destination, its row sums and cumulative rows.
 
     ``wage_rmb_month`` is (n_dest, n_school, n_train): migrant wage at each destination.
-    ``log_size`` (Harris-Todaro mode) adds lambda * log(jobs) to V: a destination is drawn in
-    proportion to its jobs, as an aggregate of that many alternatives (McFadden 1978).
+    ``log_size`` adds lambda * log_size to V: in Harris-Todaro mode log(jobs), so a destination
+    is drawn in proportion to its jobs, as an aggregate of that many alternatives (McFadden
+    1978); otherwise ``destination_size_elasticity`` times the log of its urban economy's size.
+    ``fallback_rmb_month`` (n_dest, n_school, n_train), when given, is what a migrant expects to
+    earn without a wage job (own-account work): the expected income is then
+    ``P(job) * wage + (1 - P(job)) * fallback``.
     """
     n_prov, n_dest = geo.n_prov, geo.n_dest
     lam = pars.nest_lambda
@@ -95,10 +100,10 @@ def type_tables(
     move_cost = (
         move_cost + pars.cost_per_1000km * (geo.prov_dist_km[:, geo.dest_prov] / 1000.0)[:, None, :]
     )
-    net = np.maximum(
-        wage_rmb_month * emp_rate[:, None, None] - living_cost_rmb_month[:, None, None],
-        0.05 * y_ref,
-    )
+    income = wage_rmb_month * emp_rate[:, None, None]
+    if fallback_rmb_month is not None:
+        income = income + (1.0 - emp_rate)[:, None, None] * fallback_rmb_month
+    net = np.maximum(income - living_cost_rmb_month[:, None, None], 0.05 * y_ref)
     log_net = np.log(net / y_ref)  # (n_dest, school, train)
     pull = np.array([1.0 + pars.young_pull_shift, 1.0, 1.0]) * pars.beta_income
     age_cost = np.array([0.0, 1.5, 3.0]) * pars.age_cost_per_decade  # mid-group ages 22, 37, 52

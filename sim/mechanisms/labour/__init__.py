@@ -12,6 +12,7 @@ friends or by themselves, 2% via public agencies). Openings left unfilled are th
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -26,17 +27,27 @@ from sim.core.encodings import (
     RURAL,
     SECTOR_NAMES,
 )
-from sim.core.geography import SHENZHEN, TIER_NAMES
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
 from sim.core.state import add_month_away
+from sim.mechanisms.labour.demand import (  # noqa: F401  (re-exported: engine, Mesa reference)
+    BASE_YEAR,
+    adjust_levels,
+    demand_at_start,
+    demand_weights,
+    expected_with_minimum,
+    grow_demand,
+    initial_demand,
+    sector_shares,
+    wage_adjusted_demand,
+)
 
 _S = SECTOR_NAMES
 PARAMS = (
     Param(
         "migrant_jobs_initial",
-        2.38035e7,
+        2.04926e+07,
         "jobs",
         1.0e5,
         3.0e8,
@@ -77,7 +88,7 @@ PARAMS = (
     ),
     Param(
         "six_demand_mult",
-        2.36424,
+        2.54803,
         "ratio",
         0.1,
         20.0,
@@ -119,6 +130,17 @@ PARAMS = (
         )
         for s, v in zip(_S, (0.25, 0.24, 0.20, 0.18, 0.13), strict=True)
     ],
+    Param(
+        "manufacturing_export_weight",
+        0.0,
+        "share",
+        0.0,
+        1.0,
+        "issue 11 (manufacturing demand follows exports; seed 1.3-1.4: export processing in "
+        "the Pearl River Delta); exports by province, CSY 2001 (sim/data)",
+        "share of manufacturing demand for migrants placed by provincial exports, not product",
+        role="structural",
+    ),
     Param(
         "east_manufacturing_tilt",
         1.1,
@@ -174,7 +196,7 @@ PARAMS = (
     ),
     Param(
         "matching_efficiency",
-        0.414678,
+        0.315897,
         "per month",
         0.0,
         1.0,
@@ -213,97 +235,6 @@ PARAMS = (
         role="policy",
     ),
 )
-
-
-def sector_shares(geo, pars) -> np.ndarray:
-    """Sector split of migrant labour demand per destination, shape (n_dest, n_sectors)."""
-    base = np.array([getattr(pars, f"demand_share_{s}") for s in SECTOR_NAMES])
-    out = np.tile(base, (geo.n_dest, 1))
-    east = geo.prov_region[geo.dest_prov] == 0
-    out[east, 1] *= pars.east_manufacturing_tilt
-    return out / out.sum(axis=1, keepdims=True)
-
-
-def demand_weights(geo, pars) -> np.ndarray:
-    """Share of national migrant labour demand at each destination (sums to 1)."""
-    w_prov = geo.gdp_bn_rmb**pars.demand_gdp_elasticity
-    w_prov = w_prov * np.where(geo.prov_region == 0, pars.east_demand_mult, 1.0)
-    six = np.zeros(geo.n_prov, bool)
-    six[np.unique(geo.dest_prov[geo.dest_is_six])] = True
-    w_prov = w_prov * np.where(six, pars.six_demand_mult, 1.0)
-    tier_share = np.array([0.30, 0.35, 0.35])
-    w = np.zeros(geo.n_dest)
-    for j in range(geo.n_dest):
-        p = geo.dest_prov[j]
-        w[j] = w_prov[p] * tier_share[min(int(geo.dest_tier[j]), 2)]
-    shz = geo.dest_name.index(SHENZHEN[0])
-    for j in range(geo.n_dest):  # Beijing, Shanghai: the megacity holds most demand
-        if j != shz and geo.dest_tier[j] == TIER_NAMES.index("megacity"):
-            p = geo.dest_prov[j]
-            w[3 * p : 3 * p + 2] = w_prov[p] * 0.1
-            w[j] = w_prov[p] * 0.8
-    gd = geo.dest_prov[shz]
-    w[shz] = w_prov[gd] * pars.shenzhen_share_of_guangdong
-    w[3 * gd : 3 * gd + 3] *= 1.0 - pars.shenzhen_share_of_guangdong
-    return w / w.sum()
-
-
-def initial_demand(geo, pars, scale: float) -> np.ndarray:
-    """Migrant labour demand (agents) by destination and sector at the start."""
-    d = demand_weights(geo, pars) * pars.migrant_jobs_initial / scale
-    return d[:, None] * sector_shares(geo, pars)
-
-
-BASE_YEAR = 1985  # the year ``migrant_jobs_initial`` refers to
-
-
-def demand_at_start(geo, params, scale: float, start_year: int) -> np.ndarray:
-    """Migrant labour demand (agents) at the start of a run: the 1985 level grown month by
-    month with the regional GDP series to the start year, so a later start begins where a 1985
-    start would have its base demand."""
-    demand = initial_demand(geo, params.at(BASE_YEAR), scale)
-    years = geo.national["year"]
-    for year in range(BASE_YEAR, start_year):
-        k = int(np.clip(np.searchsorted(years, year), 0, years.size - 1))
-        growth = geo.regional_growth[k][geo.prov_region[geo.dest_prov]]
-        pars = params.at(year)
-        for _ in range(12):
-            demand = grow_demand(demand, growth, pars)
-    return demand
-
-
-def wage_adjusted_demand(
-    base: np.ndarray, levels: np.ndarray, ref_levels: np.ndarray, pars
-) -> np.ndarray:
-    """Demand for migrant labour at the going wage: the growth-driven base demand times
-    (wage level / reference level) ** -elasticity (cheaper labour is hired more)."""
-    return base * (levels / ref_levels) ** (-pars.demand_wage_elasticity)
-
-
-def grow_demand(demand: np.ndarray, growth_pct_dest: np.ndarray, pars) -> np.ndarray:
-    """One month of demand growth with regional GDP growth (plus the growth shock lever)."""
-    g = pars.demand_growth_elasticity * (growth_pct_dest + pars.gdp_growth_shift) / 100.0
-    return demand * np.maximum(1.0 + g, 0.0)[:, None] ** (1.0 / 12.0)
-
-
-def adjust_levels(
-    levels: np.ndarray, shortage: np.ndarray, unemployment: np.ndarray, pars
-) -> np.ndarray:
-    """One month of wage adjustment (shortage: unfilled share of demand by dest-sector, counted
-    above a frictional 5% and up to 25%; unemployment: by dest)."""
-    tight = np.clip(shortage - 0.05, 0.0, 0.2)
-    g = (
-        pars.wage_drift_year
-        + pars.wage_adjust_shortage * tight
-        - pars.wage_adjust_unemployment * unemployment[:, None]
-    ) / 12.0
-    return levels * np.exp(g)
-
-
-def expected_with_minimum(levels: np.ndarray, minw: np.ndarray, enforcement: float) -> np.ndarray:
-    """Wage level a worker or employer expects where a minimum wage is enforced with the given
-    chance: level + enforcement * max(minimum - level, 0), by destination and sector."""
-    return levels + enforcement * np.maximum(minw[:, None] - levels, 0.0)
 
 
 @njit(cache=True)
@@ -459,6 +390,14 @@ class Labour(Mechanism):
         sim.demand = wage_adjusted_demand(
             sim.base_demand, self.paid_levels(sim), sim.ref_levels, pars
         )
+
+    @staticmethod
+    def economy_weights(sim: Any) -> np.ndarray:
+        """Share of the urban economy at each destination (sums to 1): the demand weights
+        without the extra pull of the east and the six main destinations on migrant labour."""
+        pars = vars(sim.params.at(sim.start_year)).copy()
+        pars.update(east_demand_mult=1.0, six_demand_mult=1.0)
+        return demand_weights(sim.geo, SimpleNamespace(**pars))
 
     @staticmethod
     def paid_levels(sim: Any) -> np.ndarray:

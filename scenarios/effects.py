@@ -1,0 +1,108 @@
+"""Each scenario's effect in its last year, with a replicate interval, into ``scenarios/README.md``.
+
+    python scenarios/effects.py --run /tmp/effects      # run the batch, then write the table
+    python scenarios/effects.py /tmp/effects            # write the table from a finished batch
+
+The batch is every scenario built on ``baseline_2015`` (1985-2015) and that baseline, with
+``--replicates`` replicates of ``--agents`` persons each (common random numbers: replicate r uses
+seed 1 + r in every scenario). The effect is the mean paired difference scenario minus baseline in
+the last year and its 95% t interval over replicates (``sim.experiments.effects.effects_table``),
+for the migrant stock and for the rural-origin urban population (migrants plus those who converted
+to a local hukou).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+START, END = "<!-- effects:start -->", "<!-- effects:end -->"
+BASE = "baseline_2015"
+INDICATORS = ("migrant_stock", "rural_origin_urban_population")
+
+
+def policy_scenarios() -> list[str]:
+    """Scenarios that descend from ``baseline_2015``, in name order."""
+    parent = {}
+    for f in sorted(HERE.glob("*.toml")):
+        parent[f.stem] = tomllib.loads(f.read_text(encoding="utf-8")).get("base")
+
+    def descends(name: str) -> bool:
+        seen = set()
+        while name in parent and name not in seen:
+            seen.add(name)
+            name = parent[name]
+            if name == BASE:
+                return True
+        return False
+
+    return [n for n in parent if n != BASE and descends(n)]
+
+
+def run_batch(out: Path, agents: int, replicates: int) -> None:
+    cmd = [sys.executable, "-m", "sim.cli", "batch", BASE, *policy_scenarios(), "--out", str(out),
+           "--replicates", str(replicates), "--agents", str(agents), "-q"]
+    subprocess.run(cmd, check=True)
+
+
+def table(batch: Path) -> str:
+    from sim.experiments import store
+    from sim.experiments.effects import effects_table
+
+    frame = store.load(batch, INDICATORS)
+    eff = effects_table(frame, BASE, list(INDICATORS))
+    n = int(eff["n"].max())
+    year = int(frame["year"].max())
+    agents = store.read_json(batch / "batch.json")["agents"]
+    lines = [
+        f"Last year {year}; {n} replicates of {agents:,} persons each (common random numbers); "
+        "effect = mean paired difference from `baseline_2015`, millions of persons, with its 95% "
+        "interval over replicates; % = relative to the baseline's mean.",
+        "",
+        "| scenario | migrant stock: effect (95% interval) | % | rural-origin urban population: "
+        "effect (95% interval) | % |",
+        "|---|---|---|---|---|",
+    ]
+    for scen, grp in eff.groupby("scenario", sort=False):
+        cells = []
+        for ind in INDICATORS:
+            r = grp[grp["indicator"] == ind].iloc[0]
+            m, lo, hi = r.mean_diff / 1e6, r.ci_low / 1e6, r.ci_high / 1e6
+            cells.append(f"{m:+.2f} ({lo:+.2f}, {hi:+.2f})")
+            cells.append(f"{r.rel_effect_pct:+.1f}")
+        lines.append(f"| `{scen}` | " + " | ".join(cells) + " |")
+    base = eff.groupby("indicator")["baseline_mean"].first()
+    lines += ["", f"Baseline means in {year}: migrant stock {base['migrant_stock'] / 1e6:.1f} "
+              f"million, rural-origin urban population "
+              f"{base['rural_origin_urban_population'] / 1e6:.1f} million."]
+    return "\n".join(lines)
+
+
+def write(batch: Path) -> None:
+    text = README.read_text(encoding="utf-8")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    README.write_text(f"{head}{START}\n{table(batch)}\n{END}{tail}", encoding="utf-8")
+    print(f"{README}: written from {batch}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("batch", type=Path, help="batch directory")
+    ap.add_argument("--run", action="store_true", help="run the batch first (resumable)")
+    ap.add_argument("--agents", type=int, default=100_000)
+    ap.add_argument("--replicates", type=int, default=4)
+    args = ap.parse_args(argv)
+    if args.run:
+        run_batch(args.batch, args.agents, args.replicates)
+    write(args.batch)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""Own-account work: the free-entry informal margin of the urban labour market (seed 1.4, 2.2).
+
+A migrant at a destination without a wage job may start own-account work (street trade, repair,
+small catering, scrap collection: seed 1.4 puts 52% of migrants in self-employment against 12%
+of local workers, Wang & Cai 2005) and keeps it until it ends or a wage job is found. Entry is
+free, so earnings fall as the destination's own-account sector fills (Harris & Todaro 1970 and
+Fields 1975 on the urban informal sector as a free-entry margin):
+
+    e_d = r * wbar_d * ((1 + N_d / K_d) / 2) ** (-eta)
+
+with ``wbar_d`` the destination's demand-weighted wage level for primary schooling (RMB a month,
+2000 prices), ``N_d`` the own-account workers present, ``K_d = k * W_d * D`` the sector's capacity:
+``k`` times the national base demand for migrant labour ``D`` spread over destinations by the
+size of their urban economies ``W_d`` (regional product and city tier, without the extra pull
+of the east on migrant labour: street trade and services serve the local economy, so interior
+cities and county towns offer own-account work to their own province's migrants, seed 1.3),
+``r`` the earnings ratio at capacity and ``eta`` the crowding elasticity. A person earns
+``e_d`` times the schooling and training premia; own-account earnings are never in arrears and
+carry no contributions. Own-account workers are not unemployed (the return hazard and the
+unemployment rate count only those with neither), but keep looking for wage jobs, so they still
+press on formal wages (``labour.adjust_levels``). Migrants deciding where to go expect
+``P(job) * w + (1 - P(job)) * s * e`` with ``s = entry / (entry + exit)``, the long-run share
+of the time without a wage job spent in own-account work.
+
+``self_entry_rate = 0`` switches the margin off: nobody is ever self-employed and every number of
+the model is the same as without the mechanism.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from sim.core.encodings import HOME, JOB_SELF, RURAL
+from sim.core.mechanism import Indicator, Mechanism
+from sim.core.params import Param
+from sim.core.rng import uniform
+
+PARAMS = (
+    Param(
+        "self_entry_rate",
+        0.0,
+        "per month",
+        0.0,
+        1.0,
+        "seed 1.4 (Wang & Cai 2005: 52% of migrants self-employed); 0 switches the margin off",
+        "chance a migrant without a wage job starts own-account work in a month",
+        role="behaviour",
+    ),
+    Param(
+        "self_exit_rate",
+        0.03,
+        "per month",
+        0.0,
+        1.0,
+        "assumption (range 0.01-0.1: a small business lasts one to eight years)",
+        "chance own-account work ends in a month",
+        role="behaviour",
+    ),
+    Param(
+        "self_income_ratio",
+        0.8,
+        "ratio",
+        0.1,
+        3.0,
+        "assumption (seed 1.4: informal migrants earn several times farm incomes; range 0.5-1.5)",
+        "own-account earnings at capacity relative to the destination's wage level",
+        role="behaviour",
+    ),
+    Param(
+        "self_capacity",
+        0.5,
+        "ratio",
+        0.01,
+        5.0,
+        "assumption (seed 2.2: informal economy 30-40% of urban labour; range 0.2-2)",
+        "own-account workers a destination supports at capacity, per job of migrant demand",
+        role="structural",
+    ),
+    Param(
+        "self_crowding_elasticity",
+        0.5,
+        "elasticity",
+        0.0,
+        3.0,
+        "assumption (free entry, Fields 1975; range 0.2-1.5)",
+        "fall of own-account earnings per unit rise of log crowding",
+        role="behaviour",
+    ),
+    Param(
+        "local_self_employed_share",
+        0.12,
+        "share",
+        0.0,
+        1.0,
+        "seed 1.4 (Wang & Cai 2005): 12% of the local workforce self-employed",
+        "self-employed share of local urban workers (counted in the informal share of labour)",
+        role="exogenous",
+    ),
+)
+
+
+def earnings(levels, demand, base_demand, n_self, pars, weights=None) -> np.ndarray:
+    """Own-account earnings ``e_d`` by destination (RMB a month, 2000 prices, primary schooling,
+    untrained) given ``n_self`` own-account workers present (agents). The capacity is
+    ``self_capacity`` times the national base demand for migrant labour spread by ``weights``
+    (the size of each destination's urban economy; default: where the base demand is)."""
+    total = demand.sum(axis=1)
+    share = demand / np.maximum(total[:, None], 1e-12)
+    wbar = (share * levels).sum(axis=1)
+    base = base_demand.sum(axis=1)
+    if weights is not None:
+        base = weights * base.sum()
+    capacity = np.maximum(pars.self_capacity * base, 1e-12)
+    crowd = (1.0 + n_self / capacity) / 2.0
+    return pars.self_income_ratio * wbar * crowd ** (-pars.self_crowding_elasticity)
+
+
+def steady_share(pars) -> float:
+    """Long-run share of the time without a wage job spent in own-account work."""
+    total = pars.self_entry_rate + pars.self_exit_rate
+    return pars.self_entry_rate / total if total > 0 else 0.0
+
+
+@njit(cache=True, parallel=True)
+def own_account(key, p, income, mult, p_entry, p_exit, remit_share, remit):
+    """Exits from and entries into own-account work of migrants without a wage job (the
+    ``JOB_SELF`` flag), and the remittance of those who work on their own this month."""
+    loc = p.loc
+    hukou = p.hukou
+    employed = p.employed
+    job = p.job
+    school = p.school
+    trained = p.trained
+    for i in prange(loc.shape[0]):
+        d = loc[i]
+        if d == HOME or hukou[i] != RURAL or employed[i] == 1:
+            continue
+        if (job[i] & JOB_SELF) != 0:
+            if uniform(key, i, 0) < p_exit:
+                job[i] = 0
+                continue
+        elif uniform(key, i, 1) < p_entry:
+            job[i] = JOB_SELF
+        else:
+            continue
+        remit[i] = remit_share * income[d] * mult[school[i], trained[i]]
+
+
+@njit(cache=True)
+def count_self(p, income, mult, n_dest):
+    """Own-account workers present per destination, and their earnings summed (RMB)."""
+    loc = p.loc
+    hukou = p.hukou
+    employed = p.employed
+    job = p.job
+    school = p.school
+    trained = p.trained
+    n_self = np.zeros(n_dest, np.int64)
+    total = 0.0
+    for i in range(loc.shape[0]):
+        d = loc[i]
+        if d >= 0 and hukou[i] == RURAL and employed[i] == 0 and (job[i] & JOB_SELF) != 0:
+            n_self[d] += 1
+            total += income[d] * mult[school[i], trained[i]]
+    return n_self, total
+
+
+class SelfEmployment(Mechanism):
+    """Migrants without a wage job start and end own-account work; earnings fall with crowding
+    (seed 1.4: 52% of migrants self-employed; 2.2: an informal economy of 30-40% of urban
+    labour)."""
+
+    name = "self_employment"
+    doc = "migrants without a wage job start and end own-account work; crowding sets earnings"
+    params = PARAMS
+    results = (
+        Indicator("self_employed", "agents", "migrants in own-account work", scaled=True),
+        Indicator("self_income_sum", "RMB", "own-account earnings of the month, summed"),
+        Indicator("local_self_employed", "persons", "self-employed local urban workers"),
+    )
+    streams = ("self_employment",)
+
+    def init(self, sim: Any) -> None:
+        sim.n_self = np.zeros(sim.geo.n_dest)
+        if getattr(sim, "economy_weights", None) is None:
+            sim.economy_weights = sim.mech["labour"].economy_weights(sim)
+
+    def step(self, sim: Any) -> None:
+        pars, t = sim.pars, sim.t
+        sim.rec.scalars["local_self_employed"][t] = (
+            pars.local_self_employed_share * pars.urban_local_workers
+        )
+        if pars.self_entry_rate <= 0.0 and not sim.n_self.any():
+            sim.rec.scalars["self_employed"][t] = 0.0
+            sim.rec.scalars["self_income_sum"][t] = 0.0
+            return
+        p, yq = sim.persons, sim.yq
+        income = earnings(
+            sim.levels, sim.demand, sim.base_demand, sim.n_self, pars, sim.economy_weights
+        )
+        own_account(
+            sim.key("self_employment"),
+            p.core,
+            income,
+            yq.mult,
+            pars.self_entry_rate,
+            pars.self_exit_rate,
+            pars.remit_share,
+            sim.buf.remit,
+        )
+        n_self, total = count_self(p.core, income, yq.mult, sim.geo.n_dest)
+        sim.n_self = n_self.astype(np.float64)
+        sim.rec.scalars["self_employed"][t] = n_self.sum()
+        sim.rec.scalars["self_income_sum"][t] = total
+
+    @staticmethod
+    def expected_income(sim: Any) -> np.ndarray | None:
+        """What a migrant without a wage job expects to earn a month at each destination, by
+        schooling and training (``s * e_d`` times the premia); None when the margin is off."""
+        pars = sim.pars
+        if pars.self_entry_rate <= 0.0:
+            return None
+        e = earnings(
+            sim.levels, sim.demand, sim.base_demand, sim.n_self, pars, sim.economy_weights
+        )
+        return (steady_share(pars) * e)[:, None, None] * sim.yq.mult[None, :, :]

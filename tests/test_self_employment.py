@@ -1,0 +1,122 @@
+"""Own-account work, the free-entry informal margin (``sim/mechanisms/self_employment.py``).
+
+Runs are small (20,000 agents) with fixed seeds; the tolerances are stated where they are used.
+Comparisons between a run with the margin and one without share the random numbers of every
+other decision (common random numbers), so their differences are the margin's effect.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sim import Simulation
+from sim.core.encodings import HOME, JOB_SELF, RURAL
+from sim.engine.registry import Params
+from sim.experiments.invariants import run_checked
+from sim.mechanisms.self_employment import earnings, steady_share
+
+ON = {"self_entry_rate": 0.15}
+AGENTS, SEED, START, YEARS = 20_000, 3, 1995, 8
+
+
+def _run(params: dict):
+    sim = Simulation(params, agents=AGENTS, seed=SEED, start_year=START, years=YEARS)
+    return sim, sim.run()
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return _run({}), _run(ON)
+
+
+def test_earnings_fall_with_crowding():
+    """e_d = r * wbar_d * ((1 + N/K) / 2) ** -eta: r * wbar at capacity, falling in N."""
+    pars = Params({"self_income_ratio": 0.8, "self_capacity": 0.5,
+                   "self_crowding_elasticity": 0.7}).at(2000)
+    levels = np.array([[400.0, 600.0], [500.0, 500.0]])
+    demand = np.array([[10.0, 30.0], [5.0, 5.0]])
+    base = demand.copy()
+    wbar = np.array([550.0, 500.0])
+    cap = 0.5 * base.sum(axis=1)
+    np.testing.assert_allclose(earnings(levels, demand, base, cap, pars), 0.8 * wbar)
+    grid = [earnings(levels, demand, base, np.full(2, n), pars)[0] for n in (0, 5, 20, 80)]
+    assert np.all(np.diff(grid) < 0)
+    assert steady_share(pars) == pytest.approx(0.0)  # entry 0: the margin is off
+    on = Params({"self_entry_rate": 0.09, "self_exit_rate": 0.03}).at(2000)
+    assert steady_share(on) == pytest.approx(0.75)
+
+
+def test_off_by_default_nobody_self_employed(pair):
+    (sim, res), _ = pair
+    assert not np.any(sim.persons.job & JOB_SELF)
+    assert np.all(res.annual("labour_status_share", "migrants:self_employed") == 0)
+
+
+def test_margin_absorbs_the_jobless(pair):
+    """With the margin, some migrants work on their own, only those away without a wage job,
+    and fewer are idle than in the same run without it (common random numbers)."""
+    (_, off), (sim, on) = pair
+    p = sim.persons
+    own = (p.job & JOB_SELF) != 0
+    assert own.any()
+    assert np.all((p.loc[own] != HOME) & (p.hukou[own] == RURAL) & (p.employed[own] == 0))
+    share = on.annual("labour_status_share", "migrants:self_employed")
+    assert np.all((share > 0) & (share < 1))
+    statuses = ("formal", "informal_wage", "self_employed", "unemployed")
+    total = sum(on.annual("labour_status_share", f"migrants:{s}") for s in statuses)
+    np.testing.assert_allclose(total, 1.0, atol=1e-12)
+    # the jobless who would be idle without the margin: unemployment falls by more than noise
+    # (some 3,000-4,000 migrants: a rate near 0.08 has a binomial s.e. of about 0.005)
+    u_off = off.annual("unemployment_rate", "migrants")[-3:].mean()
+    u_on = on.annual("unemployment_rate", "migrants")[-3:].mean()
+    assert u_on < u_off - 0.01
+
+
+def test_margin_keeps_migrants_away(pair):
+    """Own-account work is income and not idleness: fewer go home, so the stock is larger
+    (seed 1.4: informal migrants earn several times farm incomes)."""
+    (_, off), (_, on) = pair
+    assert on.annual("migrant_stock")[-1] > off.annual("migrant_stock")[-1]
+
+
+def test_informal_share_counts_own_account_work(pair):
+    (_, off), (_, on) = pair
+    a = on.annual("informal_share_of_urban_labour")
+    b = off.annual("informal_share_of_urban_labour")
+    assert np.all((a > 0) & (a < 1))
+    assert a[-1] > b[-1]
+
+
+def test_invariants_hold_with_the_margin():
+    out = run_checked({**ON, "self_exit_rate": 0.2}, agents=3000, seed=2, start_year=1990,
+                      years=3)
+    assert out["failures"] == []
+
+
+_CHILD = """
+import sys, numpy as np
+from sim import Simulation
+sim = Simulation({"self_entry_rate": 0.15}, agents=8000, seed=5, start_year=1998, years=4)
+res = sim.run()
+np.savez(sys.argv[1], job=sim.persons.job, loc=sim.persons.loc,
+         se=res.annual("labour_status_share", "migrants:self_employed"))
+"""
+
+
+def test_thread_count_bit_identical(tmp_path):
+    """The margin's draws are keyed by person and month: 1 and 2 threads give the same state."""
+    out = {}
+    for nt in (1, 2):
+        env = dict(os.environ, NUMBA_NUM_THREADS=str(nt))
+        f = tmp_path / f"t{nt}.npz"
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(f)], env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out[nt] = np.load(f)
+    for k in out[1].files:
+        np.testing.assert_array_equal(out[1][k], out[2][k], err_msg=k)
