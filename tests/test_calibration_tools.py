@@ -1,0 +1,65 @@
+"""The scripts of ``calibration/`` and ``scenarios/`` that write committed results: the search's
+space and options, and the scenario effects table of ``scenarios/README.md``."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_search_space_comes_from_the_schema():
+    search = _module(ROOT / "calibration" / "search.py", "search_script")
+    from sim.engine.registry import schema
+
+    sch = schema()
+    space = search.search_space(names=("self_entry_rate", "asc_home"),
+                                narrow={"asc_home": (-1.0, 0.0)})
+    assert space["self_entry_rate"] == (sch["self_entry_rate"].lo, sch["self_entry_rate"].hi)
+    assert space["asc_home"] == (-1.0, 0.0)
+    with pytest.raises(SystemExit, match="leaves its declared range"):
+        search.search_space(names=("self_entry_rate",), narrow={"self_entry_rate": (0.0, 2.0)})
+
+
+def test_search_refuses_an_unknown_extra_target():
+    proc = subprocess.run([sys.executable, str(ROOT / "calibration" / "search.py"), "--trials",
+                           "0", "--also", "share of unicorns"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode != 0
+    assert "unknown targets" in proc.stderr and "share of unicorns" in proc.stderr
+
+
+def test_effects_table_of_a_small_batch(tmp_path):
+    """The table lists every policy scenario once, each effect inside its interval, from a
+    batch of two scenarios; the README keeps one generated block."""
+    effects = _module(ROOT / "scenarios" / "effects.py", "effects_script")
+    names = effects.policy_scenarios()
+    assert "hukou_small_medium_open" in names and "social_insurance_portable" in names
+    assert "baseline_2015" not in names and "harris_todaro" not in names
+    out = tmp_path / "batch"
+    subprocess.run([sys.executable, "-m", "sim.cli", "batch", "baseline_2015",
+                    "hukou_small_medium_open", "--out", str(out), "--replicates", "2",
+                    "--agents", "2000", "--years", "4", "-q"], check=True, timeout=600)
+    text = effects.table(out)
+    rows = [r for r in text.splitlines() if r.startswith("| `")]
+    assert len(rows) == 1 and rows[0].startswith("| `hukou_small_medium_open` |")
+    for cell in rows[0].split("|")[2:6:2]:  # "mean (low, high)"
+        mean, rest = cell.strip().split(" (")
+        low, high = (float(x) for x in rest.rstrip(")").split(", "))
+        assert low <= float(mean) <= high
+    readme = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
+    assert readme.count(effects.START) == 1 and readme.count(effects.END) == 1
+    block = readme.split(effects.START)[1].split(effects.END)[0]
+    assert all(f"`{n}`" in block for n in names)
