@@ -38,9 +38,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-# one numba thread per run, set before numba is first imported here or in the workers: a kernel
-# compiled in a worker reloads numba's configuration from the environment
-os.environ["NUMBA_NUM_THREADS"] = "1"
 
 
 def search_space(roles: tuple[str, ...] = ("behaviour",), names: tuple[str, ...] = (),
@@ -168,4 +165,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # one numba thread per run, set before numba is first imported here or in the workers (a
+    # kernel compiled in a worker reloads numba's configuration from the environment); only
+    # when run as a script, so that importing this module changes nothing
+    os.environ["NUMBA_NUM_THREADS"] = "1"
     main()

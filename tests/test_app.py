@@ -119,7 +119,10 @@ def server(tmp_path):
            "MIGSIM_APP_AGENTS": "10000", "MPLBACKEND": "Agg"}
     solara_bin = Path(sys.executable).parent / "solara"
     cmd = [str(solara_bin)] if solara_bin.exists() else [sys.executable, "-m", "solara"]
-    cmd += ["run", str(APP), "--port", str(port), "--host", "127.0.0.1", "--no-open"]
+    # --production: no file watcher (in development mode solara opens one inotify instance per
+    # directory of every imported module, and runs out of them at the default limit of 128)
+    cmd += ["run", str(APP), "--port", str(port), "--host", "127.0.0.1", "--no-open",
+            "--production"]
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)

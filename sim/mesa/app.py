@@ -3,7 +3,7 @@
 Serve it in a browser::
 
     pip install -e ".[viz]"
-    solara run sim/mesa/app.py            # then open http://localhost:8765
+    solara run sim/mesa/app.py --production   # then open http://localhost:8765
 
 or show ``page`` in a Jupyter cell (``from sim.mesa.app import page; page``).
 
