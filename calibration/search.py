@@ -39,7 +39,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 
-
 def search_space(roles: tuple[str, ...] = ("behaviour",), names: tuple[str, ...] = (),
                  narrow: dict[str, tuple[float, float]] | None = None
                  ) -> dict[str, tuple[float, float]]:
