@@ -84,10 +84,9 @@ def table(batch: Path) -> str:
 
 
 def write(batch: Path) -> None:
-    text = README.read_text(encoding="utf-8")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{table(batch)}\n{END}{tail}", encoding="utf-8")
+    from sim.engine.describe import refresh_block
+
+    refresh_block(README, START, END, table(batch))
     print(f"{README}: written from {batch}")
 
 

@@ -327,15 +327,9 @@ def block() -> str:
 
 def refresh(path: Path = PAGE, write: bool = True) -> bool:
     """Rewrite the marked block of ``path``; True when it changed (or would change)."""
-    text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise ValueError(f"{path}: no block between {START!r} and {END!r}")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{block()}\n{END}{tail}"
-    if write and new != text:
-        path.write_text(new, encoding="utf-8")
-    return new != text
+    from sim.engine.describe import refresh_block
+
+    return refresh_block(path, START, END, block(), write)
 
 
 def current_block(path: Path = PAGE) -> str:
