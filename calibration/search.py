@@ -65,16 +65,16 @@ def search_space(roles: tuple[str, ...] = ("behaviour",), names: tuple[str, ...]
 
 
 def _run(args: tuple) -> list[tuple[str, float, float, float]]:
-    seed, overrides, agents, extra = args
+    seed, overrides, agents, extra, years, drop = args
     from sim.engine import Simulation
     from sim.engine.registry import Params
     from sim.experiments.targets import compare
 
-    sim = Simulation(Params(overrides), agents=agents, seed=seed, start_year=1985, years=22,
+    sim = Simulation(Params(overrides), agents=agents, seed=seed, start_year=1985, years=years,
                      threads=1)
     sim.run()
     tab = compare(sim.results())
-    tab = tab[tab["asserted"] | tab["target"].isin(extra)]
+    tab = tab[(tab["asserted"] | tab["target"].isin(extra)) & ~tab["target"].isin(drop)]
     return [tuple(r) for r in tab[["target", "simulated", "low", "high"]].values]
 
 
@@ -110,21 +110,32 @@ def main() -> None:
                     help="narrow a searched range inside its declared one, e.g. asc_home=-0.5:0.0")
     ap.add_argument("--start", action="append", default=[], metavar="NAME=VALUE",
                     help="value of the first trial (default: the current default)")
+    ap.add_argument("--years", type=int, default=22,
+                    help="years from 1985 each run covers (22: to 2006, the asserted targets)")
+    ap.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
+                    help="hold a parameter at a value in every trial (not searched)")
+    ap.add_argument("--drop", action="append", default=[], metavar="TARGET",
+                    help="leave an asserted target out of the loss, by its name")
     ap.add_argument("--also", action="append", default=[], metavar="TARGET",
                     help="add a target that is not asserted to the loss, by its name")
     a = ap.parse_args()
     from sim.experiments.targets import load_targets
 
     names = {t.name for t in load_targets()}
-    unknown = [n for n in a.also if n not in names]
+    unknown = [n for n in a.also + a.drop if n not in names]
     if unknown:
-        raise SystemExit(f"--also: unknown targets {unknown}")
+        raise SystemExit(f"--also/--drop: unknown targets {unknown}")
     narrow = {}
     for item in a.space:
         name, rng = item.split("=", 1)
         lo, hi = (float(v) for v in rng.split(":"))
         narrow[name] = (lo, hi)
     SPACE = search_space(tuple(a.roles), tuple(a.params), narrow)  # noqa: N806
+    fixed = {k: json.loads(v) if v.startswith("{") else v
+             for k, v in (item.split("=", 1) for item in a.fix)}
+    clash = sorted(set(fixed) & set(SPACE))
+    if clash:
+        raise SystemExit(f"--fix: {clash} are also searched")
     import optuna
 
     from sim.engine.registry import Params
@@ -144,13 +155,16 @@ def main() -> None:
         def objective(trial: optuna.Trial) -> float:
             x = {k: trial.suggest_float(k, lo, hi) for k, (lo, hi) in SPACE.items()}
             t0 = time.perf_counter()
-            runs = list(pool.map(_run, [(s, x, a.agents, tuple(a.also)) for s in a.seeds]))
+            over = {**fixed, **x}
+            jobs = [(s, over, a.agents, tuple(a.also), a.years, tuple(a.drop)) for s in a.seeds]
+            runs = list(pool.map(_run, jobs))
             value = sum(loss(r, a.margin, a.penalty) for r in runs) / len(runs)
             out = sum(
                 any(not lo <= r[i][1] <= hi for r in runs)
                 for i, (_, _, lo, hi) in enumerate(runs[0])
             )
             rec = {"trial": trial.number, "loss": value, "targets_out": out, "params": x,
+                   "fixed": fixed,
                    "seconds": round(time.perf_counter() - t0, 1),
                    "simulated": {r[0]: [run[i][1] for run in runs]
                                  for i, r in enumerate(runs[0])}}

@@ -117,6 +117,7 @@ ROW_KEY = {
     "national_series.csv": "year",
     "regional_growth.csv": "year",
     "births.csv": "birth_year",
+    "tve_employment.csv": "year",
 }
 
 

@@ -75,6 +75,11 @@ class Geography:
     national: dict[str, np.ndarray]
     regional_growth: np.ndarray
     births: dict[str, np.ndarray]  # by birth year (``births.csv``): the cohorts entering at 15
+    # township and village enterprises (TVEs): persons employed in 1998 per province (CSY 1999
+    # table 12-27; Tibet blank, 0) and the national series (``tve_employment.csv``): "year" and
+    # "employed" (persons) in the years with a published figure
+    tve_employed_1998: np.ndarray
+    tve_national: dict[str, np.ndarray]
 
     @property
     def n_prov(self) -> int:
@@ -132,6 +137,7 @@ def _load_provinces() -> dict:
         raise ValueError(f"{fname}: expected {N_PROVINCES} rows, got {len(rows)}")
     out: dict = {c: _column(rows, fname, c, float) for c in _PROV_FLOAT + _SCHOOL}
     out.update({c: _column(rows, fname, c, int) for c in _PROV_INT})
+    out["tve_employed_1998_10k"] = _column(rows, fname, "tve_employed_1998_10k", float)
     for c in _PROV_FLOAT[2:] + ("n_prefectures", "n_counties"):
         _fail_where(out[c] <= 0, fname, c, "must be positive")
     for c in _SCHOOL:
@@ -166,6 +172,13 @@ def _load_provinces() -> dict:
     out["capital"] = tuple(r["capital"].strip() for r in rows)
     out["region"] = np.array([REGION_NAMES.index(g) for g in regions], dtype=np.int8)
     return out
+
+
+def _tve_1998(pv: dict) -> np.ndarray:
+    """Persons employed by TVEs in 1998 per province (``tve_employed_1998_10k`` x 10,000)."""
+    v = pv["tve_employed_1998_10k"]
+    _fail_where(v < 0, "provinces.csv", "tve_employed_1998_10k", "must be non-negative")
+    return v * 1e4
 
 
 def _load_series() -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -230,6 +243,16 @@ def _load_births() -> dict[str, np.ndarray]:
     return out
 
 
+def _load_tve() -> dict[str, np.ndarray]:
+    fname = "tve_employment.csv"
+    rows = _read_csv(fname)
+    years = _column(rows, fname, "year", int)
+    employed = _column(rows, fname, "employed_10k", float)
+    _fail_where(np.diff(years, prepend=years[0] - 1) <= 0, fname, "year", "years not ascending")
+    _fail_where(employed <= 0, fname, "employed_10k", "must be positive")
+    return {"year": years.astype(np.int32), "employed": employed * 1e4}
+
+
 def _destinations(names: tuple[str, ...], capitals: tuple[str, ...]) -> tuple:
     dest_name: list[str] = []
     dest_prov: list[int] = []
@@ -278,9 +301,11 @@ def load_geography() -> Geography:
         national=national,
         regional_growth=growth,
         births=_load_births(),
+        tve_employed_1998=_tve_1998(pv),
+        tve_national=_load_tve(),
     )
     for arr in (v for v in vars(geo).values() if isinstance(v, np.ndarray)):
         arr.flags.writeable = False
-    for arr in (*national.values(), *geo.births.values()):
+    for arr in (*national.values(), *geo.births.values(), *geo.tve_national.values()):
         arr.flags.writeable = False
     return geo

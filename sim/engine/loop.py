@@ -58,7 +58,8 @@ class Simulation:
     What mechanisms read and write: ``persons``, ``households`` (state tables), ``places``,
     ``network``, ``geo``; ``params`` (all years) and ``pars`` (this year's values); ``yq``
     (:class:`YearInputs`); ``buf`` (declared scratch buffers); ``rec`` (the records); the
-    labour market (``demand``, ``base_demand``, ``levels``, ``ref_levels``); the month's
+    labour market (``demand``, ``base_demand``, ``urban_total``, ``urban_local``, ``levels``,
+    ``ref_levels``); the month's
     ``t``, ``year``, ``month``, ``exits``, ``counts``; ``key(stream)`` for random streams;
     ``mech[name]`` for the other mechanisms.
     """
@@ -132,7 +133,9 @@ class Simulation:
         self.mean_land_prov = np.bincount(hh_prov, land, geo.n_prov) / np.maximum(
             np.bincount(hh_prov, minlength=geo.n_prov), 1
         )
-        self.demand = labour.demand_at_start(geo, self.params, self.scale, self.start_year)
+        self.demand, self.urban_total, self.urban_local = labour.market_at_start(
+            geo, self.params, self.scale, self.start_year
+        )
         self.n_months = 12 * self.years
         self.rec = Recorder(self.n_months, geo.n_dest)
         for ind in self.extra_indicators:

@@ -25,6 +25,7 @@ from sim.mechanisms.policy import Policy
 from sim.mechanisms.population import Population
 from sim.mechanisms.returns import Returns
 from sim.mechanisms.rural import RuralReserve
+from sim.mechanisms.rural_offfarm import RuralOffFarm
 from sim.mechanisms.self_employment import SelfEmployment
 from sim.mechanisms.wages import Pay
 
@@ -38,6 +39,7 @@ REGISTRY: tuple[type[Mechanism], ...] = (
     Hukou,
     Labour,
     Household,
+    RuralOffFarm,
     RuralReserve,
     Decisions,
     Matching,

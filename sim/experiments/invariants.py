@@ -30,14 +30,16 @@ from sim.core.encodings import HOME, JOB_SELF, RURAL, URBAN, VACANT
 DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
                  "urban_rural_income_ratio", "share_returned_decade_cohort",
                  "surplus_rural_labour", "rural_underemployment_rate")
-SHARES = ("share_stock", "share_to_six_destinations", "share_male", "share_aged_15_29",
-          "unemployment_rate", "sector_share", "migrant_share_of_sector",
+SHARES = ("share_stock", "share_stock_across_province", "share_to_six_destinations",
+          "share_male", "share_aged_15_29", "unemployment_rate", "sector_share",
+          "migrant_share_of_sector",
           "migrant_share_of_urban_labour", "share_fully_paid", "share_informal",
           "share_paid_min_wage", "wage_bracket_share", "share_with_residence_permit",
           "share_insured", "share_trained", "labour_shortage_rate",
           "share_returned_decade_cohort", "gini_rural_income_per_head",
           "labour_status_share", "informal_share_of_urban_labour",
-          "labour_shortage_rate_year_mean", "rural_underemployment_rate")
+          "labour_shortage_rate_year_mean", "rural_underemployment_rate",
+          "tve_share_of_rural_labour")
 SIGNED = ("new_entrants_net",)  # entrants less leavers: may be negative
 MAX_FAILURES = 20  # per run: the first ones say enough
 _COUNTS = ("stock_dest", "stock_dist", "profile", "sector_emp", "wage_bins", "outflow_dist",

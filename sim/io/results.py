@@ -373,6 +373,11 @@ class Results:
         ) / np.maximum(xprov.sum(1), 1)
         for p, name in enumerate(self.prov_name):
             out["share_stock", f"prov:{name}"] = r.stock_dest[:, self.dest_prov == p].sum(1) / stock
+        if "Guangdong" in self.prov_name:
+            gd = self.dest_prov == self.prov_name.index("Guangdong")
+            out["share_stock_across_province", "prov:Guangdong"] = xprov[:, gd].sum(
+                1
+            ) / np.maximum(xprov.sum(1), 1)
         out["share_male", "total"] = r.profile[:, PR_MALE] / stock
         out["share_aged_15_29", "total"] = r.profile[:, PR_AGED_15_29] / stock
         out["mean_age", "total"] = r.profile[:, PR_AGE_SUM] / stock

@@ -142,6 +142,17 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "frictional_shortage",
+        0.05,
+        "share",
+        0.0,
+        0.15,
+        "assumption (range 0.02-0.08): openings unfilled in the normal course of turnover "
+        "(separation_rate 2% a month, a month or two to fill)",
+        "unfilled share of demand that does not raise wages",
+        role="behaviour",
+    ),
+    Param(
         "wage_adjust_unemployment",
         0.2,
         "log points per year per unit unemployment",

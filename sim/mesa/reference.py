@@ -34,7 +34,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.core.encodings import N_SECTORS, SECTOR_NAMES
+from sim.core.encodings import N_SECTORS, SECTOR_NAMES, URBAN
 from sim.core.geography import load_geography
 from sim.core.state import HOME, RURAL, VACANT
 from sim.engine import STEP_ORDER
@@ -60,10 +60,10 @@ KEY_INDICATORS = (
 )
 
 
-# stages without a rule here: an indicator that only reads state, and a margin that is off
-# unless ``self_entry_rate`` > 0 (refused below, with the size term)
-_NO_RULE = ("rural_reserve", "self_employment")
-_NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity")
+# stages without a rule here: an indicator that only reads state, and margins that are off
+# unless ``self_entry_rate`` > 0 or ``tve_jobs_scale`` > 0 (refused below, with the size term)
+_NO_RULE = ("rural_offfarm", "rural_reserve", "self_employment")
+_NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity", "tve_jobs_scale")
 
 
 class ReferenceModel(mesa.Model):
@@ -172,7 +172,9 @@ class ReferenceModel(mesa.Model):
             self.persons.append(x)
         for i, x in enumerate(self.persons):
             x.contacts = [self.persons[j] for j in net.indices[net.indptr[i] : net.indptr[i + 1]]]
-        self.demand = labour.demand_at_start(geo, self.params, self.scale, self.start_year)
+        self.demand, self.urban_total, self.urban_local = labour.market_at_start(
+            geo, self.params, self.scale, self.start_year
+        )
         self.resolve_year(self.start_year)
         self.levels = wages.levels_at_start(geo, self.params, self.start_year)
         self.ref_levels = self.levels.copy()  # wage levels on the drift path
@@ -290,6 +292,15 @@ class ReferenceModel(mesa.Model):
                     working[x.loc, x.sector] += 1
         return present, working
 
+    def count_settled(self) -> np.ndarray:
+        """Persons aged 15-64 who converted to a local hukou, per destination: locals under
+        ``local_competition`` (as ``labour.count_settled``)."""
+        out = np.zeros(self.geo.n_dest, np.int64)
+        for x in self.persons:
+            if x.loc != HOME and x.hukou == URBAN and 15 <= x.age < 65:
+                out[x.loc] += 1
+        return out
+
     def update_market_signals(self, counts: tuple | None = None) -> None:
         """What deciders see: the Harris-Todaro job chance and the expected wage per
         destination (demand-weighted level, raised where a minimum wage is enforced, times the
@@ -311,7 +322,11 @@ class ReferenceModel(mesa.Model):
         rise with unfilled openings (measured against last month's demand) and fall with
         unemployment, and demand is the base demand at the going wage
         (``labour.wage_adjusted_demand``)."""
-        self.base_demand = labour.grow_demand(self.base_demand, self.growth, pars)
+        settled = self.count_settled() if pars.local_competition else None
+        self.base_demand, self.urban_total, self.urban_local = labour.advance_market(
+            self.base_demand, self.urban_total, self.urban_local, self.growth, self.geo, pars,
+            settled,
+        )
         self.ref_levels = self.ref_levels * np.exp(pars.wage_drift_year / 12.0)
         present, working = self.count_workers()
         shortage = np.maximum(self.demand - working, 0.0) / np.maximum(self.demand, 1e-12)

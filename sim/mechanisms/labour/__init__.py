@@ -26,6 +26,7 @@ from sim.core.encodings import (
     NO_SECTOR,
     RURAL,
     SECTOR_NAMES,
+    URBAN,
 )
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
@@ -33,12 +34,15 @@ from sim.core.rng import uniform
 from sim.core.state import add_month_away
 from sim.mechanisms.labour.demand import (  # noqa: F401  (re-exported: engine, Mesa reference)
     BASE_YEAR,
+    RESIDUAL_PARAMS,
     adjust_levels,
+    advance_market,
     demand_at_start,
     demand_weights,
     expected_with_minimum,
     grow_demand,
     initial_demand,
+    market_at_start,
     sector_shares,
     wage_adjusted_demand,
 )
@@ -234,6 +238,7 @@ PARAMS = (
         "extra job-finding chance from public employment services",
         role="policy",
     ),
+    *RESIDUAL_PARAMS,
 )
 
 
@@ -253,6 +258,21 @@ def count_workers(p, n_dest):
             if employed[i] == 1:
                 working[d, sector[i]] += 1
     return present, working
+
+
+@njit(cache=True)
+def count_settled(p, n_dest):
+    """Persons aged 15-64 who converted to a local hukou, by destination: under
+    ``local_competition`` they join the local workforce."""
+    loc = p.loc
+    hukou = p.hukou
+    age = p.age
+    out = np.zeros(n_dest, np.int64)
+    for i in range(loc.shape[0]):
+        d = loc[i]
+        if d >= 0 and hukou[i] == URBAN and 15 <= age[i] < 65:
+            out[d] += 1
+    return out
 
 
 def job_chances(demand: np.ndarray, present: np.ndarray, working: np.ndarray, pars):
@@ -380,7 +400,10 @@ class Labour(Mechanism):
 
     def step(self, sim: Any) -> None:
         p, pars, yq = sim.persons, sim.pars, sim.yq
-        sim.base_demand = grow_demand(sim.base_demand, yq.growth, pars)
+        settled = count_settled(p.core, sim.geo.n_dest) if pars.local_competition else None
+        sim.base_demand, sim.urban_total, sim.urban_local = advance_market(
+            sim.base_demand, sim.urban_total, sim.urban_local, yq.growth, sim.geo, pars, settled
+        )
         sim.ref_levels = sim.ref_levels * np.exp(pars.wage_drift_year / 12.0)
         present, working = count_workers(p.core, sim.geo.n_dest)
         sim.counts = (present, working)  # start-of-month counts, read by the decisions

@@ -6,10 +6,74 @@ reference model call them. See ``docs/markets/formal.md`` for the equations.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from sim.core.encodings import SECTOR_NAMES
 from sim.core.geography import SHENZHEN, TIER_NAMES
+from sim.core.params import Param
+
+RESIDUAL_PARAMS = (
+    Param(
+        "local_competition",
+        False,
+        "switch",
+        0,
+        1,
+        "issue 11 (locals and migrants both supply urban labour; seed 1.4: migrants take the "
+        "jobs urban workers shun)",
+        "demand for migrant labour is total urban labour demand less the local (urban hukou) "
+        "workforce, instead of its own level grown with GDP",
+        kind=bool,
+        role="structural",
+    ),
+    Param(
+        "urban_jobs_1985",
+        1.2808e8,
+        "jobs",
+        1.0e8,
+        1.6e8,
+        "CSY 2000 Table 5-4 (urban employed persons, year-end 1985: 12,808 ten-thousands)",
+        "urban employment in 1985: total urban labour demand at the start",
+        role="exogenous",
+    ),
+    Param(
+        "migrant_share_urban_jobs_1985",
+        0.03,
+        "share",
+        0.005,
+        0.15,
+        "estimate (range 0.01-0.08): seed, Introduction (some 2 million migrants in the "
+        "mid-1980s) against 128 million urban jobs",
+        "share of 1985 urban labour demand open to rural migrants (the rest held by locals)",
+        role="structural",
+    ),
+    Param(
+        "urban_labour_output_elasticity",
+        0.4,
+        "elasticity",
+        0.1,
+        1.0,
+        "derived: urban employment grew 3.9% a year 1985-2006 (CSY: 128 to 283 million) while "
+        "GDP grew 9.7% (sim/data national series); estimate, range 0.3-0.6",
+        "growth of total urban labour demand per unit of regional GDP growth",
+        role="structural",
+    ),
+    Param(
+        "local_labour_growth",
+        {"1985": 0.04, "1992": 0.02, "2005": 0.008, "2015": 0.0},
+        "per year",
+        -0.03,
+        0.06,
+        "estimate (each value +/-0.01): growth of the urban hukou workforce, fast while the "
+        "1962-1975 urban birth cohorts entered work (urban employment grew 5.8% a year "
+        "1985-1990, CSY), slowing with the smaller cohorts born after 1980 (urban natural "
+        "increase plus planned conversions, net of retirements)",
+        "yearly growth of the local (urban hukou) workforce that fills urban jobs first",
+        role="exogenous",
+    ),
+)
 
 
 def sector_shares(geo, pars) -> np.ndarray:
@@ -63,19 +127,83 @@ def initial_demand(geo, pars, scale: float) -> np.ndarray:
 BASE_YEAR = 1985  # the year ``migrant_jobs_initial`` refers to
 
 
-def demand_at_start(geo, params, scale: float, start_year: int) -> np.ndarray:
-    """Migrant labour demand (agents) at the start of a run: the 1985 level grown month by
-    month with the regional GDP series to the start year, so a later start begins where a 1985
-    start would have its base demand."""
-    demand = initial_demand(geo, params.at(BASE_YEAR), scale)
+def urban_at_start(geo, pars, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Total urban labour demand and the local workforce (agents) by destination in 1985.
+    Total demand is spread by the size of each urban economy; the migrants' part of it
+    (``migrant_share_urban_jobs_1985``) by the migrant demand weights, so the east and the six
+    main destinations open more of their jobs to migrants; locals hold the rest."""
+    econ = dict(vars(pars))
+    econ.update(east_demand_mult=1.0, six_demand_mult=1.0)
+    total = demand_weights(geo, SimpleNamespace(**econ)) * pars.urban_jobs_1985 / scale
+    migrant = demand_weights(geo, pars) * (
+        pars.migrant_share_urban_jobs_1985 * pars.urban_jobs_1985 / scale
+    )
+    total = np.maximum(total, migrant)
+    return total, total - migrant
+
+
+def migrant_demand_shares(geo, pars) -> np.ndarray:
+    """Where migrant labour demand sits, by destination and sector (sums to 1): the demand
+    weights (regional product, the pull of the east and the six main destinations, Shenzhen)
+    times the sector shares, with manufacturing partly placed by exports."""
+    out = initial_demand(geo, pars, 1.0)
+    return out / out.sum()
+
+
+def residual_demand(total: np.ndarray, local: np.ndarray, geo, pars, settled=None) -> np.ndarray:
+    """Migrant labour demand (agents) by destination and sector: the urban jobs the local
+    workforce (and former migrants who converted, ``settled``) does not fill, nationally,
+    placed where migrant demand sits (``migrant_demand_shares``). National, because firms on
+    the coast hire from the whole country while the local workforce is counted where it lives."""
+    held = local.sum() + (0.0 if settled is None else float(settled.sum()))
+    return max(total.sum() - held, 0.0) * migrant_demand_shares(geo, pars)
+
+
+def grow_urban(
+    total: np.ndarray, local: np.ndarray, growth_pct_dest: np.ndarray, pars
+) -> tuple[np.ndarray, np.ndarray]:
+    """One month: total urban labour demand grows with regional GDP (times its output
+    elasticity, plus the growth shock lever); the local workforce at its own rate."""
+    g = pars.urban_labour_output_elasticity * (growth_pct_dest + pars.gdp_growth_shift) / 100.0
+    total = total * np.maximum(1.0 + g, 0.0) ** (1.0 / 12.0)
+    return total, local * (1.0 + pars.local_labour_growth) ** (1.0 / 12.0)
+
+
+def market_at_start(geo, params, scale: float, start_year: int):
+    """Base migrant demand (agents, by destination and sector), total urban labour demand and
+    the local workforce (by destination) at the start of a run, grown from 1985."""
+    p0 = params.at(BASE_YEAR)
+    demand = initial_demand(geo, p0, scale)
+    total, local = urban_at_start(geo, p0, scale)
     years = geo.national["year"]
     for year in range(BASE_YEAR, start_year):
         k = int(np.clip(np.searchsorted(years, year), 0, years.size - 1))
         growth = geo.regional_growth[k][geo.prov_region[geo.dest_prov]]
         pars = params.at(year)
         for _ in range(12):
-            demand = grow_demand(demand, growth, pars)
-    return demand
+            demand, total, local = advance_market(demand, total, local, growth, geo, pars)
+    now = params.at(start_year)
+    if now.local_competition:
+        demand = residual_demand(total, local, geo, now)
+    return demand, total, local
+
+
+def advance_market(demand, total, local, growth_pct_dest, geo, pars, settled=None):
+    """One month of the base (pre-wage) migrant demand: the residual of total urban demand
+    over the local workforce under ``local_competition`` (``settled``: former migrants of
+    working age who converted to a local hukou, by destination, who count as locals), else its
+    own level grown with GDP."""
+    total, local = grow_urban(total, local, growth_pct_dest, pars)
+    if pars.local_competition:
+        return residual_demand(total, local, geo, pars, settled), total, local
+    return grow_demand(demand, growth_pct_dest, pars), total, local
+
+
+def demand_at_start(geo, params, scale: float, start_year: int) -> np.ndarray:
+    """Migrant labour demand (agents) at the start of a run: the 1985 level grown month by
+    month with the regional GDP series to the start year, so a later start begins where a 1985
+    start would have its base demand."""
+    return market_at_start(geo, params, scale, start_year)[0]
 
 
 def wage_adjusted_demand(
@@ -96,8 +224,8 @@ def adjust_levels(
     levels: np.ndarray, shortage: np.ndarray, unemployment: np.ndarray, pars
 ) -> np.ndarray:
     """One month of wage adjustment (shortage: unfilled share of demand by dest-sector, counted
-    above a frictional 5% and up to 25%; unemployment: by dest)."""
-    tight = np.clip(shortage - 0.05, 0.0, 0.2)
+    above ``frictional_shortage`` and for at most 0.2 beyond it; unemployment: by dest)."""
+    tight = np.clip(shortage - pars.frictional_shortage, 0.0, 0.2)
     g = (
         pars.wage_drift_year
         + pars.wage_adjust_shortage * tight
