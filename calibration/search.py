@@ -38,23 +38,52 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+# parameters that act only when a switch is on: left out of a search by role while the switch
+# is off (its default, unless held on with --fix), since they cannot move any target then
+GATED = {
+    "tve_wage_ratio": "tve_jobs_scale",
+    "tve_separation_rate": "tve_jobs_scale",
+    "tve_matching_efficiency": "tve_jobs_scale",
+    "self_exit_rate": "self_entry_rate",
+    "self_income_ratio": "self_entry_rate",
+    "self_capacity": "self_entry_rate",
+    "self_crowding_elasticity": "self_entry_rate",
+}
+
+
+def _switched_on(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "0.0", "false", "")
+    return bool(value)
+
 
 def search_space(roles: tuple[str, ...] = ("behaviour",), names: tuple[str, ...] = (),
-                 narrow: dict[str, tuple[float, float]] | None = None
-                 ) -> dict[str, tuple[float, float]]:
+                 narrow: dict[str, tuple[float, float]] | None = None,
+                 fixed: dict | None = None) -> dict[str, tuple[float, float]]:
     """{name: (low, high)} searched: every scalar float parameter of the given roles (or only
     ``names``), over its declared range from the schema, each optionally narrowed by ``narrow``
-    (refused when it leaves the declared range). Ranges are never declared here."""
+    (refused when it leaves the declared range). Ranges are never declared here. By role, a
+    parameter of ``GATED`` is left out while its switch is off (default or ``fixed``) and not
+    searched itself."""
     from sim.engine.registry import schema
 
     sch = schema()
     unknown = [n for n in (*names, *(narrow or {})) if n not in sch]
     if unknown:
         raise SystemExit(f"unknown parameters in the search space: {unknown}")
+    fixed = fixed or {}
     chosen = names or tuple(
         k for k, p in sch.items()
         if p.role in roles and p.kind is float and not p.choices and not isinstance(p.default, dict)
     )
+    if not names:  # a gated parameter stays when its switch is on or is searched itself
+
+        def gated_off(k: str) -> bool:
+            gate = GATED.get(k)
+            return (gate is not None and gate not in chosen
+                    and not _switched_on(fixed.get(gate, sch[gate].default)))
+
+        chosen = tuple(k for k in chosen if not gated_off(k))
     space = {k: (float(sch[k].lo), float(sch[k].hi)) for k in chosen}
     for k, (lo, hi) in (narrow or {}).items():
         p = sch[k]
@@ -130,9 +159,9 @@ def main() -> None:
         name, rng = item.split("=", 1)
         lo, hi = (float(v) for v in rng.split(":"))
         narrow[name] = (lo, hi)
-    SPACE = search_space(tuple(a.roles), tuple(a.params), narrow)  # noqa: N806
     fixed = {k: json.loads(v) if v.startswith("{") else v
              for k, v in (item.split("=", 1) for item in a.fix)}
+    SPACE = search_space(tuple(a.roles), tuple(a.params), narrow, fixed)  # noqa: N806
     clash = sorted(set(fixed) & set(SPACE))
     if clash:
         raise SystemExit(f"--fix: {clash} are also searched")

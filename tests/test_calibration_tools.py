@@ -33,6 +33,18 @@ def test_search_space_comes_from_the_schema():
         search.search_space(names=("self_entry_rate",), narrow={"self_entry_rate": (0.0, 2.0)})
 
 
+def test_search_by_role_leaves_out_parameters_of_switched_off_mechanisms():
+    """The off-farm market's parameters move nothing while ``tve_jobs_scale`` is 0: a search
+    by role leaves them out, unless the switch is held on."""
+    search = _module(ROOT / "calibration" / "search.py", "search_script")
+    off = search.search_space(roles=("behaviour",))
+    assert "asc_home" in off and "tve_wage_ratio" not in off
+    # self_entry_rate is itself a behaviour parameter, so its margin's parameters are searched
+    assert "self_entry_rate" in off and "self_income_ratio" in off
+    on = search.search_space(roles=("behaviour",), fixed={"tve_jobs_scale": "1.0"})
+    assert "tve_wage_ratio" in on
+
+
 def test_search_refuses_an_unknown_extra_target():
     proc = subprocess.run([sys.executable, str(ROOT / "calibration" / "search.py"), "--trials",
                            "0", "--also", "share of unicorns"], capture_output=True, text=True,
