@@ -158,11 +158,13 @@ def test_invariants_hold():
     assert out["failures"] == []
 
 
-def test_mesa_reference_refuses():
+def test_mesa_reference_implements_the_rule():
+    """The reference model runs the same rule (``sim.mesa.offfarm``; docked against the core in
+    ``tests/test_mesa_offfarm.py``) instead of refusing ``tve_jobs_scale > 0``."""
     from sim.mesa.reference import ReferenceModel
 
-    with pytest.raises(ValueError, match="tve_jobs_scale"):
-        ReferenceModel(ON, agents=500, seed=1, start_year=2000, years=1)
+    m = ReferenceModel(ON, agents=1000, seed=1, start_year=2000, years=1).run()
+    assert m.offfarm_series()["tve_share_of_rural_labour", "total"][-1] > 0
 
 
 _CHILD = """

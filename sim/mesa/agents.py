@@ -170,6 +170,7 @@ class Person(mesa.Agent):
         self.job = 0
         self.permit = 0
         self.first_year = -1
+        self.tve = 0  # 1 = holds a TVE job at home (``sim.mesa.offfarm``); 0 away
         # scratch of the month
         self.returned = False
         self.event = 0
@@ -214,6 +215,7 @@ class Person(mesa.Agent):
         self._leave_job()
         self.months_away = 0
         self.permit = 0
+        self.tve = 0
         return left
 
     def become_entrant(self, pars) -> None:
@@ -232,6 +234,7 @@ class Person(mesa.Agent):
         self.months_away = 0
         self.permit = 0
         self.first_year = -1
+        self.tve = 0
 
     # ------------------------------------------------------------ 2 year (training)
     def train(self, rate: float) -> None:
@@ -279,6 +282,7 @@ class Person(mesa.Agent):
         self._leave_job()
         self.months_away = 0
         self.permit = 0
+        self.tve = 0  # as the core's ``sent_home`` resets declared state
         self.household.release_children(self, settled=False)
         return True
 
@@ -411,6 +415,7 @@ class Person(mesa.Agent):
         self.permit = 0
         if ev == 1:
             self.months_away = 0
+            self.tve = 0  # a TVE job is at home
             if self.first_year < 0:
                 self.first_year = year
         return ev

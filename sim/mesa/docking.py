@@ -177,6 +177,7 @@ def transplant(sim: Simulation) -> ReferenceModel:
             "job",
             "permit",
             "first_year",
+            "tve",
         ):
             setattr(x, a, int(getattr(p, a)[i]))
     for h, house in enumerate(m.households):

@@ -3,8 +3,9 @@
 ``ReferenceModel`` holds :class:`~sim.mesa.agents.Person` and
 :class:`~sim.mesa.agents.Household` agents and advances them month by month in the core's step
 order (``sim.engine.STEP_ORDER``): demography, year, policy, returns, hukou, labour, household,
-decisions, matching, pay, record. It is meant for reading, teaching and checking the numba core
-at a few thousand agents (``tests/test_docking.py``), not for production runs.
+rural off-farm work (``sim.mesa.offfarm``), decisions, matching, pay, record. It is meant for
+reading, teaching and checking the numba core at a few thousand agents
+(``tests/test_docking.py``), not for production runs.
 
 What is shared with the core, so that the two models cannot drift apart in their inputs:
 
@@ -44,6 +45,7 @@ from sim.mechanisms import demography, labour, wages
 from sim.mechanisms.network import build_network
 from sim.mechanisms.population import build_population
 from sim.mesa.agents import Household, Person
+from sim.mesa.offfarm import TVE_INDICATORS, rural_offfarm
 
 #: the indicators recorded each month, as (indicator, group) keys of ``Results.series()``
 KEY_INDICATORS = (
@@ -60,10 +62,10 @@ KEY_INDICATORS = (
 )
 
 
-# stages without a rule here: an indicator that only reads state, and margins that are off
-# unless ``self_entry_rate`` > 0 or ``tve_jobs_scale`` > 0 (refused below, with the size term)
-_NO_RULE = ("rural_offfarm", "rural_reserve", "self_employment")
-_NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity", "tve_jobs_scale")
+# stages without a rule here: an indicator that only reads state, and a margin that is off
+# unless ``self_entry_rate`` > 0 (refused below, with the size term)
+_NO_RULE = ("rural_reserve", "self_employment")
+_NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity")
 
 
 class ReferenceModel(mesa.Model):
@@ -115,6 +117,9 @@ class ReferenceModel(mesa.Model):
         self._moving_cost_cache: dict[tuple[int, int], np.ndarray] = {}
         self._build(int(agents))
         self.rec: dict[tuple[str, str], list[float]] = {k: [] for k in KEY_INDICATORS}
+        # TVE indicators (``offfarm_series``) and (holders, capacity) per province each month
+        self.offfarm_rec: dict[tuple[str, str], list[float]] = {k: [] for k in TVE_INDICATORS}
+        self.offfarm_check: list[tuple[np.ndarray, np.ndarray]] = []
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 f"{ind}[{grp}]": (lambda m, k=(ind, grp): m.rec[k][-1])
@@ -362,6 +367,7 @@ class ReferenceModel(mesa.Model):
             "hukou",
             "labour",
             "household",
+            "rural_offfarm",
             "decisions",
             "matching",
             "pay",
@@ -394,6 +400,8 @@ class ReferenceModel(mesa.Model):
         # 7 household
         for h in self.households:
             h.compute_home_income()
+        # 7b rural off-farm work (TVE jobs; the TVE wage in the income at home)
+        rural_offfarm(self, pars)
         # 8 decisions
         self.update_market_signals((present, working))
         p_consider = 1.0 - math.exp(-pars.consider_rate_year * self.decide_weights[month - 1])
@@ -452,3 +460,8 @@ class ReferenceModel(mesa.Model):
     def series(self) -> dict[tuple[str, str], np.ndarray]:
         """Monthly key indicators, keyed like ``Results.series()``."""
         return {k: np.asarray(v, np.float64) for k, v in self.rec.items()}
+
+    def offfarm_series(self) -> dict[tuple[str, str], np.ndarray]:
+        """Monthly TVE indicators (``tve_employment``, ``tve_share_of_rural_labour``), keyed
+        like ``Results.series()``; zeros while ``tve_jobs_scale`` is 0."""
+        return {k: np.asarray(v, np.float64) for k, v in self.offfarm_rec.items()}
