@@ -86,7 +86,8 @@ def test_later_start_continues_the_1985_path(geo):
 
 def test_off_leaves_the_exogenous_level(geo):
     """With the switch off the base demand is the old level grown with GDP: the same numbers as
-    ``demand_at_start`` has always given (the regression baselines hold this for whole runs)."""
+    the exogenous-level rule has always given (the regression baselines hold this for whole
+    runs)."""
     params = Params({"local_competition": False})
     d, _, _ = market_at_start(geo, params, 1.0, 1985)
     assert d.sum() == pytest.approx(params.at(1985).migrant_jobs_initial, rel=1e-9)

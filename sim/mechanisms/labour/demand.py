@@ -199,13 +199,6 @@ def advance_market(demand, total, local, growth_pct_dest, geo, pars, settled=Non
     return grow_demand(demand, growth_pct_dest, pars), total, local
 
 
-def demand_at_start(geo, params, scale: float, start_year: int) -> np.ndarray:
-    """Migrant labour demand (agents) at the start of a run: the 1985 level grown month by
-    month with the regional GDP series to the start year, so a later start begins where a 1985
-    start would have its base demand."""
-    return market_at_start(geo, params, scale, start_year)[0]
-
-
 def wage_adjusted_demand(
     base: np.ndarray, levels: np.ndarray, ref_levels: np.ndarray, pars
 ) -> np.ndarray:
