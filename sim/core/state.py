@@ -79,6 +79,20 @@ def send_home(i, p):
     p.permit[i] = 0
 
 
+@njit(inline="always", cache=True)
+def rural_members(hh_start, h, loc, hukou):
+    """(rural-hukou members, of whom at home) of household ``h``; vacant slots and converted
+    members are not counted."""
+    n_work = 0
+    at_home = 0
+    for i in range(hh_start[h], hh_start[h + 1]):
+        if hukou[i] == RURAL:
+            n_work += 1
+            if loc[i] == HOME:
+                at_home += 1
+    return n_work, at_home
+
+
 @njit(cache=True, parallel=True)
 def add_month_away(p):
     """One more month away for every rural-hukou person at a destination."""

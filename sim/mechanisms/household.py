@@ -26,6 +26,7 @@ from sim.core.encodings import EVENT_DEPART, EVENT_NONE, HOME, NO_PERSON, RURAL
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
+from sim.core.state import rural_members
 
 PARAMS = (
     Param(
@@ -170,20 +171,6 @@ def log_farm_productivity(geo, pars, rural_index: float, mean_land_prov: np.ndar
 
 
 LOG_INT = np.log(np.maximum(np.arange(64, dtype=np.float64), 1.0))  # log n for small counts
-
-
-@njit(inline="always", cache=True)
-def rural_members(hh_start, h, loc, hukou):
-    """(rural-hukou members, of whom at home) of household ``h``; vacant slots and converted
-    members are not counted."""
-    n_work = 0
-    at_home = 0
-    for i in range(hh_start[h], hh_start[h + 1]):
-        if hukou[i] == RURAL:
-            n_work += 1
-            if loc[i] == HOME:
-                at_home += 1
-    return n_work, at_home
 
 
 @njit(cache=True, parallel=True)

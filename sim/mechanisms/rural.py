@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import HOME, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
+from sim.core.state import rural_members
 
 PARAMS = (
     Param(
@@ -100,13 +100,7 @@ def reserve_by_household(
     land_pw = hs.land_mu_per_worker
     n_hh = hh_start.shape[0] - 1
     for h in prange(n_hh):
-        n_work = 0
-        at_home = 0
-        for i in range(hh_start[h], hh_start[h + 1]):
-            if hukou[i] == RURAL:
-                n_work += 1
-                if loc[i] == HOME:
-                    at_home += 1
+        n_work, at_home = rural_members(hh_start, h, loc, hukou)
         home[h] = at_home
         if at_home == 0:
             surplus[h] = 0.0

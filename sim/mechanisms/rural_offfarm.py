@@ -201,7 +201,8 @@ def hire(key, p, tve, hh_prov, age_max, prob, openings):
 
 @njit(cache=True, parallel=True)
 def household_counts(hh_start, p, tve, n_home, k_tve):
-    """Per household: rural workers at home (as ``household.rural_members``) and TVE holders."""
+    """Per household: rural workers at home (as ``sim.core.state.rural_members``) and TVE
+    holders."""
     loc = p.loc
     hukou = p.hukou
     for h in prange(hh_start.shape[0] - 1):
