@@ -315,12 +315,50 @@ def included_page(src: Path, title: str, intro: str) -> str:
             + text)
 
 
+def policies_page() -> str:
+    """The dated policy documents (``sim/data/policies.toml``) and the policy paths they date."""
+    from sim.core import policies
+    from sim.engine.registry import Params
+
+    params = Params()
+    docs = policies.documents()
+    head = (
+        "# Dated policies\n\n" + NOTE + "\n"
+        "History enters the model through exogenous series and the dated policy documents below "
+        "(`sim/data/policies.toml`), never through a preference that drifts: every behaviour "
+        "parameter is a constant, and a policy parameter's default path changes value only in the "
+        "effective year of a document that names it (`tests/test_policies.py`). The controls on "
+        "movement are constant costs, each in force until the document that ended it ("
+        + ", ".join(f"`{k}`: `{v}`" for k, v in policies.CONTROLS.items()) + "). "
+        "Documents after 2006 are listed for the present-day baseline; the default paths still "
+        "hold their 2006 values after 2006.\n\n"
+    )
+    rows = [(d.date, d.effective_year, d.issuer, d.title + (f" ({d.number})" if d.number else ""),
+             ", ".join(f"`{x}`" for x in d.levers), d.summary) for d in docs]
+    body = table(("date", "counts from", "issuer", "document", "levers", "what it did"), rows)
+    paths = []
+    for name, p in sim_schema().items():
+        if p.role == "policy" and isinstance(p.default, dict):
+            path = params[name]
+            steps = ", ".join(f"{y}: {v:g}" for y, v in zip(path.years, path.values, strict=True))
+            paths.append((f"`{name}`", steps, p.unit))
+    return (head + body + "\n\n## Default policy paths\n\n"
+            + table(("parameter", "value from year", "unit"), paths) + "\n")
+
+
+def sim_schema():
+    from sim import schema
+
+    return schema()
+
+
 def pages() -> dict[str, str]:
     """Every generated page: path under ``docs/`` -> Markdown."""
     out = {}
     out.update(model_pages())
     out.update(scenario_pages())
     out["parameters.md"] = parameters_page()
+    out["policies.md"] = policies_page()
     out["reference/cli.md"] = cli_page()
     out["calibration.md"] = included_page(
         ROOT / "calibration" / "README.md", "Calibration and validation",

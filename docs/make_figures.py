@@ -4,7 +4,8 @@
     python docs/make_figures.py --agents 200000 --seed 2
 
 Writes PNGs into docs/figures/: the migrant stock (migrant_stock.png), its shares by distance
-class (stock_by_distance.png) and the age profile of migrants (age_profile.png). Re-run it when
+class (stock_by_distance.png), the age profile of migrants (age_profile.png) and the share of
+each birth cohort away by age (cohorts.png, the run directory's plot). Re-run it when
 a default moves results, and commit the PNGs. The captions in README.md and docs/index.md name
 the size and seed used here.
 """
@@ -26,6 +27,7 @@ import sim  # noqa: E402
 from sim.core.encodings import HOME, RURAL  # noqa: E402
 from sim.core.geography import DIST_CLASS_NAMES  # noqa: E402
 from sim.experiments.scenario import load_scenario  # noqa: E402
+from sim.io.output import plot_cohorts  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "figures"
 STYLE = {"figure.figsize": (7.0, 3.8), "figure.dpi": 100, "axes.spines.top": False,
@@ -123,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         fig.tight_layout(rect=(0, 0.04, 1, 1))
         fig.savefig(args.out / name)
         plt.close(fig)
-    print(f"{len(figs)} figures in {args.out} ({time.perf_counter() - t0:.0f} s)")
+    plot_cohorts(res, args.out / "cohorts.png")  # as in every run directory
+    print(f"{len(figs) + 1} figures in {args.out} ({time.perf_counter() - t0:.0f} s)")
     return 0
 
 

@@ -23,7 +23,7 @@ import sim
 from sim.cli import app
 from sim.experiments import batch
 from sim.experiments.batch import COLUMNS, BatchError, load, plan_batch, run_batch
-from sim.io.output import MANIFEST, SUMMARY, TIMESERIES, dumps, write_parquet
+from sim.io.output import MANIFEST, SUMMARY, TABLE_FILES, TIMESERIES, dumps, write_parquet
 
 runner = CliRunner()
 SMALL = {"agents": 5000, "start_year": 1998, "years": 2, "replicates": 2, "seed": 11}
@@ -81,7 +81,8 @@ def test_small_batch_layout(ref):
     assert info["version"] == sim.__version__ and "git_commit" in info
     for rid in _ids():
         d = out / "runs" / rid
-        assert {p.name for p in d.iterdir()} == {MANIFEST, TIMESERIES, SUMMARY}  # no plots
+        assert {p.name for p in d.iterdir()} == {MANIFEST, TIMESERIES, SUMMARY,
+                                                 *TABLE_FILES}  # no plots
         man = json.loads((d / MANIFEST).read_text())
         rep = int(rid[-3:])
         assert man["status"] == "complete"

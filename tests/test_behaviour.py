@@ -136,16 +136,16 @@ def test_higher_hukou_penalties_lower_stock():
 
 
 def test_lower_mobility_control_raises_migration():
-    """Without the control of movement (``mobility_control`` = 0 in every year instead of the
-    default path falling to 0 by 2003) more people leave while the control binds: departures in
-    1985-1989 rise by more than 10% and the mean stock over 1985-1996 is higher. (Departures
-    and stock at the end of 1996 need not rise: labour demand caps the stock, and an early
-    surge fills the jobs.) A strict control (5 utils throughout) lowers departures, mean and
-    final stock."""
+    """Without the dated controls on movement (``control_grain_rations`` and ``control_custody``
+    at 0 instead of their defaults, in force until 1993 and 2003) more people leave while they
+    bind: departures in 1985-1989 rise by more than 10% and the mean stock over 1985-1996 is
+    higher. (Departures and stock at the end of 1996 need not rise: labour demand caps the
+    stock, and an early surge fills the jobs.) A strict control (the ``mobility_control`` lever
+    at 5 utils throughout) lowers departures, mean and final stock."""
     years = 12  # 1985-1996, while the control binds; a baseline of the same length shares
     # the slots (room for entrants is sized by the run's horizon) and every draw
     _, rb = run("base12", years=years)
-    _, r0 = run("control0", {"mobility_control": 0.0}, years=years)
+    _, r0 = run("control0", {"control_grain_rations": 0.0, "control_custody": 0.0}, years=years)
     _, r5 = run("control5", {"mobility_control": 5.0}, years=years)
     m = 12 * years
     sb = stock(rb)[:m]

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 import sim
 from sim.cli import app, fmt_value
 from sim.engine.registry import schema
-from sim.io.output import MANIFEST, PLOT_FILES, SUMMARY, TIMESERIES
+from sim.io.output import MANIFEST, PLOT_FILES, SUMMARY, TABLE_FILES, TIMESERIES
 
 runner = CliRunner()
 SMALL = ["--agents", "20000", "--years", "2"]
@@ -26,7 +26,8 @@ def small_run(tmp_path_factory):
 def test_run_writes_everything(small_run):
     result, out = small_run
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {MANIFEST, TIMESERIES, SUMMARY, *PLOT_FILES}
+    assert {p.name for p in out.iterdir()} == {MANIFEST, TIMESERIES, SUMMARY, *TABLE_FILES,
+                                               *PLOT_FILES}
     man = json.loads((out / MANIFEST).read_text())
     assert man["status"] == "complete"
     assert (man["agents"], man["years"], man["start_year"], man["seed"]) == (20000, 2, 1985, 1)
@@ -96,7 +97,7 @@ def test_params_lists_every_parameter():
     assert result.exit_code == 0, result.output
     for name in schema():
         assert name in result.stdout
-    assert "1985:1.5 → 1997:1 → 2001:0.4" in result.stdout  # a path, compactly
+    assert "1985:1.25 → 1998:0.7 → 2002:0.4 (step)" in result.stdout  # a path, compactly
 
 
 def test_params_by_role_and_the_mechanisms_table():

@@ -57,8 +57,14 @@ def test_size_term_draws_migrants_to_large_economies(pair):
     big = np.argsort(w)[-15:]  # the 15 largest urban economies (of 94 destinations)
     p_off = off.rec.stock_dest[-1, big].sum() / off.rec.stock_dest[-1].sum()
     p_on = on.rec.stock_dest[-1, big].sum() / on.rec.stock_dest[-1].sum()
-    # thousands of migrants: a shift of 0.03 is several binomial standard errors (~0.008)
-    assert p_on > p_off + 0.03
+    # thousands of migrants: a shift of 0.015 is about two binomial standard errors (~0.008);
+    # the jobs at each destination damp the shift (0.02 with the 0.6 defaults)
+    assert p_on > p_off + 0.015
+    # and the shift grows with size: log(share on / share off) rises with log size
+    a, b = off.rec.stock_dest[-1].astype(float), on.rec.stock_dest[-1].astype(float)
+    ok = (a >= 30) & (b >= 30)
+    y = np.log(b[ok] / b.sum()) - np.log(a[ok] / a.sum())
+    assert np.corrcoef(np.log(w[ok]), y)[0, 1] > 0.3
 
 
 def test_year_to_date_mean_gives_the_yearly_mean_in_december():

@@ -91,7 +91,7 @@ def test_decision_rule_matches_core_on_a_common_state():
     m = dk.transplant(sim)
     p, pars, geo = sim.persons, sim.pars, sim.geo
     present, working = labour.count_workers(p.core, geo.n_dest)
-    emp_rate = labour.job_chances(sim.demand, present, working, pars)[3]
+    emp_rate = sim.mech["labour"].employment_rate(sim, present, working)
     yq = sim.yq
     e, _, rowsum, vmax = decisions.type_tables(
         geo,
@@ -99,7 +99,7 @@ def test_decision_rule_matches_core_on_a_common_state():
         sim.mech["labour"].expected_wages(sim),
         emp_rate,
         yq.living,
-        yq.hukou_pen - yq.insurance_utils,
+        yq.hukou_pen - yq.insurance_utils + yq.control,
         yq.y_ref,
         yq.dist_probs,
     )

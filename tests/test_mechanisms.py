@@ -126,15 +126,17 @@ def test_job_chances_harris_todaro_and_layoffs():
 
 
 def _match(n, find, sector_open, contacts_sector=None, trained=0, informal=0.0, minw=0.0,
-           insured=0.0):
+           insured=0.0, sexw=None, sex=0):
     p = persons(n, loc=0)
     p.trained[:] = trained
+    p.sex[:] = sex
+    sexw = np.ones((5, 2)) if sexw is None else np.asarray(sexw, float)
     openings = np.zeros((1, 5))
     openings[0, :] = sector_open
     indptr = np.zeros(n + 1, np.int64)
     indices = np.zeros(0, I32)
     labour.match_jobs(KEY, tick_key(2, "t", 0), tick_key(3, "t", 0), p, p.employed.copy(),
-                      p.sector.copy(), indptr, indices, np.array([find]), openings,
+                      p.sector.copy(), indptr, indices, np.full((1, 2), find), sexw, openings,
                       np.zeros((1, 5)), 0.0, 0.5, 1.0, np.full(5, informal), minw, insured, 1.0)
     return p.employed, p.sector, p.job
 
@@ -154,6 +156,20 @@ def test_matching_rates_and_sector_by_openings():
     assert ((job[emp == 1] & 2) != 0).all()  # minimum wage covered with probability 1
     emp_t, _, _ = _match(n, 0.3, [0, 1, 0, 0, 0], trained=1)
     assert abs(emp_t.mean() - 0.6) < 4 * np.sqrt(0.24 / n)
+
+
+def test_matching_sector_follows_the_sex_weights():
+    """Women seekers with weights 0.2 (construction) and 1.2 (manufacturing) on equal openings
+    are hired into manufacturing with 1.2 / 1.4 of the hires (+/- 4 s.e.); men with 1.8 and 0.8
+    into construction with 1.8 / 2.6."""
+    n = 20_000
+    w = np.ones((5, 2))
+    w[0] = (1.8, 0.2)
+    w[1] = (0.8, 1.2)
+    for sex, sector, share in ((1, 1, 1.2 / 1.4), (0, 0, 1.8 / 2.6)):
+        emp, sec, _ = _match(n, 0.5, [1, 1, 0, 0, 0], sexw=w, sex=sex)
+        hired = sec[emp == 1]
+        assert abs((hired == sector).mean() - share) < 4 * np.sqrt(share * (1 - share) / hired.size)
 
 
 def test_pay_minimum_wage_arrears_and_insurance():

@@ -18,6 +18,7 @@ from sim.io.output import (
     MANIFEST,
     PLOT_FILES,
     SUMMARY,
+    TABLE_FILES,
     TIMESERIES,
     OutputError,
     dumps,
@@ -64,7 +65,7 @@ def test_write_run_contents(tmp_path, res, params):
                     params=params)
     assert out == (tmp_path / "run").absolute()
     names = {p.name for p in out.iterdir()}
-    assert names == {MANIFEST, TIMESERIES, SUMMARY, *PLOT_FILES}
+    assert names == {MANIFEST, TIMESERIES, SUMMARY, *TABLE_FILES, *PLOT_FILES}
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary left behind
     for png in PLOT_FILES:
         data = (out / png).read_bytes()
@@ -97,7 +98,7 @@ def test_manifest_fields(tmp_path, res, params):
     assert commit is None or (len(commit) == 40 and int(commit, 16) >= 0)
     assert (man["build_seconds"], man["run_seconds"], man["threads"]) == (1.5, 2.5, 2)
     assert man["wall_seconds"] >= 4.0
-    assert set(man["files"]) == {TIMESERIES, SUMMARY, *PLOT_FILES}
+    assert set(man["files"]) == {TIMESERIES, SUMMARY, *TABLE_FILES, *PLOT_FILES}
 
 
 def test_parquet_byte_identical(tmp_path, res):

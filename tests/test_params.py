@@ -139,16 +139,8 @@ def test_yearly_path_step_mode():
 
 
 def test_default_paths_resolve():
-    """The default policy paths behave as documented: the control of movement starts at its
-    first path value in 1985, never rises, and is abolished (0) from 2003 on (custody and
-    repatriation abolished, seed 2.2); every default path resolves to its end points."""
+    """Every default path resolves to its end points outside its years."""
     p = Params()
-    path = p["mobility_control"]
-    assert isinstance(path, YearlyPath)
-    assert p.at(1985).mobility_control == path.values[0] > 0
-    series = [p.at(y).mobility_control for y in range(1985, 2011)]
-    assert all(a >= b for a, b in zip(series, series[1:], strict=False))
-    assert p.at(2003).mobility_control == 0.0 and p.at(2010).mobility_control == 0.0
     for name, v in p.to_json().items():
         if isinstance(v, dict):
             pth = p[name]

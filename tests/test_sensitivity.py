@@ -80,7 +80,8 @@ def test_morris_on_a_tiny_model_run():
     finite mu* for the stock; the parameters come from the schema."""
     space = sens.scalar_parameters()
     assert "asc_home" in space and "female_cost" not in space
-    assert "female_cost" in sens.path_parameters()
+    assert sens.path_parameters() == ["female_cost"]  # the one pending path (issue 12)
+    assert "hukou_penalty_small" in sens.path_parameters(("policy",))
     params = {k: space[k] for k in ("asc_home", "remit_share")}
     targets = [Target("stock", "migrant_stock", "total", 1986, 1e6, 0.0, 2e6, "test")]
     table, summary = sens.morris(params, targets, agents=2000, trajectories=2, start_year=1985,

@@ -15,6 +15,7 @@ HUKOU_NAMES = ("rural", "urban", "vacant")
 
 MALE = 0
 FEMALE = 1
+N_SEX = 2
 
 N_SCHOOL = 3  # highest schooling level
 SCHOOL_NAMES = ("primary", "junior", "senior")  # primary or less, junior, senior or more

@@ -43,6 +43,7 @@ _NAT_COLS = (
     "rural_income_real_index",
     "cpi_index",
     "gdp_growth_pct",
+    "exports_usd_bn",
     "out_of_sample",
 )
 

@@ -12,13 +12,15 @@ import numpy as np
 
 from sim.core.encodings import HOME, RURAL
 from sim.core.mechanism import Mechanism
+from sim.io.cohorts import AGE_MIN, N_AGES, count_by_age
 from sim.io.results import WAGE_EDGES_2005, tally, tally_pay
 from sim.mechanisms import household
 
 
 class Record(Mechanism):
     """Stocks by destination and distance class, the migrant profile, flows, pay, incomes per
-    head (December), children left behind, demand and shortage, into ``sim.rec``."""
+    head (December), children left behind, demand and shortage, and (December) the rural persons
+    by single year of age at home and away (``rec.by_age``), into ``sim.rec``."""
 
     name = "record"
     doc = "stocks, flows, pay, incomes, children and the economy of the month"
@@ -51,6 +53,8 @@ class Record(Mechanism):
             sc["cohort_returned_share"][t] = (
                 np.count_nonzero(cohort & (p.loc == HOME)) / n if n else np.nan
             )
+            # rural-hukou persons by single year of age, at home and away (sim.io.cohorts)
+            r.by_age[t // 12] = count_by_age(p.age, p.hukou, p.loc, AGE_MIN, N_AGES)
 
     @staticmethod
     def pay(sim: Any) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from sim.core.encodings import SECTOR_NAMES
 from sim.core.mechanism import Mechanism
+from sim.core.policies import control_cost
 from sim.mechanisms import decisions, household, hukou, policy, wages
 
 URBAN_WAGE_2000_NATIONAL = 9371.0  # RMB/year, average wage of staff and workers (CSY 2001)
@@ -42,6 +43,7 @@ class YearInputs:
     arrears_risk: np.ndarray  # monthly chance of unpaid wages by sector, after enforcement
     informal_prob: np.ndarray  # chance a new job is informal by sector, after enforcement
     hukou_pen: np.ndarray  # hukou barrier by destination, utils
+    control: float  # cost of leaving home from the controls on movement in force, utils
     conv_month: np.ndarray  # monthly hukou conversion chance by destination
     insurance_utils: float  # value of insurance to a migrant, utils
     insured_prob: float  # chance a new formal job is insured
@@ -90,6 +92,7 @@ def year_quantities(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInp
     y_2000 = pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share / 12.0
     q.update(
         hukou_pen=hukou_pen,
+        control=control_cost(pars, year),
         conv_month=conv_month,
         insurance_utils=policy.insurance_value(pars) * formal,
         insured_prob=pars.social_insurance_coverage,

@@ -8,6 +8,8 @@ from pathlib import Path
 MANIFEST = "manifest.json"
 TIMESERIES = "timeseries.parquet"
 SUMMARY = "summary.json"
+COHORTS = "cohorts.parquet"  # share away by birth cohort and year (sim.io.cohorts)
+MIGRANT_AGES = "migrant_ages.parquet"  # migrants by single year of age and year
 
 # a batch directory (``migsim batch``)
 BATCH_JSON = "batch.json"
@@ -40,5 +42,6 @@ def package_dir(package: str, source_folder: str) -> Path:
     return Path(__file__).resolve().parents[2] / source_folder  # sim/io/files.py -> repo
 
 
-__all__ = ["BATCH_JSON", "COMBINED", "EFFECTS_CSV", "FAILED", "LOCK", "MANIFEST", "REPORT_HTML",
-           "REPORT_MD", "RUNS", "SUMMARY", "TIMESERIES", "YEARLY_CSV", "package_dir"]
+__all__ = ["BATCH_JSON", "COHORTS", "COMBINED", "EFFECTS_CSV", "FAILED", "LOCK", "MANIFEST",
+           "MIGRANT_AGES", "REPORT_HTML", "REPORT_MD", "RUNS", "SUMMARY", "TIMESERIES",
+           "YEARLY_CSV", "package_dir"]

@@ -6,7 +6,9 @@ way leaves nothing at the output directory (or the previous run, untouched). A d
 as a migsim run directory when it holds a ``manifest.json``; any other non-empty directory is
 never overwritten.
 
-``timeseries.parquet`` is deterministic: identical results give identical bytes.
+``timeseries.parquet`` is deterministic: identical results give identical bytes. So are the
+cohort tables ``cohorts.parquet`` and ``migrant_ages.parquet`` (:mod:`sim.io.cohorts`), written
+to every run directory, with or without plots.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from typing import Any
 import numpy as np
 
 from sim.core.version import __version__
-from sim.io.files import MANIFEST, SUMMARY, TIMESERIES
+from sim.io.cohorts import AGE_MAX, AGE_MIN, COHORT_YEARS, cohort_frame, migrant_age_frame
+from sim.io.files import COHORTS, MANIFEST, MIGRANT_AGES, SUMMARY, TIMESERIES
 from sim.io.yearly import annual
 
 PLOT_FILES = ("stock.png", "stock_by_distance.png", "stock_by_tier.png", "flows.png",
-              "profile.png")
+              "profile.png", "cohorts.png")
+TABLE_FILES = (COHORTS, MIGRANT_AGES)  # written to every run directory, with or without plots
 
 
 class OutputError(RuntimeError):
@@ -108,7 +112,7 @@ def build_manifest(results, params=None, simulation=None,
         "params": params.to_json() if params is not None else None,
         "changed_params": params.changed() if params is not None else None,
         "scenario": None, "scenario_file": None,
-        "files": [TIMESERIES, SUMMARY, *PLOT_FILES],
+        "files": [TIMESERIES, SUMMARY, *TABLE_FILES, *PLOT_FILES],
         "added_indicators": meta.get("indicators", []),
     }
     if simulation is not None:
@@ -209,6 +213,43 @@ def plot_profile(results, path: Path) -> None:
     _save(fig, path)
 
 
+def plot_cohorts(results, path: Path) -> None:
+    """Share away of each five-year birth cohort against its age (one line per cohort).
+
+    Against age rather than calendar year: each cohort then occupies its own stretch of the
+    axis (it ages one year per calendar year), so a run's ten or more lines hardly overlap, and
+    cohorts compare at the same age, which is the cohort question (do the young of later
+    cohorts leave more, and do the older return?). Against calendar year all lines share the
+    same years and pile up. A cohort is placed at its middle age (year - first birth year - 2),
+    and drawn only in years when all its five birth years are aged 15-64 (edge years, with
+    only the youngest or oldest members, would mix ages)."""
+    from matplotlib import colormaps
+
+    frame = cohort_frame(results)
+    full = frame[(frame["age_max"].astype(int) - frame["age_min"].astype(int))
+                 == COHORT_YEARS - 1]
+    fig, ax = _figure("Share of each birth cohort away (end of year)", "share away")
+    ax.set_xlabel("age (middle of the five-year birth cohort)")
+    cohorts = sorted(full["cohort"].unique())
+    cmap = colormaps["viridis"]
+    for k, c in enumerate(cohorts):
+        part = full[full["cohort"] == c]
+        age = part["year"].astype(int) - int(c[:4]) - (COHORT_YEARS - 1) // 2
+        ax.plot(age, part["share_away"], marker=".", color=cmap(k / max(len(cohorts) - 1, 1)),
+                label=f"born {c}")
+    ax.set_xlim(AGE_MIN, AGE_MAX)
+    ax.set_ylim(bottom=0)
+    if cohorts:
+        ax.legend(loc="best", fontsize="x-small", ncols=2)
+    _save(fig, path)
+
+
+def write_tables(results, out: Path) -> None:
+    """The cohort tables of a run (:mod:`sim.io.cohorts`) into ``out``."""
+    write_parquet(cohort_frame(results), out / COHORTS)
+    write_parquet(migrant_age_frame(results), out / MIGRANT_AGES)
+
+
 def write_plots(results, out: Path) -> None:
     """All PNG plots of a run into ``out`` (Agg, no display)."""
     names = iter(PLOT_FILES)
@@ -217,6 +258,7 @@ def write_plots(results, out: Path) -> None:
     plot_tiers(results, out / next(names))
     plot_flows(results, out / next(names))
     plot_profile(results, out / next(names))
+    plot_cohorts(results, out / next(names))
 
 
 # ------------------------------------------------------------------ directory handling
@@ -270,11 +312,12 @@ def write_run(results, out_dir: str | Path, manifest_extra: Mapping[str, Any] | 
     try:
         write_parquet(results.to_frame(), tmp / TIMESERIES)
         (tmp / SUMMARY).write_text(dumps(results.summary()), encoding="utf-8")
+        write_tables(results, tmp)
         if plots:
             write_plots(results, tmp)
         man = build_manifest(results, params, simulation, manifest_extra)
         if not plots:
-            man["files"] = [TIMESERIES, SUMMARY]
+            man["files"] = [TIMESERIES, SUMMARY, *TABLE_FILES]
         man["write_seconds"] = time.perf_counter() - t0
         if man.get("wall_seconds") is None:
             man["wall_seconds"] = sum(man.get(k) or 0.0 for k in

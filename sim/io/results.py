@@ -27,6 +27,7 @@ from sim.core.encodings import (
     URBAN,
 )
 from sim.core.geography import DIST_CLASS_NAMES, REGION_NAMES, TIER_NAMES
+from sim.io.cohorts import empty_by_age
 from sim.io.yearly import FLOW_INDICATORS, annual
 
 WAGE_BRACKETS = ("under_300", "300_500", "500_800", "over_800")  # RMB/month, 2005 prices (seed 1.4)
@@ -196,6 +197,7 @@ class Recorder:
     exitflow: np.ndarray = field(init=False)
     demand: np.ndarray = field(init=False)
     shortage: np.ndarray = field(init=False)
+    by_age: np.ndarray = field(init=False)  # (years, ages 15..64, [home, away]), December
     scalars: dict = field(init=False)
 
     def __post_init__(self):
@@ -212,6 +214,7 @@ class Recorder:
         self.exitflow = np.zeros((m, len(EXIT_CAUSES)), np.int64)
         self.demand = np.zeros((m, nd), np.float64)
         self.shortage = np.zeros((m, nd), np.float64)
+        self.by_age = empty_by_age((m + 11) // 12)  # sim.io.cohorts; -1 until recorded
         self.scalars = {k: np.full(m, np.nan) for k in SCALARS}
 
 

@@ -103,11 +103,13 @@ PARAMS = (
     ),
     Param(
         "parent_age_min",
-        25,
+        22,
         "years",
         15,
         40,
-        "assumption (children under 15 at home)",
+        "women's mean age at first marriage 22.8 (1982 census; Popul. Res. 2(4), 1985, most at "
+        "20) and 23.3 (2000 census; Chen & Ouyang, Population Research 48(6), 2024), rural "
+        "women earlier; first births follow within about a year (was 25, an assumption)",
         "youngest age at which a member counts as a parent of the household's children",
         kind=int,
         role="structural",
@@ -125,7 +127,7 @@ PARAMS = (
     ),
     Param(
         "child_bring_max",
-        0.230737,
+        0.188642,
         "probability",
         0.0,
         1.0,
@@ -135,11 +137,12 @@ PARAMS = (
     ),
     Param(
         "child_school_barrier",
-        {"1985": 0.8, "2003": 0.45},
+        {"mode": "step", "1985": 0.7, "2003": 0.55, "2004": 0.45},
         "share",
         0.0,
         1.0,
-        "seed 1.5: fees and access keep nearly half of migrant children out of school",
+        "seed 1.5: fees and access keep nearly half of migrant children out of school "
+        "(steps at dated documents, sim/data/policies.toml)",
         "share of families kept from taking children along by schooling fees and access",
         role="policy",
     ),

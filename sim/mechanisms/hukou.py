@@ -27,41 +27,45 @@ from sim.core.rng import uniform
 PARAMS = (
     Param(
         "hukou_penalty_small",
-        {"1985": 1.5, "1997": 1.0, "2001": 0.4},
+        {"mode": "step", "1985": 1.25, "1998": 0.7, "2002": 0.4},
         "utils",
         0.0,
         20.0,
-        "seed 2.3; 1997 small-town pilots and the 2001 small-town hukou reform",
+        "seed 2.3; 1997 small-town pilots and the 2001 small-town hukou reform "
+        "(steps at dated documents, sim/data/policies.toml)",
         "hukou barrier in county towns",
         role="policy",
     ),
     Param(
         "hukou_penalty_medium",
-        {"1985": 2.0, "2001": 1.2, "2006": 0.9},
+        {"mode": "step", "1985": 1.6, "2002": 1.05, "2006": 0.9},
         "utils",
         0.0,
         20.0,
-        "seed 2.3: relaxed requirements in medium cities",
+        "seed 2.3: relaxed requirements in medium cities "
+        "(steps at dated documents, sim/data/policies.toml)",
         "hukou barrier in prefecture cities",
         role="policy",
     ),
     Param(
         "hukou_penalty_large",
-        {"1985": 2.4, "2006": 1.4},
+        {"mode": "step", "1985": 1.9, "2006": 1.4},
         "utils",
         0.0,
         20.0,
-        "seed 2.3: relaxed in some large cities",
+        "seed 2.3: relaxed in some large cities "
+        "(steps at dated documents, sim/data/policies.toml)",
         "hukou barrier in provincial capitals",
         role="policy",
     ),
     Param(
         "hukou_penalty_megacity",
-        {"1985": 2.8, "2006": 1.8},
+        {"mode": "step", "1985": 2.3, "2006": 1.8},
         "utils",
         0.0,
         20.0,
-        "seed 2.3: Beijing, Shanghai, Shenzhen only for the wealthiest and most educated",
+        "seed 2.3: Beijing, Shanghai, Shenzhen only for the wealthiest and most educated "
+        "(steps at dated documents, sim/data/policies.toml)",
         "hukou barrier in megacities",
         role="policy",
     ),

@@ -29,11 +29,12 @@ from sim.core.rng import uniform
 PARAMS = (
     Param(
         "training_rate_year",
-        {"1985": 0.002, "2003": 0.002, "2004": 0.01},
+        {"mode": "step", "1985": 0.002, "2004": 0.01},
         "per year",
         0.0,
         1.0,
-        "seed 2.4: Sunshine Project from 2004 (2.5M trained 2004-05); 60M planned 2003-2010",
+        "seed 2.4: Sunshine Project from 2004 (2.5M trained 2004-05); 60M planned 2003-2010 "
+        "(steps at dated documents, sim/data/policies.toml)",
         "share of untrained persons at home aged 16-35 trained each year",
         role="policy",
     ),
@@ -49,11 +50,12 @@ PARAMS = (
     ),
     Param(
         "social_insurance_coverage",
-        {"1985": 0.0, "1999": 0.05, "2004": 0.15},
+        {"mode": "step", "1985": 0.0, "1999": 0.08, "2004": 0.15},
         "share",
         0.0,
         1.0,
-        "seed 1.5: 15% of migrants had a pension (IILS), 5-34% across studies",
+        "seed 1.5: 15% of migrants had a pension (IILS), 5-34% across studies "
+        "(steps at dated documents, sim/data/policies.toml)",
         "chance that a new formal job is insured",
         role="policy",
     ),

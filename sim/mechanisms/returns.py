@@ -23,7 +23,7 @@ from sim.core.state import send_home
 PARAMS = (
     Param(
         "return_rate_year",
-        0.101499,
+        0.141268,
         "per year",
         0.0,
         5.0,
@@ -33,7 +33,7 @@ PARAMS = (
     ),
     Param(
         "return_female_mult",
-        2.1246,
+        1.51604,
         "ratio",
         0.1,
         10.0,
@@ -63,7 +63,7 @@ PARAMS = (
     ),
     Param(
         "return_duration_log_per_year",
-        -0.0510847,
+        -0.0442477,
         "log points per year away",
         -1.0,
         1.0,
@@ -73,7 +73,7 @@ PARAMS = (
     ),
     Param(
         "return_children_mult",
-        1.05353,
+        1.02877,
         "ratio",
         0.5,
         10.0,

@@ -133,7 +133,7 @@ PARAMS = (
     ],
     Param(
         "wage_adjust_shortage",
-        0.128187,
+        0.12367,
         "log points per year per unit shortage",
         0.0,
         10.0,
@@ -174,21 +174,23 @@ PARAMS = (
     ),
     Param(
         "min_wage_ratio",
-        {"1985": 0.0, "1993": 0.0, "1994": 0.3, "2004": 0.32},
+        {"mode": "step", "1985": 0.0, "1994": 0.3, "2004": 0.32},
         "ratio",
         0.0,
         1.5,
-        "1993 Minimum Wage Regulations; 2004 Minimum Wage Provisions (seed 2.1)",
+        "1993 Minimum Wage Regulations; 2004 Minimum Wage Provisions (seed 2.1) "
+        "(steps at dated documents, sim/data/policies.toml)",
         "minimum wage relative to the local average urban wage",
         role="policy",
     ),
     Param(
         "min_wage_enforcement",
-        {"1994": 0.3, "2003": 0.35, "2006": 0.5},
+        {"mode": "step", "1985": 0.3, "2004": 0.4, "2006": 0.5},
         "probability",
         0.0,
         1.0,
-        "seed 1.4 (many employers disregard it), 2.2, 2006 measure 1",
+        "seed 1.4 (many employers disregard it), 2.2, 2006 measure 1 "
+        "(steps at dated documents, sim/data/policies.toml)",
         "chance that a new job respects the minimum wage",
         role="policy",
     ),
@@ -207,11 +209,12 @@ PARAMS = (
     ],
     Param(
         "arrears_enforcement",
-        {"1985": 0.2, "2002": 0.2, "2004": 0.45, "2005": 0.55},
+        {"mode": "step", "1985": 0.2, "2004": 0.45, "2005": 0.55},
         "share",
         0.0,
         1.0,
-        "seed 2.2: 2003-2005 arrears campaign (Premier Wen)",
+        "seed 2.2: 2003-2005 arrears campaign (Premier Wen) "
+        "(steps at dated documents, sim/data/policies.toml)",
         "share of the arrears risk removed by inspection and campaigns",
         role="policy",
     ),
@@ -230,11 +233,12 @@ PARAMS = (
     ],
     Param(
         "contract_enforcement",
-        {"1985": 0.0, "1995": 0.1, "2006": 0.2},
+        {"mode": "step", "1985": 0.0, "1995": 0.12, "2006": 0.2},
         "share",
         0.0,
         1.0,
-        "1995 Labour Law; 2006 measure 2",
+        "1995 Labour Law; 2006 measure 2 "
+        "(steps at dated documents, sim/data/policies.toml)",
         "share of informality removed by contract enforcement",
         role="policy",
     ),

@@ -331,7 +331,7 @@ class Person(mesa.Agent):
         plus the sparse network term of ``decisions.decide``; seed 1.1, Zhao 2003):
 
         V_j = b_pull(age) * log(net_j / y_ref) - move_cost_j - age_cost - female_cost
-              - (hukou_penalty_j - insurance_value) - mobility_control
+              - (hukou_penalty_j - insurance_value) - controls on movement in force
               + network_beta * log(1 + contacts at j),
 
         net_j = expected wage (schooling, training) * job chance - living cost, floored at 5%
@@ -340,14 +340,14 @@ class Person(mesa.Agent):
         young = self.age < 30
         agegrp = 0 if young else (1 if self.age < 45 else 2)
         wage = m.expected_wage * m.person_wage_mult(self.school, self.trained)
-        net = np.maximum(wage * m.emp_rate - m.living, 0.05 * m.y_ref)
+        net = np.maximum(wage * m.emp_rate[:, self.sex] - m.living, 0.05 * m.y_ref)
         pull = pars.beta_income * ((1.0 + pars.young_pull_shift) if young else 1.0)
         v = (
             pull * np.log(net / m.y_ref)
             - m.moving_costs(self.prov, self.capital)
             - pars.age_cost_per_decade * (0.0, 1.5, 3.0)[agegrp]
             - (pars.female_cost if self.sex == FEMALE else 0.0)
-            - (m.hukou_pen - m.insurance_utils + pars.mobility_control)
+            - (m.hukou_pen - m.insurance_utils + m.control)
         )
         if m.network_term:
             for d, n in self.contacts_by_destination().items():
@@ -425,11 +425,14 @@ class Person(mesa.Agent):
         """Remember the start-of-matching job (what contacts and separations read)."""
         self.emp_start, self.sec_start = self.employed, self.sector
 
-    def match(self, find: np.ndarray, openings: np.ndarray, layoff: np.ndarray) -> None:
+    def match(
+        self, find_sex: np.ndarray, openings: np.ndarray, layoff: np.ndarray, sexw: np.ndarray
+    ) -> None:
         """Separation or job search (``labour.match_jobs``; Harris & Todaro 1970; seed 1.4:
         95% found jobs through friends or themselves). Employed contacts at the destination
         raise the finding chance (at most four count) and pull the job into their sector; the
-        job is then informal, covered by the minimum wage, insured, with their chances."""
+        job is then informal, covered by the minimum wage, insured, with their chances. The
+        chance of a job and the sector drawn depend on the seeker's sex (``labour.gender``)."""
         if not self.is_migrant:
             return
         m, pars = self.model, self.model.pars
@@ -439,7 +442,9 @@ class Person(mesa.Agent):
                 self._leave_job()
             return
         here = [c for c in self.contacts if c.loc == d and c.emp_start == 1]
-        f = 1.0 - (1.0 - find[d]) ** (1.0 + pars.network_job_boost * min(len(here), 4))
+        f = 1.0 - (1.0 - find_sex[d, self.sex]) ** (
+            1.0 + pars.network_job_boost * min(len(here), 4)
+        )
         if self.trained == 1:
             f = min(1.0, f * (1.0 + pars.training_job_boost))
         if rng.random() >= f:
@@ -447,6 +452,7 @@ class Person(mesa.Agent):
         n_sec = openings.shape[1]
         w = [
             openings[d, s]
+            * sexw[s, self.sex]
             * (1.0 + pars.network_sector_pull * sum(1 for c in here if c.sec_start == s))
             for s in range(n_sec)
         ]

@@ -312,7 +312,9 @@ class ReferenceModel(mesa.Model):
         chance of being paid in full, less the
         expected insurance contribution)."""
         present, working = counts or self.count_workers()
-        self.emp_rate = labour.job_chances(self.demand, present, working, self.pars)[3]
+        self.emp_rate = labour.sex_employment_rate(
+            self.demand, present, labour.sex_weights(self.pars)
+        )
         share = self.demand / np.maximum(self.demand.sum(axis=1, keepdims=True), 1e-12)
         paid_levels = labour.expected_with_minimum(
             self.levels, self.minw, self.pars.min_wage_enforcement
@@ -321,7 +323,7 @@ class ReferenceModel(mesa.Model):
         paid = 1.0 - (share * self.arrears_risk[None, :]).sum(axis=1)
         self.expected_wage = level * paid * (1.0 - self.contrib_loss)
 
-    def labour_market(self, pars) -> None:
+    def labour_market(self, pars, year: int, month: int) -> None:
         """Demand and wage levels of the month (as step 5 of ``Simulation.step``; seed 1.4,
         2.2): the base demand grows with regional GDP, the reference wage drifts, wage levels
         rise with unfilled openings (measured against last month's demand) and fall with
@@ -330,7 +332,7 @@ class ReferenceModel(mesa.Model):
         settled = self.count_settled() if pars.local_competition else None
         self.base_demand, self.urban_total, self.urban_local = labour.advance_market(
             self.base_demand, self.urban_total, self.urban_local, self.growth, self.geo, pars,
-            settled,
+            settled, labour.month_factors(self.geo, pars, year, month),
         )
         self.ref_levels = self.ref_levels * np.exp(pars.wage_drift_year / 12.0)
         present, working = self.count_workers()
@@ -351,10 +353,12 @@ class ReferenceModel(mesa.Model):
         """Separations and hires of the month against start-of-matching jobs."""
         present, working = self.count_workers()
         find, openings, layoff, _ = labour.job_chances(self.demand, present, working, self.pars)
+        sexw = labour.sex_weights(self.pars)
+        find_sex = labour.sex_job_chance(find, openings, sexw)
         for x in self.persons:
             x.snapshot_job()
         for x in self.persons:
-            x.match(find, openings, layoff)
+            x.match(find_sex, openings, layoff, sexw)
 
     # ================================================================ the month
     def step(self) -> None:
@@ -395,7 +399,7 @@ class ReferenceModel(mesa.Model):
         for x in self.persons:
             x.maybe_register()
         # 6 labour demand and wages
-        self.labour_market(pars)
+        self.labour_market(pars, year, month)
         present, working = self._counts
         # 7 household
         for h in self.households:

@@ -128,7 +128,7 @@ PARAMS = (
     ),
     Param(
         "asc_home",
-        -0.541868,
+        -0.3,
         "utils",
         -20.0,
         20.0,
@@ -148,7 +148,7 @@ PARAMS = (
     ),
     Param(
         "age_cost_per_decade",
-        2.04236,
+        1.88353,
         "utils per 10 years",
         0.0,
         5.0,
@@ -159,24 +159,50 @@ PARAMS = (
     ),
     Param(
         "female_cost",
-        {"1985": 1.2, "2003": -0.8},
+        {"1985": 1.2, "2003": -1.2},
         "utils",
         -5.0,
         10.0,
-        "seed 1.3: one third of migrants female earlier, 49% by 2003, with demand for young "
-        "women in manufacturing",
+        "seed 1.3: one third of migrants female earlier, 49% by 2003; a yearly path, pending: "
+        "the employers' demand for women (labour.gender) does not yet carry the rise (issue 12, "
+        "tests/test_policies.py)",
         "extra cost of moving for women (a yearly path: falls as migration feminises)",
         role="behaviour",
     ),
     Param(
-        "mobility_control",
-        {"1985": 3.0, "1990": 1.5, "1995": 0.8, "2000": 0.3, "2003": 0.0},
+        "control_grain_rations",
+        3.0018,
         "utils",
         0.0,
         20.0,
-        "seed 1.1, 2.2: movement tightly controlled until the mid-1980s, then "
-        "quasi-free; 2003 abolition of custody and repatriation",
-        "cost of leaving home from the control of movement (grain rations, permits)",
+        "seed 1.1, 2.2: urban grain was rationed to urban hukou holders until the 1993 grain "
+        "circulation reform (sim/data/policies.toml: grain_rations_ended_1993)",
+        "cost of leaving home while urban grain is rationed by hukou (in force until the "
+        "document that ended it)",
+        role="policy",
+    ),
+    Param(
+        "control_custody",
+        0.0695427,
+        "utils",
+        0.0,
+        20.0,
+        "seed 2.2: detention and repatriation of migrants without permits until the 2003 "
+        "abolition of custody and repatriation (sim/data/policies.toml: "
+        "custody_abolished_2003)",
+        "cost of leaving home under custody and repatriation (in force until the document "
+        "that ended it)",
+        role="policy",
+    ),
+    Param(
+        "mobility_control",
+        0.0,
+        "utils",
+        0.0,
+        20.0,
+        "lever for scenarios; history is in the dated controls (control_grain_rations, "
+        "control_custody, sim.core.policies)",
+        "extra cost of leaving home from controls on movement, on top of the dated controls",
         role="policy",
     ),
     Param(
@@ -389,7 +415,7 @@ class Decisions(Mechanism):
             labour.expected_wages(sim),
             emp_rate,
             yq.living,
-            yq.hukou_pen - yq.insurance_utils,
+            yq.hukou_pen - yq.insurance_utils + yq.control,
             yq.y_ref,
             yq.dist_probs,
             size_term,

@@ -78,7 +78,10 @@ def type_tables(
 ):
     """exp(V/lambda) per type and destination, its row sums and cumulative rows.
 
-    ``wage_rmb_month`` is (n_dest, n_school, n_train): migrant wage at each destination.
+    ``wage_rmb_month`` is (n_dest, n_school, n_train): migrant wage at each destination;
+    ``emp_rate`` the employment probability by destination, or by destination and sex.
+    ``hukou_penalty`` (n_dest,) is every cost common to a destination: the hukou barrier less
+    the value of insurance, plus the controls on movement in force (``sim.core.policies``).
     ``log_size`` adds lambda * log_size to V: in Harris-Todaro mode log(jobs), so a destination
     is drawn in proportion to its jobs, as an aggregate of that many alternatives (McFadden
     1978); otherwise ``destination_size_elasticity`` times the log of its urban economy's size.
@@ -100,19 +103,22 @@ def type_tables(
     move_cost = (
         move_cost + pars.cost_per_1000km * (geo.prov_dist_km[:, geo.dest_prov] / 1000.0)[:, None, :]
     )
-    income = wage_rmb_month * emp_rate[:, None, None]
+    if emp_rate.ndim == 1:  # one rate for both sexes
+        emp_rate = np.repeat(emp_rate[:, None], N_SEX, axis=1)
+    er = emp_rate[:, None, None, :]  # (n_dest, 1, 1, sex)
+    income = wage_rmb_month[..., None] * er
     if fallback_rmb_month is not None:
-        income = income + (1.0 - emp_rate)[:, None, None] * fallback_rmb_month
-    net = np.maximum(income - living_cost_rmb_month[:, None, None], 0.05 * y_ref)
-    log_net = np.log(net / y_ref)  # (n_dest, school, train)
+        income = income + (1.0 - er) * fallback_rmb_month[..., None]
+    net = np.maximum(income - living_cost_rmb_month[:, None, None, None], 0.05 * y_ref)
+    log_net = np.log(net / y_ref)  # (n_dest, school, train, sex)
     pull = np.array([1.0 + pars.young_pull_shift, 1.0, 1.0]) * pars.beta_income
     age_cost = np.array([0.0, 1.5, 3.0]) * pars.age_cost_per_decade  # mid-group ages 22, 37, 52
     sex_cost = np.array([0.0, pars.female_cost])
-    common = -(hukou_penalty + pars.mobility_control)  # (n_dest,)
+    common = -hukou_penalty  # (n_dest,): hukou, insurance and controls on movement
     # V[p, s, tr, a, sex, cap, j]
     v = (
         pull[None, None, None, :, None, None, None]
-        * log_net.transpose(1, 2, 0)[None, :, :, None, None, None, :]
+        * log_net.transpose(1, 2, 3, 0)[None, :, :, None, :, None, :]
         - move_cost[:, None, None, None, None, :, :]
         - age_cost[None, None, None, :, None, None, None]
         - sex_cost[None, None, None, None, :, None, None]

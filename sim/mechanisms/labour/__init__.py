@@ -42,15 +42,22 @@ from sim.mechanisms.labour.demand import (  # noqa: F401  (re-exported: engine, 
     grow_demand,
     initial_demand,
     market_at_start,
+    month_factors,
     sector_shares,
     wage_adjusted_demand,
+)
+from sim.mechanisms.labour.gender import (  # noqa: F401  (re-exported: Mesa reference)
+    GENDER_PARAMS,
+    sex_employment_rate,
+    sex_job_chance,
+    sex_weights,
 )
 
 _S = SECTOR_NAMES
 PARAMS = (
     Param(
         "migrant_jobs_initial",
-        2.04926e+07,
+        20656800.0,
         "jobs",
         1.0e5,
         3.0e8,
@@ -91,7 +98,7 @@ PARAMS = (
     ),
     Param(
         "six_demand_mult",
-        2.54803,
+        2.1,
         "ratio",
         0.1,
         20.0,
@@ -146,11 +153,12 @@ PARAMS = (
     ),
     Param(
         "east_manufacturing_tilt",
-        1.1,
+        1.0,
         "ratio",
         0.1,
         10.0,
-        "seed 1.3-1.4: export processing concentrated in the east",
+        "seed 1.3-1.4: export processing concentrated in the east; 1.0 (no extra tilt) since "
+        "version 0.6, when the 1.1 assumption put manufacturing above seed 1.4's share",
         "multiplier of manufacturing's demand share in eastern provinces",
         role="structural",
     ),
@@ -199,7 +207,7 @@ PARAMS = (
     ),
     Param(
         "matching_efficiency",
-        0.315897,
+        0.503924,
         "per month",
         0.0,
         1.0,
@@ -229,15 +237,17 @@ PARAMS = (
     ),
     Param(
         "public_employment_services",
-        {"1985": 0.0, "2005": 0.02},
+        {"mode": "step", "1985": 0.0, "2005": 0.02},
         "share",
         0.0,
         1.0,
-        "seed 1.4: 2% found jobs through public agencies; 2.4 Spring Breeze",
+        "seed 1.4: 2% found jobs through public agencies; 2.4 Spring Breeze "
+        "(steps at dated documents, sim/data/policies.toml)",
         "extra job-finding chance from public employment services",
         role="policy",
     ),
     *RESIDUAL_PARAMS,
+    *GENDER_PARAMS,
 )
 
 
@@ -300,7 +310,8 @@ def match_jobs(
     sec_in,
     indptr,
     indices,
-    find,
+    find_sex,
+    sexw,
     openings,
     layoff,
     sep,
@@ -313,10 +324,12 @@ def match_jobs(
 ):
     """Separations and hires from start-of-step status (``emp_in``/``sec_in``, also what
     contacts are read from) into ``emp_out``/``sec_out``; a hire draws its sector from openings
-    weighted up by contacts working in each sector, then the job's informality and minimum-wage
-    coverage and, for formal jobs, social insurance (bit flags in ``job``). Training raises the
-    chance of finding a job."""
+    weighted by the seeker's sex (``sexw``, employers' sex mix by sector) and up by contacts
+    working in each sector, then the job's informality and minimum-wage coverage and, for
+    formal jobs, social insurance (bit flags in ``job``). ``find_sex`` is the chance of a job by
+    destination and sex. Training raises the chance of finding a job."""
     loc = p.loc
+    sex = p.sex
     hukou = p.hukou
     trained = p.trained
     emp_out = p.employed
@@ -341,14 +354,15 @@ def match_jobs(
             c = indices[a]
             if loc[c] == d and emp_in[c] == 1:
                 k += 1
-        f = 1.0 - (1.0 - find[d]) ** (1.0 + net_boost * min(k, 4))
+        x = sex[i]
+        f = 1.0 - (1.0 - find_sex[d, x]) ** (1.0 + net_boost * min(k, 4))
         if trained[i] == 1:
             f = min(1.0, f * (1.0 + train_boost))
         if uniform(key_find, i, 0) >= f:
             continue
         total = 0.0
         for s in range(n_sec):
-            total += openings[d, s] * (
+            total += openings[d, s] * sexw[s, x] * (
                 1.0 + sector_pull * _contacts_in(s, d, i, loc, emp_in, sec_in, indptr, indices)
             )
         if total <= 0.0:
@@ -357,7 +371,7 @@ def match_jobs(
         acc = 0.0
         pick = n_sec - 1
         for s in range(n_sec):
-            acc += openings[d, s] * (
+            acc += openings[d, s] * sexw[s, x] * (
                 1.0 + sector_pull * _contacts_in(s, d, i, loc, emp_in, sec_in, indptr, indices)
             )
             if u < acc:
@@ -401,7 +415,14 @@ class Labour(Mechanism):
         p, pars, yq = sim.persons, sim.pars, sim.yq
         settled = count_settled(p.core, sim.geo.n_dest) if pars.local_competition else None
         sim.base_demand, sim.urban_total, sim.urban_local = advance_market(
-            sim.base_demand, sim.urban_total, sim.urban_local, yq.growth, sim.geo, pars, settled
+            sim.base_demand,
+            sim.urban_total,
+            sim.urban_local,
+            yq.growth,
+            sim.geo,
+            pars,
+            settled,
+            month_factors(sim.geo, pars, sim.year, sim.month),
         )
         sim.ref_levels = sim.ref_levels * np.exp(pars.wage_drift_year / 12.0)
         present, working = count_workers(p.core, sim.geo.n_dest)
@@ -438,8 +459,9 @@ class Labour(Mechanism):
 
     @staticmethod
     def employment_rate(sim: Any, present: np.ndarray, working: np.ndarray) -> np.ndarray:
-        """Harris-Todaro employment probability by destination (jobs over migrants, at most 1)."""
-        return job_chances(sim.demand, present, working, sim.pars)[3]
+        """Harris-Todaro employment probability by destination and sex (jobs open to the sex
+        over migrants, at most 1), shape (n_dest, N_SEX)."""
+        return sex_employment_rate(sim.demand, present, sex_weights(sim.pars))
 
     @staticmethod
     def observed_employment_rate(
@@ -478,6 +500,8 @@ class Matching(Mechanism):
         p, pars, yq, buf = sim.persons, sim.pars, sim.yq, sim.buf
         present, working = Labour.counts(sim)
         find, openings, layoff, _ = job_chances(sim.demand, present, working, pars)
+        sexw = sex_weights(pars)
+        find_sex = sex_job_chance(find, openings, sexw)
         buf.emp_before[:] = p.employed
         buf.sector_before[:] = p.sector
         match_jobs(
@@ -489,7 +513,8 @@ class Matching(Mechanism):
             buf.sector_before,
             sim.network.indptr,
             sim.network.indices,
-            find,
+            find_sex,
+            sexw,
             openings,
             layoff,
             pars.separation_rate,

@@ -13,6 +13,7 @@ import numpy as np
 from sim.core.encodings import SECTOR_NAMES
 from sim.core.geography import SHENZHEN, TIER_NAMES
 from sim.core.params import Param
+from sim.mechanisms.labour.gender import MANUFACTURING, export_factor, tilt
 
 RESIDUAL_PARAMS = (
     Param(
@@ -76,12 +77,14 @@ RESIDUAL_PARAMS = (
 )
 
 
-def sector_shares(geo, pars) -> np.ndarray:
-    """Sector split of migrant labour demand per destination, shape (n_dest, n_sectors)."""
+def sector_shares(geo, pars, mfg: float = 1.0) -> np.ndarray:
+    """Sector split of migrant labour demand per destination, shape (n_dest, n_sectors);
+    ``mfg`` scales manufacturing (its export factor, ``gender.export_factor``)."""
     base = np.array([getattr(pars, f"demand_share_{s}") for s in SECTOR_NAMES])
     out = np.tile(base, (geo.n_dest, 1))
     east = geo.prov_region[geo.dest_prov] == 0
     out[east, 1] *= pars.east_manufacturing_tilt
+    out[:, MANUFACTURING] *= mfg
     return out / out.sum(axis=1, keepdims=True)
 
 
@@ -109,12 +112,12 @@ def demand_weights(geo, pars) -> np.ndarray:
     return w / w.sum()
 
 
-def initial_demand(geo, pars, scale: float) -> np.ndarray:
+def initial_demand(geo, pars, scale: float, mfg: float = 1.0) -> np.ndarray:
     """Migrant labour demand (agents) by destination and sector at the start. A share
     ``manufacturing_export_weight`` of manufacturing demand is placed by the province's exports
     (CSY 2001) instead of its product, split within the province as demand is."""
     w = demand_weights(geo, pars)
-    out = (w * pars.migrant_jobs_initial / scale)[:, None] * sector_shares(geo, pars)
+    out = (w * pars.migrant_jobs_initial / scale)[:, None] * sector_shares(geo, pars, mfg)
     x = pars.manufacturing_export_weight
     if x > 0.0:
         within = w / np.bincount(geo.dest_prov, w, geo.n_prov)[geo.dest_prov]
@@ -142,21 +145,23 @@ def urban_at_start(geo, pars, scale: float) -> tuple[np.ndarray, np.ndarray]:
     return total, total - migrant
 
 
-def migrant_demand_shares(geo, pars) -> np.ndarray:
+def migrant_demand_shares(geo, pars, mfg: float = 1.0) -> np.ndarray:
     """Where migrant labour demand sits, by destination and sector (sums to 1): the demand
     weights (regional product, the pull of the east and the six main destinations, Shenzhen)
     times the sector shares, with manufacturing partly placed by exports."""
-    out = initial_demand(geo, pars, 1.0)
+    out = initial_demand(geo, pars, 1.0, mfg)
     return out / out.sum()
 
 
-def residual_demand(total: np.ndarray, local: np.ndarray, geo, pars, settled=None) -> np.ndarray:
+def residual_demand(
+    total: np.ndarray, local: np.ndarray, geo, pars, settled=None, mfg: float = 1.0
+) -> np.ndarray:
     """Migrant labour demand (agents) by destination and sector: the urban jobs the local
     workforce (and former migrants who converted, ``settled``) does not fill, nationally,
     placed where migrant demand sits (``migrant_demand_shares``). National, because firms on
     the coast hire from the whole country while the local workforce is counted where it lives."""
     held = local.sum() + (0.0 if settled is None else float(settled.sum()))
-    return max(total.sum() - held, 0.0) * migrant_demand_shares(geo, pars)
+    return max(total.sum() - held, 0.0) * migrant_demand_shares(geo, pars, mfg)
 
 
 def grow_urban(
@@ -173,30 +178,46 @@ def market_at_start(geo, params, scale: float, start_year: int):
     """Base migrant demand (agents, by destination and sector), total urban labour demand and
     the local workforce (by destination) at the start of a run, grown from 1985."""
     p0 = params.at(BASE_YEAR)
-    demand = initial_demand(geo, p0, scale)
+    demand = initial_demand(geo, p0, scale, export_factor(geo, p0, BASE_YEAR))
     total, local = urban_at_start(geo, p0, scale)
     years = geo.national["year"]
     for year in range(BASE_YEAR, start_year):
         k = int(np.clip(np.searchsorted(years, year), 0, years.size - 1))
         growth = geo.regional_growth[k][geo.prov_region[geo.dest_prov]]
         pars = params.at(year)
-        for _ in range(12):
-            demand, total, local = advance_market(demand, total, local, growth, geo, pars)
+        for m in range(12):
+            mfg = month_factors(geo, pars, year, m + 1)
+            demand, total, local = advance_market(
+                demand, total, local, growth, geo, pars, mfg=mfg
+            )
     now = params.at(start_year)
     if now.local_competition:
-        demand = residual_demand(total, local, geo, now)
+        demand = residual_demand(
+            total, local, geo, now, mfg=export_factor(geo, now, start_year)
+        )
     return demand, total, local
 
 
-def advance_market(demand, total, local, growth_pct_dest, geo, pars, settled=None):
+def month_factors(geo, pars, year: int, month: int) -> tuple[float, float]:
+    """Manufacturing's export factor at the start and the end of a month (1-12)."""
+    return (
+        export_factor(geo, pars, year + (month - 1) / 12.0),
+        export_factor(geo, pars, year + month / 12.0),
+    )
+
+
+def advance_market(
+    demand, total, local, growth_pct_dest, geo, pars, settled=None, mfg=(1.0, 1.0)
+):
     """One month of the base (pre-wage) migrant demand: the residual of total urban demand
     over the local workforce under ``local_competition`` (``settled``: former migrants of
     working age who converted to a local hukou, by destination, who count as locals), else its
-    own level grown with GDP."""
+    own level grown with GDP. ``mfg``: manufacturing's export factor at the start and the end
+    of the month (``month_factors``); the sector mix follows it, destination totals kept."""
     total, local = grow_urban(total, local, growth_pct_dest, pars)
     if pars.local_competition:
-        return residual_demand(total, local, geo, pars, settled), total, local
-    return grow_demand(demand, growth_pct_dest, pars), total, local
+        return residual_demand(total, local, geo, pars, settled, mfg[1]), total, local
+    return tilt(grow_demand(demand, growth_pct_dest, pars), mfg[1] / mfg[0]), total, local
 
 
 def wage_adjusted_demand(
