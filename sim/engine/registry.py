@@ -28,6 +28,7 @@ from sim.mechanisms.rural import RuralReserve
 from sim.mechanisms.rural_offfarm import RuralOffFarm
 from sim.mechanisms.self_employment import SelfEmployment
 from sim.mechanisms.wages import Pay
+from sim.mechanisms.work_safety import WorkSafety
 
 REGISTRY: tuple[type[Mechanism], ...] = (
     Population,
@@ -44,6 +45,7 @@ REGISTRY: tuple[type[Mechanism], ...] = (
     Decisions,
     Matching,
     Pay,
+    WorkSafety,
     SelfEmployment,
     Record,
 )

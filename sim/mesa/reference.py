@@ -62,10 +62,12 @@ KEY_INDICATORS = (
 )
 
 
-# stages without a rule here: an indicator that only reads state, and a margin that is off
-# unless ``self_entry_rate`` > 0 (refused below, with the size term)
-_NO_RULE = ("rural_reserve", "self_employment")
-_NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity")
+# stages without a rule here: an indicator that only reads state, a margin that is off unless
+# ``self_entry_rate`` > 0 and work injuries, off unless a sector's hazard is > 0 (both refused
+# below, with the size term)
+_NO_RULE = ("rural_reserve", "work_safety", "self_employment")
+_NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity",
+                    *(f"injury_rate_year_{s}" for s in SECTOR_NAMES))
 
 
 class ReferenceModel(mesa.Model):
