@@ -138,6 +138,17 @@ def monthly_hazards(pars) -> np.ndarray:
     return 1.0 - (1.0 - y) ** (1.0 / 12.0)
 
 
+@njit(inline="always", cache=True)
+def _clear_job(i, employed, sector, job, wage, paid, remit):
+    """Person ``i`` holds no job this month: job, wage, full-pay flag and remittance cleared."""
+    employed[i] = 0
+    sector[i] = NO_SECTOR
+    job[i] = 0
+    wage[i] = 0.0
+    paid[i] = 0
+    remit[i] = 0.0
+
+
 @njit(cache=True, parallel=True)
 def injure(
     key,
@@ -172,12 +183,7 @@ def injure(
         if injury_left[i] > 0:  # still off work: a hire by this month's matching is undone
             injury_left[i] -= 1
             if employed[i] == 1:
-                employed[i] = 0
-                sector[i] = NO_SECTOR
-                job[i] = 0
-                wage[i] = 0.0
-                paid[i] = 0
-                remit[i] = 0.0
+                _clear_job(i, employed, sector, job, wage, paid, remit)
             continue
         if employed[i] == 0:
             continue
@@ -187,12 +193,7 @@ def injure(
         if (job[i] & JOB_INSURED) != 0 and uniform(key, i, 1) < enforce:
             ev |= EV_COMPENSATED
         lost_wage[i] = wage[i]
-        employed[i] = 0
-        sector[i] = NO_SECTOR
-        job[i] = 0
-        wage[i] = 0.0
-        paid[i] = 0
-        remit[i] = 0.0
+        _clear_job(i, employed, sector, job, wage, paid, remit)
         injury_left[i] = months_lost - 1
         if uniform(key, i, 2) < p_home:
             ev |= EV_HOME
