@@ -7,12 +7,9 @@ other decision (common random numbers), so their differences are the mechanism's
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from threads import arrays_by_thread_count, assert_same_arrays
 
 from sim import Simulation
 from sim.core.encodings import HOME, RURAL
@@ -181,19 +178,6 @@ np.savez(sys.argv[1], tve=sim.persons.tve, loc=sim.persons.loc, y_home=sim.buf.y
 
 def test_thread_count_bit_identical(tmp_path):
     """Draws are keyed by person and month, hires are serial: 1 and 2 threads agree exactly."""
-    out = {}
-    for nt in (1, 2):
-        env = dict(os.environ, NUMBA_NUM_THREADS=str(nt))
-        f = tmp_path / f"t{nt}.npz"
-        proc = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(f)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        out[nt] = np.load(f)
+    out = arrays_by_thread_count(_CHILD, tmp_path)
     assert out[1]["tve"].sum() > 0
-    for k in out[1].files:
-        np.testing.assert_array_equal(out[1][k], out[2][k], err_msg=k)
+    assert_same_arrays(out[1], out[2])

@@ -9,12 +9,10 @@ other decision (common random numbers).
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from threads import arrays_by_thread_count, assert_same_arrays
 
 import sim.engine.registry as registry
 from sim import Simulation
@@ -227,14 +225,6 @@ np.savez(sys.argv[1], loc=sim.persons.loc, left=sim.persons.injury_left,
 
 def test_thread_count_bit_identical(tmp_path):
     """Injury draws are keyed by person and month: 1 and 2 threads give the same state."""
-    out = {}
-    for nt in (1, 2):
-        env = dict(os.environ, NUMBA_NUM_THREADS=str(nt))
-        f = tmp_path / f"t{nt}.npz"
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(f)], env=env,
-                              capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        out[nt] = np.load(f)
+    out = arrays_by_thread_count(_CHILD, tmp_path)
     assert out[1]["inj"].sum() > 0
-    for k in out[1].files:
-        np.testing.assert_array_equal(out[1][k], out[2][k], err_msg=k)
+    assert_same_arrays(out[1], out[2])
