@@ -54,6 +54,8 @@ POLICY_YEAR = {
     "land_rights_secure": 2007,
     "growth_slowdown": 2008,
     "state_council_2006": 2007,
+    "inspection_capacity": 2007,
+    "insurance_by_branch_portable": 2007,
 }
 # parameters that differ from the base but do nothing until the policy year
 INERT = {"zhengzhou_2003": {"relax_city", "relax_city_conversion_rate"}}
@@ -231,6 +233,12 @@ EXPECT = [
            "seed 2.2: the arrears campaign raised the share fully paid to 80% in 2005"),
     Expect("wage_arrears_campaign", "remittances_rmb", "total", POST, +1,
            "seed 1.5, 1.6: migrants remit a share of wages actually paid", how="sum"),
+    Expect("inspection_capacity", "share_paid_min_wage", "migrants", POST, +1,
+           "seed 1.4 (3), 2.2: more inspectors, more minimum-wage breaches found"),
+    Expect("inspection_capacity", "share_fully_paid", "migrants", POST, +1,
+           "seed 2.2: more inspectors, more arrears found and cleared"),
+    Expect("inspection_capacity", "share_informal", "migrants", POST, -1,
+           "seed 1.4, 2.2: more inspectors, more missing contracts found"),
     # --- social insurance (seed 1.5, 2.3, 2006 measure 4)
     Expect("social_insurance_local", "share_insured", "migrants", POST, +1,
            "2006 measure 4: coverage extended to migrants' formal jobs"),
@@ -239,6 +247,12 @@ EXPECT = [
     Expect("social_insurance_portable", "migrant_stock", "total", POST, +1,
            "seed 2.3: local entitlements are 'incompatible with migrant mobility'; portable "
            "insurance is worth more to migrants", base="social_insurance_local"),
+    Expect("insurance_by_branch_portable", "pension_cashouts", "total", POST, -1,
+           "seed 2.3: portable pension rights are kept on leaving instead of cashed out",
+           base="social_insurance_portable", how="sum"),
+    Expect("insurance_by_branch_portable", "insurance_coverage_medical", "total", POST, +1,
+           "seed 2.1 (measure 4): medical insurance for serious diseases added to the scheme",
+           base="social_insurance_portable"),
     # --- schooling (seed 1.5, 2.2 Wuxi)
     Expect("equal_schooling", "migrant_children_in_cities", "total", POST, +1,
            "seed 1.5, 2.2 (Wuxi): without extra fees children follow their parents"),

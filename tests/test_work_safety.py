@@ -194,7 +194,7 @@ def test_off_by_default_changes_nothing(pair, monkeypatch):
 
 
 def test_invariants_hold_with_injuries():
-    out = run_checked({**ON, "injury_return_prob": 0.5, "injury_claim_enforcement": 0.7},
+    out = run_checked({**ON, "injury_return_prob": 0.5, "inspection_focus_injury": 0.3},
                       agents=AGENTS, seed=3, start_year=2002, years=3)
     assert out["failures"] == []
 

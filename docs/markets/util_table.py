@@ -274,9 +274,9 @@ EVIDENCE = {
     "Gunderson & Li [1]); positive net wage effect of the 2004-05 rises, fewer working days "
     "(Wang & Tan [2]); small negative employment effects for migrants in the east and centre "
     "[22]",
-    "min_wage_enforcement": "none separately from the level (see `min_wage_ratio`)",
-    "arrears_enforcement": "RMB 43.3 bn of owed wages recovered in four years to 2007; 72.2% of "
-    "construction workers with delays or arrears [3]; 2003 arrears 'basically cleared' by "
+    "inspection_focus_min_wage": "none separately from the level (see `min_wage_ratio`)",
+    "inspection_focus_arrears": "RMB 43.3 bn of owed wages recovered in four years to 2007; "
+    "72.2% of construction workers with delays or arrears [3]; 2003 arrears 'basically cleared' by "
     "August 2004 [20]; 20% of 30,000 surveyed still with wages deducted or defaulted [21]; no "
     "estimate of the effect on migration",
     "hukou_penalty_small": "2012-18 reform: rural-hukou share of labour in treated cities down "

@@ -17,8 +17,11 @@ from sim.engine.record import Record
 from sim.engine.yearly import Year
 from sim.mechanisms.decisions import Decisions
 from sim.mechanisms.demography import Demography
+from sim.mechanisms.enterprise import Enterprise, Savings
 from sim.mechanisms.household import Household
 from sim.mechanisms.hukou import Hukou
+from sim.mechanisms.inspection import Inspection
+from sim.mechanisms.insurance import Insurance
 from sim.mechanisms.labour import Labour, Matching
 from sim.mechanisms.network import Contacts
 from sim.mechanisms.policy import Policy
@@ -41,11 +44,15 @@ REGISTRY: tuple[type[Mechanism], ...] = (
     Labour,
     Household,
     RuralOffFarm,
+    Enterprise,
     RuralReserve,
     Decisions,
     Matching,
     Pay,
     WorkSafety,
+    Insurance,
+    Inspection,
+    Savings,
     SelfEmployment,
     Record,
 )

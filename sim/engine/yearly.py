@@ -14,7 +14,7 @@ import numpy as np
 from sim.core.encodings import SECTOR_NAMES
 from sim.core.mechanism import Mechanism
 from sim.core.policies import control_cost
-from sim.mechanisms import decisions, household, hukou, policy, wages
+from sim.mechanisms import decisions, household, hukou, inspection, policy, wages
 
 URBAN_WAGE_2000_NATIONAL = 9371.0  # RMB/year, average wage of staff and workers (CSY 2001)
 MONTH_DECIDE = np.array([0.0, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0])  # Feb, Mar: Spring Festival
@@ -42,6 +42,11 @@ class YearInputs:
     mult: np.ndarray  # wage multipliers by (schooling, training)
     arrears_risk: np.ndarray  # monthly chance of unpaid wages by sector, after enforcement
     informal_prob: np.ndarray  # chance a new job is informal by sector, after enforcement
+    inspectors: np.ndarray  # labour inspectors per 10,000 workers by province
+    detection: np.ndarray  # detection chances by violation type (inspection.VIOLATIONS)
+    detection_dest: np.ndarray  # the same by destination, shape (n_dest, 4)
+    minwage_prob: float  # chance a new job respects the minimum wage (inspection outcome)
+    injury_claim_prob: float  # chance an insured injury claim is honoured (inspection outcome)
     hukou_pen: np.ndarray  # hukou barrier by destination, utils
     control: float  # cost of leaving home from the controls on movement in force, utils
     conv_month: np.ndarray  # monthly hukou conversion chance by destination
@@ -67,6 +72,8 @@ def year_quantities(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInp
     k05 = int(np.searchsorted(nat["year"], 2005))
     wage_index = float(nat["urban_wage_real_index"][k])
     rural_index = float(nat["rural_income_real_index"][k])
+    insp = inspection.year_inputs(geo, pars)  # enforcement as outcomes of inspection capacity
+    det = insp["detection"]
     q: dict = {
         "wage_index": wage_index,
         "cpi": float(nat["cpi_index"][k]),
@@ -76,9 +83,10 @@ def year_quantities(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInp
         "minw": wages.min_wage(geo, pars, wage_index),
         "mult": wages.person_multipliers(pars),
         "arrears_risk": wages.sector_vector(pars, "arrears_risk")
-        * (1.0 - pars.arrears_enforcement),
+        * (1.0 - det[inspection.ARREARS]),
         "informal_prob": wages.sector_vector(pars, "informal_prob")
-        * (1.0 - pars.contract_enforcement),
+        * (1.0 - det[inspection.CONTRACTS]),
+        **insp,
     }
     hukou_pen = hukou.penalties(pars)[geo.dest_tier]
     conv_month = hukou.conversion_rates(pars)[geo.dest_tier] / 12.0

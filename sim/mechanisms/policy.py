@@ -50,12 +50,13 @@ PARAMS = (
     ),
     Param(
         "social_insurance_coverage",
-        {"mode": "step", "1985": 0.0, "1999": 0.08, "2004": 0.15},
+        {"mode": "step", "1985": 0.0, "1999": 0.32, "2004": 0.6},
         "share",
         0.0,
         1.0,
-        "seed 1.5: 15% of migrants had a pension (IILS), 5-34% across studies "
-        "(steps at dated documents, sim/data/policies.toml)",
+        "seed 1.5: 15% of migrants had a pension in 2004 (IILS; 5-34% across studies); fitted "
+        "so that the model's pension coverage of migrants in wage jobs is about 15% in 2004 "
+        "(version 0.7; steps at dated documents, sim/data/policies.toml)",
         "chance that a new formal job is insured",
         role="policy",
     ),

@@ -12,6 +12,8 @@ enforcement probability: "many employers disregard it", seed 1.4). Wages go unpa
 with a sector-specific risk that inspection and the arrears campaigns reduce (seed 2.2: about 80%
 fully paid in 2005 after the campaign; worst in construction). A job is informal (no contract,
 no insurance) with a sector-specific chance that contract enforcement reduces (seed 1.4, 2.2).
+The three enforcement chances are outcomes of labour inspection capacity
+(``sim/mechanisms/inspection.py``), passed in the year's inputs.
 """
 
 from __future__ import annotations
@@ -183,17 +185,6 @@ PARAMS = (
         "minimum wage relative to the local average urban wage",
         role="policy",
     ),
-    Param(
-        "min_wage_enforcement",
-        {"mode": "step", "1985": 0.3, "2004": 0.4, "2006": 0.5},
-        "probability",
-        0.0,
-        1.0,
-        "seed 1.4 (many employers disregard it), 2.2, 2006 measure 1 "
-        "(steps at dated documents, sim/data/policies.toml)",
-        "chance that a new job respects the minimum wage",
-        role="policy",
-    ),
     *[
         Param(
             f"arrears_risk_{s}",
@@ -207,17 +198,6 @@ PARAMS = (
         )
         for s, v in zip(_S, (0.8, 0.35, 0.3, 0.3, 0.35), strict=True)
     ],
-    Param(
-        "arrears_enforcement",
-        {"mode": "step", "1985": 0.2, "2004": 0.45, "2005": 0.55},
-        "share",
-        0.0,
-        1.0,
-        "seed 2.2: 2003-2005 arrears campaign (Premier Wen) "
-        "(steps at dated documents, sim/data/policies.toml)",
-        "share of the arrears risk removed by inspection and campaigns",
-        role="policy",
-    ),
     *[
         Param(
             f"informal_prob_{s}",
@@ -231,17 +211,6 @@ PARAMS = (
         )
         for s, v in zip(_S, (0.85, 0.55, 0.8, 0.75, 0.7), strict=True)
     ],
-    Param(
-        "contract_enforcement",
-        {"mode": "step", "1985": 0.0, "1995": 0.12, "2006": 0.2},
-        "share",
-        0.0,
-        1.0,
-        "1995 Labour Law; 2006 measure 2 "
-        "(steps at dated documents, sim/data/policies.toml)",
-        "share of informality removed by contract enforcement",
-        role="policy",
-    ),
     Param(
         "living_cost_small",
         90.0,

@@ -17,7 +17,8 @@ from the yearly ``injury_rate_year_<sector>`` (draw 0 of the person in the strea
    work), and is off work for ``injury_months_lost`` months counting this one (person field
    ``injury_left``, the months still to go after this one);
 2. is compensated if the lost job carried social insurance (``JOB_INSURED``) and the claim is
-   paid (draw 1 < ``injury_claim_enforcement``): ``injury_compensation_share`` times this
+   paid (draw 1 < ``YearInputs.injury_claim_prob``, an outcome of labour inspection,
+   ``sim/mechanisms/inspection.py``): ``injury_compensation_share`` times this
    month's wage times ``injury_months_lost`` is recorded (``injury_compensation_rmb``; it is not
    added to remittances or household income, a simplification);
 3. goes home with chance ``injury_return_prob`` (draw 2): ``send_home`` as in ``returns``,
@@ -116,17 +117,6 @@ PARAMS = tuple(
         "assumption (range 0.6-1: the 2004 Regulation on Work-Related Injury Insurance keeps "
         "the wage during treatment)",
         "share of the lost wages paid when the job is insured and the claim is enforced",
-        role="policy",
-    ),
-    Param(
-        "injury_claim_enforcement",
-        0.5,
-        "probability",
-        0.0,
-        1.0,
-        "assumption (range 0.2-0.8; seed 1.4 (3): 'poorly enforced'; seed 1.5: injury insurance "
-        "covered 31.8% of migrants; 2004 Regulation on Work-Related Injury Insurance)",
-        "chance an injury claim of an insured job is paid",
         role="policy",
     ),
 )
@@ -253,7 +243,7 @@ class WorkSafety(Mechanism):
             hazard,
             months_lost,
             pars.injury_return_prob,
-            pars.injury_claim_enforcement,
+            sim.yq.injury_claim_prob,
             buf.injury_event,
             buf.injury_spell,
             buf.injury_wage,

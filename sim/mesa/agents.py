@@ -466,7 +466,7 @@ class Person(mesa.Agent):
                 pick = s
                 break
         flags = JOB_INFORMAL if rng.random() < m.informal_prob[pick] else 0
-        if rng.random() < pars.min_wage_enforcement:
+        if rng.random() < m.minwage_prob:
             flags |= JOB_MINWAGE
         if not flags & JOB_INFORMAL and rng.random() < m.insured_prob:
             flags |= JOB_INSURED

@@ -15,8 +15,8 @@ throughout):
 
 - ``hukou_small_medium``: hukou penalty of county towns *and* prefecture cities (utils of the
   destination choice),
-- ``min_wage_enforcement``: chance that a new job respects the local minimum wage,
-- ``arrears_enforcement``: share of the wage-arrears risk removed by inspection,
+- ``labour_inspectors``: labour inspectors per 10,000 workers, which set the chances that the
+  minimum wage is respected and arrears and missing contracts are corrected (``inspection``),
 - ``local_development``: rise of home income from local off-farm development (log points),
 - ``network_beta``: chain-migration weight of contacts already at a destination.
 
@@ -61,8 +61,7 @@ N_LINES = 6  # provinces in the over-time chart
 # year, on the slider's grid) all come from the parameter schema; nothing is re-declared here.
 LEVER_PARAMS = {
     "hukou_small_medium": ("hukou_penalty_small", "hukou_penalty_medium"),
-    "min_wage_enforcement": ("min_wage_enforcement",),
-    "arrears_enforcement": ("arrears_enforcement",),
+    "labour_inspectors": ("inspectors_per_10k_workers",),
     "local_development": ("local_development",),
     "network_beta": ("network_beta",),  # behaviour, for teaching: applies throughout
 }
@@ -91,7 +90,7 @@ class MigrationApp(MigrationModel):
     """:class:`~sim.mesa.fast.MigrationModel` with the app's levers as plain keyword arguments.
 
     The policy levers (``hukou_small_medium``, which sets both ``hukou_penalty_small`` and
-    ``hukou_penalty_medium``, ``min_wage_enforcement``, ``arrears_enforcement``,
+    ``hukou_penalty_medium``, ``labour_inspectors`` (``inspectors_per_10k_workers``),
     ``local_development``) follow the baseline history until ``policy_year`` and are held at
     the slider's value from then on; ``network_beta`` (behaviour, not policy) applies
     throughout. Other keyword arguments are model parameters (named ``kwargs`` because
@@ -102,8 +101,7 @@ class MigrationApp(MigrationModel):
                  years: int = DEFAULT_YEARS, policy_year: int = DEFAULT_POLICY_YEAR,
                  seed: int = 1,
                  hukou_small_medium: float = LEVERS["hukou_small_medium"][1],
-                 min_wage_enforcement: float = LEVERS["min_wage_enforcement"][1],
-                 arrears_enforcement: float = LEVERS["arrears_enforcement"][1],
+                 labour_inspectors: float = LEVERS["labour_inspectors"][1],
                  local_development: float = LEVERS["local_development"][1],
                  network_beta: float = LEVERS["network_beta"][1],
                  threads: int | None = 1, **kwargs: Any):
@@ -111,16 +109,14 @@ class MigrationApp(MigrationModel):
         self.policy_year = policy_year
         self.levers = {
             "hukou_small_medium": float(hukou_small_medium),
-            "min_wage_enforcement": float(min_wage_enforcement),
-            "arrears_enforcement": float(arrears_enforcement),
+            "labour_inspectors": float(labour_inspectors),
             "local_development": float(local_development),
             "network_beta": float(network_beta),
         }
         policy = {
             "hukou_penalty_small": self.levers["hukou_small_medium"],
             "hukou_penalty_medium": self.levers["hukou_small_medium"],
-            "min_wage_enforcement": self.levers["min_wage_enforcement"],
-            "arrears_enforcement": self.levers["arrears_enforcement"],
+            "inspectors_per_10k_workers": self.levers["labour_inspectors"],
             "local_development": self.levers["local_development"],
         }
         paths = {k: policy_path(k, v, start_year, policy_year) for k, v in policy.items()}

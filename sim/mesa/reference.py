@@ -64,10 +64,15 @@ KEY_INDICATORS = (
 
 # stages without a rule here: an indicator that only reads state, a margin that is off unless
 # ``self_entry_rate`` > 0 and work injuries, off unless a sector's hazard is > 0 (both refused
-# below, with the size term)
-_NO_RULE = ("rural_reserve", "work_safety", "self_employment")
+# below, with the size term); returnees' enterprise and savings, off unless
+# ``ent_start_rate_year`` > 0 (refused below)
+_NO_RULE = ("rural_reserve", "work_safety", "self_employment", "enterprise", "savings",
+            "insurance",  # insurance: records only, unless insurance_cost_in_demand (refused)
+            "inspection")  # inspection: records only; its outcomes reach this model through
+#                            the year's inputs (minwage_prob, arrears_risk, informal_prob)
 _NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity",
-                    *(f"injury_rate_year_{s}" for s in SECTOR_NAMES))
+                    *(f"injury_rate_year_{s}" for s in SECTOR_NAMES), "ent_start_rate_year",
+                    "insurance_cost_in_demand")
 
 
 class ReferenceModel(mesa.Model):
@@ -319,7 +324,7 @@ class ReferenceModel(mesa.Model):
         )
         share = self.demand / np.maximum(self.demand.sum(axis=1, keepdims=True), 1e-12)
         paid_levels = labour.expected_with_minimum(
-            self.levels, self.minw, self.pars.min_wage_enforcement
+            self.levels, self.minw, self.minwage_prob
         )
         level = (share * paid_levels).sum(axis=1)
         paid = 1.0 - (share * self.arrears_risk[None, :]).sum(axis=1)
@@ -345,7 +350,7 @@ class ReferenceModel(mesa.Model):
         )
         self.demand = labour.wage_adjusted_demand(
             self.base_demand,
-            labour.expected_with_minimum(self.levels, self.minw, pars.min_wage_enforcement),
+            labour.expected_with_minimum(self.levels, self.minw, self.minwage_prob),
             self.ref_levels,
             pars,
         )

@@ -369,7 +369,10 @@ class Decisions(Mechanism):
         if pars.ht_mode:
             self.update_expectations(sim)
         p_consider = 1.0 - np.exp(-pars.consider_rate_year * sim.yq.decide_weights[sim.month - 1])
-        cand = self.decide(sim, sim.t, p_consider, False, sim.buf.returned, sim.counts)
+        skip = sim.buf.returned  # those who went home this month do not decide again
+        if "enterprise" in sim.mech:  # nor do owners of running businesses (enterprise)
+            skip = sim.mech["enterprise"].hold(sim, skip)
+        cand = self.decide(sim, sim.t, p_consider, False, skip, sim.counts)
         sim.mech["household"].children_follow(sim, cand)
         sim.out_by_dist, sim.onward, sim.back = self.commit(sim, sim.year)
 

@@ -430,8 +430,10 @@ class Labour(Mechanism):
         shortage = np.maximum(sim.demand - working, 0.0) / np.maximum(sim.demand, 1e-12)
         unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
         sim.levels = adjust_levels(sim.levels, shortage, np.where(present > 0, unemp, 0), pars)
+        paid = self.paid_levels(sim)
+        cost = getattr(sim, "labour_cost_mult", None)  # employers' insurance (insurance stage)
         sim.demand = wage_adjusted_demand(
-            sim.base_demand, self.paid_levels(sim), sim.ref_levels, pars
+            sim.base_demand, paid if cost is None else paid * cost, sim.ref_levels, pars
         )
 
     @staticmethod
@@ -445,7 +447,7 @@ class Labour(Mechanism):
     @staticmethod
     def paid_levels(sim: Any) -> np.ndarray:
         """Wage levels as paid: raised towards the minimum wage where it is enforced."""
-        return expected_with_minimum(sim.levels, sim.yq.minw, sim.pars.min_wage_enforcement)
+        return expected_with_minimum(sim.levels, sim.yq.minw, sim.yq.minwage_prob)
 
     def expected_wages(self, sim: Any) -> np.ndarray:
         """Expected monthly wage by destination, schooling, training: the demand-weighted wage
@@ -521,7 +523,7 @@ class Matching(Mechanism):
             pars.network_job_boost,
             pars.network_sector_pull,
             yq.informal_prob,
-            pars.min_wage_enforcement,
+            yq.minwage_prob,
             yq.insured_prob,
             pars.training_job_boost,
         )
