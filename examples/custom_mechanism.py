@@ -7,7 +7,8 @@ The seed report (1.6, 2.4) finds that returnees bring savings and skills home, y
 proportion establish small businesses"; the biggest hurdles are a lack of capital and of skilled
 labour. This mechanism gives every person a savings account filled from wages while away, and
 lets a returnee at home with enough savings start a business with a small yearly chance. It
-declares one state per person (``savings``, ``business``), three behaviour parameters, one
+declares two states per person (``nest_egg``, ``business``; the model's own ``enterprise``
+mechanism, off by default, already owns a field named ``savings``), three behaviour parameters, one
 random stream and one indicator (``returnee_businesses``, real persons); the engine allocates the
 state, adds the parameters to the schema (so ``--set`` and scenario files accept them), records
 the indicator in the run's table, and runs the step after ``pay`` every month. Nothing in the
@@ -63,7 +64,7 @@ class ReturneeEnterprise(Mechanism):
               "yearly chance a returnee with enough savings starts a business", role="behaviour"),
     )
     person_state = (
-        StateField("savings", "float32", "RMB (2000 prices) saved while away"),
+        StateField("nest_egg", "float32", "RMB (2000 prices) saved while away"),
         StateField("business", "int8", "1 = runs a business at home"),
     )
     results = (
@@ -77,7 +78,7 @@ class ReturneeEnterprise(Mechanism):
         p_month = 1.0 - np.exp(-pars.enterprise_start_rate_year / 12.0)
         running = save_and_start(
             sim.key("returnee_enterprise.start"), p.loc, p.hukou, p.first_year, sim.buf.wage,
-            p.savings, p.business, pars.returnee_saving_share, pars.enterprise_capital_rmb,
+            p.nest_egg, p.business, pars.returnee_saving_share, pars.enterprise_capital_rmb,
             p_month,
         )
         sim.rec.scalars["returnee_businesses"][sim.t] = running

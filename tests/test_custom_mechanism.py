@@ -36,7 +36,7 @@ def test_nothing_changes_before_its_first_step():
     for f in PERSON_FIELDS:
         np.testing.assert_array_equal(getattr(s.persons, f.name), getattr(base.persons, f.name))
     assert s.initial_stock == base.initial_stock
-    assert not s.persons.business.any() and not s.persons.savings.any()
+    assert not s.persons.business.any() and not s.persons.nest_egg.any()
     names = [m.name for m in s.mechanisms]
     assert names.index("returnee_enterprise") == names.index("pay") + 1
 
@@ -65,7 +65,7 @@ def test_its_parameter_is_a_lever():
     s, _ = _pair(enterprise_start_rate_year=0.0)
     res = s.run()
     assert res.annual("returnee_businesses").max() == 0.0
-    assert s.persons.savings.max() > 0.0  # migrants still save
+    assert s.persons.nest_egg.max() > 0.0  # migrants still save
 
 
 def test_load_errors_are_clear():

@@ -1,11 +1,16 @@
 """Docking: the plain Mesa reference model (``sim.mesa.reference``) against the numba core.
 
-Set-up: 3,000 agents, 2000-2002 (36 months), default parameters, seeds 1..16 for each model (the
-same seeds give both models the same initial population and network; the monthly draws differ).
-Indicators (``sim.mesa.docking.DOCKED``): migrant stock, outflow, returnflow, share male, share
-aged 15-29, unemployment, sector shares (construction, manufacturing, services), share fully
-paid, children left behind, share in the six main destination provinces; read at month 1 and
-at the end of each year (flows summed over each year): K = 46 checkpoints.
+Set-up: 3,000 agents, 2000-2002 (36 months), default parameters (the household life course
+on), seeds 1..16 for each model (the same seeds give both models the same initial population,
+couples, children and network; the monthly draws differ). Indicators
+(``sim.mesa.docking.DOCKED``): migrant stock, outflow, returnflow, share male, share aged 15-29,
+unemployment, sector shares (construction, manufacturing, services), share fully paid, children
+left behind, migrant children in cities, share in the six main destination provinces; read at
+month 1 and at the end of each year (flows summed over each year); and the yearly counts of the
+life course (``LIFE_DOCKED``): marriages, moves at marriage, couples registered apart, births,
+entrants into their own household, another of their county, another county of their province
+(January of years 2 and 3), married women and couples apart because one spouse or both are
+away (December of each year): K = 73 checkpoints.
 
 Criteria for agreement:
 
@@ -78,14 +83,23 @@ def test_docking_detects_changed_rule(core_reps):
 
 def test_decision_rule_matches_core_on_a_common_state():
     """Rule-level docking, no sampling: on the core's state after 20 months, the reference
-    model's move probability (nested logit with the network term) and destination distribution
-    of every person at home equal the core's tabulated ones to rounding, and so does the home
-    income of every household."""
+    model's move probability (nested logit with the network term and, with costs set for
+    parents, the family cost of the life course) and destination distribution of every person
+    at home equal the core's tabulated ones to rounding, and so do the home income of every
+    household, who is a parent and where the children are."""
     from sim import Simulation
-    from sim.core.state import HOME, RURAL
-    from sim.mechanisms import decisions, labour
+    from sim.core.state import HOME, RURAL, VACANT, is_parent
+    from sim.mechanisms import decisions, household, labour
+    from sim.mechanisms.decisions.choice import family_cost
+    from sim.mesa.families import children_status
+    from sim.mesa.families import family_cost as ref_family_cost
+    from sim.mesa.families import is_parent as ref_is_parent
 
-    sim = Simulation(agents=AGENTS, seed=5, start_year=START, years=YEARS, threads=1)
+    costs = {"parent_cost_mother": 0.8, "parent_cost_father": 0.3}
+    sim = Simulation(
+        {**dk.REFERENCE_RULES, **costs}, agents=AGENTS, seed=5, start_year=START, years=YEARS,
+        threads=1,
+    )
     for _ in range(20):
         sim.step()
     m = dk.transplant(sim)
@@ -110,9 +124,24 @@ def test_decision_rule_matches_core_on_a_common_state():
     np.testing.assert_allclose(
         [h.log_income_home for h in m.households], sim.buf.y_home, rtol=0, atol=1e-12
     )
+    hh_start, hs = sim.places.hh_start, sim.households.core
+    assert m.families
+    parents = [i for i, x in enumerate(m.persons) if x.hukou != VACANT and ref_is_parent(x)]
+    assert parents == [
+        i for i in range(p.n)
+        if p.hukou[i] != VACANT and is_parent(i, p.hh[i], hh_start, p.core, hs, 0, 0, True)
+    ]
+    assert len(parents) > 500
+    behind, in_city = household.children_counts(hh_start, p.core, hs, 0, 0, True)
+    status = [children_status(h) for h in m.households]
+    assert (sum(b for b, _ in status), sum(c for _, c in status)) == (behind, in_city)
+    assert behind > 100
+    fam = np.array(
+        [pars.parent_cost_mother, pars.parent_cost_father, pars.grandparent_care_relief]
+    )
     lam = pars.nest_lambda
     b_lam = pars.network_beta / lam
-    n_checked = 0
+    n_checked = n_parents = 0
     for i, x in enumerate(m.persons):
         if x.loc != HOME or x.hukou != RURAL:
             continue
@@ -131,11 +160,15 @@ def test_decision_rule_matches_core_on_a_common_state():
         )
         v_home = (
             yq.b_push[ag, p.sex[i]] * (sim.buf.y_home[p.hh[i]] - np.log(yq.y_ref)) + pars.asc_home
+            + family_cost(i, hh_start, p.core, hs, fam)
         )
+        assert ref_family_cost(x) == pytest.approx(family_cost(i, hh_start, p.core, hs, fam))
+        n_parents += ref_family_cost(x) > 0
         p_core = 1.0 / (1.0 + np.exp(v_home - lam * (np.log(rowsum[t] + adj) + vmax)))
         v = x.destination_utilities() / lam
         log_sum = v.max() + np.log(np.exp(v - v.max()).sum())
-        p_ref = 1.0 / (1.0 + np.exp(x.home_utility() - lam * log_sum))
+        v_ref = x.home_utility() + ref_family_cost(x)
+        p_ref = 1.0 / (1.0 + np.exp(v_ref - lam * log_sum))
         assert p_ref == pytest.approx(p_core, rel=1e-9, abs=1e-15)
         dest_core = e[t].copy()
         for d, n in x.contacts_by_destination().items():
@@ -145,3 +178,4 @@ def test_decision_rule_matches_core_on_a_common_state():
         )
         n_checked += 1
     assert n_checked > 2000
+    assert n_parents > 300

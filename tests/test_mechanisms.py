@@ -81,8 +81,10 @@ def test_children_follow_parent_only_in_age_range_and_come_home_with_returner():
     h = households([2, 2])
     event = np.array([1, 1], I8)
     new_loc = np.array([3, 3], I16)
-    household.children_follow(KEY, np.array([0, 1]), event, p, h, np.ones(94), new_loc, 25, 45)
-    assert h.kids_with.tolist() == [0, -1]  # the 18-year-old is not a parent
+    hh_start = np.array([0, 1, 2], np.int64)
+    household.children_follow(KEY, np.array([0, 1]), event, hh_start, p, h, np.ones(94), new_loc,
+                              25, 45, False)
+    assert h.kids_with.tolist() == [0, -1]  # the 18-year-old is not a parent (version 0.6 rule)
     household.release_children(np.array([0]), p, h, False)
     assert h.kids_with[0] == -1 and h.n_children[0] == 2
     h.kids_with[0] = 0
@@ -96,7 +98,7 @@ def test_children_left_behind_only_when_all_parents_away():
     hh_start = np.array([0, 2, 4, 5], np.int64)
     p = persons(5, loc=[4, 5, 4, HOME, 6], hh=[0, 0, 1, 1, 2])
     h = households([2, 3, 1], kids_with=[-1, -1, 4])
-    behind, in_city = household.children_counts(hh_start, p, h, 25, 45)
+    behind, in_city = household.children_counts(hh_start, p, h, 25, 45, False)
     assert (behind, in_city) == (2, 1)
 
 
@@ -210,7 +212,9 @@ def _returns(p, rate_month, **kw):
     args.update(kw)
     n = p.age.size
     returned, spell = np.zeros(n, I8), np.zeros(n, I16)
-    returns.draw_returns(KEY, p, households([0]), 25, 45, rate_month, args["female_mult"],
+    hh_start = np.array([0, n], np.int64)  # one household; the version 0.6 parent rule
+    returns.draw_returns(KEY, hh_start, p, households([0]), 25, 45, False, rate_month,
+                         args["female_mult"],
                          args["unemp_mult"], args["age_log"], args["dur_log"], args["kids_mult"],
                          args["school_log"], args["insured_mult"], returned, spell)
     return returned, spell

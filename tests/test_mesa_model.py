@@ -108,3 +108,63 @@ def test_reference_model_is_a_mesa_model():
     assert np.all(stock == np.round(stock)) and stock[-1] > 0
     # every person in one place; households own their members
     assert sum(len(h.members) for h in m.households) == len(people)
+
+
+def test_reference_life_course_against_core_at_the_same_seed():
+    """The reference model's household life course (``sim.mesa.families``) starts from the
+    core's couples and children, places exactly the year's births (``cohort_count``), and
+    marries, houses couples and admits entrants in the core's orders of magnitude."""
+    from sim.core.encodings import NO_MOTHER, NO_PERSON, NO_YEAR
+    from sim.mechanisms.demography.births import cohort_count
+
+    kw = {"agents": 3000, "seed": 2, "start_year": 2000, "years": 3}
+    sim = Simulation(threads=1, **kw)
+    m = ReferenceModel(**kw)
+    assert m.families
+    idx = {id(x): i for i, x in enumerate(m.persons)}
+    spouse = [idx[id(x.spouse)] if x.spouse is not None else NO_PERSON for x in m.persons]
+    np.testing.assert_array_equal(spouse, sim.persons.spouse)
+    hs, hh_start = sim.households, sim.places.hh_start
+    for h, house in enumerate(m.households):
+        core = sorted(
+            (int(b), int(mo)) for b, mo in zip(hs.child_by[h], hs.child_mother[h], strict=True)
+            if b != NO_YEAR
+        )
+        ref = sorted(
+            (c.birth_year, idx[id(c.mother)] - int(hh_start[h]) if c.mother else NO_MOTHER)
+            for c in house.children
+        )
+        assert ref == core
+    assert sum(len(h.children) for h in m.households) > 500
+    sim.run()
+    m.run()
+    sc, rec = sim.rec.scalars, m.life_rec
+    for k, year in enumerate((2001, 2002)):
+        n = cohort_count(m.projection, year + 15, m.scale, m.seed)
+        t = 12 * (k + 1)
+        assert rec["births"][k] + rec["births_unplaced"][k] == n
+        assert sc["births"][t] + sc["births_unplaced"][t] == n
+        assert rec["births"][k] > 0.9 * n
+    entrants = ("own_household", "new_household", "other_household", "same_province",
+                "other_province")
+    for name, lo, hi in (("marriages", 0.5, 2.0), ("marriage_moves", 0.5, 2.0)):
+        ref_n, core_n = sum(rec[name]), sum(sc[name][t] for t in (12, 24))
+        assert core_n > 10 and lo < ref_n / core_n < hi, (name, ref_n, core_n)
+    ref_in = sum(sum(rec[f"entrants_{e}"]) for e in entrants)
+    core_in = sum(sc[f"entrants_{e}"][t] for e in entrants for t in (12, 24))
+    assert core_in > 50 and abs(ref_in - core_in) <= max(3, 0.1 * core_in)
+    for y in range(3):
+        assert rec["married_women"][y] == pytest.approx(sc["married_women"][12 * y + 11], rel=0.05)
+    assert sum(rec["couples_one_away"]) > 0.5 * sum(sc["couples_one_away"][11::12])
+
+
+def test_reference_model_without_the_life_course():
+    """With ``life_course`` off the reference model runs version 0.6 households (a count of
+    children, no couples)."""
+    m = ReferenceModel({"life_course": False}, agents=1000, seed=3, start_year=2000, years=1)
+    assert not m.families
+    assert all(x.spouse is None for x in m.persons)
+    assert sum(h.n_children for h in m.households) > 100
+    assert not any(h.children for h in m.households)
+    m.run()
+    assert m.series()["children_left_behind", "total"][-1] > 0

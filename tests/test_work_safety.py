@@ -16,7 +16,16 @@ from threads import arrays_by_thread_count, assert_same_arrays
 
 import sim.engine.registry as registry
 from sim import Simulation
-from sim.core.encodings import HOME, JOB_INFORMAL, JOB_INSURED, NO_SECTOR, RURAL, SECTOR_NAMES
+from sim.core.encodings import (
+    HOME,
+    INS_DRAWN,
+    INS_INJURY,
+    JOB_INFORMAL,
+    JOB_INSURED,
+    NO_SECTOR,
+    RURAL,
+    SECTOR_NAMES,
+)
 from sim.core.rng import tick_key
 from sim.core.state import PERSON_FIELDS, PersonArrays, Table
 from sim.engine.registry import Params
@@ -26,6 +35,7 @@ from sim.mechanisms.work_safety import (
     EV_HOME,
     EV_INJURED,
     WorkSafety,
+    hazard_table,
     injure,
     monthly_hazards,
 )
@@ -60,19 +70,31 @@ def _population(n=N, sector=0, insured_every=2):
     return p, wage
 
 
-def _injure(p, wage, hazard_month, months_lost=3, p_home=0.0, enforce=0.0, left=None, tick=5):
+def _injure(p, wage, hazard_month, months_lost=3, p_home=0.0, enforce=0.0, left=None, tick=5,
+            comp_share=0.75, remit_share=0.5, branches=None, emp_before=None, pay=None,
+            remit=None):
+    """One call of the kernel; ``hazard_month`` is a number (every cell of the table) or a
+    [sector, trained, informal] table; ``branches`` switches compensation to the injury branch."""
     n = p.loc.shape[0]
     left = np.zeros(n, np.int8) if left is None else left
+    pay = np.zeros(n, np.float32) if pay is None else pay
     paid = np.ones(n, np.int8)
-    remit = np.full(n, 100.0, np.float32)
+    remit = np.full(n, 100.0, np.float32) if remit is None else remit
     event = np.zeros(n, np.int8)
     spell = np.zeros(n, np.int16)
     lost = np.zeros(n, np.float32)
-    hazard = np.full(len(SECTOR_NAMES), hazard_month)
-    injure(tick_key(1, "work_safety.injury", tick), p, left, wage, paid, remit, hazard,
-           months_lost, p_home, enforce, event, spell, lost)
+    comp = np.zeros(n, np.float32)
+    hazard = np.asarray(hazard_month, np.float64)
+    if hazard.ndim == 0:
+        hazard = np.full((len(SECTOR_NAMES), 2, 2), float(hazard))
+    by_branch = branches is not None
+    branches = np.zeros(n, np.int8) if branches is None else branches
+    emp_before = np.ones(n, np.int8) if emp_before is None else emp_before
+    injure(tick_key(1, "work_safety.injury", tick), p, left, pay, wage, paid, remit, hazard,
+           months_lost, p_home, enforce, comp_share, remit_share, by_branch, branches,
+           emp_before, event, spell, lost, comp)
     return {"left": left, "paid": paid, "remit": remit, "event": event, "spell": spell,
-            "lost": lost}
+            "lost": lost, "pay": pay, "comp": comp}
 
 
 def _within(count, n, prob):
@@ -164,6 +186,100 @@ def test_off_work_cannot_keep_a_new_job():
     assert np.all(left[2:] == 2)
 
 
+
+def test_hazard_table_multiplies_the_yearly_hazard():
+    """[sector, trained, informal]: y, y*m_informal, y*m_trained, y*both, capped at 1, then
+    made monthly; multipliers leave a hazard of 0 at 0 (the mechanism stays off)."""
+    y = np.zeros(len(SECTOR_NAMES))
+    y[0], y[1] = 0.2, 0.8
+    h = hazard_table(y, 0.5, 2.0)
+    month = lambda v: 1.0 - (1.0 - v) ** (1.0 / 12.0)  # noqa: E731
+    assert h[0, 0, 0] == pytest.approx(month(0.2))
+    assert h[0, 0, 1] == pytest.approx(month(0.4))
+    assert h[0, 1, 0] == pytest.approx(month(0.1))
+    assert h[0, 1, 1] == pytest.approx(month(0.2))
+    assert h[1, 0, 1] == 1.0  # 1.6 capped at 1
+    assert not h[2:].any()
+    pars = Params({}).at(2000)
+    assert pars.injury_hazard_mult_trained < 1.0 < pars.injury_hazard_mult_informal
+    for k in ("injury_hazard_mult_trained", "injury_hazard_mult_informal"):
+        p = registry.schema()[k]
+        assert "estimate" in p.source and "range" in p.source and p.role == "structural"
+
+
+def test_hazard_by_training_and_informality():
+    """Four groups of 40,000 (trained or not, informal job or not) in construction: yearly
+    hazard 0.3 of an untrained worker in a formal job, times 0.5 for training and 2 for an
+    informal job. Each group's injuries are binomial with its cell's monthly hazard (within 4
+    s.e.), and the trained-informal group's equals the untrained-formal one's in expectation."""
+    n = 4 * N
+    p, wage = _population(n=n)
+    p.job[:] = 0
+    p.job[n // 2:] = JOB_INFORMAL
+    p.trained[: n // 4] = 1
+    p.trained[n // 2: 3 * n // 4] = 1
+    y = np.zeros(len(SECTOR_NAMES))
+    y[0] = 0.3
+    table = hazard_table(y, 0.5, 2.0)
+    out = _injure(p, wage, table)
+    inj = (out["event"] & EV_INJURED) != 0
+    groups = {(1, 0): slice(0, n // 4), (0, 0): slice(n // 4, n // 2),
+              (1, 1): slice(n // 2, 3 * n // 4), (0, 1): slice(3 * n // 4, n)}
+    for (tr, inf), sl in groups.items():
+        _within(int(inj[sl].sum()), N, table[0, tr, inf])
+    assert table[0, 0, 1] > table[0, 0, 0] > table[0, 1, 0]
+    assert table[0, 1, 1] == pytest.approx(table[0, 0, 0])
+
+
+def test_compensation_by_injury_branch():
+    """With the insurance mechanism's branches, a claim is paid (enforce 1) exactly when the
+    worker holds the injury branch of a job held before this month's matching; JOB_INSURED no
+    longer matters. Without branches, JOB_INSURED decides (as before)."""
+    p, wage = _population()
+    insured = (p.job & JOB_INSURED) != 0
+    rng = np.random.default_rng(0)
+    branches = np.where(rng.random(N) < 0.5, INS_DRAWN | INS_INJURY, INS_DRAWN).astype(np.int8)
+    emp_before = (rng.random(N) < 0.8).astype(np.int8)  # 20% hired this month
+    out = _injure(p, wage, 0.1, enforce=1.0, branches=branches, emp_before=emp_before)
+    inj = (out["event"] & EV_INJURED) != 0
+    comp = (out["event"] & EV_COMPENSATED) != 0
+    holds = ((branches & INS_INJURY) != 0) & (emp_before == 1)
+    assert np.array_equal(comp, inj & holds)
+    assert (comp & ~insured).any() and (inj & insured & ~comp).any()  # not by JOB_INSURED
+    assert not (comp & (emp_before == 0)).any()  # a same-month hire is not yet enrolled
+    _within(int(comp.sum()), int(inj.sum()), 0.5 * 0.8)
+
+
+def test_compensation_is_remitted_over_the_months_off_work():
+    """Hazard 1, all insured and enforced, 3 months lost: the compensation (share 0.75 of the
+    wage of 500 a month) is owed a month and remit_share 0.5 of it is added to the remittance
+    of the injury month and of the 2 months after (on top of a hire undone in month 2), then
+    nothing; the total is share x wage x months x remit_share. Those who go home get nothing."""
+    p, wage = _population(n=10, insured_every=1)
+    left = np.zeros(10, np.int8)
+    pay = np.zeros(10, np.float32)
+    per_month = 0.5 * 0.75 * 500.0
+    total = np.zeros(10)
+    for tick in range(5):
+        if tick == 1:
+            p.employed[:5] = 1  # matching hires some of the off-work: undone
+            wage[:5] = 400.0
+        remit = np.zeros(10, np.float32)
+        out = _injure(p, wage, 1.0 if tick == 0 else 0.0, enforce=1.0, left=left, pay=pay,
+                      tick=tick, remit=remit)
+        if tick < 3:
+            assert np.allclose(out["remit"], per_month) and np.allclose(out["comp"], per_month)
+        else:
+            assert not out["remit"].any() and not out["comp"].any()
+        total += out["comp"]
+    assert np.allclose(total, 3 * per_month) and not pay.any() and not left.any()
+    assert not p.employed.any()
+    p, wage = _population(n=10, insured_every=1)
+    out = _injure(p, wage, 1.0, enforce=1.0, p_home=1.0)
+    assert np.all((out["event"] & EV_COMPENSATED) != 0) and np.all(p.loc == HOME)
+    assert not out["pay"].any() and not out["comp"].any()
+
+
 # ----------------------------------------------------------------------------- runs
 def _run(params, registry_classes=None, monkeypatch=None):
     if registry_classes is not None:
@@ -228,3 +344,30 @@ def test_thread_count_bit_identical(tmp_path):
     out = arrays_by_thread_count(_CHILD, tmp_path)
     assert out[1]["inj"].sum() > 0
     assert_same_arrays(out[1], out[2])
+
+
+COMP = {**ON, "injury_return_prob": 0.0, "social_insurance_coverage": 1.0,
+        "insurance_injury_with_pension": 1.0, "inspection_focus_injury": 0.3}
+
+
+def test_compensation_raises_household_income():
+    """Common random numbers, one year with hazards on: with compensation (share 1) the
+    injuries and every decision of the year are those of a run without it (share 0), and the
+    rural household income per head of December is higher (nothing reads the remittances of
+    the off-work before December). ``remittances_rmb`` sums the remittances of wage earners
+    only (``sim.io.results.tally_pay``), so it does not show the compensation."""
+    runs = {}
+    for share in (0.0, 1.0):
+        s = Simulation({**COMP, "injury_compensation_share": share}, agents=AGENTS, seed=SEED,
+                       start_year=2004, years=1, threads=1)
+        res = s.run()
+        runs[share] = {**res.series(), ("income", "total"): s.rec.scalars["rural_income_per_head"]}
+    a, b = runs[0.0], runs[1.0]
+    key = lambda k: (k, "total")  # noqa: E731
+    assert np.array_equal(a[key("injuries")], b[key("injuries")])
+    assert np.array_equal(a[key("migrant_stock")], b[key("migrant_stock")])
+    assert not a[key("injury_compensation_remitted_rmb")].any()
+    added = b[key("injury_compensation_remitted_rmb")]
+    assert added.sum() > 0 and b[key("injuries_compensated")].sum() > 0
+    assert added[11] > 0  # some compensated migrants still off work in December
+    assert b[key("income")][11] > a[key("income")][11]

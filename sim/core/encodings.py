@@ -31,12 +31,22 @@ NO_DIST = -1  # Persons.dist at home
 ACROSS_PROVINCE = 3  # Persons.dist of a move across a provincial border (DIST_CLASS_NAMES[3])
 NO_YEAR = -1  # Persons.first_year of someone who never left
 NO_PERSON = -1  # Households.kids_with when the children are at home
+MAX_CHILDREN = 6  # places in Households.child_by (children under 15 of one household)
+NO_MOTHER = -1  # Households.child_mother when the mother is not in the household
 
 # bit flags of Persons.job
 JOB_INFORMAL = 1  # no contract (seed 1.4: informal employment)
 JOB_MINWAGE = 2  # the employer respects the minimum wage
 JOB_INSURED = 4  # enrolled in social insurance
 JOB_SELF = 8  # own-account work, held without a wage job (``employed`` 0; seed 1.4)
+
+# bit flags of the person field ``ins_branches`` (insurance by branch, ``sim.mechanisms.insurance``)
+INS_PENSION = 1
+INS_MEDICAL = 2
+INS_UNEMPLOYMENT = 4
+INS_INJURY = 8
+INS_MATERNITY = 16
+INS_DRAWN = 32  # the current job's branches have been drawn
 
 # move events of the decision stage (decisions.decide, apply_moves)
 EVENT_NONE = 0

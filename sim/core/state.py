@@ -18,11 +18,14 @@ from sim.core.encodings import (  # noqa: F401  (re-exported: the names of state
     FEMALE,
     HOME,
     MALE,
+    MAX_CHILDREN,
     N_AGE_GROUPS,
     N_SCHOOL,
     NO_DIST,
+    NO_MOTHER,
     NO_PERSON,
     NO_SECTOR,
+    NO_YEAR,
     RURAL,
     SCHOOL_NAMES,
     URBAN,
@@ -48,12 +51,20 @@ PERSON_FIELDS = (
     StateField("job", "int8", "bit flags of the current job (JOB_*)", home=0),
     StateField("permit", "int8", "1 = holds a residence permit where they live", home=0),
     StateField("first_year", "int16", "year of the first departure, NO_YEAR if never", -1),
+    StateField("spouse", "int32", "person index of the spouse, NO_PERSON if unmarried",
+               NO_PERSON),
 )
 HOUSEHOLD_FIELDS = (
     StateField("county", "int32", "global county id", level="household"),
     StateField("land_mu_per_worker", "float32", "mu of arable land per working member",
                level="household"),
     StateField("n_children", "int8", "children under 15", level="household"),
+    StateField("child_by", f"({MAX_CHILDREN},)int16",
+               "birth years of the children under 15 (NO_YEAR for an empty place)", NO_YEAR,
+               level="household"),
+    StateField("child_mother", f"({MAX_CHILDREN},)int8",
+               "place of each child's mother in the household, NO_MOTHER if not there",
+               NO_MOTHER, level="household"),
     StateField("kids_with", "int32", "person who took the children to the city, or NO_PERSON",
                NO_PERSON, level="household"),
 )
@@ -199,3 +210,71 @@ class Network:
 
     def nbytes(self) -> int:
         return self.indptr.nbytes + self.indices.nbytes
+
+
+def families(pars) -> bool:
+    """Households are families (couples, children with their mothers): the household life
+    course is on, which needs the open population (``cohort_entry``)."""
+    return bool(getattr(pars, "life_course", False)) and bool(pars.cohort_entry)
+
+
+@njit(inline="always", cache=True)
+def _mother_of_child_in(m, hh_start, p, hs):
+    """Person ``m`` has a child under 15 in her household's table."""
+    h = p.hh[m]
+    if hs.n_children[h] == 0:
+        return False
+    off = m - hh_start[h]
+    for j in range(hs.child_by.shape[1]):
+        if hs.child_by[h, j] != NO_YEAR and hs.child_mother[h, j] == off:
+            return True
+    return False
+
+
+@njit(inline="always", cache=True)
+def is_parent(i, h, hh_start, p, hs, age_lo, age_hi, families):
+    """Person ``i`` (of household ``h``) is a parent of children under 15. With ``families``
+    (the household life course) that is a mother of a child in her household's table, or the
+    husband of one; otherwise (version 0.6) any member of parent age while the household has
+    children."""
+    if not families:
+        return hs.n_children[h] > 0 and age_lo <= p.age[i] <= age_hi
+    if _mother_of_child_in(i, hh_start, p, hs):
+        return True
+    sp = p.spouse[i]
+    return sp != NO_PERSON and _mother_of_child_in(sp, hh_start, p, hs)
+
+
+CHILD_HOME, CHILD_ONE_AWAY, CHILD_BEHIND, CHILD_CITY = 0, 1, 2, 3  # places of a child
+CENSUS_AWAY_MONTHS = 6  # the census counts a parent as away after six months (2000 census)
+
+
+@njit(inline="always", cache=True)
+def child_place(h, j, hh_start, p, hs):
+    """Where child ``j`` of household ``h`` lives (household life course): with a migrant in a
+    city (the household's children were taken along), at home with both parents, at home with
+    one parent while the other is away, or left with relatives (grandparents, kin) while every
+    parent is away (seed 1.3). A parent is away, as the 2000 census counts, after six months
+    away (the census estimate of 22.9 million left-behind children, seed 1.5; Duan and Zhou,
+    Population Research 29(1), 2005). A child whose mother is no longer in the household counts
+    as at home."""
+    if hs.kids_with[h] >= 0:
+        return CHILD_CITY
+    mo = hs.child_mother[h, j]
+    if mo == NO_MOTHER:
+        return CHILD_HOME
+    m = hh_start[h] + mo
+    n_par = 0
+    n_away = 0
+    if p.hukou[m] == RURAL:
+        n_par += 1
+        if p.loc[m] != HOME and p.months_away[m] >= CENSUS_AWAY_MONTHS:
+            n_away += 1
+    f = p.spouse[m]
+    if f != NO_PERSON and p.hukou[f] == RURAL:
+        n_par += 1
+        if p.loc[f] != HOME and p.months_away[f] >= CENSUS_AWAY_MONTHS:
+            n_away += 1
+    if n_away == 0:
+        return CHILD_HOME
+    return CHILD_BEHIND if n_away == n_par else CHILD_ONE_AWAY

@@ -114,7 +114,12 @@ class Simulation:
                 f"{self.projection.last_entry}; shorten the run or set cohort_entry = false"
             )
         capacity = demography.slot_capacity(
-            self.projection, self.agents, self.start_year, self.years, pars.cohort_entry
+            self.projection,
+            self.agents,
+            self.start_year,
+            self.years,
+            pars.cohort_entry,
+            families=bool(pars.life_course),
         )
         self.persons, self.households, self.places, self.scale = build_population(
             geo,
@@ -124,6 +129,7 @@ class Simulation:
             self.start_year,
             by_age=self.projection.by_age(self.start_year),
             capacity=capacity,
+            run_years=self.years,
         )
         self.network = build_network(self.persons, self.places, self.seed, pars)
         self._allocate_declared()

@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.core.encodings import HOME, RURAL
 from sim.core.mechanism import Mechanism
+from sim.core.state import families
 from sim.io.cohorts import AGE_MIN, N_AGES, count_by_age
 from sim.io.results import WAGE_EDGES_2005, tally, tally_pay
 from sim.mechanisms import household
@@ -98,6 +99,7 @@ class Record(Mechanism):
             hh.core,
             pars.parent_age_min,
             pars.parent_age_max,
+            families(pars),
         )
         sc["children_left_behind"][t] = behind
         sc["children_in_cities"][t] = in_city

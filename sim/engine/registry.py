@@ -17,6 +17,7 @@ from sim.engine.record import Record
 from sim.engine.yearly import Year
 from sim.mechanisms.decisions import Decisions
 from sim.mechanisms.demography import Demography
+from sim.mechanisms.demography.life_course import LifeCourse
 from sim.mechanisms.enterprise import Enterprise, Savings
 from sim.mechanisms.household import Household
 from sim.mechanisms.hukou import Hukou
@@ -37,6 +38,7 @@ REGISTRY: tuple[type[Mechanism], ...] = (
     Population,
     Contacts,
     Demography,
+    LifeCourse,
     Year,
     Policy,
     Returns,

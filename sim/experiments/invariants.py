@@ -24,7 +24,17 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.encodings import HOME, JOB_SELF, RURAL, URBAN, VACANT
+from sim.core.encodings import (
+    FEMALE,
+    HOME,
+    JOB_SELF,
+    NO_MOTHER,
+    NO_PERSON,
+    NO_YEAR,
+    RURAL,
+    URBAN,
+    VACANT,
+)
 
 # yearly indicators: recorded in December, NaN in the other months by design
 DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
@@ -92,8 +102,35 @@ def check_state(sim: Any, t: int, chk: Checker) -> tuple[int, np.ndarray, np.nda
         if arr is not None:
             chk.need(np.all(arr >= 0) and np.all(np.isfinite(arr)), t,
                      f"{name} finite and non-negative", f"min {float(np.nanmin(arr)):.4g}")
+    check_families(sim, t, chk)
     migrants = rural & away
     return int(migrants.sum()), np.bincount(dist[migrants], minlength=4), migrants
+
+
+def check_families(sim: Any, t: int, chk: Checker) -> None:
+    """Couples and children (household life course): spouses point to each other, are of
+    opposite sex, live in one prefecture and occupy their slots; every household's count of
+    children equals its table; every child's mother, where known, is a woman of the household."""
+    p, hs, hh_start = sim.persons, sim.households, sim.places.hh_start
+    sp = p.spouse.astype(np.int64)
+    married = np.flatnonzero(sp != NO_PERSON)
+    if married.size:
+        partner = sp[married]
+        chk.need(np.array_equal(sp[partner], married), t, "spouses point to each other")
+        chk.need(np.all(p.sex[partner] != p.sex[married]), t, "spouses of opposite sex")
+        pref = sim.places.county_pref
+        chk.need(np.all(pref[p.county[partner]] == pref[p.county[married]]), t,
+                 "spouses in one prefecture")
+        chk.need(np.all(p.hukou[married] != VACANT), t, "no spouse in a vacant slot")
+    kids = hs.child_by != NO_YEAR
+    chk.need(np.array_equal(kids.sum(axis=1), hs.n_children.astype(np.int64))
+             or not kids.any(), t, "children counted as in the table")
+    h, j = np.nonzero(kids & (hs.child_mother != NO_MOTHER))
+    if h.size:
+        m = hh_start[h] + hs.child_mother[h, j]
+        chk.need(np.all(m < hh_start[h + 1]) and np.all(p.sex[m] == FEMALE)
+                 and np.all(p.hukou[m] != VACANT), t, "each child's mother a woman of its "
+                 "household")
 
 
 def check_record(sim: Any, t: int, prev_stock: int, counted: tuple, chk: Checker) -> int:
@@ -184,7 +221,8 @@ def sample_vectors(n: int, seed: int, years: int = 2,
     replaced by one value); each bool is true with probability 1/2 and a choice parameter
     takes one of its choices (each from its own hypercube dimension). Each vector also holds
     a ``start_year`` drawn within what the data allow for its ``exit_age`` and
-    ``cohort_entry`` (:func:`sim.experiments.resources.year_range`), and a run ``seed``."""
+    ``cohort_entry`` (:func:`sim.experiments.resources.year_range`), and a run ``seed``. The
+    inspection focus shares are scaled to sum to at most one (:func:`_shares_within_one`)."""
     from scipy.stats import qmc
 
     from sim.engine.registry import Params
@@ -207,11 +245,22 @@ def sample_vectors(n: int, seed: int, years: int = 2,
                 vec[name] = int(min(p.hi, math.floor(p.lo + x * (p.hi - p.lo + 1))))
             else:
                 vec[name] = float(p.lo + x * (p.hi - p.lo))
+        _shares_within_one(vec, [k for k in names if k.startswith("inspection_focus_")])
         first, last = year_range(Params(vec), years)
         vec["start_year"] = int(min(last, math.floor(first + row[-1] * (last - first + 1))))
         vec["seed"] = seed * 1000 + i
         out.append(vec)
     return out
+
+
+def _shares_within_one(vec: dict[str, Any], names: list[str]) -> None:
+    """Shares of one whole drawn independently (the inspectors' effort by violation,
+    ``inspection.check``) are scaled down to sum to one when they exceed it, so that the
+    sample covers the feasible set rather than being mostly refused."""
+    total = sum(vec[k] for k in names)
+    if total > 1.0:
+        for k in names:
+            vec[k] = vec[k] / total
 
 
 def refusal(params: Mapping[str, Any]) -> str | None:

@@ -106,7 +106,9 @@ def slots(params: Any, agents: int, start_year: int, years: int) -> int:
 
     pars = params.at(start_year)
     proj = Projection(load_geography(), params)
-    return slot_capacity(proj, agents, start_year, years, pars.cohort_entry)
+    return slot_capacity(
+        proj, agents, start_year, years, pars.cohort_entry, families=bool(pars.life_course)
+    )
 
 
 def run_bytes(n_slots: int, runs: int = 1, processes: int = 0) -> int:

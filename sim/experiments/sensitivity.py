@@ -56,7 +56,12 @@ def path_parameters(roles: Sequence[str] = ("behaviour",)) -> list[str]:
 
 def _simulate(args: tuple[dict[str, float], int, list[Target], int, int, int]) -> np.ndarray:
     x, seed, targets, agents, start_year, years = args
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        # a worker: one numba thread, set before numba starts; never in the calling process,
+        # whose running thread pool would refuse a new value at the next compilation
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from sim.engine import Simulation
     from sim.engine.registry import Params
     from sim.experiments.targets import simulated

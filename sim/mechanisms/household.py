@@ -22,11 +22,18 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import EVENT_DEPART, EVENT_NONE, HOME, NO_PERSON, RURAL
+from sim.core.encodings import EVENT_DEPART, EVENT_NONE, HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import rural_members
+from sim.core.state import (
+    CHILD_CITY,
+    CHILD_HOME,
+    child_place,
+    families,
+    is_parent,
+    rural_members,
+)
 
 PARAMS = (
     Param(
@@ -127,7 +134,7 @@ PARAMS = (
     ),
     Param(
         "child_bring_max",
-        0.188642,
+        0.987,
         "probability",
         0.0,
         1.0,
@@ -226,17 +233,17 @@ def resolve_departures(hh_start, p, cand, event, keep_one):
 
 
 @njit(cache=True)
-def children_follow(key_u, cand, event, p, hs, p_bring_dest, new_loc, age_lo, age_hi):
-    """Children of a departing parent-age migrant follow with the destination's chance."""
+def children_follow(key_u, cand, event, hh_start, p, hs, p_bring_dest, new_loc, age_lo, age_hi,
+                    families):
+    """Children of a departing parent follow with the destination's chance (a parent:
+    ``sim.core.state.is_parent``)."""
     hh = p.hh
-    age = p.age
-    n_children = hs.n_children
     kids_with = hs.kids_with
     for i in cand:
         if event[i] != EVENT_DEPART:
             continue
         h = hh[i]
-        if n_children[h] == 0 or kids_with[h] >= 0 or age[i] < age_lo or age[i] > age_hi:
+        if kids_with[h] >= 0 or not is_parent(i, h, hh_start, p, hs, age_lo, age_hi, families):
             continue
         if uniform(key_u, i, 0) < p_bring_dest[new_loc[i]]:
             kids_with[h] = i
@@ -253,8 +260,10 @@ def release_children(idx, p, hs, settled):
         h = hh[i]
         if kids_with[h] == i:
             kids_with[h] = NO_PERSON
-            if settled:
+            if settled:  # the children become urban residents with their parent
                 n_children[h] = 0
+                hs.child_by[h, :] = NO_YEAR
+                hs.child_mother[h, :] = NO_MOTHER
 
 
 @njit(cache=True, parallel=True)
@@ -281,10 +290,12 @@ def income_per_head(hh_start, p, remit, log_y_home_pw, working_share, out, size_
 
 
 @njit(cache=True, parallel=True)
-def children_counts(hh_start, p, hs, age_lo, age_hi):
-    """(children left behind, migrant children in cities). Children are left behind "with
-    relatives" (seed 1.3) when the household's parent-age members are all away and the
-    children did not follow. Integer sums: the result does not depend on the number of threads."""
+def children_counts(hh_start, p, hs, age_lo, age_hi, families):
+    """(children left behind, migrant children in cities). With ``families`` (the household
+    life course) a child is left behind when one parent or both are away and the child did not
+    follow (the definition of the 2000-census estimate of 22.9 million, seed 1.5; Duan and Zhou,
+    Population Research 29(1), 2005); otherwise (version 0.6) when the household's parent-age
+    members are all away. Integer sums: the result does not depend on the number of threads."""
     loc = p.loc
     hukou = p.hukou
     age = p.age
@@ -295,6 +306,15 @@ def children_counts(hh_start, p, hs, age_lo, age_hi):
     for h in prange(hh_start.shape[0] - 1):
         nc = np.int64(n_children[h])
         if nc == 0:
+            continue
+        if families:
+            for j in range(hs.child_by.shape[1]):
+                if hs.child_by[h, j] != NO_YEAR:
+                    place = child_place(h, j, hh_start, p, hs)
+                    if place == CHILD_CITY:
+                        in_city += 1
+                    elif place != CHILD_HOME:
+                        behind += 1
             continue
         if kids_with[h] >= 0:
             in_city += nc
@@ -397,10 +417,12 @@ class Household(Mechanism):
             sim.key("household.children"),
             cand,
             sim.buf.event,
+            sim.places.hh_start,
             p.core,
             hh.core,
             sim.yq.p_bring,
             sim.buf.new_loc,
             pars.parent_age_min,
             pars.parent_age_max,
+            families(pars),
         )

@@ -342,6 +342,7 @@ class Inspection(Mechanism):
         by_sector, unpaid, hires = tally(sim.persons.core, sim.buf.emp_before, sim.buf.paid)
         base = np.array([getattr(pars, f"arrears_risk_{s}") for s in SECTOR_NAMES])
         sc["arrears_cases"][t] = float(
-            (by_sector * base).sum() * (det[ARREARS] - pars.compliance_arrears))
-        sc["minwage_cases"][t] = hires * (det[MIN_WAGE] - pars.compliance_min_wage)
+            (by_sector * base).sum() * max(det[ARREARS] - pars.compliance_arrears, 0.0))
+        # (max: without inspectors the detection equals the compliance up to rounding)
+        sc["minwage_cases"][t] = hires * max(det[MIN_WAGE] - pars.compliance_min_wage, 0.0)
         sc["arrears_complaints"][t] = unpaid * pars.complaint_prob_arrears

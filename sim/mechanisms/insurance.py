@@ -51,10 +51,10 @@ ratio). Rights kept are held until the next pension job.
 destination after at least 12 months receives the one-off living allowance of rural contract
 workers (1999 Regulations on Unemployment Insurance, art. 21): ``unemployment_allowance_months
 _per_year`` months per full year worked, at most 12 (art. 17), of a benefit
-``unemployment_benefit_share`` of the local minimum wage (art. 18). Injury: ``work_safety`` still
-compensates by ``JOB_INSURED``. Reading ``INS_INJURY`` there is not a one-line change: it runs
-before this stage, so this month's hires have no branches yet; the draws would have to move into
-matching or this stage before ``work_safety`` (left to the merge). Medical and maternity:
+``unemployment_benefit_share`` of the local minimum wage (art. 18). Injury: ``work_safety``
+compensates only holders of the injury branch (``INS_INJURY``) who held the job before the
+month's matching: it runs before this stage, so a worker hired this month counts as not yet
+enrolled (``work_safety`` docstring). Medical and maternity:
 recorded as coverage only (the model has no illness and no births at the destination).
 Benefits, cash-outs and contributions are recorded, not added to incomes, so they change no
 decision.
@@ -78,18 +78,24 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import HOME, JOB_INFORMAL, JOB_INSURED, N_SECTORS, RURAL, SECTOR_NAMES
+from sim.core.encodings import (  # noqa: F401  (INS_* re-exported: the branch bits)
+    HOME,
+    INS_DRAWN,
+    INS_INJURY,
+    INS_MATERNITY,
+    INS_MEDICAL,
+    INS_PENSION,
+    INS_UNEMPLOYMENT,
+    JOB_INFORMAL,
+    JOB_INSURED,
+    N_SECTORS,
+    RURAL,
+    SECTOR_NAMES,
+)
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
 
-# bit flags of ``ins_branches``
-INS_PENSION = 1
-INS_MEDICAL = 2
-INS_UNEMPLOYMENT = 4
-INS_INJURY = 8
-INS_MATERNITY = 16
-INS_DRAWN = 32  # the current job's branches have been drawn
 BRANCHES = ("pension", "medical", "unemployment", "injury", "maternity")
 BRANCH_BITS = (INS_PENSION, INS_MEDICAL, INS_UNEMPLOYMENT, INS_INJURY, INS_MATERNITY)
 HIGH_RISK = ("construction", "other")  # seed 1.4 (3): construction, mining (in "other")
@@ -267,14 +273,13 @@ def enrol(key_enrol, key_move, p, emp_before, wage, contrib, high_risk, chance, 
     sector = p.sector
     job = p.job
     for i in prange(loc.shape[0]):
+        # the money buffers are written only where ``event`` (cash, allowance) or a wage job
+        # (employer, worker) says they hold this month's value; ``tally`` reads them so
         event[i] = 0
-        cash[i] = 0.0
-        employer[i] = 0.0
-        worker[i] = 0.0
-        allowance[i] = 0.0
         if hukou[i] != RURAL:  # settled or an empty slot: out of the migrants' schemes
-            branches[i] = 0
-            job_months[i] = 0
+            if branches[i] != 0 or job_months[i] != 0:
+                branches[i] = 0
+                job_months[i] = 0
             continue
         d = loc[i]
         here = NO_POOL if d == HOME else pool_of_dest[d]
@@ -288,8 +293,9 @@ def enrol(key_enrol, key_move, p, emp_before, wage, contrib, high_risk, chance, 
                 months[i] = 0
             pool[i] = NO_POOL
         if d == HOME:
-            branches[i] = 0
-            job_months[i] = 0
+            if branches[i] != 0 or job_months[i] != 0:
+                branches[i] = 0
+                job_months[i] = 0
             continue
         if employed[i] == 0:  # no wage job; one that ended at the destination may pay
             if (branches[i] & INS_UNEMPLOYMENT) != 0 and job_months[i] >= 12:
@@ -454,8 +460,10 @@ def tally(p, branches, months, wage, event, cash, employer, worker, allowance, c
                 n[T_TRANSFER] += 1
             if (ev & EV_ALLOWANCE) != 0:
                 n[T_ALLOWANCE] += 1
-            money[0] += cash[i]
-            money[3] += allowance[i]
+            if (ev & EV_CASHOUT) != 0:
+                money[0] += cash[i]
+            if (ev & EV_ALLOWANCE) != 0:
+                money[3] += allowance[i]
         if loc[i] == HOME:
             continue
         n[T_MIG] += 1

@@ -16,14 +16,23 @@ proportion to its children.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from scipy.special import expit, logit, ndtri
 
-from sim.core.encodings import RURAL
+from sim.core.encodings import FEMALE, NO_PERSON, RURAL
 from sim.core.geography import Geography
 from sim.core.mechanism import Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform_array
-from sim.core.state import HOUSEHOLD_FIELDS, PERSON_FIELDS, Households, Persons, Places
+from sim.core.schedules import children_expected, fertility_weights
+from sim.core.state import (
+    HOUSEHOLD_FIELDS,
+    PERSON_FIELDS,
+    Households,
+    Persons,
+    Places,
+    families,
+)
 
 PARAMS = (
     Param(
@@ -131,6 +140,119 @@ def draw_school(u: np.ndarray, shares: np.ndarray, shift: np.ndarray) -> np.ndar
     return ((u < q1).astype(np.int8) + (u < q2).astype(np.int8)).astype(np.int8)
 
 
+def ever_married(age: np.ndarray, female: np.ndarray, pars) -> np.ndarray:
+    """Chance of having married by a given age: a normal first-marriage schedule by sex
+    times the share who ever marry (``sim.mechanisms.demography.life_course`` parameters)."""
+    from scipy.special import ndtr
+
+    mean = np.where(female, pars.marriage_mean_age_female, pars.marriage_mean_age_male)
+    share = np.where(female, pars.ever_married_female, pars.ever_married_male)
+    return share * ndtr((age + 0.5 - mean) / pars.marriage_sd_age)
+
+
+def pair_spouses(age, sex, married, u_order, lo, hi):
+    """Couples of one province (persons ``lo``..``hi``): the married women and men, each
+    sorted by age (ties by ``u_order``), paired by rank, so husbands are older by the gap of
+    the two schedules; the surplus of the larger side (lowest keys first kept) stays single.
+    Returns (wives, husbands) as person indices."""
+    idx = np.arange(lo, hi)
+    w = idx[married[lo:hi] & (sex[lo:hi] == FEMALE)]
+    m = idx[married[lo:hi] & (sex[lo:hi] != FEMALE)]
+    k = min(w.size, m.size)
+    w = np.sort(w[np.argsort(u_order[w], kind="stable")[:k]])
+    m = np.sort(m[np.argsort(u_order[m], kind="stable")[:k]])
+    w = w[np.lexsort((u_order[w], age[w]))]
+    m = m[np.lexsort((u_order[m], age[m]))]
+    return w, m
+
+
+@njit(cache=True)
+def pack_households(sizes, wives, husbands, singles, u_round, q, perm, spouse):
+    """Fill households of the given ``sizes`` (one province, in order) with couples and single
+    persons: household h takes round(size x q / 2) couples (``u_round`` rounds), the rest
+    singles; when one kind runs out the other fills in, and a couple that cannot fit in the
+    last free place is split. Writes the person of each place into ``perm`` and the place of
+    each spouse (offset in the household) into ``spouse``."""
+    c = 0
+    g = 0
+    split = -1
+    pos = 0
+    for h in range(sizes.shape[0]):
+        start = pos
+        r = sizes[h]
+        want = min(r // 2, int(r * q / 2.0 + u_round[h]))
+        while r > 0:
+            if want > 0 and r >= 2 and c < wives.shape[0]:
+                perm[pos] = wives[c]
+                perm[pos + 1] = husbands[c]
+                spouse[pos] = pos + 1 - start
+                spouse[pos + 1] = pos - start
+                c += 1
+                pos += 2
+                r -= 2
+                want -= 1
+            elif split >= 0:
+                perm[pos] = split
+                split = -1
+                pos += 1
+                r -= 1
+            elif g < singles.shape[0]:
+                perm[pos] = singles[g]
+                g += 1
+                pos += 1
+                r -= 1
+            elif c >= wives.shape[0]:
+                break  # cannot happen: the households hold exactly the persons
+            elif r >= 2:
+                want = r // 2
+            else:  # one place left and only couples: the couple is split
+                perm[pos] = wives[c]
+                split = husbands[c]
+                c += 1
+                pos += 1
+                r -= 1
+    return pos
+
+
+def assemble_families(age, sex, person_prov, hh_workers, hh_prov, seed, pars):
+    """Married couples placed together in households (issue 12): who is married follows
+    :func:`ever_married`; spouses are paired within the province by rank of age; couples and
+    the others fill the households of each province in order. Returns the permutation of
+    persons (place -> drawn person) and the place of each spouse in the household (offset from
+    its first member; ``NO_PERSON`` for singles)."""
+    n = age.size
+    married = uniform_array(seed, "pop.married", 0, n) < ever_married(
+        age.astype(np.float64), sex == FEMALE, pars
+    )
+    u_order = uniform_array(seed, "pop.married", 1, n)
+    perm = np.arange(n, dtype=np.int64)
+    spouse = np.full(n, NO_PERSON, np.int8)
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(person_prov, minlength=hh_prov.max() + 1))])
+    hh_bounds = np.concatenate([[0], np.cumsum(np.bincount(hh_prov, minlength=bounds.size - 1))])
+    for p in range(bounds.size - 1):
+        lo, hi = int(bounds[p]), int(bounds[p + 1])
+        if hi == lo:
+            continue
+        wives, husbands = pair_spouses(age, sex, married, u_order, lo, hi)
+        in_couple = np.zeros(hi - lo, bool)
+        in_couple[wives - lo] = True
+        in_couple[husbands - lo] = True
+        singles = np.arange(lo, hi)[~in_couple]
+        singles = singles[np.argsort(u_order[singles], kind="stable")]
+        cut = np.argsort(uniform_array(seed, "pop.married", 2 + p, wives.size), kind="stable")
+        wives, husbands = wives[cut], husbands[cut]
+        sizes = hh_workers[hh_bounds[p] : hh_bounds[p + 1]].astype(np.int64)
+        room = float(sizes[sizes >= 2].sum())
+        q = min(1.0, 2.0 * wives.size / room) if room > 0 else 0.0
+        u_round = uniform_array(seed, "pop.married", 100 + p, sizes.size)
+        out_p = np.empty(hi - lo, np.int64)
+        out_s = np.full(hi - lo, NO_PERSON, np.int8)
+        pack_households(sizes, wives, husbands, singles, u_round, q, out_p, out_s)
+        perm[lo:hi] = out_p
+        spouse[lo:hi] = out_s
+    return perm, spouse
+
+
 def build_population(
     geo: Geography,
     n_agents: int,
@@ -140,13 +262,15 @@ def build_population(
     *,
     by_age: np.ndarray,
     capacity: int | None = None,
+    run_years: int = 15,
 ) -> tuple[Persons, Households, Places, float]:
     """Draw the population; returns persons, households, place tables and the agent scale.
 
     ``pars`` is a resolved parameter namespace (``Params.at(start_year)``); ``by_age`` the real
     persons aged 15, 16, ... in the start year (the engine passes the birth-cohort projection,
     ``Projection.by_age``); ``capacity`` the number of person slots, at least ``n_agents``: the
-    others are vacant slots (``hukou == VACANT``) for later entrants.
+    others are vacant slots (``hukou == VACANT``) for later entrants; ``run_years`` the length
+    of the run (which children will come of age in it).
     """
     if n_agents < 1000:
         raise ValueError(f"agents must be at least 1000, got {n_agents}")
@@ -199,11 +323,6 @@ def build_population(
     for p in range(n_prov):
         sel = hh_prov == p
         kids[sel] = poisson_inv(u_kids[sel], float(geo.rural_hh_size[p] * pars.child_share_of_hh))
-    # vacant slots for future entrants, in proportion to the children of each household
-    hh_slots = hh_workers + _allocate(capacity - n_agents, kids + 0.5)
-    slot_hh = np.repeat(np.arange(n_hh, dtype=np.int32), hh_slots)
-    hh_first = np.concatenate([[0], np.cumsum(hh_slots)[:-1]])
-    occupied = np.arange(capacity) - hh_first[slot_hh] < hh_workers[slot_hh]
     households = Households.allocate(n_hh, HOUSEHOLD_FIELDS)
     households.county[:] = hh_county
     households.land_mu_per_worker[:] = land
@@ -218,9 +337,36 @@ def build_population(
         uniform_array(seed, "pop.school", 0, n), geo.school_shares[person_prov], shift
     )
     trained = uniform_array(seed, "pop.trained", 0, n) < pars.trained_share_initial
+    family = families(pars)
+    spouse = np.full(n, NO_PERSON, np.int8)
+    if family:  # couples live together; the drawn persons are reordered within provinces
+        perm, spouse = assemble_families(age, sex, person_prov, hh_workers, hh_prov, seed, pars)
+        age, sex, school, trained = age[perm], sex[perm], school[perm], trained[perm]
+    # vacant slots for future entrants, in proportion to the children of each household who
+    # will come of age during the run: with the life course, those its wives bore in the 14
+    # years before the start or will bear in time to enter (``sim.core.schedules``) and the
+    # brides of its single young men; otherwise the drawn children
+    if family:
+        w = fertility_weights(pars.birth_mean_age, pars.birth_sd_age)
+        per_woman = children_expected(age, w, -14, max(int(run_years) - 16, -14))
+        expect = np.bincount(person_hh, per_woman * (spouse != NO_PERSON) * (sex == FEMALE), n_hh)
+        # and a place for the bride of each single man who will marry during the run
+        single_men = (spouse == NO_PERSON) & (sex != FEMALE) & (age < 35)
+        expect += np.bincount(person_hh, single_men * pars.ever_married_male, n_hh)
+        slot_weight = expect / max(expect.mean(), 1e-12) + 0.1
+    else:
+        slot_weight = kids + 0.5
+    hh_slots = hh_workers + _allocate(capacity - n_agents, slot_weight)
+    slot_hh = np.repeat(np.arange(n_hh, dtype=np.int32), hh_slots)
+    hh_first = np.concatenate([[0], np.cumsum(hh_slots)[:-1]])
+    occupied = np.arange(capacity) - hh_first[slot_hh] < hh_workers[slot_hh]
     persons = Persons.allocate(capacity, PERSON_FIELDS)  # vacant slots at the fill values
     for name, values in (("age", age), ("sex", sex), ("school", school), ("trained", trained)):
         getattr(persons, name)[occupied] = values
+    married = spouse != NO_PERSON  # offsets in the household -> person indices
+    persons.spouse[np.flatnonzero(occupied)[married]] = hh_first[person_hh[married]] + spouse[
+        married
+    ]
     persons.hukou[occupied] = RURAL
     persons.hh[:] = slot_hh
     persons.county[:] = hh_county[slot_hh]
@@ -285,4 +431,5 @@ class Population(Mechanism):
         "pop.sex",
         "pop.school",
         "pop.trained",
+        "pop.married",
     )

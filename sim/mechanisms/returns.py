@@ -18,12 +18,12 @@ from sim.core.encodings import HOME, JOB_INSURED, JOB_SELF, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import send_home
+from sim.core.state import families, is_parent, send_home
 
 PARAMS = (
     Param(
         "return_rate_year",
-        0.141268,
+        0.1387,
         "per year",
         0.0,
         5.0,
@@ -33,7 +33,7 @@ PARAMS = (
     ),
     Param(
         "return_female_mult",
-        1.51604,
+        1.37,
         "ratio",
         0.1,
         10.0,
@@ -63,7 +63,7 @@ PARAMS = (
     ),
     Param(
         "return_duration_log_per_year",
-        -0.0442477,
+        -0.0108,
         "log points per year away",
         -1.0,
         1.0,
@@ -73,7 +73,7 @@ PARAMS = (
     ),
     Param(
         "return_children_mult",
-        1.02877,
+        1.175,
         "ratio",
         0.5,
         10.0,
@@ -107,10 +107,12 @@ PARAMS = (
 @njit(cache=True, parallel=True)
 def draw_returns(
     key,
+    hh_start,
     p,
     hs,
     parent_lo,
     parent_hi,
+    families,
     rate_month,
     female_mult,
     unemp_mult,
@@ -135,7 +137,6 @@ def draw_returns(
     months_away = p.months_away
     job = p.job
     hh = p.hh
-    n_children = hs.n_children
     kids_with = hs.kids_with
     n = age.shape[0]
     for i in prange(n):
@@ -152,7 +153,9 @@ def draw_returns(
         if employed[i] == 0 and (job[i] & JOB_SELF) == 0:  # own-account work is not idleness
             h *= unemp_mult
         h_i = hh[i]
-        if n_children[h_i] > 0 and kids_with[h_i] != i and parent_lo <= age[i] <= parent_hi:
+        if kids_with[h_i] != i and is_parent(
+            i, h_i, hh_start, p, hs, parent_lo, parent_hi, families
+        ):
             h *= kids_mult  # a parent whose children were left behind
         if (job[i] & JOB_INSURED) != 0:
             h *= insured_mult
@@ -185,10 +188,12 @@ class Returns(Mechanism):
         p, hh, pars, yq, buf = sim.persons, sim.households, sim.pars, sim.yq, sim.buf
         draw_returns(
             sim.key("returns"),
+            sim.places.hh_start,
             p.core,
             hh.core,
             pars.parent_age_min,
             pars.parent_age_max,
+            families(pars),
             pars.return_rate_year * yq.return_weights[sim.month - 1],
             pars.return_female_mult,
             pars.return_unemployed_mult,

@@ -24,10 +24,12 @@ from sim.core.encodings import (
     JOB_INFORMAL,
     JOB_INSURED,
     JOB_MINWAGE,
+    MAX_CHILDREN,
     RURAL,
     URBAN,
     VACANT,
 )
+from sim.mesa.families import PERSONAL, Child, family_cost, is_parent
 
 
 class Household(mesa.Agent):
@@ -36,6 +38,10 @@ class Household(mesa.Agent):
     Farm income is Cobb-Douglas in land and the workers at home; the household sends one
     member a month at most, the better schooled and then the younger first, keeps one worker on
     the land, and lets children follow a parent migrant where urban schooling is open.
+
+    With the household life course (``model.families``) the children under 15 are a table of
+    :class:`Child` entries (birth year, mother: the :class:`Person` place of the mother in this
+    household, or None), at most ``MAX_CHILDREN``; otherwise (version 0.6) a plain count.
     """
 
     model: mesa.Model  # sim.mesa.reference.ReferenceModel
@@ -53,10 +59,32 @@ class Household(mesa.Agent):
         self.prov = prov
         self.land = float(land_mu_per_worker)
         self.log_land = math.log(max(self.land, 1e-3))
-        self.n_children = int(n_children)
+        self._n_children = int(n_children)  # version 0.6 households (no life course)
+        self.children: list[Child] = []  # the life course: children under 15
         self.kids_with: Person | None = None  # the migrant the children live with, if any
         self.members: list[Person] = []  # in the core's person order
         self.log_income_home = 0.0  # log income per worker at home (RMB/month)
+
+    @property
+    def n_children(self) -> int:
+        """Children under 15 of the household."""
+        return len(self.children) if self.model.families else self._n_children
+
+    @n_children.setter
+    def n_children(self, n: int) -> None:
+        if self.model.families:
+            raise AttributeError("with the life course the children are the table ``children``")
+        self._n_children = int(n)
+
+    def add_child(self, birth_year: int, mother: Person | None) -> bool:
+        """A child enters the table if it has a free place (``MAX_CHILDREN``)."""
+        if len(self.children) >= MAX_CHILDREN:
+            return False
+        self.children.append(Child(birth_year, mother))
+        return True
+
+    def children_of(self, mother: Person) -> list[Child]:
+        return [c for c in self.children if c.mother is mother]
 
     # ------------------------------------------------------------ 6 household (income at home)
     def compute_home_income(self) -> None:
@@ -98,17 +126,14 @@ class Household(mesa.Agent):
                 x.event = 0
 
     def children_follow(self, p_bring: float) -> None:
-        """Children follow a departing parent-age member with the destination's chance, which
-        schooling fees and access keep low (``household.children_follow``; seed 1.5)."""
+        """Children follow a departing parent with the destination's chance, which schooling
+        fees and access keep low (``household.children_follow``; seed 1.5; a parent:
+        :meth:`Person.is_parent`)."""
         m = self.model
         for x in self.members:
             if x.event != 1:
                 continue
-            if (
-                self.n_children == 0
-                or self.kids_with is not None
-                or not m.pars.parent_age_min <= x.age <= m.pars.parent_age_max
-            ):
+            if self.kids_with is not None or not is_parent(x):
                 continue
             if m.rng.random() < p_bring:
                 self.kids_with = x
@@ -118,26 +143,18 @@ class Household(mesa.Agent):
         the city they become urban and leave the rural household (``release_children``)."""
         if self.kids_with is person:
             self.kids_with = None
-            if settled:
-                self.n_children = 0
-
-    # ------------------------------------------------------------ 9 pay (children)
-    def children_status(self) -> tuple[int, int]:
-        """(children left behind, children in cities) (``household.children_counts``; seed
-        1.3: left behind 'with relatives' when every parent-age member is away)."""
-        if self.n_children == 0:
-            return 0, 0
-        if self.kids_with is not None:
-            return 0, self.n_children
-        lo, hi = self.model.pars.parent_age_min, self.model.pars.parent_age_max
-        parents = [x for x in self.members if x.hukou == RURAL and lo <= x.age <= hi]
-        if parents and all(x.loc != HOME for x in parents):
-            return self.n_children, 0
-        return 0, 0
+            if settled:  # the children become urban residents with their parent
+                self.children.clear()
+                self._n_children = 0
 
 
 class Person(mesa.Agent):
-    """A working-age person (15-64) of a rural household, at home or away as a migrant."""
+    """A working-age person (15-64) of a rural household, at home or away as a migrant.
+
+    A ``Person`` is a place (slot) in a household: it keeps its household and village
+    contacts; a person who moves household at marriage takes their personal state into a
+    vacant place of the new household (:meth:`move_to`), as the core moves state between
+    slots."""
 
     model: mesa.Model  # sim.mesa.reference.ReferenceModel
 
@@ -171,6 +188,8 @@ class Person(mesa.Agent):
         self.permit = 0
         self.first_year = -1
         self.tve = 0  # 1 = holds a TVE job at home (``sim.mesa.offfarm``); 0 away
+        self.spouse: Person | None = None  # the life course: husband or wife
+        self.taken = False  # scratch of the January weddings: place promised to a mover
         # scratch of the month
         self.returned = False
         self.event = 0
@@ -192,6 +211,27 @@ class Person(mesa.Agent):
         self.sector = -1
         self.job = 0
 
+    def vacate(self) -> None:
+        """The place falls vacant (the person died, aged out or moved away)."""
+        self.age, self.hukou = 0, VACANT
+        self.loc, self.dist = HOME, -1
+        self._leave_job()
+        self.months_away = 0
+        self.permit = 0
+        self.tve = 0
+        self.first_year = -1
+        self.spouse = None
+
+    def move_to(self, dst: Person) -> None:
+        """Move with all personal state into the vacant place ``dst`` of another household
+        (``marriage.move_persons``); this place falls vacant; the spouse link is set by the
+        caller. Children who lived with the mover in a city come home to this household."""
+        for a in PERSONAL:
+            setattr(dst, a, getattr(self, a))
+        if self.household.kids_with is self:
+            self.household.kids_with = None
+        self.vacate()
+
     # ------------------------------------------------------------ 1 demography
     def age_one_year(self, pars) -> int:
         """January: age a year; leave at the exit age or by death (Gompertz from the rate at
@@ -210,12 +250,12 @@ class Person(mesa.Agent):
             self.age = a
             return 0
         self.household.release_children(self, settled=False)
-        self.age, self.hukou = 0, VACANT
-        self.loc, self.dist = HOME, -1
-        self._leave_job()
-        self.months_away = 0
-        self.permit = 0
-        self.tve = 0
+        if self.model.families:  # widowhood; the children she bore lose their mother
+            if self.spouse is not None:
+                self.spouse.spouse = None
+            for c in self.household.children_of(self):
+                c.mother = None
+        self.vacate()
         return left
 
     def become_entrant(self, pars) -> None:
@@ -260,9 +300,7 @@ class Person(mesa.Agent):
             h *= pars.return_female_mult
         if self.employed == 0:
             h *= pars.return_unemployed_mult
-        hh = self.household
-        if (hh.n_children > 0 and hh.kids_with is not self
-                and pars.parent_age_min <= self.age <= pars.parent_age_max):
+        if self.household.kids_with is not self and is_parent(self):
             h *= pars.return_children_mult  # a parent whose children were left behind
         if self.job & JOB_INSURED:
             h *= m.insured_return_mult
@@ -390,7 +428,10 @@ class Person(mesa.Agent):
         log_sum = vmax + math.log(np.exp(v - vmax).sum())  # log sum_j exp(V_j / lambda)
         if at_home and not force_move:
             inclusive = lam * log_sum
-            p_move = 1.0 / (1.0 + math.exp(self.home_utility() - inclusive))
+            v_home = self.home_utility()
+            if m.families:
+                v_home += family_cost(self)  # a parent at home: the cost of leaving children
+            p_move = 1.0 / (1.0 + math.exp(v_home - inclusive))
             if rng.random() >= p_move:
                 return
         p = np.exp(v - log_sum)

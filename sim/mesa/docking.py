@@ -6,24 +6,35 @@ distribution against replicate distribution: Welch's t-test (the criterion) and 
 Mann-Whitney U test (reported), plus the mean difference in units of the pooled
 between-replicate standard deviation.
 
+Both run the default model, the household life course included (marriage, births to
+couples, parents: ``sim.mesa.families``); ``REFERENCE_RULES`` lists rules the reference
+model would not write out (none now).
+
 Checkpoints: stocks and shares at the end of month 1 and of each year; flows (outflow,
-returnflow) summed over each year, since monthly flows are a handful of agents at docking sizes.
+returnflow) summed over each year, since monthly flows are a handful of agents at docking sizes;
+with the life course, its yearly counts (``LIFE_DOCKED``: marriages and moves at marriage in
+January, births, entrants by place; married women and couples apart by migration in December).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
+from sim.core.encodings import NO_MOTHER, NO_YEAR
+from sim.core.state import families
 from sim.engine import Simulation
 from sim.mesa.reference import ReferenceModel
 
 FLOWS = ("outflow", "returnflow")
+#: rules the reference model does not write out: the core runs with them off when docked
+#: (none: the household life course is written out in ``sim.mesa.families``)
+REFERENCE_RULES: dict[str, Any] = {}
 #: (indicator, group) pairs compared, with a short label
 DOCKED = {
     ("migrant_stock", "total"): "stock",
@@ -37,8 +48,44 @@ DOCKED = {
     ("sector_share", "sector:services"): "sh_services",
     ("share_fully_paid", "migrants"): "share_fully_paid",
     ("children_left_behind", "total"): "children_behind",
+    ("migrant_children_in_cities", "total"): "children_city",
     ("share_to_six_destinations", "total"): "share_six",
 }
+#: yearly counts of the household life course compared, in agents, with a short label: counted
+#: in January (years 2..) or, for ``DECEMBER`` ones, in December (years 1..)
+LIFE_DOCKED = {
+    "marriages": "marriages",
+    "marriage_moves": "marriage_moves",
+    "couples_apart": "couples_apart",
+    "births": "births",
+    "entrants_own_household": "entrants_own",
+    "entrants_other_household": "entrants_county",
+    "entrants_same_province": "entrants_province",
+    "married_women": "married_women",
+    "couples_one_away": "couples_one_away",
+    "couples_both_away": "couples_both_away",
+}
+DECEMBER = ("married_women", "couples_one_away", "couples_both_away")
+
+
+def life_checkpoints(yearly: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """Checkpoints of the life course of one run: {label@y<year of the run>: count}."""
+    out: dict[str, float] = {}
+    for key, label in LIFE_DOCKED.items():
+        first = 1 if key in DECEMBER else 2
+        for y, v in enumerate(yearly[key]):
+            out[f"{label}@y{y + first}"] = float(v)
+    return out
+
+
+def core_life_counts(sim: Simulation) -> dict[str, list[float]]:
+    """The core's yearly life-course counts (as ``ReferenceModel.life_rec``)."""
+    sc, years = sim.rec.scalars, sim.n_months // 12
+    return {
+        k: [float(sc[k][12 * y + 11]) for y in range(years)] if k in DECEMBER
+        else [float(sc[k][12 * y]) for y in range(1, years)]
+        for k in LIFE_DOCKED
+    }
 
 
 def checkpoints(series: Mapping[tuple[str, str], np.ndarray], scale: float) -> dict[str, float]:
@@ -48,7 +95,8 @@ def checkpoints(series: Mapping[tuple[str, str], np.ndarray], scale: float) -> d
     for key, label in DOCKED.items():
         v = np.asarray(series[key], np.float64)
         years = v.size // 12
-        if key[0] in ("migrant_stock", "outflow", "returnflow", "children_left_behind"):
+        if key[0] in ("migrant_stock", "outflow", "returnflow", "children_left_behind",
+                      "migrant_children_in_cities"):
             v = v / scale
         if key[0] in FLOWS:
             for y in range(years):
@@ -71,14 +119,17 @@ def run_core(
     """Checkpoints of one core run (one numba thread by default: at docking sizes threads
     only add overhead, and results do not depend on the thread count)."""
     sim = Simulation(
-        dict(params or {}),
+        {**REFERENCE_RULES, **dict(params or {})},
         agents=agents,
         seed=seed,
         start_year=start_year,
         years=years,
         threads=threads,
     )
-    return checkpoints(sim.run().series(), sim.scale)
+    out = checkpoints(sim.run().series(), sim.scale)
+    if families(sim.pars):
+        out.update(life_checkpoints(core_life_counts(sim)))
+    return out
 
 
 def run_reference(
@@ -94,7 +145,10 @@ def run_reference(
     m = model_cls(
         dict(params or {}), agents=agents, seed=seed, start_year=start_year, years=years, **flags
     ).run()
-    return checkpoints(m.series(), m.scale)
+    out = checkpoints(m.series(), m.scale)
+    if m.families:
+        out.update(life_checkpoints(m.life_rec))
+    return out
 
 
 def replicate(
@@ -180,8 +234,20 @@ def transplant(sim: Simulation) -> ReferenceModel:
             "tve",
         ):
             setattr(x, a, int(getattr(p, a)[i]))
+    for i, x in enumerate(m.persons):
+        k = int(p.spouse[i])
+        x.spouse = m.persons[k] if k >= 0 and m.families else None
     for h, house in enumerate(m.households):
-        house.n_children = int(hh.n_children[h])
+        if m.families:  # the children's table (birth year, mother's place)
+            house.children.clear()
+            first = int(sim.places.hh_start[h])
+            for j in range(hh.child_by.shape[1]):
+                if hh.child_by[h, j] != NO_YEAR:
+                    mo = int(hh.child_mother[h, j])
+                    house.add_child(int(hh.child_by[h, j]),
+                                    m.persons[first + mo] if mo != NO_MOTHER else None)
+        else:
+            house.n_children = int(hh.n_children[h])
         k = int(hh.kids_with[h])
         house.kids_with = m.persons[k] if k >= 0 else None
     m.t = sim.t

@@ -10,7 +10,10 @@ reading, teaching and checking the numba core at a few thousand agents
 What is shared with the core, so that the two models cannot drift apart in their inputs:
 
 - the initial population and contact network (``sim.mechanisms.population.build_population``,
-  ``sim.mechanisms.network.build_network``, same seed, hence the same persons and ties);
+  ``sim.mechanisms.network.build_network``, same seed, hence the same persons and ties), with
+  the life course the same couples and the same children (placed by the core's kernels of
+  ``LifeCourse.init``, ``sim.mesa.families.initial_children``), and the year's number of
+  births (``births.cohort_count``);
 - the parameters (``sim.Params``, resolved each January with ``Params.at(year)``) and the plain
   numpy helpers that turn them into the year's quantities: demand (``labour.initial_demand``,
   ``labour.grow_demand``, ``labour.job_chances``), wage levels (``wages.initial_levels``,
@@ -20,7 +23,9 @@ What is shared with the core, so that the two models cannot drift apart in their
 What is written again here, in plain Python, is every per-agent rule of the numba kernels and
 the tabulated choice model: the utility of each destination is computed for each deciding
 person instead of per type (``decisions.type_tables``), the network term, the nested logit,
-the household strategy, job matching, pay, returns, hukou, demography and training.
+the household strategy, job matching, pay, returns, hukou, demography and training, and the
+household life course (``sim.mesa.families``: marriage, couples moving together, births to
+wives, children entering at 15; parents in the decision, returns and children following).
 
 Randomness comes from ``numpy.random.Generator(seed)`` (Mesa's ``model.rng``): draws differ from
 the core's, so the two models agree in distribution, not run by run.
@@ -37,13 +42,14 @@ import numpy as np
 
 from sim.core.encodings import N_SECTORS, SECTOR_NAMES, URBAN
 from sim.core.geography import load_geography
-from sim.core.state import HOME, RURAL, VACANT
+from sim.core.state import HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT, families
 from sim.engine import STEP_ORDER
 from sim.engine.registry import Params
 from sim.engine.yearly import year_quantities
 from sim.mechanisms import demography, labour, wages
 from sim.mechanisms.network import build_network
 from sim.mechanisms.population import build_population
+from sim.mesa import families as life
 from sim.mesa.agents import Household, Person
 from sim.mesa.offfarm import TVE_INDICATORS, rural_offfarm
 
@@ -58,6 +64,7 @@ KEY_INDICATORS = (
     *[("sector_share", f"sector:{s}") for s in SECTOR_NAMES],
     ("share_fully_paid", "migrants"),
     ("children_left_behind", "total"),
+    ("migrant_children_in_cities", "total"),
     ("share_to_six_destinations", "total"),
 )
 
@@ -83,7 +90,8 @@ class ReferenceModel(mesa.Model):
 
     ``network_term`` switches the chain-migration term of the destination utility off (a
     deliberately changed rule, to show that docking detects it); ``return_hazard_mult``
-    multiplies the return hazard (the same purpose). The defaults are the core's rules.
+    multiplies the return hazard (the same purpose). The defaults are the core's rules,
+    including the household life course (``life_course``; off: version 0.6 households).
     """
 
     def __init__(
@@ -99,6 +107,8 @@ class ReferenceModel(mesa.Model):
     ):
         super().__init__(seed=seed)
         self.params = params if isinstance(params, Params) else Params(params or {})
+        #: households are families with a life course (``sim.core.state.families``)
+        self.families = families(self.params.at(start_year))
         if any(
             getattr(self.params.at(y), "ht_mode", False)
             for y in range(start_year, start_year + years)
@@ -141,7 +151,12 @@ class ReferenceModel(mesa.Model):
         pars = self.params.at(self.start_year)
         self.projection = demography.Projection(geo, self.params)
         capacity = demography.slot_capacity(  # as Simulation._build
-            self.projection, n_agents, self.start_year, self.years, pars.cohort_entry
+            self.projection,
+            n_agents,
+            self.start_year,
+            self.years,
+            pars.cohort_entry,
+            families=bool(pars.life_course),
         )
         persons, hhs, places, self.scale = build_population(
             geo,
@@ -151,7 +166,11 @@ class ReferenceModel(mesa.Model):
             self.start_year,
             by_age=self.projection.by_age(self.start_year),
             capacity=capacity,
+            run_years=self.years,
         )
+        if self.families:  # the initial children, as the core's ``LifeCourse.init``
+            life.initial_children(persons, hhs, places, pars, self.projection, self.scale,
+                                  self.seed, self.start_year)
         net = build_network(persons, places, self.seed, pars)
         hh_prov = places.county_prov[hhs.county].astype(np.int64)
         land = hhs.land_mu_per_worker.astype(np.float64)
@@ -184,6 +203,7 @@ class ReferenceModel(mesa.Model):
             self.persons.append(x)
         for i, x in enumerate(self.persons):
             x.contacts = [self.persons[j] for j in net.indices[net.indptr[i] : net.indptr[i + 1]]]
+        self._build_families(persons, hhs, places)
         self.demand, self.urban_total, self.urban_local = labour.market_at_start(
             geo, self.params, self.scale, self.start_year
         )
@@ -192,6 +212,33 @@ class ReferenceModel(mesa.Model):
         self.ref_levels = self.levels.copy()  # wage levels on the drift path
         self.base_demand = self.demand.copy()  # demand before the wage response
         self.place_initial_migrants()
+
+    def _build_families(self, persons, hhs, places) -> None:
+        """Spouses and children from the core's arrays; the index ranges the life course
+        searches (prefectures, counties, provinces; households by county)."""
+        self.life_rec: dict[str, list[int]] = {k: [] for k in life.LIFE_INDICATORS}
+        cs = places.county_start
+        self.county_ranges = [(int(cs[c]), int(cs[c + 1])) for c in range(cs.size - 1)]
+        ps = places.prov_start
+        self.prov_ranges = [(int(ps[p]), int(ps[p + 1])) for p in range(ps.size - 1)]
+        pref = places.county_pref  # the counties of a prefecture are consecutive
+        first = np.concatenate([[0], np.flatnonzero(np.diff(pref)) + 1, [pref.size]])
+        self.pref_ranges = [(int(cs[a]), int(cs[b])) for a, b in zip(first[:-1], first[1:],
+                                                                      strict=True)]
+        self.county_households: list[list[Household]] = [[] for _ in self.county_ranges]
+        for h in self.households:
+            self.county_households[h.county].append(h)
+        if not self.families:
+            return
+        for i, x in enumerate(self.persons):
+            if persons.spouse[i] != NO_PERSON:
+                x.spouse = self.persons[int(persons.spouse[i])]
+        for h, house in enumerate(self.households):
+            for j in range(hhs.child_by.shape[1]):
+                if hhs.child_by[h, j] != NO_YEAR:
+                    mo = int(hhs.child_mother[h, j])
+                    house.add_child(int(hhs.child_by[h, j]),
+                                    house.members[mo] if mo != NO_MOTHER else None)
 
     def place_initial_migrants(self) -> None:
         """The initial stock (seed, Introduction: ~2 million in the mid-1980s): randomly chosen
@@ -222,11 +269,22 @@ class ReferenceModel(mesa.Model):
             x.months_away = 12 if x.loc != HOME else 0
 
     def demography(self, year: int) -> None:
-        """January: ageing and exits, then the year's entrants into vacant places (the cohort
-        born 15 years earlier, ``demography.Projection``; closed: one per leaver)."""
+        """January: ageing and exits (widowhood), the year's weddings (life course), then the
+        year's entrants into vacant places (the life course: the children born 15 years
+        earlier, ``sim.mesa.families.entrants``; else the cohort born 15 years earlier,
+        ``demography.Projection``, into random vacant places; closed: one per leaver)."""
         pars_y = self.params.at(year)
         leavers = [x for x in self.persons if x.age_one_year(pars_y)]
-        if pars_y.cohort_entry:
+        rec = self.life_rec
+        if self.families:
+            wed = life.weddings(self, pars_y)
+            for k, v in zip(("marriages", "marriage_moves", "couples_apart"), wed, strict=True):
+                rec[k].append(v)
+        if self.families:  # (which implies cohort entry)
+            entrants, where = life.entrants(self, year)
+            for k, v in zip(life.LIFE_INDICATORS[5:11], where, strict=True):
+                rec[k].append(v)
+        elif pars_y.cohort_entry:
             n_in = demography.entrants_this_year(self.projection, year, self.scale, self.seed)
             vacant = [x for x in self.persons if x.hukou == VACANT]
             pick = self.rng.choice(len(vacant), size=min(n_in, len(vacant)), replace=False)
@@ -372,6 +430,7 @@ class ReferenceModel(mesa.Model):
         """One month, in ``STEP_ORDER``."""
         assert tuple(s for s in STEP_ORDER if s not in _NO_RULE) == (
             "demography",
+            "life_course",
             "year",
             "policy",
             "returns",
@@ -389,6 +448,11 @@ class ReferenceModel(mesa.Model):
         # 1 demography
         if month == 1 and t > 0:
             self.demography(year)
+        # 1b life course: the year's births (the parameters of last year, as in the core)
+        if month == 1 and t > 0 and self.families:
+            n, placed = life.births(self, self.pars, year)
+            self.life_rec["births"].append(placed)
+            self.life_rec["births_unplaced"].append(n - placed)
         # 2 year
         if month == 1:
             self.resolve_year(year)
@@ -433,6 +497,8 @@ class ReferenceModel(mesa.Model):
             x.draw_pay()
         # 11 record
         self.record(n_out, n_returned)
+        if month == 12 and self.families:
+            life.record_couples(self)
         self.datacollector.collect(self)
         self.t += 1
         if self.t >= self.n_months:
@@ -462,8 +528,9 @@ class ReferenceModel(mesa.Model):
         for k, name in enumerate(SECTOR_NAMES):
             r["sector_share", f"sector:{name}"].append(sum(x.sector == k for x in employed) / n_emp)
         r["share_fully_paid", "migrants"].append(sum(x.paid for x in employed) / n_emp)
-        behind = sum(h.children_status()[0] for h in self.households)
-        r["children_left_behind", "total"].append(behind * s)
+        status = [life.children_status(h) for h in self.households]
+        r["children_left_behind", "total"].append(sum(b for b, _ in status) * s)
+        r["migrant_children_in_cities", "total"].append(sum(c for _, c in status) * s)
         r["share_to_six_destinations", "total"].append(
             sum(bool(six[x.loc]) for x in migrants) / stock
         )

@@ -34,6 +34,7 @@ import numpy as np
 from sim.core.encodings import EVENT_DEPART, EVENT_RETURN
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
+from sim.core.state import families
 from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-exported)
     N_CAP,
     N_SEX,
@@ -128,12 +129,49 @@ PARAMS = (
     ),
     Param(
         "asc_home",
-        -0.3,
+        -0.244,
         "utils",
         -20.0,
         20.0,
         "hand-set; calibrated in calibration/",
         "attachment to home (utility of staying before income)",
+        role="behaviour",
+    ),
+    Param(
+        "parent_cost_mother",
+        1.277,
+        "utils",
+        0.0,
+        10.0,
+        "marriage and above all childbearing lower rural women's first labour migration "
+        "(event histories of CHIP 2019, cohorts 1951-2000: 'Changing roles of marriage and "
+        "family status for labor migration', 2024); calibrated in calibration/ (children left "
+        "behind, seed 1.3, 1.5)",
+        "utility a mother of children under 15 gives up by leaving them (household life "
+        "course only)",
+        role="behaviour",
+    ),
+    Param(
+        "parent_cost_father",
+        1.248,
+        "utils",
+        0.0,
+        10.0,
+        "the same study: children lower men's first migration less than women's; calibrated "
+        "in calibration/",
+        "utility a father of children under 15 gives up by leaving them",
+        role="behaviour",
+    ),
+    Param(
+        "grandparent_care_relief",
+        0.5,
+        "share",
+        0.0,
+        1.0,
+        "three-generation households send more migrants, the elderly caring for the "
+        "children (Chen, Lucas, Bloom & Ding, J. Agric. Appl. Econ. 48(3), 2016); estimate "
+        "(range 0.3-0.9)",
+        "share of a parent's cost removed when another member aged 45+ is at home",
         role="behaviour",
     ),
     Param(
@@ -148,7 +186,7 @@ PARAMS = (
     ),
     Param(
         "age_cost_per_decade",
-        1.88353,
+        1.435,
         "utils per 10 years",
         0.0,
         5.0,
@@ -452,6 +490,12 @@ class Decisions(Mechanism):
             bool(pars.ht_mode),
             pars.ht_response,
             log_size,
+            sim.places.hh_start,
+            sim.households.core,
+            families(pars),
+            np.array(
+                [pars.parent_cost_mother, pars.parent_cost_father, pars.grandparent_care_relief]
+            ),
             buf.new_loc,
             buf.new_dist,
             buf.event,

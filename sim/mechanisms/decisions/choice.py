@@ -16,6 +16,7 @@ from sim.core.encodings import (
     EVENT_NONE,
     EVENT_ONWARD,
     EVENT_RETURN,
+    FEMALE,
     HOME,
     N_AGE_GROUPS,
     N_SCHOOL,
@@ -24,6 +25,7 @@ from sim.core.encodings import (
     RURAL,
 )
 from sim.core.rng import uniform
+from sim.core.state import is_parent
 
 N_SEX = 2
 N_TRAIN = 2
@@ -193,6 +195,25 @@ def _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam):
     return adj
 
 
+CARER_MIN_AGE = 45  # a member this old at home can look after a migrant's children
+
+
+@njit(inline="always")
+def family_cost(i, hh_start, p, hs, fam):
+    """Utility a parent of children under 15 gives up by leaving them (``fam``: the cost for a
+    mother, for a father, and the share of it removed when another member aged 45 or more,
+    other than the spouse, is at home to look after them)."""
+    h = p.hh[i]
+    if not is_parent(i, h, hh_start, p, hs, 0, 0, True):
+        return 0.0
+    c = fam[0] if p.sex[i] == FEMALE else fam[1]
+    for k in range(hh_start[h], hh_start[h + 1]):
+        if (k != i and k != p.spouse[i] and p.hukou[k] == RURAL and p.loc[k] == HOME
+                and p.age[k] >= CARER_MIN_AGE):
+            return c * (1.0 - fam[2])
+    return c
+
+
 @njit(cache=True, parallel=True)
 def decide(
     key_consider,
@@ -221,6 +242,10 @@ def decide(
     ht_mode,
     ht_response,
     log_size,
+    hh_start,
+    hs,
+    families,
+    fam,
     new_loc,
     new_dist,
     event,
@@ -236,7 +261,8 @@ def decide(
     goes if its utility (without the size term ``log_size``, which only weights the draw) beats
     home by a gain g > 0; a migrant considering goes home if home beats the current destination
     by g > 0. Either acts with the chance min(1, ``ht_response`` * g), Harris and Todaro's
-    migration function psi(g), psi(0) = 0, psi' > 0.
+    migration function psi(g), psi(0) = 0, psi' > 0. With ``families`` (the household life
+    course) a parent at home adds :func:`family_cost` to the utility of staying.
     """
     age = p.age
     sex = p.sex
@@ -275,6 +301,8 @@ def decide(
         d = HOME
         if ht_mode and not force_move:
             v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
+            if families and at_home:
+                v_home += family_cost(i, hh_start, p, hs, fam)
             # u0 is uniform on [0, p_consider) here: act with the chance psi(gain)
             if not at_home:
                 gain = v_home - lam * (np.log(e[t, loc[i]]) + vmax - log_size[loc[i]])
@@ -292,6 +320,8 @@ def decide(
             # nested logit: P(move) = S^lam / (S^lam + exp(V_home)), S in exp(V/lam) units
             log_move = lam * (np.log(total) + vmax)
             v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
+            if families and at_home:
+                v_home += family_cost(i, hh_start, p, hs, fam)
             p_move = 1.0 / (1.0 + np.exp(v_home - log_move))
             if u >= p_move:
                 continue

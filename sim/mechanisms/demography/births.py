@@ -1,0 +1,214 @@
+"""Kernels of births to wives, children entering their household at 15, and where the
+children are (``life_course``, issue 12)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from sim.core.encodings import FEMALE, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT
+from sim.core.rng import uniform_array
+from sim.core.schedules import FERTILE_MAX, FERTILE_MIN
+from sim.core.state import child_place
+from sim.mechanisms.demography.places import empty, next_vacant
+
+SCHOOL_AGE = 6  # children aged 6-14 are of compulsory-school age (1986 Compulsory Education Law)
+CHILD_PLACES = ("home", "one_away", "behind", "city")  # ``sim.core.state.child_place`` codes
+
+
+def cohort_count(proj: Any, entry_year: int, scale: float, seed: int) -> int:
+    """Agents of the rural cohort reaching 15 in ``entry_year``, rounded by the counter-based
+    draw the open population uses (so the same number as ``entrants_this_year``); beyond the
+    last cohort of ``births.csv`` that cohort is held."""
+    x = proj.entering(min(entry_year, proj.last_entry)) / scale
+    n = math.floor(x)
+    return n + int(uniform_array(seed, "demography.entry_round", entry_year, 1)[0] < x - n)
+
+
+@njit(cache=True, parallel=True)
+def mother_weights(hh_start, p, child_by, w_age, years_back, out):
+    """Weight of each household for a birth ``years_back`` years ago: the fertility of its
+    married rural women at their age then; 0 when its child table is full."""
+    age = p.age
+    sex = p.sex
+    hukou = p.hukou
+    spouse = p.spouse
+    for h in prange(hh_start.shape[0] - 1):
+        out[h] = 0.0
+        free = False
+        for j in range(child_by.shape[1]):
+            if child_by[h, j] == NO_YEAR:
+                free = True
+                break
+        if not free:
+            continue
+        w = 0.0
+        for i in range(hh_start[h], hh_start[h + 1]):
+            if hukou[i] == RURAL and sex[i] == FEMALE and spouse[i] != NO_PERSON:
+                a = age[i] - years_back
+                if FERTILE_MIN <= a <= FERTILE_MAX:
+                    w += w_age[a]
+        out[h] = w
+
+
+@njit(cache=True)
+def place_births(weights, n_births, u0, birth_year, hh_start, p, w_age, years_back, hs):
+    """Systematic sampling with probability proportional to ``weights``: birth k goes to the
+    household whose cumulative weight covers (k + u0) / n_births of the total, to the wife of
+    that household whose fertility weight covers the rest. Returns the births placed."""
+    child_by = hs.child_by
+    child_mother = hs.child_mother
+    total = 0.0
+    for h in range(weights.shape[0]):
+        total += weights[h]
+    if n_births <= 0 or total <= 0.0:
+        return 0
+    step = total / n_births
+    pos = u0 * step
+    k = 0
+    placed = 0
+    acc = 0.0
+    for h in range(weights.shape[0]):
+        before = acc
+        acc += weights[h]
+        while k < n_births and pos < acc:
+            mother = -1  # the wife whose share of the household's weight covers ``pos``
+            inner = before
+            for i in range(hh_start[h], hh_start[h + 1]):
+                if p.hukou[i] == RURAL and p.sex[i] == FEMALE and p.spouse[i] != NO_PERSON:
+                    a = p.age[i] - years_back
+                    if FERTILE_MIN <= a <= FERTILE_MAX:
+                        inner += w_age[a]
+                        mother = i
+                        if pos < inner:
+                            break
+            for j in range(child_by.shape[1]):
+                if child_by[h, j] == NO_YEAR:
+                    child_by[h, j] = birth_year
+                    child_mother[h, j] = mother - hh_start[h]
+                    hs.n_children[h] += 1
+                    placed += 1
+                    break
+            k += 1
+            pos += step
+    return placed
+
+
+@njit(cache=True)
+def take_entrants(birth_year, hh_start, hh_county_start, county_start, prov_start, county_prov,
+                  hs, hukou, taken, slots, where):
+    """Children born in ``birth_year`` leave the table and take vacant slots: of their own
+    household; else they set up a household in an empty homestead of their county; else join
+    another household of the county; else their province; else anywhere (cursors walk each
+    range once). Writes the slots into ``slots`` and the counts by place into ``where``
+    (``ENTRY_PLACES``, then unplaced); marks each taken slot RURAL (``enter`` sets the rest);
+    returns the number placed."""
+    child_by = hs.child_by
+    n_children = hs.n_children
+    kids_with = hs.kids_with
+    county = hs.county
+    n_c = county_start.shape[0] - 1
+    n_p = prov_start.shape[0] - 1
+    cur_h = hh_county_start[:n_c].copy()
+    cur_c = county_start[:n_c].copy()
+    cur_p = prov_start[:n_p].copy()
+    cur_g = 0
+    n_all = hukou.shape[0]
+    m = 0
+    for h in range(hh_start.shape[0] - 1):
+        for j in range(child_by.shape[1]):
+            if child_by[h, j] != birth_year:
+                continue
+            child_by[h, j] = NO_YEAR
+            hs.child_mother[h, j] = NO_MOTHER
+            n_children[h] -= 1
+            s = -1
+            for i in range(hh_start[h], hh_start[h + 1]):
+                if hukou[i] == VACANT:
+                    s = i
+                    where[0] += 1
+                    break
+            c = county[h]
+            if s < 0:
+                while cur_h[c] < hh_county_start[c + 1] and not empty(
+                    cur_h[c], hh_start, hukou, taken, child_by
+                ):
+                    cur_h[c] += 1
+                if cur_h[c] < hh_county_start[c + 1]:
+                    s = hh_start[cur_h[c]]
+                    kids_with[cur_h[c]] = NO_PERSON
+                    cur_h[c] += 1
+                    where[1] += 1
+            if s < 0:
+                cur_c[c] = next_vacant(cur_c[c], county_start[c + 1], hukou)
+                if cur_c[c] < county_start[c + 1]:
+                    s = cur_c[c]
+                    where[2] += 1
+            if s < 0:
+                pv = county_prov[c]
+                cur_p[pv] = next_vacant(cur_p[pv], prov_start[pv + 1], hukou)
+                if cur_p[pv] < prov_start[pv + 1]:
+                    s = cur_p[pv]
+                    where[3] += 1
+            if s < 0:
+                cur_g = next_vacant(cur_g, n_all, hukou)
+                if cur_g < n_all:
+                    s = cur_g
+                    where[4] += 1
+            if s < 0:
+                where[5] += 1
+                continue
+            hukou[s] = RURAL
+            slots[m] = s
+            m += 1
+        if n_children[h] == 0:
+            kids_with[h] = NO_PERSON
+    return m
+
+
+@njit(cache=True, parallel=True)
+def children_by_place(hh_start, p, hs, year):
+    """Children under 15 by age (rows: under 6, 6-14) and place (columns, ``CHILD_PLACES``).
+    Integer sums reduced by numba (one scalar per cell): the same for any number of threads."""
+    child_by = hs.child_by
+    y0 = 0
+    y1 = 0
+    y2 = 0
+    y3 = 0
+    s0 = 0
+    s1 = 0
+    s2 = 0
+    s3 = 0
+    for h in prange(hh_start.shape[0] - 1):
+        if hs.n_children[h] == 0:
+            continue
+        for j in range(child_by.shape[1]):
+            b = child_by[h, j]
+            if b == NO_YEAR:
+                continue
+            k = child_place(h, j, hh_start, p, hs)
+            if year - b >= SCHOOL_AGE:
+                if k == 0:
+                    s0 += 1
+                if k == 1:
+                    s1 += 1
+                if k == 2:
+                    s2 += 1
+                if k == 3:
+                    s3 += 1
+            else:
+                if k == 0:
+                    y0 += 1
+                if k == 1:
+                    y1 += 1
+                if k == 2:
+                    y2 += 1
+                if k == 3:
+                    y3 += 1
+    out = np.zeros((2, len(CHILD_PLACES)), np.int64)
+    out[0, 0], out[0, 1], out[0, 2], out[0, 3] = y0, y1, y2, y3
+    out[1, 0], out[1, 1], out[1, 2], out[1, 3] = s0, s1, s2, s3
+    return out

@@ -1,0 +1,380 @@
+"""The household's life course: marriage, births to couples, children growing up and joining
+the household's labour force (issue 12, part 1).
+
+**Couples.** At the start, who has married follows a first-marriage schedule by sex (normal in
+age, ``marriage_mean_age_*`` and ``marriage_sd_age``, times the share who ever marry) and
+spouses live together (``population.assemble_families``). Each January, after deaths and
+before the year's entrants, an unmarried rural woman marries with the schedule's hazard at her
+age; her husband is an unmarried rural man of her prefecture, outside her household, of the
+age nearest hers plus the gap of the two schedules (village exogamy: brides come from nearby
+villages and townships; the prefecture keeps the marriage market large enough at every
+scale, where a county holds only a handful of agents in a small run). The couple then moves
+together: into the husband's household (patrilocal, with chance ``patrilocal_share``) or the
+wife's where that household has a free place; else into an empty homestead of that
+household's county (a household split: the village reallocates the land of households that
+died out; land per worker stays the homestead's); else into the other spouse's household.
+Where none has room the couple stays registered in two households (``couples_apart``) and
+tries again every January. The one who moves takes all personal state along (also while away
+as a migrant) into the new place, whose village contacts they take over; a wife's children
+follow her. A spouse who dies or ages out leaves a widow(er); there is no divorce (rare in
+rural China before 2006: an assumption).
+
+**Births.** The year's rural births (the cohort that reaches 15 in ``year + 15`` according to
+``sim/data/births.csv``: births x rural share x survival to 15 x (1 - tertiary exit), the
+normalised ``Projection`` of the open population; so a child in the table is one who will join
+the rural labour force, and births lost to child mortality or to university are netted out by
+that table rather than drawn; beyond the file's last birth year the last cohort is held, an
+assumption) go to married rural women in proportion to the fertility of their age (a normal
+schedule, ``birth_mean_age``, ``birth_sd_age``, on 15-49); a wife away as a migrant counts like
+one at home (the child is registered, and usually left, at home: seed 1.3). The draw is
+systematic sampling with probability proportional to these weights, one counter-based uniform
+per birth year (stream ``life_course.births``): exactly the year's number of births, placed
+independently of threads and of every other draw. Each child is recorded with its birth year
+and its mother (``child_by``, ``child_mother``; at most ``MAX_CHILDREN`` per household;
+households with a full table take no more, ``births_unplaced``).
+
+**The initial children.** The cohorts born in the 14 years before the start year and in it are
+placed the same way, each with the weights of the wives' ages in its birth year.
+
+**Entry at 15.** In January the children born 15 years earlier leave the table and take a free
+place in their own household; else a household in an empty homestead of their county; else a
+free place in another household of the county; else the province; else anywhere (each counted).
+
+**Parents.** A child's parents are its mother and her husband. Who is a parent decides whether
+children follow a departing migrant (``household.children_follow``) and whose return is
+hastened by children left behind (``returns``); children are counted by age (under 6, 6-14)
+and by whether both parents are at home, one is away, both are away (left with relatives), or
+they live with a migrant in a city.
+
+**Not yet here** (issue 12): elderly members who need care, family migration decisions by
+member, divorce and remarriage, division of land at a split (land per worker is a household
+constant).
+
+With ``life_course`` off (or a closed population, ``cohort_entry`` off) the model is that of
+version 0.6: households are random groups of working-age persons with a fixed number of
+children drawn at the start, and entrants take random vacant slots anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.core.encodings import FEMALE, HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL
+from sim.core.mechanism import Indicator, Mechanism
+from sim.core.params import Param
+from sim.core.rng import uniform_array
+from sim.core.schedules import fertility_weights
+from sim.core.state import CHILD_CITY, families
+from sim.mechanisms.demography.births import (
+    CHILD_PLACES,
+    children_by_place,
+    cohort_count,
+    mother_weights,
+    place_births,
+    take_entrants,
+)
+from sim.mechanisms.demography.marriage import (
+    co_reside,
+    index_ranges,
+    marriage_hazard,
+    marry,
+    move_persons,
+    widow,
+)
+
+ENTRY_AGE = 15
+ENTRY_PLACES = ("own household", "new household", "other household", "province", "elsewhere")
+
+PARAMS = (
+    Param(
+        "life_course",
+        True,
+        "flag",
+        0,
+        1,
+        "issue 12: couples, children born to them (rural birth series as the total) who enter "
+        "the household at 15; off = version 0.6 (random households, fixed children)",
+        "households are families with a life course",
+        kind=bool,
+        role="structural",
+    ),
+    Param(
+        "marriage_mean_age_female",
+        23.0,
+        "years",
+        16.0,
+        35.0,
+        "women's mean age at first marriage 22.8 (1982 census; Popul. Res. 2(4), 1985) and "
+        "23.3 (2000 census; Chen & Ouyang, Population Research 48(6), 2024), rural women "
+        "slightly earlier",
+        "mean age of women at first marriage",
+        role="structural",
+    ),
+    Param(
+        "marriage_mean_age_male",
+        25.0,
+        "years",
+        16.0,
+        40.0,
+        "estimate (range 24-26.5): husbands about two years older than wives in the census "
+        "tabulations of first marriage",
+        "mean age of men at first marriage",
+        role="structural",
+    ),
+    Param(
+        "marriage_sd_age",
+        2.5,
+        "years",
+        0.5,
+        8.0,
+        "estimate (range 1.5-4): most first marriages within a few years of the mean",
+        "spread of the age at first marriage",
+        role="structural",
+    ),
+    Param(
+        "ever_married_female",
+        0.99,
+        "share",
+        0.5,
+        1.0,
+        "estimate (range 0.97-1.0): marriage of women near universal (census: about 1% of "
+        "women aged 40-44 never married)",
+        "share of women who ever marry",
+        role="structural",
+    ),
+    Param(
+        "ever_married_male",
+        0.95,
+        "share",
+        0.5,
+        1.0,
+        "estimate (range 0.9-0.98): more rural men than women stay single",
+        "share of men who ever marry",
+        role="structural",
+    ),
+    Param(
+        "patrilocal_share",
+        0.9,
+        "share",
+        0.0,
+        1.0,
+        "estimate (range 0.8-1.0): brides usually move into the husband's family; uxorilocal "
+        "marriage is the exception",
+        "chance that a couple lives with the husband's household (else the wife's)",
+        role="structural",
+    ),
+    Param(
+        "birth_mean_age",
+        25.5,
+        "years",
+        18.0,
+        35.0,
+        "estimate (range 24-28): first births within about a year of marriage (women marry at "
+        "about 23), a second birth some years later for most rural couples (1984 rules)",
+        "mean age of rural women at a birth",
+        role="structural",
+    ),
+    Param(
+        "birth_sd_age",
+        4.5,
+        "years",
+        1.0,
+        10.0,
+        "estimate (range 3.5-6): most rural births at ages 20-30",
+        "spread of the age of rural women at a birth",
+        role="structural",
+    ),
+)
+
+
+assert CHILD_CITY == len(CHILD_PLACES) - 1
+
+
+class LifeCourse(Mechanism):
+    """Marriage, births to couples and children who grow up in the household (issue 12)."""
+
+    name = "life_course"
+    doc = (
+        "(January) first marriages and the couple's residence; the year's rural births to "
+        "wives by their fertility; children counted by age and by where their parents are"
+    )
+    params = PARAMS
+    results = (
+        Indicator("marriages", "agents", "first marriages", True, True),
+        Indicator("couples_apart", "agents", "married couples registered in two households "
+                  "(no place to live together yet; January)", True),
+        Indicator("marriage_moves", "agents", "persons who moved household at marriage", True,
+                  True),
+        Indicator("married_women", "agents", "married rural women (December)", True),
+        Indicator("couples_one_away", "agents", "married couples living apart: one spouse a "
+                  "migrant, the other at home (December)", True),
+        Indicator("couples_both_away", "agents", "married couples both away as migrants "
+                  "(December)", True),
+        Indicator("births", "agents", "children born to rural households", True, True),
+        Indicator("births_unplaced", "agents", "births with no free place", True, True),
+        *(
+            Indicator(f"entrants_{k}", "agents", f"entrants at 15 into {where}", True, True)
+            for k, where in (
+                ("own_household", "their own household"),
+                ("new_household", "a household they set up in an empty homestead of the county"),
+                ("other_household", "another household of their county"),
+                ("same_province", "another county of their province"),
+                ("other_province", "another province"),
+            )
+        ),
+        *(
+            Indicator(f"children_{place}_{ages}", "agents", f"children aged {ages} {what}", True)
+            for place, what in (
+                ("home", "at home with their parents"),
+                ("one_away", "at home while one parent is away"),
+                ("behind", "left with relatives while both parents are away"),
+                ("city", "living with a migrant in a city"),
+            )
+            for ages in ("under6", "6_14")
+        ),
+    )
+    streams = ("life_course.births", "life_course.marriage")
+
+    def init(self, sim: Any) -> None:
+        """The children of the start year: the cohorts born in the 14 years before it and in
+        it, placed with the wives of child-bearing age at each birth year."""
+        pars = sim.params.at(sim.start_year)
+        self._where = np.zeros(len(ENTRY_PLACES) + 1, np.int64)
+        self._wed = (0, 0, 0)
+        n_counties = sim.places.county_start.size - 1
+        counts = np.bincount(sim.households.county, minlength=n_counties)
+        self._hh_county_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        pref = sim.places.county_pref  # counties of a prefecture are consecutive
+        if np.any(np.diff(pref) < 0):
+            raise ValueError("the counties of a prefecture must be consecutive")
+        first = np.concatenate([[0], np.flatnonzero(np.diff(pref)) + 1, [pref.size]])
+        self._pref_start = sim.places.county_start[first].astype(np.int64)
+        if not families(pars):
+            return
+        hs = sim.households
+        hs.child_by[:] = NO_YEAR
+        hs.child_mother[:] = NO_MOTHER
+        hs.n_children[:] = 0
+        for b in range(sim.start_year - ENTRY_AGE + 1, sim.start_year + 1):
+            self._births(sim, pars, b, years_back=sim.start_year - b)
+
+    def _births(self, sim: Any, pars: Any, birth_year: int, years_back: int) -> tuple[int, int]:
+        n = cohort_count(sim.projection, birth_year + ENTRY_AGE, sim.scale, sim.seed)
+        w_age = fertility_weights(pars.birth_mean_age, pars.birth_sd_age)
+        w = np.empty(sim.households.n, np.float64)  # once a year: not kept as state
+        hh_start, p, hs = sim.places.hh_start, sim.persons.core, sim.households.core
+        mother_weights(hh_start, p, hs.child_by, w_age, years_back, w)
+        u0 = float(uniform_array(sim.seed, "life_course.births", birth_year, 1)[0])
+        placed = place_births(w, n, u0, birth_year, hh_start, p, w_age, years_back, hs)
+        return n, placed
+
+    def left(self, sim: Any, leavers: np.ndarray) -> None:
+        """Persons who died or aged out: their spouses are widowed, their children motherless."""
+        widow(leavers, sim.places.hh_start, sim.persons.core, sim.households.core)
+
+    def entrant_slots(self, sim: Any, year: int) -> np.ndarray:
+        """The slots taken this January by the children born 15 years earlier (sorted)."""
+        p, pl = sim.persons, sim.places
+        n_in = int(np.count_nonzero(sim.households.child_by == year - ENTRY_AGE))
+        slots = np.empty(n_in, np.int64)
+        self._where[:] = 0
+        m = take_entrants(
+            year - ENTRY_AGE,
+            pl.hh_start,
+            self._hh_county_start,
+            pl.county_start,
+            pl.prov_start,
+            pl.county_prov,
+            sim.households.core,
+            p.hukou,
+            np.zeros(p.n, np.int8),
+            slots,
+            self._where,
+        )
+        return np.sort(slots[:m])
+
+    @property
+    def unplaced(self) -> int:
+        """Entrants of this January without any vacant slot."""
+        return int(self._where[-1])
+
+    def weddings(self, sim: Any) -> None:
+        """January, after deaths and before the year's entrants: the year's first marriages,
+        then couples who live apart move together where they can."""
+        pars = sim.params.at(sim.year)
+        self._wed = self._marriages(sim, pars) if families(pars) else (0, 0, 0)
+
+    def _marriages(self, sim: Any, pars: Any) -> tuple[int, int, int]:
+        """Returns (marriages, persons who moved, couples still apart)."""
+        p, pl = sim.persons, sim.places
+        n = p.n
+        lo = self._pref_start[:-1]
+        n_c = lo.size
+        taken = np.zeros(n, np.int8)
+        wife = np.empty(n, np.int64)
+        husband = np.empty(n, np.int64)
+        n_m = np.zeros(n_c, np.int64)
+        key = sim.key("life_course.marriage")
+        hazard = marriage_hazard(
+            pars.marriage_mean_age_female, pars.marriage_sd_age, pars.ever_married_female
+        )
+        gap = round(pars.marriage_mean_age_male - pars.marriage_mean_age_female)
+        marry(key, hazard, gap, self._pref_start, p.core, taken, wife, husband, n_m)
+        cp = index_ranges(lo, n_m)
+        p.spouse[wife[cp]] = husband[cp]
+        p.spouse[husband[cp]] = wife[cp]
+        taken[:] = 0
+        src = np.empty(n, np.int64)
+        dst = np.empty(n, np.int64)
+        n_out = np.zeros((n_c, 2), np.int64)
+        co_reside(
+            key,
+            pars.patrilocal_share,
+            self._pref_start,
+            self._hh_county_start,
+            pl.hh_start,
+            p.core,
+            sim.households.core,
+            taken,
+            src,
+            dst,
+            n_out,
+        )
+        mv = index_ranges(lo, n_out[:, 0])
+        move_persons(sim, src[mv], dst[mv])
+        return int(cp.size), int(mv.size), int(n_out[:, 1].sum())
+
+    def step(self, sim: Any) -> None:
+        sc, t = sim.rec.scalars, sim.t
+        for r in self.results:
+            sc[r.name][t] = 0
+        pars = sim.pars
+        if not families(pars):
+            return
+        if sim.month == 1 and t > 0:
+            sc["marriages"][t], sc["marriage_moves"][t], sc["couples_apart"][t] = self._wed
+            n, placed = self._births(sim, pars, sim.year, years_back=0)
+            sc["births"][t] = placed
+            sc["births_unplaced"][t] = n - placed
+            for k, name in enumerate(
+                ("own_household", "new_household", "other_household", "same_province",
+                 "other_province")
+            ):
+                sc[f"entrants_{name}"][t] = self._where[k]
+        if sim.month == 12:
+            p = sim.persons
+            wives = np.flatnonzero(
+                (p.spouse != NO_PERSON) & (p.sex == FEMALE) & (p.hukou == RURAL)
+            )
+            sc["married_women"][t] = wives.size
+            husbands = p.spouse[wives]
+            w_away = p.loc[wives] != HOME
+            h_away = (p.loc[husbands] != HOME) & (p.hukou[husbands] == RURAL)
+            sc["couples_one_away"][t] = np.count_nonzero(w_away != h_away)
+            sc["couples_both_away"][t] = np.count_nonzero(w_away & h_away)
+            by = children_by_place(sim.places.hh_start, p.core, sim.households.core, sim.year)
+            for k, place in enumerate(CHILD_PLACES):
+                sc[f"children_{place}_under6"][t] = by[0, k]
+                sc[f"children_{place}_6_14"][t] = by[1, k]

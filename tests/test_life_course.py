@@ -1,0 +1,232 @@
+"""The household life course (``sim/mechanisms/demography/life_course.py``, issue 12 part 1).
+
+Runs are small (5,000-20,000 agents, a few years from 1985 or 1995) with fixed seeds; counts
+that are binomial are checked within 4 standard errors, shares with the tolerance stated.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from threads import arrays_by_thread_count, assert_same_arrays
+
+from sim import Simulation
+from sim.core.encodings import FEMALE, HOME, MALE, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT
+from sim.core.state import (
+    CHILD_BEHIND,
+    CHILD_CITY,
+    CHILD_HOME,
+    CHILD_ONE_AWAY,
+    HOUSEHOLD_FIELDS,
+    PERSON_FIELDS,
+    HouseholdArrays,
+    PersonArrays,
+    Table,
+    child_place,
+)
+from sim.experiments.invariants import run_checked
+from sim.mechanisms.demography.life_course import (
+    ENTRY_AGE,
+    cohort_count,
+    marriage_hazard,
+)
+from sim.mechanisms.population import ever_married
+
+
+@pytest.fixture(scope="module")
+def built():
+    return Simulation(agents=20_000, seed=3, start_year=1995, years=12)
+
+
+@pytest.fixture(scope="module")
+def ran():
+    sim = Simulation(agents=8_000, seed=4, start_year=1995, years=6)
+    sim.run()
+    return sim
+
+
+def _couples(sim):
+    p = sim.persons
+    i = np.flatnonzero(p.spouse != NO_PERSON)
+    return i, p.spouse[i].astype(np.int64)
+
+
+def test_couples_live_together_at_the_start(built):
+    p = built.persons
+    i, j = _couples(built)
+    assert i.size > 0.3 * np.count_nonzero(p.hukou != VACANT)
+    assert np.array_equal(p.spouse[j], i)
+    assert np.all(p.hh[i] == p.hh[j])
+    assert np.all(p.sex[i] != p.sex[j])
+    wives = i[p.sex[i] == FEMALE]
+    gap = (p.age[p.spouse[wives]].astype(float) - p.age[wives]).mean()
+    pars = built.params.at(1995)
+    assert gap == pytest.approx(pars.marriage_mean_age_male - pars.marriage_mean_age_female,
+                                abs=1.0)
+
+
+def test_married_share_by_age_follows_the_schedule(built):
+    """The married share of women by age follows the first-marriage schedule; of men it is
+    at most the schedule's (the surplus men stay single)."""
+    p, pars = built.persons, built.params.at(1995)
+    occ = p.hukou != VACANT
+    for sex, tol in ((FEMALE, 0.06),):
+        for a in (20, 23, 26, 35):
+            sel = occ & (p.sex == sex) & (p.age == a)
+            share = np.mean(p.spouse[sel] != NO_PERSON)
+            expect = float(ever_married(np.array([a]), np.array([sex == FEMALE]), pars)[0])
+            # pairing can leave a few married women single (men short in a province)
+            assert share == pytest.approx(expect, abs=tol + 4 * math.sqrt(0.25 / sel.sum()))
+    men = occ & (p.sex == MALE) & (p.age >= 40)
+    assert np.mean(p.spouse[men] != NO_PERSON) <= pars.ever_married_male + 0.03
+
+
+def test_initial_children_sit_with_married_women_of_child_bearing_age(built):
+    p, hs, hh_start = built.persons, built.households, built.places.hh_start
+    h, j = np.nonzero(hs.child_by != NO_YEAR)
+    assert np.array_equal(np.bincount(h, minlength=hs.n), hs.n_children.astype(np.int64))
+    assert np.all(hs.child_mother[h, j] != NO_MOTHER)
+    m = hh_start[h] + hs.child_mother[h, j]
+    assert np.all(p.sex[m] == FEMALE) and np.all(p.spouse[m] != NO_PERSON)
+    age_at_birth = p.age[m].astype(int) - (1995 - hs.child_by[h, j].astype(int))
+    assert age_at_birth.min() >= 15 and age_at_birth.max() <= 49
+    # one cohort per birth year 1981-1995, each of the size the birth table gives
+    for b in (1981, 1990, 1995):
+        n = cohort_count(built.projection, b + ENTRY_AGE, built.scale, built.seed)
+        assert np.count_nonzero(hs.child_by == b) == n
+
+
+def test_births_entrants_and_marriages_of_a_run(ran):
+    sim = ran
+    sc = {k: np.asarray(v) for k, v in sim.rec.scalars.items()}
+    jan = np.arange(12, sim.t, 12)
+    for t in jan:
+        year = sim.start_year + t // 12
+        n = cohort_count(sim.projection, year + ENTRY_AGE, sim.scale, sim.seed)
+        assert sc["births"][t] + sc["births_unplaced"][t] == n
+        placed = sum(sc[f"entrants_{k}"][t] for k in (
+            "own_household", "new_household", "other_household", "same_province",
+            "other_province"))
+        assert placed == sc["entrants"][t]
+        assert sc["entrants_other_province"][t] <= 0.02 * sc["entrants"][t]
+    assert sc["marriages"][jan].sum() > 0
+    assert sc["entrants_own_household"][jan].sum() > 0.3 * sc["entrants"][jan].sum()
+
+
+def test_entrants_are_the_children_born_fifteen_years_earlier():
+    sim = Simulation(agents=6_000, seed=8, start_year=1995, years=2)
+    for _ in range(12):
+        sim.step()
+    due = int(np.count_nonzero(sim.households.child_by == 1996 - ENTRY_AGE))
+    sim.step()  # January 1996
+    assert sim.rec.scalars["entrants"][12] == due
+    assert not np.any(sim.households.child_by == 1996 - ENTRY_AGE)
+
+
+def test_first_marriages_follow_the_hazard():
+    """Women single at a given age marry within the year about as often as the schedule's
+    hazard says (a partner is nearly always found at these sizes)."""
+    sim = Simulation(agents=20_000, seed=6, start_year=1995, years=2)
+    for _ in range(12):
+        sim.step()
+    p = sim.persons
+    single = (p.hukou == RURAL) & (p.sex == FEMALE) & (p.spouse == NO_PERSON)
+    ages = p.age.copy()
+    idx = np.flatnonzero(single & (ages >= 20) & (ages <= 26))
+    sim.step()  # January: ageing, then weddings
+    married = sim.persons.spouse[idx] != NO_PERSON  # brides who moved left their slot empty
+    moved = sim.persons.hukou[idx] == VACANT
+    pars = sim.params.at(1996)
+    h = marriage_hazard(pars.marriage_mean_age_female, pars.marriage_sd_age,
+                        pars.ever_married_female)
+    expect = h[ages[idx] + 1].sum()
+    got = int(married.sum() + moved.sum())
+    assert got == pytest.approx(expect, abs=4 * math.sqrt(expect) + 0.1 * expect)
+
+
+def test_invariants_hold_with_the_life_course():
+    out = run_checked({}, agents=4_000, seed=11, start_year=1985, years=8)
+    assert out["failures"] == []
+
+
+def _family(n=8):
+    """One household of ``n`` places: a mother (0), her husband (1), a grandmother (2)."""
+    p = Table.allocate(n, PERSON_FIELDS)
+    p.hukou[:3] = RURAL
+    p.age[:3] = (30, 32, 60)
+    p.sex[:3] = (FEMALE, MALE, FEMALE)
+    p.spouse[0], p.spouse[1] = 1, 0
+    h = Table.allocate(1, HOUSEHOLD_FIELDS)
+    h.child_by[0, :2] = (1995, 1999)
+    h.child_mother[0, :2] = 0
+    h.n_children[0] = 2
+    pa = PersonArrays(*(getattr(p, f.name) for f in PERSON_FIELDS))
+    ha = HouseholdArrays(*(getattr(h, f.name) for f in HOUSEHOLD_FIELDS))
+    return pa, ha, np.array([0, n], np.int64)
+
+
+def test_where_a_child_is_follows_its_parents():
+    p, hs, hh_start = _family()
+    assert child_place(0, 0, hh_start, p, hs) == CHILD_HOME
+    p.loc[1], p.months_away[1] = 3, 12  # the father away a year
+    assert child_place(0, 0, hh_start, p, hs) == CHILD_ONE_AWAY
+    p.loc[0], p.months_away[0] = 3, 2  # the mother left two months ago: not yet counted
+    assert child_place(0, 0, hh_start, p, hs) == CHILD_ONE_AWAY
+    p.months_away[0] = 7
+    assert child_place(0, 0, hh_start, p, hs) == CHILD_BEHIND
+    hs.kids_with[0] = 0
+    assert child_place(0, 0, hh_start, p, hs) == CHILD_CITY
+    hs.kids_with[0] = NO_PERSON
+    p.loc[0], p.months_away[0] = HOME, 0
+    hs.child_mother[0, 0] = NO_MOTHER  # a child whose mother died stays at home
+    assert child_place(0, 0, hh_start, p, hs) == CHILD_HOME
+
+
+def test_parents_cost_keeps_mothers_at_home():
+    """Common random numbers: a cost of leaving children lowers the mothers away, and the
+    children left behind, from the first year the cost applies; nothing differs before."""
+    base = Simulation({}, agents=8_000, seed=5, start_year=1995, years=4).run()
+    dear = Simulation({"parent_cost_mother": 3.0, "parent_cost_father": 1.5}, agents=8_000,
+                      seed=5, start_year=1995, years=4).run()
+    sa, sb = base.series(), dear.series()
+    assert sb["children_left_behind", "total"][-1] < sa["children_left_behind", "total"][-1]
+    assert sb["migrant_stock", "total"][-1] < sa["migrant_stock", "total"][-1]
+
+
+def test_same_results_for_any_thread_count(tmp_path):
+    code = (
+        "import sys, numpy as np\n"
+        "from sim import Simulation\n"
+        "s = Simulation(agents=5000, seed=2, start_year=1995, years=3)\n"
+        "s.run()\n"
+        "out = {k: getattr(s.persons, k) for k in ('spouse', 'age', 'loc', 'hukou')}\n"
+        "out['child_by'] = s.households.child_by\n"
+        "out['child_mother'] = s.households.child_mother\n"
+        "out.update({k: np.asarray(v) for k, v in s.rec.scalars.items()})\n"
+        "np.savez(sys.argv[1], **out)\n"
+    )
+    got = arrays_by_thread_count(code, tmp_path)
+    assert_same_arrays(got[1], got[2])
+
+
+def test_off_is_the_version_0_6_household():
+    sim = Simulation({"life_course": False}, agents=5_000, seed=2, start_year=1995, years=2)
+    assert np.all(sim.persons.spouse == NO_PERSON)
+    assert np.all(sim.households.child_by == NO_YEAR)
+    assert sim.households.n_children.sum() > 0  # the drawn children of version 0.6
+    sim.run()
+    assert np.all(np.asarray(sim.rec.scalars["births"]) == 0)
+
+
+def test_reference_model_follows_the_life_course_switch():
+    """The Mesa reference model (docked in tests/test_docking.py) runs the life course by
+    default and the version 0.6 households with it off."""
+    from sim.mesa.reference import ReferenceModel
+
+    on = ReferenceModel({}, agents=1000, years=1)
+    assert on.params.at(2000).life_course
+    off = ReferenceModel({"life_course": False}, agents=1000, years=1)
+    assert not off.params.at(2000).life_course
+    assert all(x.spouse is None for x in off.persons)
