@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from threads import arrays_by_thread_count, assert_same_arrays
+from threads import arrays_by_thread_count, assert_same_arrays, assert_same_summary_except
 
 import sim.engine.registry as registry
 from sim import Simulation
@@ -258,11 +258,7 @@ def test_off_by_default_changes_nothing(monkeypatch):
     assert not s.persons.savings.any() and not s.persons.biz_months.any()
     without = tuple(c for c in registry.REGISTRY if c not in (Enterprise, Savings))
     _, res = _run({}, without, monkeypatch)
-    a = {k: v for k, v in off.summary().items() if k.split("[")[0] not in own}
-    b = res.summary()
-    assert set(a) == set(b)
-    for k in b:
-        assert (a[k] == b[k]) or (a[k] != a[k] and b[k] != b[k]), k  # equal, or both NaN
+    assert_same_summary_except(off, res, own)
 
 
 def test_invariants_hold_with_businesses():

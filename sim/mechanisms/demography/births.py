@@ -169,46 +169,17 @@ def take_entrants(birth_year, hh_start, hh_county_start, county_start, prov_star
     return m
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def children_by_place(hh_start, p, hs, year):
     """Children under 15 by age (rows: under 6, 6-14) and place (columns, ``CHILD_PLACES``).
-    Integer sums reduced by numba (one scalar per cell): the same for any number of threads."""
+    A serial pass (once a year, in December): the counts do not depend on threads."""
     child_by = hs.child_by
-    y0 = 0
-    y1 = 0
-    y2 = 0
-    y3 = 0
-    s0 = 0
-    s1 = 0
-    s2 = 0
-    s3 = 0
-    for h in prange(hh_start.shape[0] - 1):
+    out = np.zeros((2, len(CHILD_PLACES)), np.int64)
+    for h in range(hh_start.shape[0] - 1):
         if hs.n_children[h] == 0:
             continue
         for j in range(child_by.shape[1]):
             b = child_by[h, j]
-            if b == NO_YEAR:
-                continue
-            k = child_place(h, j, hh_start, p, hs)
-            if year - b >= SCHOOL_AGE:
-                if k == 0:
-                    s0 += 1
-                if k == 1:
-                    s1 += 1
-                if k == 2:
-                    s2 += 1
-                if k == 3:
-                    s3 += 1
-            else:
-                if k == 0:
-                    y0 += 1
-                if k == 1:
-                    y1 += 1
-                if k == 2:
-                    y2 += 1
-                if k == 3:
-                    y3 += 1
-    out = np.zeros((2, len(CHILD_PLACES)), np.int64)
-    out[0, 0], out[0, 1], out[0, 2], out[0, 3] = y0, y1, y2, y3
-    out[1, 0], out[1, 1], out[1, 2], out[1, 3] = s0, s1, s2, s3
+            if b != NO_YEAR:
+                out[1 if year - b >= SCHOOL_AGE else 0, child_place(h, j, hh_start, p, hs)] += 1
     return out
