@@ -24,6 +24,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--months", type=int, default=24)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--wrap", nargs="*", default=[], metavar="MODULE:FUNC",
+                    help="more functions to time, e.g. sim.mechanisms.household:children_counts "
+                         "(the attribute is replaced in that module only)")
     a = ap.parse_args()
 
     import sim
@@ -60,6 +63,11 @@ def main() -> None:
                       (household, "home_income"), (household, "resolve_departures"),
                       (wages, "pay"), (record, "tally_pay")]:
         wrap(mod, name)
+    import importlib
+
+    for spec in a.wrap:
+        mod_name, func = spec.split(":")
+        wrap(importlib.import_module(mod_name), func)
     record.tally = loop.tally = _timed(results.tally, "results.tally", acc, calls)
 
     n = int(a.agents)

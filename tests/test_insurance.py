@@ -23,15 +23,18 @@ from sim.engine.registry import Params
 from sim.experiments.invariants import run_checked
 from sim.experiments.scenario import load_scenario
 from sim.mechanisms.insurance import (
-    EV_ALLOWANCE,
-    EV_CASHOUT,
-    EV_TRANSFER,
     INS_DRAWN,
     INS_INJURY,
     INS_MATERNITY,
     INS_MEDICAL,
     INS_PENSION,
     INS_UNEMPLOYMENT,
+    T_ALLOWANCE,
+    T_CASHOUT,
+    T_EMP,
+    T_MEMBERS,
+    T_MIG,
+    T_TRANSFER,
     Insurance,
     enrol,
     labour_cost_mult,
@@ -62,7 +65,9 @@ def _population(n=N, job=JOB_INSURED, sector=SERVICES, loc=0):
 
 
 class State:
-    """The insurance fields and outputs of ``n`` persons, and one call of the kernel."""
+    """The insurance fields of ``n`` persons, one call of the kernel, and its tally: ``n``
+    (counts, ``T_*`` columns) and ``money`` (cash-outs, employer and worker contributions,
+    allowances, gross wages)."""
 
     def __init__(self, n):
         self.branches = np.zeros(n, np.int8)
@@ -70,22 +75,18 @@ class State:
         self.pool = np.full(n, -1, np.int16)
         self.account = np.zeros(n, np.float32)
         self.months = np.zeros(n, np.int16)
-        self.event = np.zeros(n, np.int8)
-        self.cash = np.zeros(n, np.float32)
-        self.employer = np.zeros(n, np.float32)
-        self.worker = np.zeros(n, np.float32)
-        self.allowance = np.zeros(n, np.float32)
+        self.n = self.money = None
 
     def run(self, p, emp_before=0, wage=445.0, portable=0.0, tick=3, n_dest=4,
             pool_of_dest=None):
         n = p.loc.shape[0]
         pods = np.arange(n_dest, dtype=np.int64) if pool_of_dest is None else pool_of_dest
-        enrol(tick_key(1, "insurance.enrol", tick), tick_key(1, "insurance.transfer", tick), p,
-              np.full(n, emp_before, np.int8), np.full(n, wage, np.float32), CONTRIB, HIGH_RISK,
-              CHANCE, rate_of_flags(RATES), 0.08, pods, np.full(n_dest, portable),
-              np.full(n_dest, 100.0), 1.0, self.branches, self.job_months, self.pool,
-              self.account, self.months, self.event, self.cash, self.employer, self.worker,
-              self.allowance)
+        self.n, self.money = enrol(
+            tick_key(1, "insurance.enrol", tick), tick_key(1, "insurance.transfer", tick), p,
+            np.full(n, emp_before, np.int8), np.full(n, wage, np.float32), CONTRIB, HIGH_RISK,
+            CHANCE, rate_of_flags(RATES), 0.08, pods, np.full(n_dest, portable),
+            np.full(n_dest, 100.0), 1.0, self.branches, self.job_months, self.pool,
+            self.account, self.months)
 
 
 def _share(flags, bit):
@@ -145,8 +146,13 @@ def test_contributions_and_the_pension_account():
     gross = 500.0
     s.run(p, wage=gross * (1 - CONTRIB))
     table = rate_of_flags(RATES)
-    np.testing.assert_allclose(s.employer, gross * table[s.branches & 31], rtol=1e-5)
-    np.testing.assert_allclose(s.worker, gross * CONTRIB, rtol=1e-5)
+    assert s.money[1] == pytest.approx((gross * table[s.branches & 31]).sum(), rel=1e-6)
+    assert s.money[2] == pytest.approx(500 * gross * CONTRIB, rel=1e-6)
+    assert s.money[4] == pytest.approx(500 * gross, rel=1e-6)
+    assert s.n[T_EMP] == s.n[T_MIG] == s.n[T_MEMBERS] == 500
+    for k, bit in enumerate((INS_PENSION, INS_MEDICAL, INS_UNEMPLOYMENT, INS_INJURY,
+                             INS_MATERNITY)):
+        assert s.n[k] == _share(s.branches, bit)
     np.testing.assert_allclose(s.account, 0.08 * gross, rtol=1e-5)
     assert np.all(s.months == 1) and np.all(s.pool == 0)
     assert table[INS_PENSION | INS_INJURY] == pytest.approx(0.21)
@@ -155,7 +161,7 @@ def test_contributions_and_the_pension_account():
 def test_leaving_the_pool_cashes_out_unless_portable():
     """Rights accrued in pool 0: a member at home or in another pool cashes out the account
     when nothing is portable, keeps it (held, no pool) when all is; staying changes nothing."""
-    for portable, ev in ((0.0, EV_CASHOUT), (1.0, EV_TRANSFER)):
+    for portable, ev in ((0.0, T_CASHOUT), (1.0, T_TRANSFER)):
         p, s = _population(n=30, loc=HOME), State(30)
         s.account[:], s.months[:], s.pool[:] = 400.0, 50, 0
         p.loc[10:20] = 2  # moved on to another pool
@@ -163,13 +169,14 @@ def test_leaving_the_pool_cashes_out_unless_portable():
         p.employed[:] = 0
         s.run(p, portable=portable)
         left = np.arange(30) < 20
-        assert np.all((s.event[left] & ev) != 0) and not (s.event[~left] & (EV_CASHOUT
-                                                                             | EV_TRANSFER)).any()
+        assert s.n[ev] == 20 and s.n[T_CASHOUT] + s.n[T_TRANSFER] == 20
         if portable == 0.0:
-            assert np.all(s.cash[left] == 400.0) and np.all(s.account[left] == 0)
-            assert np.all(s.months[left] == 0)
+            assert s.money[0] == 20 * 400.0 and np.all(s.account[left] == 0)
+            assert np.all(s.months[left] == 0) and s.n[T_MEMBERS] == 10
         else:
-            assert not s.cash.any() and np.all(s.account == 400.0)
+            assert s.money[0] == 0.0 and np.all(s.account == 400.0)
+            assert s.n[T_MEMBERS] == 30
+        assert s.n[T_MIG] == 20 and s.n[T_EMP] == 0
         assert np.all(s.pool[left] == -1) and np.all(s.pool[~left] == 0)
 
 
@@ -179,7 +186,8 @@ def test_provincial_pooling_keeps_rights_within_the_province():
     p.employed[:] = 0
     s.account[:], s.months[:], s.pool[:] = 400.0, 50, 0
     s.run(p, pool_of_dest=np.array([0, 0, 1, 1], np.int64))
-    assert not s.event.any() and np.all(s.account == 400.0) and np.all(s.pool == 0)
+    assert s.n[T_CASHOUT] == s.n[T_TRANSFER] == 0
+    assert np.all(s.account == 400.0) and np.all(s.pool == 0)
 
 
 def test_unemployment_allowance_after_a_year():
@@ -190,8 +198,7 @@ def test_unemployment_allowance_after_a_year():
     s.branches[:] = [INS_DRAWN | INS_UNEMPLOYMENT, INS_DRAWN | INS_UNEMPLOYMENT, INS_DRAWN]
     s.job_months[:] = [24, 11, 24]
     s.run(p, emp_before=1)
-    assert list(s.allowance) == [200.0, 0.0, 0.0]
-    assert list(s.event) == [EV_ALLOWANCE, 0, 0]
+    assert s.n[T_ALLOWANCE] == 1 and s.money[3] == 200.0
     assert not s.branches.any()
 
 
@@ -199,7 +206,7 @@ def test_settled_persons_are_outside_the_schemes():
     p, s = _population(n=5), State(5)
     p.hukou[:] = URBAN
     s.run(p)
-    assert not s.branches.any() and not s.employer.any()
+    assert not s.branches.any() and not s.n.any() and not s.money.any()
 
 
 def test_labour_cost_multiplier():

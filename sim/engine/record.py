@@ -12,10 +12,11 @@ import numpy as np
 
 from sim.core.encodings import HOME, RURAL
 from sim.core.mechanism import Mechanism
-from sim.core.state import families
+from sim.core.state import CHILD_BEHIND, CHILD_CITY, CHILD_ONE_AWAY, families
 from sim.io.cohorts import AGE_MIN, N_AGES, count_by_age
 from sim.io.results import WAGE_EDGES_2005, tally, tally_pay
 from sim.mechanisms import household
+from sim.mechanisms.demography.births import children_by_place
 
 
 class Record(Mechanism):
@@ -60,8 +61,8 @@ class Record(Mechanism):
     @staticmethod
     def pay(sim: Any) -> None:
         """Wage brackets, full pay, minimum wage, remittances; incomes per head in December;
-        children left behind and in cities."""
-        p, hh, pars, yq, buf, t = sim.persons, sim.households, sim.pars, sim.yq, sim.buf, sim.t
+        children left behind and in cities (December)."""
+        p, pars, yq, buf, t = sim.persons, sim.pars, sim.yq, sim.buf, sim.t
         sc = sim.rec.scalars
         bins, counts, wage_sum, remit_sum = tally_pay(
             p.loc,
@@ -93,16 +94,20 @@ class Record(Mechanism):
                 (buf.inc_head * size).sum() / max(size.sum(), 1e-12)
             )
             sc["urban_income_per_head"][t] = yq.urban_income_head
-        behind, in_city = household.children_counts(
-            sim.places.hh_start,
-            p.core,
-            hh.core,
-            pars.parent_age_min,
-            pars.parent_age_max,
-            families(pars),
-        )
-        sc["children_left_behind"][t] = behind
-        sc["children_in_cities"][t] = in_city
+            sc["children_left_behind"][t], sc["children_in_cities"][t] = children(sim)
+
+
+def children(sim: Any) -> tuple[int, int]:
+    """(children left behind, migrant children in cities), counted in December (the yearly
+    value, as the census counts them at a date; other months are NaN). With the household life
+    course, from the table of children by place; otherwise (version 0.6) by parent age."""
+    p, hh, pars = sim.persons, sim.households, sim.pars
+    if families(pars):
+        by = children_by_place(sim.places.hh_start, p.core, hh.core, sim.year).sum(axis=0)
+        return int(by[CHILD_ONE_AWAY] + by[CHILD_BEHIND]), int(by[CHILD_CITY])
+    return household.children_counts(
+        sim.places.hh_start, p.core, hh.core, pars.parent_age_min, pars.parent_age_max, False
+    )
 
 
 def stock_arrays(sim: Any) -> tuple:

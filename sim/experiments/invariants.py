@@ -39,7 +39,8 @@ from sim.core.encodings import (
 # yearly indicators: recorded in December, NaN in the other months by design
 DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
                  "urban_rural_income_ratio", "share_returned_decade_cohort",
-                 "surplus_rural_labour", "rural_underemployment_rate")
+                 "surplus_rural_labour", "rural_underemployment_rate",
+                 "children_left_behind", "migrant_children_in_cities")
 SHARES = ("share_stock", "share_stock_across_province", "share_to_six_destinations",
           "share_male", "share_aged_15_29", "unemployment_rate", "sector_share",
           "migrant_share_of_sector",

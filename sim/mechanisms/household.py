@@ -337,7 +337,7 @@ def weighted_gini(x: np.ndarray, w: np.ndarray) -> float:
     x, w = x[keep], w[keep]
     if x.size == 0 or x.sum() <= 0:
         return 0.0
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x)  # ties in any order: the area is the same (up to rounding)
     x, w = x[order], w[order]
     cw = np.cumsum(w)
     cxw = np.cumsum(x * w)

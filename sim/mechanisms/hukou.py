@@ -23,6 +23,7 @@ from sim.core.encodings import EXIT_CAUSES, HOME, JOB_INFORMAL, RURAL, URBAN
 from sim.core.mechanism import Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform
+from sim.core.state import flat_nonzero
 
 PARAMS = (
     Param(
@@ -242,7 +243,7 @@ class Hukou(Mechanism):
             pars.land_attachment,
             converted,
         )
-        idx = np.flatnonzero(converted)
+        idx = flat_nonzero(converted)
         sim.exits[EXIT_CAUSES.index("hukou")] = idx.size
         sim.mech["household"].release_children(sim, idx, settled=True)
         draw_permits(

@@ -95,16 +95,15 @@ from sim.core.encodings import (  # noqa: F401  (INS_* re-exported: the branch b
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
+from sim.core.state import TALLY_CHUNK, n_chunks
 
 BRANCHES = ("pension", "medical", "unemployment", "injury", "maternity")
 BRANCH_BITS = (INS_PENSION, INS_MEDICAL, INS_UNEMPLOYMENT, INS_INJURY, INS_MATERNITY)
 HIGH_RISK = ("construction", "other")  # seed 1.4 (3): construction, mining (in "other")
 NO_POOL = -1
 
-# bit flags of the per-person event buffer ``ins_event``
-EV_CASHOUT = 1
-EV_TRANSFER = 2
-EV_ALLOWANCE = 4
+# columns of the counts of :func:`enrol` after the five branches
+T_EMP, T_MIG, T_MEMBERS, T_CASHOUT, T_TRANSFER, T_ALLOWANCE = 5, 6, 7, 8, 9, 10
 
 _SEED15 = ("seed 1.5: Workers' Daily 2004 pension 33.7%, medical 21.6%, unemployment 10.3%, "
            "injury 31.8%, maternity 5.5%; IILS pension 15%, medical 10%; CASS pension <5%, "
@@ -263,62 +262,94 @@ def _draw_branches(key, i, jb, high_risk, chance):
 @njit(cache=True, parallel=True)
 def enrol(key_enrol, key_move, p, emp_before, wage, contrib, high_risk, chance, erate_flags,
           pension_rate, pool_of_dest, portable, benefit, allow_per_year, branches, job_months,
-          pool, account, months, event, cash, employer, worker, allowance):
-    """One month of enrolment, contributions, cash-outs and allowances; the outputs (``event``:
-    EV_* flags, ``cash``, ``employer``, ``worker``, ``allowance`` in RMB) are per person, so each
-    person reads and writes only its own slots (safe in parallel, same with any threads)."""
+          pool, account, months):
+    """One month of enrolment, contributions, cash-outs and allowances, and its tally in the
+    same pass: counts (``T_*`` columns: migrants in wage jobs by branch, migrants in wage jobs,
+    all migrants, pension members, cash-outs, transfers, allowances) and money (cash-outs,
+    employer and worker contributions, allowances, gross wages of migrants in wage jobs; RMB,
+    each person's amount rounded to float32 as the stored state). Each person reads and writes
+    only its own state; the tallies are summed per fixed chunk of ``TALLY_CHUNK`` persons and the
+    chunks in order, so the result is the same with any number of threads."""
     loc = p.loc
     hukou = p.hukou
     employed = p.employed
     sector = p.sector
     job = p.job
-    for i in prange(loc.shape[0]):
-        # the money buffers are written only where ``event`` (cash, allowance) or a wage job
-        # (employer, worker) says they hold this month's value; ``tally`` reads them so
-        event[i] = 0
-        if hukou[i] != RURAL:  # settled or an empty slot: out of the migrants' schemes
-            if branches[i] != 0 or job_months[i] != 0:
+    n_all = loc.shape[0]
+    n_c = n_chunks(n_all)
+    part_n = np.zeros((n_c, 11), np.int64)
+    part_m = np.zeros((n_c, 5))
+    for c in prange(n_c):
+        # local accumulators (kept in registers): branches 0-4, then the T_* columns
+        b0 = b1 = b2 = b3 = b4 = n_emp = n_mig = n_mem = n_cash = n_tr = n_all_ = 0
+        m_cash = m_emp = m_wrk = m_allow = m_gross = 0.0
+        for i in range(c * TALLY_CHUNK, min((c + 1) * TALLY_CHUNK, n_all)):
+            if hukou[i] != RURAL:  # settled or an empty slot: out of the migrants' schemes
+                if branches[i] != 0 or job_months[i] != 0:
+                    branches[i] = 0
+                    job_months[i] = 0
+                continue
+            d = loc[i]
+            here = NO_POOL if d == HOME else pool_of_dest[d]
+            if pool[i] != NO_POOL and pool[i] != here:  # rights accrued in an area left
+                if uniform(key_move, i, 0) < portable[pool[i]]:
+                    n_tr += 1
+                else:
+                    n_cash += 1
+                    m_cash += np.float64(account[i])
+                    account[i] = 0.0
+                    months[i] = 0
+                pool[i] = NO_POOL
+            if d == HOME:
+                if branches[i] != 0 or job_months[i] != 0:
+                    branches[i] = 0
+                    job_months[i] = 0
+                n_mem += months[i] > 0
+                continue
+            n_mig += 1
+            if employed[i] == 0:  # no wage job; one that ended at the destination may pay
+                if (branches[i] & INS_UNEMPLOYMENT) != 0 and job_months[i] >= 12:
+                    m = min((job_months[i] // 12) * allow_per_year, 12.0)
+                    n_all_ += 1
+                    m_allow += np.float64(np.float32(m * benefit[d]))
                 branches[i] = 0
                 job_months[i] = 0
-            continue
-        d = loc[i]
-        here = NO_POOL if d == HOME else pool_of_dest[d]
-        if pool[i] != NO_POOL and pool[i] != here:  # rights accrued in an area left
-            if uniform(key_move, i, 0) < portable[pool[i]]:
-                event[i] |= EV_TRANSFER
-            else:
-                event[i] |= EV_CASHOUT
-                cash[i] = account[i]
-                account[i] = 0.0
-                months[i] = 0
-            pool[i] = NO_POOL
-        if d == HOME:
-            if branches[i] != 0 or job_months[i] != 0:
-                branches[i] = 0
+                n_mem += months[i] > 0
+                continue
+            if emp_before[i] == 0 or (branches[i] & INS_DRAWN) == 0:  # a job started
+                branches[i] = _draw_branches(key_enrol, i, job[i], high_risk[sector[i]], chance)
                 job_months[i] = 0
-            continue
-        if employed[i] == 0:  # no wage job; one that ended at the destination may pay
-            if (branches[i] & INS_UNEMPLOYMENT) != 0 and job_months[i] >= 12:
-                m = min((job_months[i] // 12) * allow_per_year, 12.0)
-                allowance[i] = m * benefit[d]
-                event[i] |= EV_ALLOWANCE
-            branches[i] = 0
-            job_months[i] = 0
-            continue
-        if emp_before[i] == 0 or (branches[i] & INS_DRAWN) == 0:  # a job started
-            branches[i] = _draw_branches(key_enrol, i, job[i], high_risk[sector[i]], chance)
-            job_months[i] = 0
-        if job_months[i] < 32000:
-            job_months[i] += 1
-        f = branches[i]
-        gross = wage[i] / (1.0 - contrib) if (job[i] & JOB_INSURED) != 0 else wage[i]
-        employer[i] = gross * erate_flags[f & 31]
-        worker[i] = gross - wage[i]
-        if (f & INS_PENSION) != 0:
-            account[i] += min(pension_rate, contrib) * gross
-            if months[i] < 32000:
-                months[i] += 1
-            pool[i] = here
+            if job_months[i] < 32000:
+                job_months[i] += 1
+            f = branches[i]
+            w = wage[i]
+            gross = w / (1.0 - contrib) if (job[i] & JOB_INSURED) != 0 else w
+            if (f & INS_PENSION) != 0:
+                account[i] += min(pension_rate, contrib) * gross
+                if months[i] < 32000:
+                    months[i] += 1
+                pool[i] = here
+            n_mem += months[i] > 0
+            n_emp += 1
+            b0 += (f & INS_PENSION) != 0
+            b1 += (f & INS_MEDICAL) != 0
+            b2 += (f & INS_UNEMPLOYMENT) != 0
+            b3 += (f & INS_INJURY) != 0
+            b4 += (f & INS_MATERNITY) != 0
+            m_emp += np.float64(np.float32(gross * erate_flags[f & 31]))
+            m_wrk += np.float64(np.float32(gross - w))
+            m_gross += gross
+        part_n[c, 0], part_n[c, 1], part_n[c, 2], part_n[c, 3], part_n[c, 4] = b0, b1, b2, b3, b4
+        part_n[c, T_EMP], part_n[c, T_MIG], part_n[c, T_MEMBERS] = n_emp, n_mig, n_mem
+        part_n[c, T_CASHOUT], part_n[c, T_TRANSFER], part_n[c, T_ALLOWANCE] = n_cash, n_tr, n_all_
+        part_m[c, 0], part_m[c, 1], part_m[c, 2] = m_cash, m_emp, m_wrk
+        part_m[c, 3], part_m[c, 4] = m_allow, m_gross
+    n = np.zeros(11, np.int64)
+    money = np.zeros(5)
+    for c in range(n_c):
+        n += part_n[c]
+        money += part_m[c]
+    return n, money
 
 
 COVERAGE = tuple(
@@ -360,13 +391,6 @@ class Insurance(Mechanism):
                    "worker's pension contributions in the pool (RMB, 2000 prices)"),
         StateField("pension_months", "int16", "months of pension contributions accrued"),
     )
-    buffers = (
-        StateField("ins_event", "int8", "this month: 1 cashed out, 2 transferred, 4 allowance"),
-        StateField("ins_cash", "float32", "this month's pension cash-out (RMB)"),
-        StateField("ins_employer", "float32", "this month's employer contributions (RMB)"),
-        StateField("ins_worker", "float32", "this month's worker contributions (RMB)"),
-        StateField("ins_allowance", "float32", "this month's unemployment allowance (RMB)"),
-    )
     results = (
         *COVERAGE,
         *(Indicator(n, u, d, scaled=True, flow=True) for n, u, d in _FLOWS),
@@ -394,24 +418,22 @@ class Insurance(Mechanism):
         if not hasattr(self, "erate"):  # a step outside the loop (tests): the year's inputs
             self.yearly(sim)
         pars, p, buf = sim.pars, sim.persons, sim.buf
-        enrol(sim.key("insurance.enrol"), sim.key("insurance.transfer"), p.core, buf.emp_before,
-              buf.wage, self.contrib, self.high_risk, self.chance, self.erate,
-              float(pars.pension_worker_rate), self.pool_of_dest, self.portable, self.benefit,
-              float(pars.unemployment_allowance_months_per_year), p.ins_branches,
-              p.ins_job_months, p.pension_pool, p.pension_account, p.pension_months,
-              buf.ins_event, buf.ins_cash, buf.ins_employer, buf.ins_worker, buf.ins_allowance)
-        self.record(sim)
+        n, money = enrol(
+            sim.key("insurance.enrol"), sim.key("insurance.transfer"), p.core, buf.emp_before,
+            buf.wage, self.contrib, self.high_risk, self.chance, self.erate,
+            float(pars.pension_worker_rate), self.pool_of_dest, self.portable, self.benefit,
+            float(pars.unemployment_allowance_months_per_year), p.ins_branches,
+            p.ins_job_months, p.pension_pool, p.pension_account, p.pension_months)
+        self.record(sim, n, money)
         if pars.insurance_cost_in_demand:
             emp = (p.hukou == RURAL) & (p.loc != HOME) & (p.employed == 1)
             sim.labour_cost_mult = labour_cost_mult(p, emp, self.erate, sim.geo.n_dest)
         else:
             sim.labour_cost_mult = None
 
-    def record(self, sim: Any) -> None:
-        p, buf, pars, sc, t = sim.persons, sim.buf, sim.pars, sim.rec.scalars, sim.t
-        n, money = tally(p.core, p.ins_branches, p.pension_months, buf.wage, buf.ins_event,
-                         buf.ins_cash, buf.ins_employer, buf.ins_worker, buf.ins_allowance,
-                         self.contrib)
+    def record(self, sim: Any, n: np.ndarray, money: np.ndarray) -> None:
+        """The month's coverage and flows from the tally of :func:`enrol`."""
+        pars, sc, t = sim.pars, sim.rec.scalars, sim.t
         n_emp, n_mig = max(n[T_EMP], 1), max(n[T_MIG], 1)
         for k, b in enumerate(BRANCHES):
             sc[f"insurance_coverage_{b}"][t] = n[k] / n_emp
@@ -429,55 +451,6 @@ class Insurance(Mechanism):
         sc["unemployment_allowance_rmb"][t] = allowance
         sc["pension_members"][t] = n[T_MEMBERS]
         sc["insurance_labour_cost_share"][t] = employer / gross if gross > 0 else 0.0
-
-
-# columns of ``tally``'s counts after the five branches
-T_EMP, T_MIG, T_MEMBERS, T_CASHOUT, T_TRANSFER, T_ALLOWANCE = 5, 6, 7, 8, 9, 10
-
-
-@njit(cache=True)
-def tally(p, branches, months, wage, event, cash, employer, worker, allowance, contrib):
-    """One serial pass (sums do not depend on threads): counts (migrants in wage jobs by
-    branch, migrants in wage jobs, all migrants, pension members, cash-outs, transfers,
-    allowances) and money (cash-outs, employer and worker contributions, allowances, gross
-    wages of migrants in wage jobs)."""
-    loc = p.loc
-    hukou = p.hukou
-    employed = p.employed
-    job = p.job
-    n = np.zeros(11, np.int64)
-    money = np.zeros(5)
-    for i in range(loc.shape[0]):
-        if hukou[i] != RURAL:
-            continue
-        if months[i] > 0:
-            n[T_MEMBERS] += 1
-        ev = event[i]
-        if ev != 0:
-            if (ev & EV_CASHOUT) != 0:
-                n[T_CASHOUT] += 1
-            if (ev & EV_TRANSFER) != 0:
-                n[T_TRANSFER] += 1
-            if (ev & EV_ALLOWANCE) != 0:
-                n[T_ALLOWANCE] += 1
-            if (ev & EV_CASHOUT) != 0:
-                money[0] += cash[i]
-            if (ev & EV_ALLOWANCE) != 0:
-                money[3] += allowance[i]
-        if loc[i] == HOME:
-            continue
-        n[T_MIG] += 1
-        if employed[i] == 1:
-            n[T_EMP] += 1
-            f = branches[i]
-            for k in range(5):
-                if (f & (1 << k)) != 0:
-                    n[k] += 1
-            money[1] += employer[i]
-            money[2] += worker[i]
-            w = wage[i]
-            money[4] += w / (1.0 - contrib) if (job[i] & JOB_INSURED) != 0 else w
-    return n, money
 
 
 def labour_cost_mult(p, emp: np.ndarray, erate: np.ndarray, n_dest: int) -> np.ndarray:

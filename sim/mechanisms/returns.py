@@ -18,7 +18,7 @@ from sim.core.encodings import HOME, JOB_INSURED, JOB_SELF, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import families, is_parent, send_home
+from sim.core.state import families, flat_nonzero, is_parent, send_home
 
 PARAMS = (
     Param(
@@ -205,7 +205,7 @@ class Returns(Mechanism):
             buf.returned,
             buf.spell,
         )
-        idx = np.flatnonzero(buf.returned)
+        idx = flat_nonzero(buf.returned)
         sim.n_returned = idx.size
         male = p.sex[idx] == 0
         spell = buf.spell[idx].astype(np.int64)

@@ -66,6 +66,8 @@ LIFE_DOCKED = {
     "couples_both_away": "couples_both_away",
 }
 DECEMBER = ("married_women", "couples_one_away", "couples_both_away")
+#: indicators the core counts in December only (the children, as a census counts them)
+YEARLY_DOCKED = ("children_left_behind", "migrant_children_in_cities")
 
 
 def life_checkpoints(yearly: Mapping[str, Sequence[float]]) -> dict[str, float]:
@@ -102,7 +104,8 @@ def checkpoints(series: Mapping[tuple[str, str], np.ndarray], scale: float) -> d
             for y in range(years):
                 out[f"{label}@y{y + 1}"] = float(v[12 * y : 12 * y + 12].sum())
         else:
-            out[f"{label}@m1"] = float(v[0])
+            if key[0] not in YEARLY_DOCKED:
+                out[f"{label}@m1"] = float(v[0])
             for y in range(years):
                 out[f"{label}@m{12 * y + 12}"] = float(v[12 * y + 11])
     return out

@@ -34,7 +34,7 @@ import numpy as np
 from sim.core.encodings import EVENT_DEPART, EVENT_RETURN
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
-from sim.core.state import families
+from sim.core.state import families, flat_nonzero
 from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-exported)
     N_CAP,
     N_SEX,
@@ -500,7 +500,7 @@ class Decisions(Mechanism):
             buf.new_dist,
             buf.event,
         )
-        cand = np.flatnonzero(buf.event)
+        cand = flat_nonzero(buf.event)
         departing = cand[buf.event[cand] == EVENT_DEPART]
         keep_one = bool(pars.hh_keep_one_home) and not force_move
         sim.mech["household"].resolve_departures(sim, departing, keep_one)

@@ -24,8 +24,9 @@ from sim.core.encodings import (
     NO_SECTOR,
     RURAL,
 )
+from sim.core.prefetch import prefetch
 from sim.core.rng import uniform
-from sim.core.state import is_parent
+from sim.core.state import flat_nonzero, is_parent
 
 N_SEX = 2
 N_TRAIN = 2
@@ -214,7 +215,6 @@ def family_cost(i, hh_start, p, hs, fam):
     return c
 
 
-@njit(cache=True, parallel=True)
 def decide(
     key_consider,
     key_choice,
@@ -263,7 +263,54 @@ def decide(
     by g > 0. Either acts with the chance min(1, ``ht_response`` * g), Harris and Todaro's
     migration function psi(g), psi(0) = 0, psi' > 0. With ``families`` (the household life
     course) a parent at home adds :func:`family_cost` to the utility of staying.
+
+    Two passes: :func:`_deciders` draws who considers a move this month (every person, in
+    order); :func:`_decide` takes their decisions, prefetching the contact lists and places of
+    the deciders a few places ahead (few persons decide in most months, so these reads would
+    otherwise wait on memory one after another). The draws are those of one pass.
     """
+    _deciders(key_consider, p, p_consider, p_onward_unemp, p_onward_emp, skip, ht_mode,
+              new_loc, event)
+    who = flat_nonzero(event)
+    _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capital, indptr,
+            indices, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push, asc_home,
+            p_consider, dist_probs, force_move, ht_mode, ht_response, log_size, hh_start, hs,
+            families, fam, new_loc, new_dist, event)
+
+
+DECIDER = 4  # ``event`` of a person who considers a move, between the two passes
+PREFETCH_AHEAD = 8  # deciders ahead whose lines are asked for
+
+
+@njit(cache=True, parallel=True)
+def _deciders(key_consider, p, p_consider, p_onward_unemp, p_onward_emp, skip, ht_mode,
+              new_loc, event):
+    """Pass 1: nobody moves yet (``event`` none, ``new_loc`` the start of the month); marks
+    ``DECIDER`` the rural-hukou persons not skipped who consider a move: at home (or, in
+    Harris-Todaro mode, away) with chance ``p_consider``, away with the onward chance."""
+    loc = p.loc
+    hukou = p.hukou
+    employed = p.employed
+    for i in prange(loc.shape[0]):
+        event[i] = EVENT_NONE
+        new_loc[i] = loc[i]
+        if hukou[i] != RURAL or skip[i] != 0:
+            continue
+        u0 = uniform(key_consider, i, 0)
+        if loc[i] == HOME or ht_mode:
+            if u0 >= p_consider:
+                continue
+        elif u0 >= (p_onward_emp if employed[i] == 1 else p_onward_unemp):
+            continue
+        event[i] = DECIDER
+
+
+@njit(cache=True, parallel=True)
+def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capital, indptr,
+            indices, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push, asc_home,
+            p_consider, dist_probs, force_move, ht_mode, ht_response, log_size, hh_start, hs,
+            families, fam, new_loc, new_dist, event):
+    """Pass 2: the decisions of the persons ``who`` (see :func:`decide`)."""
     age = p.age
     sex = p.sex
     school = p.school
@@ -271,25 +318,14 @@ def decide(
     county = p.county
     hh = p.hh
     loc = p.loc
-    hukou = p.hukou
-    employed = p.employed
-    n = age.shape[0]
+    m = who.shape[0]
     beta_net_lam = beta_net / lam
-    for i in prange(n):
+    for r in prange(m):
+        _ask_ahead(who, r, m, indptr, indices, loc, hh, home_log_income_hh, county, age)
+        i = who[r]
         event[i] = EVENT_NONE
-        new_loc[i] = loc[i]
-        if hukou[i] != RURAL or skip[i] != 0:
-            continue
         at_home = loc[i] == HOME
         u0 = uniform(key_consider, i, 0)
-        if at_home:
-            if u0 >= p_consider:
-                continue
-        elif ht_mode:
-            if u0 >= p_consider:
-                continue
-        elif u0 >= (p_onward_emp if employed[i] == 1 else p_onward_unemp):
-            continue
         c = county[i]
         prov = county_prov[c]
         ag = 0 if age[i] < 30 else (1 if age[i] < 45 else 2)
@@ -342,6 +378,32 @@ def decide(
                 break
         new_dist[i] = k
         event[i] = EVENT_DEPART if at_home else EVENT_ONWARD
+
+
+
+
+@njit(inline="always", cache=True)
+def _ask_ahead(who, k, m, indptr, indices, loc, hh, y_home, county, age):
+    """Prefetch for the decider ``2 * PREFETCH_AHEAD`` places ahead its row of ``indptr`` and
+    own fields; for the one ``PREFETCH_AHEAD`` ahead its contact list and household income; for
+    the one ``PREFETCH_AHEAD // 2`` ahead the places of its contacts."""
+    if k + 2 * PREFETCH_AHEAD < m:
+        j = who[k + 2 * PREFETCH_AHEAD]
+        prefetch(indptr, j)
+        prefetch(hh, j)
+        prefetch(county, j)
+        prefetch(age, j)
+    if k + PREFETCH_AHEAD < m:
+        j = who[k + PREFETCH_AHEAD]
+        lo, hi = indptr[j], indptr[j + 1]
+        if hi > lo:
+            prefetch(indices, lo)
+            prefetch(indices, hi - 1)
+        prefetch(y_home, hh[j])
+    if k + PREFETCH_AHEAD // 2 < m:
+        j = who[k + PREFETCH_AHEAD // 2]
+        for a in range(indptr[j], indptr[j + 1]):
+            prefetch(loc, indices[a])
 
 
 @njit(cache=True)

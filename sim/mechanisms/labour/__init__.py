@@ -16,21 +16,16 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from sim.core.encodings import (
-    HOME,
-    JOB_INFORMAL,
-    JOB_INSURED,
     N_SECTORS,
-    NO_SECTOR,
     RURAL,
     SECTOR_NAMES,
     URBAN,
 )
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
-from sim.core.rng import uniform
 from sim.core.state import add_month_away
 from sim.mechanisms.labour.demand import (  # noqa: F401  (re-exported: engine, Mesa reference)
     BASE_YEAR,
@@ -52,6 +47,7 @@ from sim.mechanisms.labour.gender import (  # noqa: F401  (re-exported: Mesa ref
     sex_job_chance,
     sex_weights,
 )
+from sim.mechanisms.labour.matching import match_jobs  # noqa: F401  (re-exported)
 
 _S = SECTOR_NAMES
 PARAMS = (
@@ -298,105 +294,6 @@ def job_chances(demand: np.ndarray, present: np.ndarray, working: np.ndarray, pa
     layoff = np.where(working > demand, (working - demand) / np.maximum(working, 1), 0.0)
     emp_rate = np.minimum(1.0, demand.sum(axis=1) / np.maximum(present, 1))
     return find, openings, layoff, emp_rate
-
-
-@njit(cache=True, parallel=True)
-def match_jobs(
-    key_sep,
-    key_find,
-    key_job,
-    p,
-    emp_in,
-    sec_in,
-    indptr,
-    indices,
-    find_sex,
-    sexw,
-    openings,
-    layoff,
-    sep,
-    net_boost,
-    sector_pull,
-    informal_prob,
-    minwage_prob,
-    insured_prob,
-    train_boost,
-):
-    """Separations and hires from start-of-step status (``emp_in``/``sec_in``, also what
-    contacts are read from) into ``emp_out``/``sec_out``; a hire draws its sector from openings
-    weighted by the seeker's sex (``sexw``, employers' sex mix by sector) and up by contacts
-    working in each sector, then the job's informality and minimum-wage coverage and, for
-    formal jobs, social insurance (bit flags in ``job``). ``find_sex`` is the chance of a job by
-    destination and sex. Training raises the chance of finding a job."""
-    loc = p.loc
-    sex = p.sex
-    hukou = p.hukou
-    trained = p.trained
-    emp_out = p.employed
-    sec_out = p.sector
-    job = p.job
-    n = loc.shape[0]
-    n_sec = openings.shape[1]
-    for i in prange(n):
-        d = loc[i]
-        emp_out[i] = emp_in[i]
-        sec_out[i] = sec_in[i]
-        if d == HOME or hukou[i] != RURAL:
-            continue
-        if emp_in[i] == 1:
-            if uniform(key_sep, i, 0) < sep + layoff[d, sec_in[i]]:
-                emp_out[i] = 0
-                sec_out[i] = NO_SECTOR
-                job[i] = 0
-            continue
-        k = 0
-        for a in range(indptr[i], indptr[i + 1]):
-            c = indices[a]
-            if loc[c] == d and emp_in[c] == 1:
-                k += 1
-        x = sex[i]
-        f = 1.0 - (1.0 - find_sex[d, x]) ** (1.0 + net_boost * min(k, 4))
-        if trained[i] == 1:
-            f = min(1.0, f * (1.0 + train_boost))
-        if uniform(key_find, i, 0) >= f:
-            continue
-        total = 0.0
-        for s in range(n_sec):
-            total += openings[d, s] * sexw[s, x] * (
-                1.0 + sector_pull * _contacts_in(s, d, i, loc, emp_in, sec_in, indptr, indices)
-            )
-        if total <= 0.0:
-            continue
-        u = uniform(key_job, i, 0) * total
-        acc = 0.0
-        pick = n_sec - 1
-        for s in range(n_sec):
-            acc += openings[d, s] * sexw[s, x] * (
-                1.0 + sector_pull * _contacts_in(s, d, i, loc, emp_in, sec_in, indptr, indices)
-            )
-            if u < acc:
-                pick = s
-                break
-        emp_out[i] = 1
-        sec_out[i] = pick
-        flags = 0
-        if uniform(key_job, i, 1) < informal_prob[pick]:
-            flags |= 1
-        if uniform(key_job, i, 2) < minwage_prob:
-            flags |= 2
-        if (flags & JOB_INFORMAL) == 0 and uniform(key_job, i, 3) < insured_prob:
-            flags |= JOB_INSURED
-        job[i] = flags
-
-
-@njit(inline="always", cache=True)
-def _contacts_in(s, d, i, loc, emp, sec, indptr, indices):
-    k = 0
-    for a in range(indptr[i], indptr[i + 1]):
-        c = indices[a]
-        if loc[c] == d and emp[c] == 1 and sec[c] == s:
-            k += 1
-    return k
 
 
 class Labour(Mechanism):

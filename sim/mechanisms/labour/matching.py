@@ -1,0 +1,168 @@
+"""Job matching of the month (``matching`` stage): separations, then hires through openings and
+contacts (seed 1.4: 95% of migrants found jobs through friends or by themselves)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from sim.core.encodings import HOME, JOB_INFORMAL, JOB_INSURED, NO_SECTOR, RURAL
+from sim.core.prefetch import prefetch
+from sim.core.rng import uniform
+from sim.core.state import flat_nonzero
+
+
+def match_jobs(
+    key_sep,
+    key_find,
+    key_job,
+    p,
+    emp_in,
+    sec_in,
+    indptr,
+    indices,
+    find_sex,
+    sexw,
+    openings,
+    layoff,
+    sep,
+    net_boost,
+    sector_pull,
+    informal_prob,
+    minwage_prob,
+    insured_prob,
+    train_boost,
+):
+    """Separations and hires from start-of-step status (``emp_in``/``sec_in``, also what
+    contacts are read from) into ``emp_out``/``sec_out``; a hire draws its sector from openings
+    weighted by the seeker's sex (``sexw``, employers' sex mix by sector) and up by contacts
+    working in each sector, then the job's informality and minimum-wage coverage and, for
+    formal jobs, social insurance (bit flags in ``job``). ``find_sex`` is the chance of a job by
+    destination and sex. Training raises the chance of finding a job.
+
+    Two passes, as the decisions: :func:`_separations` (every person: separations, and which
+    migrants seek a job), then :func:`_hires` over the seekers, prefetching their contact lists
+    and the contacts' state a few seekers ahead. The draws are those of one pass."""
+    seeking = _separations(key_sep, p, emp_in, sec_in, layoff, sep)
+    _hires(flat_nonzero(seeking), key_find, key_job, p, emp_in, sec_in, indptr, indices,
+           find_sex, sexw, openings, net_boost, sector_pull, informal_prob, minwage_prob,
+           insured_prob, train_boost)
+
+
+@njit(cache=True, parallel=True)
+def _separations(key_sep, p, emp_in, sec_in, layoff, sep):
+    """Pass 1: start-of-step status copied to ``p.employed``/``p.sector``; employed migrants
+    separate with chance ``sep`` plus the layoff chance; returns 1 for the migrants without a
+    job at the start (the seekers)."""
+    loc = p.loc
+    hukou = p.hukou
+    emp_out = p.employed
+    sec_out = p.sector
+    job = p.job
+    n = loc.shape[0]
+    seeking = np.empty(n, np.int8)
+    for i in prange(n):
+        d = loc[i]
+        emp_out[i] = emp_in[i]
+        sec_out[i] = sec_in[i]
+        seeking[i] = 0
+        if d == HOME or hukou[i] != RURAL:
+            continue
+        if emp_in[i] == 1:
+            if uniform(key_sep, i, 0) < sep + layoff[d, sec_in[i]]:
+                emp_out[i] = 0
+                sec_out[i] = NO_SECTOR
+                job[i] = 0
+            continue
+        seeking[i] = 1
+    return seeking
+
+
+@njit(cache=True, parallel=True)
+def _hires(who, key_find, key_job, p, emp_in, sec_in, indptr, indices, find_sex, sexw,
+           openings, net_boost, sector_pull, informal_prob, minwage_prob, insured_prob,
+           train_boost):
+    """Pass 2: the seekers ``who`` find a job or not (see :func:`match_jobs`)."""
+    loc = p.loc
+    sex = p.sex
+    trained = p.trained
+    emp_out = p.employed
+    sec_out = p.sector
+    job = p.job
+    m = who.shape[0]
+    n_sec = openings.shape[1]
+    for r in prange(m):
+        _ask_ahead(who, r, m, indptr, indices, loc, emp_in)
+        i = who[r]
+        d = loc[i]
+        k = 0
+        for a in range(indptr[i], indptr[i + 1]):
+            c = indices[a]
+            if loc[c] == d and emp_in[c] == 1:
+                k += 1
+        x = sex[i]
+        f = 1.0 - (1.0 - find_sex[d, x]) ** (1.0 + net_boost * min(k, 4))
+        if trained[i] == 1:
+            f = min(1.0, f * (1.0 + train_boost))
+        if uniform(key_find, i, 0) >= f:
+            continue
+        n_by = _contacts_by_sector(d, i, loc, emp_in, sec_in, indptr, indices, n_sec)
+        total = 0.0
+        for s in range(n_sec):
+            total += openings[d, s] * sexw[s, x] * (1.0 + sector_pull * n_by[s])
+        if total <= 0.0:
+            continue
+        u = uniform(key_job, i, 0) * total
+        acc = 0.0
+        pick = n_sec - 1
+        for s in range(n_sec):
+            acc += openings[d, s] * sexw[s, x] * (1.0 + sector_pull * n_by[s])
+            if u < acc:
+                pick = s
+                break
+        emp_out[i] = 1
+        sec_out[i] = pick
+        flags = 0
+        if uniform(key_job, i, 1) < informal_prob[pick]:
+            flags |= 1
+        if uniform(key_job, i, 2) < minwage_prob:
+            flags |= 2
+        if (flags & JOB_INFORMAL) == 0 and uniform(key_job, i, 3) < insured_prob:
+            flags |= JOB_INSURED
+        job[i] = flags
+
+
+PREFETCH_AHEAD = 8  # seekers ahead whose lines are asked for
+
+
+@njit(inline="always", cache=True)
+def _ask_ahead(who, r, m, indptr, indices, loc, emp_in):
+    """Prefetch the ``indptr`` row of the seeker ``2 * PREFETCH_AHEAD`` places ahead, the
+    contact list of the one ``PREFETCH_AHEAD`` ahead, and the place and status of the contacts
+    of the one ``PREFETCH_AHEAD // 2`` ahead."""
+    if r + 2 * PREFETCH_AHEAD < m:
+        prefetch(indptr, who[r + 2 * PREFETCH_AHEAD])
+    if r + PREFETCH_AHEAD < m:
+        j = who[r + PREFETCH_AHEAD]
+        lo, hi = indptr[j], indptr[j + 1]
+        if hi > lo:
+            prefetch(indices, lo)
+            prefetch(indices, hi - 1)
+    if r + PREFETCH_AHEAD // 2 < m:
+        j = who[r + PREFETCH_AHEAD // 2]
+        for a in range(indptr[j], indptr[j + 1]):
+            c = indices[a]
+            prefetch(loc, c)
+            prefetch(emp_in, c)
+
+
+@njit(inline="always", cache=True)
+def _contacts_by_sector(d, i, loc, emp, sec, indptr, indices, n_sec):
+    """Contacts of person ``i`` employed at destination ``d``, by sector (one pass over the
+    contact list, for the hires of the month only)."""
+    k = np.zeros(n_sec, np.int64)
+    for a in range(indptr[i], indptr[i + 1]):
+        c = indices[a]
+        if loc[c] == d and emp[c] == 1 and sec[c] >= 0:
+            k[sec[c]] += 1
+    return k
