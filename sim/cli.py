@@ -116,14 +116,16 @@ def _progress(start_year: int, quiet: bool):
                     TextColumn("months"), TimeElapsedColumn(), console=err, transient=True)
 
 
-def _simulate(sim_obj, start_year: int, quiet: bool):
+def _simulate(sim_obj, start_year: int, quiet: bool, hook=None):
     bar = _progress(start_year, quiet)
     if bar is None:
-        return sim_obj.run()
+        return sim_obj.run(progress=hook)
     with bar:
         task = bar.add_task(str(start_year), total=sim_obj.n_months)
 
         def tick(done: int, total: int) -> None:
+            if hook is not None:
+                hook(done, total)
             year = start_year + min(done, total - 1) // 12
             bar.update(task, completed=done, description=str(year))
 
@@ -179,12 +181,13 @@ def _summary_table(summ: dict[str, Any], wall: float, out: Path) -> Table:
 def run(
     scenario: Annotated[str, typer.Argument(help="Scenario name or path to a .toml file.")]
     = "baseline",
-    agents: Annotated[int, typer.Option(help="Number of agents (at least 1000).")] = 200_000,
+    agents: Annotated[int | None, typer.Option(
+        help="Number of agents (at least 1000; default 200000).")] = None,
     start_year: Annotated[int | None, typer.Option(help="First year (default: scenario's).")]
     = None,
     years: Annotated[int | None, typer.Option(help="Years to simulate (default: scenario's).")]
     = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default 1).")] = None,
     threads: Annotated[int | None, typer.Option(help="Numba threads.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Output directory (default: runs/<scenario>-seed<seed>).")] = None,
@@ -195,42 +198,73 @@ def run(
     mechanism: Annotated[list[str] | None, typer.Option(
         "--mechanism", help="Add a mechanism from outside the package: module:Name or "
         "file.py:Name (repeatable).")] = None,
+    save_state: Annotated[int | None, typer.Option(
+        help="Save the full state at the end of this year, to resume from.")] = None,
+    state_file: Annotated[Path | None, typer.Option(
+        help="File for --save-state (default: state-YEAR.npz in the run directory).")] = None,
+    from_state: Annotated[Path | None, typer.Option(
+        help="Resume from a saved state (its seed, agents and years).")] = None,
 ) -> None:
     """Run a scenario and write manifest, time series, summary and plots."""
     import sim
+    from sim.engine import checkpoint as ck
     from sim.experiments.resources import check_count, check_run
     from sim.io.output import OutputError, check_out_dir, write_run
 
     t0 = time.perf_counter()
+    if state_file is not None and save_state is None:
+        raise _fail("--state-file needs --save-state YEAR")
+    _check_file(from_state, "--from-state")
+    try:
+        head = ck.read_header(from_state) if from_state is not None else {}
+    except ck.CheckpointError as e:
+        raise _fail(str(e)) from None
+    agents = agents if agents is not None else head.get("agents", 200_000)
+    seed = seed if seed is not None else head.get("seed", 1)
     _check(check_count, agents, "--agents", 1000)
     extra_mechs = _mechanisms(mechanism or [])
     scn, params = _prepare(scenario, set_ or [], extra_mechs)
     out = out or Path("runs") / f"{scn.name}-seed{seed}"
-    y0 = start_year if start_year is not None else scn.start_year
-    n = years if years is not None else scn.years
+    y0 = start_year if start_year is not None else head.get("start_year", scn.start_year)
+    n = years if years is not None else head.get("years", scn.years)
     _check(check_run, params, agents=agents, start_year=y0, years=n, seed=seed,
            threads=threads)
     _check_out(out)
+    if state_file and (state_file.is_dir() or not state_file.absolute().parent.is_dir()):
+        raise _fail(f"--state-file {state_file}: not a file in an existing directory")
     try:
+        if save_state is not None:
+            ck.save_month(save_state, y0, n, head.get("t", 0))
         check_out_dir(out)
-        model = sim.Simulation(params, agents=agents, seed=seed, start_year=y0, years=n,
-                               threads=threads, mechanisms=extra_mechs)
+        model = (ck.load_state(from_state, params, mechanisms=extra_mechs, threads=threads,
+                               agents=agents, seed=seed, start_year=y0, years=n)
+                 if from_state is not None else
+                 sim.Simulation(params, agents=agents, seed=seed, start_year=y0, years=n,
+                                threads=threads, mechanisms=extra_mechs))
     except (OutputError, ValueError) as e:
         raise _fail(str(e)) from None
-    try:
-        res = _simulate(model, y0, quiet)
-    except MemoryError:
-        raise _fail(f"out of memory while running {agents} agents; nothing was written to "
-                    f"{out}; use fewer --agents") from None
+    hook, files = None, {}
+    if save_state is not None:  # by default beside the run, moved into it when it is written
+        target = state_file or ck.pending_path(out)
+        files = {} if state_file else {f"state-{save_state}.npz": target}
+        hook = ck.save_at(model, save_state, target, meta={"scenario": scn.name})
     extra = {"scenario": scn.name, "scenario_file": str(scn.path),
              "scenario_chain": [str(p) for p in scn.chain], "command": sys.argv,
              "mechanisms": [m.name for m in model.mechanisms],
-             "extra_mechanisms": list(mechanism or []),
-             "wall_seconds": time.perf_counter() - t0}
+             "extra_mechanisms": list(mechanism or []), "from_state": from_state,
+             "saved_state": str(state_file or next(iter(files), "")) or None}
     try:
-        path = write_run(res, out, extra, simulation=model)
+        res = _simulate(model, y0, quiet, hook)
+        extra["wall_seconds"] = time.perf_counter() - t0
+        path = write_run(res, out, extra, simulation=model, files=files)
+    except MemoryError:
+        raise _fail(f"out of memory while running {agents} agents; nothing was written to "
+                    f"{out}; use fewer --agents") from None
     except OutputError as e:
         raise _fail(str(e)) from None
+    finally:
+        for f in files.values():
+            f.unlink(missing_ok=True)
     if not quiet:
         _out().print(_summary_table(res.summary(), time.perf_counter() - t0, path))
 
@@ -472,6 +506,8 @@ def batch(
     threads_per_run: Annotated[int, typer.Option(help="Numba threads per run.")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
     = False,
+    fork: Annotated[bool, typer.Option(help="Run the years all scenarios share once per "
+                                       "replicate and fork from it (same results).")] = False,
 ) -> None:
     """Run scenarios x sweep points x replicates in parallel, resumably, into one directory."""
     from sim.experiments.batch import BatchError, run_batch
@@ -492,7 +528,7 @@ def batch(
                             workers=workers, years=years, start_year=start_year,
                             sets=set_ or [], design=design, scheduler=scheduler,
                             threads_per_run=threads_per_run, progress=not quiet,
-                            command=sys.argv)
+                            command=sys.argv, fork=fork)
     except BatchError as e:
         raise _fail(str(e)) from None
     except KeyboardInterrupt:

@@ -197,3 +197,11 @@ def test_thread_count_bit_identical(tmp_path):
     out = arrays_by_thread_count(_CHILD, tmp_path)
     assert out[1]["cases"].sum() > 0
     assert_same_arrays(out[1], out[2])
+
+
+def test_focus_shares_above_all_effort_are_refused():
+    """Each focus share is in its range, but together they may not exceed all the inspectors'
+    effort: the run is refused, naming the year and the shares."""
+    with pytest.raises(ValueError, match="inspection focus shares sum to .* in 1990"):
+        Simulation({"inspection_focus_min_wage": {"1985": 0.0, "1990": 1.0}}, agents=1000,
+                   seed=1, start_year=1995, years=1)

@@ -132,6 +132,20 @@ def rural_members(hh_start, h, loc, hukou):
     return n_work, at_home
 
 
+CARE_AGE_MIN, CARE_AGE_MAX = 15, 64  # members of working age: who can look after an elder
+
+
+@njit(inline="always", cache=True)
+def carer_at_home(h, i, hh_start, loc, hukou, age):
+    """Whether a rural member of household ``h`` aged 15-64, other than person ``i`` (-1: any
+    member), is at home (to look after its elders, ``sim.mechanisms.elders``)."""
+    for k in range(hh_start[h], hh_start[h + 1]):
+        if (k != i and hukou[k] == RURAL and loc[k] == HOME
+                and CARE_AGE_MIN <= age[k] <= CARE_AGE_MAX):
+            return True
+    return False
+
+
 @njit(cache=True, parallel=True)
 def add_month_away(p):
     """One more month away for every rural-hukou person at a destination."""
@@ -238,6 +252,13 @@ class Network:
 
     def nbytes(self) -> int:
         return self.indptr.nbytes + self.indices.nbytes
+
+
+def elder_need(sim) -> np.ndarray:
+    """The households' elders in need of care this year (``sim.mechanisms.elders``), or zeros
+    when that mechanism is not registered."""
+    need = getattr(sim.households, "elder_need", None)
+    return need if need is not None else np.zeros(sim.households.n, np.int8)
 
 
 def families(pars) -> bool:

@@ -237,11 +237,14 @@ class Simulation:
             self.timings[m.name] += clock() - t0
         self.t += 1
 
-    def run(self, progress: Callable[[int, int], None] | None = None) -> Results:
-        """Run all months; ``progress(done, total)`` is called after each month."""
+    def run(self, progress: Callable[[int, int], None] | None = None,
+            until: int | None = None) -> Results:
+        """Run all months (or up to month ``until``); ``progress(done, total)`` is called after
+        each month."""
         t0 = time.perf_counter()
+        end = self.n_months if until is None else min(int(until), self.n_months)
         with _threads(self.threads):
-            while self.t < self.n_months:
+            while self.t < end:
                 self.step()
                 if progress is not None:
                     progress(self.t, self.n_months)

@@ -18,6 +18,7 @@ from sim.engine.yearly import Year
 from sim.mechanisms.decisions import Decisions
 from sim.mechanisms.demography import Demography
 from sim.mechanisms.demography.life_course import LifeCourse
+from sim.mechanisms.elders import Elders
 from sim.mechanisms.enterprise import Enterprise, Savings
 from sim.mechanisms.household import Household
 from sim.mechanisms.hukou import Hukou
@@ -41,6 +42,7 @@ REGISTRY: tuple[type[Mechanism], ...] = (
     LifeCourse,
     Year,
     Policy,
+    Elders,
     Returns,
     Hukou,
     Labour,

@@ -38,11 +38,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sim.experiments import fork as fork_runs
 from sim.experiments.design import parse_sets, read_design
 from sim.experiments.directory import BatchLock, check_batch_dir, clean_temporaries
 from sim.experiments.errors import BatchError
@@ -77,7 +79,7 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
               design: str | Path | None = None, scheduler: str | None = None,
               threads_per_run: int = 1,
               progress: bool | Callable[[dict[str, Any]], None] = False,
-              command: list[str] | None = None) -> BatchSummary:
+              command: list[str] | None = None, fork: bool = False) -> BatchSummary:
     """Run (or resume) a batch; return a :class:`BatchSummary`. For scripts and the CLI only:
     it starts worker processes (call it under ``if __name__ == "__main__":``); in notebooks use
     :func:`load` on a batch written by ``migsim batch``.
@@ -86,7 +88,8 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
     ``scheduler`` a dask.distributed scheduler address. ``progress=True`` shows a bar on a
     terminal; a callable gets each run's result record. Run failures do not raise: they are in
     ``failed/`` and in the summary. Planning errors raise :class:`BatchError` before anything
-    is written.
+    is written. ``fork`` runs the history the scenarios of a point share once per replicate
+    and resumes each scenario from it (:mod:`sim.experiments.fork`): the same results, faster.
     """
     t0 = time.perf_counter()
     if workers is None:
@@ -135,14 +138,17 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
 
         bar = ProgressBar(len(pending)) if (progress is True and pending
                                      and stderr_is_terminal()) else None
+        if pending and fork:  # the shared history first, once per point and replicate
+            trunks, forked = fork_runs.trunk_specs(plan, specs)
+            by_id = {s.run_id: s for s in forked}
+            pending = [by_id[s.run_id] for s in pending]
+            if trunks:
+                _execute(trunks, scheduler, workers, threads_per_run, lambda rec: None)
         if pending:
             if bar is not None:
                 bar.__enter__()
             try:
-                if scheduler is not None:
-                    run_dask(pending, scheduler, on_result)
-                else:
-                    run_local(pending, workers, threads_per_run, on_result)
+                _execute(pending, scheduler, workers, threads_per_run, on_result)
             finally:
                 if bar is not None:
                     bar.__exit__()
@@ -150,10 +156,21 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
             if is_complete(s.run_dir):
                 (out_dir / FAILED / f"{s.run_id}.json").unlink(missing_ok=True)
         write_combined(out_dir)
+        if all(is_complete(s.run_dir) for s in specs):  # trunks' states are not kept
+            shutil.rmtree(out_dir / fork_runs.STATES, ignore_errors=True)
     failures = [r for r in results if r.get("status") != "done"]
     return BatchSummary(out=out_dir, total=len(specs), done=len(results) - len(failures),
                         skipped=skipped, failed=len(failures), failures=failures,
                         seconds=time.perf_counter() - t0)
+
+
+def _execute(specs: list[RunSpec], scheduler: str | None, workers: int, threads: int,
+             on_result: Callable[[dict[str, Any]], None]) -> None:
+    """Run ``specs`` on the dask scheduler or the local pool."""
+    if scheduler is not None:
+        run_dask(specs, scheduler, on_result)
+    else:
+        run_local(specs, workers, threads, on_result)
 
 
 def _check_limits(plan: BatchPlan, concurrent: int) -> None:

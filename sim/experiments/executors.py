@@ -29,20 +29,26 @@ def run_one(spec: RunSpec | Mapping[str, Any]) -> Path:
     """Run one simulation and write its run directory (atomically); return the directory.
 
     A pure function of ``spec``: the same spec gives the same ``timeseries.parquet`` bytes in
-    any process, on any worker, with any number of threads.
+    any process, on any worker, with any number of threads, resumed from a forked batch's
+    state or not (``spec.state``). A trunk (``spec.save_year``) writes its state instead.
     """
     if not isinstance(spec, RunSpec):
         spec = RunSpec(**spec)
     from sim.engine import Simulation
     from sim.engine.registry import Params
+    from sim.experiments import fork
     from sim.io.output import write_run
 
     t0 = time.perf_counter()
     params = Params(spec.scenario_params, where=spec.scenario_file)
     params.update(spec.sets, where="--set")
     params.update(spec.overrides, where=f"point {spec.point_id}")
-    model = Simulation(params, agents=spec.agents, seed=spec.seed, start_year=spec.start_year,
-                       years=spec.years, threads=spec.threads)
+    if spec.save_year >= 0:  # a forked batch's trunk: the common history, saved
+        return fork.run_trunk(spec, params)
+    model = fork.resumed(spec, params)
+    if model is None:
+        model = Simulation(params, agents=spec.agents, seed=spec.seed,
+                           start_year=spec.start_year, years=spec.years, threads=spec.threads)
     res = model.run()
     extra = {"scenario": spec.scenario, "scenario_file": spec.scenario_file,
              "scenario_chain": list(spec.scenario_chain), "run_id": spec.run_id,

@@ -46,6 +46,8 @@ class RunSpec:
     threads: int = 1
     scenario_chain: tuple[str, ...] = ()
     plots: bool = False
+    state: str = ""                # a saved state to resume from (a forked batch), or ""
+    save_year: int = -1            # a trunk: run to the end of this year and save ``state``
 
     @property
     def run_dir(self) -> Path:

@@ -296,12 +296,14 @@ def swap_in(tmp: Path, out: Path) -> None:
 
 
 def write_run(results, out_dir: str | Path, manifest_extra: Mapping[str, Any] | None = None, *,
-              params=None, simulation=None, plots: bool = True) -> Path:
+              params=None, simulation=None, plots: bool = True,
+              files: Mapping[str, Path] | None = None) -> Path:
     """Write a run directory atomically and return its path.
 
     ``params`` (a :class:`~sim.params.Params`) or ``simulation`` (whose params and timings are
     used) fill the manifest's parameter fields; ``manifest_extra`` adds or overrides fields
     (scenario name and file, wall time, ...). ``plots=False`` skips the PNG plots (batches).
+    ``files`` ({name: path}) are moved into the directory before the manifest (a saved state).
     """
     t0 = time.perf_counter()
     out = check_out_dir(out_dir)
@@ -318,6 +320,9 @@ def write_run(results, out_dir: str | Path, manifest_extra: Mapping[str, Any] | 
         man = build_manifest(results, params, simulation, manifest_extra)
         if not plots:
             man["files"] = [TIMESERIES, SUMMARY, *TABLE_FILES]
+        for name, src in (files or {}).items():
+            os.replace(src, tmp / name)
+            man["files"].append(name)
         man["write_seconds"] = time.perf_counter() - t0
         if man.get("wall_seconds") is None:
             man["wall_seconds"] = sum(man.get(k) or 0.0 for k in

@@ -18,7 +18,14 @@ from sim.core.encodings import HOME, JOB_INSURED, JOB_SELF, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import families, flat_nonzero, is_parent, send_home
+from sim.core.state import (
+    carer_at_home,
+    elder_need,
+    families,
+    flat_nonzero,
+    is_parent,
+    send_home,
+)
 
 PARAMS = (
     Param(
@@ -121,6 +128,8 @@ def draw_returns(
     kids_mult,
     school_log,
     insured_mult,
+    elder_need,
+    elder_log,
     returned,
     spell,
 ):
@@ -159,6 +168,9 @@ def draw_returns(
             h *= kids_mult  # a parent whose children were left behind
         if (job[i] & JOB_INSURED) != 0:
             h *= insured_mult
+        if (elder_log != 0.0 and elder_need[h_i] > 0
+                and not carer_at_home(h_i, -1, hh_start, loc, hukou, age)):
+            h *= np.exp(elder_log)  # an elder in need and nobody of working age at home
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
             spell[i] = months_away[i]
@@ -202,6 +214,8 @@ class Returns(Mechanism):
             pars.return_children_mult,
             pars.return_school_log,
             yq.insured_return_mult,
+            elder_need(sim),
+            float(getattr(pars, "return_elder_care_log", 0.0)),
             buf.returned,
             buf.spell,
         )

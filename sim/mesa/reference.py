@@ -75,11 +75,12 @@ KEY_INDICATORS = (
 # ``ent_start_rate_year`` > 0 (refused below)
 _NO_RULE = ("rural_reserve", "work_safety", "self_employment", "enterprise", "savings",
             "insurance",  # insurance: records only, unless insurance_cost_in_demand (refused)
-            "inspection")  # inspection: records only; its outcomes reach this model through
+            "inspection",  # inspection: records only; its outcomes reach this model through
 #                            the year's inputs (minwage_prob, arrears_risk, informal_prob)
+            "elders")  # elders: records only, unless their two behaviour terms are > 0 (refused)
 _NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity",
                     *(f"injury_rate_year_{s}" for s in SECTOR_NAMES), "ent_start_rate_year",
-                    "insurance_cost_in_demand")
+                    "insurance_cost_in_demand", "elder_care_cost", "return_elder_care_log")
 
 
 class ReferenceModel(mesa.Model):

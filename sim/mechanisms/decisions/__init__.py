@@ -34,7 +34,7 @@ import numpy as np
 from sim.core.encodings import EVENT_DEPART, EVENT_RETURN
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
-from sim.core.state import families, flat_nonzero
+from sim.core.state import elder_need, families, flat_nonzero
 from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-exported)
     N_CAP,
     N_SEX,
@@ -496,6 +496,8 @@ class Decisions(Mechanism):
             np.array(
                 [pars.parent_cost_mother, pars.parent_cost_father, pars.grandparent_care_relief]
             ),
+            elder_need(sim),
+            float(getattr(pars, "elder_care_cost", 0.0)),
             buf.new_loc,
             buf.new_dist,
             buf.event,

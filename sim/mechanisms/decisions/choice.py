@@ -26,7 +26,7 @@ from sim.core.encodings import (
 )
 from sim.core.prefetch import prefetch
 from sim.core.rng import uniform
-from sim.core.state import flat_nonzero, is_parent
+from sim.core.state import carer_at_home, flat_nonzero, is_parent
 
 N_SEX = 2
 N_TRAIN = 2
@@ -246,6 +246,8 @@ def decide(
     hs,
     families,
     fam,
+    elder_need,
+    elder_cost,
     new_loc,
     new_dist,
     event,
@@ -262,7 +264,9 @@ def decide(
     home by a gain g > 0; a migrant considering goes home if home beats the current destination
     by g > 0. Either acts with the chance min(1, ``ht_response`` * g), Harris and Todaro's
     migration function psi(g), psi(0) = 0, psi' > 0. With ``families`` (the household life
-    course) a parent at home adds :func:`family_cost` to the utility of staying.
+    course) a parent at home adds :func:`family_cost` to the utility of staying; a person at
+    home whose household has an elder in need of care (``elder_need``, ``sim.mechanisms.
+    elders``) and no other member aged 15-64 at home adds ``elder_cost``.
 
     Two passes: :func:`_deciders` draws who considers a move this month (every person, in
     order); :func:`_decide` takes their decisions, prefetching the contact lists and places of
@@ -275,7 +279,7 @@ def decide(
     _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capital, indptr,
             indices, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push, asc_home,
             p_consider, dist_probs, force_move, ht_mode, ht_response, log_size, hh_start, hs,
-            families, fam, new_loc, new_dist, event)
+            families, fam, elder_need, elder_cost, new_loc, new_dist, event)
 
 
 DECIDER = 4  # ``event`` of a person who considers a move, between the two passes
@@ -309,7 +313,7 @@ def _deciders(key_consider, p, p_consider, p_onward_unemp, p_onward_emp, skip, h
 def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capital, indptr,
             indices, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push, asc_home,
             p_consider, dist_probs, force_move, ht_mode, ht_response, log_size, hh_start, hs,
-            families, fam, new_loc, new_dist, event):
+            families, fam, elder_need, elder_cost, new_loc, new_dist, event):
     """Pass 2: the decisions of the persons ``who`` (see :func:`decide`)."""
     age = p.age
     sex = p.sex
@@ -318,6 +322,7 @@ def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capi
     county = p.county
     hh = p.hh
     loc = p.loc
+    hukou = p.hukou
     m = who.shape[0]
     beta_net_lam = beta_net / lam
     for r in prange(m):
@@ -339,6 +344,9 @@ def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capi
             v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
             if families and at_home:
                 v_home += family_cost(i, hh_start, p, hs, fam)
+            if (elder_cost != 0.0 and at_home and elder_need[hh[i]] > 0
+                    and not carer_at_home(hh[i], i, hh_start, loc, hukou, age)):
+                v_home += elder_cost
             # u0 is uniform on [0, p_consider) here: act with the chance psi(gain)
             if not at_home:
                 gain = v_home - lam * (np.log(e[t, loc[i]]) + vmax - log_size[loc[i]])
@@ -358,6 +366,9 @@ def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capi
             v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
             if families and at_home:
                 v_home += family_cost(i, hh_start, p, hs, fam)
+            if (elder_cost != 0.0 and at_home and elder_need[hh[i]] > 0
+                    and not carer_at_home(hh[i], i, hh_start, loc, hukou, age)):
+                v_home += elder_cost
             p_move = 1.0 / (1.0 + np.exp(v_home - log_move))
             if u >= p_move:
                 continue

@@ -327,6 +327,8 @@ class Demography(Mechanism):
         sim.exits[EXIT_CAUSES.index("ageing")] = np.count_nonzero(was_away & (left == 1))
         sim.exits[EXIT_CAUSES.index("death")] = np.count_nonzero(was_away & (left == 2))
         leavers = np.flatnonzero(left)
+        # rural-hukou persons who aged out: elders of their households (``elders``)
+        sim.aged_out = leavers[(left[leavers] == 1) & was_rural[leavers]]
         sim.mech["household"].release_children(sim, leavers, settled=False)
         if "life_course" in sim.mech:  # widowhood, then the year's weddings (before entry)
             sim.mech["life_course"].left(sim, leavers)

@@ -1,0 +1,127 @@
+"""Elders of rural households (``sim/mechanisms/elders.py``, issue 12): placement at the start,
+ageing out into the household, deaths, need for care, who is left with them, and the two
+behaviour terms (off by default).
+
+Runs are small (4,000 persons, a few years, fixed seeds); runs compared share every other
+random number. Rates are checked within 4 standard errors.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from threads import assert_same_summary_except
+
+import sim.engine.registry as registry
+from sim import Simulation
+from sim.core.encodings import NO_YEAR, RURAL
+from sim.core.rng import tick_key
+from sim.mechanisms.elders import (
+    MAX_ELDERS,
+    Elders,
+    add_elders,
+    age_elders,
+    draw_need,
+    left_behind,
+)
+
+AGENTS, SEED, START, YEARS = 4000, 7, 1998, 4
+
+
+def _run(params, registry_classes=None, monkeypatch=None, years=YEARS):
+    if registry_classes is not None:
+        monkeypatch.setattr(registry, "REGISTRY", registry_classes)
+    s = Simulation(params, agents=AGENTS, seed=SEED, start_year=START, years=years, threads=1)
+    return s, s.run()
+
+
+def _n_elders(elder_by):
+    return int(np.count_nonzero(elder_by != NO_YEAR))
+
+
+def test_elders_at_the_start_follow_the_ratio():
+    s = Simulation({}, agents=AGENTS, seed=SEED, start_year=START, years=1, threads=1)
+    n_rural = int(np.count_nonzero(s.persons.hukou == RURAL))
+    n = _n_elders(s.households.elder_by)
+    want = s.params.at(START).elders_per_rural_worker_init * n_rural
+    assert abs(n - want) < 4 * math.sqrt(want) + 5, (n, want)
+    ages = START - s.households.elder_by[s.households.elder_by != NO_YEAR]
+    assert ages.min() >= 65 and ages.max() < 100 and 70 < ages.mean() < 80
+
+
+def test_aged_out_persons_become_elders_and_elders_die():
+    elder_by = np.full((3, MAX_ELDERS), NO_YEAR, np.int16)
+    elder_by[1, 0] = 1930
+    hh = np.array([0, 1, 1, 2, 2, 2], np.int32)
+    add_elders(np.array([0, 1, 3, 4, 5], np.int64), hh, elder_by, 1935)
+    assert list(elder_by[0]) == [1935, NO_YEAR]
+    assert list(elder_by[1]) == [1930, 1935]
+    assert list(elder_by[2]) == [1935, 1935]  # the third has no place
+    many = np.full((20_000, MAX_ELDERS), 1920, np.int16)  # aged 80 in 2000
+    age_elders(tick_key(1, "t", 0), many, 2000, 0.002, 0.085)
+    q = 1 - math.exp(-0.002 * math.exp(0.085 * 50))
+    died = np.count_nonzero(many == NO_YEAR)
+    n = many.size
+    assert abs(died - n * q) < 4 * math.sqrt(n * q * (1 - q)), (died, n * q)
+    old = np.full((10, MAX_ELDERS), 1899, np.int16)
+    age_elders(tick_key(1, "t", 1), old, 2000, 0.0, 0.0)
+    assert not np.any(old != NO_YEAR)  # aged 101: none left
+
+
+def test_need_for_care_rises_with_age():
+    n = 20_000
+    for age in (65, 85):
+        elder_by = np.full((n, MAX_ELDERS), NO_YEAR, np.int16)
+        elder_by[:, 0] = 2000 - age
+        need = np.zeros(n, np.int8)
+        draw_need(tick_key(2, "t", age), elder_by, 2000, 0.06, 0.085, need)
+        p = min(1.0, 0.06 * math.exp(0.085 * (age - 65)))
+        k = int(need.sum())
+        assert abs(k - n * p) < 4 * math.sqrt(n * p * (1 - p)), (age, k, n * p)
+
+
+def test_left_behind_counts_by_household():
+    """Household 0: elder, one member away, one aged 30 at home -> with a migrant, not left
+    behind. Household 1: elder in need, the only member away -> left behind, alone. Household
+    2: two elders, the member at home is 70 (an elder's age) -> no carer, nobody away."""
+    from sim.core.state import PERSON_FIELDS, PersonArrays, Table
+
+    t = Table.allocate(4, PERSON_FIELDS)
+    t.hukou[:] = RURAL
+    t.loc[:] = [3, -1, 5, -1]
+    t.age[:] = [30, 30, 40, 70]
+    p = PersonArrays(*(getattr(t, f.name) for f in PERSON_FIELDS))
+    hh_start = np.array([0, 2, 3, 4], np.int64)
+    elder_by = np.array([[1930, NO_YEAR], [1930, NO_YEAR], [1930, 1931]], np.int16)
+    need = np.array([0, 1, 1], np.int8)
+    assert left_behind(hh_start, p, elder_by, need) == (4, 2, 2, 1, 2)
+
+
+def test_recorded_in_december_and_scaled():
+    s, res = _run({}, years=2)
+    sc = s.rec.scalars["elders"]
+    assert np.all(np.isnan(sc[np.arange(sc.size) % 12 != 11]))
+    assert res.annual("elders")[-1] == _n_elders(s.households.elder_by) * s.scale
+    assert 0 < res.annual("elders_left_behind")[-1] < res.annual("elders_with_migrant")[-1]
+
+
+def test_off_by_default_changes_nothing(monkeypatch):
+    """With the defaults every number but the elders' own equals, bit for bit, a run of the
+    model without the stage in the registry."""
+    _, on = _run({})
+    without = tuple(c for c in registry.REGISTRY if c is not Elders)
+    _, off = _run({}, without, monkeypatch)
+    assert_same_summary_except(on, off, {i.name for i in Elders.results})
+
+
+def test_elder_care_keeps_workers_home_and_brings_them_back():
+    """Under common random numbers a cost of leaving an elder in need lowers departures, and a
+    return multiplier raises returns, while the elders are the same people."""
+    base, b = _run({})
+    stay, s = _run({"elder_care_cost": 3.0})
+    back, r = _run({"return_elder_care_log": 2.0})
+    assert s.annual("outflow").sum() < b.annual("outflow").sum()
+    assert r.annual("returnflow").sum() > b.annual("returnflow").sum()
+    assert (s.annual("elders_need_care_alone")[-1] <= b.annual("elders_need_care_alone")[-1])
+    np.testing.assert_array_equal(base.households.elder_need, stay.households.elder_need)
