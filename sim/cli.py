@@ -315,8 +315,7 @@ def _markdown(rows: list) -> str:
 @app.command()
 def params(
     module: Annotated[str | None, typer.Option(help="Only this module's parameters.")] = None,
-    search: Annotated[str | None, typer.Option(help="Filter by text in name/doc/source.")]
-    = None,
+    search: Annotated[str | None, typer.Option(help="Filter by text in name/doc/source.")] = None,
     markdown: Annotated[bool, typer.Option(help="Print a Markdown table for docs.")] = False,
     role: Annotated[str | None, typer.Option(
         help="Only this role: policy, behaviour, exogenous or structural.")] = None,
@@ -487,16 +486,13 @@ def batch(
     out: Annotated[Path, typer.Option(help="Batch directory (rerun to resume).")],
     replicates: Annotated[int, typer.Option(
         help="Replicates; replicate r uses seed S + r in every scenario.")] = 1,
-    agents: Annotated[int, typer.Option(help="Number of agents per run (at least 1000).")]
-    = 200_000,
+    agents: Annotated[int, typer.Option(help="Agents per run (at least 1000).")] = 200_000,
     seed: Annotated[int, typer.Option(help="Base seed S.")] = 1,
     workers: Annotated[int | None, typer.Option(
         help="Local worker processes (default: cores / threads per run; 1: in-process).")]
     = None,
-    years: Annotated[int | None, typer.Option(help="Years to simulate (default: scenarios').")]
-    = None,
-    start_year: Annotated[int | None, typer.Option(help="First year (default: scenarios').")]
-    = None,
+    years: Annotated[int | None, typer.Option(help="Years (default: scenarios').")] = None,
+    start_year: Annotated[int | None, typer.Option(help="First year (default: scenarios')")] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="key=value, key=1990:0.5,2000:1 (path), or key=v1,v2,v3 (sweep).")] = None,
     design: Annotated[Path | None, typer.Option(
@@ -508,6 +504,9 @@ def batch(
     = False,
     fork: Annotated[bool, typer.Option(help="Run the years all scenarios share once per "
                                        "replicate and fork from it (same results).")] = False,
+    posterior: Annotated[Path | None, typer.Option(help="CSV of posterior draws: replicate r "
+                                                   "uses row r in every scenario.")] = None,
+    draws: Annotated[int | None, typer.Option(help="Posterior draws (= replicates).")] = None,
 ) -> None:
     """Run scenarios x sweep points x replicates in parallel, resumably, into one directory."""
     from sim.experiments.batch import BatchError, run_batch
@@ -522,13 +521,14 @@ def batch(
     if years is not None:
         _check(check_count, years, "--years", *YEARS)
     _check_file(design, "--design")
+    _check_file(posterior, "--posterior")
     _check_out(out)
     try:
         summary = run_batch(scenarios, out=out, replicates=replicates, agents=agents, seed=seed,
                             workers=workers, years=years, start_year=start_year,
                             sets=set_ or [], design=design, scheduler=scheduler,
                             threads_per_run=threads_per_run, progress=not quiet,
-                            command=sys.argv, fork=fork)
+                            command=sys.argv, fork=fork, posterior=posterior, draws=draws)
     except BatchError as e:
         raise _fail(str(e)) from None
     except KeyboardInterrupt:

@@ -79,7 +79,8 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
               design: str | Path | None = None, scheduler: str | None = None,
               threads_per_run: int = 1,
               progress: bool | Callable[[dict[str, Any]], None] = False,
-              command: list[str] | None = None, fork: bool = False) -> BatchSummary:
+              command: list[str] | None = None, fork: bool = False,
+              posterior: str | Path | None = None, draws: int | None = None) -> BatchSummary:
     """Run (or resume) a batch; return a :class:`BatchSummary`. For scripts and the CLI only:
     it starts worker processes (call it under ``if __name__ == "__main__":``); in notebooks use
     :func:`load` on a batch written by ``migsim batch``.
@@ -90,13 +91,16 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
     ``failed/`` and in the summary. Planning errors raise :class:`BatchError` before anything
     is written. ``fork`` runs the history the scenarios of a point share once per replicate
     and resumes each scenario from it (:mod:`sim.experiments.fork`): the same results, faster.
+    ``posterior`` (a CSV of draws) pairs replicate r with draw r in every scenario; there are
+    ``draws`` replicates (:mod:`sim.experiments.posterior`).
     """
     t0 = time.perf_counter()
     if workers is None:
         workers = max(1, (os.cpu_count() or 1) // max(1, threads_per_run))
     plan = plan_batch(scenarios, out=out, replicates=replicates, agents=agents, seed=seed,
                       years=years, start_year=start_year, sets=sets, design=design,
-                      threads_per_run=threads_per_run, command=command)
+                      threads_per_run=threads_per_run, command=command, posterior=posterior,
+                      draws=draws)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise BatchError(f"workers must be an integer >= 1, got {workers!r}")
     if scheduler is None and workers == 1:

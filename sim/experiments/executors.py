@@ -43,6 +43,7 @@ def run_one(spec: RunSpec | Mapping[str, Any]) -> Path:
     params = Params(spec.scenario_params, where=spec.scenario_file)
     params.update(spec.sets, where="--set")
     params.update(spec.overrides, where=f"point {spec.point_id}")
+    params.update(spec.draw, where=f"posterior draw of replicate {spec.replicate}")
     if spec.save_year >= 0:  # a forked batch's trunk: the common history, saved
         return fork.run_trunk(spec, params)
     model = fork.resumed(spec, params)
@@ -53,7 +54,8 @@ def run_one(spec: RunSpec | Mapping[str, Any]) -> Path:
     extra = {"scenario": spec.scenario, "scenario_file": spec.scenario_file,
              "scenario_chain": list(spec.scenario_chain), "run_id": spec.run_id,
              "point_id": spec.point_id, "replicate": spec.replicate, "overrides": spec.overrides,
-             "sets": spec.sets, "batch": spec.out, "host": socket.gethostname(),
+             "sets": spec.sets, "posterior_draw": spec.draw, "batch": spec.out,
+             "host": socket.gethostname(),
              "wall_seconds": time.perf_counter() - t0}
     return write_run(res, spec.run_dir, extra, simulation=model, plots=spec.plots)
 

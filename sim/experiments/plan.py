@@ -22,7 +22,7 @@ from sim.io.files import RUNS
 FORMAT = 1
 # batch.json fields that define a batch: resuming with any of them different is refused
 IDENTITY = ("scenarios", "replicates", "seed", "agents", "start_year", "years", "sets", "sweep",
-            "points")
+            "points", "posterior")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -48,6 +48,7 @@ class RunSpec:
     plots: bool = False
     state: str = ""                # a saved state to resume from (a forked batch), or ""
     save_year: int = -1            # a trunk: run to the end of this year and save ``state``
+    draw: dict[str, Any] = field(default_factory=dict)  # this replicate's posterior draw
 
     @property
     def run_dir(self) -> Path:
@@ -76,6 +77,8 @@ class BatchPlan:
     design: dict[str, Any] | None = None
     threads_per_run: int = 1
     command: list[str] | None = None
+    draws: list[dict[str, float]] | None = None  # one posterior draw per replicate
+    posterior: dict[str, Any] | None = None       # where the draws come from (batch.json)
 
     def specs(self) -> list[RunSpec]:
         """All runs, by point, then replicate, then scenario (so a replicate's scenarios, which
@@ -91,7 +94,8 @@ class BatchPlan:
                         overrides=pt["overrides"], point_id=pt["point_id"], replicate=r,
                         seed=self.seed + r, agents=self.agents, start_year=self.start_year,
                         years=self.years, threads=self.threads_per_run,
-                        scenario_chain=tuple(s["chain"])))
+                        scenario_chain=tuple(s["chain"]),
+                        draw=self.draws[r] if self.draws else {}))
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -109,7 +113,7 @@ class BatchPlan:
             "threads_per_run": self.threads_per_run, "version": sim.__version__,
             "git_commit": git_commit(),
             "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "command": self.command,
+            "command": self.command, "posterior": self.posterior,
         }
 
 
@@ -140,9 +144,12 @@ def plan_batch(scenarios: Sequence[str | Path], *, out: str | Path, replicates: 
                start_year: int | None = None,
                sets: Iterable[str] | Mapping[str, Any] | None = None,
                design: str | Path | None = None, threads_per_run: int = 1,
-               command: list[str] | None = None) -> BatchPlan:
-    """Load and validate everything (scenarios, overrides, every point against every scenario)
-    without running or writing anything; raise :class:`BatchError` naming the problem."""
+               command: list[str] | None = None, posterior: str | Path | None = None,
+               draws: int | None = None) -> BatchPlan:
+    """Load and validate everything (scenarios, overrides, every point against every scenario,
+    posterior draws) without running or writing anything; raise :class:`BatchError` naming the
+    problem. With ``posterior`` (a CSV of draws) there are ``draws`` replicates (default
+    ``replicates``), replicate r with draw r (:mod:`sim.experiments.posterior`)."""
     from sim.core.params import ParamError
     from sim.experiments.design import parse_sets, read_design
     from sim.experiments.scenario import ScenarioError, load_scenario
@@ -150,6 +157,14 @@ def plan_batch(scenarios: Sequence[str | Path], *, out: str | Path, replicates: 
 
     if isinstance(scenarios, str | Path):
         scenarios = [scenarios]
+    post = None
+    if posterior is not None:
+        from sim.experiments.posterior import read_draws
+
+        post = read_draws(posterior, replicates if draws is None else draws)
+        replicates = len(post[0])
+    elif draws is not None:
+        raise BatchError("draws needs a posterior file (--posterior FILE)")
     if not scenarios:
         raise BatchError("no scenario given")
     for name, value, lo in (("replicates", replicates, 1), ("agents", agents, 1),
@@ -209,17 +224,20 @@ def plan_batch(scenarios: Sequence[str | Path], *, out: str | Path, replicates: 
     for scn in loaded:
         base = scn.to_params()
         for pt in points:
-            try:
-                base.copy().update(fixed, where="--set").update(
-                    pt["overrides"], where=f"point {pt['point_id']}")
-            except (ParamError, TypeError, ValueError) as e:
-                raise BatchError(f"scenario {scn.name}, point {pt['point_id']}: {e}") from None
+            for r, d in enumerate(post[0] if post else [{}]):
+                try:
+                    base.copy().update(fixed, where="--set").update(
+                        pt["overrides"], where=f"point {pt['point_id']}").update(
+                        d, where=f"posterior draw {r + 1}")
+                except (ParamError, TypeError, ValueError) as e:
+                    raise BatchError(f"scenario {scn.name}, point {pt['point_id']}: {e}") from None
     scen = [{"name": scn.name, "file": str(scn.path), "chain": [str(c) for c in scn.chain],
              "description": scn.description, "params": jsonable(scn.params)} for scn in loaded]
     return BatchPlan(out=Path(out).absolute(), scenarios=scen, replicates=replicates, seed=seed,
                      agents=agents, start_year=y0, years=n, sets=fixed, sweep=sweep,
                      points=points, design=design_info, threads_per_run=threads_per_run,
-                     command=command)
+                     command=command, draws=post[0] if post else None,
+                     posterior=post[1] if post else None)
 
 
 

@@ -1,0 +1,63 @@
+"""Batches over posterior draws (``sim/experiments/posterior.py``, issue 13 item 6): replicate r
+uses seed S + r and draw r in every scenario; bad posterior files are refused before anything
+is written. Runs are tiny (2,000 persons, 2 years)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sim.experiments.batch import BatchError, plan_batch, run_batch
+
+ARGS = {"agents": 2000, "start_year": 2000, "years": 2, "workers": 1}
+
+
+def _csv(tmp_path, text):
+    p = tmp_path / "post.csv"
+    p.write_text(text)
+    return p
+
+
+def test_replicates_pair_seeds_with_draws(tmp_path):
+    post = _csv(tmp_path, "draw,asc_home,return_rate_year,weight\n1,-0.3,0.12,0.5\n"
+                          "2,-0.1,0.16,0.5\n3,0.0,0.2,0.1\n")
+    plan = plan_batch(["baseline", "minimum_wage_enforcement"], out=tmp_path / "p",
+                      posterior=post, draws=2, **{k: v for k, v in ARGS.items()
+                                                  if k != "workers"})
+    assert plan.replicates == 2 and plan.posterior["parameters"] == ["asc_home",
+                                                                     "return_rate_year"]
+    specs = plan.specs()
+    for s in specs:
+        assert s.draw == [{"asc_home": -0.3, "return_rate_year": 0.12},
+                          {"asc_home": -0.1, "return_rate_year": 0.16}][s.replicate]
+        assert s.seed == 1 + s.replicate
+    out = tmp_path / "b"
+    summary = run_batch(["baseline"], out=out, posterior=post, draws=2, **ARGS)
+    assert summary.ok and summary.done == 2
+    man = json.loads((out / "runs" / "baseline__p000__r001" / "manifest.json").read_text())
+    assert man["posterior_draw"] == {"asc_home": -0.1, "return_rate_year": 0.16}
+    assert json.loads((out / "batch.json").read_text())["posterior"]["draws"] == 2
+    other = _csv(tmp_path, "asc_home\n-0.2\n-0.2\n")  # another posterior: not the same batch
+    with pytest.raises(BatchError, match="posterior"):
+        run_batch(["baseline"], out=out, posterior=other, draws=2, **ARGS)
+
+
+@pytest.mark.parametrize("text, draws, match", [
+    ("", 1, "no draws"),
+    ("foo,bar\n1,2\n", 1, "no column names a parameter"),
+    ("asc_home\n-0.2\n", 2, r"draws must be an integer in \[1, 1\]"),
+    ("asc_home\nabc\n", 1, "not a number"),
+    ("asc_home\nnan\n", 1, "not finite"),
+    ("asc_home\n99\n", 1, "asc_home"),
+])
+def test_bad_posterior_files_are_refused(tmp_path, text, draws, match):
+    with pytest.raises(BatchError, match=match):
+        plan_batch(["baseline"], out=tmp_path / "x", posterior=_csv(tmp_path, text),
+                   draws=draws, **{k: v for k, v in ARGS.items() if k != "workers"})
+    assert not (tmp_path / "x").exists()
+
+
+def test_draws_without_a_posterior_are_refused(tmp_path):
+    with pytest.raises(BatchError, match="posterior"):
+        plan_batch(["baseline"], out=tmp_path / "x", draws=3)
