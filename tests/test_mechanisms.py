@@ -216,7 +216,8 @@ def _returns(p, rate_month, **kw):
     returns.draw_returns(KEY, hh_start, p, households([0]), 25, 45, False, rate_month,
                          args["female_mult"],
                          args["unemp_mult"], args["age_log"], args["dur_log"], args["kids_mult"],
-                         args["school_log"], args["insured_mult"], returned, spell)
+                         args["school_log"], args["insured_mult"], np.zeros(1, I8), 0.0,
+                         returned, spell)
     return returned, spell
 
 

@@ -40,7 +40,9 @@ from sim.core.encodings import (
 DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
                  "urban_rural_income_ratio", "share_returned_decade_cohort",
                  "surplus_rural_labour", "rural_underemployment_rate",
-                 "children_left_behind", "migrant_children_in_cities")
+                 "children_left_behind", "migrant_children_in_cities",
+                 "elders", "elders_need_care", "elders_with_migrant", "elders_left_behind",
+                 "elders_need_care_alone")
 SHARES = ("share_stock", "share_stock_across_province", "share_to_six_destinations",
           "share_male", "share_aged_15_29", "unemployment_rate", "sector_share",
           "migrant_share_of_sector",
