@@ -11,7 +11,7 @@ hint: it reads nothing into the program and changes no number.
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -39,3 +39,28 @@ def prefetch(typingctx, arr, idx):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+AHEAD = 8  # list places ahead whose contact lists are asked for
+
+
+@njit(inline="always", cache=True)
+def contacts_ahead(who, r, m, indptr, indices, loc, status):
+    """The prefetches of a loop over the persons ``who`` (at place ``r`` of ``m``) that reads
+    each one's contacts: the ``indptr`` row of the person ``2 * AHEAD`` places ahead, the
+    contact list of the one ``AHEAD`` ahead, and the place (``loc``) and ``status`` of the
+    contacts of the one ``AHEAD // 2`` ahead."""
+    if r + 2 * AHEAD < m:
+        prefetch(indptr, who[r + 2 * AHEAD])
+    if r + AHEAD < m:
+        j = who[r + AHEAD]
+        lo, hi = indptr[j], indptr[j + 1]
+        if hi > lo:
+            prefetch(indices, lo)
+            prefetch(indices, hi - 1)
+    if r + AHEAD // 2 < m:
+        j = who[r + AHEAD // 2]
+        for a in range(indptr[j], indptr[j + 1]):
+            c = indices[a]
+            prefetch(loc, c)
+            prefetch(status, c)

@@ -24,7 +24,7 @@ from sim.core.encodings import (
     NO_SECTOR,
     RURAL,
 )
-from sim.core.prefetch import prefetch
+from sim.core.prefetch import AHEAD, contacts_ahead, prefetch
 from sim.core.rng import uniform
 from sim.core.state import carer_at_home, flat_nonzero, is_parent
 
@@ -283,7 +283,6 @@ def decide(
 
 
 DECIDER = 4  # ``event`` of a person who considers a move, between the two passes
-PREFETCH_AHEAD = 8  # deciders ahead whose lines are asked for
 
 
 @njit(cache=True, parallel=True)
@@ -395,26 +394,16 @@ def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capi
 
 @njit(inline="always", cache=True)
 def _ask_ahead(who, k, m, indptr, indices, loc, hh, y_home, county, age):
-    """Prefetch for the decider ``2 * PREFETCH_AHEAD`` places ahead its row of ``indptr`` and
-    own fields; for the one ``PREFETCH_AHEAD`` ahead its contact list and household income; for
-    the one ``PREFETCH_AHEAD // 2`` ahead the places of its contacts."""
-    if k + 2 * PREFETCH_AHEAD < m:
-        j = who[k + 2 * PREFETCH_AHEAD]
-        prefetch(indptr, j)
+    """Prefetch the contacts of the deciders ahead (:func:`sim.core.prefetch.contacts_ahead`),
+    and the own fields and household income of those ``2 * AHEAD`` and ``AHEAD`` ahead."""
+    contacts_ahead(who, k, m, indptr, indices, loc, loc)
+    if k + 2 * AHEAD < m:
+        j = who[k + 2 * AHEAD]
         prefetch(hh, j)
         prefetch(county, j)
         prefetch(age, j)
-    if k + PREFETCH_AHEAD < m:
-        j = who[k + PREFETCH_AHEAD]
-        lo, hi = indptr[j], indptr[j + 1]
-        if hi > lo:
-            prefetch(indices, lo)
-            prefetch(indices, hi - 1)
-        prefetch(y_home, hh[j])
-    if k + PREFETCH_AHEAD // 2 < m:
-        j = who[k + PREFETCH_AHEAD // 2]
-        for a in range(indptr[j], indptr[j + 1]):
-            prefetch(loc, indices[a])
+    if k + AHEAD < m:
+        prefetch(y_home, hh[who[k + AHEAD]])
 
 
 @njit(cache=True)

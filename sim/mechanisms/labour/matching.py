@@ -7,7 +7,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.encodings import HOME, JOB_INFORMAL, JOB_INSURED, NO_SECTOR, RURAL
-from sim.core.prefetch import prefetch
+from sim.core.prefetch import contacts_ahead
 from sim.core.rng import uniform
 from sim.core.state import flat_nonzero
 
@@ -92,7 +92,7 @@ def _hires(who, key_find, key_job, p, emp_in, sec_in, indptr, indices, find_sex,
     m = who.shape[0]
     n_sec = openings.shape[1]
     for r in prange(m):
-        _ask_ahead(who, r, m, indptr, indices, loc, emp_in)
+        contacts_ahead(who, r, m, indptr, indices, loc, emp_in)
         i = who[r]
         d = loc[i]
         k = 0
@@ -130,30 +130,6 @@ def _hires(who, key_find, key_job, p, emp_in, sec_in, indptr, indices, find_sex,
         if (flags & JOB_INFORMAL) == 0 and uniform(key_job, i, 3) < insured_prob:
             flags |= JOB_INSURED
         job[i] = flags
-
-
-PREFETCH_AHEAD = 8  # seekers ahead whose lines are asked for
-
-
-@njit(inline="always", cache=True)
-def _ask_ahead(who, r, m, indptr, indices, loc, emp_in):
-    """Prefetch the ``indptr`` row of the seeker ``2 * PREFETCH_AHEAD`` places ahead, the
-    contact list of the one ``PREFETCH_AHEAD`` ahead, and the place and status of the contacts
-    of the one ``PREFETCH_AHEAD // 2`` ahead."""
-    if r + 2 * PREFETCH_AHEAD < m:
-        prefetch(indptr, who[r + 2 * PREFETCH_AHEAD])
-    if r + PREFETCH_AHEAD < m:
-        j = who[r + PREFETCH_AHEAD]
-        lo, hi = indptr[j], indptr[j + 1]
-        if hi > lo:
-            prefetch(indices, lo)
-            prefetch(indices, hi - 1)
-    if r + PREFETCH_AHEAD // 2 < m:
-        j = who[r + PREFETCH_AHEAD // 2]
-        for a in range(indptr[j], indptr[j + 1]):
-            c = indices[a]
-            prefetch(loc, c)
-            prefetch(emp_in, c)
 
 
 @njit(inline="always", cache=True)
