@@ -21,7 +21,7 @@ ALLOWED = {
     "engine": {"core", "mechanisms", "io", "engine"},
     "experiments": {"core", "mechanisms", "io", "engine", "experiments", "top"},
     "mesa": {"core", "mechanisms", "io", "engine", "experiments", "mesa", "top"},
-    "cli": {"core", "mechanisms", "io", "engine", "experiments", "mesa", "top"},
+    "cli": {"core", "mechanisms", "io", "engine", "experiments", "mesa", "cli", "top"},
     "top": {"core", "engine", "io"},
 }
 

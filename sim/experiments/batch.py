@@ -80,7 +80,8 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
               threads_per_run: int = 1,
               progress: bool | Callable[[dict[str, Any]], None] = False,
               command: list[str] | None = None, fork: bool = False,
-              posterior: str | Path | None = None, draws: int | None = None) -> BatchSummary:
+              posterior: str | Path | None = None, draws: int | None = None,
+              seeds_per_draw: int | None = None) -> BatchSummary:
     """Run (or resume) a batch; return a :class:`BatchSummary`. For scripts and the CLI only:
     it starts worker processes (call it under ``if __name__ == "__main__":``); in notebooks use
     :func:`load` on a batch written by ``migsim batch``.
@@ -91,8 +92,10 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
     ``failed/`` and in the summary. Planning errors raise :class:`BatchError` before anything
     is written. ``fork`` runs the history the scenarios of a point share once per replicate
     and resumes each scenario from it (:mod:`sim.experiments.fork`): the same results, faster.
-    ``posterior`` (a CSV of draws) pairs replicate r with draw r in every scenario; there are
-    ``draws`` replicates (:mod:`sim.experiments.posterior`).
+    ``posterior`` (a CSV of draws) pairs replicate r with draw r // M in every scenario, M
+    ``seeds_per_draw`` (default 1); there are ``draws`` x M replicates
+    (:mod:`sim.experiments.posterior`). M >= 2 lets the comparison report separate the
+    parameter and the stochastic share of each effect's variance.
     """
     t0 = time.perf_counter()
     if workers is None:
@@ -100,7 +103,7 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
     plan = plan_batch(scenarios, out=out, replicates=replicates, agents=agents, seed=seed,
                       years=years, start_year=start_year, sets=sets, design=design,
                       threads_per_run=threads_per_run, command=command, posterior=posterior,
-                      draws=draws)
+                      draws=draws, seeds_per_draw=seeds_per_draw)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise BatchError(f"workers must be an integer >= 1, got {workers!r}")
     if scheduler is None and workers == 1:

@@ -117,7 +117,7 @@ def _band_cell(band: pd.DataFrame, scenario: str, year: int) -> str:
 def build_blocks(batch_dir: Path, y: pd.DataFrame, baseline: str,
                  inds: Sequence[tuple[str, str]], eff: pd.DataFrame, crn: pd.DataFrame,
                  band: pd.DataFrame, summ: pd.DataFrame, figures: dict, level: float,
-                 ) -> list[tuple]:
+                 posterior: dict | None = None) -> list[tuple]:
     scns = scenarios_of(y)
     others = [s for s in scns if s != baseline]
     reps = y.groupby("scenario")["replicate"].nunique()
@@ -133,6 +133,8 @@ def build_blocks(batch_dir: Path, y: pd.DataFrame, baseline: str,
                         f"replicates is the effect and a t interval gives its {level:.0%} "
                         "confidence interval. Yearly values: December for stocks and shares, "
                         "sums over the year for flows."))
+    if posterior:
+        blocks.append(("p", _posterior_intro(posterior)))
     blocks.append(("h", 2, f"End-year effects ({end})"))
     rows = [(r.scenario, label(r.indicator, r.group), r.n, fmt(r.baseline_mean),
              fmt(r.scenario_mean), fmt(r.mean_diff), _fmt_ci(r.ci_low, r.ci_high),
@@ -142,13 +144,18 @@ def build_blocks(batch_dir: Path, y: pd.DataFrame, baseline: str,
     blocks.append(("table", ["scenario", "indicator", "n", f"{baseline} mean", "scenario mean",
                              "mean difference", f"{level:.0%} CI", "relative effect",
                              "relative CI", "CRN variance ratio"], rows))
+    if posterior:
+        blocks += _posterior_blocks(posterior, eff, level)
     blocks.append(("h", 2, "Variance reduction from common random numbers"))
     blocks.append(("p", "Variance over replicates of the paired differences (same seed) divided "
                         "by the variance of differences between independent runs (replicate r of "
                         "the scenario minus replicate r+1 of the baseline, cyclically, which used "
                         f"another seed), in {end}. Below 1, pairing sharpens the comparison: the "
                         "ratio is roughly the factor by which common random numbers cut the "
-                        "replicates needed for a given precision."))
+                        "replicates needed for a given precision."
+                   + (" In a batch over posterior draws replicate r+1 may also use another "
+                      "draw, so the ratio then mixes the gain from common random numbers with "
+                      "that from common parameters." if posterior else "")))
     blocks.append(("table", ["scenario", "indicator", "n", "sd paired", "sd independent",
                              "variance ratio"],
                    [(r.scenario, label(r.indicator, r.group), r.n, fmt(math.sqrt(r.var_paired)),
@@ -184,6 +191,69 @@ def build_blocks(batch_dir: Path, y: pd.DataFrame, baseline: str,
                         "(yearly values of every run, for the indicators compared)."))
     return blocks
 
+
+
+def _posterior_intro(post: dict) -> str:
+    m, k = post["seeds_per_draw"], post.get("draws")
+    params = ", ".join(f"`{p}`" for p in post.get("parameters", []))
+    text = (f"This batch runs over posterior draws: {k} draws of {params} from "
+            f"`{post.get('file')}`, {m} seed{'s' if m != 1 else ''} per draw; replicate r uses "
+            f"seed S + r and draw r // {m} in every scenario (the same pair in every scenario). "
+            "The spread of the paired differences and the intervals therefore carry both "
+            "parameter uncertainty (the posterior) and stochastic uncertainty (the seeds).")
+    if m > 1:
+        text += (f" The intervals are t intervals over the {k} draw means (each the mean of "
+                 f"its {m} replicates), since replicates sharing a draw share its parameters.")
+    return text
+
+
+def _posterior_blocks(post: dict, eff: pd.DataFrame, level: float) -> list[tuple]:
+    m = post["seeds_per_draw"]
+    blocks: list[tuple] = [("h", 2, "Parameter and stochastic uncertainty")]
+    if m < 2:
+        blocks.append(("p", "With one seed per draw every replicate has its own parameters and "
+                            "its own seed, so the interval above carries both uncertainties but "
+                            "the share of each effect's variance that comes from the parameters "
+                            "cannot be separated from the stochastic share. Run the batch with "
+                            "`--seeds-per-draw 2` or more (K draws x M seeds) to split them."))
+        blocks.append(("table", ["scenario", "indicator", "n", "mean difference",
+                                 f"{level:.0%} CI (parameters + seeds)", "sd total"],
+                       [(r.scenario, label(r.indicator, r.group), r.n, fmt(r.mean_diff),
+                         _fmt_ci(r.ci_low, r.ci_high), fmt(math.sqrt(r.var_total))
+                         if np.isfinite(r.var_total) else "–") for r in eff.itertuples()]))
+        return blocks
+    blocks.append(("p", "Each effect's variance over replicates split by a one-way "
+                        "random-effects analysis of variance over the draws: the within-draw "
+                        "variance is stochastic (seeds), the between-draw component "
+                        f"max(0, MS_between − MS_within) / {m} comes from the parameters; the "
+                        "parameter share is that component over the sum of both. The seed-only "
+                        f"interval is the {level:.0%} t interval the same number of replicates "
+                        "would give with the within-draw variance, i.e. with the parameters "
+                        "fixed; the width ratio is the interval above over the seed-only one "
+                        "(above 1: the parameter uncertainty, and with few draws the fewer "
+                        "degrees of freedom of the draw means, widen it)."))
+    rows = []
+    for r in eff.itertuples():
+        seed_w = r.ci_seed_high - r.ci_seed_low
+        ratio = (r.ci_high - r.ci_low) / seed_w if np.isfinite(seed_w) and seed_w > 0 \
+            else float("nan")
+        rows.append((r.scenario, label(r.indicator, r.group), fmt(r.draws), fmt(r.mean_diff),
+                     _fmt_ci(r.ci_low, r.ci_high), _fmt_ci(r.ci_seed_low, r.ci_seed_high),
+                     _fmt_ratio(ratio), _fmt_sd(r.var_total), _fmt_sd(r.var_seed),
+                     _fmt_sd(r.var_param), _fmt_share(r.param_share)))
+    blocks.append(("table", ["scenario", "indicator", "draws", "mean difference",
+                             f"{level:.0%} CI (parameters + seeds)", f"{level:.0%} CI (seeds only)",
+                             "width ratio", "sd total", "sd seeds", "sd parameters",
+                             "parameter share"], rows))
+    return blocks
+
+
+def _fmt_sd(var: float) -> str:
+    return fmt(math.sqrt(var)) if var is not None and np.isfinite(var) else "–"
+
+
+def _fmt_share(x: float) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{100 * x:.0f} %"
 
 
 __all__ = ["build_blocks", "fmt", "to_html", "to_markdown"]

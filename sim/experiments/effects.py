@@ -4,6 +4,13 @@ Replicate r uses the same seed in every scenario (common random numbers, CRN), s
 measured replicate by replicate (scenario minus baseline); its mean over replicates estimates the
 effect and a t interval over replicates gives its confidence interval. :func:`crn_variance_ratio`
 measures how much pairing helps.
+
+In a batch over posterior draws (``seeds_per_draw`` M, :mod:`sim.experiments.posterior`)
+replicate r also uses draw r // M in every scenario, so the spread of the paired effects carries
+both parameter and stochastic uncertainty; :func:`variance_components` splits it into a
+between-draw (parameter) and a within-draw (seed) component when M >= 2, and with M >= 2 the
+interval is a t interval over the K draw means (the replicates of a draw share its parameters,
+so they are not independent).
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ KEY_INDICATORS: tuple[tuple[str, str], ...] = (
     ("hukou_conversions", "total"),
 )
 KEYS = ["scenario", "point", "replicate", "seed"]
+# columns effects_table appends for a batch over posterior draws (NaN otherwise)
+POSTERIOR_COLUMNS = ["draws", "seeds_per_draw", "var_total", "var_seed", "var_param",
+                     "param_share", "ci_seed_low", "ci_seed_high"]
 BAND_MIN_REPLICATES = 10  # from this many replicates on, bands are the central 90 %
 
 
@@ -172,16 +182,32 @@ def paired_differences(frame: pd.DataFrame, baseline: str | None = None,
                                  kind="stable").reset_index(drop=True)
 
 
-def difference_summary(diffs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+def difference_summary(diffs: pd.DataFrame, level: float = 0.95,
+                       seeds_per_draw: int | None = None) -> pd.DataFrame:
     """Mean paired difference per scenario, indicator and year with its t interval over
     replicates: columns scenario, indicator, group, year, n, mean_diff, sd_diff, ci_low,
-    ci_high, baseline_mean, scenario_mean, rel_effect_pct, rel_ci_low_pct, rel_ci_high_pct."""
-    g = diffs.groupby(["scenario", "indicator", "group", "year"], sort=False)
+    ci_high, baseline_mean, scenario_mean, rel_effect_pct, rel_ci_low_pct, rel_ci_high_pct.
+
+    ``seeds_per_draw`` M >= 2 (a batch over posterior draws, replicate r with draw r // M): the
+    interval is a t interval over the draw means (each the mean of its replicates' differences;
+    K - 1 degrees of freedom), since replicates sharing a draw are correlated. With M = 1 that
+    is the interval over replicates."""
+    keys = ["scenario", "indicator", "group", "year"]
+    g = diffs.groupby(keys, sort=False)
     out = g.agg(n=("diff", "size"), mean_diff=("diff", "mean"), sd_diff=("diff", "std"),
                 baseline_mean=("baseline_value", "mean"), scenario_mean=("value", "mean"),
                 ).reset_index()
-    out["ci_low"], out["ci_high"] = _ci(out["mean_diff"].to_numpy(), out["sd_diff"].to_numpy(),
-                                        out["n"].to_numpy(), level)
+    if seeds_per_draw is not None and seeds_per_draw > 1:
+        dm = (diffs.assign(_draw=diffs["replicate"] // seeds_per_draw)
+              .groupby([*keys, "_draw"], sort=False)["diff"].mean()
+              .groupby(level=list(range(len(keys))), sort=False).agg(["size", "std"])
+              .reset_index())
+        dm = out[keys].merge(dm, on=keys, how="left")
+        out["ci_low"], out["ci_high"] = _ci(out["mean_diff"].to_numpy(), dm["std"].to_numpy(),
+                                            dm["size"].to_numpy(), level)
+    else:
+        out["ci_low"], out["ci_high"] = _ci(out["mean_diff"].to_numpy(),
+                                            out["sd_diff"].to_numpy(), out["n"].to_numpy(), level)
     b = out["baseline_mean"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = np.where(b != 0, 100.0 / np.abs(b), np.nan)
@@ -192,6 +218,67 @@ def difference_summary(diffs: pd.DataFrame, level: float = 0.95) -> pd.DataFrame
             "mean_diff", "sd_diff", "ci_low", "ci_high", "rel_effect_pct", "rel_ci_low_pct",
             "rel_ci_high_pct"]
     return out[cols]
+
+
+def variance_components(values: Sequence[float] | np.ndarray,
+                        draws: Sequence[int] | np.ndarray) -> dict[str, float]:
+    """Split the variance of ``values`` (an effect's paired differences, one per replicate)
+    over posterior ``draws`` (the draw of each replicate) by a one-way random-effects analysis
+    of variance.
+
+    ``var_total``: the sample variance over replicates (ddof 1). ``var_seed``: the within-draw
+    mean square MS_within (stochastic: seeds). ``var_param``: the between-draw component
+    max(0, MS_between - MS_within) / n0 (parameters), n0 = (N - sum n_i^2 / N) / (K - 1), which
+    is M when every draw has M replicates. ``param_share``: var_param / (var_param + var_seed).
+    Also n, draws (K), mean and ms_between. The components are NaN without two draws and
+    without a draw holding two replicates (M = 1: the sources cannot be separated).
+    """
+    v = np.asarray(values, np.float64)
+    g = np.asarray(draws)
+    ok = np.isfinite(v)
+    v, g = v[ok], g[ok]
+    n = len(v)
+    nan = float("nan")
+    out = {"n": n, "draws": len(np.unique(g)) if n else 0,
+           "mean": float(v.mean()) if n else nan,
+           "var_total": float(np.var(v, ddof=1)) if n > 1 else nan,
+           "var_seed": nan, "var_param": nan, "param_share": nan, "ms_between": nan}
+    k = out["draws"]
+    if k < 2 or n - k < 1:
+        return out
+    labels, idx = np.unique(g, return_inverse=True)
+    size = np.bincount(idx).astype(np.float64)
+    means = np.bincount(idx, weights=v) / size
+    ms_within = float(((v - means[idx]) ** 2).sum() / (n - k))
+    ms_between = float((size * (means - v.mean()) ** 2).sum() / (k - 1))
+    n0 = (n - (size ** 2).sum() / n) / (k - 1)
+    var_param = max(0.0, (ms_between - ms_within) / n0)
+    out.update(var_seed=ms_within, var_param=var_param, ms_between=ms_between,
+               param_share=var_param / (var_param + ms_within)
+               if var_param + ms_within > 0 else nan)
+    return out
+
+
+def posterior_table(diffs: pd.DataFrame, seeds_per_draw: int,
+                    level: float = 0.95) -> pd.DataFrame:
+    """:func:`variance_components` of each scenario's, indicator's and year's paired
+    differences (replicate r with draw r // ``seeds_per_draw``), with the seed-only interval:
+    the t interval over the same number of replicates (n - 1 degrees of freedom) with the
+    within-draw variance, i.e. what a batch of as many seeds at one parameter value would give.
+    Columns scenario, indicator, group, year, then :data:`POSTERIOR_COLUMNS`."""
+    keys = ["scenario", "indicator", "group", "year"]
+    rows = []
+    for key, d in diffs.groupby(keys, sort=False):
+        c = variance_components(d["diff"].to_numpy(),
+                                d["replicate"].to_numpy() // seeds_per_draw)
+        lo, hi = _ci(np.array([c["mean"]]), np.sqrt(np.array([c["var_seed"]])),
+                     np.array([c["n"]]), level)
+        rows.append({**dict(zip(keys, key, strict=True)), "draws": c["draws"],
+                     "seeds_per_draw": seeds_per_draw, "var_total": c["var_total"],
+                     "var_seed": c["var_seed"], "var_param": c["var_param"],
+                     "param_share": c["param_share"], "ci_seed_low": float(lo[0]),
+                     "ci_seed_high": float(hi[0])})
+    return pd.DataFrame(rows, columns=[*keys, *POSTERIOR_COLUMNS])
 
 
 def crn_variance_ratio(frame: pd.DataFrame, scenario: str, baseline: str, indicator: str,
@@ -259,11 +346,19 @@ def crn_table(frame: pd.DataFrame, baseline: str | None = None,
 
 def effects_table(frame: pd.DataFrame, baseline: str | None = None,
                   indicators: Sequence[str | tuple[str, str]] | None = None,
-                  year: int | None = None, level: float = 0.95) -> pd.DataFrame:
+                  year: int | None = None, level: float = 0.95,
+                  seeds_per_draw: int | None = None) -> pd.DataFrame:
     """End-year effects, one row per non-baseline scenario and indicator: n, baseline_mean,
     scenario_mean, mean_diff, sd_diff, ci_low, ci_high (t interval at ``level``),
     rel_effect_pct (mean difference in % of the baseline mean) with its interval, and the CRN
-    variance_ratio. ``year`` defaults to the last year of the batch."""
+    variance_ratio. ``year`` defaults to the last year of the batch.
+
+    Then :data:`POSTERIOR_COLUMNS`, NaN unless ``seeds_per_draw`` is given (a batch over
+    posterior draws, replicate r with draw r // ``seeds_per_draw``): draws, seeds_per_draw,
+    var_total (both sources), var_seed, var_param, param_share (:func:`variance_components`;
+    NaN with one seed per draw) and the seed-only interval ci_seed_low, ci_seed_high
+    (:func:`posterior_table`). With ``seeds_per_draw`` >= 2, ci_low and ci_high are a t
+    interval over the draw means (:func:`difference_summary`)."""
     if not 0.0 < level < 1.0:
         raise ReportError(f"confidence level must be in (0, 1), got {level}")
     y = labelled(yearly(frame))
@@ -274,10 +369,16 @@ def effects_table(frame: pd.DataFrame, baseline: str | None = None,
     if d.empty:
         raise ReportError(f"no replicate of another scenario matches one of the baseline "
                           f"{baseline!r} in {year}")
-    eff = difference_summary(d, level)
+    eff = difference_summary(d, level, seeds_per_draw)
     crn = crn_table(y, baseline, inds, year)[["scenario", "indicator", "group",
                                               "variance_ratio"]]
     eff = eff.merge(crn, on=["scenario", "indicator", "group"], how="left")
+    if seeds_per_draw is not None:
+        post = posterior_table(d, seeds_per_draw, level).drop(columns="year")
+        eff = eff.merge(post, on=["scenario", "indicator", "group"], how="left")
+    else:
+        for c in POSTERIOR_COLUMNS:
+            eff[c] = np.nan
     order = {k: i for i, k in enumerate(inds)}
     scn_order = {s: i for i, s in enumerate(scenarios_of(y))}
     eff["_o"] = [(scn_order[s], order[(i, g)]) for s, i, g in
@@ -311,7 +412,8 @@ def label(indicator: str, group: str) -> str:
     return indicator if group == "total" else f"{indicator}[{group}]"
 
 
-__all__ = ["BAND_MIN_REPLICATES", "KEYS", "KEY_INDICATORS", "bands", "choose_baseline",
-           "crn_table", "crn_variance_ratio", "difference_summary", "effects_table", "label",
-           "labelled", "paired_differences", "parse_indicator", "resolve_indicators",
-           "scenarios_of", "select_indicators", "yearly"]
+__all__ = ["BAND_MIN_REPLICATES", "KEYS", "KEY_INDICATORS", "POSTERIOR_COLUMNS", "bands",
+           "choose_baseline", "crn_table", "crn_variance_ratio", "difference_summary",
+           "effects_table", "label", "labelled", "paired_differences", "parse_indicator",
+           "posterior_table", "resolve_indicators", "scenarios_of", "select_indicators",
+           "variance_components", "yearly"]

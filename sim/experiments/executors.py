@@ -54,7 +54,9 @@ def run_one(spec: RunSpec | Mapping[str, Any]) -> Path:
     extra = {"scenario": spec.scenario, "scenario_file": spec.scenario_file,
              "scenario_chain": list(spec.scenario_chain), "run_id": spec.run_id,
              "point_id": spec.point_id, "replicate": spec.replicate, "overrides": spec.overrides,
-             "sets": spec.sets, "posterior_draw": spec.draw, "batch": spec.out,
+             "sets": spec.sets, "posterior_draw": spec.draw,
+             **({"posterior_draw_index": spec.draw_index} if spec.draw_index >= 0 else {}),
+             "batch": spec.out,
              "host": socket.gethostname(),
              "wall_seconds": time.perf_counter() - t0}
     return write_run(res, spec.run_dir, extra, simulation=model, plots=spec.plots)

@@ -1,6 +1,7 @@
 """A batch plan: scenarios x parameter points x replicates, run ids and seeds.
 
-Replicate ``r`` uses seed ``S + r`` in every scenario and every point (common random numbers).
+Replicate ``r`` uses seed ``S + r`` in every scenario and every point (common random numbers);
+in a batch over posterior draws with ``M`` seeds per draw it also uses draw ``r // M``.
 :func:`plan_batch` validates everything before anything is written; :func:`batch_differences`
 says whether a batch directory holds the same batch (to resume) or another one.
 """
@@ -22,7 +23,7 @@ from sim.io.files import RUNS
 FORMAT = 1
 # batch.json fields that define a batch: resuming with any of them different is refused
 IDENTITY = ("scenarios", "replicates", "seed", "agents", "start_year", "years", "sets", "sweep",
-            "points", "posterior")
+            "points", "posterior", "seeds_per_draw")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -49,6 +50,7 @@ class RunSpec:
     state: str = ""                # a saved state to resume from (a forked batch), or ""
     save_year: int = -1            # a trunk: run to the end of this year and save ``state``
     draw: dict[str, Any] = field(default_factory=dict)  # this replicate's posterior draw
+    draw_index: int = -1           # its row in the posterior file (0-based), -1 without one
 
     @property
     def run_dir(self) -> Path:
@@ -77,8 +79,13 @@ class BatchPlan:
     design: dict[str, Any] | None = None
     threads_per_run: int = 1
     command: list[str] | None = None
-    draws: list[dict[str, float]] | None = None  # one posterior draw per replicate
+    draws: list[dict[str, float]] | None = None  # the posterior draws (K)
     posterior: dict[str, Any] | None = None       # where the draws come from (batch.json)
+    seeds_per_draw: int = 1                       # M: replicate r uses draw r // M
+
+    def draw_of(self, replicate: int) -> int:
+        """The posterior draw (row index) replicate ``replicate`` uses; -1 without draws."""
+        return replicate // self.seeds_per_draw if self.draws else -1
 
     def specs(self) -> list[RunSpec]:
         """All runs, by point, then replicate, then scenario (so a replicate's scenarios, which
@@ -95,7 +102,8 @@ class BatchPlan:
                         seed=self.seed + r, agents=self.agents, start_year=self.start_year,
                         years=self.years, threads=self.threads_per_run,
                         scenario_chain=tuple(s["chain"]),
-                        draw=self.draws[r] if self.draws else {}))
+                        draw=self.draws[self.draw_of(r)] if self.draws else {},
+                        draw_index=self.draw_of(r)))
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -114,6 +122,7 @@ class BatchPlan:
             "git_commit": git_commit(),
             "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "command": self.command, "posterior": self.posterior,
+            "seeds_per_draw": self.seeds_per_draw if self.posterior else None,
         }
 
 
@@ -145,11 +154,12 @@ def plan_batch(scenarios: Sequence[str | Path], *, out: str | Path, replicates: 
                sets: Iterable[str] | Mapping[str, Any] | None = None,
                design: str | Path | None = None, threads_per_run: int = 1,
                command: list[str] | None = None, posterior: str | Path | None = None,
-               draws: int | None = None) -> BatchPlan:
+               draws: int | None = None, seeds_per_draw: int | None = None) -> BatchPlan:
     """Load and validate everything (scenarios, overrides, every point against every scenario,
     posterior draws) without running or writing anything; raise :class:`BatchError` naming the
-    problem. With ``posterior`` (a CSV of draws) there are ``draws`` replicates (default
-    ``replicates``), replicate r with draw r (:mod:`sim.experiments.posterior`)."""
+    problem. With ``posterior`` (a CSV of draws) there are ``draws`` draws K (default
+    ``replicates``) and ``seeds_per_draw`` seeds M per draw (default 1): K * M replicates,
+    replicate r with seed S + r and draw r // M (:mod:`sim.experiments.posterior`)."""
     from sim.core.params import ParamError
     from sim.experiments.design import parse_sets, read_design
     from sim.experiments.scenario import ScenarioError, load_scenario
@@ -158,13 +168,18 @@ def plan_batch(scenarios: Sequence[str | Path], *, out: str | Path, replicates: 
     if isinstance(scenarios, str | Path):
         scenarios = [scenarios]
     post = None
+    per_draw = 1 if seeds_per_draw is None else seeds_per_draw
+    if isinstance(per_draw, bool) or not isinstance(per_draw, int) or per_draw < 1:
+        raise BatchError(f"seeds_per_draw must be an integer >= 1, got {seeds_per_draw!r}")
     if posterior is not None:
         from sim.experiments.posterior import read_draws
 
         post = read_draws(posterior, replicates if draws is None else draws)
-        replicates = len(post[0])
+        replicates = len(post[0]) * per_draw
     elif draws is not None:
         raise BatchError("draws needs a posterior file (--posterior FILE)")
+    elif seeds_per_draw is not None:
+        raise BatchError("seeds_per_draw needs a posterior file (--posterior FILE)")
     if not scenarios:
         raise BatchError("no scenario given")
     for name, value, lo in (("replicates", replicates, 1), ("agents", agents, 1),
@@ -237,7 +252,7 @@ def plan_batch(scenarios: Sequence[str | Path], *, out: str | Path, replicates: 
                      agents=agents, start_year=y0, years=n, sets=fixed, sweep=sweep,
                      points=points, design=design_info, threads_per_run=threads_per_run,
                      command=command, draws=post[0] if post else None,
-                     posterior=post[1] if post else None)
+                     posterior=post[1] if post else None, seeds_per_draw=per_draw)
 
 
 
@@ -254,6 +269,8 @@ def batch_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[st
     diffs = []
     for key in IDENTITY:
         a, b = old.get(key), new.get(key)
+        if key == "seeds_per_draw":  # batch.json written before seeds_per_draw: one per draw
+            a, b = (d.get(key, 1 if d.get("posterior") else None) for d in (old, new))
         if key == "scenarios" and isinstance(a, list) and isinstance(b, list):
             a = [{k: s.get(k) for k in ("name", "file", "params")} for s in a]
             b = [{k: s.get(k) for k in ("name", "file", "params")} for s in b]

@@ -7,6 +7,13 @@ parameters, such as ``draw`` or ``weight``, are ignored) and runs ``K`` replicat
 between scenarios keeps common random numbers and common parameters within each pair, and the
 spread over replicates carries both the stochastic and the parameter uncertainty (issue 13,
 item 6). The draws are applied after the scenario, ``--set`` values and sweep points.
+
+With ``seeds_per_draw`` M (``--seeds-per-draw``, default 1) each draw gets M seeds: ``K * M``
+replicates, replicate ``r`` with seed ``S + r`` and draw ``r // M``. Then the comparison report
+(:func:`sim.experiments.effects.variance_components`) splits each effect's variance over
+replicates into a within-draw (stochastic, seeds) and a between-draw (parameter) component; with
+M = 1 the two cannot be separated. Each run's manifest records ``posterior_draw`` (the values)
+and ``posterior_draw_index`` (the row, 0-based); ``batch.json`` records ``seeds_per_draw``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,12 @@ Yearly values follow :mod:`sim.io.yearly` (as :meth:`sim.io.results.Results.annu
 flows (:data:`sim.io.yearly.FLOW_INDICATORS`)
 are summed over the year, stocks and shares are taken at December (the last month recorded).
 
+A batch over posterior draws (``migsim batch --posterior FILE --draws K --seeds-per-draw M``,
+:mod:`sim.experiments.posterior`; read from ``batch.json``) pairs each replicate with a draw as
+well as a seed, so the intervals carry both parameter and stochastic uncertainty; with M >= 2 the
+report also splits each effect's variance into its parameter and seed shares and shows the
+seed-only interval (:func:`~sim.experiments.effects.variance_components`).
+
 :func:`write_report` writes ``report.md``, ``report.html`` (same content) and PNG figures into a
 report directory, atomically (a hidden temporary sibling renamed into place).
 
@@ -41,6 +47,7 @@ from sim.experiments.effects import (
     BAND_MIN_REPLICATES,
     KEY_INDICATORS,
     KEYS,
+    POSTERIOR_COLUMNS,
     bands,
     choose_baseline,
     crn_table,
@@ -51,14 +58,17 @@ from sim.experiments.effects import (
     labelled,
     paired_differences,
     parse_indicator,
+    posterior_table,
     resolve_indicators,
     scenarios_of,
     select_indicators,
+    variance_components,
     yearly,
 )
 from sim.experiments.errors import ReportError
 from sim.experiments.figures import plot_crn, plot_indicator, slug
 from sim.io.files import (
+    BATCH_JSON,
     EFFECTS_CSV,
     MANIFEST,
     REPORT_HTML,
@@ -82,6 +92,16 @@ def load_runs(batch_dir: str | Path, indicators: Iterable[str] | None = None) ->
     return store.load_runs(batch_dir, indicators)
 
 
+def posterior_design(batch_dir: str | Path) -> dict | None:
+    """The posterior design of a batch written by ``migsim batch --posterior``: its
+    ``batch.json`` ``posterior`` entry (file, sha256, parameters, draws) with ``seeds_per_draw``
+    (1 for batches written before it existed); None for other batches."""
+    info = store.read_json(Path(batch_dir) / BATCH_JSON)
+    if not isinstance(info, dict) or not isinstance(info.get("posterior"), dict):
+        return None
+    return {**info["posterior"], "seeds_per_draw": int(info.get("seeds_per_draw") or 1)}
+
+
 # ------------------------------------------------------------------ writing
 def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
@@ -98,7 +118,9 @@ def write_report(batch_dir: str | Path, out_dir: str | Path | None = None,
     """Compare the scenarios of a batch and write the report directory (default
     ``<batch_dir>/report``): ``report.md``, ``report.html``, PNG figures, ``effects.csv`` and
     ``yearly.csv``. Returns the report directory. ``frame`` (a loaded batch table) skips
-    reading the runs again."""
+    reading the runs again. For a batch over posterior draws (:func:`posterior_design`) the
+    effects carry the posterior columns (:data:`~sim.experiments.effects.POSTERIOR_COLUMNS`)
+    and the report a section on parameter and stochastic uncertainty."""
     batch_dir = Path(batch_dir).absolute()
     if not 0.0 < level < 1.0:
         raise ReportError(f"confidence level must be in (0, 1), got {level}")
@@ -123,10 +145,12 @@ def write_report(batch_dir: str | Path, out_dir: str | Path | None = None,
                           "compare")
     inds = resolve_indicators(y, indicators)
     y = select_indicators(y, inds)
-    eff = effects_table(y, baseline, inds, level=level)
+    post = posterior_design(batch_dir)
+    per_draw = post["seeds_per_draw"] if post else None
+    eff = effects_table(y, baseline, inds, level=level, seeds_per_draw=per_draw)
     crn = crn_table(y, baseline, inds)
     band = bands(y, inds)
-    summ = difference_summary(paired_differences(y, baseline, inds), level)
+    summ = difference_summary(paired_differences(y, baseline, inds), level, per_draw)
     others = [s for s in scenarios_of(y) if s != baseline]
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +167,7 @@ def write_report(batch_dir: str | Path, out_dir: str | Path | None = None,
             plot_crn(crn, tmp / "fig_crn_variance_ratio.png")
             figures["crn"] = "fig_crn_variance_ratio.png"
         blocks = build_blocks(batch_dir, y, baseline, inds, eff, crn, band, summ, figures,
-                              level)
+                              level, posterior=post)
         eff.to_csv(tmp / EFFECTS_CSV, index=False)
         y.to_csv(tmp / YEARLY_CSV, index=False)
         (tmp / REPORT_HTML).write_text(to_html(blocks, f"migsim comparison: {batch_dir.name}"),
@@ -158,9 +182,10 @@ def write_report(batch_dir: str | Path, out_dir: str | Path | None = None,
 
 
 __all__ = ["BAND_MIN_REPLICATES", "EFFECTS_CSV", "KEYS", "KEY_INDICATORS", "MANIFEST",
-           "REPORT_HTML", "REPORT_MD", "RUNS", "TIMESERIES", "YEARLY_CSV", "ReportError",
-           "bands", "build_blocks", "choose_baseline", "crn_table", "crn_variance_ratio",
-           "difference_summary", "effects_table", "fmt", "label", "load_runs",
-           "paired_differences", "parse_indicator", "plot_crn", "plot_indicator",
-           "resolve_indicators", "run_dirs", "scenarios_of", "to_html", "to_markdown",
-           "write_report", "yearly"]
+           "POSTERIOR_COLUMNS", "REPORT_HTML", "REPORT_MD", "RUNS", "TIMESERIES", "YEARLY_CSV",
+           "ReportError", "bands", "build_blocks", "choose_baseline", "crn_table",
+           "crn_variance_ratio", "difference_summary", "effects_table", "fmt", "label",
+           "load_runs", "paired_differences", "parse_indicator", "plot_crn", "plot_indicator",
+           "posterior_design", "posterior_table", "resolve_indicators", "run_dirs",
+           "scenarios_of", "to_html", "to_markdown", "variance_components", "write_report",
+           "yearly"]

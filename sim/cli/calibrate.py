@@ -1,0 +1,84 @@
+"""``migsim calibrate``: history matching to a posterior, with recovery and predictive checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from sim.cli.common import _check, _check_file, _check_out, _fail, _out
+
+COMMITTED = Path("calibration/results/hm_0.7.0_posterior.csv")
+
+
+def calibrate(
+    budget: Annotated[str, typer.Option(
+        help="small: the pipeline end to end in about a minute (its posterior means nothing); "
+             "default: the committed posterior's budget (about 700 runs, 30-40 min on 2 cores)."
+    )] = "default",
+    out: Annotated[Path | None, typer.Option(
+        help="Directory for the stages' files (default: runs/calibrate-<budget>); rerun to "
+             "resume.")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes, one numba thread each (default: the cores).")] = None,
+    agents: Annotated[int | None, typer.Option(help="Persons per run (default: budget's).")]
+    = None,
+    seed: Annotated[int, typer.Option(help="Seed of the designs and the sampling.")] = 0,
+    reference: Annotated[Path | None, typer.Option(
+        help="A posterior CSV to compare with (default with --budget default: the committed "
+             "calibration/results/hm_0.7.0_posterior.csv when present).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No stage log.")] = False,
+) -> None:
+    """Fit behavioural parameters by history matching: a posterior, recovery and a check.
+
+    Design runs in waves, Gaussian-process emulators, posterior draws, parameter recovery and a
+    posterior predictive check; stages are cached in --out, the JSON summary is written last."""
+    import pandas as pd
+
+    from sim.experiments.history_match import BUDGETS, compare_posteriors, history_match
+    from sim.experiments.resources import check_count, check_seed
+
+    if budget not in BUDGETS:
+        raise _fail(f"--budget {budget!r}: allowed values are {', '.join(BUDGETS)}")
+    settings = BUDGETS[budget]
+    cores = os.cpu_count() or 1
+    workers = workers if workers is not None else min(cores, 2 if budget == "default" else 1)
+    _check(check_count, workers, "--workers", 1)
+    if agents is not None:
+        _check(check_count, agents, "--agents", 1000)
+    _check(check_seed, seed, 1)
+    _check_file(reference, "--reference")
+    out = out or Path("runs") / f"calibrate-{budget}"
+    _check_out(out)
+    extra = {"budget": budget, "command": "migsim calibrate"}
+    settings = settings.__class__(**{**settings.__dict__, "workers": workers, "seed": seed,
+                                     "agents": agents or settings.agents, "extra": extra})
+    try:
+        summ = history_match(settings, out, log=(lambda m: None) if quiet else typer.echo)
+    except (ValueError, RuntimeError) as e:
+        raise _fail(f"{e} (the stages finished so far stay in {out}; rerun to resume)"
+                    ) from None
+    tag = f"hm_{summ['version']}"
+    post = pd.read_csv(out / f"{tag}_posterior.csv")
+    t = Table(title=f"posterior ({len(post)} draws, {budget} budget) in {out}")
+    for col in ("parameter", "5%", "median", "95%"):
+        t.add_column(col, justify="left" if col == "parameter" else "right")
+    for p in summ["params"]:
+        q = post[p].quantile([0.05, 0.5, 0.95]).to_numpy()
+        t.add_row(p, *(f"{v:.4g}" for v in q))
+    con = _out()
+    con.print(t)
+    cov = pd.DataFrame(summ["recovery_coverage90"]).T
+    con.print(f"recovery: mean coverage of the 90% intervals "
+              f"{float(cov.loc['with_obs_error'].mean()):.2f} over {settings.truths} truths; "
+              f"predictive check: {summ['ppc']['all_in_band_share']:.0%} of "
+              f"{summ['ppc']['draws']} draws inside every band")
+    ref = reference or (COMMITTED if budget == "default" and COMMITTED.is_file() else None)
+    if ref is not None:
+        cmp = compare_posteriors(post, pd.read_csv(ref))
+        con.print(f"against {ref}: " + ("agrees" if cmp["agrees"].all() else "differs")
+                  + " (|mean shift| <= 0.25 reference sd, sd ratio in [0.8, 1.25])")
+        con.print(cmp.round(3).to_string(index=False))

@@ -1,0 +1,124 @@
+"""``migsim calibrate``: the history-matching pipeline end to end at the small budget, its
+resumption, its refusals, and the committed calibration's runs reproduced by today's code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sim.cli import app
+from sim.experiments.history_match import (
+    BUDGETS,
+    Settings,
+    check_settings,
+    compare_posteriors,
+    fit_targets,
+)
+from sim.experiments.sensitivity import scalar_parameters
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "calibration" / "results"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cal") / "small"
+    res = runner.invoke(app, ["calibrate", "--budget", "small", "--out", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_small_budget_writes_every_stage(small: Path) -> None:
+    s = BUDGETS["small"]
+    names = [t.name for t in fit_targets()]
+    summ = json.loads((small / "hm_0.7.0.json").read_text())
+    assert summ["targets"] == names and len(names) >= 25
+    assert summ["settings"]["design"] == s.design and summ["budget"] == "small"
+    design = pd.read_csv(small / "hm_0.7.0_design.csv")
+    assert sorted(design["wave"].unique()) == list(range(1, s.waves + 1))
+    assert len(design) == s.design * s.waves and design["seed"].is_unique
+    bounds = scalar_parameters()
+    post = pd.read_csv(small / "hm_0.7.0_posterior.csv")
+    assert len(post) == s.draws and list(post["draw"]) == list(range(s.draws))
+    for p in s.params:  # draws stay inside the prior (the declared range)
+        lo, hi = bounds[p]
+        assert post[p].between(lo, hi).all(), p
+    rec = pd.read_csv(small / "hm_0.7.0_recovery.csv")
+    assert len(rec) == 2 * s.truths and set(rec["observed"]) == {"run_only", "with_obs_error"}
+    assert all(rec[f"{p}_width"].between(0, 1).all() for p in s.params)
+    ppc = pd.read_csv(small / "hm_0.7.0_ppc_table.csv")
+    assert list(ppc["target"]) == names and (ppc["in_band"] <= ppc["draws"]).all()
+    assert 0.0 <= summ["ppc"]["all_in_band_share"] <= 1.0
+    scale = pd.read_csv(small / "hm_0.7.0_scale.csv")
+    assert set(scale["agents"]) == {s.agents, s.scale_agents}
+
+
+def test_rerun_resumes_without_runs_and_gives_the_same_posterior(small: Path) -> None:
+    before = pd.read_csv(small / "hm_0.7.0_posterior.csv")
+    res = runner.invoke(app, ["calibrate", "--budget", "small", "--out", str(small), "-q"])
+    assert res.exit_code == 0, res.output
+    summ = json.loads((small / "hm_0.7.0.json").read_text())
+    assert summ["runs_this_call"] == 0  # every stage's runs came from the cached CSVs
+    pd.testing.assert_frame_equal(pd.read_csv(small / "hm_0.7.0_posterior.csv"), before)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--budget", "huge"], "allowed values are default, small"),
+    (["--workers", "0"], "--workers"),
+    (["--agents", "10"], "--agents"),
+    (["--reference", "no/such.csv"], "no such file"),
+])
+def test_bad_options_are_refused_before_any_run(tmp_path: Path, args: list[str],
+                                                message: str) -> None:
+    out = tmp_path / "c"
+    res = runner.invoke(app, ["calibrate", *args, "--out", str(out)])
+    assert res.exit_code == 2 and message in res.output
+    assert "Traceback" not in res.output and not out.exists()
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="did you mean 'asc_home'"):
+        check_settings(Settings(params=("asc_hom",)))
+    with pytest.raises(ValueError, match="design must be an integer of at least 4"):
+        check_settings(Settings(design=2))
+    check_settings(BUDGETS["default"])
+
+
+def test_compare_posteriors_tolerance() -> None:
+    rng = np.random.default_rng(3)
+    ref = pd.DataFrame({"draw": range(500), "a": rng.normal(0, 1, 500),
+                        "b": rng.normal(5, 2, 500)})
+    same = compare_posteriors(ref, ref)
+    assert same["agrees"].all() and np.allclose(same["shift_in_sd"], 0)
+    moved = ref.assign(a=ref["a"] + 0.5)  # half a posterior sd
+    cmp = compare_posteriors(moved, ref).set_index("parameter")
+    assert not cmp.loc["a", "agrees"] and cmp.loc["b", "agrees"]
+    wider = ref.assign(b=ref["b"] * 1.5)
+    assert not compare_posteriors(wider, ref).set_index("parameter").loc["b", "agrees"]
+
+
+def test_default_budget_is_the_committed_calibrations() -> None:
+    summ = json.loads((RESULTS / "hm_0.7.0.json").read_text())
+    s = BUDGETS["default"]
+    assert s.agents == summ["agents"] and list(s.params) == list(summ["params"])
+    assert [w["runs"] for w in summ["waves"]] == [s.design] * s.waves
+    assert (s.cutoff, s.kmax, s.band_sds, s.md_fraction) == (
+        summ["cutoff"], summ["kmax"], summ["band_sds"], summ["md_fraction"])
+    assert len(pd.read_csv(RESULTS / "hm_0.7.0_posterior.csv")) == s.draws
+
+
+def test_committed_noise_run_reproduces() -> None:
+    """The committed calibration's first run (defaults, seed 1, 30,000 persons, 1985-2006) is
+    reproduced by today's code to the CSV's seven significant digits."""
+    from sim.experiments.sensitivity import _simulate
+
+    targets = fit_targets()
+    ref = pd.read_csv(RESULTS / "hm_0.7.0_noise.csv").iloc[0][[t.name for t in targets]]
+    y = _simulate(({}, 1, targets, BUDGETS["default"].agents, 1985, 22))
+    np.testing.assert_allclose(y, ref.to_numpy(float), rtol=1e-6)
