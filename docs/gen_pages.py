@@ -234,9 +234,12 @@ def scenario_page(name: str) -> str:
     from sim.experiments.scenario import load_scenario
 
     sc = load_scenario(name)
+    from sim.core.params import flatten_places, place_key
+
     raw = tomllib.loads(sc.path.read_text(encoding="utf-8"))
-    own = raw.get("params", {})
-    sch = sim.schema()
+    own = flatten_places(raw.get("params", {}))  # levers by place as kind.place.name
+    sch = {**sim.schema()}
+    sch.update({k: sch[place_key(k)[2]] for k in {**own, **sc.params} if place_key(k)})
     base = raw.get("base")
     chain = " → ".join(f"[{p.stem}]({p.stem}.md)" for p in reversed(sc.chain))
     out = [f"# {sc.name}\n", NOTE, sc.description + "\n",

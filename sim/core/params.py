@@ -9,6 +9,12 @@ imports nothing else from the package.
 A value is either a scalar or a yearly path ``{year: value}``: linear interpolation between the
 given years and held flat outside them; ``{"mode": "step", ...}`` holds each value until the next
 given year instead. Paths are how policy timelines and exogenous drivers enter the model.
+
+Levers by place: a value may also be set for the destinations of one province, one hukou tier
+or one city (:data:`PLACE_KINDS`), as a table ``{"by_province": {"Guangdong": {name: value}}}``
+or a flat key ``"by_province.Guangdong.min_wage_ratio"`` (how ``--set`` and :meth:`to_json`
+write it). Which places and parameters are allowed is the subclass's (:meth:`ParamSet.places`;
+``sim.Params`` takes them from the geography and ``sim.engine.yearly.PLACE_PARAMS``).
 """
 
 from __future__ import annotations
@@ -24,6 +30,12 @@ ROLES = ("policy", "behaviour", "exogenous", "structural")
 """What a parameter is: a lever a scenario moves (``policy``); a preference, cost or hazard that
 stays constant over time (``behaviour``); a data series or dated event (``exogenous``); geography,
 demography or model structure (``structural``)."""
+
+
+PLACE_KINDS = ("by_province", "by_tier", "by_city")
+"""Kinds of place a lever may be set for, in precedence order: where a destination is covered
+by more than one, the later (more specific) kind wins."""
+_PLACE_WORD = {"by_province": "province", "by_tier": "tier", "by_city": "city"}
 
 
 class ParamError(ValueError):
@@ -157,6 +169,47 @@ def closest(name: str, options: Iterable[str]) -> str | None:
     return m[0] if m else None
 
 
+def place_key(key: str) -> tuple[str, str, str] | None:
+    """(kind, place, parameter) of a flat by-place key, or None for any other name."""
+    kind, _, rest = key.partition(".")
+    if kind not in PLACE_KINDS or "." not in rest:
+        return None
+    place, _, name = rest.rpartition(".")
+    return kind, place, name
+
+
+def flatten_places(overrides: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """``overrides`` with by-place tables (``by_province = {place: {name: value}}``, or
+    ``"by_city.Shenzhen" = {name: value}``) written as flat keys ``kind.place.name``."""
+    at = f" in {where}" if where else ""
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        kind, _, rest = key.partition(".")
+        if kind not in PLACE_KINDS or (rest and "." in rest):
+            out[key] = value
+            continue
+        word = _PLACE_WORD[kind]
+        example = f"[params.{kind}.<{word}>] <parameter> = <value>"
+        if not rest:
+            if not isinstance(value, Mapping):
+                raise ParamError(f"'{kind}'{at} must be a table of {word} names, e.g. {example}")
+            tables = value.items()
+        else:
+            tables = [(rest, value)]
+        for place, table in tables:
+            if not isinstance(table, Mapping):
+                raise ParamError(f"'{kind}.{place}'{at} must be a table of parameters, e.g. "
+                                 f"{example}; got {table!r}")
+            for name, v in table.items():
+                out[f"{kind}.{place}.{name}"] = v
+    return out
+
+
+def _short_list(names: Iterable[str], n: int = 10) -> str:
+    names = list(names)
+    return ", ".join(names[:n]) + (f", ... ({len(names)} in all)" if len(names) > n else "")
+
+
 def schema_of(mechanisms: Iterable[Any]) -> dict[str, Param]:
     """Parameters declared by ``mechanisms`` (each with ``name`` and ``params``), in order; each
     parameter records the mechanism that declares it."""
@@ -183,6 +236,7 @@ class ParamSet:
             raise TypeError("ParamSet needs a schema (use sim.Params for the model's own)")
         self.schema: Mapping[str, Param] = schema
         self._values: dict[str, Any] = {}
+        self._places: dict[str, Any] = {}
         for name, p in schema.items():
             self._values[name] = self._coerce(p, p.default, "default")
         if overrides:
@@ -198,25 +252,86 @@ class ParamSet:
             return _make_path(p, value, where)
         return p.check(value, where)
 
+    def places(self) -> tuple[Mapping[str, Iterable[str]], Iterable[str]] | None:
+        """(place names by kind of :data:`PLACE_KINDS`, parameters that may be set by place),
+        or None when this set takes no levers by place (the default)."""
+        return None
+
+    def place_problem(self, kind: str, place: str, name: str) -> str | None:
+        """Why parameter ``name`` set for ``place`` would have no effect there, or None."""
+        return None
+
+    def _check_place(self, key: str, value: Any, where: str) -> Any:
+        kind, place, name = place_key(key)  # type: ignore[misc]
+        at = f" in {where}" if where else ""
+        opts = self.places()
+        if opts is None:
+            raise ParamError(f"'{key}'{at}: these parameters cannot be set by place")
+        names, allowed = opts
+        valid = list(names[kind])
+        if place not in valid:
+            word = _PLACE_WORD[kind]
+            hint = closest(place, valid)
+            other = [k for k in PLACE_KINDS if k != kind and place in names[k]]
+            plural = "cities" if word == "city" else word + "s"
+            msg = (f"unknown {word} '{place}'{at} (key '{key}'); {plural}: "
+                   f"{_short_list(valid)}")
+            if other:
+                msg += f"; '{place}' is a {_PLACE_WORD[other[0]]}: use {other[0]}.{place}"
+            raise ParamError(msg + (f"; did you mean '{hint}'?" if hint else ""))
+        if name not in self.schema:
+            hint = closest(name, self.schema)
+            raise ParamError(f"unknown parameter '{name}'{at} (key '{key}')"
+                             + (f"; did you mean '{hint}'?" if hint else ""))
+        allowed = sorted(allowed)
+        if name not in allowed:
+            role = self.schema[name].role
+            why = (f"it is not a policy lever (role '{role}')" if role != "policy" else
+                   "it acts through national quantities or is read by the monthly rules "
+                   "directly")
+            raise ParamError(f"parameter '{name}'{at} (key '{key}') cannot be set by place: "
+                             f"{why}; parameters that can be: {', '.join(allowed)}")
+        problem = self.place_problem(kind, place, name)
+        if problem:
+            raise ParamError(f"'{key}'{at}: {problem}")
+        return self._coerce(self.schema[name], value, f"{where} {key}".strip())
+
     def update(self, overrides: Mapping[str, Any], where: str = "") -> ParamSet:
-        """Set several values; all are validated before any is applied."""
+        """Set several values (levers by place too); all are validated before any is
+        applied."""
         sch = self.schema
-        staged = {}
-        for name, value in overrides.items():
+        staged, placed = {}, {}
+        for name, value in flatten_places(overrides, where).items():
+            if place_key(name) is not None:
+                placed[name] = self._check_place(name, value, where)
+                continue
             if name not in sch:
-                hint = closest(name, sch)
+                head = name.split(".", 1)[0]
+                hint = (closest(head, PLACE_KINDS) if "." in name
+                        else closest(name, [*sch, *PLACE_KINDS]))
                 at = f" in {where}" if where else ""
                 msg = f"unknown parameter '{name}'{at}"
                 raise ParamError(msg + (f"; did you mean '{hint}'?" if hint else ""))
             staged[name] = self._coerce(sch[name], value, where)
         self._values.update(staged)
+        self._places.update(placed)
         return self
 
     def copy(self) -> ParamSet:
         new = type(self).__new__(type(self))
         new.schema = self.schema
         new._values = dict(self._values)
+        new._places = dict(getattr(self, "_places", {}))
         return new
+
+    def by_place(self) -> dict[str, Any]:
+        """The levers by place as flat keys (``by_city.Shenzhen.child_school_barrier``), in
+        precedence order (:data:`PLACE_KINDS`), then by place and parameter."""
+        def order(key: str) -> tuple:
+            kind, place, name = place_key(key)  # type: ignore[misc]
+            return PLACE_KINDS.index(kind), place, name
+
+        return {k: self._places[k] for k in sorted(self._places, key=order)}
 
     def extended(self, schema: Mapping[str, Param]) -> ParamSet:
         """A copy over a larger ``schema``: new parameters at their defaults."""
@@ -231,6 +346,8 @@ class ParamSet:
         return new
 
     def __getitem__(self, name: str) -> Any:
+        if name in self._places:
+            return self._places[name]
         if name not in self._values:
             hint = closest(name, self._values)
             raise KeyError(
@@ -239,25 +356,34 @@ class ParamSet:
         return self._values[name]
 
     def __contains__(self, name: str) -> bool:
-        return name in self._values
+        return name in self._values or name in self._places
 
     def at(self, year: float) -> SimpleNamespace:
-        """All values at ``year`` (paths resolved) as attributes: ``params.at(2000).hukou_...``."""
+        """All values at ``year`` (paths resolved) as attributes: ``params.at(2000).hukou_...``.
+        With levers by place, ``place_levers`` holds them too: ``(kind, place, {name: value})``
+        in precedence order (absent without them)."""
         out = {}
         for k, v in self._values.items():
             out[k] = v.at(year) if isinstance(v, YearlyPath) else v
+        if self._places:
+            groups: dict[tuple[str, str], dict[str, Any]] = {}
+            for key, v in self.by_place().items():
+                kind, place, name = place_key(key)  # type: ignore[misc]
+                groups.setdefault((kind, place), {})[name] = (
+                    v.at(year) if isinstance(v, YearlyPath) else v)
+            out["place_levers"] = tuple((k, p, vals) for (k, p), vals in groups.items())
         return SimpleNamespace(**out)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON-able dict (paths as {year: value})."""
-        return {
-            k: (v.to_json() if isinstance(v, YearlyPath) else v) for k, v in self._values.items()
-        }
+        """Plain JSON-able dict (paths as {year: value}); levers by place as flat keys after
+        the national values."""
+        both = {**self._values, **self.by_place()}
+        return {k: (v.to_json() if isinstance(v, YearlyPath) else v) for k, v in both.items()}
 
     def changed(self) -> dict[str, Any]:
-        """Values that differ from the defaults."""
-        base = ParamSet(schema=self.schema)
-        return {k: v for k, v in self.to_json().items() if v != base.to_json()[k]}
+        """Values that differ from the defaults (and every lever by place)."""
+        base = ParamSet(schema=self.schema).to_json()
+        return {k: v for k, v in self.to_json().items() if k not in base or v != base[k]}
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from sim.core.mechanism import Mechanism
-from sim.core.params import ParamSet, YearlyPath
+from sim.core.params import ParamSet, YearlyPath, place_key
 from sim.core.version import __version__
 from sim.engine.loop import Simulation
 from sim.engine.registry import build
@@ -77,6 +77,33 @@ def params_history(params: ParamSet | Mapping[str, Any], year: int) -> dict[str,
     """Every parameter's values in the years up to ``year`` (:func:`_canonical`)."""
     pj = params.to_json() if isinstance(params, ParamSet) else params
     return {k: _canonical(v, year) for k, v in pj.items()}
+
+
+def comparable(hists: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parameter histories (:func:`params_history`) made comparable when levers by place are
+    among them: each parameter set by place in any of them becomes its value at every
+    destination (``name@city``, the place's own or else the national one); the by-place keys
+    themselves are dropped. Without levers by place, ``hists`` unchanged."""
+    names = sorted({k[2] for h in hists for k in map(place_key, h) if k is not None})
+    if not names:
+        return hists
+    from sim.core.geography import load_geography
+    from sim.engine.yearly import by_destination
+
+    geo = load_geography()
+    out = []
+    for h in hists:
+        groups: dict[tuple[str, str], dict[str, Any]] = {}
+        for key, v in h.items():
+            pk = place_key(key)
+            if pk is not None:
+                groups.setdefault(pk[:2], {})[pk[2]] = v
+        own = by_destination(geo, [(k, p, vals) for (k, p), vals in groups.items()])
+        view = {k: v for k, v in h.items() if place_key(k) is None}
+        for d, city in enumerate(geo.dest_name):
+            view.update({f"{n}@{city}": own[d].get(n, h.get(n)) for n in names})
+        out.append(view)
+    return out
 
 
 def params_hash(params: ParamSet | Mapping[str, Any], year: int) -> str:
@@ -257,7 +284,8 @@ def _check_params(header: dict[str, Any], params: ParamSet, path: str | Path) ->
     year = header["year"]
     if params_hash(params, year) == header["params_sha256"]:
         return
-    old, new = params_history(header["params"], year), params_history(params, year)
+    old, new = comparable([params_history(header["params"], year),
+                           params_history(params, year)])
     for k in sorted(set(old) | set(new)):
         if k not in old or k not in new:
             raise CheckpointError(f"{path}: parameter '{k}' exists only in "
@@ -268,6 +296,8 @@ def _check_params(header: dict[str, Any], params: ParamSet, path: str | Path) ->
                     f"differs from the saved run's in {_first_difference(old[k], new[k], year)}")
             raise CheckpointError(f"{path}: parameter '{k}' {what}; a run may differ only after "
                                   f"the saved year {year}")
+    if any(place_key(k) for k in (*header["params"], *params.to_json())):
+        return  # levers by place given otherwise, with the same values up to the saved year
     raise CheckpointError(f"{path}: the parameters' hash differs from the saved one")
 
 

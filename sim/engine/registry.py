@@ -13,6 +13,7 @@ from typing import Any
 
 from sim.core.mechanism import Mechanism, check_registry
 from sim.core.params import Param, ParamSet, schema_of
+from sim.engine import yearly
 from sim.engine.record import Record
 from sim.engine.yearly import Year
 from sim.mechanisms.decisions import Decisions
@@ -128,3 +129,14 @@ class Params(ParamSet):
         schema: Mapping[str, Param] | None = None,
     ):
         super().__init__(overrides, where, schema if schema is not None else globals()["schema"]())
+
+    def places(self):
+        """Provinces, tiers and cities of the geography; ``sim.engine.yearly.PLACE_PARAMS``."""
+        from sim.core.geography import load_geography
+
+        return yearly.place_names(load_geography()), yearly.place_params()
+
+    def place_problem(self, kind: str, place: str, name: str) -> str | None:
+        from sim.core.geography import load_geography
+
+        return yearly.place_problem(load_geography(), kind, place, name)

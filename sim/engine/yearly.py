@@ -2,16 +2,25 @@
 
 One function for the fast core and the Mesa reference model, so both read the same wages,
 costs, penalties, policy settings and seasonal weights (no second, diverging derivation).
+
+Levers by place (``Params`` keys ``by_province``, ``by_tier``, ``by_city``): the per-destination
+inputs of :data:`PLACE_PARAMS` are recomputed with each place's own values and copied in at
+its destinations (:func:`apply_place_levers`). Only parameters whose every effect goes through
+those inputs may be set by place; the rest act through national scalars or are read directly
+by the monthly rules.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from sim.core.encodings import SECTOR_NAMES
+from sim.core.geography import TIER_NAMES
 from sim.core.mechanism import Mechanism
 from sim.core.policies import control_cost
 from sim.mechanisms import decisions, household, hukou, inspection, policy, wages
@@ -19,6 +28,86 @@ from sim.mechanisms import decisions, household, hukou, inspection, policy, wage
 URBAN_WAGE_2000_NATIONAL = 9371.0  # RMB/year, average wage of staff and workers (CSY 2001)
 MONTH_DECIDE = np.array([0.0, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0])  # Feb, Mar: Spring Festival
 MONTH_RETURN = np.array([1.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])  # January: before the festival
+
+
+_TIERED = ("hukou_penalty", "conversion_rate")
+PLACE_PARAMS: dict[str, tuple[str, ...]] = {
+    "minw": ("min_wage_ratio",),
+    "hukou_pen": tuple(f"hukou_penalty_{t}" for t in TIER_NAMES),
+    "conv_month": tuple(f"conversion_rate_{t}" for t in TIER_NAMES),
+    "p_bring": ("child_school_barrier",),
+}
+"""Policy parameters that may be set by place, by the per-destination field of
+:class:`YearInputs` through which (alone) they act (``tests/test_levers_by_place.py`` checks
+it). ``inspectors_per_10k_workers`` is not one: no rule reads its provincial arrays
+(``inspectors``, ``detection_dest``), they read the national detection chances;
+``local_development`` is read by the home-income rule directly."""
+DEST_FIELDS = tuple(PLACE_PARAMS)  # the fields copied in at a place's destinations
+
+
+def place_params() -> tuple[str, ...]:
+    """Every parameter that may be set by place (:data:`PLACE_PARAMS`)."""
+    return tuple(n for names in PLACE_PARAMS.values() for n in names)
+
+
+def place_names(geo) -> dict[str, tuple[str, ...]]:
+    """Valid place names by kind (``by_province``, ``by_tier``, ``by_city``)."""
+    return {"by_province": tuple(geo.prov_name), "by_tier": TIER_NAMES,
+            "by_city": tuple(geo.dest_name)}
+
+
+def place_destinations(geo, kind: str, place: str) -> np.ndarray:
+    """Indices of the destinations a place covers (a province's, a tier's, or one city)."""
+    if kind == "by_province":
+        return np.flatnonzero(np.asarray(geo.dest_prov) == geo.prov_name.index(place))
+    if kind == "by_tier":
+        return np.flatnonzero(np.asarray(geo.dest_tier) == TIER_NAMES.index(place))
+    return np.array([geo.dest_name.index(place)])
+
+
+def place_problem(geo, kind: str, place: str, name: str) -> str | None:
+    """Why ``name`` set for ``place`` has no effect (a tier's parameter where no destination of
+    that tier is), or None."""
+    for stem in _TIERED:
+        if name.startswith(stem + "_"):
+            tier = TIER_NAMES.index(name[len(stem) + 1:])
+            if not (np.asarray(geo.dest_tier)[place_destinations(geo, kind, place)] == tier).any():
+                return (f"'{name}' acts only at {TIER_NAMES[tier]} destinations and {place} has "
+                        f"none")
+    return None
+
+
+def by_destination(geo, levers: Iterable[tuple[str, str, Mapping[str, Any]]]
+                   ) -> list[dict[str, Any]]:
+    """Each destination's own values from ``levers`` ((kind, place, {name: value}) in any
+    order): later kinds of ``PLACE_KINDS`` win, so a city's value beats its tier's, which
+    beats its province's."""
+    from sim.core.params import PLACE_KINDS
+
+    out: list[dict[str, Any]] = [{} for _ in range(geo.n_dest)]
+    for kind, place, vals in sorted(levers, key=lambda g: PLACE_KINDS.index(g[0])):
+        for d in place_destinations(geo, kind, place):
+            out[d].update(vals)
+    return out
+
+
+def apply_place_levers(q: YearInputs, geo, pars) -> YearInputs:
+    """``q`` with the per-destination fields (:data:`DEST_FIELDS`) of every destination that has
+    values of its own recomputed with them (``pars.place_levers``)."""
+    own = by_destination(geo, pars.place_levers)
+    combos: dict[tuple, list[int]] = {}
+    for d, vals in enumerate(own):
+        if vals:
+            combos.setdefault(tuple(sorted(vals.items())), []).append(d)
+    base = {k: v for k, v in vars(pars).items() if k != "place_levers"}
+    fields = {f: np.array(getattr(q, f), copy=True) for f in DEST_FIELDS}
+    for combo, dests in combos.items():
+        local = per_destination(geo, SimpleNamespace(**{**base, **dict(combo)}), q.wage_index)
+        for f, arr in fields.items():
+            arr[dests] = local[f][dests]
+    for f, arr in fields.items():
+        setattr(q, f, arr)
+    return q
 
 
 def season(share: float, festival_months: np.ndarray) -> np.ndarray:
@@ -66,7 +155,33 @@ class YearInputs:
 
 
 def year_quantities(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInputs:
-    """The year's inputs (:class:`YearInputs`) from its parameters and the macro series."""
+    """The year's inputs (:class:`YearInputs`) from its parameters and the macro series, with
+    the levers by place of ``pars`` (if any) applied at their destinations."""
+    q = _national(geo, pars, year, mean_land_prov)
+    if getattr(pars, "place_levers", None):
+        q = apply_place_levers(q, geo, pars)
+    return q
+
+
+def per_destination(geo, pars, wage_index: float) -> dict[str, np.ndarray]:
+    """The inputs by destination that levers by place set (:data:`DEST_FIELDS`)."""
+    hukou_pen = hukou.penalties(pars)[geo.dest_tier]
+    conv_month = hukou.conversion_rates(pars)[geo.dest_tier] / 12.0
+    city = policy.relaxed_city(pars)
+    if city >= 0:
+        hukou_pen[city] *= pars.relax_city_penalty_mult
+        if pars.relax_city_penalty_mult < 1.0:
+            conv_month[city] = max(conv_month[city], pars.relax_city_conversion_rate / 12.0)
+    return {
+        "minw": wages.min_wage(geo, pars, wage_index),
+        "hukou_pen": hukou_pen,
+        "conv_month": conv_month,
+        "p_bring": np.full(geo.n_dest, pars.child_bring_max * (1 - pars.child_school_barrier)),
+    }
+
+
+def _national(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInputs:
+    """The year's inputs with every parameter at its national value."""
     nat = geo.national
     k = int(np.clip(np.searchsorted(nat["year"], year), 0, nat["year"].size - 1))
     k05 = int(np.searchsorted(nat["year"], 2005))
@@ -80,7 +195,7 @@ def year_quantities(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInp
         "to_2005": float(nat["cpi_index"][k05]),  # 2000 prices -> 2005 prices
         "growth": geo.regional_growth[k][geo.prov_region[geo.dest_prov]],  # % per year
         "living": wages.living_cost(geo, pars),
-        "minw": wages.min_wage(geo, pars, wage_index),
+        **per_destination(geo, pars, wage_index),  # minw, hukou_pen, conv_month, p_bring
         "mult": wages.person_multipliers(pars),
         "arrears_risk": wages.sector_vector(pars, "arrears_risk")
         * (1.0 - det[inspection.ARREARS]),
@@ -88,20 +203,11 @@ def year_quantities(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInp
         * (1.0 - det[inspection.CONTRACTS]),
         **insp,
     }
-    hukou_pen = hukou.penalties(pars)[geo.dest_tier]
-    conv_month = hukou.conversion_rates(pars)[geo.dest_tier] / 12.0
-    city = policy.relaxed_city(pars)
-    if city >= 0:
-        hukou_pen[city] *= pars.relax_city_penalty_mult
-        if pars.relax_city_penalty_mult < 1.0:
-            conv_month[city] = max(conv_month[city], pars.relax_city_conversion_rate / 12.0)
     formal = 1.0 - q["informal_prob"].mean()
     w = geo.rural_pop_working_age
     y_2000 = pars.home_income_share * geo.rural_income_rmb_year / pars.working_age_share / 12.0
     q.update(
-        hukou_pen=hukou_pen,
         control=control_cost(pars, year),
-        conv_month=conv_month,
         insurance_utils=policy.insurance_value(pars) * formal,
         insured_prob=pars.social_insurance_coverage,
         contrib_loss=pars.insurance_contribution_rate * pars.social_insurance_coverage * formal,
@@ -114,7 +220,6 @@ def year_quantities(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInp
         b_push=decisions.home_coefficients(pars),
         decide_weights=season(pars.spring_festival_share, MONTH_DECIDE),
         return_weights=season(pars.return_festival_share, MONTH_RETURN),
-        p_bring=np.full(geo.n_dest, pars.child_bring_max * (1 - pars.child_school_barrier)),
         local_shares=np.array([getattr(pars, f"local_share_{s}") for s in SECTOR_NAMES]),
     )
     return YearInputs(**q)

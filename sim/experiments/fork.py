@@ -36,16 +36,16 @@ def _params(scenario: Mapping[str, Any], sets: Mapping[str, Any],
 def fork_year(plan: BatchPlan, point: Mapping[str, Any]) -> int | None:
     """The last December up to which every scenario of ``point`` has the same parameters (and
     before the last year), or None when fewer than ``MIN_SHARED_YEARS`` years are shared."""
-    from sim.engine.checkpoint import FIRST_YEAR, params_history
+    from sim.engine.checkpoint import FIRST_YEAR, comparable, params_history
 
     last = plan.start_year + plan.years - 2  # the trunk must leave a year to fork into
     if last < plan.start_year or len(plan.scenarios) < 2:
         return None
-    hist = [params_history(_params(s, plan.sets, point["overrides"]), last)
-            for s in plan.scenarios]
+    hist = comparable([params_history(_params(s, plan.sets, point["overrides"]), last)
+                       for s in plan.scenarios])  # levers by place: compared by destination
     n = last - FIRST_YEAR + 1
     first_diff = last + 1
-    for name in hist[0]:
+    for name in sorted(set().union(*hist)):
         vals = [h.get(name) for h in hist]
         if all(v == vals[0] for v in vals):
             continue

@@ -12,7 +12,16 @@ A scenario file looks like::
 
 ``base`` is looked up first as a path relative to the extending file's folder, then as a name in
 the scenarios folder. Parameters merge base-first (a child's value replaces the base's value for
-that key, yearly paths included). :func:`load_scenario` validates the whole chain, including
+that key, yearly paths included). Levers by place::
+
+    [params.by_province.Guangdong]
+    min_wage_ratio = 0.4
+    [params.by_city.Shenzhen]
+    child_school_barrier = { "1985" = 0.7, "2015" = 0.2 }
+
+(also ``by_tier.<small|medium|large|megacity>``) merge per place and parameter: a child's
+``by_province.Guangdong.min_wage_ratio`` replaces its base's, other places and parameters of the
+base stay. :func:`load_scenario` validates the whole chain, including
 building a :class:`~sim.params.Params`, so nothing runs half-validated; every problem raises
 :class:`ScenarioError` naming the file, the key and, where possible, the closest valid name.
 A file that is empty, or names no base, no parameter and no years, is refused: it would run
@@ -27,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.core.params import closest
+from sim.core.params import closest, flatten_places
 from sim.engine.registry import Params
 
 ALLOWED_KEYS = ("name", "description", "base", "start_year", "years", "params")
@@ -182,7 +191,7 @@ def load_scenario(name_or_path: str | Path,
     merged: dict[str, Any] = {}
     fields: dict[str, Any] = {}
     for data in reversed(docs):  # base first, the named file last
-        merged.update(data.get("params", {}))
+        merged.update(flatten_places(data.get("params", {})))  # by place: per place and key
         fields.update({k: v for k, v in data.items() if k in ("description", *_RANGES)})
     _check_params(chain[0], merged)
     return Scenario(

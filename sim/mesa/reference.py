@@ -118,6 +118,9 @@ class ReferenceModel(mesa.Model):
                 "the reference model does not implement ht_mode (the Harris-Todaro teaching "
                 "mode); run it with sim.Simulation"
             )
+        if self.params.by_place():  # levers by place (sim.engine.yearly.PLACE_PARAMS)
+            raise ValueError(f"the reference model does not implement levers by place "
+                             f"({', '.join(self.params.by_place())}); run it with sim.Simulation")
         for name in _NOT_IMPLEMENTED:  # rules of issue 11 that are off by default
             if any(getattr(self.params.at(y), name) > 0
                    for y in range(start_year, start_year + years)):
