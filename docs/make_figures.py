@@ -5,7 +5,10 @@
 
 Writes PNGs into docs/figures/: the migrant stock (migrant_stock.png), its shares by distance
 class (stock_by_distance.png), the age profile of migrants (age_profile.png) and the share of
-each birth cohort away by age (cohorts.png, the run directory's plot). Re-run it when
+each birth cohort away by age (cohorts.png, the run directory's plot); and one run of the
+present-day projection ``baseline_2035`` (1985-2035, 200,000 agents) drawn with the run
+directory's plots, out-of-sample years shaded: baseline_2035_stock.png,
+baseline_2035_distance.png, baseline_2035_profile.png. Re-run it when
 a default moves results, and commit the PNGs. The captions in README.md and docs/index.md name
 the size and seed used here.
 """
@@ -27,7 +30,12 @@ import sim  # noqa: E402
 from sim.core.encodings import HOME, RURAL  # noqa: E402
 from sim.core.geography import DIST_CLASS_NAMES  # noqa: E402
 from sim.experiments.scenario import load_scenario  # noqa: E402
-from sim.io.output import plot_cohorts  # noqa: E402
+from sim.io.output import (  # noqa: E402
+    plot_cohorts,
+    plot_distance_shares,
+    plot_profile,
+    plot_stock,
+)
 
 OUT = Path(__file__).resolve().parent / "figures"
 STYLE = {"figure.figsize": (7.0, 3.8), "figure.dpi": 100, "axes.spines.top": False,
@@ -40,6 +48,13 @@ def run(agents: int, seed: int):
     model = sim.Simulation(sc.to_params(), agents=agents, seed=seed,
                            start_year=sc.start_year, years=sc.years)
     return model, model.run()
+
+
+def present_day(agents: int, seed: int):
+    """The present-day projection (``baseline_2035``, 1985-2035); returns its results."""
+    sc = load_scenario("baseline_2035")
+    return sim.Simulation(sc.to_params(), agents=agents, seed=seed, start_year=sc.start_year,
+                          years=sc.years).run()
 
 
 def years_of(res) -> np.ndarray:
@@ -111,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--agents", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--present-agents", type=int, default=200_000,
+                    help="agents of the baseline_2035 run")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     model, res = run(args.agents, args.seed)
@@ -126,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
         fig.savefig(args.out / name)
         plt.close(fig)
     plot_cohorts(res, args.out / "cohorts.png")  # as in every run directory
-    print(f"{len(figs) + 1} figures in {args.out} ({time.perf_counter() - t0:.0f} s)")
+    present = present_day(args.present_agents, args.seed)
+    for name, plot in (("stock", plot_stock), ("distance", plot_distance_shares),
+                       ("profile", plot_profile)):
+        plot(present, args.out / f"baseline_2035_{name}.png")
+    print(f"{len(figs) + 4} figures in {args.out} ({time.perf_counter() - t0:.0f} s)")
     return 0
 
 

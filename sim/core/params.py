@@ -113,7 +113,7 @@ class YearlyPath:
     """A value that changes by year: linear between given years (or stepwise), flat outside."""
 
     years: tuple[int, ...]
-    values: tuple[float, ...]
+    values: tuple[float | str, ...]  # names (str parameters) only by steps
     mode: str = "linear"
 
     def at(self, year: float) -> float:
@@ -138,7 +138,10 @@ class YearlyPath:
 
 
 def _make_path(p: Param, raw: Mapping, where: str) -> YearlyPath:
-    mode = str(raw.get("mode", "linear"))
+    mode = str(raw.get("mode", "step" if p.kind is str else "linear"))
+    if p.kind is str and mode != "step":  # a path of names changes by steps
+        raise ParamError(f"parameter '{p.name}': a path of names must be stepwise (mode = "
+                         f"'step'), got {mode!r}")
     if mode not in ("linear", "step"):
         raise ParamError(
             f"parameter '{p.name}': path mode must be 'linear' or 'step', got {mode!r}"
@@ -156,7 +159,8 @@ def _make_path(p: Param, raw: Mapping, where: str) -> YearlyPath:
             ) from None
         if not 1900 <= year <= 2200:
             raise ParamError(f"parameter '{p.name}': path year {year} outside [1900, 2200]")
-        pts.append((year, float(p.check(v, f"{where} year {year}".strip()))))
+        value = p.check(v, f"{where} year {year}".strip())
+        pts.append((year, value if p.kind is str else float(value)))
     if not pts:
         raise ParamError(f"parameter '{p.name}': a yearly path needs at least one year")
     pts.sort()
@@ -247,7 +251,7 @@ class ParamSet:
         if isinstance(value, YearlyPath):
             return value
         if isinstance(value, Mapping):
-            if p.kind is not float or p.choices:
+            if p.kind not in (float, str):  # numbers, or names by steps
                 raise ParamError(f"parameter '{p.name}' takes one value, not a yearly path")
             return _make_path(p, value, where)
         return p.check(value, where)

@@ -66,7 +66,8 @@ def _canonical(value: Any, year: int) -> Any:
         return value
     if isinstance(value, int | float):
         return float(value)
-    pts = sorted((int(y), float(v)) for y, v in value.items() if y != "mode")
+    pts = sorted((int(y), v if isinstance(v, str) else float(v))
+                 for y, v in value.items() if y != "mode")
     path = YearlyPath(tuple(y for y, _ in pts), tuple(v for _, v in pts),
                       str(value.get("mode", "linear")))
     vals = [path.at(y) for y in range(FIRST_YEAR, year + 1)]

@@ -154,6 +154,18 @@ def _figure(title: str, ylabel: str):
     return fig, ax
 
 
+LAST_FITTED_YEAR = 2006  # the seed report's present: later years are out of sample
+
+
+def _out_of_sample(ax, years: np.ndarray) -> None:
+    """Shade the years after :data:`LAST_FITTED_YEAR` (nothing after it was fitted)."""
+    if len(years) and years[-1] > LAST_FITTED_YEAR:
+        x0 = max(LAST_FITTED_YEAR + 0.5, years[0] - 0.5)
+        ax.axvspan(x0, years[-1] + 0.5, color="0.5", alpha=0.12, lw=0)
+        ax.text(x0, 0.98, " out of sample", transform=ax.get_xaxis_transform(), ha="left",
+                va="top", fontsize="small", color="0.35")
+
+
 def _save(fig, path: Path) -> None:
     fig.savefig(path, format="png", metadata={"Software": None})
 
@@ -167,6 +179,7 @@ def plot_stock(results, path: Path) -> None:
     years, ser = _yearly(results)
     fig, ax = _figure("Rural migrant stock (end of year)", "million persons")
     ax.plot(years, annual(ser["migrant_stock", "total"], "migrant_stock") / 1e6, marker="o")
+    _out_of_sample(ax, years)
     ax.set_ylim(bottom=0)
     _save(fig, path)
 
@@ -177,6 +190,7 @@ def plot_distance_shares(results, path: Path) -> None:
     parts = _groups(ser, "share_stock", "dist:")
     ax.stackplot(years, *[annual(v, "share_stock") for _, v in parts],
                  labels=[n for n, _ in parts])
+    _out_of_sample(ax, years)
     ax.set_ylim(0, 1)
     ax.legend(loc="best", fontsize="small")
     _save(fig, path)
@@ -187,6 +201,7 @@ def plot_tiers(results, path: Path) -> None:
     fig, ax = _figure("Migrant stock by destination tier (end of year)", "million persons")
     for name, v in _groups(ser, "migrant_stock", "tier:"):
         ax.plot(years, annual(v, "migrant_stock") / 1e6, marker="o", label=name)
+    _out_of_sample(ax, years)
     ax.set_ylim(bottom=0)
     ax.legend(loc="best", fontsize="small")
     _save(fig, path)
@@ -198,6 +213,7 @@ def plot_flows(results, path: Path) -> None:
     for ind in ("outflow", "returnflow", "exitflow"):
         v = annual(np.asarray(ser[ind, "total"], np.float64), ind)
         ax.plot(years, v / 1e6, marker="o", label=ind)
+    _out_of_sample(ax, years)
     ax.set_ylim(bottom=0)
     ax.legend(loc="best", fontsize="small")
     _save(fig, path)
@@ -208,6 +224,7 @@ def plot_profile(results, path: Path) -> None:
     fig, ax = _figure("Migrant profile (end of year)", "share of stock")
     for ind, name in (("share_male", "male"), ("share_aged_15_29", "aged 15-29")):
         ax.plot(years, annual(ser[ind, "total"], ind), marker="o", label=name)
+    _out_of_sample(ax, years)
     ax.set_ylim(0, 1)
     ax.legend(loc="lower left", fontsize="small")
     _save(fig, path)

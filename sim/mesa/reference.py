@@ -42,6 +42,7 @@ import numpy as np
 
 from sim.core.encodings import N_SECTORS, SECTOR_NAMES, URBAN
 from sim.core.geography import load_geography
+from sim.core.shocks import demand_multipliers
 from sim.core.state import HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT, families
 from sim.engine import STEP_ORDER
 from sim.engine.registry import Params
@@ -121,6 +122,10 @@ class ReferenceModel(mesa.Model):
         if self.params.by_place():  # levers by place (sim.engine.yearly.PLACE_PARAMS)
             raise ValueError(f"the reference model does not implement levers by place "
                              f"({', '.join(self.params.by_place())}); run it with sim.Simulation")
+        if any(demand_multipliers(self.params.at(y).demand_shocks, y, m, 1.0) is not None
+               for y in range(start_year, start_year + years) for m in range(1, 13)):
+            raise ValueError("the reference model does not implement demand shocks in the "
+                             "run's months (demand_shocks); run it with sim.Simulation")
         for name in _NOT_IMPLEMENTED:  # rules of issue 11 that are off by default
             if any(getattr(self.params.at(y), name) > 0
                    for y in range(start_year, start_year + years)):

@@ -26,6 +26,8 @@ from sim.core.encodings import (
 )
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
+from sim.core.shocks import choices as shock_choices
+from sim.core.shocks import demand_multipliers
 from sim.core.state import add_month_away
 from sim.mechanisms.labour.demand import (  # noqa: F401  (re-exported: engine, Mesa reference)
     BASE_YEAR,
@@ -242,6 +244,30 @@ PARAMS = (
         "extra job-finding chance from public employment services",
         role="policy",
     ),
+    Param(
+        "demand_shocks",
+        "none",
+        "episodes",
+        0,
+        0,
+        "sim/data/shocks.toml: monthly output of the sectors hit, from NBS releases",
+        "demand shocks applied: none, history (2008-09 export collapse, 2020 lockdown) or "
+        "history+<hypothetical event>",
+        kind=str,
+        choices=shock_choices(),
+        role="policy",
+    ),
+    Param(
+        "shock_employment_elasticity",
+        0.7,
+        "ratio",
+        0.0,
+        1.5,
+        "estimate (range 0.3-1.0): short-run fall of migrant jobs per fall of output; below 1 "
+        "because firms hoard labour, near 1 for the seasonal, contract-less migrant jobs",
+        "migrant labour demand moves by this share of a shock's output deviation",
+        role="structural",
+    ),
     *RESIDUAL_PARAMS,
     *GENDER_PARAMS,
 )
@@ -332,6 +358,11 @@ class Labour(Mechanism):
         sim.demand = wage_adjusted_demand(
             sim.base_demand, paid if cost is None else paid * cost, sim.ref_levels, pars
         )
+        shock = demand_multipliers(  # a month of an episode in sim/data/shocks.toml
+            pars.demand_shocks, sim.year, sim.month, pars.shock_employment_elasticity
+        )
+        if shock is not None:
+            sim.demand = sim.demand * shock[None, :]
 
     @staticmethod
     def economy_weights(sim: Any) -> np.ndarray:
