@@ -115,3 +115,25 @@ def test_export_shock_cuts_manufacturing_while_it_lasts(runs):
     assert np.nanmean(s - b) < 0, (s - b)
     assert np.array_equal(_months(runs["export_shock_2027"], *args, (2027, 1), (2027, 9)),
                           _months(runs[BASE], *args, (2027, 1), (2027, 9)))
+
+
+def test_every_driver_covers_1985_to_2035_and_carries_its_source():
+    """The exogenous series run without a gap from 1985 to 2035 (entrants to 2035 were born by
+    2020), and every row of every column has a source entry (tests/test_geography.py checks
+    the entries cover each row once; here, that the years a 2035 run reads exist)."""
+    from sim.core.geography import load_geography
+
+    geo = load_geography()
+    years = np.asarray(geo.national["year"])
+    assert set(range(1985, 2036)) <= set(years.tolist())
+    k = np.searchsorted(years, np.arange(1985, 2036))
+    for col in ("urban_wage_real_index", "rural_income_real_index", "cpi_index",
+                "gdp_growth_pct", "exports_usd_bn"):
+        assert np.isfinite(np.asarray(geo.national[col])[k]).all(), col
+    assert np.isfinite(np.asarray(geo.regional_growth)[k]).all()
+    import csv
+    from importlib import resources
+
+    text = resources.files("sim").joinpath("data", "births.csv").read_text(encoding="utf-8")
+    born = {int(r["birth_year"]) for r in csv.DictReader(text.splitlines())}
+    assert set(range(1985 - 15 - 50, 2035 - 15 + 1)) <= born  # ages 15-64 in 1985-2035

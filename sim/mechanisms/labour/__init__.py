@@ -325,12 +325,16 @@ def job_chances(demand: np.ndarray, present: np.ndarray, working: np.ndarray, pa
 class Labour(Mechanism):
     """Demand grows with regional GDP; wage levels move with the month's shortage and
     unemployment; demand then responds to the new wages (seed 1.4: wages flat for a decade;
-    the shortage of about 10% in the Pearl River Delta in 2004-05)."""
+    the shortage of about 10% in the Pearl River Delta in 2004-05). In the months of a demand
+    shock (``demand_shocks``, ``sim/data/shocks.toml``) the month's demand in the sectors hit
+    is multiplied by 1 + e (r - 1), r the sectors' output relative to the year's path and e
+    ``shock_employment_elasticity``; above the jobs left, the surplus workers are laid off."""
 
     name = "labour"
     doc = (
         "base demand grows with regional GDP; workers are counted; wage levels move with the "
-        "month's shortage and unemployment; demand responds to the new wages"
+        "month's shortage and unemployment; demand responds to the new wages (and to a demand "
+        "shock in its months)"
     )
     params = PARAMS
 
