@@ -15,8 +15,8 @@ import sim
 from sim.engine.registry import Params
 from sim.io import output
 from sim.io.output import (
+    CHART_FILES,
     MANIFEST,
-    PLOT_FILES,
     SUMMARY,
     TABLE_FILES,
     TIMESERIES,
@@ -65,9 +65,10 @@ def test_write_run_contents(tmp_path, res, params):
                     params=params)
     assert out == (tmp_path / "run").absolute()
     names = {p.name for p in out.iterdir()}
-    assert names == {MANIFEST, TIMESERIES, SUMMARY, *TABLE_FILES, *PLOT_FILES}
+    # the fake provinces p0, p1 are not on the map: no maps (tests/test_maps.py)
+    assert names == {MANIFEST, TIMESERIES, SUMMARY, *TABLE_FILES, *CHART_FILES}
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary left behind
-    for png in PLOT_FILES:
+    for png in CHART_FILES:
         data = (out / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     frame = pd.read_parquet(out / TIMESERIES)
@@ -98,7 +99,7 @@ def test_manifest_fields(tmp_path, res, params):
     assert commit is None or (len(commit) == 40 and int(commit, 16) >= 0)
     assert (man["build_seconds"], man["run_seconds"], man["threads"]) == (1.5, 2.5, 2)
     assert man["wall_seconds"] >= 4.0
-    assert set(man["files"]) == {TIMESERIES, SUMMARY, *TABLE_FILES, *PLOT_FILES}
+    assert set(man["files"]) == {TIMESERIES, SUMMARY, *TABLE_FILES, *CHART_FILES}
 
 
 def test_parquet_byte_identical(tmp_path, res):

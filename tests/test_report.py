@@ -176,7 +176,8 @@ def test_write_report_writes_markdown_html_and_figures(batch, written):
     md = (written / report.REPORT_MD).read_text()
     page = (written / report.REPORT_HTML).read_text()
     pngs = sorted(p.name for p in written.glob("*.png"))
-    assert len(pngs) == len(report.KEY_INDICATORS) + 1  # one per indicator + CRN ratios
+    # one per indicator + CRN ratios + the hukou_reform map (tests/test_maps.py)
+    assert len(pngs) == len(report.KEY_INDICATORS) + 2
     for png in pngs:
         assert (written / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert set(re.findall(r"!\[(?:\\.|[^\]])*\]\(([^)]+)\)", md)) == set(pngs)
@@ -197,9 +198,9 @@ def test_report_options_and_overwrite(batch, frame, tmp_path):
     md = (path / report.REPORT_MD).read_text()
     assert "baseline **hukou_reform**" in md and "90% CI" in md
     assert "| baseline | migrant_stock[tier:small] |" in md
-    assert len(list(path.glob("fig_*.png"))) == 3
+    assert len(list(path.glob("fig_*.png"))) == 4  # 2 indicators, CRN ratios, 1 map
     report.write_report(batch, out, indicators=["migrant_stock"], frame=frame)  # replaces it
-    assert len(list(path.glob("fig_*.png"))) == 2
+    assert len(list(path.glob("fig_*.png"))) == 3
     other = tmp_path / "other"
     other.mkdir()
     (other / "keep.txt").write_text("x")

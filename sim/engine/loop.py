@@ -143,7 +143,7 @@ class Simulation:
             geo, self.params, self.scale, self.start_year
         )
         self.n_months = 12 * self.years
-        self.rec = Recorder(self.n_months, geo.n_dest)
+        self.rec = Recorder(self.n_months, geo.n_dest, geo.n_prov)
         for ind in self.extra_indicators:
             self.rec.scalars[ind.name] = np.full(self.n_months, np.nan)
         self.t = 0

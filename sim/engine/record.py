@@ -14,7 +14,7 @@ from sim.core.encodings import HOME, RURAL
 from sim.core.mechanism import Mechanism
 from sim.core.state import CHILD_BEHIND, CHILD_CITY, CHILD_ONE_AWAY, families
 from sim.io.cohorts import AGE_MIN, N_AGES, count_by_age
-from sim.io.results import WAGE_EDGES_2005, tally, tally_pay
+from sim.io.results import WAGE_EDGES_2005, tally, tally_pay, tally_provinces
 from sim.mechanisms import household
 from sim.mechanisms.demography.births import children_by_place
 
@@ -22,7 +22,9 @@ from sim.mechanisms.demography.births import children_by_place
 class Record(Mechanism):
     """Stocks by destination and distance class, the migrant profile, flows, pay, incomes per
     head (December), children left behind, demand and shortage, and (December) the rural persons
-    by single year of age at home and away (``rec.by_age``), into ``sim.rec``."""
+    by single year of age at home and away (``rec.by_age``), the migrants by province of origin
+    and the converted persons by province of residence (``rec.migrants_origin``,
+    ``rec.settled_prov``: :func:`provinces`), into ``sim.rec``."""
 
     name = "record"
     doc = "stocks, flows, pay, incomes, children and the economy of the month"
@@ -57,6 +59,7 @@ class Record(Mechanism):
             )
             # rural-hukou persons by single year of age, at home and away (sim.io.cohorts)
             r.by_age[t // 12] = count_by_age(p.age, p.hukou, p.loc, AGE_MIN, N_AGES)
+            r.migrants_origin[t], r.settled_prov[t] = provinces(sim)
 
     @staticmethod
     def pay(sim: Any) -> None:
@@ -107,6 +110,16 @@ def children(sim: Any) -> tuple[int, int]:
         return int(by[CHILD_ONE_AWAY] + by[CHILD_BEHIND]), int(by[CHILD_CITY])
     return household.children_counts(
         sim.places.hh_start, p.core, hh.core, pars.parent_age_min, pars.parent_age_max, False
+    )
+
+
+def provinces(sim: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(rural migrants by province of origin, converted persons by province of residence), in
+    agents, counted in December. A migrant's origin is the province of the household where
+    they are registered; a converted person lives at a destination, in its province."""
+    p = sim.persons
+    return tally_provinces(
+        p.loc, p.hukou, p.hh, sim.hh_prov, np.asarray(sim.geo.dest_prov), sim.geo.n_prov
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -84,5 +84,20 @@ def plot_crn(crn: pd.DataFrame, path: Path) -> None:
     fig.savefig(path, format="png", metadata={"Software": None})
 
 
+def map_file(scenario: str) -> str:
+    """File name of a scenario's province map in the report directory."""
+    return f"fig_map_{re.sub(r'[^A-Za-z0-9_]+', '_', scenario).strip('_').lower()}.png"
 
-__all__ = ["plot_crn", "plot_indicator", "slug"]
+
+def plot_province_map(diff: Mapping[str, float], scenario: str, baseline: str, year: int,
+                      path: Path) -> None:
+    """Choropleth of the mean paired difference (scenario minus baseline) of the migrant stock
+    by destination province, in thousand persons (:func:`sim.io.maps.choropleth`)."""
+    from sim.io.maps import choropleth
+
+    choropleth({n: v / 1e3 for n, v in diff.items()}, path,
+               f"Migrants by destination province, December {year}\n{scenario} − {baseline}",
+               "thousand persons (mean paired difference)", diverging=True)
+
+
+__all__ = ["map_file", "plot_crn", "plot_indicator", "plot_province_map", "slug"]

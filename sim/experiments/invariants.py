@@ -8,12 +8,14 @@ asserting, so a sweep over many parameter vectors can record which invariant bro
   [15, exit_age - 1], no negative months away, wages and remittances non-negative;
 * records: no negative count, the stock changes by exactly outflow - returnflow - exitflow,
   the recorded stocks agree with the agents, the rural labour force changes by exactly
-  entrants - leavers - conversions;
+  entrants - leavers - conversions; in December the migrants by province of origin sum to the
+  stock and the converted persons by province to the settled;
 * indicators: finite wherever a value is expected, shares in [0, 1], money and counts
-  non-negative. NaN is expected only (:data:`DECEMBER_ONLY`) in months other than December
-  for yearly indicators, and (:func:`check_indicators`) where a ratio has no denominator:
-  completed spells (none ended in the last 12 months), returnees' schooling (no returns that
-  month) and the decade cohort's returned share (no one first left in the ten years before).
+  non-negative. NaN is expected only (:data:`DECEMBER_ONLY`, and the groups of
+  :data:`DECEMBER_ONLY_GROUPS`) in months other than December for yearly indicators, and
+  (:func:`check_indicators`) where a ratio has no denominator: completed spells (none ended
+  in the last 12 months), returnees' schooling (no returns that month) and the decade
+  cohort's returned share (no one first left in the ten years before).
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
                  "surplus_rural_labour", "rural_underemployment_rate",
                  "children_left_behind", "migrant_children_in_cities",
                  "elders", "elders_need_care", "elders_with_migrant", "elders_left_behind",
-                 "elders_need_care_alone")
+                 "elders_need_care_alone", "migrants_by_origin", "net_migration")
+# indicators monthly in total but yearly (December only) by group prefix: by province
+DECEMBER_ONLY_GROUPS = {"settled_urban_hukou": "prov:", "rural_origin_urban_population": "prov:"}
 SHARES = ("share_stock", "share_stock_across_province", "share_to_six_destinations",
           "share_male", "share_aged_15_29", "unemployment_rate", "sector_share",
           "migrant_share_of_sector",
@@ -53,7 +57,7 @@ SHARES = ("share_stock", "share_stock_across_province", "share_to_six_destinatio
           "labour_status_share", "informal_share_of_urban_labour",
           "labour_shortage_rate_year_mean", "rural_underemployment_rate",
           "tve_share_of_rural_labour")
-SIGNED = ("new_entrants_net",)  # entrants less leavers: may be negative
+SIGNED = ("new_entrants_net", "net_migration")  # differences: may be negative
 MAX_FAILURES = 20  # per run: the first ones say enough
 _COUNTS = ("stock_dest", "stock_dist", "profile", "sector_emp", "wage_bins", "outflow_dist",
            "returnflow", "onflow", "exitflow")
@@ -165,6 +169,20 @@ def check_record(sim: Any, t: int, prev_stock: int, counted: tuple, chk: Checker
              t, "stock by destination = agents")
     chk.need(int(r.profile[t, 3]) == int(p.employed[migrants].sum()), t,
              "employed migrants = agents")
+    origin, settled = r.migrants_origin[t], r.settled_prov[t]
+    if sim.month == 12 and origin.size:
+        chk.need(np.all(origin >= 0) and np.all(settled >= 0), t,
+                 "province counts recorded in December")
+        chk.need(int(origin.sum()) == stock, t, "migrants by origin province = stock",
+                 f"{int(origin.sum())} vs {stock}")
+        chk.need(np.array_equal(origin, np.bincount(
+            sim.hh_prov[p.hh[migrants]].astype(np.int64), minlength=origin.size)), t,
+            "migrants by origin province = agents")
+        chk.need(int(settled.sum()) == int(r.profile[t, 5]), t,
+                 "settled by province = settled")
+    elif origin.size:
+        chk.need(np.all(origin == -1) and np.all(settled == -1), t,
+                 "province counts only in December")
     return stock
 
 
@@ -187,7 +205,7 @@ def check_indicators(res: Any, empty_cohort_months: set[int], chk: Checker) -> N
     for (ind, grp), v in ser.items():
         v = np.asarray(v, np.float64)
         where = f"{ind}[{grp}]"
-        if ind in DECEMBER_ONLY:
+        if december_only(ind, grp):
             expected = december.copy()
             if ind == "share_returned_decade_cohort":
                 expected &= ~np.isin(months, list(empty_cohort_months))
@@ -214,6 +232,13 @@ def check_indicators(res: Any, empty_cohort_months: set[int], chk: Checker) -> N
         elif ind not in SIGNED:
             chk.need(np.all(x >= 0), int(np.argmax(expected & (v < 0))), "non-negative",
                      f"{where} min {x.min() if x.size else 0:.6g}")
+
+
+def december_only(indicator: str, group: str) -> bool:
+    """Whether the series ``indicator[group]`` is yearly: recorded in December, NaN in the
+    other months (:data:`DECEMBER_ONLY`, :data:`DECEMBER_ONLY_GROUPS`)."""
+    prefix = DECEMBER_ONLY_GROUPS.get(indicator)
+    return indicator in DECEMBER_ONLY or (prefix is not None and group.startswith(prefix))
 
 
 def sample_vectors(n: int, seed: int, years: int = 2,
@@ -326,5 +351,6 @@ def run_checked(params: Mapping[str, Any] | Any, *, agents: int = 2000, seed: in
             "outflow": int(model.rec.outflow_dist.sum())}
 
 
-__all__ = ["DECEMBER_ONLY", "SHARES", "SIGNED", "Checker", "check_indicators", "check_record",
-           "check_state", "run_checked", "sample_vectors"]
+__all__ = ["DECEMBER_ONLY", "DECEMBER_ONLY_GROUPS", "SHARES", "SIGNED", "Checker",
+           "check_indicators", "check_record", "check_state", "december_only", "run_checked",
+           "sample_vectors"]

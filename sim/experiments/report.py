@@ -66,7 +66,7 @@ from sim.experiments.effects import (
     yearly,
 )
 from sim.experiments.errors import ReportError
-from sim.experiments.figures import plot_crn, plot_indicator, slug
+from sim.experiments.figures import map_file, plot_crn, plot_indicator, plot_province_map, slug
 from sim.io.files import (
     BATCH_JSON,
     EFFECTS_CSV,
@@ -102,6 +102,39 @@ def posterior_design(batch_dir: str | Path) -> dict | None:
     return {**info["posterior"], "seeds_per_draw": int(info.get("seeds_per_draw") or 1)}
 
 
+MAP_INDICATOR = "migrant_stock"  # mapped by destination province (groups prov:<name>)
+
+
+def province_effects(y: pd.DataFrame, baseline: str) -> tuple[int | None, dict]:
+    """The last year and {scenario: {province: mean over replicates of the paired difference
+    scenario minus baseline of the migrant stock there}} from a labelled yearly table; (None,
+    {}) when the batch has no province groups or provinces that are not on the map."""
+    from sim.io.maps import province_names
+
+    sel = y[(y["indicator"] == MAP_INDICATOR)
+            & y["group"].astype(str).str.startswith("prov:")]
+    names = {g.removeprefix("prov:") for g in sel["group"].astype(str).unique()}
+    if sel.empty or not names <= set(province_names()):
+        return None, {}
+    end = int(sel["year"].max())
+    sel = sel[sel["year"] == end]
+    d = paired_differences(sel, baseline, [(MAP_INDICATOR, f"prov:{n}") for n in sorted(names)])
+    mean = d.groupby(["scenario", "group"], sort=False, observed=True)["diff"].mean()
+    out: dict = {}
+    for (scn, grp), v in mean.items():
+        out.setdefault(scn, {})[str(grp).removeprefix("prov:")] = float(v)
+    return end, out
+
+
+def _map_blocks(maps: dict, baseline: str, year: int) -> list[tuple]:
+    blocks: list[tuple] = [("h", 2, f"Maps: migrants by destination province ({year})"),
+                           ("p", f"Mean over replicates of the paired difference scenario minus "
+                                 f"{baseline} of the migrant stock by destination province in "
+                                 f"December {year}, in thousand persons; red: more migrants "
+                                 "working there in the scenario, blue: fewer.")]
+    return blocks + [("img", f"{scn} − {baseline}", name) for scn, name in maps.items()]
+
+
 # ------------------------------------------------------------------ writing
 def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
@@ -129,7 +162,7 @@ def write_report(batch_dir: str | Path, out_dir: str | Path | None = None,
             wanted = {parse_indicator(s)[0] for s in indicators}
         else:
             wanted = {i for i, _ in KEY_INDICATORS}
-        frame = load_runs(batch_dir, wanted)
+        frame = load_runs(batch_dir, wanted | {MAP_INDICATOR})
         missing = wanted - set(frame["indicator"])
         if indicators is not None and missing:
             have = pd.read_parquet(run_dirs(batch_dir)[0] / TIMESERIES, columns=["indicator"])
@@ -144,6 +177,7 @@ def write_report(batch_dir: str | Path, out_dir: str | Path | None = None,
         raise ReportError(f"batch {batch_dir} holds only scenario {baseline!r}; nothing to "
                           "compare")
     inds = resolve_indicators(y, indicators)
+    map_year, map_diffs = province_effects(y, baseline)
     y = select_indicators(y, inds)
     post = posterior_design(batch_dir)
     per_draw = post["seeds_per_draw"] if post else None
@@ -168,6 +202,11 @@ def write_report(batch_dir: str | Path, out_dir: str | Path | None = None,
             figures["crn"] = "fig_crn_variance_ratio.png"
         blocks = build_blocks(batch_dir, y, baseline, inds, eff, crn, band, summ, figures,
                               level, posterior=post)
+        maps = {scn: map_file(scn) for scn in others if scn in map_diffs}
+        for scn, name in maps.items():
+            plot_province_map(map_diffs[scn], scn, baseline, map_year, tmp / name)
+        if maps:
+            blocks += _map_blocks(maps, baseline, map_year)
         eff.to_csv(tmp / EFFECTS_CSV, index=False)
         y.to_csv(tmp / YEARLY_CSV, index=False)
         (tmp / REPORT_HTML).write_text(to_html(blocks, f"migsim comparison: {batch_dir.name}"),
@@ -186,6 +225,7 @@ __all__ = ["BAND_MIN_REPLICATES", "EFFECTS_CSV", "KEYS", "KEY_INDICATORS", "MANI
            "ReportError", "bands", "build_blocks", "choose_baseline", "crn_table",
            "crn_variance_ratio", "difference_summary", "effects_table", "fmt", "label",
            "load_runs", "paired_differences", "parse_indicator", "plot_crn", "plot_indicator",
-           "posterior_design", "posterior_table", "resolve_indicators", "run_dirs",
+           "posterior_design", "posterior_table", "province_effects", "resolve_indicators",
+           "run_dirs",
            "scenarios_of", "to_html", "to_markdown", "variance_components", "write_report",
            "yearly"]

@@ -30,10 +30,14 @@ import numpy as np
 from sim.core.version import __version__
 from sim.io.cohorts import AGE_MAX, AGE_MIN, COHORT_YEARS, cohort_frame, migrant_age_frame
 from sim.io.files import COHORTS, MANIFEST, MIGRANT_AGES, SUMMARY, TIMESERIES
+from sim.io.maps import MAP_FILES, write_maps
 from sim.io.yearly import annual
 
-PLOT_FILES = ("stock.png", "stock_by_distance.png", "stock_by_tier.png", "flows.png",
-              "profile.png", "cohorts.png")
+CHART_FILES = ("stock.png", "stock_by_distance.png", "stock_by_tier.png", "flows.png",
+               "profile.png", "cohorts.png")
+# every plot a run directory can hold; the maps (sim.io.maps) only for runs on the 31 provinces,
+# the net-migration map only when the run records migrants by origin (the manifest lists those made)
+PLOT_FILES = (*CHART_FILES, *MAP_FILES)
 TABLE_FILES = (COHORTS, MIGRANT_AGES)  # written to every run directory, with or without plots
 
 
@@ -267,15 +271,16 @@ def write_tables(results, out: Path) -> None:
     write_parquet(migrant_age_frame(results), out / MIGRANT_AGES)
 
 
-def write_plots(results, out: Path) -> None:
-    """All PNG plots of a run into ``out`` (Agg, no display)."""
-    names = iter(PLOT_FILES)
+def write_plots(results, out: Path) -> list[str]:
+    """All PNG plots of a run into ``out`` (Agg, no display); returns the names written."""
+    names = iter(CHART_FILES)
     plot_stock(results, out / next(names))
     plot_distance_shares(results, out / next(names))
     plot_tiers(results, out / next(names))
     plot_flows(results, out / next(names))
     plot_profile(results, out / next(names))
     plot_cohorts(results, out / next(names))
+    return [*CHART_FILES, *write_maps(results, out)]
 
 
 # ------------------------------------------------------------------ directory handling
@@ -332,11 +337,9 @@ def write_run(results, out_dir: str | Path, manifest_extra: Mapping[str, Any] | 
         write_parquet(results.to_frame(), tmp / TIMESERIES)
         (tmp / SUMMARY).write_text(dumps(results.summary()), encoding="utf-8")
         write_tables(results, tmp)
-        if plots:
-            write_plots(results, tmp)
+        drawn = write_plots(results, tmp) if plots else []
         man = build_manifest(results, params, simulation, manifest_extra)
-        if not plots:
-            man["files"] = [TIMESERIES, SUMMARY, *TABLE_FILES]
+        man["files"] = [TIMESERIES, SUMMARY, *TABLE_FILES, *drawn]
         for name, src in (files or {}).items():
             os.replace(src, tmp / name)
             man["files"].append(name)

@@ -169,6 +169,25 @@ def tally_pay(loc, wage, paid, remit, job, contrib, minw, to_2005, edges):
     return bins, out, total, total_remit
 
 
+@njit(cache=True)
+def tally_provinces(loc, hukou, hh, hh_prov, dest_prov, n_prov):
+    """One serial pass over persons (December): rural-hukou migrants (away, as in the migrant
+    stock) by the province of their household, where they are registered, and converted
+    (urban-hukou) persons by the province where they live. Integer counts: the same with any
+    number of threads."""
+    by_origin = np.zeros(n_prov, np.int64)
+    settled = np.zeros(n_prov, np.int64)
+    for i in range(loc.shape[0]):
+        d = loc[i]
+        if d == HOME:
+            continue
+        if hukou[i] == RURAL:
+            by_origin[hh_prov[hh[i]]] += 1
+        elif hukou[i] == URBAN:
+            settled[dest_prov[d]] += 1
+    return by_origin, settled
+
+
 def _year_to_date_mean(x: np.ndarray) -> np.ndarray:
     """Mean of a monthly series over the months of its calendar year so far (runs start in
     January), so the December value is the yearly mean."""
@@ -185,6 +204,7 @@ class Recorder:
 
     n_months: int
     n_dest: int
+    n_prov: int = 0  # 0: no province counts (migrants_origin, settled_prov) are kept
     stock_dest: np.ndarray = field(init=False)
     stock_dist: np.ndarray = field(init=False)
     stock_dest_xprov: np.ndarray = field(init=False)
@@ -198,6 +218,10 @@ class Recorder:
     demand: np.ndarray = field(init=False)
     shortage: np.ndarray = field(init=False)
     by_age: np.ndarray = field(init=False)  # (years, ages 15..64, [home, away]), December
+    # (months, provinces), December, -1 in other months: rural migrants by province of origin
+    # (household) and converted (urban-hukou) persons by province of residence
+    migrants_origin: np.ndarray = field(init=False)
+    settled_prov: np.ndarray = field(init=False)
     scalars: dict = field(init=False)
 
     def __post_init__(self):
@@ -215,6 +239,8 @@ class Recorder:
         self.demand = np.zeros((m, nd), np.float64)
         self.shortage = np.zeros((m, nd), np.float64)
         self.by_age = empty_by_age((m + 11) // 12)  # sim.io.cohorts; -1 until recorded
+        self.migrants_origin = np.full((m, self.n_prov), -1, np.int64)
+        self.settled_prov = np.full((m, self.n_prov), -1, np.int64)
         self.scalars = {k: np.full(m, np.nan) for k in SCALARS}
 
 
@@ -260,6 +286,28 @@ class Results:
             out["migrant_stock", f"region:{name}"] = r.stock_dest[:, sel].sum(1) * s
         for k, name in enumerate(DIST_CLASS_NAMES):
             out["migrant_stock", f"dist:{name}"] = r.stock_dist[:, k] * s
+
+    def _province_series(self, out: dict) -> None:
+        """By province, in December (NaN in other months; none without province counts):
+        migrants by province of origin, converted persons and the rural-origin urban
+        population by province of residence, and net migration (migrants living in the province
+        less migrants from it: moves within a province cancel, and the provinces sum to 0)."""
+        r, s = self.rec, self.scale
+        if r.migrants_origin.shape[1] != len(self.prov_name):
+            return
+        recorded = r.migrants_origin >= 0
+        origin = np.where(recorded, r.migrants_origin, 0)
+        settled = np.where(recorded, r.settled_prov, 0)
+        for p, name in enumerate(self.prov_name):
+            stock = r.stock_dest[:, self.dest_prov == p].sum(1)
+            rec_p = recorded[:, p]
+            grp = f"prov:{name}"
+            out["migrants_by_origin", grp] = np.where(rec_p, origin[:, p] * s, np.nan)
+            out["net_migration", grp] = np.where(rec_p, (stock - origin[:, p]) * s, np.nan)
+            out["settled_urban_hukou", grp] = np.where(rec_p, settled[:, p] * s, np.nan)
+            out["rural_origin_urban_population", grp] = np.where(
+                rec_p, (stock + settled[:, p]) * s, np.nan
+            )
 
     def _flow_series(self, out: dict) -> None:
         r, s = self.rec, self.scale
@@ -394,6 +442,7 @@ class Results:
         for ind in self.added_indicators():  # declared by mechanisms added to the registry
             v = r.scalars[ind["name"]]
             out[ind["name"], "total"] = v * s if ind["scaled"] else v
+        self._province_series(out)  # last: the keys above keep their order
         return out
 
     def added_indicators(self) -> list[dict]:

@@ -25,7 +25,8 @@ Each slider's label, unit, role and range (the declared one) come from the param
 
 Charts: a summary card (date, stock, shares, the levers in force), the migrant stock, the share
 in the six main destinations with migrants' unemployment, the migrant stock of the leading
-destination provinces over time and a bar chart of the top provinces in the current month.
+destination provinces over time, a bar chart of the top provinces in the current month and a
+map of the migrants by destination province in the current month (:mod:`sim.io.maps`).
 
 The model is kept small (20,000 agents by default, 1985-2006, one numba thread) so that a
 month takes milliseconds and drawing the charts sets the pace; ``MIGSIM_APP_AGENTS`` changes
@@ -238,6 +239,20 @@ def top_provinces_figure(model: MigrationModel) -> Figure:
     return fig
 
 
+def province_map_figure(model: MigrationModel) -> Figure:
+    """Choropleth of the migrants by destination province in the current month (grey until
+    the model has run a month)."""
+    from sim.io.maps import figure as map_figure
+
+    names, arr = _by_province(model)
+    if not arr.shape[0]:
+        return map_figure({}, "Migrants by destination province (step the model)",
+                          "million persons")
+    return map_figure(dict(zip(names, arr[-1] / 1e6, strict=True)),
+                      f"Migrants by destination province, {model.year}-{model.month:02d}",
+                      "million persons")
+
+
 # ---------------------------------------------------------------- components
 def Summary(model: MigrationModel):
     """Summary card (wrapped by SolaraViz so that it updates on every step). Plain HTML, not
@@ -259,6 +274,11 @@ def TopProvinces(model: MigrationModel):
                                    bbox_inches="tight")
 
 
+def ProvinceMap(model: MigrationModel):
+    return solara.FigureMatplotlib(province_map_figure(model), format="png",
+                                   bbox_inches="tight")
+
+
 COMPONENTS = [
     (Summary, 0),
     make_plot_component("migrant_stock", post_process=_post_stock),
@@ -266,6 +286,7 @@ COMPONENTS = [
                          "unemployment_rate": "tab:red"}, post_process=_post_shares),
     (ProvincesOverTime, 0),
     (TopProvinces, 0),
+    (ProvinceMap, 0),
 ]
 
 model = MigrationApp()
@@ -273,4 +294,5 @@ page = SolaraViz(model, components=COMPONENTS, model_params=model_params(),
                  name="migsim: rural-urban labour migration", play_interval=50)
 
 __all__ = ["COMPONENTS", "LEVERS", "MigrationApp", "model", "model_params", "page",
-           "province_lines_figure", "summary_lines", "summary_text", "top_provinces_figure"]
+           "province_lines_figure", "province_map_figure", "summary_lines", "summary_text",
+           "top_provinces_figure"]

@@ -42,7 +42,6 @@ import numpy as np
 
 from sim.core.encodings import N_SECTORS, SECTOR_NAMES, URBAN
 from sim.core.geography import load_geography
-from sim.core.shocks import demand_multipliers
 from sim.core.state import HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT, families
 from sim.engine import STEP_ORDER
 from sim.engine.registry import Params
@@ -53,6 +52,7 @@ from sim.mechanisms.population import build_population
 from sim.mesa import families as life
 from sim.mesa.agents import Household, Person
 from sim.mesa.offfarm import TVE_INDICATORS, rural_offfarm
+from sim.mesa.support import refuse_unsupported
 
 #: the indicators recorded each month, as (indicator, group) keys of ``Results.series()``
 KEY_INDICATORS = (
@@ -72,16 +72,13 @@ KEY_INDICATORS = (
 
 # stages without a rule here: an indicator that only reads state, a margin that is off unless
 # ``self_entry_rate`` > 0 and work injuries, off unless a sector's hazard is > 0 (both refused
-# below, with the size term); returnees' enterprise and savings, off unless
-# ``ent_start_rate_year`` > 0 (refused below)
+# in sim.mesa.support, with the size term); returnees' enterprise and savings, off unless
+# ``ent_start_rate_year`` > 0 (refused)
 _NO_RULE = ("rural_reserve", "work_safety", "self_employment", "enterprise", "savings",
             "insurance",  # insurance: records only, unless insurance_cost_in_demand (refused)
             "inspection",  # inspection: records only; its outcomes reach this model through
 #                            the year's inputs (minwage_prob, arrears_risk, informal_prob)
             "elders")  # elders: records only, unless their two behaviour terms are > 0 (refused)
-_NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity",
-                    *(f"injury_rate_year_{s}" for s in SECTOR_NAMES), "ent_start_rate_year",
-                    "insurance_cost_in_demand", "elder_care_cost", "return_elder_care_log")
 
 
 class ReferenceModel(mesa.Model):
@@ -111,28 +108,7 @@ class ReferenceModel(mesa.Model):
         self.params = params if isinstance(params, Params) else Params(params or {})
         #: households are families with a life course (``sim.core.state.families``)
         self.families = families(self.params.at(start_year))
-        if any(
-            getattr(self.params.at(y), "ht_mode", False)
-            for y in range(start_year, start_year + years)
-        ):
-            raise ValueError(
-                "the reference model does not implement ht_mode (the Harris-Todaro teaching "
-                "mode); run it with sim.Simulation"
-            )
-        if self.params.by_place():  # levers by place (sim.engine.yearly.PLACE_PARAMS)
-            raise ValueError(f"the reference model does not implement levers by place "
-                             f"({', '.join(self.params.by_place())}); run it with sim.Simulation")
-        if any(demand_multipliers(self.params.at(y).demand_shocks, y, m, 1.0) is not None
-               for y in range(start_year, start_year + years) for m in range(1, 13)):
-            raise ValueError("the reference model does not implement demand shocks in the "
-                             "run's months (demand_shocks); run it with sim.Simulation")
-        for name in _NOT_IMPLEMENTED:  # rules of issue 11 that are off by default
-            if any(getattr(self.params.at(y), name) > 0
-                   for y in range(start_year, start_year + years)):
-                raise ValueError(
-                    f"the reference model does not implement {name} > 0; run it with "
-                    "sim.Simulation"
-                )
+        refuse_unsupported(self.params, start_year, years)
         self.seed = int(seed)
         self.start_year, self.years = int(start_year), int(years)
         self.n_months = 12 * self.years
