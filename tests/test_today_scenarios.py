@@ -6,6 +6,8 @@ Figures after 2006 are out of sample: these tests assert directions, not levels.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -19,7 +21,7 @@ AGENTS, SEED, START, YEARS, FORK = 20_000, 5, 1985, 46, 2027  # to 2030, forked 
 BASE = "baseline_2035"
 TODAY = ("settlement_below_5m", "points_megacity", "schooling_equal_2027",
          "insurance_portable_2027", "rural_revitalisation_2027", "lockdown_2027",
-         "export_shock_2027", "growth_slower_2035")
+         "export_shock_2027", "growth_slower_2035", "ageing_faster_2035")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,7 @@ def test_today_scenarios_cite_their_ground_and_change_from_2027():
     for name in TODAY:
         scn = load_scenario(name)
         assert BASE in [c.stem for c in scn.chain] and len(scn.description) > 120
-        assert "seed" in scn.description or "No." in scn.description
+        assert re.search(r"seed \d|\b(19|20)\d\d\b", scn.description), "cite the ground"
         p = scn.to_params()
         for year in range(1985, FORK):
             a, b = vars(p.at(year)), vars(base.at(year))
@@ -92,6 +94,9 @@ def _months(res, indicator, group, first, last):
      "portable entitlements no longer tie the insured to one place (seed 2.3)"),
     ("rural_revitalisation_2027", "migrant_stock", "total", -1,
      "local off-farm income keeps workers home (seed 1.3)"),
+    ("ageing_faster_2035", "elders", "total", +1, "lower death rates keep more elders alive"),
+    ("ageing_faster_2035", "elders_left_behind", "total", +1,
+     "more elders, so more with no member aged 15-64 at home"),
 ])
 def test_policy_direction(runs, name, indicator, group, sign, why):
     d = _annual(runs[name], indicator, group).sum() - _annual(runs[BASE], indicator, group).sum()
