@@ -133,3 +133,25 @@ def test_same_on_one_and_two_threads(tmp_path):
     got = arrays_by_thread_count(CHILD, tmp_path)
     assert any(k.startswith("net_migration|prov:") for k in got[1].files)
     assert_same_arrays(got[1], got[2])
+
+
+def test_shares_of_the_national_population():
+    """The rural migrants' share of the population (the part of the gap between urbanisation
+    by residence and by hukou they make) and the rural-origin urban share: the stocks over the
+    year's national total of ``sim/data/national_series.csv``."""
+    from sim import Simulation
+    from sim.core.geography import load_geography
+    from sim.engine.registry import Params
+
+    sim = Simulation(Params({}), agents=5000, seed=2, start_year=2004, years=2, threads=1)
+    ser = sim.run().series()
+    geo = load_geography()
+    pop = dict(zip(geo.national["year"].tolist(), geo.national["population_m"] * 1e6,
+                   strict=True))
+    years = 2004 + np.arange(24) // 12
+    den = np.array([pop[y] for y in years])
+    np.testing.assert_allclose(ser["migrant_share_of_population", "total"],
+                               ser["migrant_stock", "total"] / den)
+    np.testing.assert_allclose(ser["rural_origin_urban_share_of_population", "total"],
+                               ser["rural_origin_urban_population", "total"] / den)
+    assert 0.05 < ser["migrant_share_of_population", "total"][-1] < 0.2  # 2005: 130.8 M persons

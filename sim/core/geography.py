@@ -44,6 +44,7 @@ _NAT_COLS = (
     "cpi_index",
     "gdp_growth_pct",
     "exports_usd_bn",
+    "population_m",
     "out_of_sample",
 )
 
@@ -191,7 +192,7 @@ def _load_series() -> tuple[dict[str, np.ndarray], np.ndarray]:
     }
     years = nat["year"].astype(np.int32)
     _fail_where(np.diff(years, prepend=years[0] - 1) != 1, fname, "year", "years not consecutive")
-    for c in ("urban_wage_real_index", "rural_income_real_index", "cpi_index"):
+    for c in ("urban_wage_real_index", "rural_income_real_index", "cpi_index", "population_m"):
         _fail_where(nat[c] <= 0, fname, c, "must be positive")
     _fail_where(~np.isin(nat["out_of_sample"], (0, 1)), fname, "out_of_sample", "must be 0 or 1")
     national = {c: nat[c] for c in _NAT_COLS}

@@ -49,6 +49,7 @@ class Record(Mechanism):
         sc = r.scalars
         sc["local_workers"][t] = pars.urban_local_workers
         sc["cpi"][t] = sim.yq.cpi
+        sc["population"][t] = sim.yq.population
         if sim.month == 12:
             sc["gini_rural"][t] = household.weighted_gini(sim.buf.inc_head, sim.buf.hh_size)
             year = sim.year

@@ -124,6 +124,7 @@ class YearInputs:
 
     wage_index: float  # urban real wage index, 2000 = 1
     cpi: float  # consumer prices, 2000 = 1
+    population: float  # national total population at the end of the year, persons
     to_2005: float  # 2000 prices -> 2005 prices
     growth: np.ndarray  # regional GDP growth at each destination, % per year
     living: np.ndarray  # living cost by destination, RMB/month (2000)
@@ -192,6 +193,7 @@ def _national(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInputs:
     q: dict = {
         "wage_index": wage_index,
         "cpi": float(nat["cpi_index"][k]),
+        "population": float(nat["population_m"][k]) * 1e6,
         "to_2005": float(nat["cpi_index"][k05]),  # 2000 prices -> 2005 prices
         "growth": geo.regional_growth[k][geo.prov_region[geo.dest_prov]],  # % per year
         "living": wages.living_cost(geo, pars),

@@ -84,6 +84,7 @@ SCALARS = {
     "returnee_school_sum": "levels",
     "local_workers": "persons",
     "cpi": "index 2000=1",
+    "population": "persons (national total, year-end; sim/data national_series.csv)",
 }
 
 
@@ -443,6 +444,11 @@ class Results:
             v = r.scalars[ind["name"]]
             out[ind["name"], "total"] = v * s if ind["scaled"] else v
         self._province_series(out)  # last: the keys above keep their order
+        pop = r.scalars["population"]  # the gap between urbanisation by residence and by hukou
+        out["migrant_share_of_population", "total"] = out["migrant_stock", "total"] / pop
+        out["rural_origin_urban_share_of_population", "total"] = (
+            out["rural_origin_urban_population", "total"] / pop
+        )
         return out
 
     def added_indicators(self) -> list[dict]:
