@@ -2,8 +2,10 @@
 
     python scenarios/effects.py --run /tmp/effects      # run the batch, then write the table
     python scenarios/effects.py /tmp/effects            # write the table from a finished batch
+    python scenarios/effects.py --run /tmp/today --base baseline_2035   # today's scenarios
 
-The batch is every scenario built on ``baseline_2015`` (1985-2015) and that baseline, with
+The batch is every scenario built on ``baseline_2015`` (1985-2015; or on ``--base``: today's
+scenarios on ``baseline_2035``, 1985-2035, forked from the shared history) and that baseline, with
 ``--replicates`` replicates of ``--agents`` persons each (common random numbers: replicate r uses
 seed 1 + r in every scenario). The effect is the mean paired difference scenario minus baseline in
 the last year and its 95% t interval over replicates (``sim.experiments.effects.effects_table``),
@@ -23,11 +25,14 @@ HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 START, END = "<!-- effects:start -->", "<!-- effects:end -->"
 BASE = "baseline_2015"
+# base scenario -> (the README block it writes, run the batch with --fork)
+FAMILIES = {BASE: (START, END, False),
+            "baseline_2035": ("<!-- effects-today:start -->", "<!-- effects-today:end -->", True)}
 INDICATORS = ("migrant_stock", "rural_origin_urban_population")
 
 
-def policy_scenarios() -> list[str]:
-    """Scenarios that descend from ``baseline_2015``, in name order."""
+def policy_scenarios(base: str = BASE) -> list[str]:
+    """Scenarios that descend from ``base``, in name order."""
     parent = {}
     for f in sorted(HERE.glob("*.toml")):
         parent[f.stem] = tomllib.loads(f.read_text(encoding="utf-8")).get("base")
@@ -37,31 +42,31 @@ def policy_scenarios() -> list[str]:
         while name in parent and name not in seen:
             seen.add(name)
             name = parent[name]
-            if name == BASE:
+            if name == base:
                 return True
         return False
 
-    return [n for n in parent if n != BASE and descends(n)]
+    return [n for n in parent if n != base and descends(n)]
 
 
-def run_batch(out: Path, agents: int, replicates: int) -> None:
-    cmd = [sys.executable, "-m", "sim.cli", "batch", BASE, *policy_scenarios(), "--out", str(out),
-           "--replicates", str(replicates), "--agents", str(agents), "-q"]
-    subprocess.run(cmd, check=True)
+def run_batch(out: Path, agents: int, replicates: int, base: str = BASE) -> None:
+    cmd = [sys.executable, "-m", "sim.cli", "batch", base, *policy_scenarios(base), "--out",
+           str(out), "--replicates", str(replicates), "--agents", str(agents), "-q"]
+    subprocess.run(cmd + (["--fork"] if FAMILIES[base][2] else []), check=True)
 
 
-def table(batch: Path) -> str:
+def table(batch: Path, base: str = BASE) -> str:
     from sim.experiments import store
     from sim.experiments.effects import effects_table
 
     frame = store.load(batch, INDICATORS)
-    eff = effects_table(frame, BASE, list(INDICATORS))
+    eff = effects_table(frame, base, list(INDICATORS))
     n = int(eff["n"].max())
     year = int(frame["year"].max())
     agents = store.read_json(batch / "batch.json")["agents"]
     lines = [
         f"Last year {year}; {n} replicates of {agents:,} persons each (common random numbers); "
-        "effect = mean paired difference from `baseline_2015`, millions of persons, with its 95% "
+        f"effect = mean paired difference from `{base}`, millions of persons, with its 95% "
         "interval over replicates; % = relative to the baseline's mean.",
         "",
         "| scenario | migrant stock: effect (95% interval) | % | rural-origin urban population: "
@@ -83,10 +88,11 @@ def table(batch: Path) -> str:
     return "\n".join(lines)
 
 
-def write(batch: Path) -> None:
+def write(batch: Path, base: str = BASE) -> None:
     from sim.engine.describe import refresh_block
 
-    refresh_block(README, START, END, table(batch))
+    start, end, _ = FAMILIES[base]
+    refresh_block(README, start, end, table(batch, base))
     print(f"{README}: written from {batch}")
 
 
@@ -96,10 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run", action="store_true", help="run the batch first (resumable)")
     ap.add_argument("--agents", type=int, default=100_000)
     ap.add_argument("--replicates", type=int, default=4)
+    ap.add_argument("--base", choices=list(FAMILIES), default=BASE,
+                    help="the family of scenarios: those built on this base")
     args = ap.parse_args(argv)
     if args.run:
-        run_batch(args.batch, args.agents, args.replicates)
-    write(args.batch)
+        run_batch(args.batch, args.agents, args.replicates, args.base)
+    write(args.batch, args.base)
     return 0
 
 

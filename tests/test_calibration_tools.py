@@ -75,3 +75,17 @@ def test_effects_table_of_a_small_batch(tmp_path):
     assert readme.count(effects.START) == 1 and readme.count(effects.END) == 1
     block = readme.split(effects.START)[1].split(effects.END)[0]
     assert all(f"`{n}`" in block for n in names)
+
+
+def test_todays_effects_block_lists_every_scenario_on_baseline_2035():
+    """scenarios/README.md keeps one generated block of today's scenarios' effects (written by
+    ``python scenarios/effects.py --run DIR --base baseline_2035``), naming each of them."""
+    effects = _module(ROOT / "scenarios" / "effects.py", "effects_script")
+    names = effects.policy_scenarios("baseline_2035")
+    assert "lockdown_2027" in names and "hukou_small_medium_open" not in names
+    start, end, fork = effects.FAMILIES["baseline_2035"]
+    assert fork
+    readme = (ROOT / "scenarios" / "README.md").read_text(encoding="utf-8")
+    assert readme.count(start) == 1 and readme.count(end) == 1
+    block = readme.split(start)[1].split(end)[0]
+    assert all(f"`{n}`" in block for n in names) and "`baseline_2035`" in block
