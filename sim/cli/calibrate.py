@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -54,8 +55,8 @@ def calibrate(
     out = out or Path("runs") / f"calibrate-{budget}"
     _check_out(out)
     extra = {"budget": budget, "command": "migsim calibrate"}
-    settings = settings.__class__(**{**settings.__dict__, "workers": workers, "seed": seed,
-                                     "agents": agents or settings.agents, "extra": extra})
+    settings = replace(settings, workers=workers, seed=seed, agents=agents or settings.agents,
+                       extra=extra)
     try:
         summ = history_match(settings, out, log=(lambda m: None) if quiet else typer.echo)
     except (ValueError, RuntimeError) as e:
