@@ -172,8 +172,12 @@ def main() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     defaults = Params()
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=a.sampler_seed))
-    start = {k: float(defaults[k]) for k in SPACE}
+    start = {k: defaults[k] for k in SPACE}
     start.update({k: float(v) for k, v in (item.split("=", 1) for item in a.start)})
+    paths = sorted(k for k, v in start.items() if isinstance(v, dict))
+    if paths:  # a yearly path searched as a constant needs its first value stated
+        raise SystemExit(f"--start NAME=VALUE needed for the paths searched as constants: {paths}")
+    start = {k: float(v) for k, v in start.items()}
     study.enqueue_trial(start)
     if a.start_from is not None:
         trials = [json.loads(line) for line in a.start_from.read_text().splitlines()]

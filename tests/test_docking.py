@@ -136,9 +136,7 @@ def test_decision_rule_matches_core_on_a_common_state():
     status = [children_status(h) for h in m.households]
     assert (sum(b for b, _ in status), sum(c for _, c in status)) == (behind, in_city)
     assert behind > 100
-    fam = np.array(
-        [pars.parent_cost_mother, pars.parent_cost_father, pars.grandparent_care_relief]
-    )
+    fam = decisions.family_params(pars)
     lam = pars.nest_lambda
     b_lam = pars.network_beta / lam
     n_checked = n_parents = 0
@@ -155,8 +153,9 @@ def test_decision_rule_matches_core_on_a_common_state():
             p.sex[i],
             sim.places.county_capital[c],
         )
+        near = yq.dist_probs[sim.places.county_prov[c], sim.places.county_capital[c]]
         adj = decisions._network_adjustment(
-            t, e, sim.network.indptr, sim.network.indices, p.loc, i, b_lam
+            t, e, sim.network.indptr, sim.network.indices, p.loc, i, b_lam, near, 1.0
         )
         v_home = (
             yq.b_push[ag, p.sex[i]] * (sim.buf.y_home[p.hh[i]] - np.log(yq.y_ref)) + pars.asc_home

@@ -208,7 +208,7 @@ def test_wages_rise_with_shortage_and_fall_with_unemployment():
 # ------------------------------------------------------------------ returns, hukou, demography
 def _returns(p, rate_month, **kw):
     args = dict(female_mult=1.0, unemp_mult=1.0, age_log=0.0, dur_log=0.0, kids_mult=1.0,
-                school_log=0.0, insured_mult=1.0)
+                school_log=0.0, insured_mult=1.0, near_mult=1.0)
     args.update(kw)
     n = p.age.size
     returned, spell = np.zeros(n, I8), np.zeros(n, I16)
@@ -217,7 +217,7 @@ def _returns(p, rate_month, **kw):
                          args["female_mult"],
                          args["unemp_mult"], args["age_log"], args["dur_log"], args["kids_mult"],
                          args["school_log"], args["insured_mult"], np.zeros(1, I8), 0.0,
-                         returned, spell)
+                         args["near_mult"], returned, spell)
     return returned, spell
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import HOME, JOB_INSURED, JOB_SELF, RURAL
+from sim.core.encodings import ACROSS_PROVINCE, HOME, JOB_INSURED, JOB_SELF, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
@@ -99,6 +99,18 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "return_near_mult",
+        1.0,
+        "ratio",
+        0.2,
+        5.0,
+        "seed 1.3 ('the short-term or seasonal nature of intra-provincial migration'); "
+        "estimate, range 1-3; 1 switches the rule off",
+        "hazard ratio of a migrant in the home province (a move that did not cross a "
+        "provincial border)",
+        role="behaviour",
+    ),
+    Param(
         "return_festival_share",
         0.4,
         "share",
@@ -130,6 +142,7 @@ def draw_returns(
     insured_mult,
     elder_need,
     elder_log,
+    near_mult,
     returned,
     spell,
 ):
@@ -147,6 +160,7 @@ def draw_returns(
     job = p.job
     hh = p.hh
     kids_with = hs.kids_with
+    dist = p.dist
     n = age.shape[0]
     for i in prange(n):
         returned[i] = 0
@@ -171,6 +185,8 @@ def draw_returns(
         if (elder_log != 0.0 and elder_need[h_i] > 0
                 and not carer_at_home(h_i, -1, hh_start, loc, hukou, age)):
             h *= np.exp(elder_log)  # an elder in need and nobody of working age at home
+        if near_mult != 1.0 and 0 <= dist[i] < ACROSS_PROVINCE:
+            h *= near_mult  # short and seasonal moves inside the home province
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
             spell[i] = months_away[i]
@@ -216,6 +232,7 @@ class Returns(Mechanism):
             yq.insured_return_mult,
             elder_need(sim),
             float(getattr(pars, "return_elder_care_log", 0.0)),
+            pars.return_near_mult,
             buf.returned,
             buf.spell,
         )

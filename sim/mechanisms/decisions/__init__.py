@@ -45,6 +45,7 @@ from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-ex
     apply_moves,
     decide,
     dist_class_probs,
+    family_params,
     home_coefficients,
     n_types,
     type_index,
@@ -172,6 +173,18 @@ PARAMS = (
         "children (Chen, Lucas, Bloom & Ding, J. Agric. Appl. Econ. 48(3), 2016); estimate "
         "(range 0.3-0.9)",
         "share of a parent's cost removed when another member aged 45+ is at home",
+        role="behaviour",
+    ),
+    Param(
+        "family_near_share",
+        1.0,
+        "share",
+        0.0,
+        1.0,
+        "seed 1.3 (cities of the home province offer 'proximity to native communities'); "
+        "estimate, range 0.3-1; 1 switches the rule off",
+        "share of the family cost (children, an elder in need) borne by a move inside the "
+        "home province",
         role="behaviour",
     ),
     Param(
@@ -493,9 +506,7 @@ class Decisions(Mechanism):
             sim.places.hh_start,
             sim.households.core,
             families(pars),
-            np.array(
-                [pars.parent_cost_mother, pars.parent_cost_father, pars.grandparent_care_relief]
-            ),
+            family_params(pars),
             elder_need(sim),
             float(getattr(pars, "elder_care_cost", 0.0)),
             buf.new_loc,

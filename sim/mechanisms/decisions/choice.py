@@ -145,9 +145,10 @@ def home_coefficients(pars) -> np.ndarray:
 
 
 @njit(inline="always", cache=True)
-def _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam):
+def _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam, near, fmul):
     """(destination, network term) of contact ``a`` of person ``i``: e[t, d] * ((1 + n_d)^(b/lambda)
-    - 1) at the first contact in destination d, 0 at later ones and for contacts at home."""
+    - 1) at the first contact in destination d, 0 at later ones and for contacts at home; times
+    ``fmul`` when d is in the home province (``near[d, 3] < 1``; see :func:`_near_adjustment`)."""
     d = loc[indices[a]]
     if d < 0:
         return d, 0.0
@@ -158,17 +159,35 @@ def _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam):
     for b in range(a, indptr[i + 1]):
         if loc[indices[b]] == d:
             cnt += 1
-    return d, e[t, d] * ((1.0 + cnt) ** beta_net_lam - 1.0)
+    x = e[t, d] * ((1.0 + cnt) ** beta_net_lam - 1.0)
+    if fmul != 1.0 and near[d, 3] < 1.0:
+        x *= fmul
+    return d, x
 
 
 @njit(inline="always", cache=True)
-def _pick_dest(t, u, adj, e, cum, indptr, indices, loc, i, beta_net_lam):
-    """Draw a destination given u in [0, adj + cum[t, -1]): the sparse part first, then binary
-    search of the type's cumulative row."""
+def _near_adjustment(t, e, near, fmul):
+    """Sum over the destinations of the home province of e[t, d] * (fmul - 1): a parent (or
+    the carer of an elder) who stays in the home province gives up only part of the family
+    cost, so those destinations' weights are multiplied by ``fmul`` = exp(saved / lambda)."""
+    if fmul == 1.0:
+        return 0.0
+    s = 0.0
+    for d in range(e.shape[1]):
+        if near[d, 3] < 1.0:
+            s += e[t, d]
+    return s * (fmul - 1.0)
+
+
+@njit(inline="always", cache=True)
+def _pick_dest(t, u, adj, nadj, e, cum, indptr, indices, loc, i, beta_net_lam, near, fmul):
+    """Draw a destination given u in [0, adj + nadj + cum[t, -1]): the network part first,
+    then the home-province part (``nadj``, :func:`_near_adjustment`), then binary search of the
+    type's cumulative row."""
     if u < adj:
         acc = 0.0
         for a in range(indptr[i], indptr[i + 1]):
-            d, x = _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam)
+            d, x = _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam, near, fmul)
             if x == 0.0:
                 continue
             acc += x
@@ -176,6 +195,15 @@ def _pick_dest(t, u, adj, e, cum, indptr, indices, loc, i, beta_net_lam):
                 return d
         u = adj  # rounding: fall through to the table
     u -= adj
+    if u < nadj:
+        acc = 0.0
+        for d in range(e.shape[1]):
+            if near[d, 3] < 1.0:
+                acc += e[t, d] * (fmul - 1.0)
+                if u < acc:
+                    return d
+        u = nadj
+    u -= nadj
     row = cum[t]
     lo, hi = 0, row.shape[0] - 1
     while lo < hi:
@@ -188,12 +216,20 @@ def _pick_dest(t, u, adj, e, cum, indptr, indices, loc, i, beta_net_lam):
 
 
 @njit(inline="always", cache=True)
-def _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam):
-    """Sum over distinct destinations of contacts: e[t, d] * ((1 + n_d)^(b/lambda) - 1)."""
+def _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam, near, fmul):
+    """Sum over distinct destinations of contacts: e[t, d] * ((1 + n_d)^(b/lambda) - 1)
+    (times ``fmul`` in the home province)."""
     adj = 0.0
     for a in range(indptr[i], indptr[i + 1]):
-        adj += _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam)[1]
+        adj += _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam, near, fmul)[1]
     return adj
+
+
+def family_params(pars) -> np.ndarray:
+    """``fam`` of :func:`family_cost` and ``_decide``: the cost for a mother, for a father, the
+    share a carer at home removes, and the share borne by a move inside the home province."""
+    return np.array([pars.parent_cost_mother, pars.parent_cost_father,
+                     pars.grandparent_care_relief, pars.family_near_share])
 
 
 CARER_MIN_AGE = 45  # a member this old at home can look after a migrant's children
@@ -334,18 +370,29 @@ def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capi
         prov = county_prov[c]
         ag = 0 if age[i] < 30 else (1 if age[i] < 45 else 2)
         t = type_index(prov, school[i], trained[i], ag, sex[i], county_capital[c])
-        adj = _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam)
-        total = rowsum[t] + adj  # sum of exp(V/lam - vmax)
+        near = dist_probs[prov, county_capital[c]]
+        fc = 0.0  # family cost of leaving (children, an elder in need), at home only
+        ec = 0.0
+        if at_home and not force_move:
+            if families:
+                fc = family_cost(i, hh_start, p, hs, fam)
+            if (elder_cost != 0.0 and elder_need[hh[i]] > 0
+                    and not carer_at_home(hh[i], i, hh_start, loc, hukou, age)):
+                ec = elder_cost
+        saved = (fc + ec) * (1.0 - fam[3])  # kept by staying in the home province
+        fmul = 1.0 if saved == 0.0 else np.exp(saved / lam)
+        adj = _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam, near, fmul)
+        nadj = _near_adjustment(t, e, near, fmul)
+        total = rowsum[t] + adj + nadj  # sum of exp(V/lam - vmax)
         u = uniform(key_choice, i, 0)
         picked = False
         d = HOME
         if ht_mode and not force_move:
             v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
             if families and at_home:
-                v_home += family_cost(i, hh_start, p, hs, fam)
-            if (elder_cost != 0.0 and at_home and elder_need[hh[i]] > 0
-                    and not carer_at_home(hh[i], i, hh_start, loc, hukou, age)):
-                v_home += elder_cost
+                v_home += fc
+            if ec != 0.0:
+                v_home += ec
             # u0 is uniform on [0, p_consider) here: act with the chance psi(gain)
             if not at_home:
                 gain = v_home - lam * (np.log(e[t, loc[i]]) + vmax - log_size[loc[i]])
@@ -354,9 +401,12 @@ def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capi
                     new_dist[i] = NO_DIST
                     event[i] = EVENT_RETURN
                 continue
-            d = _pick_dest(t, u * total, adj, e, cum, indptr, indices, loc, i, beta_net_lam)
+            d = _pick_dest(t, u * total, adj, nadj, e, cum, indptr, indices, loc, i,
+                           beta_net_lam, near, fmul)
             picked = True
             gain = lam * (np.log(e[t, d]) + vmax - log_size[d]) - v_home
+            if near[d, 3] < 1.0:
+                gain += saved
             if gain <= 0.0 or u0 >= p_consider * min(1.0, ht_response * gain):
                 continue
         elif at_home and not force_move:
@@ -364,16 +414,16 @@ def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capi
             log_move = lam * (np.log(total) + vmax)
             v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
             if families and at_home:
-                v_home += family_cost(i, hh_start, p, hs, fam)
-            if (elder_cost != 0.0 and at_home and elder_need[hh[i]] > 0
-                    and not carer_at_home(hh[i], i, hh_start, loc, hukou, age)):
-                v_home += elder_cost
+                v_home += fc
+            if ec != 0.0:
+                v_home += ec
             p_move = 1.0 / (1.0 + np.exp(v_home - log_move))
             if u >= p_move:
                 continue
             u = u / p_move  # reuse the draw, rescaled, for the destination
         if not picked:
-            d = _pick_dest(t, u * total, adj, e, cum, indptr, indices, loc, i, beta_net_lam)
+            d = _pick_dest(t, u * total, adj, nadj, e, cum, indptr, indices, loc, i,
+                           beta_net_lam, near, fmul)
         if d == loc[i]:
             continue
         new_loc[i] = d
