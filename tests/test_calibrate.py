@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import app
+from sim.core.version import __version__
 from sim.experiments.history_match import (
     BUDGETS,
     Settings,
@@ -37,35 +38,35 @@ def small(tmp_path_factory) -> Path:
 def test_small_budget_writes_every_stage(small: Path) -> None:
     s = BUDGETS["small"]
     names = [t.name for t in fit_targets()]
-    summ = json.loads((small / "hm_0.7.0.json").read_text())
+    summ = json.loads((small / f"hm_{__version__}.json").read_text())
     assert summ["targets"] == names and len(names) >= 25
     assert summ["settings"]["design"] == s.design and summ["budget"] == "small"
-    design = pd.read_csv(small / "hm_0.7.0_design.csv")
+    design = pd.read_csv(small / f"hm_{__version__}_design.csv")
     assert sorted(design["wave"].unique()) == list(range(1, s.waves + 1))
     assert len(design) == s.design * s.waves and design["seed"].is_unique
     bounds = scalar_parameters()
-    post = pd.read_csv(small / "hm_0.7.0_posterior.csv")
+    post = pd.read_csv(small / f"hm_{__version__}_posterior.csv")
     assert len(post) == s.draws and list(post["draw"]) == list(range(s.draws))
     for p in s.params:  # draws stay inside the prior (the declared range)
         lo, hi = bounds[p]
         assert post[p].between(lo, hi).all(), p
-    rec = pd.read_csv(small / "hm_0.7.0_recovery.csv")
+    rec = pd.read_csv(small / f"hm_{__version__}_recovery.csv")
     assert len(rec) == 2 * s.truths and set(rec["observed"]) == {"run_only", "with_obs_error"}
     assert all(rec[f"{p}_width"].between(0, 1).all() for p in s.params)
-    ppc = pd.read_csv(small / "hm_0.7.0_ppc_table.csv")
+    ppc = pd.read_csv(small / f"hm_{__version__}_ppc_table.csv")
     assert list(ppc["target"]) == names and (ppc["in_band"] <= ppc["draws"]).all()
     assert 0.0 <= summ["ppc"]["all_in_band_share"] <= 1.0
-    scale = pd.read_csv(small / "hm_0.7.0_scale.csv")
+    scale = pd.read_csv(small / f"hm_{__version__}_scale.csv")
     assert set(scale["agents"]) == {s.agents, s.scale_agents}
 
 
 def test_rerun_resumes_without_runs_and_gives_the_same_posterior(small: Path) -> None:
-    before = pd.read_csv(small / "hm_0.7.0_posterior.csv")
+    before = pd.read_csv(small / f"hm_{__version__}_posterior.csv")
     res = runner.invoke(app, ["calibrate", "--budget", "small", "--out", str(small), "-q"])
     assert res.exit_code == 0, res.output
-    summ = json.loads((small / "hm_0.7.0.json").read_text())
+    summ = json.loads((small / f"hm_{__version__}.json").read_text())
     assert summ["runs_this_call"] == 0  # every stage's runs came from the cached CSVs
-    pd.testing.assert_frame_equal(pd.read_csv(small / "hm_0.7.0_posterior.csv"), before)
+    pd.testing.assert_frame_equal(pd.read_csv(small / f"hm_{__version__}_posterior.csv"), before)
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -114,11 +115,15 @@ def test_default_budget_is_the_committed_calibrations() -> None:
 
 
 def test_committed_noise_run_reproduces() -> None:
-    """The committed calibration's first run (defaults, seed 1, 30,000 persons, 1985-2006) is
-    reproduced by today's code to the CSV's seven significant digits."""
+    """The committed calibration's first run (0.7.0 defaults, seed 1, 30,000 persons,
+    1985-2006) is reproduced by today's code, given the 0.7.0 values of the parameters 0.8
+    changed (``defaults_0.7.0.json``), to the CSV's seven significant digits."""
     from sim.experiments.sensitivity import _simulate
 
-    targets = fit_targets()
-    ref = pd.read_csv(RESULTS / "hm_0.7.0_noise.csv").iloc[0][[t.name for t in targets]]
-    y = _simulate(({}, 1, targets, BUDGETS["default"].agents, 1985, 22))
+    noise = pd.read_csv(RESULTS / "hm_0.7.0_noise.csv")
+    targets = [t for t in fit_targets() if t.name in noise.columns]  # those fitted then
+    assert len(targets) >= 25
+    ref = noise.iloc[0][[t.name for t in targets]]
+    then = json.loads((RESULTS / "defaults_0.7.0.json").read_text())
+    y = _simulate((then, 1, targets, BUDGETS["default"].agents, 1985, 22))
     np.testing.assert_allclose(y, ref.to_numpy(float), rtol=1e-6)

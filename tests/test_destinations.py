@@ -11,7 +11,7 @@ import pytest
 from sim import Simulation
 from sim.core.geography import load_geography
 
-AGENTS, SEED, START, YEARS = 20_000, 4, 1995, 6
+AGENTS, SEED, START, YEARS = 40_000, 4, 1995, 6  # 40,000: enough destinations hold 30 migrants
 
 
 def _run(params: dict):

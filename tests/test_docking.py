@@ -154,22 +154,26 @@ def test_decision_rule_matches_core_on_a_common_state():
             sim.places.county_capital[c],
         )
         near = yq.dist_probs[sim.places.county_prov[c], sim.places.county_capital[c]]
+        fc = family_cost(i, hh_start, p.core, hs, fam)
+        fmul = np.exp(fc * (1.0 - fam[3]) / lam)  # family_near_share: the home province
         adj = decisions._network_adjustment(
-            t, e, sim.network.indptr, sim.network.indices, p.loc, i, b_lam, near, 1.0
-        )
+            t, e, sim.network.indptr, sim.network.indices, p.loc, i, b_lam, near, fmul
+        ) + decisions._near_adjustment(t, e, near, fmul)
         v_home = (
             yq.b_push[ag, p.sex[i]] * (sim.buf.y_home[p.hh[i]] - np.log(yq.y_ref)) + pars.asc_home
-            + family_cost(i, hh_start, p.core, hs, fam)
+            + fc
         )
-        assert ref_family_cost(x) == pytest.approx(family_cost(i, hh_start, p.core, hs, fam))
+        assert ref_family_cost(x) == pytest.approx(fc)
         n_parents += ref_family_cost(x) > 0
         p_core = 1.0 / (1.0 + np.exp(v_home - lam * (np.log(rowsum[t] + adj) + vmax)))
         v = x.destination_utilities() / lam
+        v[sim.geo.dest_prov == x.prov] += x.near_saving() / lam
         log_sum = v.max() + np.log(np.exp(v - v.max()).sum())
         v_ref = x.home_utility() + ref_family_cost(x)
         p_ref = 1.0 / (1.0 + np.exp(v_ref - lam * log_sum))
         assert p_ref == pytest.approx(p_core, rel=1e-9, abs=1e-15)
         dest_core = e[t].copy()
+        dest_core[near[:, 3] < 1.0] *= fmul
         for d, n in x.contacts_by_destination().items():
             dest_core[d] *= (1.0 + n) ** b_lam
         np.testing.assert_allclose(

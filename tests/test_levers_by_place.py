@@ -340,7 +340,7 @@ def test_resume_checks_levers_by_place(tmp_path):
 
 # ------------------------------------------------------------------ behaviour
 def _share_in_guangdong(over, seed):
-    m = Simulation(Params(over), agents=8000, seed=seed, start_year=1998, years=5, threads=1)
+    m = Simulation(Params(over), agents=20_000, seed=seed, start_year=1998, years=5, threads=1)
     m.run()
     p = m.persons
     mig = (p.loc >= 0) & (p.hukou == RURAL)
@@ -348,13 +348,15 @@ def _share_in_guangdong(over, seed):
 
 
 def test_a_provincial_lever_draws_migrants_to_that_province():
-    """Common random numbers, 8,000 persons, 1998-2002, two seeds: Guangdong's share of the
-    migrant stock in 2002 (about 25%) rises with its hukou barriers removed (by 4.6-5.6 points
-    on seeds 1-4) and with a higher minimum wage there (0.6 of the average wage instead of
-    0.3: by 2.1-2.8 points). Asserted: at least 2 and 1 points."""
+    """Common random numbers, 20,000 persons, 1998-2002, two seeds: Guangdong's share of the
+    migrant stock in 2002 (about 16.5% since version 0.8) rises with its hukou barriers removed
+    (by 2.1-3.2 points on seeds 1-4) and with a higher minimum wage there (0.6 of the average
+    wage instead of 0.3: by 0.2-1.2 points; the jobs at the destination, not the wage, bound
+    the stock when migrant demand is the jobs locals leave). Asserted: at least 1.2 and 0.3
+    points (0.7: 4.6-5.6 and 2.1-2.8 points at 8,000 persons)."""
     hukou = {f"by_province.Guangdong.hukou_penalty_{t}": 0.0 for t in TIER_NAMES}
     for seed in (1, 3):
         base = _share_in_guangdong({}, seed)
-        assert _share_in_guangdong(hukou, seed) - base > 0.02
+        assert _share_in_guangdong(hukou, seed) - base > 0.012
         assert _share_in_guangdong({"by_province.Guangdong.min_wage_ratio": 0.6}, seed) \
-            - base > 0.01
+            - base > 0.003

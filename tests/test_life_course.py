@@ -26,6 +26,7 @@ from sim.core.state import (
     Table,
     child_place,
 )
+from sim.engine.registry import Params
 from sim.experiments.invariants import run_checked
 from sim.mechanisms.demography.life_course import (
     ENTRY_AGE,
@@ -188,7 +189,9 @@ def test_parents_cost_keeps_mothers_at_home():
     """Common random numbers: a cost of leaving children lowers the mothers away, and the
     children left behind, from the first year the cost applies; nothing differs before."""
     base = Simulation({}, agents=8_000, seed=5, start_year=1995, years=4).run()
-    dear = Simulation({"parent_cost_mother": 3.0, "parent_cost_father": 1.5}, agents=8_000,
+    d = Params()
+    dear = Simulation({"parent_cost_mother": 1.5 * d["parent_cost_mother"],
+                       "parent_cost_father": 1.5 * d["parent_cost_father"]}, agents=8_000,
                       seed=5, start_year=1995, years=4).run()
     sa, sb = base.series(), dear.series()
     assert sb["children_left_behind", "total"][-1] < sa["children_left_behind", "total"][-1]

@@ -107,7 +107,9 @@ def test_lockdown_raises_unemployment_in_its_months_only(runs):
     args = ("unemployment_rate", "migrants")
     during = (_months(runs["lockdown_2027"], *args, (2027, 2), (2027, 3))
               - _months(runs[BASE], *args, (2027, 2), (2027, 3)))
-    assert (during > 0.005).all(), during  # 3.4 and 1.1 points when measured
+    # measured: 3.4 and 1.1 points (0.7); 5.0 and 0.3 since 0.8, whose faster matching
+    # (matching_efficiency 0.87) rehires within the second month
+    assert (during > 0.0).all() and during.max() > 0.01, during
     before = (_months(runs["lockdown_2027"], *args, (2027, 1), (2027, 1))
               - _months(runs[BASE], *args, (2027, 1), (2027, 1)))
     assert np.array_equal(before, [0.0])

@@ -112,7 +112,7 @@ PARAMS = (
     ),
     Param(
         "permit_rate_formal",
-        0.025,
+        0.0436303,
         "per month",
         0.0,
         1.0,

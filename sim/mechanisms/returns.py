@@ -3,8 +3,10 @@
 The hazard rises with an unemployment spell and with age and is higher for women (mean spells
 about six years for men and four for women, seed 1.3), falls with time already away ("nothing
 more permanent than temporary migration": only 38% of a decade's migrants had returned, seed
-1.3, Zhao 2001), and rises when children were left behind. Returns cluster around the Spring
-Festival. Each person draws from the stream ``returns``; no one reads another's state.
+1.3, Zhao 2001), and rises when children were left behind. A migrant who did not cross a
+provincial border has it times ``return_near_mult`` (seed 1.3: "the short-term or seasonal
+nature of intra-provincial migration"; off at 1). Returns cluster around the Spring Festival.
+Each person draws from the stream ``returns``; no one reads another's state.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sim.core.state import (
 PARAMS = (
     Param(
         "return_rate_year",
-        0.1387,
+        0.095,
         "per year",
         0.0,
         5.0,
@@ -40,7 +42,7 @@ PARAMS = (
     ),
     Param(
         "return_female_mult",
-        1.37,
+        0.832034,
         "ratio",
         0.1,
         10.0,
@@ -70,7 +72,7 @@ PARAMS = (
     ),
     Param(
         "return_duration_log_per_year",
-        -0.0108,
+        -0.01,
         "log points per year away",
         -1.0,
         1.0,
@@ -80,7 +82,7 @@ PARAMS = (
     ),
     Param(
         "return_children_mult",
-        1.175,
+        1.88763,
         "ratio",
         0.5,
         10.0,
@@ -100,7 +102,7 @@ PARAMS = (
     ),
     Param(
         "return_near_mult",
-        1.0,
+        1.47221,
         "ratio",
         0.2,
         5.0,

@@ -135,7 +135,7 @@ PARAMS = (
     ],
     Param(
         "wage_adjust_shortage",
-        0.12367,
+        0.791032,
         "log points per year per unit shortage",
         0.0,
         10.0,
@@ -145,7 +145,7 @@ PARAMS = (
     ),
     Param(
         "frictional_shortage",
-        0.05,
+        0.08,
         "share",
         0.0,
         0.15,

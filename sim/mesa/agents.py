@@ -2,13 +2,12 @@
 
 Each method applies one mechanism of the fast core (``sim.engine.STEP_ORDER``) to one agent, in
 plain Python, so that the rule can be read in one place and checked against the numba kernel it
-mirrors (named in each docstring). The model (``sim.mesa.reference``) calls the methods stage by
-stage over all agents, in the core's step order; where a kernel reads the start-of-stage state
-of other persons (contacts' places and jobs), the model takes a snapshot first, so the order in
-which agents are visited does not matter, as in the core's parallel kernels.
+mirrors (named in each docstring). The model (``sim.mesa.reference``) calls them stage by stage
+over all agents, in the core's step order, with a snapshot where a kernel reads other persons'
+start-of-stage state (contacts' places and jobs), so the order of visits does not matter.
 
-Random draws come from the model's own ``numpy.random.Generator`` (``model.rng``): the reference
-model does not reproduce the core's counter-based draws, only their distributions.
+Draws come from ``model.rng`` (a ``numpy.random.Generator``): the distributions of the core's
+counter-based draws, not the draws themselves.
 """
 
 from __future__ import annotations
@@ -286,10 +285,7 @@ class Person(mesa.Agent):
 
     # ------------------------------------------------------------ 3 returns
     def return_hazard(self, rate_month: float) -> float:
-        """Monthly return hazard (``returns.draw_returns``; seed 1.3: spells ~6 years for men,
-        ~4 for women; rises with unemployment, age and, for parents, children left at home, falls
-        with time away
-        and schooling; Zhao 2002)."""
+        """Monthly return hazard (``returns.draw_returns``; seed 1.3, Zhao 2002)."""
         pars, m = self.model.pars, self.model
         h = rate_month * math.exp(
             pars.return_age_log_per_decade * (self.age - 30) / 10.0
@@ -304,11 +300,12 @@ class Person(mesa.Agent):
             h *= pars.return_children_mult  # a parent whose children were left behind
         if self.job & JOB_INSURED:
             h *= m.insured_return_mult
+        if 0 <= self.dist < 3:  # a move inside the home province: short and seasonal
+            h *= pars.return_near_mult
         return h
 
     def maybe_return(self, rate_month: float) -> bool:
-        """Draw the return; a returner goes home, leaves the job and permit, brings the
-        children home. Returns whether the person returned."""
+        """Draw the return: a returner goes home without job or permit, children with them."""
         self.returned = False
         if not self.is_migrant:
             return False
@@ -403,6 +400,12 @@ class Person(mesa.Agent):
             b *= 1.0 + pars.female_push_shift
         return b * (self.household.log_income_home - math.log(self.model.y_ref)) + pars.asc_home
 
+    def near_saving(self) -> float:
+        """Family cost kept by staying in the home province (``family_near_share``)."""
+        if self.loc != HOME or not self.model.families:
+            return 0.0
+        return family_cost(self) * (1.0 - self.model.pars.family_near_share)
+
     def decide(self, p_consider: float, force_move: bool = False) -> None:
         """Weigh migrating (at home) or moving on (away) in a nested logit (stay | move, then
         which destination) and set ``event`` (1 departure, 2 onward move) and ``new_loc``
@@ -424,6 +427,8 @@ class Person(mesa.Agent):
                 return
         lam = pars.nest_lambda
         v = self.destination_utilities() / lam
+        if not force_move:
+            v[m.geo.dest_prov == self.prov] += self.near_saving() / lam
         vmax = v.max()
         log_sum = vmax + math.log(np.exp(v - vmax).sum())  # log sum_j exp(V_j / lambda)
         if at_home and not force_move:

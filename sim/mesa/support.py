@@ -14,8 +14,6 @@ NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity",
                    *(f"injury_rate_year_{s}" for s in SECTOR_NAMES), "ent_start_rate_year",
                    "insurance_cost_in_demand", "elder_care_cost", "return_elder_care_log")
 """Parameters whose rule the reference model lacks; refused when above 0 in any year."""
-OFF_AT_ONE = ("family_near_share", "return_near_mult")
-"""Parameters whose rule the reference model lacks; refused when not 1 in any year."""
 
 
 def refuse_unsupported(params: Any, start_year: int, years: int) -> None:
@@ -35,6 +33,3 @@ def refuse_unsupported(params: Any, start_year: int, years: int) -> None:
     for name in NOT_IMPLEMENTED:  # rules that are off by default
         if any(getattr(params.at(y), name) > 0 for y in span):
             raise ValueError(f"the reference model does not implement {name} > 0" + fix)
-    for name in OFF_AT_ONE:
-        if any(getattr(params.at(y), name) != 1.0 for y in span):
-            raise ValueError(f"the reference model does not implement {name} != 1" + fix)

@@ -11,7 +11,11 @@ Zhao 2003):
 where ``net_ij`` is the destination wage for the person's schooling times the chance of a job
 there, less living cost, and ``n_ij`` the person's contacts already at j. Staying gives
 ``b_push(age, sex) * log(y_home_i / y_ref) + asc_home`` with home income from land per worker.
-Young people weigh pull more, older people and women weigh push more (seed 1.1).
+Young people weigh pull more, older people and women weigh push more (seed 1.1). A parent
+of children left at home (and the only carer of an elder in need) adds the family cost to
+staying; a destination in the home province costs only ``family_near_share`` of it, since a
+parent there stays near (seed 1.3: "proximity to native communities"), so those destinations'
+weights are multiplied by exp(saved / lambda) for that person (off at 1).
 
 Everything but the network term is common to a person's *type* (home province, schooling,
 training, age group, sex, capital prefecture), so ``exp(V/lambda)`` is tabulated per type and
@@ -40,6 +44,7 @@ from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-ex
     N_SEX,
     N_TRAIN,
     _contact_term,
+    _near_adjustment,
     _network_adjustment,
     _pick_dest,
     apply_moves,
@@ -55,7 +60,7 @@ from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-ex
 PARAMS = (
     Param(
         "consider_rate_year",
-        0.714874,
+        0.555963,
         "decisions/year",
         0.0,
         12.0,
@@ -106,7 +111,7 @@ PARAMS = (
     ),
     Param(
         "female_push_shift",
-        0.2,
+        0.715018,
         "share",
         0.0,
         3.0,
@@ -130,7 +135,7 @@ PARAMS = (
     ),
     Param(
         "asc_home",
-        -0.244,
+        -1.05,
         "utils",
         -20.0,
         20.0,
@@ -140,7 +145,7 @@ PARAMS = (
     ),
     Param(
         "parent_cost_mother",
-        1.277,
+        2.66913,
         "utils",
         0.0,
         10.0,
@@ -154,7 +159,7 @@ PARAMS = (
     ),
     Param(
         "parent_cost_father",
-        1.248,
+        1.78655,
         "utils",
         0.0,
         10.0,
@@ -177,7 +182,7 @@ PARAMS = (
     ),
     Param(
         "family_near_share",
-        1.0,
+        0.798866,
         "share",
         0.0,
         1.0,
@@ -199,7 +204,7 @@ PARAMS = (
     ),
     Param(
         "age_cost_per_decade",
-        1.435,
+        1.35,
         "utils per 10 years",
         0.0,
         5.0,
@@ -262,7 +267,7 @@ PARAMS = (
     ),
     Param(
         "cost_across_county",
-        0.6,
+        0.0574381,
         "utils",
         0.0,
         20.0,
@@ -272,7 +277,7 @@ PARAMS = (
     ),
     Param(
         "cost_across_prefecture",
-        1.0,
+        0.435274,
         "utils",
         0.0,
         20.0,
@@ -282,7 +287,7 @@ PARAMS = (
     ),
     Param(
         "cost_across_province",
-        1.6,
+        2.78156,
         "utils",
         0.0,
         20.0,
@@ -292,7 +297,7 @@ PARAMS = (
     ),
     Param(
         "cost_per_1000km",
-        0.5,
+        0.5995,
         "utils per 1000 km",
         0.0,
         10.0,

@@ -86,7 +86,7 @@ PARAMS = (
     ),
     Param(
         "east_demand_mult",
-        5.0,
+        1.05489,
         "ratio",
         0.1,
         20.0,
@@ -96,7 +96,7 @@ PARAMS = (
     ),
     Param(
         "six_demand_mult",
-        2.1,
+        1.62533,
         "ratio",
         0.1,
         20.0,
@@ -117,7 +117,7 @@ PARAMS = (
     ),
     Param(
         "shenzhen_share_of_guangdong",
-        0.25,
+        0.184813,
         "share",
         0.0,
         0.9,
@@ -140,7 +140,7 @@ PARAMS = (
     ],
     Param(
         "manufacturing_export_weight",
-        0.0,
+        0.55,
         "share",
         0.0,
         1.0,
@@ -185,7 +185,7 @@ PARAMS = (
     ],
     Param(
         "demand_wage_elasticity",
-        0.4,
+        0.434891,
         "elasticity",
         0.0,
         3.0,
@@ -205,7 +205,7 @@ PARAMS = (
     ),
     Param(
         "matching_efficiency",
-        0.503924,
+        0.867423,
         "per month",
         0.0,
         1.0,

@@ -18,7 +18,7 @@ from sim.mechanisms.labour.gender import MANUFACTURING, export_factor, tilt
 RESIDUAL_PARAMS = (
     Param(
         "local_competition",
-        False,
+        True,
         "switch",
         0,
         1,
@@ -41,7 +41,7 @@ RESIDUAL_PARAMS = (
     ),
     Param(
         "migrant_share_urban_jobs_1985",
-        0.03,
+        0.025,
         "share",
         0.005,
         0.15,
@@ -52,7 +52,7 @@ RESIDUAL_PARAMS = (
     ),
     Param(
         "urban_labour_output_elasticity",
-        0.4,
+        0.470624,
         "elasticity",
         0.1,
         1.0,
