@@ -28,8 +28,10 @@ base = "baseline"
 hukou_penalty_small = { "1985" = 1.5, "1997" = 1.0, "1999" = 0.4, "2000" = 0.0 }
 hukou_penalty_medium = { "1985" = 2.0, "1999" = 1.3, "2000" = 0.8 }
 """
-# attachment to home and return rates far apart: the reform's effect differs by draw
-POSTERIOR = "asc_home,return_rate_year,weight\n-1.5,0.1,1\n-0.244,0.14,1\n1.0,0.3,1\n"
+# how often people weigh a move, far apart: the reform's effect differs by draw (since 0.9 the
+# stock is bound by the jobs, and attachment to home or return rates move its level more than
+# the reform's effect)
+POSTERIOR = "asc_home,consider_rate_year,weight\n-1.5,0.08,1\n-0.7,0.4,1\n0.0,1.5,1\n"
 EFFECT_COLUMNS = ["scenario", "indicator", "group", "year", "level", "n", "baseline_mean",
                   "scenario_mean", "mean_diff", "sd_diff", "ci_low", "ci_high",
                   "rel_effect_pct", "rel_ci_low_pct", "rel_ci_high_pct", "variance_ratio"]
@@ -137,7 +139,7 @@ def test_seeds_per_draw_is_validated_and_part_of_the_batch(files):
     plan = plan_batch(["baseline"], posterior=post, draws=3, seeds_per_draw=2, **kw)
     assert plan.replicates == 6 and plan.describe()["seeds_per_draw"] == 2
     assert [(s.seed, s.draw_index, s.draw["asc_home"]) for s in plan.specs()] == [
-        (1, 0, -1.5), (2, 0, -1.5), (3, 1, -0.244), (4, 1, -0.244), (5, 2, 1.0), (6, 2, 1.0)]
+        (1, 0, -1.5), (2, 0, -1.5), (3, 1, -0.7), (4, 1, -0.7), (5, 2, 0.0), (6, 2, 0.0)]
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(BatchError, match="seeds_per_draw must be an integer >= 1"):
             plan_batch(["baseline"], posterior=post, draws=3, seeds_per_draw=bad, **kw)
@@ -165,7 +167,7 @@ def test_one_seed_per_draw_is_todays_batch(files, tmp_path):
     assert run_batch(scns, out=b, posterior=files / "post.csv", draws=2, seeds_per_draw=1,
                      years=2, **ARGS).ok
     assert run_batch(["baseline"], out=ref, seed=2, years=2,
-                     sets={"asc_home": -0.244, "return_rate_year": 0.14}, **ARGS).ok
+                     sets={"asc_home": -0.7, "consider_rate_year": 0.4}, **ARGS).ok
     runs = sorted(p.name for p in (a / "runs").iterdir())
     assert len(runs) == 4
     for name in runs:
@@ -223,7 +225,7 @@ def test_posterior_batch_report_splits_parameter_and_seed_variance(files, tmp_pa
     page = (path / report.REPORT_HTML).read_text()
     assert "## Parameter and stochastic uncertainty" in md
     assert "<h2>Parameter and stochastic uncertainty</h2>" in page
-    assert "3 draws of `asc_home`, `return_rate_year`" in md and "2 seeds per draw" in md
+    assert "3 draws of `asc_home`, `consider_rate_year`" in md and "2 seeds per draw" in md
     assert "carry both parameter uncertainty (the posterior) and stochastic uncertainty" in md
     assert "95% CI (seeds only)" in md and "parameter share" in md
     share = f"| {100 * stock.param_share:.0f} % |"

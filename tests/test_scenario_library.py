@@ -185,13 +185,6 @@ class Expect:
 
 
 POST = (2008, 2012)
-TRAINING_SPREAD = (
-    "since 0.8 migrant jobs are the urban jobs locals leave: training draws more rural workers "
-    "onto the same jobs, so the average migrant's unemployment and wage barely move (2008-2012: "
-    "0.0515 vs 0.0513, RMB 844 vs 845); trainees themselves find jobs more often "
-    "(test_training_trained_migrants_find_jobs_more_often)"
-)
-
 EXPECT = [
     # --- hukou (seed 2.3)
     Expect("hukou_small_medium_open", "outflow", "total", (2007, 2012), +1,
@@ -272,10 +265,9 @@ EXPECT = [
            "seed 2.4: trainees go on to off-farm (migrant) jobs"),
     Expect("vocational_training", "unemployment_rate", "migrants", POST, -1,
            "seed 2.4: 88% of Sunshine trainees found off-farm jobs; trained seekers find jobs "
-           "faster", xfail=TRAINING_SPREAD),
+           "faster"),
     Expect("vocational_training", "mean_wage_rmb_2000", "migrants", POST, +1,
-           "seed 1.4, 2.4: training is reflected in migrants' incomes (Cai 2005)",
-           xfail=TRAINING_SPREAD),
+           "seed 1.4, 2.4: training is reflected in migrants' incomes (Cai 2005)"),
     Expect("employment_services", "unemployment_rate", "migrants", (2007, 2012), -1,
            "seed 2.4 (Spring Breeze): free public placement, faster job finding"),
     # --- local development (seed 1.3 Go West, 2006 measure 7)

@@ -1,15 +1,17 @@
-"""Unfilled openings stay small while the rural surplus lasts (issue 11; seed 1.2, 1.4).
+"""Unfilled openings stay small while the rural surplus lasts (issue 11; seed 1.1, 1.2, 1.4).
 
-The default baseline from 1985 to 2030 (60,000 agents, seed 5) should have no year's national
+The default baseline from 1985 to 2030 (200,000 agents, seed 5) should have no year's national
 unfilled share of migrant labour demand above 0.10, and no destination above 0.25 for more than
-two consecutive years. Since version 0.8 (``local_competition`` on: migrant demand is the urban
-jobs locals leave) the defaults meet it from 1990 to 2009 (at 200,000 persons, seed 1: 0.047 in
-1990, 0.029 in 1995, 0.067 in 2005), but not in the start-up years 1985-1989 (0.62 in 1985:
-the initial stock is placed by the choice model, not where the jobs are) nor after 2010, when
-the young rural cohorts thin while urban demand keeps growing and the shortage settles near
-``frictional_shortage`` plus the 0.2 cap of the wage rule (about 0.29; calibration/README.md,
-"Distances and the jobs locals leave"). The two run tests are therefore strict expected
-failures: they pass the day the defaults meet the rule, and then the marks must go.
+two consecutive years. Since version 0.9 (the initial stock placed in arrival rounds, the
+1985 demand at the seed's two million, wage-elastic demand with the scale effect, the local
+workforce growing again from 2012; calibration/README.md, "Markets that clear from the start")
+the defaults meet both rules from 1987 to 2030 (at this seed: at most 0.093, in 2025-2030; the
+longest spell of a destination above 0.25 is two years). The first two years do not: 0.26 in
+1985 and 0.12 in 1986, while demand for migrants more than doubles in 1985 (urban jobs grow
+with a 13% GDP growth, the locals' workforce 4%) and the stock cannot follow without
+overshooting the seed's two million of the mid-1980s. That test is a strict expected failure:
+it passes the day the defaults meet the rule, and then the mark must go. At 60,000 agents the
+unfilled share is biased upwards (a market of a few agents is all or nothing), hence the scale.
 Destinations holding under 0.5% of national demand are left out of the second rule: at this
 scale they have a few dozen openings, so one agent is several points of their rate (see
 docs/markets/formal.md). The unit test checks the spell arithmetic on a known series.
@@ -38,16 +40,24 @@ def test_longest_spell_counts_consecutive_years():
 
 @pytest.fixture(scope="module")
 def report():
-    sim = Simulation(agents=60_000, seed=5, start_year=1985, years=46)
+    sim = Simulation(agents=200_000, seed=5, start_year=1985, years=46)
     return shortage_report(sim.run())
 
 
-OPEN = pytest.mark.xfail(
-    strict=True, reason="issue 11: openings unfilled in 1985-1989 and after 2010 (see above)"
+START_UP = pytest.mark.xfail(
+    strict=True, reason="issue 11: openings unfilled in 1985 and 1986, the run's start-up (above)"
 )
 
 
-@OPEN
+def test_national_shortage_small_after_start_up(report):
+    later = report.years >= 1987
+    worst = int(np.argmax(np.where(later, report.national, -1.0)))
+    assert report.national[later].max() <= NATIONAL_MAX, (
+        f"national unfilled share {report.national[worst]:.3f} in {report.years[worst]}"
+    )
+
+
+@START_UP
 def test_national_shortage_small_every_year(report):
     worst = int(np.argmax(report.national))
     assert report.national.max() <= NATIONAL_MAX, (
@@ -55,7 +65,6 @@ def test_national_shortage_small_every_year(report):
     )
 
 
-@OPEN
 def test_no_destination_short_for_long(report):
     spells = report.longest_spell(LOCAL_MAX, MIN_SHARE)
     assert spells.max() <= LOCAL_YEARS, f"longest spell {spells.max()} years"

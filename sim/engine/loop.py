@@ -182,7 +182,12 @@ class Simulation:
         self.extra_indicators = [i for i in self.extra_indicators if i.name not in _CORE_SCALARS]
 
     def _place_initial_migrants(self, pars) -> None:
-        """Draw the initial stock from the young (under 40), placed by the choice model."""
+        """Draw the initial stock from the young (under 40) and place it by the choice model in
+        ``initial_arrival_rounds`` equal rounds (the stock arrived over the months before the
+        start). Each round sees the migrants placed before it, so the chance of a job it
+        weighs falls where arrivals already outnumber the jobs (Harris & Todaro 1970); a month
+        of job matching follows each round, and of wage adjustment each but the last (the
+        run's first month adjusts them after it). One round places the stock at once."""
         p = self.persons
         n_init = int(round(pars.initial_migrant_stock / self.scale))
         if n_init == 0:
@@ -190,13 +195,17 @@ class Simulation:
         u = uniform_array(self.seed, "init.select", 0, p.n)
         u = np.where((p.age < 40) & (p.hukou == RURAL), u, 2.0)
         chosen = np.argsort(u, kind="stable")[:n_init]
-        skip = np.ones(p.n, np.int8)
-        skip[chosen] = 0
-        decisions = self.mech["decisions"]
+        decisions, labour = self.mech["decisions"], self.mech["labour"]
         self.mech["household"].home_income(self)
-        decisions.decide(self, tick=-1, p_consider=1.0, force_move=True, skip=skip)
-        decisions.commit(self, self.start_year - 1)
-        self.mech["matching"].match(self, tick=-1)
+        rounds = max(1, min(int(pars.initial_arrival_rounds), n_init))
+        for r, group in enumerate(np.array_split(chosen, rounds)):
+            skip = np.ones(p.n, np.int8)
+            skip[group] = 0
+            decisions.decide(self, tick=-1, p_consider=1.0, force_move=True, skip=skip)
+            decisions.commit(self, self.start_year - 1)
+            self.mech["matching"].match(self, tick=-1 - r)
+            if r < rounds - 1:  # the run's first month adjusts wages after the last round
+                labour.adjust_wages(self)
         p.months_away[:] = np.where(p.loc != HOME, 12, 0).astype(np.int16)
 
     # ---------------------------------------------------------------- services to mechanisms

@@ -96,6 +96,18 @@ PARAMS = (
         "persons away from home for work at the start of the run",
         role="exogenous",
     ),
+    Param(
+        "initial_arrival_rounds",
+        12,
+        "rounds",
+        1,
+        120,
+        "assumption: the initial stock arrived a month at a time over the year before the "
+        "start; one round places it as if every migrant arrived at once, blind to the others",
+        "rounds in which the initial stock is placed, each seeing the migrants placed before it",
+        kind=int,
+        role="structural",
+    ),
 )
 
 CENSUS_MEAN_BIRTH_YEAR = 1963  # mean birth year of the 2000 census working-age population

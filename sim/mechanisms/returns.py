@@ -32,7 +32,7 @@ from sim.core.state import (
 PARAMS = (
     Param(
         "return_rate_year",
-        0.095,
+        0.106,
         "per year",
         0.0,
         5.0,
@@ -42,7 +42,7 @@ PARAMS = (
     ),
     Param(
         "return_female_mult",
-        0.832034,
+        0.683,
         "ratio",
         0.1,
         10.0,
@@ -82,7 +82,7 @@ PARAMS = (
     ),
     Param(
         "return_children_mult",
-        1.88763,
+        2.297,
         "ratio",
         0.5,
         10.0,

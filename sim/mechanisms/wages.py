@@ -135,7 +135,7 @@ PARAMS = (
     ],
     Param(
         "wage_adjust_shortage",
-        0.791032,
+        0.7938,
         "log points per year per unit shortage",
         0.0,
         10.0,
@@ -145,7 +145,7 @@ PARAMS = (
     ),
     Param(
         "frictional_shortage",
-        0.08,
+        0.03248,
         "share",
         0.0,
         0.15,

@@ -227,8 +227,10 @@ class ReferenceModel(mesa.Model):
 
     def place_initial_migrants(self) -> None:
         """The initial stock (seed, Introduction: ~2 million in the mid-1980s): randomly chosen
-        persons under 40 move by the choice model (one per household), then look for jobs; they
-        count as a year away (as ``Simulation._place_initial_migrants``)."""
+        persons under 40 move by the choice model (one per household) in
+        ``initial_arrival_rounds`` rounds, each followed by a month of job matching (and of
+        wage adjustment, but the last); they count as a year away (as
+        ``Simulation._place_initial_migrants``)."""
         n_init = int(round(self.pars.initial_migrant_stock / self.scale))
         if n_init == 0:
             return
@@ -236,20 +238,25 @@ class ReferenceModel(mesa.Model):
         present = [i for i in order if self.persons[i].hukou == RURAL]
         young = [i for i in present if self.persons[i].age < 40]
         old = [i for i in present if self.persons[i].age >= 40]
-        chosen = set((young + old)[:n_init])
+        chosen = (young + old)[:n_init]
         for h in self.households:
             h.compute_home_income()
-        self.update_market_signals()
-        for i, x in enumerate(self.persons):
-            if i in chosen:
-                x.decide(1.0, force_move=True)
-            else:
-                x.event = 0
-        for h in self.households:
-            h.resolve_departures(keep_one=False)
-        for x in self.persons:
-            x.commit_move(self.start_year - 1)
-        self.match_jobs()
+        rounds = max(1, min(int(self.pars.initial_arrival_rounds), n_init))
+        for r, group in enumerate(np.array_split(np.array(chosen, np.int64), rounds)):
+            self.update_market_signals()
+            group = set(group.tolist())
+            for i, x in enumerate(self.persons):
+                if i in group:
+                    x.decide(1.0, force_move=True)
+                else:
+                    x.event = 0
+            for h in self.households:
+                h.resolve_departures(keep_one=False)
+            for x in self.persons:
+                x.commit_move(self.start_year - 1)
+            self.match_jobs()
+            if r < rounds - 1:
+                self.adjust_wages(self.pars)
         for x in self.persons:
             x.months_away = 12 if x.loc != HOME else 0
 
@@ -385,6 +392,11 @@ class ReferenceModel(mesa.Model):
             settled, labour.month_factors(self.geo, pars, year, month),
         )
         self.ref_levels = self.ref_levels * np.exp(pars.wage_drift_year / 12.0)
+        self.adjust_wages(pars)
+
+    def adjust_wages(self, pars) -> None:
+        """Wage levels move with the counted shortage and unemployment; demand at the new wages
+        (``Labour.adjust_wages``)."""
         present, working = self.count_workers()
         shortage = np.maximum(self.demand - working, 0.0) / np.maximum(self.demand, 1e-12)
         unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)

@@ -60,7 +60,7 @@ from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-ex
 PARAMS = (
     Param(
         "consider_rate_year",
-        0.555963,
+        0.4269,
         "decisions/year",
         0.0,
         12.0,
@@ -111,7 +111,7 @@ PARAMS = (
     ),
     Param(
         "female_push_shift",
-        0.715018,
+        0.6318,
         "share",
         0.0,
         3.0,
@@ -135,7 +135,7 @@ PARAMS = (
     ),
     Param(
         "asc_home",
-        -1.05,
+        -0.6867,
         "utils",
         -20.0,
         20.0,
@@ -145,7 +145,7 @@ PARAMS = (
     ),
     Param(
         "parent_cost_mother",
-        2.66913,
+        2.303,
         "utils",
         0.0,
         10.0,
@@ -159,7 +159,7 @@ PARAMS = (
     ),
     Param(
         "parent_cost_father",
-        1.78655,
+        2.176,
         "utils",
         0.0,
         10.0,
@@ -204,7 +204,7 @@ PARAMS = (
     ),
     Param(
         "age_cost_per_decade",
-        1.35,
+        1.465,
         "utils per 10 years",
         0.0,
         5.0,
@@ -227,7 +227,7 @@ PARAMS = (
     ),
     Param(
         "control_grain_rations",
-        3.0018,
+        1.688,
         "utils",
         0.0,
         20.0,
@@ -239,7 +239,7 @@ PARAMS = (
     ),
     Param(
         "control_custody",
-        0.0695427,
+        0.03203,
         "utils",
         0.0,
         20.0,
@@ -287,7 +287,7 @@ PARAMS = (
     ),
     Param(
         "cost_across_province",
-        2.78156,
+        2.869,
         "utils",
         0.0,
         20.0,

@@ -96,7 +96,7 @@ PARAMS = (
     ),
     Param(
         "six_demand_mult",
-        1.62533,
+        1.482,
         "ratio",
         0.1,
         20.0,
@@ -140,7 +140,7 @@ PARAMS = (
     ],
     Param(
         "manufacturing_export_weight",
-        0.55,
+        0.5775,
         "share",
         0.0,
         1.0,
@@ -185,11 +185,13 @@ PARAMS = (
     ],
     Param(
         "demand_wage_elasticity",
-        0.434891,
+        1.121,
         "elasticity",
         0.0,
         3.0,
-        "Hamermesh 1993 (Labor Demand): own-wage elasticities of labour demand 0.15-0.75",
+        "Hamermesh 1993 (Labor Demand): constant-output own-wage elasticities 0.15-0.75; "
+        "with output held to its historical path (sim/data), the long-run scale effect "
+        "(firms relocating and automating as wages rise) adds to it: estimate, range 0.3-1.2",
         "fall of migrant labour demand per unit rise of the log wage level",
         role="behaviour",
     ),
@@ -205,7 +207,7 @@ PARAMS = (
     ),
     Param(
         "matching_efficiency",
-        0.867423,
+        0.997,
         "per month",
         0.0,
         1.0,
@@ -352,6 +354,17 @@ class Labour(Mechanism):
             month_factors(sim.geo, pars, sim.year, sim.month),
         )
         sim.ref_levels = sim.ref_levels * np.exp(pars.wage_drift_year / 12.0)
+        self.adjust_wages(sim)
+        shock = demand_multipliers(  # a month of an episode in sim/data/shocks.toml
+            pars.demand_shocks, sim.year, sim.month, pars.shock_employment_elasticity
+        )
+        if shock is not None:
+            sim.demand = sim.demand * shock[None, :]
+
+    def adjust_wages(self, sim: Any) -> None:
+        """A month of wage adjustment to the counted shortage and unemployment, and demand at
+        the new wages (also run between the arrival rounds of the initial stock)."""
+        p, pars = sim.persons, sim.pars
         present, working = count_workers(p.core, sim.geo.n_dest)
         sim.counts = (present, working)  # start-of-month counts, read by the decisions
         shortage = np.maximum(sim.demand - working, 0.0) / np.maximum(sim.demand, 1e-12)
@@ -362,11 +375,6 @@ class Labour(Mechanism):
         sim.demand = wage_adjusted_demand(
             sim.base_demand, paid if cost is None else paid * cost, sim.ref_levels, pars
         )
-        shock = demand_multipliers(  # a month of an episode in sim/data/shocks.toml
-            pars.demand_shocks, sim.year, sim.month, pars.shock_employment_elasticity
-        )
-        if shock is not None:
-            sim.demand = sim.demand * shock[None, :]
 
     @staticmethod
     def economy_weights(sim: Any) -> np.ndarray:

@@ -38,7 +38,7 @@ _FEMALE_SHARE = (
     # rural migrants was found in the stored copies); ordering from seed 1.3-1.4: construction
     # almost all men, export manufacturing preferring young women, services and catering mixed
     ("construction", 0.1, 0.02, 0.25),
-    ("manufacturing", 0.722, 0.45, 0.75),
+    ("manufacturing", 0.707, 0.45, 0.75),
     ("trade_catering", 0.55, 0.40, 0.70),
     ("services", 0.5, 0.35, 0.65),
     ("other", 0.35, 0.20, 0.50),
