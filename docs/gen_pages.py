@@ -343,7 +343,8 @@ def policies_page() -> str:
     for name, p in sim_schema().items():
         if p.role == "policy" and isinstance(p.default, dict):
             path = params[name]
-            steps = ", ".join(f"{y}: {v:g}" for y, v in zip(path.years, path.values, strict=True))
+            steps = ", ".join(f"{y}: {v if isinstance(v, str) else format(v, 'g')}"
+                              for y, v in zip(path.years, path.values, strict=True))
             paths.append((f"`{name}`", steps, p.unit))
     return (head + body + "\n\n## Default policy paths\n\n"
             + table(("parameter", "value from year", "unit"), paths) + "\n")

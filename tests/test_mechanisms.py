@@ -57,10 +57,20 @@ def test_home_income_cobb_douglas_by_hand():
     hh_start = np.array([0, 2, 4], np.int64)
     p = persons(4, loc=[HOME, HOME, HOME, 5])
     out = np.zeros(2)
-    household.home_income(hh_start, p, np.log(np.array([4.0, 4.0])),
+    land_pw = np.array([4.0, 4.0], np.float32)
+    stock = np.zeros(2, np.float32)
+    household.home_income(hh_start, p, np.log(land_pw.astype(np.float64)), land_pw, stock, False,
                           np.zeros(2, I8), np.array([np.log(100.0)]), 0.5, 0.0,
                           household.LOG_INT, out)
     assert np.exp(out) == pytest.approx([200.0, 100.0 * np.sqrt(8.0)])
+    assert stock.tolist() == [8.0, 8.0]  # readjusted: the stock follows the workers
+    # fixed tenure: the household's own stock, whatever its workers (6 mu for two at home)
+    stock[0] = 6.0
+    household.home_income(hh_start, p, np.log(land_pw.astype(np.float64)), land_pw, stock, True,
+                          np.zeros(2, I8), np.array([np.log(100.0)]), 0.5, 0.0,
+                          household.LOG_INT, out)
+    assert np.exp(out) == pytest.approx([100.0 * np.sqrt(3.0), 100.0 * np.sqrt(8.0)])
+    assert stock.tolist() == [6.0, 8.0]
 
 
 def test_household_sends_best_schooled_then_youngest_and_keeps_one_home():
@@ -248,8 +258,8 @@ def test_hukou_conversion_requires_stable_job_and_schooling_in_megacities():
     p.loc[:] = [0, 0, 0, 2, 2]
     dest_tier = np.array([0, 1, 3], I8)
     conv = np.zeros(5, I8)
-    hukou.draw_conversions(KEY, p, households([0], land=[1.0]), np.zeros(1, I8), np.ones(1),
-                           dest_tier,
+    hukou.draw_conversions(KEY, p, households([0], land=[1.0]), np.array([0, 5], np.int64),
+                           False, np.zeros(1, I8), np.ones(1), dest_tier,
                            np.full(3, 1.0e9), 0.0, conv)
     assert conv.tolist() == [1, 0, 0, 0, 1]
     assert (p.hukou[conv == 1] == URBAN).all()

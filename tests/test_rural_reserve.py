@@ -38,7 +38,7 @@ def _run_kernel(hh_start, p, hs, hh_prov, mean_land, k_factor, workers_per_mu):
     home = np.zeros(n_hh, np.int32)
     surplus = np.zeros(n_hh)
     idle = np.zeros(n_hh)
-    reserve_by_household(hh_start, p.core, hs.core, hh_prov, mean_land, k_factor,
+    reserve_by_household(hh_start, p.core, hs.core, False, hh_prov, mean_land, k_factor,
                          workers_per_mu, home, surplus, idle)
     return home, surplus, idle
 

@@ -19,7 +19,8 @@ from sim.cli.common import (
 def fmt_value(v: Any) -> str:
     """A default compactly: scalars as is, paths as ``1985:1.5 → 2001:0.4``."""
     if isinstance(v, dict):
-        pts = " → ".join(f"{y}:{x:g}" for y, x in v.items() if y != "mode")
+        pts = " → ".join(f"{y}:{x if isinstance(x, str) else format(x, 'g')}"
+                         for y, x in v.items() if y != "mode")
         return pts + (f" ({v['mode']})" if "mode" in v else "")
     if isinstance(v, float):
         return f"{v:g}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit, prange
 
+from sim.core.chunks import N_CHUNKS, chunk
 from sim.core.encodings import (  # noqa: F401  (re-exported: the names of state codes)
     AGE_GROUP_NAMES,
     FEMALE,
@@ -56,7 +57,10 @@ PERSON_FIELDS = (
 )
 HOUSEHOLD_FIELDS = (
     StateField("county", "int32", "global county id", level="household"),
-    StateField("land_mu_per_worker", "float32", "mu of arable land per working member",
+    StateField("land_mu_per_worker", "float32",
+               "entitlement: mu of arable land per registered worker (drawn at the start)",
+               level="household"),
+    StateField("land_mu", "float32", "mu of contracted arable land the household holds",
                level="household"),
     StateField("n_children", "int8", "children under 15", level="household"),
     StateField("child_by", f"({MAX_CHILDREN},)int16",
@@ -101,20 +105,29 @@ def n_chunks(n):
     return (n + TALLY_CHUNK - 1) // TALLY_CHUNK
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def flat_nonzero(a: np.ndarray) -> np.ndarray:
     """Indices of the non-zero entries of ``a``, in increasing order (``np.flatnonzero`` for the
-    month's event flags: one count and one fill pass, about four times faster at 1e6 persons)."""
-    n = 0
-    for i in range(a.shape[0]):
-        if a[i] != 0:
-            n += 1
-    out = np.empty(n, np.int64)
-    k = 0
-    for i in range(a.shape[0]):
-        if a[i] != 0:
-            out[k] = i
-            k += 1
+    month's event flags): a parallel count by fixed chunk, then each chunk fills its own part
+    (``sim.core.chunks``), so the result is the same with any number of threads."""
+    n = a.shape[0]
+    counts = np.zeros(N_CHUNKS + 1, np.int64)
+    for c in prange(N_CHUNKS):
+        lo, hi = chunk(c, n)
+        k = 0
+        for i in range(lo, hi):
+            if a[i] != 0:
+                k += 1
+        counts[c + 1] = k
+    starts = np.cumsum(counts)
+    out = np.empty(starts[N_CHUNKS], np.int64)
+    for c in prange(N_CHUNKS):
+        lo, hi = chunk(c, n)
+        k = starts[c]
+        for i in range(lo, hi):
+            if a[i] != 0:
+                out[k] = i
+                k += 1
     return out
 
 

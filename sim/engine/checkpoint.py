@@ -45,7 +45,8 @@ TABLES = ("persons", "households", "buf", "places", "network", "rec")
 REBUILT = frozenset({
     "agents", "seed", "start_year", "years", "threads", "geo", "params", "mechanisms", "mech",
     "stages", "timings", "build_seconds", "run_seconds", "projection", "hh_prov",
-    "mean_land_prov", "scale", "n_months", "extra_indicators", "_home_fields", "_entry_fields",
+    "mean_land_prov", "mean_land_now", "scale", "n_months", "extra_indicators", "_home_fields",
+    "_entry_fields",
     "initial_stock", "pars", "yq", "counts",
 })
 """Attributes of a :class:`Simulation` rebuilt by construction (same seed, agents, start and

@@ -22,6 +22,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from sim.core import land
 from sim.core.encodings import EXIT_CAUSES, HOME, RURAL
 from sim.core.geography import load_geography
 from sim.core.mechanism import Mechanism, StateField
@@ -212,7 +213,9 @@ class Simulation:
     def resolve_year(self, year: int) -> None:
         """Parameters of the year and every quantity derived from them (``sim.engine.yearly``)."""
         self.pars = self.params.at(year)
-        self.yq: YearInputs = year_quantities(self.geo, self.pars, year, self.mean_land_prov)
+        # the income anchor's mean land per worker under the year's tenure (sim.core.land)
+        self.mean_land_now = self.mean_land_prov * land.anchor_factor(self)
+        self.yq: YearInputs = year_quantities(self.geo, self.pars, year, self.mean_land_now)
 
     def key(self, stream: str, tick: int | None = None) -> np.uint64:
         """Key of the named random stream for this month (or for ``tick``)."""

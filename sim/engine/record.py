@@ -14,7 +14,8 @@ from sim.core.encodings import HOME, RURAL
 from sim.core.mechanism import Mechanism
 from sim.core.state import CHILD_BEHIND, CHILD_CITY, CHILD_ONE_AWAY, families
 from sim.io.cohorts import AGE_MIN, N_AGES, count_by_age
-from sim.io.results import WAGE_EDGES_2005, tally, tally_pay, tally_provinces
+from sim.io.results import WAGE_EDGES_2005
+from sim.io.tallies import tally, tally_pay, tally_provinces
 from sim.mechanisms import household
 from sim.mechanisms.demography.births import children_by_place
 

@@ -12,54 +12,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
-from sim.core.encodings import (
-    ACROSS_PROVINCE,
-    EXIT_CAUSES,
-    HOME,
-    JOB_INFORMAL,
-    JOB_INSURED,
-    MALE,
-    N_SECTORS,
-    RURAL,
-    SECTOR_NAMES,
-    URBAN,
-)
+from sim.core.encodings import EXIT_CAUSES, N_SECTORS, SECTOR_NAMES
 from sim.core.geography import DIST_CLASS_NAMES, REGION_NAMES, TIER_NAMES
 from sim.io.cohorts import empty_by_age
+from sim.io.tallies import (  # noqa: F401  (re-exported: the tallies' names)
+    N_PROFILE,
+    PR_AGE_SUM,
+    PR_AGED_15_29,
+    PR_EMPLOYED,
+    PR_INFORMAL,
+    PR_INSURED,
+    PR_MALE,
+    PR_PERMIT,
+    PR_RURAL_LF,
+    PR_SCHOOL_SUM,
+    PR_SETTLED,
+    PR_TRAINED_MIGRANTS,
+    PR_TRAINED_RURAL,
+    PROFILE,
+    tally,
+    tally_pay,
+    tally_provinces,
+)
 from sim.io.yearly import FLOW_INDICATORS, annual
 
 WAGE_BRACKETS = ("under_300", "300_500", "500_800", "over_800")  # RMB/month, 2005 prices (seed 1.4)
 WAGE_EDGES_2005 = np.array([300.0, 500.0, 800.0])
-PROFILE = (
-    "male",
-    "aged_15_29",
-    "age_sum",
-    "employed",
-    "rural_lf",
-    "settled",
-    "permit",
-    "school_sum",
-    "informal",
-    "insured",
-    "trained_migrants",
-    "trained_rural",
-)
-N_PROFILE = len(PROFILE)
-# column of each PROFILE entry in Recorder.profile (and in tally's counts)
-PR_MALE = PROFILE.index("male")
-PR_AGED_15_29 = PROFILE.index("aged_15_29")
-PR_AGE_SUM = PROFILE.index("age_sum")
-PR_EMPLOYED = PROFILE.index("employed")
-PR_RURAL_LF = PROFILE.index("rural_lf")
-PR_SETTLED = PROFILE.index("settled")
-PR_PERMIT = PROFILE.index("permit")
-PR_SCHOOL_SUM = PROFILE.index("school_sum")
-PR_INFORMAL = PROFILE.index("informal")
-PR_INSURED = PROFILE.index("insured")
-PR_TRAINED_MIGRANTS = PROFILE.index("trained_migrants")
-PR_TRAINED_RURAL = PROFILE.index("trained_rural")
 
 # monthly scalar indicators kept in Recorder.scalars (name -> unit)
 SCALARS = {
@@ -86,107 +65,6 @@ SCALARS = {
     "cpi": "index 2000=1",
     "population": "persons (national total, year-end; sim/data national_series.csv)",
 }
-
-
-@njit(cache=True)
-def tally(p, n_dest):
-    """One pass over persons: stock by destination and distance class, migrant profile,
-    employed migrants by sector, and the inter-provincial stock by destination."""
-    age = p.age
-    sex = p.sex
-    school = p.school
-    trained = p.trained
-    loc = p.loc
-    hukou = p.hukou
-    dist = p.dist
-    employed = p.employed
-    sector = p.sector
-    job = p.job
-    permit = p.permit
-    by_dest = np.zeros(n_dest, np.int64)
-    by_dest_xprov = np.zeros(n_dest, np.int64)  # those who crossed a provincial border
-    by_dist = np.zeros(4, np.int64)
-    prof = np.zeros(N_PROFILE, np.int64)
-    by_sector = np.zeros(N_SECTORS, np.int64)
-    for i in range(age.shape[0]):
-        if hukou[i] != RURAL:
-            if hukou[i] == URBAN:
-                prof[PR_SETTLED] += 1
-            continue
-        prof[PR_RURAL_LF] += 1
-        prof[PR_TRAINED_RURAL] += trained[i]
-        d = loc[i]
-        if d == HOME:
-            continue
-        prof[PR_TRAINED_MIGRANTS] += trained[i]
-        by_dest[d] += 1
-        by_dist[dist[i]] += 1
-        if dist[i] == ACROSS_PROVINCE:
-            by_dest_xprov[d] += 1
-        if sex[i] == MALE:
-            prof[PR_MALE] += 1
-        if age[i] < 30:
-            prof[PR_AGED_15_29] += 1
-        prof[PR_AGE_SUM] += age[i]
-        prof[PR_PERMIT] += permit[i]
-        prof[PR_SCHOOL_SUM] += school[i]
-        if employed[i] == 1:
-            prof[PR_EMPLOYED] += 1
-            by_sector[sector[i]] += 1
-            if (job[i] & JOB_INFORMAL) != 0:
-                prof[PR_INFORMAL] += 1
-            if (job[i] & JOB_INSURED) != 0:
-                prof[PR_INSURED] += 1
-    return by_dest, by_dist, prof, by_sector, by_dest_xprov
-
-
-@njit(cache=True)
-def tally_pay(loc, wage, paid, remit, job, contrib, minw, to_2005, edges):
-    """Wage brackets (2005 prices), fully paid, covered by and paid at least the minimum wage
-    (pay before the insured migrant's own contribution, as the 2004 Provisions compare it);
-    sums of wages and remittances (serial, so sums do not depend on threads)."""
-    bins = np.zeros(4, np.int64)
-    out = np.zeros(3, np.int64)  # paid in full, covered by a minimum wage, paid >= it
-    total = 0.0
-    total_remit = 0.0
-    for i in range(wage.shape[0]):
-        w = wage[i]
-        if w <= 0.0:
-            continue
-        total += w
-        total_remit += remit[i]
-        w5 = w * to_2005
-        k = 0
-        while k < 3 and w5 >= edges[k]:
-            k += 1
-        bins[k] += 1
-        out[0] += paid[i]
-        m = minw[loc[i]]
-        if m > 0.0:
-            out[1] += 1
-            gross = w / (1.0 - contrib) if (job[i] & JOB_INSURED) != 0 else w
-            if gross >= m * 0.999999:
-                out[2] += 1
-    return bins, out, total, total_remit
-
-
-@njit(cache=True)
-def tally_provinces(loc, hukou, hh, hh_prov, dest_prov, n_prov):
-    """One serial pass over persons (December): rural-hukou migrants (away, as in the migrant
-    stock) by the province of their household, where they are registered, and converted
-    (urban-hukou) persons by the province where they live. Integer counts: the same with any
-    number of threads."""
-    by_origin = np.zeros(n_prov, np.int64)
-    settled = np.zeros(n_prov, np.int64)
-    for i in range(loc.shape[0]):
-        d = loc[i]
-        if d == HOME:
-            continue
-        if hukou[i] == RURAL:
-            by_origin[hh_prov[hh[i]]] += 1
-        elif hukou[i] == URBAN:
-            settled[dest_prov[d]] += 1
-    return by_origin, settled
 
 
 def _year_to_date_mean(x: np.ndarray) -> np.ndarray:

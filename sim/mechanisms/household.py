@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.encodings import EVENT_DEPART, EVENT_NONE, HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL
+from sim.core.land import TENURES, is_fixed
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
@@ -154,6 +155,22 @@ PARAMS = (
         role="policy",
     ),
     Param(
+        "land_tenure",
+        {"1985": "readjusted", "2003": "fixed"},
+        "rule",
+        0,
+        0,
+        "CPC Central Committee and State Council Document No. 11 of 1993 (advocated 'more "
+        "people, no more land; fewer people, no less land'); Rural Land Contracting Law, in "
+        "force 1 March 2003 (no readjustment within the term); Brandt et al. 2002 (China "
+        "Journal 47: readjustments common before); sim/core/land.py",
+        "how a household's land follows its members: readjusted to its workers each month, or "
+        "fixed with the household (division only at a split)",
+        kind=str,
+        choices=TENURES,
+        role="policy",
+    ),
+    Param(
         "urban_income_per_wage",
         {"2000": 0.67, "2006": 0.56},
         "ratio",
@@ -184,23 +201,26 @@ LOG_INT = np.log(np.maximum(np.arange(64, dtype=np.float64), 1.0))  # log n for 
 
 
 @njit(cache=True, parallel=True)
-def home_income(hh_start, p, log_land_pw, hh_prov, log_prod, alpha, log_local, log_int, out):
-    """Log income per worker at home (RMB/month) of each household, from its land and the
+def home_income(hh_start, p, log_land_pw, land_pw, land, fixed, hh_prov, log_prod, alpha,
+                log_local, log_int, out):
+    """Log income per worker at home (RMB/month) of each household, from its land T and the
     workers at home (counting at least one, i.e. the person weighing a move):
-    log y = log A_p + alpha * log(land per worker * workers) - alpha * log(workers at home)."""
+    log y = log A_p + alpha * log T - alpha * log(workers at home). Under the ``fixed`` tenure T
+    is the household's stock ``land``; under ``readjusted`` it is the entitlement times the
+    registered rural workers (at least one), and the stock is rewritten to follow them
+    (:mod:`sim.core.land`)."""
     loc = p.loc
     hukou = p.hukou
     n_hh = hh_start.shape[0] - 1
     for h in prange(n_hh):
         n_work, at_home = rural_members(hh_start, h, loc, hukou)
-        n_work = min(max(n_work, 1), 63)
+        if fixed:
+            log_t = np.log(max(np.float64(land[h]), 1e-3))
+        else:
+            land[h] = land_pw[h] * np.float32(n_work)
+            log_t = log_land_pw[h] + log_int[min(max(n_work, 1), 63)]
         at_home = min(max(at_home, 1), 63)
-        out[h] = (
-            log_prod[hh_prov[h]]
-            + alpha * (log_land_pw[h] + log_int[n_work])
-            - alpha * log_int[at_home]
-            + log_local
-        )
+        out[h] = log_prod[hh_prov[h]] + alpha * log_t - alpha * log_int[at_home] + log_local
 
 
 @njit(cache=True)
@@ -388,6 +408,9 @@ class Household(Mechanism):
             sim.places.hh_start,
             p.core,
             buf.log_land,
+            sim.households.land_mu_per_worker,
+            sim.households.land_mu,
+            is_fixed(pars),
             sim.hh_prov,
             yq.log_farm_prod,
             pars.land_output_elasticity,

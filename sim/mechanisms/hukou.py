@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.encodings import EXIT_CAUSES, HOME, JOB_INFORMAL, RURAL, URBAN
+from sim.core.land import is_fixed, land_per_worker
 from sim.core.mechanism import Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform
@@ -171,6 +172,8 @@ def draw_conversions(
     key,
     p,
     hs,
+    hh_start,
+    fixed,
     county_prov,
     mean_land_prov,
     dest_tier,
@@ -178,7 +181,9 @@ def draw_conversions(
     land_attach,
     converted,
 ):
-    """Convert eligible migrants who take local hukou this month (marked in ``converted``)."""
+    """Convert eligible migrants who take local hukou this month (marked in ``converted``).
+    The draws read the state before any conversion of the month (land per worker counts the
+    household's rural members), then the converted change hukou in a second loop."""
     loc = p.loc
     hukou = p.hukou
     employed = p.employed
@@ -186,7 +191,8 @@ def draw_conversions(
     school = p.school
     hh = p.hh
     county = p.county
-    land = hs.land_mu_per_worker
+    land_pw = hs.land_mu_per_worker
+    land = hs.land_mu
     n = loc.shape[0]
     for i in prange(n):
         converted[i] = 0
@@ -196,10 +202,13 @@ def draw_conversions(
         tier = dest_tier[d]
         if tier == 3 and school[i] < 2:
             continue
-        rel = land[hh[i]] / mean_land_prov[county_prov[county[i]]]
+        lpw = land_per_worker(hh[i], hh_start, loc, hukou, land_pw, land, fixed)
+        rel = lpw / mean_land_prov[county_prov[county[i]]]
         r = rate_month_dest[d] * np.exp(-land_attach * rel)
         if uniform(key, i, 0) < r:
             converted[i] = 1
+    for i in prange(n):
+        if converted[i]:
             hukou[i] = URBAN
 
 
@@ -236,8 +245,10 @@ class Hukou(Mechanism):
             sim.key("hukou"),
             p.core,
             hh.core,
+            sim.places.hh_start,
+            is_fixed(pars),
             sim.places.county_prov,
-            sim.mean_land_prov,
+            sim.mean_land_now,
             sim.geo.dest_tier,
             yq.conv_month,
             pars.land_attachment,

@@ -71,8 +71,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from sim.core.chunks import N_CHUNKS, chunk
 from sim.core.encodings import N_SECTORS, RURAL, SECTOR_NAMES
 from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param
@@ -266,26 +267,32 @@ def year_inputs(geo, pars) -> dict[str, Any]:
     }
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def tally(p, emp_before, paid):
     """Employed rural-hukou migrants by sector, those of them unpaid this month, and this
-    month's hires (employed now, not at the start of matching)."""
+    month's hires (employed now, not at the start of matching): partial counts by fixed chunk
+    in parallel (``sim.core.chunks``)."""
     loc = p.loc
     hukou = p.hukou
     employed = p.employed
     sector = p.sector
-    by_sector = np.zeros(N_SECTORS, np.int64)
-    unpaid = 0
-    hires = 0
-    for i in range(loc.shape[0]):
-        if loc[i] < 0 or hukou[i] != RURAL or employed[i] == 0:
-            continue
-        by_sector[sector[i]] += 1
-        if paid[i] == 0:
-            unpaid += 1
-        if emp_before[i] == 0:
-            hires += 1
-    return by_sector, unpaid, hires
+    n = loc.shape[0]
+    c_sector = np.zeros((N_CHUNKS, N_SECTORS), np.int64)
+    c_count = np.zeros((N_CHUNKS, 2), np.int64)  # unpaid, hires
+    for c in prange(N_CHUNKS):
+        lo, hi = chunk(c, n)
+        by_sector = c_sector[c]
+        cnt = c_count[c]
+        for i in range(lo, hi):
+            if loc[i] < 0 or hukou[i] != RURAL or employed[i] == 0:
+                continue
+            by_sector[sector[i]] += 1
+            if paid[i] == 0:
+                cnt[0] += 1
+            if emp_before[i] == 0:
+                cnt[1] += 1
+    tot = c_count.sum(axis=0)
+    return c_sector.sum(axis=0), tot[0], tot[1]
 
 
 class Inspection(Mechanism):

@@ -338,6 +338,7 @@ def build_population(
     households = Households.allocate(n_hh, HOUSEHOLD_FIELDS)
     households.county[:] = hh_county
     households.land_mu_per_worker[:] = land
+    households.land_mu[:] = land.astype(np.float32) * hh_workers.astype(np.float32)
     households.n_children[:] = np.minimum(kids, 12)
 
     # persons (drawn for the n occupied slots, then laid out with the vacant ones)

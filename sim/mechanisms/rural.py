@@ -8,7 +8,7 @@ moves when they are recorded.
 The farm of household h in province p is Cobb-Douglas in its land T_h (mu) and its rural-hukou
 workers at home L_h, as in ``household.home_income``:
 
-    Y_h = A_p * T_h**alpha * L_h**(1 - alpha),  T_h = land per worker_h * rural workers_h,
+    Y_h = A_p * T_h**alpha * L_h**(1 - alpha),  T_h the household's land (``land_tenure``),
 
 with alpha = ``land_output_elasticity``. The marginal product of labour is
 MP_h = (1 - alpha) * Y_h / L_h.
@@ -23,7 +23,9 @@ surplus when MP at L = k is below ``surplus_mp_share`` * w_p, that is beyond
     K*_h = T_h / m_p * ((1 - alpha) / s) ** (1 / alpha)
 
 workers, so the household's surplus is max(L_h - K*_h, 0) workers (persons, not rounded). A_p
-cancels: surplus falls only as workers leave, or with more land per worker.
+cancels: surplus falls only as workers leave, or with more land per worker; under the fixed
+tenure (from 2003, :mod:`sim.core.land`) it also rises as a household grows on the same
+land. m_p is the start year's mean: the institutional wage is fixed in land terms.
 
 **Underemployment rate**: the labour-requirement method. A mu of arable land needs
 ``labour_days_per_mu`` days a year and a full-time farm worker gives ``farm_days_per_worker``
@@ -43,6 +45,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from sim.core.land import is_fixed
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.state import rural_members
@@ -89,7 +92,8 @@ PARAMS = (
 
 @njit(cache=True, parallel=True)
 def reserve_by_household(
-    hh_start, p, hs, hh_prov, mean_land_prov, k_factor, workers_per_mu, home, surplus, idle
+    hh_start, p, hs, fixed, hh_prov, mean_land_prov, k_factor, workers_per_mu, home, surplus,
+    idle
 ):
     """Per household h: workers at home ``home[h]``, surplus workers ``surplus[h]`` =
     max(L - T / m_p * k_factor, 0) and workers beyond the land's needs ``idle[h]`` =
@@ -106,7 +110,10 @@ def reserve_by_household(
             surplus[h] = 0.0
             idle[h] = 0.0
             continue
-        land = max(np.float64(land_pw[h]), 1e-3) * n_work  # as household.init: at least 1e-3
+        if fixed:  # the household's stock (sim.core.land)
+            land = max(np.float64(hs.land_mu[h]), 1e-3)
+        else:  # entitlement x registered workers, as household.init: at least 1e-3
+            land = max(np.float64(land_pw[h]), 1e-3) * n_work
         surplus[h] = max(at_home - land / mean_land_prov[hh_prov[h]] * k_factor, 0.0)
         idle[h] = max(at_home - land * workers_per_mu, 0.0)
 
@@ -124,6 +131,7 @@ def reserve(sim: Any) -> tuple[float, float, float]:
         sim.places.hh_start,
         sim.persons.core,
         sim.households.core,
+        is_fixed(pars),
         sim.hh_prov,
         sim.mean_land_prov,
         surplus_factor(pars.land_output_elasticity, pars.surplus_mp_share),

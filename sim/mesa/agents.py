@@ -28,6 +28,7 @@ from sim.core.encodings import (
     URBAN,
     VACANT,
 )
+from sim.mesa import land
 from sim.mesa.families import PERSONAL, Child, family_cost, is_parent
 
 
@@ -56,8 +57,9 @@ class Household(mesa.Agent):
         super().__init__(model)
         self.county = county
         self.prov = prov
-        self.land = float(land_mu_per_worker)
+        self.land = float(land_mu_per_worker)  # entitlement per worker (``sim.mesa.land``)
         self.log_land = math.log(max(self.land, 1e-3))
+        self.land_stock = self.land_now = 0.0  # set by the model: mu held, per worker now
         self._n_children = int(n_children)  # version 0.6 households (no life course)
         self.children: list[Child] = []  # the life course: children under 15
         self.kids_with: Person | None = None  # the migrant the children live with, if any
@@ -89,19 +91,16 @@ class Household(mesa.Agent):
     def compute_home_income(self) -> None:
         """Log income per worker at home (``household.home_income``; seed 1.1, 1.5).
 
-        Output A_p * land^alpha * workers_home^(1-alpha), with land = land per worker times the
-        household's rural workers; per worker at home that is A_p * (land / at_home)^alpha.
-        Both counts are at least 1 (the person weighing a move counts as staying)."""
+        Output A_p * T^alpha * workers_home^(1-alpha), with T the land of the tenure rule
+        (``sim.mesa.land.log_land``); per worker at home A_p * (T / at_home)^alpha. The count
+        at home is at least 1 (the person weighing a move counts as staying)."""
         m = self.model
-        n_work = sum(1 for x in self.members if x.hukou == RURAL)
-        at_home = sum(1 for x in self.members if x.hukou == RURAL and x.loc == HOME)
-        n_work = min(max(n_work, 1), 63)
+        n_work, at_home = land.rural_counts(self)
+        log_t = land.log_land(self, n_work, land.is_fixed(m.pars))
         at_home = min(max(at_home, 1), 63)
         alpha = m.pars.land_output_elasticity
         self.log_income_home = (
-            m.log_farm_prod[self.prov]
-            + alpha * (self.log_land + math.log(n_work))
-            - alpha * math.log(at_home)
+            m.log_farm_prod[self.prov] + alpha * log_t - alpha * math.log(at_home)
             + m.pars.local_development
         )
 
@@ -332,7 +331,7 @@ class Person(mesa.Agent):
         d = self.loc
         if m.geo.dest_tier[d] == 3 and self.school < 2:
             return False
-        rel = self.household.land / m.mean_land_prov[self.prov]
+        rel = self.household.land_now / m.mean_land_now[self.prov]
         r = m.conv_month[d] * math.exp(-m.pars.land_attachment * rel)
         if m.rng.random() >= r:
             return False

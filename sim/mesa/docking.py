@@ -253,6 +253,7 @@ def transplant(sim: Simulation) -> ReferenceModel:
             house.n_children = int(hh.n_children[h])
         k = int(hh.kids_with[h])
         house.kids_with = m.persons[k] if k >= 0 else None
+        house.land_stock = np.float32(hh.land_mu[h])
     m.t = sim.t
     m.resolve_year(sim.start_year + max(sim.t - 1, 0) // 12)
     for name in ("demand", "base_demand", "levels", "ref_levels"):

@@ -51,6 +51,7 @@ from sim.mechanisms.decisions.choice import CARER_MIN_AGE
 from sim.mechanisms.demography.births import cohort_count, mother_weights, place_births
 from sim.mechanisms.demography.life_course import ENTRY_AGE, ENTRY_PLACES
 from sim.mechanisms.demography.marriage import MAX_AGE_GROOM, MIN_GROOM_AGE, marriage_hazard
+from sim.mesa import land as mesa_land
 
 #: the January counts of the life course, named as the core's indicators
 LIFE_INDICATORS = (
@@ -198,6 +199,7 @@ def _co_reside(model: Any, pars: Any) -> tuple[list, int]:
                 moves.append((y, m_at))
     to = {id(src): dst for src, dst in moves}
     partners = [src.spouse for src, _ in moves]
+    mesa_land.split(model, pars, moves)  # a couple in an empty homestead takes its shares
     for src, dst in moves:
         src.move_to(dst)
     for (_, dst), partner in zip(moves, partners, strict=True):

@@ -50,6 +50,7 @@ from sim.mechanisms import demography, labour, wages
 from sim.mechanisms.network import build_network
 from sim.mechanisms.population import build_population
 from sim.mesa import families as life
+from sim.mesa import land
 from sim.mesa.agents import Household, Person
 from sim.mesa.offfarm import TVE_INDICATORS, rural_offfarm
 from sim.mesa.support import refuse_unsupported
@@ -168,6 +169,8 @@ class ReferenceModel(mesa.Model):
             )
             for h in range(hhs.n)
         ]
+        for h, hh in enumerate(self.households):
+            hh.land_stock = np.float32(hhs.land_mu[h])
         self.persons: list[Person] = []
         for i in range(persons.n):
             h = self.households[int(persons.hh[i])]
@@ -291,7 +294,8 @@ class ReferenceModel(mesa.Model):
         """Parameters and the year's quantities (``sim.engine.yearly``, shared with the core)."""
         self.year = year
         self.pars = self.params.at(year)
-        self.__dict__.update(vars(year_quantities(self.geo, self.pars, year, self.mean_land_prov)))
+        self.mean_land_now = land.anchor(self)  # the income anchor under the year's tenure
+        self.__dict__.update(vars(year_quantities(self.geo, self.pars, year, self.mean_land_now)))
         self.p_bring = self.pars.child_bring_max * (1.0 - self.pars.child_school_barrier)
         self._moving_cost_cache.clear()
 
@@ -462,6 +466,7 @@ class ReferenceModel(mesa.Model):
         rate = pars.return_rate_year * self.return_weights[month - 1] * self.return_hazard_mult
         n_returned = sum(x.maybe_return(rate) for x in self.persons)
         # 5 hukou
+        land.land_now(self)
         for x in self.persons:
             x.maybe_convert()
         for x in self.persons:

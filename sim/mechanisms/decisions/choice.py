@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sim.core.chunks import N_CHUNKS, chunk
 from sim.core.encodings import (
     EVENT_DEPART,
     EVENT_NONE,
@@ -456,11 +457,12 @@ def _ask_ahead(who, k, m, indptr, indices, loc, hh, y_home, county, age):
         prefetch(y_home, hh[who[k + AHEAD]])
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def apply_moves(event, new_loc, new_dist, p, year, out_by_dist):
     """Commit the month's moves; returns the numbers of onward moves and of returns by choice
     (Harris-Todaro mode) and adds departures by distance class to ``out_by_dist``. Movers arrive
-    without a job or permit."""
+    without a job or permit. Parallel over fixed chunks with partial counts
+    (``sim.core.chunks``)."""
     loc = p.loc
     dist = p.dist
     employed = p.employed
@@ -469,26 +471,32 @@ def apply_moves(event, new_loc, new_dist, p, year, out_by_dist):
     job = p.job
     permit = p.permit
     first_year = p.first_year
-    onward = 0
-    back = 0
-    for i in range(event.shape[0]):
-        ev = event[i]
-        if ev == EVENT_NONE:
-            continue
-        loc[i] = new_loc[i]
-        dist[i] = new_dist[i]
-        employed[i] = 0
-        sector[i] = NO_SECTOR
-        job[i] = 0
-        permit[i] = 0
-        if ev == EVENT_DEPART:
-            months_away[i] = 0
-            out_by_dist[new_dist[i]] += 1
-            if first_year[i] < 0:
-                first_year[i] = year
-        elif ev == EVENT_RETURN:
-            months_away[i] = 0
-            back += 1
-        else:
-            onward += 1
-    return onward, back
+    n = event.shape[0]
+    c_count = np.zeros((N_CHUNKS, 6), np.int64)  # onward, back, departures by distance class
+    for c in prange(N_CHUNKS):
+        lo, hi = chunk(c, n)
+        cnt = c_count[c]
+        for i in range(lo, hi):
+            ev = event[i]
+            if ev == EVENT_NONE:
+                continue
+            loc[i] = new_loc[i]
+            dist[i] = new_dist[i]
+            employed[i] = 0
+            sector[i] = NO_SECTOR
+            job[i] = 0
+            permit[i] = 0
+            if ev == EVENT_DEPART:
+                months_away[i] = 0
+                cnt[2 + new_dist[i]] += 1
+                if first_year[i] < 0:
+                    first_year[i] = year
+            elif ev == EVENT_RETURN:
+                months_away[i] = 0
+                cnt[1] += 1
+            else:
+                cnt[0] += 1
+    tot = c_count.sum(axis=0)
+    for k in range(4):
+        out_by_dist[k] += tot[2 + k]
+    return tot[0], tot[1]

@@ -12,7 +12,8 @@ scale, where a county holds only a handful of agents in a small run). The couple
 together: into the husband's household (patrilocal, with chance ``patrilocal_share``) or the
 wife's where that household has a free place; else into an empty homestead of that
 household's county (a household split: the village reallocates the land of households that
-died out; land per worker stays the homestead's); else into the other spouse's household.
+died out, and under the fixed land tenure each spouse brings a share of the land of the
+household left: ``sim.core.land``); else into the other spouse's household.
 Where none has room the couple stays registered in two households (``couples_apart``) and
 tries again every January. The one who moves takes all personal state along (also while away
 as a migrant) into the new place, whose village contacts they take over; a wife's children
@@ -47,8 +48,7 @@ and by whether both parents are at home, one is away, both are away (left with r
 they live with a migrant in a city.
 
 **Not yet here** (issue 12): elderly members who need care, family migration decisions by
-member, divorce and remarriage, division of land at a split (land per worker is a household
-constant).
+member, divorce and remarriage.
 
 With ``life_course`` off (or a closed population, ``cohort_entry`` off) the model is that of
 version 0.6: households are random groups of working-age persons with a fixed number of
@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from sim.core.encodings import FEMALE, HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL
+from sim.core.land import is_fixed, split_land
 from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform_array
@@ -343,6 +344,9 @@ class LifeCourse(Mechanism):
             n_out,
         )
         mv = index_ranges(lo, n_out[:, 0])
+        if is_fixed(pars):  # a couple in an empty homestead takes its shares (land.py)
+            split_land(src[mv], dst[mv], pl.hh_start, p.hh, p.loc, p.hukou,
+                       sim.households.land_mu)
         move_persons(sim, src[mv], dst[mv])
         return int(cp.size), int(mv.size), int(n_out[:, 1].sum())
 

@@ -16,8 +16,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from sim.core.chunks import N_CHUNKS, chunk
 from sim.core.encodings import (
     N_SECTORS,
     RURAL,
@@ -275,37 +276,47 @@ PARAMS = (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def count_workers(p, n_dest):
-    """Rural-hukou migrants present per destination, and employed per destination and sector."""
+    """Rural-hukou migrants present per destination, and employed per destination and sector
+    (partial counts by fixed chunk in parallel, ``sim.core.chunks``)."""
     loc = p.loc
     hukou = p.hukou
     employed = p.employed
     sector = p.sector
-    present = np.zeros(n_dest, np.int64)
-    working = np.zeros((n_dest, N_SECTORS), np.int64)
-    for i in range(loc.shape[0]):
-        d = loc[i]
-        if d >= 0 and hukou[i] == RURAL:
-            present[d] += 1
-            if employed[i] == 1:
-                working[d, sector[i]] += 1
-    return present, working
+    n = loc.shape[0]
+    c_present = np.zeros((N_CHUNKS, n_dest), np.int64)
+    c_working = np.zeros((N_CHUNKS, n_dest, N_SECTORS), np.int64)
+    for c in prange(N_CHUNKS):
+        lo, hi = chunk(c, n)
+        present = c_present[c]
+        working = c_working[c]
+        for i in range(lo, hi):
+            d = loc[i]
+            if d >= 0 and hukou[i] == RURAL:
+                present[d] += 1
+                if employed[i] == 1:
+                    working[d, sector[i]] += 1
+    return c_present.sum(axis=0), c_working.sum(axis=0)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def count_settled(p, n_dest):
     """Persons aged 15-64 who converted to a local hukou, by destination: under
     ``local_competition`` they join the local workforce."""
     loc = p.loc
     hukou = p.hukou
     age = p.age
-    out = np.zeros(n_dest, np.int64)
-    for i in range(loc.shape[0]):
-        d = loc[i]
-        if d >= 0 and hukou[i] == URBAN and 15 <= age[i] < 65:
-            out[d] += 1
-    return out
+    n = loc.shape[0]
+    c_out = np.zeros((N_CHUNKS, n_dest), np.int64)
+    for c in prange(N_CHUNKS):
+        lo, hi = chunk(c, n)
+        out = c_out[c]
+        for i in range(lo, hi):
+            d = loc[i]
+            if d >= 0 and hukou[i] == URBAN and 15 <= age[i] < 65:
+                out[d] += 1
+    return c_out.sum(axis=0)
 
 
 def job_chances(demand: np.ndarray, present: np.ndarray, working: np.ndarray, pars):
