@@ -19,8 +19,9 @@ per-worker entitlement drawn at the start, ``households.land_mu_per_worker``. Th
     Meitan, http://bbs.zunyishizx.com/archiver/showtopic-8099.aspx), and made law by the Rural
     Land Contracting Law (adopted 29 August 2002, in force 1 March 2003: the Taikang county
     government's copy, sim/data/policies.toml ``rural_land_contracting_law_2002``; art. 27, as
-    recalled: no readjustment by the contractor within the term). The stock stays with the household through births, entry at 15, marriage into it,
-    deaths, ageing out, migration and hukou conversion. The switch year is a lever (1994-2003
+    recalled: no readjustment by the contractor within the term). The stock stays with the
+    household through births, entry at 15, marriage into it, deaths, ageing out, migration and
+    hukou conversion. The switch year is a lever (1994-2003
     are defensible: the 1993 document advocated, the 2002 law required).
 
 **Division at a split** (fen jia; an assumption, stated): when a couple sets up a new
