@@ -47,8 +47,8 @@ hastened by children left behind (``returns``); children are counted by age (und
 and by whether both parents are at home, one is away, both are away (left with relatives), or
 they live with a migrant in a city.
 
-**Not yet here** (issue 12): elderly members who need care, family migration decisions by
-member, divorce and remarriage.
+**Not yet here** (issue 12): spouses deciding together whether to migrate, divorce and
+remarriage. Elders of the household are their own mechanism (``sim.mechanisms.elders``).
 
 With ``life_course`` off (or a closed population, ``cohort_entry`` off) the model is that of
 version 0.6: households are random groups of working-age persons with a fixed number of
