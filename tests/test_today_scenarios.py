@@ -108,8 +108,14 @@ def test_lockdown_raises_unemployment_in_its_months_only(runs):
     during = (_months(runs["lockdown_2027"], *args, (2027, 2), (2027, 3))
               - _months(runs[BASE], *args, (2027, 2), (2027, 3)))
     # measured: 3.4 and 1.1 points (0.7); 5.0 and 0.3 since 0.8, whose faster matching
-    # (matching_efficiency 0.87) rehires within the second month
-    assert (during > 0.0).all() and during.max() > 0.01, during
+    # (matching_efficiency 0.87) rehires within the second month; since 0.11 (minimum wage
+    # 0.257 of the average wage from 2009) +17.6 and -0.15 points: those laid off in February
+    # go home, and in March the rate of those left is at the baseline's (-0.4 to -0.04 points
+    # on seeds 5, 7, 9, 11 at 20,000 persons), so only the first month is asserted
+    assert during[0] > 0.05 and abs(during[1]) < 0.02, during
+    stock = (_months(runs["lockdown_2027"], "migrant_stock", "total", (2027, 2), (2027, 5))
+             - _months(runs[BASE], "migrant_stock", "total", (2027, 2), (2027, 5)))
+    assert (stock < 0).all(), stock  # the laid off return home and stay there for a while
     before = (_months(runs["lockdown_2027"], *args, (2027, 1), (2027, 1))
               - _months(runs[BASE], *args, (2027, 1), (2027, 1)))
     assert np.array_equal(before, [0.0])

@@ -176,12 +176,16 @@ PARAMS = (
     ),
     Param(
         "min_wage_ratio",
-        {"mode": "step", "1985": 0.0, "1994": 0.3, "2004": 0.32},
+        {"mode": "step", "1985": 0.0, "1994": 0.3, "2004": 0.295, "2009": 0.257},
         "ratio",
         0.0,
         1.5,
-        "1993 Minimum Wage Regulations; 2004 Minimum Wage Provisions (seed 2.1) "
-        "(steps at dated documents, sim/data/policies.toml)",
+        "steps at the 1993 Regulations and the 2004 Provisions (seed 2.1; "
+        "sim/data/policies.toml); 2004 and 2010 levels: Xing & Xu (2016) table 4, "
+        "mean over 30 provinces of the city-level ratio to the local average wage "
+        "(0.295, 0.257); the fall dated 2009, the freeze of November 2008 (China Daily "
+        "2010-08-19); held after 2010: 'relatively stable as a share' (PIIE 2013: 30% "
+        "highest grade in 2011); 1994: estimate, range 0.2-0.4",
         "minimum wage relative to the local average urban wage",
         role="policy",
     ),

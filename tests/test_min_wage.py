@@ -1,0 +1,64 @@
+"""Minimum-wage levels from their published source (issue 14: drivers after 2006).
+
+The baseline's ``min_wage_ratio`` (minimum wage relative to the province's average urban wage)
+is 0.295 from 2004 and 0.257 from 2009: the means over 30 provinces of Xing & Xu (2016),
+table 4. The scenario ``min_wage_by_province`` gives each province its own row of that table.
+These tests check that the two agree (one source, no typo in either), that the path steps only
+at its documents, and that a province's ratio reaches its destinations and no others.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.core.geography import load_geography
+from sim.core.policies import documents_for
+from sim.engine.registry import Params
+from sim.engine.yearly import year_quantities
+from sim.experiments.scenario import load_scenario
+
+GEO = load_geography()
+LAND = np.linspace(1.0, 3.0, GEO.n_prov)
+SCENARIO = "min_wage_by_province"
+
+
+@pytest.fixture(scope="module")
+def by_province() -> dict:
+    """Province name -> its yearly path of ``min_wage_ratio`` in the scenario."""
+    places = load_scenario(SCENARIO).to_params().by_place()
+    assert all(k.startswith("by_province.") and k.endswith(".min_wage_ratio") for k in places)
+    return {k.split(".")[1]: v for k, v in places.items()}
+
+
+def test_baseline_path_steps_at_documents_and_holds_after_2010():
+    p = Params()
+    assert p.at(2003).min_wage_ratio == 0.3
+    assert p.at(2004).min_wage_ratio == 0.295 and p.at(2008).min_wage_ratio == 0.295
+    assert p.at(2009).min_wage_ratio == 0.257  # the freeze of November 2008
+    assert all(p.at(y).min_wage_ratio == 0.257 for y in range(2010, 2036))
+    assert {2004, 2009} <= {d.effective_year for d in documents_for("min_wage_ratio")}
+
+
+def test_provinces_average_to_the_national_path(by_province):
+    """Unweighted mean over the 30 provinces of the table = the national default (to the
+    table's three decimals); Tibet is not in the table and keeps the national path."""
+    assert len(by_province) == 30 and "Tibet" not in by_province
+    nat = Params()
+    for year in (2004, 2009):
+        vals = [path.at(year) for path in by_province.values()]
+        assert abs(np.mean(vals) - nat.at(year).min_wage_ratio) < 5e-4, year
+    for path in by_province.values():  # before 2004 every province keeps the national path
+        assert all(path.at(y) == nat.at(y).min_wage_ratio for y in range(1985, 2004))
+
+
+def test_a_province_ratio_reaches_its_destinations_only():
+    base = load_scenario("baseline_2025").to_params()
+    scn = load_scenario(SCENARIO).to_params()
+    q0 = year_quantities(GEO, base.at(2010), 2010, LAND)
+    q1 = year_quantities(GEO, scn.at(2010), 2010, LAND)
+    ratio = q1.minw / q0.minw
+    for prov, expected in (("Beijing", 0.173), ("Hubei", 0.332), ("Tibet", 0.257)):
+        dests = GEO.dest_prov == GEO.prov_name.index(prov)
+        assert dests.any()
+        np.testing.assert_allclose(ratio[dests], expected / 0.257, rtol=1e-12)
