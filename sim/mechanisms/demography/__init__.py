@@ -68,21 +68,30 @@ PARAMS = (
     ),
     Param(
         "entrant_share_junior",
-        {"1985": 0.45, "1995": 0.6, "2006": 0.68},
+        {"1985": 0.45, "1995": 0.6, "2006": 0.68, "2010": 0.674, "2015": 0.601, "2021": 0.464},
         "share",
         0.0,
         1.0,
-        "seed 1.3: most migrants hold junior high diplomas; 1986 compulsory schooling law",
+        "1985-2006: estimate (seed 1.3: most migrants hold junior high diplomas; 1986 "
+        "compulsory schooling law); from 2010 junior or more = 0.942: 5.8% of rural children "
+        "aged 15-17 had not received or completed compulsory education (2010 census, Duan "
+        "Chengrong et al., UNICEF China atlas fig. 10.8), held after; the split with "
+        "entrant_share_senior as there",
         "share of new entrants whose highest level is junior secondary",
         role="exogenous",
     ),
     Param(
         "entrant_share_senior",
-        {"1985": 0.08, "1995": 0.12, "2006": 0.2},
+        {"1985": 0.08, "1995": 0.12, "2006": 0.2, "2010": 0.268, "2015": 0.341, "2021": 0.478},
         "share",
         0.0,
         1.0,
-        "2000 census and later rural schooling tabulations",
+        "1985-2006: estimate (2000 census and rural schooling tabulations, remembered); after "
+        "2006 derived, an estimate (range +/-0.1): the log-odds gap of 2006 between rural "
+        "entrants with junior schooling going on (0.20/0.88) and the national share of junior "
+        "graduates entering senior secondary (72% in 2005: 8.78 M + 6.47 M entrants of 21.23 M "
+        "graduates, 'Education Development in 2005') held, with the national share linear to "
+        "90% in 2021 (MoE national tables: 91.7% 2021, 88.2% 2022); held after 2021",
         "share of entrants with senior secondary+",
         role="exogenous",
     ),

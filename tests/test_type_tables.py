@@ -1,0 +1,70 @@
+"""The destination-choice tables (``choice.type_tables``) computed by fused kernels equal, bit for
+bit, the array formula they replaced (version 0.11; the formula is kept here as the reference):
+utilities in the same order of operations, numpy's exp, sequential running sums per row. So
+the kernels changed no result, and any future change that does shows here first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.core.geography import load_geography
+from sim.engine.registry import Params
+from sim.mechanisms.decisions.choice import N_SEX, dist_class_probs, n_types, type_tables
+
+GEO = load_geography()
+
+
+def reference(geo, pars, wage, emp_rate, living, hukou_pen, y_ref, dist_probs, log_size=None,
+              fallback=None):
+    """The array formula of version 0.10 (seven-dimensional broadcast)."""
+    lam = pars.nest_lambda
+    costs = np.array([pars.cost_within_county, pars.cost_across_county,
+                      pars.cost_across_prefecture, pars.cost_across_province])
+    move_cost = dist_probs @ costs
+    move_cost = move_cost + pars.cost_per_1000km * (
+        geo.prov_dist_km[:, geo.dest_prov] / 1000.0)[:, None, :]
+    if emp_rate.ndim == 1:
+        emp_rate = np.repeat(emp_rate[:, None], N_SEX, axis=1)
+    er = emp_rate[:, None, None, :]
+    income = wage[..., None] * er
+    if fallback is not None:
+        income = income + (1.0 - er) * fallback[..., None]
+    net = np.maximum(income - living[:, None, None, None], 0.05 * y_ref)
+    log_net = np.log(net / y_ref)
+    pull = np.array([1.0 + pars.young_pull_shift, 1.0, 1.0]) * pars.beta_income
+    age_cost = np.array([0.0, 1.5, 3.0]) * pars.age_cost_per_decade
+    sex_cost = np.array([0.0, pars.female_cost])
+    v = (pull[None, None, None, :, None, None, None]
+         * log_net.transpose(1, 2, 3, 0)[None, :, :, None, :, None, :]
+         - move_cost[:, None, None, None, None, :, :]
+         - age_cost[None, None, None, :, None, None, None]
+         - sex_cost[None, None, None, None, :, None, None]
+         + (-hukou_pen)[None, None, None, None, None, None, :])
+    if log_size is not None:
+        v = v + lam * log_size
+    v = v.reshape(n_types(geo.n_prov), geo.n_dest) / lam
+    vmax = v.max()
+    e = np.exp(v - vmax)
+    cum = np.cumsum(e, axis=1)
+    return e, cum, cum[:, -1].copy(), vmax
+
+
+@pytest.mark.parametrize("case", ["plain", "by_sex", "size", "fallback"])
+def test_kernels_equal_the_array_formula(case):
+    rng = np.random.default_rng(7)
+    nd = GEO.n_dest
+    pars = Params({"female_cost": 0.3, "young_pull_shift": 0.2}).at(2000)
+    wage = rng.uniform(300, 1500, (nd, 3, 2))
+    emp = rng.uniform(0.5, 1.0, (nd, 2) if case == "by_sex" else nd)
+    args = (GEO, pars, wage, emp, rng.uniform(100, 400, nd), rng.normal(1.0, 0.5, nd), 350.0,
+            dist_class_probs(GEO.n_prov, GEO.dest_prov, GEO.dest_tier, pars))
+    extra = {"size": (rng.normal(0, 1, nd), None),
+             "fallback": (None, rng.uniform(100, 600, (nd, 3, 2)))}.get(case, (None, None))
+    got = type_tables(*args, *extra)
+    want = reference(*args, *extra)
+    for g, w in zip(got, want, strict=True):
+        assert np.array_equal(np.asarray(g), np.asarray(w))
+    e, cum, rowsum, _ = got
+    assert e.shape == (n_types(GEO.n_prov), nd) and (e > 0).all() and e.max() == 1.0
+    np.testing.assert_array_equal(rowsum, cum[:, -1])
