@@ -362,16 +362,27 @@ def test_zhengzhou_jumps_in_2003_then_falls_after_reversal(runs):
 # ------------------------------------------------------------------------- training
 def test_training_trained_migrants_find_jobs_more_often(runs):
     """seed 2.4 (88% of Sunshine trainees found off-farm jobs): at the end of the training
-    scenario, trained migrants are unemployed less often than untrained ones."""
+    scenario, trained migrants are unemployed less often than untrained ones who have been away
+    as long. Trainees are recent leavers (pre-departure training from 2007) and a recent
+    arrival is still searching, so the comparison is made within bands of months away and
+    averaged with the weights of all migrants. The raw shares (version 0.11, seed 11: 2.60% vs
+    2.51%) mix in that difference in arrival; standardised, -0.06 points (seed 11) and -0.35
+    (seed 12). The job-finding advantage itself is checked on the kernel
+    (``test_mechanisms.py``, trained seekers)."""
     runs("vocational_training")
     p = runs.sims["vocational_training"].persons
     mig = (p.loc != HOME) & (p.hukou == RURAL)
-    tr = mig & (p.trained == 1)
-    un = mig & (p.trained == 0)
-    u_tr = 1.0 - p.employed[tr].mean()
-    u_un = 1.0 - p.employed[un].mean()
-    assert tr.sum() > 1000
-    assert u_tr < u_un, f"unemployment trained {u_tr:.4f} vs untrained {u_un:.4f}"
+    assert (mig & (p.trained == 1)).sum() > 1000
+    bands = (0, 6, 12, 24, 48, np.iinfo(np.int16).max)
+    diff, weight = [], []
+    for lo, hi in zip(bands[:-1], bands[1:], strict=True):
+        band = mig & (p.months_away >= lo) & (p.months_away < hi)
+        tr, un = band & (p.trained == 1), band & (p.trained == 0)
+        if tr.any() and un.any():
+            diff.append(p.employed[un].mean() - p.employed[tr].mean())  # u_tr - u_un
+            weight.append(band.sum())
+    d = float(np.average(diff, weights=weight))
+    assert d < 0.0, f"trained minus untrained unemployment, standardised: {d:+.4f}"
 
 
 # ------------------------------------------------------------------------- side effects
