@@ -123,16 +123,13 @@ def type_tables(
     size = np.zeros(n_dest) if log_size is None else lam * np.asarray(log_size, np.float64)
     v = np.empty((n_types(n_prov), n_dest))
     utilities(pull, np.ascontiguousarray(log_net.transpose(1, 2, 3, 0)),
-               np.ascontiguousarray(move_cost), age_cost, sex_cost, common, size,
-               log_size is not None, lam, v)
+              np.ascontiguousarray(move_cost), age_cost, sex_cost, common, size, lam, v)
     vmax = v.max()
     v -= vmax  # shift for range; undone through log_shift
     e = np.exp(v, out=v)  # numpy's exp, as before the kernel (the same bits on this machine)
     cum = np.empty_like(e)
     cumulate_rows(e, cum)
     return e, cum, cum[:, -1].copy(), vmax
-
-
 
 
 def home_coefficients(pars) -> np.ndarray:

@@ -5,17 +5,18 @@ array formula they replaced operation for operation, so the tables are bit-ident
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from sim.core.chunks import N_CHUNKS, chunk
 
 
 @njit(cache=True, parallel=True)
-def utilities(pull, log_net, move_cost, age_cost, sex_cost, common, size, has_size, lam, out):
+def utilities(pull, log_net, move_cost, age_cost, sex_cost, common, size, lam, out):
     """V/lambda for every type (row, in :func:`type_index` order) and destination: the
     operations of the array formula, in its order, one element at a time (bit-identical to it,
-    without its seven-dimensional temporaries). ``log_net`` is (school, train, sex, dest)."""
+    without its seven-dimensional temporaries). ``log_net`` is (school, train, sex, dest);
+    ``size`` is lambda times the log size term, zeros without one (adding 0.0 leaves every
+    value as it was)."""
     n_prov, n_cap, n_dest = move_cost.shape
     n_school, n_train, n_sex, _ = log_net.shape
     n_age = pull.size
@@ -31,13 +32,9 @@ def utilities(pull, log_net, move_cost, age_cost, sex_cost, common, size, has_si
                         for c in range(n_cap):
                             mc = move_cost[p, c]
                             o = out[row]
-                            if has_size:
-                                for j in range(n_dest):
-                                    o[j] = ((pa * ln[j] - mc[j] - ac - sx + common[j])
-                                            + size[j]) / lam
-                            else:
-                                for j in range(n_dest):
-                                    o[j] = (pa * ln[j] - mc[j] - ac - sx + common[j]) / lam
+                            for j in range(n_dest):
+                                o[j] = ((pa * ln[j] - mc[j] - ac - sx + common[j])
+                                        + size[j]) / lam
                             row += 1
 
 
@@ -47,22 +44,8 @@ def cumulate_rows(e, out):
     n, m = e.shape
     for c in prange(N_CHUNKS):
         lo, hi = chunk(c, n)
-        i, hi = np.int64(lo), np.int64(hi)
-        while i + 4 <= hi:  # four rows at once: four independent chains of additions
-            a0 = a1 = a2 = a3 = 0.0
-            for j in range(m):
-                a0 = a0 + e[i, j]
-                a1 = a1 + e[i + 1, j]
-                a2 = a2 + e[i + 2, j]
-                a3 = a3 + e[i + 3, j]
-                out[i, j] = a0
-                out[i + 1, j] = a1
-                out[i + 2, j] = a2
-                out[i + 3, j] = a3
-            i += 4
-        while i < hi:
+        for i in range(lo, hi):
             acc = 0.0
             for j in range(m):
                 acc = acc + e[i, j]
                 out[i, j] = acc
-            i += 1
