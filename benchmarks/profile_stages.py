@@ -1,10 +1,11 @@
 """Finer profile of one run: the engine's per-stage timings plus time inside each kernel call.
 
 Wraps (in this process only, by attribute replacement) the functions the engine calls through
-their modules -- ``decisions.type_tables``, ``decisions.decide``, ``decisions.apply_moves``,
-``labour.count_workers``, ``labour.job_chances``, ``labour.match_jobs``, ... -- so the
-``decisions`` and ``matching`` stages can be split into their parts. The wrapper overhead is a
-``perf_counter`` pair per call (a few calls per month), negligible at 1e5+ agents.
+their modules -- ``decisions.table_inputs``, ``decisions.decide`` (which builds the tables of
+the month's deciders), ``decisions.apply_moves``, ``labour.count_workers``,
+``labour.job_chances``, ``labour.match_jobs``, ... -- so the ``decisions`` and ``matching``
+stages can be split into their parts. The wrapper overhead is a ``perf_counter`` pair per call
+(a few calls per month), negligible at 1e5+ agents.
 
     NUMBA_NUM_THREADS=1 python benchmarks/profile_stages.py --agents 1e6 --threads 1
 """
@@ -54,7 +55,7 @@ def main() -> None:
 
         setattr(mod, name, w)
 
-    for mod, name in [(decisions, "type_tables"), (decisions, "decide"),
+    for mod, name in [(decisions, "table_inputs"), (decisions, "decide"),
                       (decisions, "apply_moves"), (labour, "add_month_away"),
                       (labour, "count_workers"), (labour, "job_chances"),
                       (labour, "match_jobs"), (returns, "draw_returns"),

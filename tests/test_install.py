@@ -52,7 +52,31 @@ def installed(tmp_path_factory) -> Path:
                            "--target", str(target), str(src)],
                           capture_output=True, text=True, timeout=300, cwd=src)
     assert done.returncode == 0, done.stdout + done.stderr
+    _reuse_kernel_cache(target / "sim")
     return target
+
+
+def _reuse_kernel_cache(pkg: Path) -> None:
+    """Copy the repository's numba cache (``__pycache__/*.nbi``, ``*.nbc``) beside the installed
+    modules and give each installed module its source's modification time, which numba's index
+    checks: the installed run then loads the kernels compiled earlier in the session instead of
+    compiling every one again (a minute and a half). A kernel not compiled yet, or a stale
+    entry, is compiled as on any first run."""
+    for src in (REPO / "sim").rglob("*.py"):
+        if "__pycache__" in src.parts:
+            continue
+        dst = pkg / src.relative_to(REPO / "sim")
+        cache = src.parent / "__pycache__"
+        if not dst.is_file() or not cache.is_dir():
+            continue
+        stem = src.stem
+        kernels = [f for ext in ("nbi", "nbc") for f in cache.glob(f"{stem}.*.{ext}")]
+        if kernels:
+            (dst.parent / "__pycache__").mkdir(exist_ok=True)
+            for f in kernels:
+                shutil.copy2(f, dst.parent / "__pycache__" / f.name)
+            st = src.stat()
+            os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def _env(target: Path) -> dict[str, str]:

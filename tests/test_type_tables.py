@@ -1,7 +1,9 @@
 """The destination-choice tables (``choice.type_tables``) computed by fused kernels equal, bit for
 bit, the array formula they replaced (version 0.11; the formula is kept here as the reference):
 utilities in the same order of operations, numpy's exp, sequential running sums per row. So
-the kernels changed no result, and any future change that does shows here first."""
+the kernels changed no result, and any future change that does shows here first. The tables of
+a month's deciders only (``tables_for``, version 0.12) are the same rows of the full tables,
+bit for bit, with the same maximum, for any choice of rows."""
 
 from __future__ import annotations
 
@@ -10,7 +12,14 @@ import pytest
 
 from sim.core.geography import load_geography
 from sim.engine.registry import Params
-from sim.mechanisms.decisions.choice import N_SEX, dist_class_probs, n_types, type_tables
+from sim.mechanisms.decisions.choice import (
+    N_SEX,
+    dist_class_probs,
+    n_types,
+    table_inputs,
+    tables_for,
+    type_tables,
+)
 
 GEO = load_geography()
 
@@ -50,9 +59,8 @@ def reference(geo, pars, wage, emp_rate, living, hukou_pen, y_ref, dist_probs, l
     return e, cum, cum[:, -1].copy(), vmax
 
 
-@pytest.mark.parametrize("case", ["plain", "by_sex", "size", "fallback"])
-def test_kernels_equal_the_array_formula(case):
-    rng = np.random.default_rng(7)
+def _case(case, seed=7):
+    rng = np.random.default_rng(seed)
     nd = GEO.n_dest
     pars = Params({"female_cost": 0.3, "young_pull_shift": 0.2}).at(2000)
     wage = rng.uniform(300, 1500, (nd, 3, 2))
@@ -61,10 +69,52 @@ def test_kernels_equal_the_array_formula(case):
             dist_class_probs(GEO.n_prov, GEO.dest_prov, GEO.dest_tier, pars))
     extra = {"size": (rng.normal(0, 1, nd), None),
              "fallback": (None, rng.uniform(100, 600, (nd, 3, 2)))}.get(case, (None, None))
+    return args, extra
+
+
+CASES = ["plain", "by_sex", "size", "fallback"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_kernels_equal_the_array_formula(case):
+    args, extra = _case(case)
     got = type_tables(*args, *extra)
     want = reference(*args, *extra)
     for g, w in zip(got, want, strict=True):
         assert np.array_equal(np.asarray(g), np.asarray(w))
     e, cum, rowsum, _ = got
-    assert e.shape == (n_types(GEO.n_prov), nd) and (e > 0).all() and e.max() == 1.0
+    assert e.shape == (n_types(GEO.n_prov), GEO.n_dest) and (e > 0).all() and e.max() == 1.0
     np.testing.assert_array_equal(rowsum, cum[:, -1])
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rows_of_deciders_equal_the_full_tables(case, seed):
+    """Any set of rows (none, a few, all) is those rows of the full tables, and the maximum
+    found without the table is the table's, bit for bit."""
+    args, extra = _case(case, seed)
+    e, cum, rowsum, vmax = type_tables(*args, *extra)
+    inp = table_inputs(*args, *extra)
+    rng = np.random.default_rng(seed)
+    n = e.shape[0]
+    for rows in (np.arange(0), np.sort(rng.choice(n, 5, replace=False)),
+                 np.sort(rng.choice(n, n // 3, replace=False)), np.arange(n)):
+        got = tables_for(inp, rows)
+        assert got[3] == vmax
+        for g, w in zip(got[:3], (e[rows], cum[rows], rowsum[rows]), strict=True):
+            assert np.array_equal(g, w)
+
+
+def test_maximum_found_where_a_single_type_holds_it():
+    """A destination far cheaper for the capital prefecture of one province than for anyone
+    else: the largest utility is there, and the shift found without the table is exactly it
+    (the largest exp(V/lambda - vmax) is 1)."""
+    args, _ = _case("plain", 11)
+    inp = table_inputs(*args)
+    mc = inp.move_cost.copy()
+    mc[5, 1, 17] -= 40.0
+    inp = inp._replace(move_cost=mc)
+    e, *_ = tables_for(inp, np.arange(n_types(GEO.n_prov)))
+    assert e.max() == 1.0 and (e == 1.0).sum() >= 1
+    top = np.unravel_index(int(np.argmax(e)), e.shape)
+    assert top[1] == 17 and top[0] // (e.shape[0] // GEO.n_prov) == 5 and top[0] % 2 == 1

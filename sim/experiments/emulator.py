@@ -155,17 +155,28 @@ class Emulator:
         u = np.atleast_2d(np.asarray(u, float))
         mean = np.full((len(u), len(self.models)), np.nan)
         var = np.full_like(mean, np.nan)
-        for j, m in enumerate(self.models):
-            if m is None or (cols is not None and j not in cols):
-                continue
-            beta, sd, gp = m
-            nugget = float(gp.kernel_.k2.noise_level)
-            for s in range(0, len(u), batch):
-                ub = u[s:s + batch]
-                mu, std = gp.predict(ub, return_std=True)
-                mean[s:s + batch, j] = beta[0] + ub @ beta[1:] + mu * sd
-                var[s:s + batch, j] = (np.maximum(std ** 2 - nugget, 1e-10) * sd ** 2
-                                       * self.inflate[j])
+        for j in range(len(self.models)):
+            if cols is None or j in cols:
+                mean[:, j], var[:, j] = self.predict_target(u, j, batch)
+        return mean, var
+
+    def predict_target(self, u: np.ndarray, j: int, batch: int = 20_000
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, Var_em) of target ``j`` alone, each (n,), as :meth:`predict` (NaN without an
+        emulator)."""
+        u = np.atleast_2d(np.asarray(u, float))
+        mean, var = np.full(len(u), np.nan), np.full(len(u), np.nan)
+        m = self.models[j]
+        if m is None:
+            return mean, var
+        beta, sd, gp = m
+        nugget = float(gp.kernel_.k2.noise_level)
+        for s in range(0, len(u), batch):
+            ub = u[s:s + batch]
+            mu, std = gp.predict(ub, return_std=True)
+            mean[s:s + batch] = beta[0] + ub @ beta[1:] + mu * sd
+            var[s:s + batch] = (np.maximum(std ** 2 - nugget, 1e-10) * sd ** 2
+                                * self.inflate[j])
         return mean, var
 
     def nuggets(self) -> np.ndarray:
@@ -244,7 +255,8 @@ def nonimplausible(em: Emulator, u: np.ndarray, obs: Observation, cutoff: float 
     for j in range(len(em.models)):
         if not len(alive):
             break
-        i = implausibility(*em.predict(u[alive], cols=[j]), obs)[:, j]
+        mean, var = em.predict_target(u[alive], j)  # one target: I of column j only
+        i = np.abs(obs.z[j] - mean) / np.sqrt(var + obs.var_fixed[j])
         over[alive] += i > cutoff  # NaN (no emulator or no value) never counts
         alive = alive[over[alive] < k]
     mask = np.zeros(len(u), bool)

@@ -19,8 +19,9 @@ weights are multiplied by exp(saved / lambda) for that person (off at 1).
 
 Everything but the network term is common to a person's *type* (home province, schooling,
 training, age group, sex, capital prefecture), so ``exp(V/lambda)`` is tabulated per type and
-destination once a month; a person adds only the few destinations where contacts are, and the
-choice is drawn by inverse CDF over the table (binary search), not one draw per destination.
+destination once a month (for the types of the month's deciders); a person adds only the few
+destinations where contacts are, and the choice is drawn by inverse CDF over the table (binary
+search), not one draw per destination.
 
 Harris-Todaro teaching mode (``ht_mode``): the employment rate in ``net_ij`` is the agents'
 adaptive expectation of each destination's observed rate (jobs filled over migrants present),
@@ -53,6 +54,8 @@ from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-ex
     family_params,
     home_coefficients,
     n_types,
+    table_inputs,
+    tables_for,
     type_index,
     type_tables,
 )
@@ -468,7 +471,7 @@ class Decisions(Mechanism):
         elif pars.destination_size_elasticity > 0.0:  # relative to an average destination
             w = sim.economy_weights * geo.n_dest
             size_term = pars.destination_size_elasticity * np.log(np.maximum(w, 1e-12))
-        e, cum, rowsum, vmax = type_tables(
+        tables = table_inputs(
             geo,
             pars,
             labour.expected_wages(sim),
@@ -490,11 +493,7 @@ class Decisions(Mechanism):
             sim.places.county_capital,
             sim.network.indptr,
             sim.network.indices,
-            e,
-            cum,
-            rowsum,
-            vmax,
-            pars.nest_lambda,
+            tables,
             pars.network_beta,
             log_home,
             yq.b_push,

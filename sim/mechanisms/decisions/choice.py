@@ -1,9 +1,10 @@
 """The choice kernels of the decision stage: per-type utility tables and the nested-logit draw.
 
 Everything but the network term is common to a person's type, so ``exp(V/lambda)`` is
-tabulated per type and destination once a month (:func:`type_tables`); each person adds the few
-destinations where contacts are (:func:`_network_adjustment`) and draws by inverse CDF
-(:func:`_pick_dest`). See the package docstring for the utility.
+tabulated per type and destination once a month, for the deciders' types (:func:`decide`,
+``tables.tables_for``); each person adds the few destinations where contacts are
+(:func:`_network_adjustment`) and draws by inverse CDF (:func:`_pick_dest`). See the package
+docstring for the utility.
 """
 
 from __future__ import annotations
@@ -28,15 +29,16 @@ from sim.core.encodings import (
 from sim.core.prefetch import AHEAD, contacts_ahead, prefetch
 from sim.core.rng import uniform
 from sim.core.state import carer_at_home, flat_nonzero, is_parent
-from sim.mechanisms.decisions.tables import cumulate_rows, utilities
-
-N_SEX = 2
-N_TRAIN = 2
-N_CAP = 2
-
-
-def n_types(n_prov: int) -> int:
-    return n_prov * N_SCHOOL * N_TRAIN * N_AGE_GROUPS * N_SEX * N_CAP
+from sim.mechanisms.decisions.tables import (  # noqa: F401  (re-exported)
+    N_CAP,
+    N_SEX,
+    N_TRAIN,
+    TableInputs,
+    n_types,
+    table_inputs,
+    tables_for,
+    type_tables,
+)
 
 
 @njit(inline="always", cache=True)
@@ -67,69 +69,6 @@ def dist_class_probs(n_prov: int, dest_prov: np.ndarray, dest_tier: np.ndarray, 
                 else:
                     out[p, cap, j, 1 if cap else 2] = 1.0
     return out
-
-
-def type_tables(
-    geo,
-    pars,
-    wage_rmb_month: np.ndarray,
-    emp_rate: np.ndarray,
-    living_cost_rmb_month: np.ndarray,
-    hukou_penalty: np.ndarray,
-    y_ref: float,
-    dist_probs: np.ndarray,
-    log_size: np.ndarray | None = None,
-    fallback_rmb_month: np.ndarray | None = None,
-):
-    """exp(V/lambda) per type and destination, its row sums and cumulative rows.
-
-    ``wage_rmb_month`` is (n_dest, n_school, n_train): migrant wage at each destination;
-    ``emp_rate`` the employment probability by destination, or by destination and sex.
-    ``hukou_penalty`` (n_dest,) is every cost common to a destination: the hukou barrier less
-    the value of insurance, plus the controls on movement in force (``sim.core.policies``).
-    ``log_size`` adds lambda * log_size to V: in Harris-Todaro mode log(jobs), so a destination
-    is drawn in proportion to its jobs, as an aggregate of that many alternatives (McFadden
-    1978); otherwise ``destination_size_elasticity`` times the log of its urban economy's size.
-    ``fallback_rmb_month`` (n_dest, n_school, n_train), when given, is what a migrant expects to
-    earn without a wage job (own-account work): the expected income is then
-    ``P(job) * wage + (1 - P(job)) * fallback``.
-    """
-    n_prov, n_dest = geo.n_prov, geo.n_dest
-    lam = pars.nest_lambda
-    costs = np.array(
-        [
-            pars.cost_within_county,
-            pars.cost_across_county,
-            pars.cost_across_prefecture,
-            pars.cost_across_province,
-        ]
-    )
-    move_cost = dist_probs @ costs  # (n_prov, 2, n_dest)
-    move_cost = (
-        move_cost + pars.cost_per_1000km * (geo.prov_dist_km[:, geo.dest_prov] / 1000.0)[:, None, :]
-    )
-    if emp_rate.ndim == 1:  # one rate for both sexes
-        emp_rate = np.repeat(emp_rate[:, None], N_SEX, axis=1)
-    er = emp_rate[:, None, None, :]  # (n_dest, 1, 1, sex)
-    income = wage_rmb_month[..., None] * er
-    if fallback_rmb_month is not None:
-        income = income + (1.0 - er) * fallback_rmb_month[..., None]
-    net = np.maximum(income - living_cost_rmb_month[:, None, None, None], 0.05 * y_ref)
-    log_net = np.log(net / y_ref)  # (n_dest, school, train, sex)
-    pull = np.array([1.0 + pars.young_pull_shift, 1.0, 1.0]) * pars.beta_income
-    age_cost = np.array([0.0, 1.5, 3.0]) * pars.age_cost_per_decade  # mid-group ages 22, 37, 52
-    sex_cost = np.array([0.0, pars.female_cost])
-    common = -hukou_penalty  # (n_dest,): hukou, insurance and controls on movement
-    size = np.zeros(n_dest) if log_size is None else lam * np.asarray(log_size, np.float64)
-    v = np.empty((n_types(n_prov), n_dest))
-    utilities(pull, np.ascontiguousarray(log_net.transpose(1, 2, 3, 0)),
-              np.ascontiguousarray(move_cost), age_cost, sex_cost, common, size, lam, v)
-    vmax = v.max()
-    v -= vmax  # shift for range; undone through log_shift
-    e = np.exp(v, out=v)  # numpy's exp, as before the kernel (the same bits on this machine)
-    cum = np.empty_like(e)
-    cumulate_rows(e, cum)
-    return e, cum, cum[:, -1].copy(), vmax
 
 
 def home_coefficients(pars) -> np.ndarray:
@@ -256,11 +195,7 @@ def decide(
     county_capital,
     indptr,
     indices,
-    e,
-    cum,
-    rowsum,
-    vmax,
-    lam,
+    tables,
     beta_net,
     home_log_income_hh,
     b_push,
@@ -300,21 +235,48 @@ def decide(
     home whose household has an elder in need of care (``elder_need``, ``sim.mechanisms.
     elders``) and no other member aged 15-64 at home adds ``elder_cost``.
 
-    Two passes: :func:`_deciders` draws who considers a move this month (every person, in
-    order); :func:`_decide` takes their decisions, prefetching the contact lists and places of
-    the deciders a few places ahead (few persons decide in most months, so these reads would
-    otherwise wait on memory one after another). The draws are those of one pass.
+    ``tables`` (:class:`~sim.mechanisms.decisions.tables.TableInputs`) are the parts of the
+    destination utilities. Two passes: :func:`_deciders` draws who considers a move this month
+    (every person, in order); the tables are then built for the types of those persons only
+    (:func:`~sim.mechanisms.decisions.tables.tables_for`); :func:`_decide` takes their
+    decisions, prefetching the contact lists and places of the deciders a few places ahead
+    (few persons decide in most months, so these reads would otherwise wait on memory one
+    after another). The draws are those of one pass.
     """
     _deciders(key_consider, p, p_consider, p_onward_unemp, p_onward_emp, skip, ht_mode,
               new_loc, event)
     who = flat_nonzero(event)
-    _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capital, indptr,
-            indices, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push, asc_home,
-            p_consider, dist_probs, force_move, ht_mode, ht_response, log_size, hh_start, hs,
-            families, fam, elder_need, elder_cost, new_loc, new_dist, event)
+    slot, rows = _rows_of(who, p, county_prov, county_capital,
+                          n_types(tables.move_cost.shape[0]))
+    e, cum, rowsum, vmax = tables_for(tables, rows)
+    _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, county_capital,
+            indptr, indices, e, cum, rowsum, vmax, tables.lam, beta_net, home_log_income_hh,
+            b_push, asc_home, p_consider, dist_probs, force_move, ht_mode, ht_response, log_size,
+            hh_start, hs, families, fam, elder_need, elder_cost, new_loc, new_dist, event)
 
 
 DECIDER = 4  # ``event`` of a person who considers a move, between the two passes
+
+
+@njit(cache=True)
+def _rows_of(who, p, county_prov, county_capital, n_all):
+    """The types of the persons ``who``, increasing (``rows``), and the row of each type among
+    them (``slot``, -1 for types nobody in ``who`` has)."""
+    slot = np.full(n_all, -1, np.int32)
+    for r in range(who.shape[0]):
+        i = who[r]
+        c = p.county[i]
+        ag = 0 if p.age[i] < 30 else (1 if p.age[i] < 45 else 2)
+        slot[type_index(county_prov[c], p.school[i], p.trained[i], ag, p.sex[i],
+                        county_capital[c])] = 0
+    rows = np.empty(n_all, np.int64)
+    k = 0
+    for t in range(n_all):
+        if slot[t] == 0:
+            slot[t] = k
+            rows[k] = t
+            k += 1
+    return slot, rows[:k]
 
 
 @njit(cache=True, parallel=True)
@@ -341,11 +303,12 @@ def _deciders(key_consider, p, p_consider, p_onward_unemp, p_onward_emp, skip, h
 
 
 @njit(cache=True, parallel=True)
-def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capital, indptr,
-            indices, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push, asc_home,
-            p_consider, dist_probs, force_move, ht_mode, ht_response, log_size, hh_start, hs,
-            families, fam, elder_need, elder_cost, new_loc, new_dist, event):
-    """Pass 2: the decisions of the persons ``who`` (see :func:`decide`)."""
+def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, county_capital,
+            indptr, indices, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push,
+            asc_home, p_consider, dist_probs, force_move, ht_mode, ht_response, log_size,
+            hh_start, hs, families, fam, elder_need, elder_cost, new_loc, new_dist, event):
+    """Pass 2: the decisions of the persons ``who`` (see :func:`decide`); the tables hold the
+    rows of their types, type ``t`` in row ``slot[t]``."""
     age = p.age
     sex = p.sex
     school = p.school
@@ -365,7 +328,7 @@ def _decide(who, key_consider, key_choice, key_dist, p, county_prov, county_capi
         c = county[i]
         prov = county_prov[c]
         ag = 0 if age[i] < 30 else (1 if age[i] < 45 else 2)
-        t = type_index(prov, school[i], trained[i], ag, sex[i], county_capital[c])
+        t = slot[type_index(prov, school[i], trained[i], ag, sex[i], county_capital[c])]
         near = dist_probs[prov, county_capital[c]]
         fc = 0.0  # family cost of leaving (children, an elder in need), at home only
         ec = 0.0

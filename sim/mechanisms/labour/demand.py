@@ -100,13 +100,10 @@ def demand_weights(geo, pars) -> np.ndarray:
     six[np.unique(geo.dest_prov[geo.dest_is_six])] = True
     w_prov = w_prov * np.where(six, pars.six_demand_mult, 1.0)
     tier_share = np.array([0.30, 0.35, 0.35])
-    w = np.zeros(geo.n_dest)
-    for j in range(geo.n_dest):
-        p = geo.dest_prov[j]
-        w[j] = w_prov[p] * tier_share[min(int(geo.dest_tier[j]), 2)]
+    w = w_prov[geo.dest_prov] * tier_share[np.minimum(geo.dest_tier, 2)]
     shz = geo.dest_name.index(SHENZHEN[0])
-    for j in range(geo.n_dest):  # Beijing, Shanghai: the megacity holds most demand
-        if j != shz and geo.dest_tier[j] == TIER_NAMES.index("megacity"):
+    for j in np.flatnonzero(geo.dest_tier == TIER_NAMES.index("megacity")):
+        if j != shz:  # Beijing, Shanghai: the megacity holds most demand
             p = geo.dest_prov[j]
             w[3 * p : 3 * p + 2] = w_prov[p] * 0.1
             w[j] = w_prov[p] * 0.8
