@@ -118,3 +118,22 @@ def test_maximum_found_where_a_single_type_holds_it():
     assert e.max() == 1.0 and (e == 1.0).sum() >= 1
     top = np.unravel_index(int(np.argmax(e)), e.shape)
     assert top[1] == 17 and top[0] // (e.shape[0] // GEO.n_prov) == 5 and top[0] % 2 == 1
+
+
+def test_rows_of_the_deciders_are_their_types():
+    """The rows built in a month are the deciders' types, each once, increasing, and a type's
+    slot points at its row."""
+    from sim import Simulation
+    from sim.mechanisms.decisions.choice import _rows_of, person_type
+
+    sim = Simulation(agents=3000, seed=2, start_year=2000, years=1, threads=1)
+    p, pl = sim.persons.core, sim.places
+    n_all = n_types(GEO.n_prov)
+    rng = np.random.default_rng(5)
+    for size in (0, 1, 40, 3000):
+        who = np.sort(rng.choice(3000, size, replace=False)).astype(np.int64)
+        slot, rows = _rows_of(who, p, pl.county_prov, pl.county_capital, n_all)
+        types = [person_type(i, p, pl.county_prov, pl.county_capital)[0] for i in who]
+        assert rows.tolist() == sorted(set(types))
+        assert np.array_equal(slot[rows], np.arange(rows.size))
+        assert (np.delete(slot, rows) == -1).all()

@@ -48,6 +48,15 @@ def type_index(prov, school, trained, agegrp, sex, cap):
     ) * N_CAP + cap
 
 
+@njit(inline="always", cache=True)
+def person_type(i, p, county_prov, county_capital):
+    """(type index, age group) of person ``i``: age groups 15-29, 30-44, 45+."""
+    c = p.county[i]
+    ag = 0 if p.age[i] < 30 else (1 if p.age[i] < 45 else 2)
+    return type_index(county_prov[c], p.school[i], p.trained[i], ag, p.sex[i],
+                      county_capital[c]), ag
+
+
 def dist_class_probs(n_prov: int, dest_prov: np.ndarray, dest_tier: np.ndarray, pars) -> np.ndarray:
     """P(distance class | home province, capital flag, destination): shape (n_prov, 2, n_dest, 4).
 
@@ -264,11 +273,7 @@ def _rows_of(who, p, county_prov, county_capital, n_all):
     them (``slot``, -1 for types nobody in ``who`` has)."""
     slot = np.full(n_all, -1, np.int32)
     for r in range(who.shape[0]):
-        i = who[r]
-        c = p.county[i]
-        ag = 0 if p.age[i] < 30 else (1 if p.age[i] < 45 else 2)
-        slot[type_index(county_prov[c], p.school[i], p.trained[i], ag, p.sex[i],
-                        county_capital[c])] = 0
+        slot[person_type(who[r], p, county_prov, county_capital)[0]] = 0
     rows = np.empty(n_all, np.int64)
     k = 0
     for t in range(n_all):
@@ -311,8 +316,6 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
     rows of their types, type ``t`` in row ``slot[t]``."""
     age = p.age
     sex = p.sex
-    school = p.school
-    trained = p.trained
     county = p.county
     hh = p.hh
     loc = p.loc
@@ -327,8 +330,8 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
         u0 = uniform(key_consider, i, 0)
         c = county[i]
         prov = county_prov[c]
-        ag = 0 if age[i] < 30 else (1 if age[i] < 45 else 2)
-        t = slot[type_index(prov, school[i], trained[i], ag, sex[i], county_capital[c])]
+        q, ag = person_type(i, p, county_prov, county_capital)
+        t = slot[q]
         near = dist_probs[prov, county_capital[c]]
         fc = 0.0  # family cost of leaving (children, an elder in need), at home only
         ec = 0.0
