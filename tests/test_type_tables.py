@@ -2,7 +2,7 @@
 bit, the array formula they replaced (version 0.11; the formula is kept here as the reference):
 utilities in the same order of operations, numpy's exp, sequential running sums per row. So
 the kernels changed no result, and any future change that does shows here first. The tables of
-a month's deciders only (``tables_for``, version 0.12) are the same rows of the full tables,
+a month's deciders only (``tables_for``, which builds the full ones too) are the same rows of them,
 bit for bit, with the same maximum, for any choice of rows."""
 
 from __future__ import annotations

@@ -97,17 +97,10 @@ def table_inputs(
 
 def type_tables(geo, pars, *args, **kwargs):
     """exp(V/lambda - vmax) for every type and destination, cumulative rows, row sums and vmax
-    (the largest V/lambda): the tables of :func:`tables_for` for all types at once. Arguments
-    as :func:`table_inputs`."""
+    (the largest V/lambda): :func:`tables_for` with every row. Arguments as
+    :func:`table_inputs`."""
     inp = table_inputs(geo, pars, *args, **kwargs)
-    v = np.empty((n_types(inp.move_cost.shape[0]), inp.move_cost.shape[2]))
-    utilities(*inp, v)
-    vmax = v.max()
-    v -= vmax  # shift for range; undone through log_shift
-    e = np.exp(v, out=v)  # numpy's exp, as before the kernel (the same bits on this machine)
-    cum = np.empty_like(e)
-    cumulate_rows(e, cum)
-    return e, cum, cum[:, -1].copy(), vmax
+    return tables_for(inp, np.arange(n_types(inp.move_cost.shape[0])))
 
 
 def tables_for(inp: TableInputs, rows: np.ndarray):
@@ -125,34 +118,6 @@ def tables_for(inp: TableInputs, rows: np.ndarray):
 
 
 @njit(cache=True, parallel=True)
-def utilities(pull, log_net, move_cost, age_cost, sex_cost, common, size, lam, out):
-    """V/lambda for every type (row, in :func:`type_index` order) and destination: the
-    operations of the array formula, in its order, one element at a time (bit-identical to it,
-    without its seven-dimensional temporaries). ``log_net`` is (school, train, sex, dest);
-    ``size`` is lambda times the log size term, zeros without one (adding 0.0 leaves every
-    value as it was)."""
-    n_prov, n_cap, n_dest = move_cost.shape
-    n_school, n_train, n_sex, _ = log_net.shape
-    n_age = pull.size
-    per_prov = n_school * n_train * n_age * n_sex * n_cap
-    for p in prange(n_prov):
-        row = p * per_prov
-        for s in range(n_school):
-            for tr in range(n_train):
-                for a in range(n_age):
-                    for x in range(n_sex):
-                        ln = log_net[s, tr, x]
-                        pa, ac, sx = pull[a], age_cost[a], sex_cost[x]
-                        for c in range(n_cap):
-                            mc = move_cost[p, c]
-                            o = out[row]
-                            for j in range(n_dest):
-                                o[j] = ((pa * ln[j] - mc[j] - ac - sx + common[j])
-                                        + size[j]) / lam
-                            row += 1
-
-
-@njit(cache=True, parallel=True)
 def cumulate_rows(e, out):
     """Running sums along each row (numpy's cumsum along axis 1: sequential additions)."""
     n, m = e.shape
@@ -167,11 +132,12 @@ def cumulate_rows(e, out):
 
 @njit(cache=True)
 def utility_max(pull, log_net, move_cost, age_cost, sex_cost, common, size, lam):
-    """The largest value of the table of :func:`utilities` (``lam`` > 0), without the table.
-    Every operation there rounds monotonically in each operand, so for each destination, age
-    group and sex the largest value comes from the largest income term ``pull * log_net`` over
-    schooling and training and the smallest moving cost over provinces and capital flags; the
-    combination is a type, so the result is the table's maximum bit for bit."""
+    """The largest V/lambda over every type and destination (``lam`` > 0), without the table.
+    Every operation of :func:`utility_rows` rounds monotonically in each operand, so for each
+    destination, age group and sex the largest value comes from the largest income term
+    ``pull * log_net`` over schooling and training and the smallest moving cost over provinces
+    and capital flags; the combination is a type, so the result is the table's maximum bit for
+    bit."""
     n_prov, n_cap, n_dest = move_cost.shape
     n_school, n_train, n_sex, _ = log_net.shape
     best = -np.inf
@@ -195,8 +161,12 @@ def utility_max(pull, log_net, move_cost, age_cost, sex_cost, common, size, lam)
 @njit(cache=True, parallel=True)
 def utility_rows(rows, pull, log_net, move_cost, age_cost, sex_cost, common, size, lam, shift,
                  out):
-    """V/lambda - ``shift`` for the types ``rows`` (row k of ``out`` is type ``rows[k]``): the
-    rows of :func:`utilities`, same operations in the same order, less the shift."""
+    """V/lambda - ``shift`` for the types ``rows`` (row k of ``out`` is type ``rows[k]``, rows in
+    :func:`~sim.mechanisms.decisions.choice.type_index` order): the operations of the array
+    formula, in its order, one element at a time (bit-identical to it, without its
+    seven-dimensional temporaries), less the shift. ``log_net`` is (school, train, sex, dest);
+    ``size`` is lambda times the log size term, zeros without one (adding 0.0 leaves every value
+    as it was)."""
     n_prov, n_cap, n_dest = move_cost.shape
     n_school, n_train, n_sex, _ = log_net.shape
     n_age = pull.size
