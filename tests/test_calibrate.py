@@ -117,7 +117,7 @@ def test_default_budget_is_the_committed_calibrations() -> None:
 def test_committed_noise_run_reproduces() -> None:
     """The committed calibration's first run (0.7.0 defaults, seed 1, 30,000 persons,
     1985-2006) is reproduced by today's code, given the 0.7.0 values of the parameters
-    changed since (0.8-0.11: ``defaults_0.7.0.json``; with one arrival round the initial stock is
+    changed since (0.8-0.12: ``defaults_0.7.0.json``; with one arrival round the initial stock is
     placed as before), to the CSV's seven significant digits."""
     from sim.experiments.sensitivity import _simulate
 

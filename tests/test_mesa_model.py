@@ -3,6 +3,8 @@ Mesa plumbing."""
 
 from __future__ import annotations
 
+import math
+
 import mesa
 import numpy as np
 import pytest
@@ -156,6 +158,21 @@ def test_reference_life_course_against_core_at_the_same_seed():
     for y in range(3):
         assert rec["married_women"][y] == pytest.approx(sc["married_women"][12 * y + 11], rel=0.05)
     assert sum(rec["couples_one_away"]) > 0.5 * sum(sc["couples_one_away"][11::12])
+
+
+def test_reference_college_bound_leave_at_fifteen():
+    """In the reference model, as in the core (``births.college_exits``), the children reaching
+    15 either leave for tertiary schooling with the cohort's exit share or enter; 0.5 here, so
+    the binomial check (4 standard errors) has power at 3,000 persons."""
+    params = {"tertiary_exit_share": {"1985": 0.01, "1995": 0.03, "2000": 0.5}}
+    m = ReferenceModel(params, agents=3000, seed=2, start_year=2000, years=2)
+    due = sum(c.birth_year == 2001 - 15 for h in m.households for c in h.children)
+    m.run()
+    rec = m.life_rec
+    entered = sum(rec[k][0] for k in rec if k.startswith("entrants_"))
+    assert entered + rec["tertiary_exits"][0] == due > 40
+    assert abs(rec["tertiary_exits"][0] - 0.5 * due) < 4 * math.sqrt(0.25 * due)
+    assert not any(c.birth_year == 2001 - 15 for h in m.households for c in h.children)
 
 
 def test_reference_model_without_the_life_course():

@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 import sim
+from sim.core.encodings import NO_YEAR
 from sim.experiments.invariants import (
     Checker,
+    check_children,
     check_indicators,
+    children_in_tables,
     refusal,
     run_checked,
     sample_vectors,
@@ -55,6 +58,25 @@ def test_most_vectors_run():
     refused = [i for i, v in enumerate(VECTORS)
                if refusal({k: x for k, x in v.items() if k not in ("start_year", "seed")})]
     assert len(refused) < N // 2, refused
+
+
+def test_children_flows_balance_and_a_lost_child_is_caught():
+    """The children's table changes by exactly the recorded flows, month by month (births,
+    entrants at 15, tertiary exits, children settling with a converted parent); a child
+    removed outside them is reported."""
+    model = sim.Simulation(agents=AGENTS, seed=2, start_year=2003, years=3)
+    kids, chk = children_in_tables(model), Checker()
+    for t in range(model.n_months):
+        model.step()
+        if t == 20:
+            h, j = np.argwhere(model.households.child_by != NO_YEAR)[0]
+            model.households.child_by[h, j] = NO_YEAR
+            model.households.n_children[h] -= 1
+        kids = check_children(model, t, kids, chk)
+    assert chk.failures and all("month 20: children change by the flows" in f
+                                for f in chk.failures), chk.failures
+    sc = model.rec.scalars
+    assert np.nansum(sc["births"]) > 0 and np.nansum(sc["tertiary_exits"]) > 0
 
 
 def test_checks_have_teeth():

@@ -16,12 +16,15 @@ from sim.cli.common import (
 
 
 # ------------------------------------------------------------------ params
-def fmt_value(v: Any) -> str:
-    """A default compactly: scalars as is, paths as ``1985:1.5 → 2001:0.4``."""
+def fmt_value(v: Any, per_line: int = 0) -> str:
+    """A default compactly: scalars as is, paths as ``1985:1.5 → 2001:0.4`` (a new line after
+    every ``per_line`` points when given, so that a long path stays a narrow column)."""
     if isinstance(v, dict):
-        pts = " → ".join(f"{y}:{x if isinstance(x, str) else format(x, 'g')}"
-                         for y, x in v.items() if y != "mode")
-        return pts + (f" ({v['mode']})" if "mode" in v else "")
+        pts = [f"{y}:{x if isinstance(x, str) else format(x, 'g')}"
+               for y, x in v.items() if y != "mode"]
+        k = per_line or len(pts) or 1
+        lines = [" → ".join(pts[i:i + k]) for i in range(0, len(pts), k)]
+        return " →\n".join(lines) + (f" ({v['mode']})" if "mode" in v else "")
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
@@ -79,8 +82,8 @@ def params(
     t.add_column("name", style="bold cyan", no_wrap=True)
     for col in ("module", "role", "unit", "default", "range", "source"):
         t.add_column(col, overflow="fold", no_wrap=col in ("default", "range"))
-    for p in rows:
-        t.add_row(p.name, p.module, p.role, p.unit, fmt_value(p.default),
+    for p in rows:  # a long yearly path on several lines, not one that squeezes the others
+        t.add_row(p.name, p.module, p.role, p.unit, fmt_value(p.default, per_line=3),
                   f"[{p.lo:g}, {p.hi:g}]", p.source)
     _out().print(t)
 

@@ -37,6 +37,7 @@ from sim.core.encodings import (
     URBAN,
     VACANT,
 )
+from sim.core.state import families
 
 # yearly indicators: recorded in December, NaN in the other months by design
 DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
@@ -186,6 +187,28 @@ def check_record(sim: Any, t: int, prev_stock: int, counted: tuple, chk: Checker
     return stock
 
 
+def children_in_tables(sim: Any) -> int:
+    """Children under 15 in the households' tables (the household life course)."""
+    return int(np.count_nonzero(sim.households.child_by != NO_YEAR))
+
+
+def check_children(sim: Any, t: int, before: int, chk: Checker) -> int:
+    """With the household life course, the children's table changes by exactly the flows:
+    births, less those reaching 15 (entrants, unplaced entrants, tertiary exits), less those
+    who leave with a parent taking urban hukou. Returns the count now."""
+    now = children_in_tables(sim)
+    sc = sim.rec.scalars
+    if "life_course" in sim.mech and "tertiary_exits" in sc and families(sim.pars):
+        jan = sim.month == 1 and t > 0
+        flows = int(sc["children_settled"][t])
+        if jan:
+            flows += int(sc["tertiary_exits"][t]) + int(sc["entrants"][t]) + int(
+                sc["entrants_unplaced"][t]) - int(sc["births"][t])
+        chk.need(before - now == flows, t, "children change by the flows",
+                 f"table {before}->{now}, out - in {flows}")
+    return now
+
+
 def _cohort_empty(sim: Any) -> bool:
     """No rural person first left in the ten years before this one (no denominator)."""
     p, year = sim.persons, sim.year
@@ -330,6 +353,7 @@ def run_checked(params: Mapping[str, Any] | Any, *, agents: int = 2000, seed: in
     counted = check_state(model, -1, chk)
     chk.need(counted[0] == model.initial_stock, -1, "initial stock = agents away")
     prev = model.initial_stock
+    kids = children_in_tables(model)
     empty: set[int] = set()
     try:
         for t in range(model.n_months):
@@ -338,6 +362,7 @@ def run_checked(params: Mapping[str, Any] | Any, *, agents: int = 2000, seed: in
                 empty.add(t)
             counted = check_state(model, t, chk)
             prev = check_record(model, t, prev, counted, chk)
+            kids = check_children(model, t, kids, chk)
         res = model.results()
         r = model.rec
         chk.need(r.stock_dest[-1].sum() == model.initial_stock + r.outflow_dist.sum()
@@ -351,6 +376,7 @@ def run_checked(params: Mapping[str, Any] | Any, *, agents: int = 2000, seed: in
             "outflow": int(model.rec.outflow_dist.sum())}
 
 
-__all__ = ["DECEMBER_ONLY", "DECEMBER_ONLY_GROUPS", "SHARES", "SIGNED", "Checker",
+__all__ = ["DECEMBER_ONLY", "DECEMBER_ONLY_GROUPS", "SHARES", "SIGNED", "Checker", "check_children",
+           "children_in_tables",
            "check_indicators", "check_record", "check_state", "december_only", "run_checked",
            "sample_vectors"]

@@ -272,18 +272,22 @@ def children_follow(key_u, cand, event, hh_start, p, hs, p_bring_dest, new_loc, 
 @njit(cache=True)
 def release_children(idx, p, hs, settled):
     """Children come home with the persons ``idx`` returning (or leaving); with one who settles
-    they become urban residents and leave the rural household."""
+    they become urban residents and leave the rural household. Returns the children who
+    left."""
     hh = p.hh
     kids_with = hs.kids_with
     n_children = hs.n_children
+    gone = 0
     for i in idx:
         h = hh[i]
         if kids_with[h] == i:
             kids_with[h] = NO_PERSON
             if settled:  # the children become urban residents with their parent
+                gone += n_children[h]
                 n_children[h] = 0
                 hs.child_by[h, :] = NO_YEAR
                 hs.child_mother[h, :] = NO_MOTHER
+    return gone
 
 
 @njit(cache=True, parallel=True)
@@ -422,9 +426,10 @@ class Household(Mechanism):
             buf.y_home[:] = np.log(yq.y_ref) + pars.local_development
 
     @staticmethod
-    def release_children(sim: Any, idx: np.ndarray, settled: bool) -> None:
-        """Children come home with the persons ``idx`` (or become urban when ``settled``)."""
-        release_children(idx, sim.persons.core, sim.households.core, settled)
+    def release_children(sim: Any, idx: np.ndarray, settled: bool) -> int:
+        """Children come home with the persons ``idx`` (or become urban when ``settled``);
+        returns the children who left the rural households."""
+        return release_children(idx, sim.persons.core, sim.households.core, settled)
 
     @staticmethod
     def resolve_departures(sim: Any, departing: np.ndarray, keep_one: bool) -> None:

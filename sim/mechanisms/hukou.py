@@ -21,7 +21,7 @@ from numba import njit, prange
 
 from sim.core.encodings import EXIT_CAUSES, HOME, JOB_INFORMAL, RURAL, URBAN
 from sim.core.land import is_fixed, land_per_worker
-from sim.core.mechanism import Mechanism
+from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform
 from sim.core.state import flat_nonzero
@@ -237,6 +237,10 @@ class Hukou(Mechanism):
     doc = "settled, employed migrants may convert to local hukou; migrants register for permits"
     params = PARAMS
     streams = ("hukou", "hukou.permit")
+    results = (
+        Indicator("children_settled", "agents", "children under 15 who leave the rural "
+                  "households with a parent taking urban hukou", True, True),
+    )
 
     def step(self, sim: Any) -> None:
         p, hh, pars, yq = sim.persons, sim.households, sim.pars, sim.yq
@@ -256,7 +260,8 @@ class Hukou(Mechanism):
         )
         idx = flat_nonzero(converted)
         sim.exits[EXIT_CAUSES.index("hukou")] = idx.size
-        sim.mech["household"].release_children(sim, idx, settled=True)
+        sim.rec.scalars["children_settled"][sim.t] = sim.mech["household"].release_children(
+            sim, idx, settled=True)
         draw_permits(
             sim.key("hukou.permit"),
             p.core,

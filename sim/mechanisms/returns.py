@@ -32,7 +32,7 @@ from sim.core.state import (
 PARAMS = (
     Param(
         "return_rate_year",
-        0.106,
+        0.0965,
         "per year",
         0.0,
         5.0,
@@ -62,7 +62,7 @@ PARAMS = (
     ),
     Param(
         "return_age_log_per_decade",
-        0.86481,
+        1.055,
         "log points per 10 years",
         -2.0,
         2.0,
@@ -72,7 +72,7 @@ PARAMS = (
     ),
     Param(
         "return_duration_log_per_year",
-        -0.01,
+        -0.001,
         "log points per year away",
         -1.0,
         1.0,

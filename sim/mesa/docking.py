@@ -58,6 +58,7 @@ LIFE_DOCKED = {
     "marriage_moves": "marriage_moves",
     "couples_apart": "couples_apart",
     "births": "births",
+    "tertiary_exits": "tertiary_exits",
     "entrants_own_household": "entrants_own",
     "entrants_other_household": "entrants_county",
     "entrants_same_province": "entrants_province",

@@ -16,7 +16,9 @@ the reference model's :class:`~sim.mesa.agents.Person` places and
    during the pass and the moves made after it (``marriage.co_reside``, ``move_persons``);
    the mover takes all personal state into the new place (``Person.move_to``); a wife's
    children follow her at once.
-2. :func:`entrants`: the children born 15 years earlier leave the table and take a free place
+2. :func:`entrants`: the children born 15 years earlier leave the table; the college-bound
+   (the cohort's ``tertiary_exit_share``, a draw of the model's generator each) leave the
+   rural population (``births.college_exits``) and the others take a free place
    of their own household; else the first place of an empty homestead of the county; else the
    first vacant place of the county; else of the province; else anywhere
    (``births.take_entrants``). Households left without children take none to the city.
@@ -48,7 +50,12 @@ from sim.core.state import (  # the places of a child (``sim.core.state.child_pl
     CHILD_ONE_AWAY,
 )
 from sim.mechanisms.decisions.choice import CARER_MIN_AGE
-from sim.mechanisms.demography.births import cohort_count, mother_weights, place_births
+from sim.mechanisms.demography.births import (
+    cohort_count,
+    college_share,
+    mother_weights,
+    place_births,
+)
 from sim.mechanisms.demography.life_course import ENTRY_AGE, ENTRY_PLACES
 from sim.mechanisms.demography.marriage import MAX_AGE_GROOM, MIN_GROOM_AGE, marriage_hazard
 from sim.mesa import land as mesa_land
@@ -69,6 +76,7 @@ LIFE_INDICATORS = (
     "married_women",
     "couples_one_away",
     "couples_both_away",
+    "tertiary_exits",
 )
 #: those counted in December (the others in January)
 DECEMBER = ("married_women", "couples_one_away", "couples_both_away")
@@ -87,7 +95,7 @@ def initial_children(persons: Any, hhs: Any, places: Any, pars: Any, projection:
     w = np.empty(hhs.n, np.float64)
     for b in range(start_year - ENTRY_AGE + 1, start_year + 1):
         back = start_year - b
-        n = cohort_count(projection, b + ENTRY_AGE, scale, seed)
+        n = cohort_count(projection, b + ENTRY_AGE, scale, seed, pars.births_net_of_exits)
         mother_weights(places.hh_start, persons.core, hhs.child_by, w_age, back, w)
         u0 = float(uniform_array(seed, "life_course.births", b, 1)[0])
         place_births(w, n, u0, b, places.hh_start, persons.core, w_age, back, hhs.core)
@@ -210,12 +218,15 @@ def _co_reside(model: Any, pars: Any) -> tuple[list, int]:
     return moves, apart
 
 
-def entrants(model: Any, year: int) -> tuple[list, list[int]]:
-    """The places taken this January by the children born 15 years earlier (person order) and
-    the counts by place (``ENTRY_PLACES``, then unplaced)."""
+def entrants(model: Any, year: int) -> tuple[list, list[int], int]:
+    """The places taken this January by the children born 15 years earlier (person order),
+    the counts by place (``ENTRY_PLACES``, then unplaced) and the college-bound, who leave
+    first with the cohort's tertiary exit share (``births.college_exits``)."""
     born = year - ENTRY_AGE
+    share = college_share(model.projection, model.params.at(year), year)
     where = [0] * (len(ENTRY_PLACES) + 1)
     out = []
+    college = 0
 
     def first_vacant(lo: int, hi: int) -> Any:
         for x in model.persons[lo:hi]:
@@ -226,6 +237,9 @@ def entrants(model: Any, year: int) -> tuple[list, list[int]]:
     for h in model.households:
         for c in [c for c in h.children if c.birth_year == born]:
             h.children.remove(c)
+            if model.rng.random() < share:
+                college += 1
+                continue
             s, k = next((x for x in h.members if x.hukou == VACANT), None), 0
             if s is None:
                 e = _empty_homestead(model, h.county)
@@ -247,13 +261,14 @@ def entrants(model: Any, year: int) -> tuple[list, list[int]]:
         if not h.children:
             h.kids_with = None
     out.sort(key=lambda x: x.unique_id)
-    return out, where
+    return out, where, college
 
 
 def births(model: Any, pars: Any, year: int) -> tuple[int, int]:
     """The year's births to married rural women by the fertility of their age. Returns
     (births, births placed)."""
-    n = cohort_count(model.projection, year + ENTRY_AGE, model.scale, model.seed)
+    n = cohort_count(model.projection, year + ENTRY_AGE, model.scale, model.seed,
+                     pars.births_net_of_exits)
     w_age = fertility_weights(pars.birth_mean_age, pars.birth_sd_age)
     wives = [
         (x, float(w_age[x.age]))

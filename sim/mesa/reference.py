@@ -276,9 +276,10 @@ class ReferenceModel(mesa.Model):
             for k, v in zip(("marriages", "marriage_moves", "couples_apart"), wed, strict=True):
                 rec[k].append(v)
         if self.families:  # (which implies cohort entry)
-            entrants, where = life.entrants(self, year)
+            entrants, where, college = life.entrants(self, year)
             for k, v in zip(life.LIFE_INDICATORS[5:11], where, strict=True):
                 rec[k].append(v)
+            rec["tertiary_exits"].append(college)
         elif pars_y.cohort_entry:
             n_in = demography.entrants_this_year(self.projection, year, self.scale, self.seed)
             vacant = [x for x in self.persons if x.hukou == VACANT]

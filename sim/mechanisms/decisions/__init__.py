@@ -207,7 +207,7 @@ PARAMS = (
     ),
     Param(
         "age_cost_per_decade",
-        1.465,
+        1.228,
         "utils per 10 years",
         0.0,
         5.0,

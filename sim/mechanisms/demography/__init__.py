@@ -121,15 +121,35 @@ PARAMS = (
         role="exogenous",
     ),
     Param(
+        "births_net_of_exits",
+        False,
+        "flag",
+        0,
+        1,
+        "version 0.11 and earlier; kept to reproduce runs of those versions (the committed "
+        "0.7 calibration, calibration/results/defaults_0.7.0.json)",
+        "births are placed net of the cohort's later tertiary exits (no exit at 15); off: "
+        "the whole cohort is born and its college-bound leave at 15 (``life_course``)",
+        kind=bool,
+        role="structural",
+    ),
+    Param(
         "tertiary_exit_share",
-        {"1985": 0.01, "1995": 0.03, "2000": 0.05, "2006": 0.10},
-        "share of the rural cohort",
+        {"1985": 0.01, "1995": 0.03, "2000": 0.05, "2006": 0.10, "2007": 0.100,
+         "2009": 0.113, "2012": 0.151, "2013": 0.161, "2015": 0.182, "2017": 0.205,
+         "2018": 0.218, "2019": 0.225},
+        "share of the rural cohort reaching 15 in the year",
         0.0,
         0.6,
         "China Education Statistical Yearbook: regular higher-education intake 0.62 M (1985), "
         "0.93 M (1995), 2.2 M (2000), 5.5 M (2006); about half from rural households, most of "
-        "whom took urban hukou with admission (assumption on the shares)",
-        "share of a rural cohort leaving the rural population through tertiary schooling",
+        "whom took urban hukou with admission (assumption on the shares). From 2007 (an "
+        "estimate, range +/-0.05): 0.10 times the national gross enrolment ratio in higher "
+        "education three years after entry over 2010's 26.5% (MoE figures as reported: 30% "
+        "2012, 40% 2015, 42.7% 2016, 48.1% 2018, 54.4% 2020, 57.8% 2021, 59.6% 2022; sources "
+        "in calibration/README.md), held from 2019",
+        "share of a rural cohort leaving the rural population through tertiary schooling "
+        "(at 15, ``life_course``: the college-bound are not rural workers)",
         role="exogenous",
     ),
 )
@@ -163,8 +183,9 @@ class Projection:
         self.first_entry = int(b["birth_year"][0]) + ENTRY_AGE
         self.last_entry = int(b["birth_year"][-1]) + ENTRY_AGE
         years = np.arange(self.first_entry, self.last_entry + 1)
-        tert = np.array([_value_at(params, "tertiary_exit_share", y) for y in years])
-        self._raw = b["births_m"] * 1e6 * b["rural_share"] * b["survival_to_15"] * (1.0 - tert)
+        self._exit = np.array([_value_at(params, "tertiary_exit_share", y) for y in years])
+        self._born = b["births_m"] * 1e6 * b["rural_share"] * b["survival_to_15"]
+        self._raw = self._born * (1.0 - self._exit)
         self._params = params
         self.k = 1.0
         total_2000 = float(geo.rural_pop_working_age.sum()) + _value_at(
@@ -177,14 +198,26 @@ class Projection:
         g = _value_at(self._params, "mortality_gompertz", year)
         return survival_from_entry(m30, g, int(_value_at(self._params, "exit_age", year)))
 
-    def entering(self, year: int) -> float:
-        """Persons reaching 15 in ``year`` who join the rural working-age population."""
+    def _check(self, year: int) -> int:
         if not self.first_entry <= year <= self.last_entry:
             raise ValueError(
                 f"births.csv covers entrants of {self.first_entry}-{self.last_entry}; "
                 f"year {year} is outside it"
             )
-        return self.k * float(self._raw[year - self.first_entry])
+        return year - self.first_entry
+
+    def entering(self, year: int) -> float:
+        """Persons reaching 15 in ``year`` who join the rural working-age population."""
+        return self.k * float(self._raw[self._check(year)])
+
+    def born(self, year: int) -> float:
+        """The rural cohort reaching 15 in ``year`` before tertiary exits: its births that
+        survive to 15 (``entering`` is this times one minus ``exit_share``)."""
+        return self.k * float(self._born[self._check(year)])
+
+    def exit_share(self, year: int) -> float:
+        """Share of the cohort reaching 15 in ``year`` that leaves through tertiary schooling."""
+        return float(self._exit[self._check(year)])
 
     def by_age(self, year: int) -> np.ndarray:
         """Persons aged 15, 16, ... exit_age-1 in ``year`` (index 0 is age 15)."""

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.encodings import FEMALE, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT
-from sim.core.rng import uniform_array
+from sim.core.rng import uniform, uniform_array
 from sim.core.schedules import FERTILE_MAX, FERTILE_MIN
 from sim.core.state import child_place
 from sim.mechanisms.demography.places import empty, next_vacant
@@ -19,11 +19,13 @@ SCHOOL_AGE = 6  # children aged 6-14 are of compulsory-school age (1986 Compulso
 CHILD_PLACES = ("home", "one_away", "behind", "city")  # ``sim.core.state.child_place`` codes
 
 
-def cohort_count(proj: Any, entry_year: int, scale: float, seed: int) -> int:
-    """Agents of the rural cohort reaching 15 in ``entry_year``, rounded by the counter-based
-    draw the open population uses (so the same number as ``entrants_this_year``); beyond the
-    last cohort of ``births.csv`` that cohort is held."""
-    x = proj.entering(min(entry_year, proj.last_entry)) / scale
+def cohort_count(proj: Any, entry_year: int, scale: float, seed: int, net: bool = False) -> int:
+    """Births (agents) of the rural cohort reaching 15 in ``entry_year``: the whole cohort,
+    before its tertiary exits (``Projection.born``; ``net``: after them, ``entering``, the rule
+    of version 0.11 and earlier), rounded by the counter-based draw the open population uses;
+    beyond the last cohort of ``births.csv`` that cohort is held."""
+    year = min(entry_year, proj.last_entry)
+    x = (proj.entering(year) if net else proj.born(year)) / scale
     n = math.floor(x)
     return n + int(uniform_array(seed, "demography.entry_round", entry_year, 1)[0] < x - n)
 
@@ -95,6 +97,36 @@ def place_births(weights, n_births, u0, birth_year, hh_start, p, w_age, years_ba
             k += 1
             pos += step
     return placed
+
+
+def college_share(proj: Any, pars: Any, year: int) -> float:
+    """Chance that a child reaching 15 in ``year`` leaves for tertiary schooling (0 when births
+    are placed net of exits, ``births_net_of_exits``)."""
+    if pars.births_net_of_exits:
+        return 0.0
+    return proj.exit_share(min(year, proj.last_entry))
+
+
+@njit(cache=True)
+def college_exits(key, share, birth_year, hs):
+    """Children born in ``birth_year`` who leave for tertiary schooling as they reach 15, each
+    with chance ``share`` (draw keyed by household and table place): they leave the table and
+    the rural population. Returns their number."""
+    child_by = hs.child_by
+    n = 0
+    for h in range(child_by.shape[0]):
+        gone = 0
+        for j in range(child_by.shape[1]):
+            if child_by[h, j] == birth_year and uniform(key, h, j) < share:
+                child_by[h, j] = NO_YEAR
+                hs.child_mother[h, j] = NO_MOTHER
+                gone += 1
+        if gone > 0:
+            hs.n_children[h] -= gone
+            if hs.n_children[h] == 0:
+                hs.kids_with[h] = NO_PERSON
+            n += gone
+    return n
 
 
 @njit(cache=True)

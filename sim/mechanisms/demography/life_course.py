@@ -21,23 +21,27 @@ follow her. A spouse who dies or ages out leaves a widow(er); there is no divorc
 rural China before 2006: an assumption).
 
 **Births.** The year's rural births (the cohort that reaches 15 in ``year + 15`` according to
-``sim/data/births.csv``: births x rural share x survival to 15 x (1 - tertiary exit), the
-normalised ``Projection`` of the open population; so a child in the table is one who will join
-the rural labour force, and births lost to child mortality or to university are netted out by
-that table rather than drawn; beyond the file's last birth year the last cohort is held, an
-assumption) go to married rural women in proportion to the fertility of their age (a normal
-schedule, ``birth_mean_age``, ``birth_sd_age``, on 15-49); a wife away as a migrant counts like
-one at home (the child is registered, and usually left, at home: seed 1.3). The draw is
-systematic sampling with probability proportional to these weights, one counter-based uniform
-per birth year (stream ``life_course.births``): exactly the year's number of births, placed
-independently of threads and of every other draw. Each child is recorded with its birth year
-and its mother (``child_by``, ``child_mother``; at most ``MAX_CHILDREN`` per household;
-households with a full table take no more, ``births_unplaced``).
+``sim/data/births.csv``: births x rural share x survival to 15, ``Projection.born`` of the open
+population; births lost to child mortality are netted out by that table rather than drawn;
+beyond the file's last birth year the last cohort is held, an assumption) go to married rural
+women in proportion to the fertility of their age (a normal schedule, ``birth_mean_age``,
+``birth_sd_age``, on 15-49); a wife away as a migrant counts like one at home (the child is
+registered, and usually left, at home: seed 1.3). The draw is systematic sampling with
+probability proportional to these weights, one counter-based uniform per birth year (stream
+``life_course.births``): exactly the year's number of births, placed independently of threads
+and of every other draw. Each child is recorded with its birth year and its mother
+(``child_by``, ``child_mother``; at most ``MAX_CHILDREN`` per household; households with a full
+table take no more, ``births_unplaced``).
 
 **The initial children.** The cohorts born in the 14 years before the start year and in it are
 placed the same way, each with the weights of the wives' ages in its birth year.
 
-**Entry at 15.** In January the children born 15 years earlier leave the table and take a free
+**Entry at 15.** In January the children born 15 years earlier who go on to tertiary
+schooling leave first, each with the cohort's ``tertiary_exit_share`` (stream
+``life_course.tertiary``, keyed by household and table place; counted as ``tertiary_exits``):
+they are taken out at 15 rather than at 18 because the model's persons begin at 15 and the
+college-bound spend those years in senior secondary school, not as rural workers (an
+assumption); most took urban hukou with admission. The others leave the table and take a free
 place in their own household; else a household in an empty homestead of their county; else a
 free place in another household of the county; else the province; else anywhere (each counted).
 
@@ -65,13 +69,15 @@ from sim.core.encodings import FEMALE, HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURA
 from sim.core.land import is_fixed, split_land
 from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param
-from sim.core.rng import uniform_array
+from sim.core.rng import tick_key, uniform_array
 from sim.core.schedules import fertility_weights
 from sim.core.state import CHILD_CITY, families
 from sim.mechanisms.demography.births import (
     CHILD_PLACES,
     children_by_place,
     cohort_count,
+    college_exits,
+    college_share,
     mother_weights,
     place_births,
     take_entrants,
@@ -215,6 +221,8 @@ class LifeCourse(Mechanism):
                   "(December)", True),
         Indicator("births", "agents", "children born to rural households", True, True),
         Indicator("births_unplaced", "agents", "births with no free place", True, True),
+        Indicator("tertiary_exits", "agents", "children reaching 15 who leave the rural "
+                  "population for tertiary schooling", True, True),
         *(
             Indicator(f"entrants_{k}", "agents", f"entrants at 15 into {where}", True, True)
             for k, where in (
@@ -236,7 +244,7 @@ class LifeCourse(Mechanism):
             for ages in ("under6", "6_14")
         ),
     )
-    streams = ("life_course.births", "life_course.marriage")
+    streams = ("life_course.births", "life_course.marriage", "life_course.tertiary")
 
     def init(self, sim: Any) -> None:
         """The children of the start year: the cohorts born in the 14 years before it and in
@@ -244,6 +252,7 @@ class LifeCourse(Mechanism):
         pars = sim.params.at(sim.start_year)
         self._where = np.zeros(len(ENTRY_PLACES) + 1, np.int64)
         self._wed = (0, 0, 0)
+        self._college = 0
         n_counties = sim.places.county_start.size - 1
         counts = np.bincount(sim.households.county, minlength=n_counties)
         self._hh_county_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -262,7 +271,8 @@ class LifeCourse(Mechanism):
             self._births(sim, pars, b, years_back=sim.start_year - b)
 
     def _births(self, sim: Any, pars: Any, birth_year: int, years_back: int) -> tuple[int, int]:
-        n = cohort_count(sim.projection, birth_year + ENTRY_AGE, sim.scale, sim.seed)
+        n = cohort_count(sim.projection, birth_year + ENTRY_AGE, sim.scale, sim.seed,
+                         pars.births_net_of_exits)
         w_age = fertility_weights(pars.birth_mean_age, pars.birth_sd_age)
         w = np.empty(sim.households.n, np.float64)  # once a year: not kept as state
         hh_start, p, hs = sim.places.hh_start, sim.persons.core, sim.households.core
@@ -276,8 +286,12 @@ class LifeCourse(Mechanism):
         widow(leavers, sim.places.hh_start, sim.persons.core, sim.households.core)
 
     def entrant_slots(self, sim: Any, year: int) -> np.ndarray:
-        """The slots taken this January by the children born 15 years earlier (sorted)."""
+        """The slots taken this January by the children born 15 years earlier (sorted), after
+        the college-bound among them have left (``college_exits``)."""
         p, pl = sim.persons, sim.places
+        share = college_share(sim.projection, sim.params.at(year), year)
+        key = tick_key(sim.seed, "life_course.tertiary", year)
+        self._college = college_exits(key, share, year - ENTRY_AGE, sim.households.core)
         n_in = int(np.count_nonzero(sim.households.child_by == year - ENTRY_AGE))
         slots = np.empty(n_in, np.int64)
         self._where[:] = 0
@@ -362,6 +376,7 @@ class LifeCourse(Mechanism):
             n, placed = self._births(sim, pars, sim.year, years_back=0)
             sc["births"][t] = placed
             sc["births_unplaced"][t] = n - placed
+            sc["tertiary_exits"][t] = self._college
             for k, name in enumerate(
                 ("own_household", "new_household", "other_household", "same_province",
                  "other_province")
