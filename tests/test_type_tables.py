@@ -25,7 +25,7 @@ GEO = load_geography()
 
 
 def reference(geo, pars, wage, emp_rate, living, hukou_pen, y_ref, dist_probs, log_size=None,
-              fallback=None):
+              fallback=None, female_cost=None):
     """The array formula of version 0.10 (seven-dimensional broadcast)."""
     lam = pars.nest_lambda
     costs = np.array([pars.cost_within_county, pars.cost_across_county,
@@ -43,12 +43,13 @@ def reference(geo, pars, wage, emp_rate, living, hukou_pen, y_ref, dist_probs, l
     log_net = np.log(net / y_ref)
     pull = np.array([1.0 + pars.young_pull_shift, 1.0, 1.0]) * pars.beta_income
     age_cost = np.array([0.0, 1.5, 3.0]) * pars.age_cost_per_decade
-    sex_cost = np.array([0.0, pars.female_cost])
+    sex_cost = np.zeros((geo.n_prov, N_SEX))  # by home province (decisions.norms)
+    sex_cost[:, 1] = pars.female_cost if female_cost is None else female_cost
     v = (pull[None, None, None, :, None, None, None]
          * log_net.transpose(1, 2, 3, 0)[None, :, :, None, :, None, :]
          - move_cost[:, None, None, None, None, :, :]
          - age_cost[None, None, None, :, None, None, None]
-         - sex_cost[None, None, None, None, :, None, None]
+         - sex_cost[:, None, None, None, :, None, None]
          + (-hukou_pen)[None, None, None, None, None, None, :])
     if log_size is not None:
         v = v + lam * log_size
@@ -67,12 +68,14 @@ def _case(case, seed=7):
     emp = rng.uniform(0.5, 1.0, (nd, 2) if case == "by_sex" else nd)
     args = (GEO, pars, wage, emp, rng.uniform(100, 400, nd), rng.normal(1.0, 0.5, nd), 350.0,
             dist_class_probs(GEO.n_prov, GEO.dest_prov, GEO.dest_tier, pars))
-    extra = {"size": (rng.normal(0, 1, nd), None),
-             "fallback": (None, rng.uniform(100, 600, (nd, 3, 2)))}.get(case, (None, None))
+    extra = {"size": (rng.normal(0, 1, nd), None, None),
+             "fallback": (None, rng.uniform(100, 600, (nd, 3, 2)), None),
+             "female_by_prov": (None, None, rng.normal(0.0, 1.5, GEO.n_prov))}.get(
+        case, (None, None, None))
     return args, extra
 
 
-CASES = ["plain", "by_sex", "size", "fallback"]
+CASES = ["plain", "by_sex", "size", "fallback", "female_by_prov"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -364,7 +364,7 @@ class Person(mesa.Agent):
         """V_j for the 94 destinations, written out for this person (``decisions.type_tables``
         plus the sparse network term of ``decisions.decide``; seed 1.1, Zhao 2003):
 
-        V_j = b_pull(age) * log(net_j / y_ref) - move_cost_j - age_cost - female_cost
+        V_j = b_pull(age) * log(net_j / y_ref) - move_cost_j - age_cost - female_cost(prov)
               - (hukou_penalty_j - insurance_value) - controls on movement in force
               + network_beta * log(1 + contacts at j),
 
@@ -380,7 +380,7 @@ class Person(mesa.Agent):
             pull * np.log(net / m.y_ref)
             - m.moving_costs(self.prov, self.capital)
             - pars.age_cost_per_decade * (0.0, 1.5, 3.0)[agegrp]
-            - (pars.female_cost if self.sex == FEMALE else 0.0)
+            - (m.female_cost_prov[self.prov] if self.sex == FEMALE else 0.0)
             - (m.hukou_pen - m.insurance_utils + m.control)
         )
         if m.network_term:

@@ -214,7 +214,8 @@ def table(rows: list[Row], alpha: float, label_a: str = "reference", label_b: st
 
 def transplant(sim: Simulation) -> ReferenceModel:
     """A reference model in the state of the core ``sim`` (same seed and population): every
-    person's and household's state, demand and wage levels copied, the year resolved. For
+    person's and household's state, demand, wage levels and the January female cost by
+    province (``decisions.norms``) copied, the year resolved. For
     checking rules on a common state (one month, or one decision, at a time)."""
     m = ReferenceModel(
         sim.params, agents=sim.agents, seed=sim.seed, start_year=sim.start_year, years=sim.years
@@ -257,6 +258,6 @@ def transplant(sim: Simulation) -> ReferenceModel:
         house.land_stock = np.float32(hh.land_mu[h])
     m.t = sim.t
     m.resolve_year(sim.start_year + max(sim.t - 1, 0) // 12)
-    for name in ("demand", "base_demand", "levels", "ref_levels"):
+    for name in ("demand", "base_demand", "levels", "ref_levels", "female_cost_prov"):
         setattr(m, name, getattr(sim, name).copy())
     return m

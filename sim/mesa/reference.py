@@ -52,6 +52,7 @@ from sim.mechanisms.population import build_population
 from sim.mesa import families as life
 from sim.mesa import land
 from sim.mesa.agents import Household, Person
+from sim.mesa.norms import female_cost_by_province
 from sim.mesa.offfarm import TVE_INDICATORS, rural_offfarm
 from sim.mesa.support import refuse_unsupported
 
@@ -199,6 +200,7 @@ class ReferenceModel(mesa.Model):
         self.levels = wages.levels_at_start(geo, self.params, self.start_year)
         self.ref_levels = self.levels.copy()  # wage levels on the drift path
         self.base_demand = self.demand.copy()  # demand before the wage response
+        self.female_cost_prov = female_cost_by_province(self)  # as the core's decisions.init
         self.place_initial_migrants()
 
     def _build_families(self, persons, hhs, places) -> None:
@@ -431,20 +433,8 @@ class ReferenceModel(mesa.Model):
     def step(self) -> None:
         """One month, in ``STEP_ORDER``."""
         assert tuple(s for s in STEP_ORDER if s not in _NO_RULE) == (
-            "demography",
-            "life_course",
-            "year",
-            "policy",
-            "returns",
-            "hukou",
-            "labour",
-            "household",
-            "rural_offfarm",
-            "decisions",
-            "matching",
-            "pay",
-            "record",
-        )
+            "demography", "life_course", "year", "policy", "returns", "hukou", "labour",
+            "household", "rural_offfarm", "decisions", "matching", "pay", "record")
         t = self.t
         year, month = self.start_year + t // 12, t % 12 + 1
         # 1 demography
@@ -480,7 +470,9 @@ class ReferenceModel(mesa.Model):
             h.compute_home_income()
         # 7b rural off-farm work (TVE jobs; the TVE wage in the income at home)
         rural_offfarm(self, pars)
-        # 8 decisions
+        # 8 decisions (in January after the women's experience: decisions.norms)
+        if month == 1:
+            self.female_cost_prov = female_cost_by_province(self)
         self.update_market_signals((present, working))
         p_consider = 1.0 - math.exp(-pars.consider_rate_year * self.decide_weights[month - 1])
         for x in self.persons:

@@ -6,10 +6,11 @@ which destination). Utility of destination j for person i (seed 1.1, Harris & To
 Zhao 2003):
 
     V_ij = b_pull(age, sex) * log(net_ij / y_ref) - move_cost(distance class, km)
-           - hukou_penalty(tier) - control - age_cost - female_cost + b_net * log(1 + n_ij)
+           - hukou_penalty(tier) - control - age_cost - female_cost(o) + b_net * log(1 + n_ij)
 
 where ``net_ij`` is the destination wage for the person's schooling times the chance of a job
-there, less living cost, and ``n_ij`` the person's contacts already at j. Staying gives
+there, less living cost, ``n_ij`` the person's contacts already at j, and a woman's cost falls
+with the migration experience of her home province's women (``norms``). Staying gives
 ``b_push(age, sex) * log(y_home_i / y_ref) + asc_home`` with home income from land per worker.
 Young people weigh pull more, older people and women weigh push more (seed 1.1). A parent
 of children left at home (and the only carer of an elder in need) adds the family cost to
@@ -40,6 +41,7 @@ from sim.core.encodings import EVENT_DEPART, EVENT_RETURN
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
 from sim.core.state import elder_need, families, flat_nonzero
+from sim.mechanisms.decisions import norms
 from sim.mechanisms.decisions.choice import (  # noqa: F401  (the kernels, re-exported)
     N_CAP,
     N_SEX,
@@ -223,9 +225,10 @@ PARAMS = (
         -5.0,
         10.0,
         "seed 1.3: one third of migrants female earlier, 49% by 2003; a yearly path, pending: "
-        "the employers' demand for women (labour.gender) does not yet carry the rise (issue 12, "
-        "tests/test_policies.py)",
-        "extra cost of moving for women (a yearly path: falls as migration feminises)",
+        "the women's migration experience (decisions.norms, female_norm_effect) carries the rise "
+        "but is not yet adopted (calibration/README.md, 'Women's migration experience')",
+        "extra cost of moving for women, less female_norm_effect times the share of their "
+        "province's young women who have been away (a yearly path until that rule is adopted)",
         role="behaviour",
     ),
     Param(
@@ -395,6 +398,7 @@ PARAMS = (
         "chance an employed migrant reconsiders",
         role="behaviour",
     ),
+    *norms.NORM_PARAMS,
 )
 
 
@@ -422,9 +426,12 @@ class Decisions(Mechanism):
         labour = sim.mech["labour"]
         sim.ht_expected = labour.observed_employment_rate(sim, *labour.counts(sim))
         sim.economy_weights = labour.economy_weights(sim)
+        norms.update(sim)
 
     def step(self, sim: Any) -> None:
         pars = sim.pars
+        if sim.month == 1:
+            norms.update(sim)
         if pars.ht_mode:
             self.update_expectations(sim)
         p_consider = 1.0 - np.exp(-pars.consider_rate_year * sim.yq.decide_weights[sim.month - 1])
@@ -482,6 +489,7 @@ class Decisions(Mechanism):
             yq.dist_probs,
             size_term,
             sim.mech["self_employment"].expected_income(sim),
+            sim.female_cost_prov,
         )
         log_home = buf.y_home - np.log(yq.y_ref)
         decide(

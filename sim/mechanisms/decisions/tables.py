@@ -32,7 +32,7 @@ class TableInputs(NamedTuple):
     log_net: np.ndarray  # (school, train, sex, dest): log expected net income over y_ref
     move_cost: np.ndarray  # (prov, capital flag, dest)
     age_cost: np.ndarray  # (age group,)
-    sex_cost: np.ndarray  # (sex,)
+    sex_cost: np.ndarray  # (prov, sex)
     common: np.ndarray  # (dest,): minus the costs common to a destination
     size: np.ndarray  # (dest,): lambda times the size term, zeros without one
     lam: float  # nest_lambda
@@ -49,6 +49,7 @@ def table_inputs(
     dist_probs: np.ndarray,
     log_size: np.ndarray | None = None,
     fallback_rmb_month: np.ndarray | None = None,
+    female_cost: np.ndarray | None = None,
 ) -> TableInputs:
     """The parts of V/lambda per type and destination (see :func:`type_tables`).
 
@@ -61,7 +62,8 @@ def table_inputs(
     1978); otherwise ``destination_size_elasticity`` times the log of its urban economy's size.
     ``fallback_rmb_month`` (n_dest, n_school, n_train), when given, is what a migrant expects to
     earn without a wage job (own-account work): the expected income is then
-    ``P(job) * wage + (1 - P(job)) * fallback``.
+    ``P(job) * wage + (1 - P(job)) * fallback``. ``female_cost`` (n_prov,) is the female cost
+    of moving by home province (``norms.female_costs``); without it, ``pars.female_cost``.
     """
     n_dest = geo.n_dest
     lam = pars.nest_lambda
@@ -87,7 +89,9 @@ def table_inputs(
     log_net = np.log(net / y_ref)  # (n_dest, school, train, sex)
     pull = np.array([1.0 + pars.young_pull_shift, 1.0, 1.0]) * pars.beta_income
     age_cost = np.array([0.0, 1.5, 3.0]) * pars.age_cost_per_decade  # mid-group ages 22, 37, 52
-    sex_cost = np.array([0.0, pars.female_cost])
+    n_prov = geo.prov_dist_km.shape[0]
+    sex_cost = np.zeros((n_prov, N_SEX))
+    sex_cost[:, 1] = pars.female_cost if female_cost is None else female_cost
     common = -hukou_penalty  # (n_dest,): hukou, insurance and controls on movement
     size = np.zeros(n_dest) if log_size is None else lam * np.asarray(log_size, np.float64)
     return TableInputs(pull, np.ascontiguousarray(log_net.transpose(1, 2, 3, 0)),
@@ -135,17 +139,13 @@ def utility_max(pull, log_net, move_cost, age_cost, sex_cost, common, size, lam)
     """The largest V/lambda over every type and destination (``lam`` > 0), without the table.
     Every operation of :func:`utility_rows` rounds monotonically in each operand, so for each
     destination, age group and sex the largest value comes from the largest income term
-    ``pull * log_net`` over schooling and training and the smallest moving cost over provinces
-    and capital flags; the combination is a type, so the result is the table's maximum bit for
-    bit."""
+    ``pull * log_net`` over schooling and training, with each province and capital flag
+    evaluated as the row kernel does (the sex cost depends on the province); the combination
+    is a type, so the result is the table's maximum bit for bit."""
     n_prov, n_cap, n_dest = move_cost.shape
     n_school, n_train, n_sex, _ = log_net.shape
     best = -np.inf
     for j in range(n_dest):
-        mc = np.inf
-        for p in range(n_prov):
-            for c in range(n_cap):
-                mc = min(mc, move_cost[p, c, j])
         for a in range(pull.size):
             pa = pull[a]
             for x in range(n_sex):
@@ -153,8 +153,11 @@ def utility_max(pull, log_net, move_cost, age_cost, sex_cost, common, size, lam)
                 for s in range(n_school):
                     for tr in range(n_train):
                         top = max(top, pa * log_net[s, tr, x, j])
-                v = ((top - mc - age_cost[a] - sex_cost[x] + common[j]) + size[j]) / lam
-                best = max(best, v)
+                for p in range(n_prov):
+                    for c in range(n_cap):
+                        v = ((top - move_cost[p, c, j] - age_cost[a] - sex_cost[p, x]
+                              + common[j]) + size[j]) / lam
+                        best = max(best, v)
     return best
 
 
@@ -183,6 +186,6 @@ def utility_rows(rows, pull, log_net, move_cost, age_cost, sex_cost, common, siz
         s = q % n_school
         p = q // n_school
         ln, mc, o = log_net[s, tr, x], move_cost[p, c], out[k]
-        pa, ac, sx = pull[a], age_cost[a], sex_cost[x]
+        pa, ac, sx = pull[a], age_cost[a], sex_cost[p, x]
         for j in range(n_dest):
             o[j] = ((pa * ln[j] - mc[j] - ac - sx + common[j]) + size[j]) / lam - shift

@@ -17,10 +17,11 @@ that, with behaviour held constant:
 
 With every share at 0.5 and ``eta`` = 0 both rules are the identity.
 
-What they do not do yet: while urban jobs outnumber the migrants present, the chance of a job a
-migrant expects is 1 for both sexes, so the rules shape who works in which sector more than who
-migrates, and the female share's rise still comes from the ``female_cost`` path (issue 12,
-pending; ``tests/test_policies.py``).
+While urban jobs outnumber the migrants present, the chance of a job a migrant expects is
+close to 1 for both sexes, so these rules shape who works in which sector more than who
+migrates. The female share's rise is still the ``female_cost`` path by default; the women's
+migration experience (``decisions.norms``, the seed's "growing acceptance for young women to
+travel alone") carries it with constant parameters, but is not yet adopted (issue 12).
 """
 
 from __future__ import annotations
