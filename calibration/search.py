@@ -15,6 +15,12 @@ log always shows how far a proposal moves from it.
 ``--also NAME`` adds a target that is not asserted (a "check" target, by its name) to the loss,
 for a search of a model change that is meant to produce it.
 
+``--max-unfilled CAP`` adds a one-sided constraint from issue 11: in every full year from 1987
+on, the national unfilled share of migrant labour demand (``sim.experiments.shortage``) should
+stay at or below CAP. Each year above it adds penalty * ((share - CAP) / 0.01)^2 to the run's
+loss, so a proposal that meets every band by leaving openings unfilled is ranked down; the
+largest share is logged per seed as ``max_unfilled``.
+
 The searched parameters come from the parameter schema (:func:`search_space`): every scalar
 parameter of the chosen roles (``--roles``, default ``behaviour``) or a named list
 (``--params``), over its declared range; ``--space NAME=LO:HI`` narrows a range inside the
@@ -93,18 +99,33 @@ def search_space(roles: tuple[str, ...] = ("behaviour",), names: tuple[str, ...]
     return space
 
 
-def _run(args: tuple) -> list[tuple[str, float, float, float]]:
+UNFILLED_FROM = 1987  # the first full year after the run's start-up (tests/test_shortage.py)
+
+
+def _run(args: tuple) -> tuple[list[tuple[str, float, float, float]], list[float]]:
+    """Target rows (name, simulated, low, high) and the yearly national unfilled shares from
+    ``UNFILLED_FROM`` on."""
     seed, overrides, agents, extra, years, drop = args
     from sim.engine import Simulation
     from sim.engine.registry import Params
+    from sim.experiments.shortage import shortage_report
     from sim.experiments.targets import compare
 
     sim = Simulation(Params(overrides), agents=agents, seed=seed, start_year=1985, years=years,
                      threads=1)
-    sim.run()
+    res = sim.run()
     tab = compare(sim.results())
     tab = tab[(tab["asserted"] | tab["target"].isin(extra)) & ~tab["target"].isin(drop)]
-    return [tuple(r) for r in tab[["target", "simulated", "low", "high"]].values]
+    rep = shortage_report(res)
+    unfilled = [float(u) for u in rep.national[rep.years >= UNFILLED_FROM]]
+    return [tuple(r) for r in tab[["target", "simulated", "low", "high"]].values], unfilled
+
+
+def unfilled_penalty(unfilled: list[float], cap: float | None, penalty: float = 4.0) -> float:
+    """penalty * ((share - cap) / 0.01)^2 summed over the years above ``cap`` (none: 0)."""
+    if cap is None:
+        return 0.0
+    return penalty * sum(max(0.0, (u - cap) / 0.01) ** 2 for u in unfilled)
 
 
 def loss(rows: list[tuple[str, float, float, float]], margin: float = 1.0,
@@ -147,6 +168,8 @@ def main() -> None:
                     help="leave an asserted target out of the loss, by its name")
     ap.add_argument("--also", action="append", default=[], metavar="TARGET",
                     help="add a target that is not asserted to the loss, by its name")
+    ap.add_argument("--max-unfilled", type=float, default=None, metavar="CAP",
+                    help="penalise years from 1987 with a national unfilled share above CAP")
     a = ap.parse_args()
     from sim.experiments.targets import load_targets
 
@@ -190,8 +213,11 @@ def main() -> None:
             t0 = time.perf_counter()
             over = {**fixed, **x}
             jobs = [(s, over, a.agents, tuple(a.also), a.years, tuple(a.drop)) for s in a.seeds]
-            runs = list(pool.map(_run, jobs))
-            value = sum(loss(r, a.margin, a.penalty) for r in runs) / len(runs)
+            outs = list(pool.map(_run, jobs))
+            runs = [r for r, _ in outs]
+            value = sum(loss(r, a.margin, a.penalty) + unfilled_penalty(u, a.max_unfilled,
+                                                                        a.penalty)
+                        for r, u in outs) / len(outs)
             out = sum(
                 any(not lo <= r[i][1] <= hi for r in runs)
                 for i, (_, _, lo, hi) in enumerate(runs[0])
@@ -199,6 +225,7 @@ def main() -> None:
             rec = {"trial": trial.number, "loss": value, "targets_out": out, "params": x,
                    "fixed": fixed,
                    "seconds": round(time.perf_counter() - t0, 1),
+                   "max_unfilled": [round(max(u), 4) if u else None for _, u in outs],
                    "simulated": {r[0]: [run[i][1] for run in runs]
                                  for i, r in enumerate(runs[0])}}
             with a.log.open("a") as f:

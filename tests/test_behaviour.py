@@ -138,7 +138,8 @@ def test_higher_hukou_penalties_lower_stock():
 def test_lower_mobility_control_raises_migration():
     """Without the dated controls on movement (``control_grain_rations`` and ``control_custody``
     at 0 instead of their defaults, in force until 1993 and 2003) more people leave while they
-    bind: departures in 1985-1989 rise by more than 10% and the mean stock over 1985-1996 is
+    bind: departures in 1985-1989 rise by more than 5% (the grain-ration control is 0.6 utils
+    since 0.13, 1.69 before, when the rise was above 10%) and the mean stock over 1985-1996 is
     higher. (Departures and stock at the end of 1996 need not rise: labour demand caps the
     stock, and an early surge fills the jobs.) A strict control (the ``mobility_control`` lever
     at 5 utils throughout) lowers departures, mean and final stock."""
@@ -149,7 +150,7 @@ def test_lower_mobility_control_raises_migration():
     _, r5 = run("control5", {"mobility_control": 5.0}, years=years)
     m = 12 * years
     sb = stock(rb)[:m]
-    assert r0.rec.outflow_dist[:60].sum() > 1.1 * rb.rec.outflow_dist[:60].sum()
+    assert r0.rec.outflow_dist[:60].sum() > 1.05 * rb.rec.outflow_dist[:60].sum()
     assert stock(r0).mean() > sb.mean()
     assert stock(r0)[:60].mean() > sb[:60].mean()
     assert r5.rec.outflow_dist.sum() < rb.rec.outflow_dist[:m].sum()

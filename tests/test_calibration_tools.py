@@ -53,6 +53,16 @@ def test_search_refuses_an_unknown_extra_target():
     assert "unknown targets" in proc.stderr and "share of unicorns" in proc.stderr
 
 
+def test_unfilled_penalty_is_one_sided():
+    """Years at or below the cap cost nothing; each year above costs penalty * (excess / 0.01)^2;
+    without a cap the constraint is off."""
+    search = _module(ROOT / "calibration" / "search.py", "search_script")
+    assert search.unfilled_penalty([0.02, 0.09, 0.10], 0.10) == 0.0
+    assert search.unfilled_penalty([0.12, 0.05, 0.11], 0.10, penalty=4.0) == pytest.approx(
+        4.0 * (2.0**2 + 1.0**2))
+    assert search.unfilled_penalty([0.5], None) == 0.0
+
+
 def test_effects_table_of_a_small_batch(tmp_path):
     """The table lists every policy scenario once, each effect inside its interval, from a
     batch of two scenarios; the README keeps one generated block."""

@@ -109,6 +109,7 @@ def test_decision_rule_matches_core_on_a_common_state():
         yq.hukou_pen - yq.insurance_utils + yq.control,
         yq.y_ref,
         yq.dist_probs,
+        female_cost=sim.female_cost_prov,  # the January female cost by home province
     )
     sim.mech["household"].home_income(sim)
     m.update_market_signals()

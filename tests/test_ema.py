@@ -27,7 +27,7 @@ def test_build_model_defaults_and_choices():
     m = build_model()
     names = {u.name for u in m.uncertainties}
     assert {"beta_income", "network_beta", "matching_efficiency"} <= names
-    assert "female_cost" not in names  # a dated path: not a default uncertainty
+    assert {"female_cost", "female_norm_effect"} <= names  # constant behaviour (issue 12)
     assert all(p.name != "hukou_penalty_small" for p in m.levers)  # a dated path lever
     assert "conversion_rate_small" in {p.name for p in m.levers}
     assert [o.name for o in m.outcomes][:2] == ["migrant_stock", "rural_origin_urban_population"]

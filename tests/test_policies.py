@@ -34,31 +34,16 @@ def test_documents_parse_and_name_policy_levers():
             assert schema[lever].role == "policy", (d.id, lever)
 
 
-# behaviour parameters that still carry a yearly path, each with what has to land first; new
-# paths are refused, and the list must shrink to nothing (the strict expected failure below)
-PENDING = {
-    "female_cost": "issue 12: the women's migration experience (decisions.norms) carries the "
-    "female share's rise with constant parameters and meets every 1985-2006 target, but the "
-    "fitted values leave more than a tenth of openings unfilled in 1992 and after 2020 "
-    "(tests/test_shortage.py); until a fit meets both it stays off and the path stays, "
-    "calibration/README.md 'Women's migration experience'",
-}
-
-
 def test_no_behaviour_parameter_has_a_yearly_path():
-    """Behaviour is constant over time: no behaviour-role default is a yearly path, but for the
-    documented pending ones."""
+    """Behaviour is constant over time (issue 12): no behaviour-role default is a yearly path;
+    history enters through exogenous series and dated policies. The last path, ``female_cost``,
+    gave way to the women's migration experience (``decisions.norms``) in 0.13."""
     bad = sorted(
         name
         for name, p in sim.schema().items()
         if p.role == "behaviour" and isinstance(p.default, dict)
     )
-    assert bad == sorted(PENDING)
-
-
-@pytest.mark.xfail(strict=True, reason=PENDING.get("female_cost", ""))
-def test_no_behaviour_path_is_pending():
-    assert not PENDING
+    assert bad == []
 
 
 def test_policy_paths_change_only_at_dated_documents():

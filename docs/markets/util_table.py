@@ -182,7 +182,11 @@ def terms(ref: Reference) -> list[Term]:
              yd, b, None),
         Term("age 45-64 (vs 15-29)", "`age_cost_per_decade` x 3", 3.0 * p.age_cost_per_decade,
              yd, b, None),
-        Term(f"woman ({YEAR} value)", "`female_cost`", p.female_cost, yd, b, by),
+        Term("woman, where no young woman has been away", "`female_cost`", p.female_cost, yd,
+             b, by),
+        Term("woman, where half the young women have been away",
+             "`female_cost` - `female_norm_effect` x 0.5",
+             p.female_cost - 0.5 * p.female_norm_effect, yd, b, by),
     ]
     names = ("small", "medium", "large", "megacity")
     for t, tier in enumerate(TIERS):

@@ -32,7 +32,7 @@ from sim.core.state import (
 PARAMS = (
     Param(
         "return_rate_year",
-        0.0965,
+        0.0855,
         "per year",
         0.0,
         5.0,
@@ -42,7 +42,7 @@ PARAMS = (
     ),
     Param(
         "return_female_mult",
-        0.683,
+        1.066,
         "ratio",
         0.1,
         10.0,
@@ -62,7 +62,7 @@ PARAMS = (
     ),
     Param(
         "return_age_log_per_decade",
-        1.055,
+        1.003,
         "log points per 10 years",
         -2.0,
         2.0,
@@ -72,7 +72,7 @@ PARAMS = (
     ),
     Param(
         "return_duration_log_per_year",
-        -0.001,
+        -0.005963,
         "log points per year away",
         -1.0,
         1.0,

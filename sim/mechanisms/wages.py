@@ -135,7 +135,7 @@ PARAMS = (
     ],
     Param(
         "wage_adjust_shortage",
-        0.7938,
+        1.45,
         "log points per year per unit shortage",
         0.0,
         10.0,
@@ -145,7 +145,7 @@ PARAMS = (
     ),
     Param(
         "frictional_shortage",
-        0.03248,
+        0.073,
         "share",
         0.0,
         0.15,

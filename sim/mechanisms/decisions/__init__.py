@@ -140,7 +140,7 @@ PARAMS = (
     ),
     Param(
         "asc_home",
-        -0.6867,
+        -0.6327,
         "utils",
         -20.0,
         20.0,
@@ -220,20 +220,20 @@ PARAMS = (
     ),
     Param(
         "female_cost",
-        {"1985": 1.2, "2003": -1.2},
+        0.1235,
         "utils",
         -5.0,
         10.0,
-        "seed 1.3: one third of migrants female earlier, 49% by 2003; a yearly path, pending: "
-        "the women's migration experience (decisions.norms, female_norm_effect) carries the rise "
-        "but is not yet adopted (calibration/README.md, 'Women's migration experience')",
-        "extra cost of moving for women, less female_norm_effect times the share of their "
-        "province's young women who have been away (a yearly path until that rule is adopted)",
+        "seed 1.3: one third of migrants female earlier, 49% by 2003; constant since 0.13, the "
+        "rise carried by the women's migration experience (decisions.norms; calibration/"
+        "README.md, 'Women's migration experience')",
+        "extra cost of moving for women before any woman of their province has been away "
+        "(less female_norm_effect times the share who have)",
         role="behaviour",
     ),
     Param(
         "control_grain_rations",
-        1.688,
+        0.6,
         "utils",
         0.0,
         20.0,

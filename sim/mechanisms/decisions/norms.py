@@ -16,9 +16,9 @@ where ``E_o`` is the share of the rural-hukou women of province ``o`` aged
 :data:`NORM_AGE_MIN`-:data:`NORM_AGE_MAX` (at home or away) who have ever left to work
 (``first_year`` set). It is counted each January (and at the start) from the state, so the
 feminisation is an outcome: it follows how many women have gone, and new cohorts who have not
-gone yet dilute it. ``female_norm_effect`` is 0 by default, and ``female_cost`` keeps its yearly
-path, until a fit of the rule also keeps openings filled (calibration/README.md, "Women's
-migration experience"); with the effect at 0 the tables are exactly those of the path.
+gone yet dilute it. Both parameters are constant, fitted in 0.13 with openings kept filled
+(calibration/README.md, "Women's migration experience"); with ``female_norm_effect`` at 0 the
+tables are exactly those of a constant (or, as before 0.13, a dated) ``female_cost``.
 """
 
 from __future__ import annotations
@@ -40,14 +40,13 @@ NORM_AGE_MAX = 39
 NORM_PARAMS = (
     Param(
         "female_norm_effect",
-        0.0,
+        3.954,
         "utils per unit share",
         0.0,
         15.0,
         "seed 1.3 ('a growing acceptance for young women to travel alone'); Massey (1990) "
-        "cumulative causation; off by default: with a constant female_cost the fitted size (about "
-        "5.1) meets every 1985-2006 target but leaves openings unfilled in 1992 and after 2020 "
-        "(calibration/README.md, 'Women's migration experience')",
+        "cumulative causation; fitted in 0.13 with female_cost constant (calibration/README.md, "
+        "'Women's migration experience')",
         f"fall in the female cost of moving per unit share of a province's rural women aged "
         f"{NORM_AGE_MIN}-{NORM_AGE_MAX} who have ever left to work",
         role="behaviour",

@@ -19,9 +19,9 @@ With every share at 0.5 and ``eta`` = 0 both rules are the identity.
 
 While urban jobs outnumber the migrants present, the chance of a job a migrant expects is
 close to 1 for both sexes, so these rules shape who works in which sector more than who
-migrates. The female share's rise is still the ``female_cost`` path by default; the women's
-migration experience (``decisions.norms``, the seed's "growing acceptance for young women to
-travel alone") carries it with constant parameters, but is not yet adopted (issue 12).
+migrates. The female share's rise comes from the women's migration experience
+(``decisions.norms``, the seed's "growing acceptance for young women to travel alone"), with
+constant parameters since 0.13 (issue 12).
 """
 
 from __future__ import annotations
