@@ -22,8 +22,10 @@ Criteria for agreement:
    replicates and no true difference the average is about 0.28).
 
 Power: a reference model whose return hazard is doubled (``return_hazard_mult=2``) must fail
-criterion 1 (some p below 0.01 / K). (A reference model without the network term,
-``run_reference(..., network_term=False)``, can be compared the same way; it is not run here.)
+criterion 1 (some p below 0.01 / K) with only six replicates of it against the core's 16 (on
+1 December 2026 the smallest p-values were 7e-11 and 1e-9, against 1.4e-4). (A reference
+model without the network term, ``run_reference(..., network_term=False)``, can be compared
+the same way; it is not run here.)
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from sim.mesa import docking as dk
 
 AGENTS, START, YEARS = 3000, 2000, 3
 SEEDS = range(1, 17)
+POWER_SEEDS = range(1, 7)  # replicates of the changed reference model in the power check
 FAMILY_ALPHA = 0.01
 
 
@@ -63,8 +66,8 @@ def test_reference_docks_with_core(core_reps):
 
 def test_docking_detects_changed_rule(core_reps):
     alt = dk.replicate(
-        lambda s: dk.run_reference(s, AGENTS, START, YEARS, return_hazard_mult=2.0), SEEDS
-    )
+        lambda s: dk.run_reference(s, AGENTS, START, YEARS, return_hazard_mult=2.0),
+        POWER_SEEDS)
     rows = dk.compare(alt, core_reps)
     alpha = _alpha(rows)
     print("\nreference with the return hazard doubled vs fast core\n")

@@ -274,7 +274,7 @@ def test_generated_broken_sets_refused(case):
 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(p=st.sampled_from(FLOATS), x=st.floats(0, 1), path=st.booleans())
+@given(p=st.sampled_from(VALID_FLOATS), x=st.floats(0, 1), path=st.booleans())
 def test_generated_valid_sets_run(p, x, path):
     value = f"1990:{_value(p, x)},2000:{_value(p, 1 - x)}" if path else _value(p, x)
     with tempfile.TemporaryDirectory() as d:

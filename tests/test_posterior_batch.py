@@ -61,3 +61,34 @@ def test_bad_posterior_files_are_refused(tmp_path, text, draws, match):
 def test_draws_without_a_posterior_are_refused(tmp_path):
     with pytest.raises(BatchError, match="posterior"):
         plan_batch(["baseline"], out=tmp_path / "x", draws=3)
+
+
+def test_design_scale_is_read_beside_the_posterior(tmp_path):
+    from sim.experiments.posterior import design_scale
+
+    post = tmp_path / "hm_9.9_posterior.csv"
+    post.write_text("draw,asc_home\n0,-0.3\n")
+    assert design_scale(post) is None  # no summary beside it
+    (tmp_path / "hm_9.9.json").write_text(json.dumps({"agents": 30000}))
+    assert design_scale(post) == 30000
+    (tmp_path / "hm_9.9.json").write_text("{not json")
+    assert design_scale(post) is None
+    assert design_scale(_csv(tmp_path, "asc_home\n-0.2\n")) is None  # not a calibration's file
+
+
+def test_cli_warns_when_the_batch_scale_differs(tmp_path):
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    post = tmp_path / "hm_9.9_posterior.csv"
+    post.write_text("draw,asc_home\n0,-0.3\n")
+    (tmp_path / "hm_9.9.json").write_text(json.dumps({"agents": 30000}))
+    args = ["batch", "baseline", "--posterior", str(post), "--draws", "1", "--agents", "2000",
+            "--start-year", "2000", "--years", "1", "--workers", "1", "-q"]
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert "fitted to runs of 30,000 persons" in res.output and "runs 2,000" in res.output
+    (tmp_path / "hm_9.9.json").write_text(json.dumps({"agents": 2000}))
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0 and "fitted to runs" not in res.output

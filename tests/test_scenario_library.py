@@ -40,7 +40,7 @@ from sim.engine.checkpoint import initial_digest, load_state, save_state
 from sim.experiments.scenario import list_scenarios, load_scenario
 
 AGENTS = 100_000
-PRE_AGENTS = 20_000  # the runs from 1985 that check nothing moves before the policy
+PRE_AGENTS = 8_000  # the runs from 1985 that check nothing moves before the policy
 THREADS = 2  # bit-identical with any thread count; two threads run a scenario about 30% faster
 SEED = 11
 START, YEARS = 1985, 31  # the scenario files' window, 1985-2015

@@ -68,6 +68,15 @@ def batch(
     _check_file(design, "--design")
     _check_file(posterior, "--posterior")
     _check_out(out)
+    if posterior is not None:
+        from sim.experiments.posterior import design_scale
+
+        fitted = design_scale(posterior)
+        if fitted is not None and fitted != agents:
+            Console(stderr=True, soft_wrap=True).print(Text(
+                f"warning: {posterior} was fitted to runs of {fitted:,} persons, this batch "
+                f"runs {agents:,}; the model's moments drift with scale, so its draws may not "
+                f"fit runs of this size (calibration/README.md)", style="yellow"))
     try:
         summary = run_batch(scenarios, out=out, replicates=replicates, agents=agents, seed=seed,
                             workers=workers, years=years, start_year=start_year,

@@ -12,13 +12,14 @@ from rich.table import Table
 
 from sim.cli.common import _check, _check_file, _check_out, _fail, _out
 
-COMMITTED = Path("calibration/results/hm_0.7.0_posterior.csv")
+COMMITTED = Path("calibration/results/hm_0.13.0_posterior.csv")
 
 
 def calibrate(
     budget: Annotated[str, typer.Option(
         help="small: the pipeline end to end in about a minute (its posterior means nothing); "
-             "default: the committed posterior's budget (about 700 runs, 30-40 min on 2 cores)."
+             "default: the committed posterior's budget (about 700 runs of 30,000 persons, "
+             "30-40 min on 2 cores); large: the same runs at 100,000 persons."
     )] = "default",
     out: Annotated[Path | None, typer.Option(
         help="Directory for the stages' files (default: runs/calibrate-<budget>); rerun to "
@@ -30,7 +31,7 @@ def calibrate(
     seed: Annotated[int, typer.Option(help="Seed of the designs and the sampling.")] = 0,
     reference: Annotated[Path | None, typer.Option(
         help="A posterior CSV to compare with (default with --budget default: the committed "
-             "calibration/results/hm_0.7.0_posterior.csv when present).")] = None,
+             "calibration/results/hm_0.13.0_posterior.csv when present).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No stage log.")] = False,
 ) -> None:
     """Fit behavioural parameters by history matching: a posterior, recovery and a check.
@@ -39,7 +40,12 @@ def calibrate(
     posterior predictive check; stages are cached in --out, the JSON summary is written last."""
     import pandas as pd
 
-    from sim.experiments.history_match import BUDGETS, compare_posteriors, history_match
+    from sim.experiments.history_match import (
+        BUDGETS,
+        compare_posteriors,
+        drifting_targets,
+        history_match,
+    )
     from sim.experiments.resources import check_count, check_seed
 
     if budget not in BUDGETS:
@@ -77,6 +83,14 @@ def calibrate(
               f"{float(cov.loc['with_obs_error'].mean()):.2f} over {settings.truths} truths; "
               f"predictive check: {summ['ppc']['all_in_band_share']:.0%} of "
               f"{summ['ppc']['draws']} draws inside every band")
+    drift = drifting_targets(summ)
+    if drift:
+        worst = sorted(drift.items(), key=lambda kv: -abs(kv[1]))[:3]
+        con.print(f"scale check: {len(drift)} of {len(summ['targets'])} targets move by more "
+                  f"than half a half-band between {settings.agents:,} and "
+                  f"{settings.scale_agents:,} persons (largest: "
+                  + ", ".join(f"{k} {v:+.2f}" for k, v in worst)
+                  + f"); this posterior is for runs of {settings.agents:,} persons")
     ref = reference or (COMMITTED if budget == "default" and COMMITTED.is_file() else None)
     if ref is not None:
         cmp = compare_posteriors(post, pd.read_csv(ref))

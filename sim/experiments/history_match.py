@@ -72,9 +72,12 @@ class Settings:
 
 # "default" is the budget of the committed posterior (calibration/results/hm_0.7.0_*): about
 # 700 runs of 30,000 persons, 21 minutes of runs on two cores plus 6-15 minutes of emulation.
+# "large" is the same at 100,000 persons a run (the scale check at 200,000), for models whose
+# moments drift between 30,000 and 100,000 persons (0.13: calibration/README.md).
 # "small" checks the pipeline end to end in about a minute; its posterior means nothing.
 BUDGETS: dict[str, Settings] = {
     "default": Settings(),
+    "large": Settings(agents=100_000, scale_agents=200_000),
     "small": Settings(agents=1000, design=8, waves=2, noise_seeds=2, scale_agents=2000,
                       scale_seeds=2, scale_points=1, draws=20, candidates=400, pool=4000,
                       truths=2, ppc=2, cutoff=5.0, kmax=3),
@@ -131,6 +134,18 @@ def declared_default(name: str) -> float:
     from sim.engine.registry import schema
 
     return float(schema()[name].default)
+
+
+def drifting_targets(summary: dict[str, Any], tol: float = 0.5) -> dict[str, float]:
+    """Targets whose mean moves by more than ``tol`` half-bands between the design scale and
+    ``scale_agents`` at some point of the scale check, with the largest move (signed)."""
+    out: dict[str, float] = {}
+    for by_target in summary.get("scale_drift_over_half_band", {}).values():
+        for name, v in by_target.items():
+            if v is not None and np.isfinite(v) and abs(v) > tol and abs(v) > abs(
+                    out.get(name, 0.0)):
+                out[name] = float(v)
+    return out
 
 
 def fit_targets() -> list:

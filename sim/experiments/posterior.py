@@ -60,3 +60,22 @@ def read_draws(path: str | Path, k: int) -> tuple[list[dict[str, float]], dict[s
     info = {"file": str(path.absolute()), "sha256": hashlib.sha256(text.encode()).hexdigest(),
             "parameters": names, "draws": k}
     return draws, info
+
+
+def design_scale(path: str | Path) -> int | None:
+    """Persons per run of the calibration that drew the posterior at ``path``: the ``agents``
+    of the ``<tag>.json`` summary beside a ``<tag>_posterior.csv`` (``migsim calibrate``), or
+    None when there is none. A posterior fits runs of that size: the moments of the model can
+    drift with the number of agents (calibration/README.md, "Posterior refit for 0.13.0")."""
+    import json
+
+    path = Path(path)
+    suffix = "_posterior.csv"
+    if not path.name.endswith(suffix):
+        return None
+    summary = path.with_name(path.name[: -len(suffix)] + ".json")
+    try:
+        agents = json.loads(summary.read_text(encoding="utf-8")).get("agents")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return agents if isinstance(agents, int) and not isinstance(agents, bool) else None
