@@ -25,7 +25,7 @@ def calibrate(
         help="Directory for the stages' files (default: runs/calibrate-<budget>); rerun to "
              "resume.")] = None,
     workers: Annotated[int | None, typer.Option(
-        help="Worker processes, one numba thread each (default: the cores).")] = None,
+        help="Worker processes, one numba thread each (default: two, one for small).")] = None,
     agents: Annotated[int | None, typer.Option(help="Persons per run (default: budget's).")]
     = None,
     seed: Annotated[int, typer.Option(help="Seed of the designs and the sampling.")] = 0,
@@ -52,7 +52,8 @@ def calibrate(
         raise _fail(f"--budget {budget!r}: allowed values are {', '.join(BUDGETS)}")
     settings = BUDGETS[budget]
     cores = os.cpu_count() or 1
-    workers = workers if workers is not None else min(cores, 2 if budget == "default" else 1)
+    two = budget in ("default", "large")  # the small budget's runs are too short to share
+    workers = workers if workers is not None else min(cores, 2 if two else 1)
     _check(check_count, workers, "--workers", 1)
     if agents is not None:
         _check(check_count, agents, "--agents", 1000)
