@@ -12,26 +12,15 @@ import numpy as np
 
 def arrays_by_thread_count(child: str, tmp_path: Path, counts=(1, 2)) -> dict:
     """Run ``child`` (Python source that saves arrays to the .npz path given as its first
-    argument) in a fresh process per ``NUMBA_NUM_THREADS`` in ``counts``, all at once (each
-    process spends most of its time starting up, on one core); the loaded arrays."""
-    procs = {}
+    argument) in a fresh process per ``NUMBA_NUM_THREADS`` in ``counts``; the loaded arrays."""
+    out = {}
     for nt in counts:
         env = dict(os.environ, NUMBA_NUM_THREADS=str(nt))
         f = tmp_path / f"t{nt}.npz"
-        procs[nt] = (f, subprocess.Popen([sys.executable, "-c", child, str(f)], env=env,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                         text=True))
-    out = {}
-    try:
-        for nt, (f, proc) in procs.items():
-            _, err = proc.communicate(timeout=600)
-            assert proc.returncode == 0, err[-2000:]
-            out[nt] = np.load(f)
-    finally:  # a failed or timed-out child leaves no other running
-        for _, proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+        proc = subprocess.run([sys.executable, "-c", child, str(f)], env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out[nt] = np.load(f)
     return out
 
 
