@@ -41,7 +41,7 @@ PERSON_FIELDS = (
     StateField("school", "int8", "highest schooling level, 0..N_SCHOOL-1"),
     StateField("trained", "int8", "1 = vocational or skills training"),
     StateField("hh", "int32", "household index"),
-    StateField("county", "int32", "global county id of home"),
+    StateField("county", "int16", "global county id of home (about 2,860 counties)"),
     StateField("loc", "int16", "HOME or destination id", HOME, home=HOME),
     StateField("hukou", "int8", "RURAL, URBAN (converted at destination) or VACANT slot",
                VACANT),
@@ -56,7 +56,7 @@ PERSON_FIELDS = (
                NO_PERSON),
 )
 HOUSEHOLD_FIELDS = (
-    StateField("county", "int32", "global county id", level="household"),
+    StateField("county", "int16", "global county id", level="household"),
     StateField("land_mu_per_worker", "float32",
                "entitlement: mu of arable land per registered worker (drawn at the start)",
                level="household"),
@@ -244,10 +244,16 @@ class Places:
     county_pref: np.ndarray  # int32, global prefecture id
     county_capital: np.ndarray  # int8, 1 if the county lies in its province's capital prefecture
     county_start: np.ndarray  # int64 (n_counties+1), person index ranges (persons sorted by county)
-    hh_start: np.ndarray  # int64 (n_households+1), person index ranges of households
+    hh_start: np.ndarray  # int32 (n_households+1; int64 past 2**31 - 1 persons), households' ranges
     prov_start: np.ndarray  # int64 (32,), person index ranges by province
-    village: np.ndarray  # int32 per person, village id
-    village_start: np.ndarray  # int64 (n_villages+1)
+    village_start: np.ndarray  # int64 (n_villages+1), person index ranges (inside counties)
+
+    @property
+    def village(self) -> np.ndarray:
+        """Village id of each person (int32), from the contiguous ranges of ``village_start``:
+        built on demand (only the network's build reads it), so it costs no state."""
+        n_vill = self.village_start.size - 1
+        return np.repeat(np.arange(n_vill, dtype=np.int32), np.diff(self.village_start))
 
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
@@ -257,7 +263,7 @@ class Places:
 class Network:
     """Contacts in CSR form: the contacts of person i are indices[indptr[i]:indptr[i+1]]."""
 
-    indptr: np.ndarray  # int64 (n+1)
+    indptr: np.ndarray  # int32 (n+1); int64 only past 2**31 - 1 ties
     indices: np.ndarray  # int32
 
     def degree(self) -> np.ndarray:

@@ -237,6 +237,8 @@ def build_network(persons: Persons, places: Places, seed: int, pars) -> Network:
         int(pars.contacts_province),
         float(pars.contacts_national_prob),
     )
+    if indptr[-1] <= np.iinfo(np.int32).max:  # 4 bytes a person instead of 8
+        indptr = indptr.astype(np.int32)
     return Network(indptr=indptr, indices=indices)
 
 

@@ -416,7 +416,8 @@ def build_places(
     vcounts = np.bincount(village, minlength=int(vill_offset[-1]))
     village_start = np.concatenate([[0], np.cumsum(vcounts)]).astype(np.int64)
     hh_counts = np.bincount(person_hh)
-    hh_start = np.concatenate([[0], np.cumsum(hh_counts)]).astype(np.int64)
+    hh_start = np.concatenate([[0], np.cumsum(hh_counts)])
+    hh_start = hh_start.astype(np.int32 if hh_start[-1] <= np.iinfo(np.int32).max else np.int64)
     return Places(
         county_prov=county_prov,
         county_pref=county_pref,
@@ -424,7 +425,6 @@ def build_places(
         county_start=county_start,
         hh_start=hh_start,
         prov_start=prov_start,
-        village=village,
         village_start=village_start,
     )
 
