@@ -118,6 +118,7 @@ ROW_KEY = {
     "regional_growth.csv": "year",
     "births.csv": "birth_year",
     "tve_employment.csv": "year",
+    "min_wage_ratio.csv": "year",
 }
 
 
