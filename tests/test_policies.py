@@ -48,8 +48,7 @@ def test_no_behaviour_parameter_has_a_yearly_path():
 
 def test_policy_paths_change_only_at_dated_documents():
     """A policy parameter's default path is stepwise and changes value only in the effective
-    year of a document that names it, or to the value of its data series in a year the series
-    covers (``policies.DATA_SERIES``); its first year is at or before 1985."""
+    year of a document that names it; its first year is at or before 1985."""
     params = Params()
     checked = 0
     for name, p in sim.schema().items():
@@ -60,8 +59,7 @@ def test_policy_paths_change_only_at_dated_documents():
         assert path.years[0] <= START, name
         dated = {d.effective_year for d in policies.documents_for(name)}
         for y, before, after in zip(path.years[1:], path.values[:-1], path.values[1:], strict=True):
-            series = policies.series_steps(name) if name in policies.DATA_SERIES else {}
-            if after != before and series.get(str(y)) != after:
+            if after != before:
                 assert y in dated, f"{name}: change in {y} has no document ({sorted(dated)})"
         checked += 1
     assert checked >= 8

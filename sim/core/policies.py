@@ -4,9 +4,7 @@ History enters the model through exogenous series and dated policies, never thro
 preference that drifts (issue 12). Each document has an issuer, a title, a date, the model year
 from which it counts (``effective_year``) and the policy parameters (levers) it moves. A policy
 parameter's yearly path may change value only in the effective year of a document that names it
-(``tests/test_policies.py``), or, for the parameters of ``DATA_SERIES``, in a year of the
-published yearly series it follows (the sum of many provincial decisions rather than one
-national document, such as the provinces' minimum-wage rounds).
+(``tests/test_policies.py``).
 
 The controls on movement are constant utility costs, each in force until the document that
 ended it (``CONTROLS``): the cost of leaving home in a year is the sum of the controls still in
@@ -15,8 +13,6 @@ force, plus the ``mobility_control`` lever (0 by default, for scenarios).
 
 from __future__ import annotations
 
-import csv
-import io
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -29,22 +25,6 @@ CONTROLS = {
     "control_grain_rations": "grain_rations_ended_1993",
     "control_custody": "custody_abolished_2003",
 }
-
-# policy parameter -> (file in sim/data, column, first year): from that year its steps are
-# the file's yearly values (sources in sim/data/sources.toml)
-DATA_SERIES = {
-    "min_wage_ratio": ("min_wage_ratio.csv", "ratio", 2011),
-}
-
-
-def series_steps(lever: str) -> dict[str, float]:
-    """The yearly steps (year as a string, as in a step path) that ``lever`` takes from its
-    data series (``DATA_SERIES``)."""
-    fname, column, first = DATA_SERIES[lever]
-    text = resources.files("sim").joinpath("data", fname).read_text(encoding="utf-8")
-    rows = csv.DictReader(io.StringIO(text))
-    return {r["year"]: float(r[column]) for r in rows if int(r["year"]) >= first}
-
 
 _FIELDS = ("id", "date", "effective_year", "issuer", "title", "number", "source", "summary",
            "levers", "note")

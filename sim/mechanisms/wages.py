@@ -26,14 +26,9 @@ from numba import njit, prange
 from sim.core.encodings import JOB_INSURED, JOB_MINWAGE, SECTOR_NAMES
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
-from sim.core.policies import series_steps
 from sim.core.rng import uniform
 
 _S = SECTOR_NAMES
-
-
-MIN_WAGE_STEPS = series_steps("min_wage_ratio")  # from 2011: sim/data/min_wage_ratio.csv
-
 PARAMS = (
     Param(
         "migrant_wage_ratio",
@@ -181,8 +176,7 @@ PARAMS = (
     ),
     Param(
         "min_wage_ratio",
-        {"mode": "step", "1985": 0.0, "1994": 0.3, "2004": 0.295, "2009": 0.257,
-         **MIN_WAGE_STEPS},
+        {"mode": "step", "1985": 0.0, "1994": 0.3, "2004": 0.295, "2009": 0.257},
         "ratio",
         0.0,
         1.5,
@@ -190,9 +184,9 @@ PARAMS = (
         "sim/data/policies.toml); 2004 and 2010 levels: Xing & Xu (2016) table 4, "
         "mean over 30 provinces of the city-level ratio to the local average wage "
         "(0.295, 0.257); the fall dated 2009, the freeze of November 2008 (China Daily "
-        "2010-08-19); 2011-2024: sim/data/min_wage_ratio.csv (provincial first-grade "
-        "minimum wages over average wages, scaled to Xing & Xu's 2010 level; estimates, "
-        "ranges in sim/data/sources.toml); the 2024 value held after (assumption); "
+        "2010-08-19); held after 2010: 'relatively stable as a share' (PIIE 2013: 30% "
+        "highest grade in 2011), which the tables of sim/data/min_wage_ratio.csv confirm "
+        "to 2016 but not after (0.185 by 2023; not adopted: calibration/README.md); "
         "1994: estimate, range 0.2-0.4",
         "minimum wage relative to the local average urban wage",
         role="policy",
