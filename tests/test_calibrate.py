@@ -107,6 +107,7 @@ def test_compare_posteriors_tolerance() -> None:
 
 LATEST = "0.13.0"  # the committed calibration the default budget and the CLI refer to
 COMMITTED = ("0.7.0", LATEST)  # every committed calibration, each with its own model version
+LARGE = f"{LATEST}_large"  # the --budget large calibration of the same model version
 
 
 def test_default_budget_is_the_committed_calibrations() -> None:
@@ -124,22 +125,24 @@ def test_default_budget_is_the_committed_calibrations() -> None:
         assert len(pd.read_csv(RESULTS / f"hm_{v}_posterior.csv")) == s.draws
 
 
-@pytest.mark.parametrize("version", COMMITTED)
-def test_committed_noise_run_reproduces(version: str) -> None:
-    """A committed calibration's first run (that version's defaults, seed 1, 30,000 persons,
-    1985-2006) is reproduced by today's code to the CSV's seven significant digits, given
-    that version's values of the parameters changed since (``defaults_<version>.json``: for
-    0.7.0 those changed in 0.8-0.13, and with one arrival round the initial stock is placed as
-    before; none yet for the latest: write its file when a default moves)."""
+@pytest.mark.parametrize("stem", [*COMMITTED, LARGE])
+def test_committed_noise_run_reproduces(stem: str) -> None:
+    """A committed calibration's first run (that version's defaults, seed 1, the calibration's
+    persons: 30,000, or 100,000 for the large budget, 1985-2006) is reproduced by today's code
+    to the CSV's seven significant digits, given that version's values of the parameters
+    changed since (``defaults_<version>.json``: for 0.7.0 those changed in 0.8-0.13, and with
+    one arrival round the initial stock is placed as before; none yet for the latest: write its
+    file when a default moves)."""
     from sim.experiments.sensitivity import _simulate
 
-    noise = pd.read_csv(RESULTS / f"hm_{version}_noise.csv")
+    summ = json.loads((RESULTS / f"hm_{stem}.json").read_text())
+    noise = pd.read_csv(RESULTS / f"hm_{stem}_noise.csv")
     targets = [t for t in fit_targets() if t.name in noise.columns]  # those fitted then
     assert len(targets) >= 25
     ref = noise.iloc[0][[t.name for t in targets]]
-    f = RESULTS / f"defaults_{version}.json"
+    f = RESULTS / f"defaults_{summ['version']}.json"
     then = json.loads(f.read_text()) if f.is_file() else {}
-    y = _simulate((then, 1, targets, BUDGETS["default"].agents, 1985, 22))
+    y = _simulate((then, 1, targets, summ["agents"], 1985, 22))
     np.testing.assert_allclose(y, ref.to_numpy(float), rtol=1e-6)
 
 
@@ -164,3 +167,70 @@ def test_committed_latest_calibration_records_its_scale_drift() -> None:
     assert large.agents == 100_000 and large.scale_agents > large.agents
     assert {k: v for k, v in vars(large).items() if "agents" not in k} == {
         k: v for k, v in vars(BUDGETS["default"]).items() if "agents" not in k}
+
+
+def _read_stage(stem: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    summ = json.loads((RESULTS / f"hm_{stem}.json").read_text())
+    return summ, *(pd.read_csv(RESULTS / f"hm_{stem}_{part}.csv")
+                   for part in ("posterior", "ppc", "ppc_table", "recovery"))
+
+
+@pytest.mark.parametrize("stem", [LATEST, LARGE])
+def test_committed_calibration_files_agree_with_each_other(stem: str) -> None:
+    """Every number the summary and calibration/README.md quote is recomputed from the committed
+    runs: the posterior's size and box, each target's in-band count and the all-bands share of
+    the posterior predictive check from its runs, and each parameter's 90% recovery coverage
+    from the truths."""
+    summ, post, ppc, table, rec = _read_stage(stem)
+    s = summ["settings"]
+    assert summ["version"] == LATEST and summ["agents"] == s["agents"]
+    assert len(post) == s["draws"] >= 200 and list(post.columns[1:]) == s["params"]
+    for p, (lo, hi) in summ["params"].items():
+        assert post[p].between(lo, hi).all(), p
+    assert len(ppc) == s["ppc"] >= 30
+    inside = pd.DataFrame({r.target: ppc[r.target].between(r.low, r.high)
+                           for r in table.itertuples()})
+    assert (inside.sum().to_numpy() == table["in_band"].to_numpy()).all()
+    assert inside.sum().to_dict() == summ["ppc"]["per_target_in_band"]
+    assert inside.all(axis=1).mean() == pytest.approx(summ["ppc"]["all_in_band_share"])
+    assert inside.sum(axis=1).mean() == pytest.approx(summ["ppc"]["mean_targets_in_band"],
+                                                      abs=1e-6)
+    assert rec["truth"].nunique() == s["truths"] >= 30
+    for mode, g in rec.groupby("observed"):
+        cov = summ["recovery_coverage90"][mode]
+        for p in s["params"]:
+            assert g[f"{p}_in90"].mean() == pytest.approx(cov[f"{p}_in90"], abs=1e-3), (mode, p)
+
+
+def test_large_budget_settles_the_scale_drift() -> None:
+    """The reason for the larger budget, as calibration/README.md states it: at 100,000 persons
+    (checked against 200,000) no more than two targets move by over half a band at any point of
+    the scale check, where at 30,000 (checked against 100,000) six to twelve did; and the run
+    settings are the large budget's."""
+    def over(stem: str) -> list[int]:
+        drift = json.loads((RESULTS / f"hm_{stem}.json").read_text())["scale_drift_over_half_band"]
+        return [sum(abs(v) > 0.5 for v in by.values() if v == v) for by in drift.values()]
+
+    summ = json.loads((RESULTS / f"hm_{LARGE}.json").read_text())
+    large = BUDGETS["large"]
+    assert summ["budget"] == "large" and summ["agents"] == large.agents
+    assert summ["settings"]["scale_agents"] == large.scale_agents
+    assert [w["runs"] for w in summ["waves"]] == [large.design] * large.waves
+    assert max(over(LARGE)) <= 2 and min(over(LATEST)) >= 6
+
+
+def test_posterior_median_fits_nine_tenths_of_the_targets() -> None:
+    """Issue 13's bar for the point estimate: at the median of the large posterior (one run of
+    200,000 persons, 1985-2006, seed 1) at least 90% of the fitted targets are in band. (Four
+    replicates give 32 of 34, the misses at the edge of their bands: calibration/README.md,
+    "The posterior median at 200,000 persons".)"""
+    import sim
+    from sim.experiments.targets import compare
+
+    post = pd.read_csv(RESULTS / f"hm_{LARGE}_posterior.csv").drop(columns="draw")
+    names = {t.name for t in fit_targets()}
+    table = compare(sim.Simulation(post.median().to_dict(), agents=200_000, seed=1,
+                                   start_year=1985, years=22).run())
+    fitted = table[table["target"].isin(names)]
+    assert len(fitted) == len(names) >= 30
+    assert fitted["within"].mean() >= 0.9, fitted.loc[~fitted["within"], "target"].tolist()

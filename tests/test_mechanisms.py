@@ -411,3 +411,21 @@ def test_training_only_young_untrained_at_home():
     p.trained[2] = 1
     policy.train(KEY, p, 1.0)
     assert p.trained.tolist() == [1, 0, 1, 0]
+
+
+def test_buffers_are_allocated_on_first_read():
+    """A declared buffer costs nothing until read; read, it holds its fill value at its declared
+    length; a name declared twice is refused, an undeclared one is an AttributeError."""
+    from sim.core.mechanism import StateField
+    from sim.core.state import Buffers
+
+    b = Buffers()
+    b.add(StateField("w", "float32", "a wage", fill=1.5), 7)
+    b.add(StateField("h", "int8", "a flag", level="household"), 3)
+    assert b.names == [] and b.declared == ["w", "h"] and b.nbytes() == 0
+    assert b.w.dtype == np.float32 and b.w.shape == (7,) and (b.w == 1.5).all()
+    assert b.names == ["w"] and b.declared == ["w", "h"] and b.nbytes() == 28
+    with pytest.raises(ValueError, match="exists already"):
+        b.add(StateField("h", "int8", "again"), 3)
+    with pytest.raises(AttributeError, match="no buffer 'x'"):
+        _ = b.x

@@ -305,6 +305,20 @@ def test_off_by_default_changes_nothing(pair, monkeypatch):
     assert_same_summary_except(off, res, own)
 
 
+def test_off_costs_no_buffer_memory(pair):
+    """Switched off, the mechanism never reads its four per-person scratch buffers, so they are
+    never allocated (``Buffers`` allocates on first read) and the run's memory omits them;
+    switched on, they exist with one row a person."""
+    (off_sim, _), (on_sim, _) = pair
+    own = [f.name for f in WorkSafety.buffers]
+    assert set(own) <= set(off_sim.buf.declared)
+    assert not set(own) & set(off_sim.buf.names)
+    assert set(own) <= set(on_sim.buf.names)
+    assert all(getattr(on_sim.buf, k).shape[0] == on_sim.persons.n for k in own)
+    per_person = sum(np.dtype(f.dtype).itemsize for f in WorkSafety.buffers)
+    assert on_sim.buf.nbytes() - off_sim.buf.nbytes() >= per_person * off_sim.persons.n
+
+
 def test_invariants_hold_with_injuries():
     out = run_checked({**ON, "injury_return_prob": 0.5, "inspection_focus_injury": 0.3},
                       agents=AGENTS, seed=3, start_year=2002, years=3)

@@ -231,9 +231,42 @@ class Households(Table):
 
 
 class Buffers(Table):
-    """Scratch arrays declared by mechanisms (per person or per household): not agent state."""
+    """Scratch arrays declared by mechanisms (per person or per household): not agent state.
+
+    A declared buffer is allocated (at its fill value) the first time it is read, so a
+    mechanism that is switched off -- ``work_safety`` with its hazards at 0 returns before
+    touching its four per-person buffers -- costs no memory; a run is the same either way, as
+    an unread buffer holds its fill value. ``names`` lists the allocated buffers, ``declared``
+    all of them.
+    """
 
     same_length = False
+
+    def __init__(self, **arrays: np.ndarray):
+        self._pending: dict[str, tuple[StateField, int]] = {}
+        super().__init__(**arrays)
+
+    def add(self, field: StateField, n: int | None = None) -> None:  # type: ignore[override]
+        """Declare a buffer of ``n`` rows, allocated on first read (refusing a name present)."""
+        if field.name in self.names or field.name in self._pending:
+            raise ValueError(f"state field '{field.name}' exists already")
+        if n is None:
+            raise ValueError(f"buffer '{field.name}' needs its number of rows")
+        self._pending[field.name] = (field, int(n))
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        pending = self.__dict__.get("_pending")
+        if pending is None or name not in pending:
+            raise AttributeError(f"no buffer '{name}'")
+        field, n = pending.pop(name)
+        a = field.allocate(n)
+        self._set(name, a)
+        return a
+
+    @property
+    def declared(self) -> list[str]:
+        """Every declared buffer, allocated or not."""
+        return [*self.names, *self._pending]
 
 
 @dataclass

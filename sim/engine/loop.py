@@ -161,7 +161,8 @@ class Simulation:
         self.initial_stock = int(tally(*stock_arrays(self))[0].sum())
 
     def _allocate_declared(self) -> None:
-        """State fields and buffers declared by the mechanisms, allocated once."""
+        """State fields declared by the mechanisms, allocated once; buffers declared (allocated on
+        first read, ``Buffers``)."""
         n, n_hh = self.persons.n, self.households.n
         self.buf = Buffers()
         self.buf.add(SCRATCH, n)

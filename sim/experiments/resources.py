@@ -8,9 +8,11 @@ Memory. A run holds about :data:`STATE_BYTES_PER_SLOT` bytes of state per person
 (``sum(Simulation.memory_bytes().values())``) and peaks, while the network is built, at
 about :data:`PEAK_BYTES_PER_SLOT` bytes per slot over the interpreter's own
 :data:`BASE_BYTES`. Slots are the agents plus the room reserved for the cohorts entering
-during the run (``demography.slot_capacity``: 1.28 slots per agent for 1985-2006). Measured at
-1e6 agents, 1985-2006: 136 B/slot of state, 189 B/slot peak RSS net of the warmed-up
-interpreter (``benchmarks/README.md`` gives ~144 and ~190 B/person at 1e6 from 1995).
+during the run (``demography.slot_capacity``: 1.38 slots per agent for 1985-2006). Measured
+in version 0.14 (session 21, ``Simulation.memory_bytes()`` and the peak RSS over a warmed-up
+interpreter, two threads): at 1e6 agents, 1985-2006, 163 B/slot of state and 225 B/slot peak;
+at 2e5 agents, 2000-2024, 163 and 242 (the run's fixed costs weigh more at smaller scale).
+The constants keep a margin over those; ``benchmarks/README.md`` gives the state by component.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-STATE_BYTES_PER_SLOT = 140
-PEAK_BYTES_PER_SLOT = 210  # measured 189 (see above), with a margin
+STATE_BYTES_PER_SLOT = 175  # measured 163 (see above)
+PEAK_BYTES_PER_SLOT = 260  # measured 225-242 (see above), with a margin
 BASE_BYTES = 400 * 2**20  # Python, numpy, pandas, numba and LLVM, warmed up (~250-300 MB)
 MAX_SLOTS = 2**31 - 1  # person and network indices are int32
 YEARS = (1, 200)
