@@ -234,3 +234,25 @@ def test_posterior_median_fits_nine_tenths_of_the_targets() -> None:
     fitted = table[table["target"].isin(names)]
     assert len(fitted) == len(names) >= 30
     assert fitted["within"].mean() >= 0.9, fitted.loc[~fitted["within"], "target"].tolist()
+
+
+@pytest.mark.parametrize("stem", ["0.7.0", LARGE])
+def test_committed_sobol_table_is_complete_and_coherent(stem: str) -> None:
+    """A committed Sobol' table (calibration/sobol.py) covers every fitted target of its
+    calibration against every calibrated parameter, records each emulator's runs and
+    leave-one-out R^2, and its indices are coherent: 0 <= ST <= 1 and S1 <= ST within their
+    bootstrap half-widths, and the first-order indices of each target sum to at most 1 within
+    the same tolerance."""
+    summ = json.loads((RESULTS / f"hm_{stem}.json").read_text())
+    sob = pd.read_csv(RESULTS / f"sobol_{stem}.csv")
+    assert (RESULTS / f"sobol_{stem}.png").is_file()
+    assert set(sob["output"]) == set(summ["targets"])
+    assert set(sob["parameter"]) == set(summ["params"])
+    assert len(sob) == len(summ["targets"]) * len(summ["params"])
+    assert sob["runs"].between(150, summ["waves"][0]["runs"]).all()
+    assert (sob["loo_r2"] <= 1).all()
+    tol = sob["ST_conf"] + sob["S1_conf"]
+    assert (sob["ST"] >= -sob["ST_conf"]).all() and (sob["ST"] <= 1 + sob["ST_conf"]).all()
+    assert (sob["S1"] <= sob["ST"] + tol).all()
+    s1 = sob.groupby("output").agg(s1=("S1", "sum"), conf=("S1_conf", "sum"))
+    assert (s1["s1"] <= 1 + s1["conf"]).all()
