@@ -13,7 +13,8 @@ redoes only the emulation; delete a file to run its stage again):
 4. ``posterior``: ``draws`` draws (uniform candidates in the final non-implausible region,
    Gaussian-likelihood weights, resampled);
 5. ``recovery``: ``truths`` points from the prior, one run each, fitted back with the wave-1
-   emulators; coverage of the 90% intervals;
+   emulators (the prior ``pool``'s non-implausible points, then ``candidates`` uniform points
+   on that region, as the posterior's); coverage of the 90% intervals;
 6. ``ppc``: ``ppc`` posterior draws simulated (own seeds), per target in band or not.
 
 Targets: ``use = "fit"``, asserted, up to 2006 (no later figure is ever a target). Files:
@@ -375,20 +376,31 @@ def _recovery(s, out, tag, params, bounds, names, obs, emulators, simulate, summ
     pool = rng.random((s.pool, d))
     pm, pv = emulators[0].predict(pool)
     rows = []
-    for _, r in rec.iterrows():
+    for i, (_, r) in enumerate(rec.iterrows()):
         y = r[names].to_numpy(float)
         err = rng.normal(0, np.sqrt(obs.var_obs + obs.var_md))
-        for label, z in (("with_obs_error", y + err), ("run_only", y)):
+        for m, (label, z) in enumerate((("with_obs_error", y + err), ("run_only", y))):
             o = obs.replace_z(np.where(np.isfinite(z), z, np.nan))
             ok = E.kth_max(E.implausibility(pm, pv, o), s.kmax) <= s.cutoff
+            cand = pool[ok]
             if ok.sum() < 2:
-                ok[:] = True
-            ll = E.log_likelihood(pm[ok], pv[ok], o)
-            iv = E.from_unit(E.posterior_intervals(pool[ok], ll).T, bounds).T
+                cand = pool
+            elif ok.sum() < s.candidates:
+                # refocus, as the posterior stage does: uniform candidates on this truth's
+                # non-implausible region (in the box of the pool's points there), since the
+                # pool's few points there give the likelihood an effective sample of ~10
+                # (session 21) and intervals too narrow to cover
+                more, _ = E.sample_region(emulators[:1], o, d, s.candidates, s.cutoff, s.kmax,
+                                          s.seed + 1000 + 2 * i + m, max_tries=40 * s.candidates
+                                          + 500_000, box=E.bounding_box(cand))
+                if len(more) > len(cand):
+                    cand = more
+            ll = E.log_likelihood(*emulators[0].predict(cand), o)
+            iv = E.from_unit(E.posterior_intervals(cand, ll).T, bounds).T
             truth = r[params].to_numpy(float)
             w = np.exp(ll - ll.max())
             rows.append({"truth": int(r["truth"]), "observed": label,
-                         "nonimplausible": int(ok.sum()),
+                         "nonimplausible": int(ok.sum()), "candidates": len(cand),
                          "ess": float(w.sum() ** 2 / (w ** 2).sum()),
                          **{f"{p}_in90": bool(iv[j, 0] <= truth[j] <= iv[j, 1])
                             for j, p in enumerate(params)},
