@@ -112,8 +112,12 @@ LARGE = f"{LATEST}_large"  # the --budget large calibration of the same model ve
 
 def test_default_budget_is_the_committed_calibrations() -> None:
     from sim.cli.calibrate import COMMITTED as CLI_REFERENCE
+    from sim.cli.calibrate import REFERENCES
 
     assert CLI_REFERENCE.name == f"hm_{LATEST}_posterior.csv"
+    assert REFERENCES == {"default": CLI_REFERENCE,
+                          "large": CLI_REFERENCE.with_name(f"hm_{LARGE}_posterior.csv")}
+    assert all((ROOT / p).is_file() for p in REFERENCES.values())
     for v in COMMITTED:
         summ = json.loads((RESULTS / f"hm_{v}.json").read_text())
         assert summ["version"] == v

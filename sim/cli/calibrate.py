@@ -12,7 +12,10 @@ from rich.table import Table
 
 from sim.cli.common import _check, _check_file, _check_out, _fail, _out
 
-COMMITTED = Path("calibration/results/hm_0.13.0_posterior.csv")
+COMMITTED = Path("calibration/results/hm_0.13.0_posterior.csv")  # the default budget's
+# the committed posterior each budget's fresh run is compared with (its model version's)
+REFERENCES = {"default": COMMITTED,
+              "large": Path("calibration/results/hm_0.13.0_large_posterior.csv")}
 
 
 def calibrate(
@@ -30,8 +33,9 @@ def calibrate(
     = None,
     seed: Annotated[int, typer.Option(help="Seed of the designs and the sampling.")] = 0,
     reference: Annotated[Path | None, typer.Option(
-        help="A posterior CSV to compare with (default with --budget default: the committed "
-             "calibration/results/hm_0.13.0_posterior.csv when present).")] = None,
+        help="A posterior CSV to compare with (default: the budget's committed one when "
+             "present, calibration/results/hm_0.13.0_posterior.csv for default, "
+             "hm_0.13.0_large_posterior.csv for large).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No stage log.")] = False,
 ) -> None:
     """Fit behavioural parameters by history matching: a posterior, recovery and a check.
@@ -92,7 +96,9 @@ def calibrate(
                   f"{settings.scale_agents:,} persons (largest: "
                   + ", ".join(f"{k} {v:+.2f}" for k, v in worst)
                   + f"); this posterior is for runs of {settings.agents:,} persons")
-    ref = reference or (COMMITTED if budget == "default" and COMMITTED.is_file() else None)
+    ref = reference
+    if ref is None and budget in REFERENCES and REFERENCES[budget].is_file():
+        ref = REFERENCES[budget]
     if ref is not None:
         cmp = compare_posteriors(post, pd.read_csv(ref))
         con.print(f"against {ref}: " + ("agrees" if cmp["agrees"].all() else "differs")
