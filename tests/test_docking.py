@@ -10,7 +10,7 @@ month 1 and at the end of each year (flows summed over each year); and the yearl
 life course (``LIFE_DOCKED``): marriages, moves at marriage, couples registered apart, births,
 entrants into their own household, another of their county, another county of their province
 (January of years 2 and 3), married women and couples apart because one spouse or both are
-away (December of each year): K = 73 checkpoints.
+away and both in one destination (December of each year): K = 76 checkpoints.
 
 Criteria for agreement:
 
@@ -80,18 +80,20 @@ def test_docking_detects_changed_rule(core_reps):
 def test_decision_rule_matches_core_on_a_common_state():
     """Rule-level docking, no sampling: on the core's state after 20 months, the reference
     model's move probability (nested logit with the network term and, with costs set for
-    parents, the family cost of the life course) and destination distribution of every person
+    parents and for couples apart, the family costs of the life course) and destination
+    distribution of every person
     at home equal the core's tabulated ones to rounding, and so do the home income of every
     household, who is a parent and where the children are."""
     from sim import Simulation
     from sim.core.state import HOME, RURAL, VACANT, is_parent
     from sim.mechanisms import decisions, household, labour
-    from sim.mechanisms.decisions.choice import family_cost
+    from sim.mechanisms.decisions.choice import _dest_weight, _spouse_terms, family_cost
     from sim.mesa.families import children_status
     from sim.mesa.families import family_cost as ref_family_cost
     from sim.mesa.families import is_parent as ref_is_parent
+    from sim.mesa.families import spouse_terms as ref_spouse_terms
 
-    costs = {"parent_cost_mother": 0.8, "parent_cost_father": 0.3}
+    costs = {"parent_cost_mother": 0.8, "parent_cost_father": 0.3, "couple_apart_cost": 1.2}
     sim = Simulation(
         {**dk.REFERENCE_RULES, **costs}, agents=AGENTS, seed=5, start_year=START, years=YEARS,
         threads=1,
@@ -136,7 +138,7 @@ def test_decision_rule_matches_core_on_a_common_state():
     fam = decisions.family_params(pars)
     lam = pars.nest_lambda
     b_lam = pars.network_beta / lam
-    n_checked = n_parents = 0
+    n_checked = n_parents = n_spouse_home = n_spouse_away = 0
     for i, x in enumerate(m.persons):
         if x.loc != HOME or x.hukou != RURAL:
             continue
@@ -156,26 +158,40 @@ def test_decision_rule_matches_core_on_a_common_state():
         adj = decisions._network_adjustment(
             t, e, sim.network.indptr, sim.network.indices, p.loc, i, b_lam, near, fmul
         ) + decisions._near_adjustment(t, e, near, fmul)
+        sc, sd = _spouse_terms(i, True, p.core, True, fam[4])
+        sadj = 0.0 if sd < 0 else (
+            _dest_weight(t, sd, e, sim.network.indptr, sim.network.indices, p.loc, i, b_lam,
+                         near, fmul) * (np.exp(fam[4] / lam) - 1.0))
+        assert ref_spouse_terms(x) == (pytest.approx(sc), sd)
+        n_spouse_home += sc > 0
+        n_spouse_away += sd >= 0
+        adj += sadj
         v_home = (
             yq.b_push[ag, p.sex[i]] * (sim.buf.y_home[p.hh[i]] - np.log(yq.y_ref)) + pars.asc_home
-            + fc
+            + fc + sc
         )
         assert ref_family_cost(x) == pytest.approx(fc)
         n_parents += ref_family_cost(x) > 0
         p_core = 1.0 / (1.0 + np.exp(v_home - lam * (np.log(rowsum[t] + adj) + vmax)))
         v = x.destination_utilities() / lam
         v[sim.geo.dest_prov == x.prov] += x.near_saving() / lam
+        stay_cost, sd_ref = ref_spouse_terms(x)
+        if sd_ref >= 0:
+            v[sd_ref] += pars.couple_apart_cost / lam
         log_sum = v.max() + np.log(np.exp(v - v.max()).sum())
-        v_ref = x.home_utility() + ref_family_cost(x)
+        v_ref = x.home_utility() + ref_family_cost(x) + stay_cost
         p_ref = 1.0 / (1.0 + np.exp(v_ref - lam * log_sum))
         assert p_ref == pytest.approx(p_core, rel=1e-9, abs=1e-15)
         dest_core = e[t].copy()
         dest_core[near[:, 3] < 1.0] *= fmul
         for d, n in x.contacts_by_destination().items():
             dest_core[d] *= (1.0 + n) ** b_lam
+        if sd >= 0:
+            dest_core[sd] *= np.exp(fam[4] / lam)
         np.testing.assert_allclose(
             np.exp(v - log_sum), dest_core / dest_core.sum(), rtol=1e-9, atol=1e-15
         )
         n_checked += 1
     assert n_checked > 2000
     assert n_parents > 300
+    assert n_spouse_home > 300 and n_spouse_away > 30, (n_spouse_home, n_spouse_away)

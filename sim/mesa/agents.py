@@ -29,7 +29,7 @@ from sim.core.encodings import (
     VACANT,
 )
 from sim.mesa import land
-from sim.mesa.families import PERSONAL, Child, family_cost, is_parent
+from sim.mesa.families import PERSONAL, Child, family_cost, is_parent, spouse_adjust
 
 
 class Household(mesa.Agent):
@@ -426,16 +426,17 @@ class Person(mesa.Agent):
                 return
         lam = pars.nest_lambda
         v = self.destination_utilities() / lam
+        stay_cost = 0.0
         if not force_move:
             v[m.geo.dest_prov == self.prov] += self.near_saving() / lam
+            stay_cost = spouse_adjust(self, v, lam)  # a couple kept together (Mincer 1978)
         vmax = v.max()
         log_sum = vmax + math.log(np.exp(v - vmax).sum())  # log sum_j exp(V_j / lambda)
         if at_home and not force_move:
-            inclusive = lam * log_sum
-            v_home = self.home_utility()
+            v_home = self.home_utility() + stay_cost
             if m.families:
                 v_home += family_cost(self)  # a parent at home: the cost of leaving children
-            p_move = 1.0 / (1.0 + math.exp(v_home - inclusive))
+            p_move = 1.0 / (1.0 + math.exp(v_home - lam * log_sum))  # lam * log_sum: inclusive
             if rng.random() >= p_move:
                 return
         p = np.exp(v - log_sum)

@@ -65,8 +65,9 @@ LIFE_DOCKED = {
     "married_women": "married_women",
     "couples_one_away": "couples_one_away",
     "couples_both_away": "couples_both_away",
+    "couples_together_away": "couples_together",
 }
-DECEMBER = ("married_women", "couples_one_away", "couples_both_away")
+DECEMBER = ("married_women", "couples_one_away", "couples_both_away", "couples_together_away")
 #: indicators the core counts in December only (the children, as a census counts them)
 YEARLY_DOCKED = ("children_left_behind", "migrant_children_in_cities")
 

@@ -76,10 +76,11 @@ LIFE_INDICATORS = (
     "married_women",
     "couples_one_away",
     "couples_both_away",
+    "couples_together_away",
     "tertiary_exits",
 )
 #: those counted in December (the others in January)
-DECEMBER = ("married_women", "couples_one_away", "couples_both_away")
+DECEMBER = ("married_women", "couples_one_away", "couples_both_away", "couples_together_away")
 assert len(ENTRY_PLACES) == 5
 
 
@@ -295,8 +296,9 @@ def births(model: Any, pars: Any, year: int) -> tuple[int, int]:
 
 def record_couples(model: Any) -> None:
     """December: married rural women, and couples living apart because one spouse is away as
-    a migrant or both away (``LifeCourse.step``; a husband counts as away with a rural hukou)."""
-    one = both = n = 0
+    a migrant or both away, and of these both in one destination (``LifeCourse.step``; a
+    husband counts as away with a rural hukou)."""
+    one = both = together = n = 0
     for x in model.persons:
         if x.spouse is None or x.sex != FEMALE or x.hukou != RURAL:
             continue
@@ -305,7 +307,8 @@ def record_couples(model: Any) -> None:
         h_away = x.spouse.loc != HOME and x.spouse.hukou == RURAL
         one += w_away != h_away
         both += w_away and h_away
-    for k, v in zip(DECEMBER, (n, one, both), strict=True):
+        together += w_away and h_away and x.loc == x.spouse.loc
+    for k, v in zip(DECEMBER, (n, one, both, together), strict=True):
         model.life_rec[k].append(v)
 
 
@@ -400,3 +403,27 @@ def children_status(house: Any) -> tuple[int, int]:
     if parents and all(x.loc != HOME for x in parents):
         return house.n_children, 0
     return 0, 0
+
+
+def spouse_terms(person: Any) -> tuple[float, int]:
+    """(utility added to staying home, the spouse's destination or -1): a married person
+    gives up ``couple_apart_cost`` in any state that parts the couple
+    (``choice._spouse_terms``; Mincer 1978)."""
+    cost = person.model.pars.couple_apart_cost
+    sp = person.spouse
+    if cost == 0.0 or not person.model.families or sp is None:
+        return 0.0, -1
+    if sp.loc != HOME:
+        return 0.0, sp.loc
+    if person.loc == HOME and sp.hukou == RURAL:
+        return cost, -1
+    return 0.0, -1
+
+
+def spouse_adjust(person: Any, v: np.ndarray, lam: float) -> float:
+    """Add ``couple_apart_cost / lam`` to the spouse's destination in ``v`` (utilities over
+    lambda) and return the cost added to staying home (:func:`spouse_terms`)."""
+    stay_cost, sd = spouse_terms(person)
+    if sd >= 0:
+        v[sd] += person.model.pars.couple_apart_cost / lam
+    return stay_cost

@@ -171,9 +171,48 @@ def _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam, near, fmul)
 
 def family_params(pars) -> np.ndarray:
     """``fam`` of :func:`family_cost` and ``_decide``: the cost for a mother, for a father, the
-    share a carer at home removes, and the share borne by a move inside the home province."""
+    share a carer at home removes, the share borne by a move inside the home province, and the
+    cost of living apart from one's spouse (:func:`_spouse_terms`)."""
     return np.array([pars.parent_cost_mother, pars.parent_cost_father,
-                     pars.grandparent_care_relief, pars.family_near_share])
+                     pars.grandparent_care_relief, pars.family_near_share,
+                     getattr(pars, "couple_apart_cost", 0.0)])
+
+
+@njit(inline="always", cache=True)
+def _spouse_terms(i, at_home, p, families, cost):
+    """(utility added to staying home, the spouse's destination or -1) for person ``i``: a
+    married person gives up ``cost`` utils in any state that parts the couple (Mincer 1978 on
+    family migration; Fan, Sun & Zheng 2011 on split households of rural migrants). At home
+    with the spouse at home, leaving parts them (``cost`` added to staying); with the spouse
+    away at destination s, every choice but s keeps them apart, so s gains ``cost`` (its weight
+    times exp(cost / lambda)); a migrant whose spouse is at home weighs destinations alike.
+    Off with ``cost`` 0 or without the household life course (no spouses)."""
+    if cost == 0.0 or not families:
+        return 0.0, -1
+    sp = p.spouse[i]
+    if sp < 0:
+        return 0.0, -1
+    s = p.loc[sp]
+    if s >= 0:
+        return 0.0, s
+    if at_home and p.hukou[sp] == RURAL:
+        return cost, -1
+    return 0.0, -1
+
+
+@njit(inline="always", cache=True)
+def _dest_weight(t, d, e, indptr, indices, loc, i, beta_net_lam, near, fmul):
+    """The weight exp(V_d / lambda - vmax) of destination ``d`` for person ``i``: the type's
+    table, times the contacts' term at d and ``fmul`` in the home province (as the network
+    and near adjustments add them)."""
+    cnt = 0
+    for a in range(indptr[i], indptr[i + 1]):
+        if loc[indices[a]] == d:
+            cnt += 1
+    w = e[t, d] * (1.0 + cnt) ** beta_net_lam
+    if fmul != 1.0 and near[d, 3] < 1.0:
+        w *= fmul
+    return w
 
 
 CARER_MIN_AGE = 45  # a member this old at home can look after a migrant's children
@@ -345,12 +384,17 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
         fmul = 1.0 if saved == 0.0 else np.exp(saved / lam)
         adj = _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam, near, fmul)
         nadj = _near_adjustment(t, e, near, fmul)
-        total = rowsum[t] + adj + nadj  # sum of exp(V/lam - vmax)
+        sc, sd = _spouse_terms(i, at_home, p, families and not force_move, fam[4])
+        sadj = 0.0  # the spouse's destination: its weight times (exp(cost / lam) - 1)
+        if sd >= 0:
+            sadj = (_dest_weight(t, sd, e, indptr, indices, loc, i, beta_net_lam, near, fmul)
+                    * (np.exp(fam[4] / lam) - 1.0))
+        total = rowsum[t] + adj + nadj + sadj  # sum of exp(V/lam - vmax)
         u = uniform(key_choice, i, 0)
         picked = False
         d = HOME
         if ht_mode and not force_move:
-            v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
+            v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home + sc
             if families and at_home:
                 v_home += fc
             if ec != 0.0:
@@ -358,23 +402,29 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
             # u0 is uniform on [0, p_consider) here: act with the chance psi(gain)
             if not at_home:
                 gain = v_home - lam * (np.log(e[t, loc[i]]) + vmax - log_size[loc[i]])
+                if sd == loc[i]:
+                    gain -= fam[4]  # going home alone parts the couple
+                elif sd < 0 and families and p.spouse[i] >= 0 and loc[p.spouse[i]] == HOME:
+                    gain += fam[4]  # going home joins the spouse there
                 if gain > 0.0 and u0 < p_consider * min(1.0, ht_response * gain):
                     new_loc[i] = HOME
                     new_dist[i] = NO_DIST
                     event[i] = EVENT_RETURN
                 continue
-            d = _pick_dest(t, u * total, adj, nadj, e, cum, indptr, indices, loc, i,
-                           beta_net_lam, near, fmul)
+            d = _pick_spouse_or_dest(t, u * total, sd, sadj, adj, nadj, e, cum, indptr,
+                                     indices, loc, i, beta_net_lam, near, fmul)
             picked = True
             gain = lam * (np.log(e[t, d]) + vmax - log_size[d]) - v_home
             if near[d, 3] < 1.0:
                 gain += saved
+            if d == sd:
+                gain += fam[4]
             if gain <= 0.0 or u0 >= p_consider * min(1.0, ht_response * gain):
                 continue
         elif at_home and not force_move:
             # nested logit: P(move) = S^lam / (S^lam + exp(V_home)), S in exp(V/lam) units
             log_move = lam * (np.log(total) + vmax)
-            v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home
+            v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home + sc
             if families and at_home:
                 v_home += fc
             if ec != 0.0:
@@ -384,8 +434,8 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
                 continue
             u = u / p_move  # reuse the draw, rescaled, for the destination
         if not picked:
-            d = _pick_dest(t, u * total, adj, nadj, e, cum, indptr, indices, loc, i,
-                           beta_net_lam, near, fmul)
+            d = _pick_spouse_or_dest(t, u * total, sd, sadj, adj, nadj, e, cum, indptr,
+                                     indices, loc, i, beta_net_lam, near, fmul)
         if d == loc[i]:
             continue
         new_loc[i] = d
@@ -402,6 +452,17 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
         event[i] = EVENT_DEPART if at_home else EVENT_ONWARD
 
 
+
+
+@njit(inline="always", cache=True)
+def _pick_spouse_or_dest(t, u, sd, sadj, adj, nadj, e, cum, indptr, indices, loc, i,
+                         beta_net_lam, near, fmul):
+    """:func:`_pick_dest` with the spouse's destination ``sd`` first, for u in [0, sadj):
+    the part of its weight the spouse adds (``sadj``, 0 without one)."""
+    if u < sadj:
+        return sd
+    return _pick_dest(t, u - sadj, adj, nadj, e, cum, indptr, indices, loc, i, beta_net_lam,
+                      near, fmul)
 
 
 @njit(inline="always", cache=True)

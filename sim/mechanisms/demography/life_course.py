@@ -51,8 +51,14 @@ hastened by children left behind (``returns``); children are counted by age (und
 and by whether both parents are at home, one is away, both are away (left with relatives), or
 they live with a migrant in a city.
 
-**Not yet here** (issue 12): spouses deciding together whether to migrate, divorce and
-remarriage. Elders of the household are their own mechanism (``sim.mechanisms.elders``).
+**Couples deciding together.** With ``couple_apart_cost`` above 0 (``sim.mechanisms.decisions``)
+a married person weighs the utility lost while the couple lives apart: staying home with the
+spouse at home keeps them together, going to the spouse's destination reunites them; 0 by
+default (spouses decide separately) until calibrated. Couples apart and together are counted
+in December (``couples_one_away``, ``couples_both_away``, ``couples_together_away``).
+
+**Not yet here** (issue 12): divorce and remarriage. Elders of the household are their own
+mechanism (``sim.mechanisms.elders``).
 
 With ``life_course`` off (or a closed population, ``cohort_entry`` off) the model is that of
 version 0.6: households are random groups of working-age persons with a fixed number of
@@ -219,6 +225,8 @@ class LifeCourse(Mechanism):
                   "migrant, the other at home (December)", True),
         Indicator("couples_both_away", "agents", "married couples both away as migrants "
                   "(December)", True),
+        Indicator("couples_together_away", "agents", "married couples both away in the same "
+                  "destination (December)", True),
         Indicator("births", "agents", "children born to rural households", True, True),
         Indicator("births_unplaced", "agents", "births with no free place", True, True),
         Indicator("tertiary_exits", "agents", "children reaching 15 who leave the rural "
@@ -393,6 +401,9 @@ class LifeCourse(Mechanism):
             h_away = (p.loc[husbands] != HOME) & (p.hukou[husbands] == RURAL)
             sc["couples_one_away"][t] = np.count_nonzero(w_away != h_away)
             sc["couples_both_away"][t] = np.count_nonzero(w_away & h_away)
+            sc["couples_together_away"][t] = np.count_nonzero(
+                w_away & h_away & (p.loc[wives] == p.loc[husbands])
+            )
             by = children_by_place(sim.places.hh_start, p.core, sim.households.core, sim.year)
             for k, place in enumerate(CHILD_PLACES):
                 sc[f"children_{place}_under6"][t] = by[0, k]
