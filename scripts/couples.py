@@ -1,0 +1,56 @@
+"""Where married couples are in December of the last year, by ``couple_apart_cost``.
+
+    python scripts/couples.py --agents 100000 --seed 1 --costs 0 1 2
+
+prints, for each cost, the share of married migrants living with their spouse in the same
+destination and the couples with only the wife or only the husband away (agents, not scaled),
+from ``Persons.spouse`` and ``Persons.loc`` at the end of a 1985-2005 run
+(``calibration/README.md``, "Couples deciding together").
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from sim import Simulation
+from sim.core.encodings import FEMALE, HOME, NO_PERSON, RURAL
+
+
+def couples(cost: float, agents: int, seed: int, start: int = 1985, years: int = 21
+            ) -> dict[str, float]:
+    """The December counts of one run (see the module docstring)."""
+    sim = Simulation({"couple_apart_cost": cost}, agents=agents, seed=seed, start_year=start,
+                     years=years, threads=1)
+    sim.run()
+    p = sim.persons
+    wives = np.flatnonzero((p.spouse != NO_PERSON) & (p.sex == FEMALE) & (p.hukou == RURAL))
+    husbands = p.spouse[wives]
+    w_away = p.loc[wives] != HOME
+    h_away = (p.loc[husbands] != HOME) & (p.hukou[husbands] == RURAL)
+    together = w_away & h_away & (p.loc[wives] == p.loc[husbands])
+    married_migrants = np.count_nonzero((p.loc != HOME) & (p.hukou == RURAL)
+                                        & (p.spouse != NO_PERSON))
+    return {
+        "cost": cost,
+        "living_with_spouse": 2 * np.count_nonzero(together) / max(married_migrants, 1),
+        "only_wife_away": int(np.count_nonzero(w_away & ~h_away)),
+        "only_husband_away": int(np.count_nonzero(~w_away & h_away)),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--agents", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--costs", type=float, nargs="+", default=[0.0, 1.0, 2.0])
+    a = ap.parse_args()
+    for c in a.costs:
+        r = couples(c, a.agents, a.seed)
+        print(f"cost {c:g}: living with spouse {r['living_with_spouse']:.3f}, only wife away "
+              f"{r['only_wife_away']:,}, only husband away {r['only_husband_away']:,}")
+
+
+if __name__ == "__main__":
+    main()
