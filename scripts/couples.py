@@ -1,11 +1,11 @@
 """Where married couples are in December of the last year, by ``couple_apart_cost``.
 
-    python scripts/couples.py --agents 100000 --seed 1 --costs 0 1 2
+    python scripts/couples.py --agents 100000 --seed 1 --costs 0 1 2 [--return-log X]
 
-prints, for each cost, the share of married migrants living with their spouse in the same
-destination and the couples with only the wife or only the husband away (agents, not scaled),
-from ``Persons.spouse`` and ``Persons.loc`` at the end of a 1985-2005 run
-(``calibration/README.md``, "Couples deciding together").
+prints, for each cost (and ``return_spouse_log`` X, default 0), the share of married migrants
+living with their spouse in the same destination and the couples with only the wife or only
+the husband away (agents, not scaled), from ``Persons.spouse`` and ``Persons.loc`` at the end
+of a 1985-2005 run (``calibration/README.md``, "Couples deciding together").
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from sim import Simulation
 from sim.core.encodings import FEMALE, HOME, NO_PERSON, RURAL
 
 
-def couples(cost: float, agents: int, seed: int, start: int = 1985, years: int = 21
-            ) -> dict[str, float]:
+def couples(cost: float, agents: int, seed: int, return_log: float = 0.0, start: int = 1985,
+            years: int = 21) -> dict[str, float]:
     """The December counts of one run (see the module docstring)."""
-    sim = Simulation({"couple_apart_cost": cost}, agents=agents, seed=seed, start_year=start,
-                     years=years, threads=1)
+    sim = Simulation({"couple_apart_cost": cost, "return_spouse_log": return_log},
+                     agents=agents, seed=seed, start_year=start, years=years, threads=1)
     sim.run()
     p = sim.persons
     wives = np.flatnonzero((p.spouse != NO_PERSON) & (p.sex == FEMALE) & (p.hukou == RURAL))
@@ -45,9 +45,10 @@ def main() -> None:
     ap.add_argument("--agents", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--costs", type=float, nargs="+", default=[0.0, 1.0, 2.0])
+    ap.add_argument("--return-log", type=float, default=0.0, help="return_spouse_log")
     a = ap.parse_args()
     for c in a.costs:
-        r = couples(c, a.agents, a.seed)
+        r = couples(c, a.agents, a.seed, a.return_log)
         print(f"cost {c:g}: living with spouse {r['living_with_spouse']:.3f}, only wife away "
               f"{r['only_wife_away']:,}, only husband away {r['only_husband_away']:,}")
 

@@ -1,12 +1,15 @@
-"""Couples deciding together (issue 12 item 2): ``couple_apart_cost`` in the choice.
+"""Couples deciding together (issue 12 item 2): ``couple_apart_cost`` in the choice and
+``return_spouse_log`` in the return hazard.
 
 A married person gives up ``couple_apart_cost`` utils in any state that parts the couple
 (Mincer 1978; Fan, Sun & Zheng 2011): staying home keeps a couple at home together; the
-spouse's destination reunites a couple apart. 0 by default (spouses decide separately, the
-model of version 0.14, bit for bit: ``tests/baselines``).
+spouse's destination reunites a couple apart. A married migrant returns faster with the spouse
+at home and slower with the spouse in the same destination (Wang & Fan 2006: family demand
+brings migrants home). Both 0 by default (spouses decide separately, the model of version
+0.14, bit for bit: ``tests/baselines``).
 
-Kernel tests are exact (a grid of draws); the model test is a pair of small runs (20,000
-agents, seed 3, 1995-2000) under common random numbers.
+Kernel tests are exact (a grid of draws) or statistical (4 standard errors); the model tests
+are small runs under common random numbers, and one run with one and two threads.
 """
 
 from __future__ import annotations
@@ -119,3 +122,72 @@ def test_invariants_hold_with_couples_deciding_together(ht_mode):
     out = run_checked({"couple_apart_cost": 2.5, "ht_mode": ht_mode}, agents=3000, seed=4,
                       start_year=1995, years=3)
     assert out["failures"] == [] and out["outflow"] > 0, out
+
+
+def _return_share(spouse_loc: int, x: float, rate: float, n: int = 30_000) -> float:
+    """Share returning in a month at hazard ``rate`` of n married migrants in destination 3
+    whose spouses (persons n..2n-1, drawn after them) are in ``spouse_loc``, the spouses
+    included when they are migrants too."""
+    from sim.core.rng import tick_key
+    from sim.mechanisms import returns
+    from tests.test_mechanisms import households
+
+    p = persons(2 * n, loc=3)
+    p.employed[:] = 1
+    p.loc[n:] = spouse_loc
+    p.dist[n:] = -1 if spouse_loc == HOME else 3
+    p.spouse[:n] = np.arange(n, 2 * n)
+    p.spouse[n:] = np.arange(n)
+    returned, spell = np.zeros(2 * n, np.int8), np.zeros(2 * n, np.int16)
+    hh_start = np.array([0, 2 * n], np.int64)
+    returns.draw_returns(tick_key(1, "test", 0), hh_start, p, households([0]), 25, 45, True,
+                         rate, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, np.zeros(1, np.int8), 0.0,
+                         1.0, x, returned, spell)
+    return float(returned[: n if spouse_loc == HOME else 2 * n].mean())
+
+
+@pytest.mark.parametrize("spouse_loc, sign", [(HOME, 1), (3, -1), (5, 0)])
+def test_return_hazard_by_where_the_spouse_is(spouse_loc, sign):
+    """With ``return_spouse_log`` x the hazard is multiplied by exp(x) when the spouse is at
+    home, exp(-x) when the spouse is in the same destination, 1 elsewhere; spouses who return
+    in the same month do not change it (the start-of-month state: a kernel that sent each
+    returner home before the next person's draw fails the second and third cases). Within 4
+    standard errors."""
+    n, x, rate = 30_000, 2.0, 0.3
+    m = n if spouse_loc == HOME else 2 * n
+    q = 1.0 - np.exp(-rate * np.exp(sign * x))
+    assert abs(_return_share(spouse_loc, x, rate, n) - q) < 4 * np.sqrt(q * (1 - q) / m)
+    q0 = 1.0 - np.exp(-rate)
+    assert abs(_return_share(spouse_loc, 0.0, rate, n) - q0) < 4 * np.sqrt(q0 * (1 - q0) / m)
+
+
+def test_couples_rules_give_the_same_run_with_any_number_of_threads():
+    """Decisions and returns that read the spouse's place (and the elder-care return term,
+    which reads the household's) take the start-of-month state: the state after three years
+    is identical with one and two threads."""
+    from sim.engine.checkpoint import state_arrays
+
+    on = {"couple_apart_cost": 1.5, "return_spouse_log": 1.0, "return_elder_care_log": 1.0,
+          "elder_care_cost": 1.0}
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread on this machine")
+    out = []
+    for threads in (1, 2):
+        sim = Simulation(Params(on), agents=20_000, seed=9, start_year=1998, years=3,
+                         threads=threads)
+        sim.run()
+        out.append(state_arrays(sim))
+    assert out[0].keys() == out[1].keys()
+    bad = [k for k in out[0] if not np.array_equal(out[0][k], out[1][k], equal_nan=True)]
+    assert bad == []
+
+
+def test_returns_bring_couples_apart_together():
+    """A spouse at home draws the migrant back (common random numbers, 20,000 agents,
+    1995-2000): fewer couples live with one spouse away."""
+    base = _december(0.0)
+    res = Simulation(Params({"return_spouse_log": 1.0}), agents=AGENTS, seed=SEED,
+                     start_year=START, years=YEARS, threads=1).run()
+    assert float(res.annual("couples_one_away")[-1]) < 0.9 * base["couples_one_away"]

@@ -64,6 +64,24 @@ def test_reference_docks_with_core(core_reps):
     assert d.mean() < 0.5
 
 
+COUPLES = {"couple_apart_cost": 2.0, "return_spouse_log": 1.0}
+
+
+def test_reference_docks_with_core_when_couples_decide_together():
+    """The same two criteria with the couples' rules on (``tests/test_couples.py``): the
+    spouse's place in the choice and in the return hazard, read at the start of the month."""
+    core = dk.replicate(lambda s: dk.run_core(s, AGENTS, START, YEARS, COUPLES), SEEDS)
+    ref = dk.replicate(lambda s: dk.run_reference(s, AGENTS, START, YEARS, COUPLES), SEEDS)
+    rows = dk.compare(ref, core)
+    alpha = _alpha(rows)
+    print("\nreference model vs fast core, couples deciding together\n")
+    print(dk.table(rows, alpha))
+    bad = [r.name for r in rows if r.p_welch < alpha]
+    assert not bad, f"indicators differ (Welch p < {alpha:.2g}): {bad}"
+    d = np.array([abs(r.std_diff) for r in rows])
+    assert d.max() < 1.5 and d.mean() < 0.5, (d.max(), d.mean())
+
+
 def test_docking_detects_changed_rule(core_reps):
     alt = dk.replicate(
         lambda s: dk.run_reference(s, AGENTS, START, YEARS, return_hazard_mult=2.0),

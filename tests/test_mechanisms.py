@@ -227,7 +227,7 @@ def _returns(p, rate_month, **kw):
                          args["female_mult"],
                          args["unemp_mult"], args["age_log"], args["dur_log"], args["kids_mult"],
                          args["school_log"], args["insured_mult"], np.zeros(1, I8), 0.0,
-                         args["near_mult"], returned, spell)
+                         args["near_mult"], 0.0, returned, spell)
     return returned, spell
 
 

@@ -5,8 +5,11 @@ about six years for men and four for women, seed 1.3), falls with time already a
 more permanent than temporary migration": only 38% of a decade's migrants had returned, seed
 1.3, Zhao 2001), and rises when children were left behind. A migrant who did not cross a
 provincial border has it times ``return_near_mult`` (seed 1.3: "the short-term or seasonal
-nature of intra-provincial migration"; off at 1). Returns cluster around the Spring Festival.
-Each person draws from the stream ``returns``; no one reads another's state.
+nature of intra-provincial migration"; off at 1). A married migrant whose spouse is at home
+returns with the hazard times exp(``return_spouse_log``), one living with the spouse in the
+destination times exp(-``return_spouse_log``) (family demand brings migrants home: Wang & Fan
+2006; 0, off, by default). Returns cluster around the Spring Festival. Each person draws from
+the stream ``returns``; the hazards read the start-of-month state.
 """
 
 from __future__ import annotations
@@ -113,6 +116,19 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "return_spouse_log",
+        0.0,
+        "log multiplier",
+        0.0,
+        3.0,
+        "family demand is a main reason for return (Wang & Fan 2006, Environment and Planning "
+        "A 38: Sichuan and Anhui returnees); couples' joint decisions (Mincer 1978); 0 (off) "
+        "until calibrated, with couple_apart_cost",
+        "log hazard ratio of a married migrant whose spouse is at home (and its negative for one "
+        "living with the spouse in the destination)",
+        role="behaviour",
+    ),
+    Param(
         "return_festival_share",
         0.4,
         "share",
@@ -145,13 +161,16 @@ def draw_returns(
     elder_need,
     elder_log,
     near_mult,
+    spouse_log,
     returned,
     spell,
 ):
     """Send home the migrants who return this month and mark them in ``returned`` (0/1).
 
-    ``spell`` receives the months away of the spell that ends. Each person reads and writes only
-    its own state, so the kernel is safe in parallel."""
+    ``spell`` receives the months away of the spell that ends. Two passes: the hazards read the
+    start-of-month state (a spouse's or a household member's place, whoever else returns this
+    month), then the returners are sent home; so the result is the same with any number of
+    threads."""
     age = p.age
     sex = p.sex
     school = p.school
@@ -189,9 +208,17 @@ def draw_returns(
             h *= np.exp(elder_log)  # an elder in need and nobody of working age at home
         if near_mult != 1.0 and 0 <= dist[i] < ACROSS_PROVINCE:
             h *= near_mult  # short and seasonal moves inside the home province
+        if spouse_log != 0.0 and families and p.spouse[i] >= 0:
+            s = loc[p.spouse[i]]
+            if s == HOME and hukou[p.spouse[i]] == RURAL:
+                h *= np.exp(spouse_log)  # going home reunites the couple
+            elif s == loc[i]:
+                h *= np.exp(-spouse_log)  # going home alone parts it
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
             spell[i] = months_away[i]
+    for i in prange(n):
+        if returned[i] != 0:
             send_home(i, p)
 
 
@@ -235,6 +262,7 @@ class Returns(Mechanism):
             elder_need(sim),
             float(getattr(pars, "return_elder_care_log", 0.0)),
             pars.return_near_mult,
+            float(getattr(pars, "return_spouse_log", 0.0)),
             buf.returned,
             buf.spell,
         )

@@ -28,8 +28,9 @@ from sim.core.encodings import (
     URBAN,
     VACANT,
 )
+from sim.mesa import families as fam
 from sim.mesa import land
-from sim.mesa.families import PERSONAL, Child, family_cost, is_parent, spouse_adjust
+from sim.mesa.families import PERSONAL, Child, family_cost, is_parent
 
 
 class Household(mesa.Agent):
@@ -301,14 +302,13 @@ class Person(mesa.Agent):
             h *= m.insured_return_mult
         if 0 <= self.dist < 3:  # a move inside the home province: short and seasonal
             h *= pars.return_near_mult
-        return h
+        return h * math.exp(fam.spouse_return_log(self))  # a spouse at home, or here (Wang & Fan)
 
-    def maybe_return(self, rate_month: float) -> bool:
-        """Draw the return: a returner goes home without job or permit, children with them."""
+    def maybe_return(self, h: float) -> bool:
+        """Draw the return at hazard ``h`` (start of month): home, no job, children along."""
         self.returned = False
         if not self.is_migrant:
             return False
-        h = self.return_hazard(rate_month)
         if self.model.rng.random() >= 1.0 - math.exp(-h):
             return False
         self.returned = True
@@ -429,7 +429,7 @@ class Person(mesa.Agent):
         stay_cost = 0.0
         if not force_move:
             v[m.geo.dest_prov == self.prov] += self.near_saving() / lam
-            stay_cost = spouse_adjust(self, v, lam)  # a couple kept together (Mincer 1978)
+            stay_cost = fam.spouse_adjust(self, v, lam)  # a couple kept together (Mincer 1978)
         vmax = v.max()
         log_sum = vmax + math.log(np.exp(v - vmax).sum())  # log sum_j exp(V_j / lambda)
         if at_home and not force_move:

@@ -427,3 +427,15 @@ def spouse_adjust(person: Any, v: np.ndarray, lam: float) -> float:
     if sd >= 0:
         v[sd] += person.model.pars.couple_apart_cost / lam
     return stay_cost
+
+
+def spouse_return_log(person: Any) -> float:
+    """Log hazard ratio of the return for a married migrant: ``return_spouse_log`` with the
+    spouse at home, its negative with the spouse in the same destination
+    (``returns.draw_returns``; Wang & Fan 2006)."""
+    x, sp = person.model.pars.return_spouse_log, person.spouse
+    if x == 0.0 or not person.model.families or sp is None:
+        return 0.0
+    if sp.loc == HOME and sp.hukou == RURAL:
+        return x
+    return -x if sp.loc == person.loc else 0.0
