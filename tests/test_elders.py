@@ -18,6 +18,7 @@ from sim import Simulation
 from sim.core.encodings import NO_YEAR, RURAL
 from sim.core.rng import tick_key
 from sim.mechanisms.elders import (
+    CHILD_RESULTS,
     MAX_ELDERS,
     Elders,
     add_elders,
@@ -130,3 +131,21 @@ def test_elder_care_keeps_workers_home_and_brings_them_back():
     assert r.annual("elders_need_care_alone")[-1] < b.annual("elders_need_care_alone")[-1]
     assert (s.annual("elders_need_care_alone")[-1] <= b.annual("elders_need_care_alone")[-1])
     np.testing.assert_array_equal(base.households.elder_need, stay.households.elder_need)
+
+
+def test_children_left_behind_by_who_is_at_home_with_them():
+    """Every December the children left behind by every parent are split by who of the
+    household is at home: the three counts add up to the life course's own count of them (by
+    age), and most are with the grandparents' generation. A whole parent's cost removed by a
+    grandparent at home (``grandparent_care_relief`` 1 against 0, common random numbers) leaves
+    more of them with grandparents."""
+    s, res = _run({}, years=YEARS)
+    parts = sum(res.annual(i.name) for i in CHILD_RESULTS)
+    whole = res.annual("children_behind_under6") + res.annual("children_behind_6_14")
+    np.testing.assert_allclose(parts, whole, rtol=1e-12)
+    assert res.annual("children_behind_grandparents")[-1] > 0.5 * whole[-1] > 0
+    lo, hi = (Simulation({"grandparent_care_relief": g}, agents=20_000, seed=SEED,
+                         start_year=1995, years=6, threads=1).run()
+              for g in (0.0, 1.0))
+    assert (hi.annual("children_behind_grandparents")[-1]
+            > 1.1 * lo.annual("children_behind_grandparents")[-1])

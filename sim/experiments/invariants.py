@@ -45,7 +45,8 @@ DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
                  "surplus_rural_labour", "rural_underemployment_rate",
                  "children_left_behind", "migrant_children_in_cities",
                  "elders", "elders_need_care", "elders_with_migrant", "elders_left_behind",
-                 "elders_need_care_alone", "migrants_by_origin", "net_migration")
+                 "elders_need_care_alone", "children_behind_grandparents", "children_behind_kin",
+                 "children_behind_no_carer", "migrants_by_origin", "net_migration")
 # indicators monthly in total but yearly (December only) by group prefix: by province
 DECEMBER_ONLY_GROUPS = {"settled_urban_hukou": "prov:", "rural_origin_urban_population": "prov:"}
 SHARES = ("share_stock", "share_stock_across_province", "share_to_six_destinations",

@@ -24,7 +24,10 @@ and Applied Economics 48(3): serious illness of an elder did not by itself bring
 in Sichuan and Hubei, hence 0 by default).
 
 **Recorded** in December: elders, those who need care, elders with a member away, elders
-left without any member aged 15-64 at home ("left behind"), and those of them who need care.
+left without any member aged 15-64 at home ("left behind"), and those of them who need care;
+and (with the household life course) the children left behind by every parent, by who of the
+household is at home with them: the grandparents' generation (an elder or a member aged 45+),
+only younger members, or nobody (issue 12, part 2: "who cares for the children who stay").
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from sim.core.encodings import HOME, NO_YEAR, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import carer_at_home
+from sim.core.state import CHILD_BEHIND, carer_at_home, child_place, families
+from sim.mechanisms.decisions.choice import CARER_MIN_AGE
 
 MAX_ELDERS = 2  # elders a household keeps (the parents' generation)
 MAX_ELDER_AGE = 100  # an elder of this age leaves (the hazard makes it rare)
@@ -80,6 +84,16 @@ RESULTS = (
     Indicator("elders_need_care_alone", "agents",
               "elders in need of care with no member aged 15-64 at home", scaled=True),
 )
+#: children under 15 left behind (every parent away: ``sim.core.state.child_place``) by who of
+#: the household is at home with them (December; household life course)
+CHILD_RESULTS = (
+    Indicator("children_behind_grandparents", "agents", "children left behind with an elder "
+              "or a member aged 45+ at home (the grandparents' generation)", scaled=True),
+    Indicator("children_behind_kin", "agents", "children left behind with only younger "
+              "members at home (aunts, uncles, siblings aged 15-44)", scaled=True),
+    Indicator("children_behind_no_carer", "agents", "children left behind with no member of "
+              "the household at home (with relatives elsewhere)", scaled=True),
+)
 
 
 class Elders(Mechanism):
@@ -96,7 +110,7 @@ class Elders(Mechanism):
         StateField("elder_need", "int8", "elders of the household who need care this year",
                    level="household"),
     )
-    results = RESULTS
+    results = RESULTS + CHILD_RESULTS
     streams = ("elders.init", "elders.death", "elders.need")
 
     def init(self, sim: Any) -> None:
@@ -123,6 +137,11 @@ class Elders(Mechanism):
             counts = left_behind(sim.places.hh_start, sim.persons.core,
                                  sim.households.elder_by, sim.households.elder_need)
             for r, v in zip(RESULTS, counts, strict=True):
+                sc[r.name][t] = v
+            by = (children_behind_by_carer(sim.places.hh_start, sim.persons.core,
+                                           sim.households.core, sim.households.elder_by)
+                  if families(sim.pars) else (0, 0, 0))
+            for r, v in zip(CHILD_RESULTS, by, strict=True):
                 sc[r.name][t] = v
 
     @staticmethod
@@ -238,3 +257,44 @@ def left_behind(hh_start, p, elder_by, elder_need):
         if not carer:
             n_alone += elder_need[h]
     return n_e, n_need, n_mig, n_left, n_alone
+
+
+@njit(cache=True, parallel=True)
+def children_behind_by_carer(hh_start, p, hs, elder_by):
+    """Children under 15 left behind (every parent away) by who of the household is at home
+    with them: an elder or a rural member aged ``CARER_MIN_AGE`` or more (the grandparents'
+    generation, as ``grandparent_care_relief`` counts it); else only younger rural members;
+    else nobody (relatives elsewhere). Integer sums, the same with any thread count."""
+    loc = p.loc
+    hukou = p.hukou
+    age = p.age
+    child_by = hs.child_by
+    n_children = hs.n_children
+    n_g = n_k = n_o = 0
+    for h in prange(hh_start.shape[0] - 1):
+        if n_children[h] == 0:
+            continue
+        nb = 0
+        for j in range(child_by.shape[1]):
+            if child_by[h, j] != NO_YEAR and child_place(h, j, hh_start, p, hs) == CHILD_BEHIND:
+                nb += 1
+        if nb == 0:
+            continue
+        older = False
+        for k in range(MAX_ELDERS):
+            if elder_by[h, k] != NO_YEAR:
+                older = True
+        younger = False
+        for i in range(hh_start[h], hh_start[h + 1]):
+            if hukou[i] == RURAL and loc[i] == HOME:
+                if age[i] >= CARER_MIN_AGE:
+                    older = True
+                else:
+                    younger = True
+        if older:
+            n_g += nb
+        elif younger:
+            n_k += nb
+        else:
+            n_o += nb
+    return n_g, n_k, n_o
