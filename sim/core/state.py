@@ -146,6 +146,7 @@ def rural_members(hh_start, h, loc, hukou):
 
 
 CARE_AGE_MIN, CARE_AGE_MAX = 15, 64  # members of working age: who can look after an elder
+CARER_MIN_AGE = 45  # a member this old at home can look after a migrant's children
 
 
 @njit(inline="always", cache=True)

@@ -41,8 +41,7 @@ from sim.core.encodings import HOME, NO_YEAR, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import CHILD_BEHIND, carer_at_home, child_place, families
-from sim.mechanisms.decisions.choice import CARER_MIN_AGE
+from sim.core.state import CARER_MIN_AGE, CHILD_BEHIND, carer_at_home, child_place, families
 
 MAX_ELDERS = 2  # elders a household keeps (the parents' generation)
 MAX_ELDER_AGE = 100  # an elder of this age leaves (the hazard makes it rare)

@@ -28,7 +28,7 @@ from sim.core.encodings import (
 )
 from sim.core.prefetch import AHEAD, contacts_ahead, prefetch
 from sim.core.rng import uniform
-from sim.core.state import carer_at_home, flat_nonzero, is_parent
+from sim.core.state import CARER_MIN_AGE, carer_at_home, flat_nonzero, is_parent
 from sim.mechanisms.decisions.tables import (  # noqa: F401  (re-exported)
     N_CAP,
     N_SEX,
@@ -215,7 +215,6 @@ def _dest_weight(t, d, e, indptr, indices, loc, i, beta_net_lam, near, fmul):
     return w
 
 
-CARER_MIN_AGE = 45  # a member this old at home can look after a migrant's children
 
 
 @njit(inline="always")
