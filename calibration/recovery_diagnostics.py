@@ -40,59 +40,21 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def loo_effective_targets(em, y: np.ndarray) -> float:
-    """(sum l)^2 / sum l^2 of the eigenvalues l of the Ledoit-Wolf correlation of the
-    standardised leave-one-out residuals of every target's emulator (rows with all finite)."""
-    from scipy.linalg import cho_solve
-    from sklearn.covariance import LedoitWolf
+    """The effective number of independent targets (:func:`sim.experiments.inference.
+    effective_targets`, adopted by the pipeline in session 23)."""
+    from sim.experiments.inference import effective_targets
 
-    z = np.full(y.shape, np.nan)
-    for j, m in enumerate(em.models):
-        if m is None:
-            continue
-        gp = m[2]
-        ok = np.isfinite(y[:, j])
-        dinv = np.diag(cho_solve((gp.L_, True), np.eye(len(gp.L_))))
-        z[ok, j] = gp.alpha_ / dinv * np.sqrt(dinv)
-    z = z[np.isfinite(z).all(axis=1)][:, [m is not None for m in em.models]]
-    c = LedoitWolf().fit((z - z.mean(0)) / z.std(0)).covariance_
-    c /= np.sqrt(np.outer(np.diag(c), np.diag(c)))
-    lam = np.linalg.eigvalsh(c)
-    return float(lam.sum() ** 2 / (lam ** 2).sum())
+    return effective_targets(em, y)
 
 
 def fit_back(em, o, pool, pm, pv, cutoff: float, kmax: int, tau: float, n: int, iters: int,
              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(points, log-weights) of the tempered posterior of one observation ``o`` by adaptive
-    importance sampling (see the module docstring)."""
-    from scipy.stats import multivariate_normal
+    """(points, log-weights) of the tempered posterior of one observation ``o``: the sampler
+    the pipeline's recovery stage adopted in session 23 (:func:`sim.experiments.inference.
+    fit_back`)."""
+    from sim.experiments.inference import fit_back as sampler
 
-    from sim.experiments import emulator as E
-
-    d = pool.shape[1]
-    ok = E.kth_max(E.implausibility(pm, pv, o), kmax) <= cutoff
-    if ok.sum() < 2:
-        ok[:] = True
-    x, lw = pool[ok], tau * E.log_likelihood(pm[ok], pv[ok], o)
-    lo, hi = E.bounding_box(x)
-    vol = float(np.prod(hi - lo))
-    for _ in range(iters):
-        w = np.exp(lw - lw.max())
-        w /= w.sum()
-        mu = w @ x
-        cov = 2.0 * (((x - mu).T * w) @ (x - mu) + 1e-6 * np.eye(d))
-        gauss = rng.random(n) < 0.8
-        xn = np.where(gauss[:, None], rng.multivariate_normal(mu, cov, n),
-                      lo + rng.random((n, d)) * (hi - lo))
-        inside = np.all((xn >= 0) & (xn <= 1), axis=1)
-        in_box = np.all((xn >= lo) & (xn <= hi), axis=1)
-        q = 0.8 * multivariate_normal(mu, cov, allow_singular=True).pdf(xn) + 0.2 * in_box / vol
-        ni = np.zeros(n, bool)
-        ni[inside] = E.nonimplausible(em, xn[inside], o, cutoff, kmax)
-        ll = np.full(n, -np.inf)
-        if ni.any():
-            ll[ni] = tau * E.log_likelihood(*em.predict(xn[ni]), o)
-        x, lw = xn, ll - np.log(np.maximum(q, 1e-300))
-    return x, lw
+    return sampler(em, o, pool, pm, pv, cutoff, kmax, tau, n, iters, rng)
 
 
 def main() -> None:

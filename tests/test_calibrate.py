@@ -53,6 +53,13 @@ def test_small_budget_writes_every_stage(small: Path) -> None:
         assert post[p].between(lo, hi).all(), p
     rec = pd.read_csv(small / f"hm_{__version__}_recovery.csv")
     assert len(rec) == 2 * s.truths and set(rec["observed"]) == {"run_only", "with_obs_error"}
+    # the likelihood is tempered by each emulator's effective share of independent targets:
+    # the posterior by the last wave's, the recovery by the first's (the emulators it uses)
+    taus = [w["tau"] for w in summ["waves"]]
+    assert all(0.0 < t <= 1.0 for t in taus) and summ["settings"]["temper"] == "loo"
+    assert summ["posterior"]["tau"] == pytest.approx(taus[-1], abs=1e-4)
+    assert summ["recovery_tau"] == pytest.approx(taus[0], abs=1e-4)
+    assert (rec["ess"] >= 1.0).all() and (rec["candidates"] > 0).all()
     assert all(rec[f"{p}_width"].between(0, 1).all() for p in s.params)
     ppc = pd.read_csv(small / f"hm_{__version__}_ppc_table.csv")
     assert list(ppc["target"]) == names and (ppc["in_band"] <= ppc["draws"]).all()
@@ -89,6 +96,10 @@ def test_settings_are_checked() -> None:
         check_settings(Settings(params=("asc_hom",)))
     with pytest.raises(ValueError, match="design must be an integer of at least 4"):
         check_settings(Settings(design=2))
+    with pytest.raises(ValueError, match="temper must be one of loo, none; got 'half'"):
+        check_settings(Settings(temper="half"))
+    with pytest.raises(ValueError, match="rounds must be an integer of at least 1"):
+        check_settings(Settings(rounds=0))
     check_settings(BUDGETS["default"])
 
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,34 +101,32 @@ def test_todays_effects_block_lists_every_scenario_on_baseline_2035():
     assert all(f"`{n}`" in block for n in names) and "`baseline_2035`" in block
 
 
-def test_recovery_diagnostics_sampler_finds_a_known_posterior():
-    """``calibration/recovery_diagnostics.py``'s adaptive importance sampler on a problem with a
-    known answer: two targets that equal the two parameters (emulated on 60 runs), observed at
-    (0.5, 0.3) with sd 0.05 in all, so the posterior of each parameter is Gaussian with that sd
-    (sd / tau^0.5 when tempered by tau) cut at 3 sd of the untempered fit (the
-    non-implausibility cutoff). Its 90% intervals are found to 0.01 at tau 1 and 1/4, with an
-    effective sample in the hundreds."""
-    from scipy.stats import truncnorm
+def test_refit_reuses_every_run_and_reproduces_the_fit(tmp_path):
+    """``calibration/refit.py`` on a small calibration: no new run but the predictive check's,
+    the same posterior as the call that made the runs (same code and settings), the first
+    call's budget kept, and ``--temper none`` a different (untempered) posterior."""
+    pytest.importorskip("sklearn")
+    import json
 
-    from sim.experiments import emulator as E
+    import pandas as pd
+    from typer.testing import CliRunner
 
-    diag = _module(ROOT / "calibration" / "recovery_diagnostics.py", "recovery_diagnostics")
-    rng = np.random.default_rng(0)
-    u = rng.random((60, 2))
-    em = E.Emulator(0, 0).fit(u, u.copy())
-    sd = 0.05
-    var = np.full(2, sd ** 2 / 2)  # split between observation and replicate noise
-    o = E.Observation(["a", "b"], np.array([0.5, 0.3]), var, np.zeros(2), var)
-    pool = rng.random((20_000, 2))
-    pm, pv = em.predict(pool)
-    for tau in (1.0, 0.25):
-        x, lw = diag.fit_back(em, o, pool, pm, pv, 3.0, 1, tau, 10_000, 3,
-                              np.random.default_rng(1))
-        w = np.exp(lw - lw.max())
-        assert w.sum() ** 2 / (w ** 2).sum() > 300
-        iv = E.posterior_intervals(x, lw)
-        s = sd / np.sqrt(tau)
-        cut = 3.0 * sd / s  # the cutoff in sd of the tempered posterior
-        half = s * truncnorm(-cut, cut).ppf(0.95)
-        np.testing.assert_allclose(iv[:, 0], [0.5 - half, 0.3 - half], atol=0.01)
-        np.testing.assert_allclose(iv[:, 1], [0.5 + half, 0.3 + half], atol=0.01)
+    from sim.cli import app
+    from sim.core.version import __version__
+
+    cal = tmp_path / "cal"
+    res = CliRunner().invoke(app, ["calibrate", "--budget", "small", "--out", str(cal), "-q"])
+    assert res.exit_code == 0, res.output
+    tag = f"hm_{__version__}"
+    refit = _module(ROOT / "calibration" / "refit.py", "refit_script")
+    refit.main(["--tag", tag, "--results", str(cal), "--work", str(tmp_path / "w"),
+                "--workers", "1", "-q"])
+    summ = json.loads((tmp_path / "w" / f"{tag}.json").read_text())
+    assert summ["runs_this_call"] == summ["settings"]["ppc"]  # only the predictive check
+    assert summ["original_call"]["runs_this_call"] > summ["runs_this_call"]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "w" / f"{tag}_posterior.csv"),
+                                  pd.read_csv(cal / f"{tag}_posterior.csv"))
+    refit.main(["--tag", tag, "--results", str(cal), "--work", str(tmp_path / "u"),
+                "--workers", "1", "--temper", "none", "-q"])
+    untempered = json.loads((tmp_path / "u" / f"{tag}.json").read_text())
+    assert untempered["posterior"]["tau"] == 1.0 and summ["posterior"]["tau"] < 1.0

@@ -92,3 +92,29 @@ def test_cli_warns_when_the_batch_scale_differs(tmp_path):
     (tmp_path / "hm_9.9.json").write_text(json.dumps({"agents": 2000}))
     res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b")])
     assert res.exit_code == 0 and "fitted to runs" not in res.output
+
+
+def test_calibration_quality_travels_with_the_draws():
+    """``read_draws`` records how good the posterior is (from the calibration's summary beside
+    it) and the comparison report says it: for the committed large posterior, model 0.13.0 at
+    100,000 persons, a tempered likelihood, recovery coverage 0.80 with observation error."""
+    from pathlib import Path
+
+    from sim.experiments.document import _posterior_intro
+    from sim.experiments.posterior import read_draws
+
+    root = Path(__file__).resolve().parents[1] / "calibration" / "results"
+    summ = json.loads((root / "hm_0.13.0_large.json").read_text())
+    _draws, info = read_draws(root / "hm_0.13.0_large_posterior.csv", 2)
+    cal = info["calibration"]
+    assert cal["version"] == "0.13.0" and cal["agents"] == 100_000
+    assert cal["tau"] == pytest.approx(summ["posterior"]["tau"]) and cal["tau"] < 1
+    cov = summ["recovery_coverage90"]["with_obs_error"]
+    assert cal["recovery_coverage90"] == pytest.approx(sum(cov.values()) / len(cov), abs=1e-3)
+    assert cal["ppc_all_in_band_share"] == summ["ppc"]["all_in_band_share"]
+    text = _posterior_intro({**info, "seeds_per_draw": 1})
+    assert "model version 0.13.0 at 100,000 persons" in text
+    assert f"covered {cal['recovery_coverage90']:.4g} of the synthetic truths" in text
+    low = _posterior_intro({**info, "seeds_per_draw": 1,
+                            "calibration": {**cal, "recovery_coverage90": 0.7, "tau": 1.0}})
+    assert "too narrow" in low and "untempered" in low

@@ -22,7 +22,7 @@ def calibrate(
     budget: Annotated[str, typer.Option(
         help="small: the pipeline end to end in about a minute (its posterior means nothing); "
              "default: the committed posterior's budget (about 700 runs of 30,000 persons, "
-             "30-40 min on 2 cores); large: the same runs at 100,000 persons."
+             "about 40 min on 2 cores); large: the same runs at 100,000 persons."
     )] = "default",
     out: Annotated[Path | None, typer.Option(
         help="Directory for the stages' files (default: runs/calibrate-<budget>); rerun to "

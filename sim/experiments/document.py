@@ -204,6 +204,23 @@ def _posterior_intro(post: dict) -> str:
     if m > 1:
         text += (f" The intervals are t intervals over the {k} draw means (each the mean of "
                  f"its {m} replicates), since replicates sharing a draw share its parameters.")
+    cal = post.get("calibration")
+    if isinstance(cal, dict):
+        text += (f" The posterior was fitted to model version {cal.get('version')} at "
+                 f"{fmt(cal.get('agents'))} persons a run")
+        tau = cal.get("tau")
+        if tau is not None:
+            text += (", with the likelihood tempered by " + fmt(tau) if tau < 1
+                     else ", with an untempered likelihood")
+        cov, ppc = cal.get("recovery_coverage90"), cal.get("ppc_all_in_band_share")
+        if cov is not None:
+            text += (f"; in its recovery check the 90% intervals covered {fmt(cov)} of the "
+                     "synthetic truths (well calibrated: 0.80-0.97"
+                     + (", so read its intervals as too narrow" if cov < 0.8 else "") + ")")
+        if ppc is not None:
+            text += (f", and {fmt(100 * ppc)}% of its predictive draws were inside every "
+                     "target band at once")
+        text += " (calibration/README.md)."
     return text
 
 

@@ -11,11 +11,17 @@ redoes only the emulation; delete a file to run its stage again):
 3. ``scale``: the defaults and three non-implausible points at the design scale and at
    ``scale_agents`` persons, ``scale_seeds`` seeds each (do the moments drift with scale?);
 4. ``posterior``: ``draws`` draws (uniform candidates in the final non-implausible region,
-   Gaussian-likelihood weights, resampled);
+   weighted by the Gaussian likelihood raised to the power ``tau``, resampled);
 5. ``recovery``: ``truths`` points from the prior, one run each, fitted back with the wave-1
-   emulators (the prior ``pool``'s non-implausible points, then ``candidates`` uniform points
-   on that region, as the posterior's); coverage of the 90% intervals;
+   emulators (the prior ``pool``'s non-implausible points start ``rounds`` rounds of adaptive
+   importance sampling of ``candidates`` points, the likelihood tempered as the posterior's);
+   coverage of the 90% intervals;
 6. ``ppc``: ``ppc`` posterior draws simulated (own seeds), per target in band or not.
+
+``tau`` (``temper = "loo"``, the default since session 23) is each emulator's effective number of
+independent targets over their number, from its leave-one-out residuals on the design runs
+(:mod:`sim.experiments.inference`); ``temper = "none"`` is the untempered likelihood of the
+calibrations committed before (0.7.0 and the first 0.13.0 fits).
 
 Targets: ``use = "fit"``, asserted, up to 2006 (no later figure is ever a target). Files:
 ``<tag>_{noise,design,scale,posterior,recovery_runs,recovery,ppc}.csv`` and ``<tag>.json``
@@ -65,6 +71,8 @@ class Settings:
     kmax: int = 1  # the k-th largest implausibility over targets is cut
     band_sds: float = 2.0  # band half-width in observation sd
     md_fraction: float = 0.25  # model-discrepancy variance as a share of the observation's
+    temper: str = "loo"  # "loo": likelihood ** (effective targets / targets); "none"
+    rounds: int = 3  # adaptive importance-sampling rounds of each recovery fit
     workers: int = 1
     seed: int = 0  # seed of designs and sampling
     until: str = "all"  # or "noise", "wave1": stop early to split the compute
@@ -84,6 +92,7 @@ BUDGETS: dict[str, Settings] = {
                       scale_seeds=2, scale_points=1, draws=20, candidates=400, pool=4000,
                       truths=2, ppc=2, cutoff=5.0, kmax=3),
 }
+TEMPER = ("loo", "none")  # how the log-likelihood is tempered (module docstring)
 STAGES = ("noise", "design", "scale", "posterior", "recovery_runs", "recovery", "ppc")
 
 
@@ -173,12 +182,14 @@ def check_settings(s: Settings) -> None:
                      ("noise_seeds", 2), ("scale_agents", 1000), ("scale_seeds", 2),
                      ("scale_points", 0),
                      ("draws", 1), ("candidates", 10), ("pool", 10), ("truths", 1), ("ppc", 1),
-                     ("workers", 1), ("kmax", 1)):
+                     ("workers", 1), ("kmax", 1), ("rounds", 1)):
         v = getattr(s, name)
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise ValueError(f"{name} must be an integer of at least {lo}, got {v!r}")
     if s.until not in ("noise", "wave1", "all"):
         raise ValueError(f"until must be one of noise, wave1, all; got {s.until!r}")
+    if s.temper not in TEMPER:
+        raise ValueError(f"temper must be one of {', '.join(TEMPER)}; got {s.temper!r}")
 
 
 def history_match(s: Settings, out: Path, tag: str | None = None, cache: Path | None = None,
@@ -229,15 +240,17 @@ def history_match(s: Settings, out: Path, tag: str | None = None, cache: Path | 
         log(f"noise: {run.runs} runs, {run.seconds:.0f} s")
         if s.until == "noise":
             return summary
-        emulators, box = _waves(s, out, tag, cache, params, bounds, names, obs, noise_sd,
+        emulators, taus, box = _waves(s, out, tag, cache, params, bounds, names, obs, noise_sd,
                                 simulate, run, summary, log)
         if s.until == "wave1":
             return summary
         _scale(s, out, tag, params, bounds, names, obs, emulators, box, run, point, summary,
                log)
         log(f"posterior candidates ({time.time() - started:.0f} s)")
-        post = _posterior(s, out, tag, params, bounds, obs, emulators, box, summary, log)
-        _recovery(s, out, tag, params, bounds, names, obs, emulators, simulate, summary, log)
+        post = _posterior(s, out, tag, params, bounds, obs, emulators, taus[-1], box, summary,
+                          log)
+        _recovery(s, out, tag, params, bounds, names, obs, emulators, taus[0], simulate,
+                  summary, log)
         _ppc(s, out, tag, params, names, targets, post, simulate, summary, log)
     finally:
         run.close()
@@ -250,13 +263,16 @@ def history_match(s: Settings, out: Path, tag: str | None = None, cache: Path | 
 
 def _waves(s, out, tag, cache, params, bounds, names, obs, noise_sd, simulate, run, summary,
            log):
-    """Stage 2: the design runs wave by wave and the emulators fitted on them."""
+    """Stage 2: the design runs wave by wave and the emulators fitted on them, with the
+    likelihood's power for each (:func:`sim.experiments.inference.temper`)."""
     from sim.experiments import emulator as E
+    from sim.experiments.inference import effective_targets, temper
 
     d = len(params)
     design_path = out / f"{tag}_design.csv"
     design = pd.read_csv(design_path) if design_path.exists() else pd.DataFrame()
     emulators: list = []
+    taus: list[float] = []  # the likelihood's power for each wave's emulators
     box = (np.zeros(d), np.ones(d))  # where candidates are drawn: shrinks wave by wave
     for w in range(1, s.waves + 1):
         if design.empty or w not in set(design["wave"]):
@@ -278,7 +294,7 @@ def _waves(s, out, tag, cache, params, bounds, names, obs, noise_sd, simulate, r
             design = pd.read_csv(design_path)  # the rounded values a resumed call reads
             log(f"wave {w}: {len(x)} points, {run.runs} runs, {run.seconds:.0f} s")
         if s.until == "wave1":
-            return emulators, box
+            return emulators, taus, box
         # a wave's emulators: its own runs and the earlier runs still non-implausible
         dw = design[design["wave"] <= w]
         u_all = E.to_unit(dw[params].to_numpy(), bounds)
@@ -288,24 +304,29 @@ def _waves(s, out, tag, cache, params, bounds, names, obs, noise_sd, simulate, r
             for em in emulators:
                 ok &= E.nonimplausible(em, u_all, obs, s.cutoff, s.kmax)
             keep |= ok
-        em = E.fit_cached(u_all[keep], dw[names].to_numpy()[keep], cache, seed=s.seed)
+        y_keep = dw[names].to_numpy()[keep]
+        em = E.fit_cached(u_all[keep], y_keep, cache, seed=s.seed)
         emulators.append(em)
         loo = em.validate(obs)
+        n_eff = effective_targets(em, y_keep)
+        taus.append(temper(em, y_keep) if s.temper == "loo" else 1.0)
         pilot, frac = E.sample_region(emulators, obs, d, 5000, s.cutoff, s.kmax, s.seed + 99,
                                       max_tries=1_000_000, box=box)
         if len(pilot) >= 10:
             box = E.bounding_box(pilot)
         log(f"wave {w}: emulators on {keep.sum()} runs; non-implausible share of the prior "
             f"{frac:.4g} ({len(pilot)} pilot points)")
+        with np.errstate(divide="ignore", invalid="ignore"):  # a target without noise: inf
+            ratio = em.nuggets() / noise_sd
         summary.setdefault("waves", []).append(
             {"wave": w, "runs": int((design["wave"] == w).sum()), "emulator_runs":
              int(keep.sum()), "nonimplausible_share": frac,
              "box_after": E.from_unit(np.array(box), bounds).round(4).tolist(),
+             "effective_targets": round(n_eff, 2), "tau": round(taus[-1], 4),
              "loo_within_3sd": dict(zip(names, loo["within_3sd"].round(3), strict=True)),
              "var_em_inflation": dict(zip(names, loo["inflation"].round(2), strict=True)),
-             "nugget_over_noise_sd": dict(zip(names, (em.nuggets() / noise_sd).round(3),
-                                                  strict=True))})
-    return emulators, box
+             "nugget_over_noise_sd": dict(zip(names, ratio.round(3), strict=True))})
+    return emulators, taus, box
 
 
 def _scale(s, out, tag, params, bounds, names, obs, emulators, box, run, point, summary, log):
@@ -340,30 +361,34 @@ def _scale(s, out, tag, params, bounds, names, obs, emulators, box, run, point, 
                                              ).T.round(3).to_dict()
 
 
-def _posterior(s, out, tag, params, bounds, obs, emulators, box, summary, log) -> pd.DataFrame:
-    """Stage 4: draws from the final non-implausible region, likelihood-weighted."""
+def _posterior(s, out, tag, params, bounds, obs, emulators, tau, box, summary, log
+               ) -> pd.DataFrame:
+    """Stage 4: draws from the final non-implausible region, weighted by the likelihood to
+    the power ``tau``."""
     from sim.experiments import emulator as E
 
     cand, _ = E.sample_region(emulators, obs, len(params), s.candidates, s.cutoff, s.kmax,
                               s.seed + 11, box=box)
     if not len(cand):
         raise RuntimeError("no non-implausible point: nothing to draw the posterior from")
-    ll = E.log_likelihood(*emulators[-1].predict(cand), obs)
+    ll = tau * E.log_likelihood(*emulators[-1].predict(cand), obs)
     draws, ess = E.importance_draws(cand, ll, s.draws, s.seed + 12)
     post = pd.DataFrame(E.from_unit(draws, bounds), columns=params)
     post.insert(0, "draw", np.arange(len(post)))
     E.write_csv(post, out / f"{tag}_posterior.csv")
     post = pd.read_csv(out / f"{tag}_posterior.csv")  # the draws as a later stage reads them
     desc = post[params].describe(percentiles=[0.05, 0.5, 0.95]).T
-    summary["posterior"] = {"candidates": len(cand), "ess": ess,
+    summary["posterior"] = {"candidates": len(cand), "ess": ess, "tau": tau,
                             "summary": desc.round(4).to_dict()}
     log(f"posterior: {len(cand)} candidates, ESS {ess:.0f}\n{desc.round(4).to_string()}")
     return post
 
 
-def _recovery(s, out, tag, params, bounds, names, obs, emulators, simulate, summary, log):
-    """Stage 5: truths from the prior, simulated and fitted back with the wave-1 emulators."""
+def _recovery(s, out, tag, params, bounds, names, obs, emulators, tau, simulate, summary, log):
+    """Stage 5: truths from the prior, simulated and fitted back with the wave-1 emulators by
+    adaptive importance sampling, the likelihood to the power ``tau`` (the wave-1 emulators')."""
     from sim.experiments import emulator as E
+    from sim.experiments.inference import ess, fit_back
 
     d = len(params)
 
@@ -382,26 +407,14 @@ def _recovery(s, out, tag, params, bounds, names, obs, emulators, simulate, summ
         for m, (label, z) in enumerate((("with_obs_error", y + err), ("run_only", y))):
             o = obs.replace_z(np.where(np.isfinite(z), z, np.nan))
             ok = E.kth_max(E.implausibility(pm, pv, o), s.kmax) <= s.cutoff
-            cand = pool[ok]
-            if ok.sum() < 2:
-                cand = pool
-            elif ok.sum() < s.candidates:
-                # refocus, as the posterior stage does: uniform candidates on this truth's
-                # non-implausible region (in the box of the pool's points there), since the
-                # pool's few points there give the likelihood an effective sample of ~10
-                # (session 21) and intervals too narrow to cover
-                more, _ = E.sample_region(emulators[:1], o, d, s.candidates, s.cutoff, s.kmax,
-                                          s.seed + 1000 + 2 * i + m, max_tries=40 * s.candidates
-                                          + 500_000, box=E.bounding_box(cand))
-                if len(more) > len(cand):
-                    cand = more
-            ll = E.log_likelihood(*emulators[0].predict(cand), o)
-            iv = E.from_unit(E.posterior_intervals(cand, ll).T, bounds).T
+            x, lw = fit_back(emulators[0], o, pool, pm, pv, s.cutoff, s.kmax, tau,
+                             s.candidates, s.rounds,
+                             np.random.default_rng(s.seed + 1000 + 2 * i + m))
+            iv = E.from_unit(E.posterior_intervals(x, lw).T, bounds).T
             truth = r[params].to_numpy(float)
-            w = np.exp(ll - ll.max())
             rows.append({"truth": int(r["truth"]), "observed": label,
-                         "nonimplausible": int(ok.sum()), "candidates": len(cand),
-                         "ess": float(w.sum() ** 2 / (w ** 2).sum()),
+                         "nonimplausible": int(ok.sum()), "candidates": len(x),
+                         "ess": ess(lw),
                          **{f"{p}_in90": bool(iv[j, 0] <= truth[j] <= iv[j, 1])
                             for j, p in enumerate(params)},
                          **{f"{p}_width": float((iv[j, 1] - iv[j, 0]) / np.ptp(bounds[p]))
@@ -412,7 +425,10 @@ def _recovery(s, out, tag, params, bounds, names, obs, emulators, simulate, summ
     width = recovery.groupby("observed")[[f"{p}_width" for p in params]].mean()
     summary["recovery_coverage90"] = cov.round(3).to_dict(orient="index")
     summary["recovery_width_share_of_range"] = width.round(3).to_dict(orient="index")
-    log("recovery coverage of 90% intervals:\n" + cov.T.round(3).to_string())
+    summary["recovery_tau"] = tau
+    summary["recovery_median_ess"] = recovery.groupby("observed")["ess"].median().round(1
+                                                                                     ).to_dict()
+    log(f"recovery (tau {tau:.3f}) coverage of 90% intervals:\n" + cov.T.round(3).to_string())
 
 
 def _ppc(s, out, tag, params, names, targets, post, simulate, summary, log):

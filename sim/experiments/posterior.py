@@ -59,7 +59,47 @@ def read_draws(path: str | Path, k: int) -> tuple[list[dict[str, float]], dict[s
         draws.append(d)
     info = {"file": str(path.absolute()), "sha256": hashlib.sha256(text.encode()).hexdigest(),
             "parameters": names, "draws": k}
+    cal = calibration_summary(path)
+    if cal is not None:
+        info["calibration"] = cal
     return draws, info
+
+
+def _summary_beside(path: Path) -> dict | None:
+    """The ``<tag>.json`` summary beside a ``<tag>_posterior.csv`` (``migsim calibrate``)."""
+    import json
+
+    suffix = "_posterior.csv"
+    if not path.name.endswith(suffix):
+        return None
+    summary = path.with_name(path.name[: -len(suffix)] + ".json")
+    try:
+        data = json.loads(summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def calibration_summary(path: str | Path) -> dict[str, Any] | None:
+    """How good the posterior at ``path`` is, from its calibration's summary (None without
+    one): model version, persons a run, the likelihood's power (1: untempered), the mean
+    coverage of the 90% intervals over the recovered truths (with observation error; goal
+    0.80-0.97) and the predictive check's share of draws inside every band. Recorded in
+    ``batch.json`` and stated by the comparison report."""
+    data = _summary_beside(Path(path))
+    if data is None:
+        return None
+    out: dict[str, Any] = {"version": data.get("version"), "agents": data.get("agents")}
+    post = data.get("posterior")
+    out["tau"] = float(post.get("tau", 1.0)) if isinstance(post, dict) else None
+    cov = data.get("recovery_coverage90")
+    if isinstance(cov, dict) and isinstance(cov.get("with_obs_error"), dict):
+        vals = [float(v) for v in cov["with_obs_error"].values()]
+        out["recovery_coverage90"] = round(sum(vals) / len(vals), 3) if vals else None
+    ppc = data.get("ppc")
+    if isinstance(ppc, dict):
+        out["ppc_all_in_band_share"] = ppc.get("all_in_band_share")
+    return out
 
 
 def design_scale(path: str | Path) -> int | None:
@@ -67,15 +107,6 @@ def design_scale(path: str | Path) -> int | None:
     of the ``<tag>.json`` summary beside a ``<tag>_posterior.csv`` (``migsim calibrate``), or
     None when there is none. A posterior fits runs of that size: the moments of the model can
     drift with the number of agents (calibration/README.md, "Posterior refit for 0.13.0")."""
-    import json
-
-    path = Path(path)
-    suffix = "_posterior.csv"
-    if not path.name.endswith(suffix):
-        return None
-    summary = path.with_name(path.name[: -len(suffix)] + ".json")
-    try:
-        agents = json.loads(summary.read_text(encoding="utf-8")).get("agents")
-    except (OSError, ValueError, AttributeError):
-        return None
+    data = _summary_beside(Path(path))
+    agents = data.get("agents") if data is not None else None
     return agents if isinstance(agents, int) and not isinstance(agents, bool) else None
