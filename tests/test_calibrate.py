@@ -74,6 +74,7 @@ def test_rerun_resumes_without_runs_and_gives_the_same_posterior(small: Path) ->
     assert res.exit_code == 0, res.output
     summ = json.loads((small / f"hm_{__version__}.json").read_text())
     assert summ["runs_this_call"] == 0  # every stage's runs came from the cached CSVs
+    assert f"likelihood tempered by {summ['posterior']['tau']:.3f}" in res.output
     pd.testing.assert_frame_equal(pd.read_csv(small / f"hm_{__version__}_posterior.csv"), before)
 
 

@@ -84,6 +84,10 @@ def calibrate(
     con = _out()
     con.print(t)
     cov = pd.DataFrame(summ["recovery_coverage90"]).T
+    tau = summ.get("posterior", {}).get("tau")
+    if tau is not None:
+        con.print(f"likelihood tempered by {tau:.3f} (effective independent targets over "
+                  f"targets; recovery: {summ.get('recovery_tau', 1.0):.3f})")
     con.print(f"recovery: mean coverage of the 90% intervals "
               f"{float(cov.loc['with_obs_error'].mean()):.2f} over {settings.truths} truths; "
               f"predictive check: {summ['ppc']['all_in_band_share']:.0%} of "

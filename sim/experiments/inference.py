@@ -9,9 +9,9 @@
   the standardised residuals (the participation ratio), computed from the design alone.
 * :func:`temper`: that count over the number of targets, the power the log-likelihood is raised
   to: a composite-likelihood magnitude adjustment (Pauli, Racugno & Ventura 2011, Statistica
-  Sinica 21; Ribatet, Cooley & Davison 2012, Statistica Sinica 22). Measured on the large 0.13.0
-  calibration's 30 truths, it lifts the recovery coverage of the 90% intervals from 0.70-0.72 to
-  0.77-0.79 (``calibration/README.md``, "What keeps recovery below the goal").
+  Sinica 21; Ribatet, Cooley & Davison 2012, Statistica Sinica 22). On the large 0.13.0
+  calibration's 30 truths it lifts the recovery coverage of the 90% intervals from 0.70-0.72 to
+  0.77-0.80 (``calibration/README.md``, "The tempered likelihood, adopted").
 * :func:`fit_back`: a posterior by adaptive importance sampling (population Monte Carlo: Cappe,
   Guillin, Marin & Robert 2004, J. Comput. Graph. Stat. 13): rounds of a defensive mixture of a
   Gaussian at the weighted mean (twice the weighted covariance, share 0.8) and the uniform box of
