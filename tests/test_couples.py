@@ -53,13 +53,12 @@ def test_spouse_destination_drawn_with_its_weight_times_exp_cost_over_lambda():
     near[:, 3] = 1.0
     near[3, :] = (0.5, 0.5, 0.0, 0.0)  # destination 3 in the home province
     fmul, b, cost, lam = 1.7, 0.5, 0.9, 0.6
-    indptr = np.array([0, 2], np.int64)
-    indices = np.array([1, 2], np.int32)
+    cont = np.array([1, 2], np.int64)  # person 0's contacts
     loc = np.array([HOME, 3, 1], np.int16)  # contacts in destinations 3 and 1
-    adj = choice._network_adjustment(0, e, indptr, indices, loc, 0, b, near, fmul)
+    adj = choice._network_adjustment(0, e, cont, loc, b, near, fmul)
     nadj = choice._near_adjustment(0, e, near, fmul)
     sd = 3
-    w3 = choice._dest_weight(0, sd, e, indptr, indices, loc, 0, b, near, fmul)
+    w3 = choice._dest_weight(0, sd, e, cont, loc, b, near, fmul)
     assert w3 == pytest.approx(0.25 * 2**b * fmul)
     sadj = w3 * (np.exp(cost / lam) - 1.0)
     total = cum[0, -1] + adj + nadj + sadj
@@ -67,17 +66,17 @@ def test_spouse_destination_drawn_with_its_weight_times_exp_cost_over_lambda():
     counts = np.zeros(5)
     for k in range(n):
         u = (k + 0.5) / n * total
-        counts[choice._pick_spouse_or_dest(0, u, sd, sadj, adj, nadj, e, cum, indptr, indices,
-                                           loc, 0, b, near, fmul)] += 1
+        counts[choice._pick_spouse_or_dest(0, u, sd, sadj, adj, nadj, e, cum, cont, loc, b,
+                                           near, fmul)] += 1
     w = e[0].copy()
     w[[3, 1]] *= 2**b
     w[3] *= fmul * np.exp(cost / lam)
     np.testing.assert_allclose(counts / n, w / w.sum(), atol=1e-4)
     # without a spouse away nothing is added and the draw is _pick_dest's
     for u in (0.0, 1.3, 4.9):
-        assert choice._pick_spouse_or_dest(0, u, -1, 0.0, adj, nadj, e, cum, indptr, indices,
-                                           loc, 0, b, near, fmul) == choice._pick_dest(
-            0, u, adj, nadj, e, cum, indptr, indices, loc, 0, b, near, fmul)
+        assert choice._pick_spouse_or_dest(0, u, -1, 0.0, adj, nadj, e, cum, cont, loc, b,
+                                           near, fmul) == choice._pick_dest(
+            0, u, adj, nadj, e, cum, cont, loc, b, near, fmul)
 
 
 AGENTS, SEED, START, YEARS = 20_000, 3, 1995, 6

@@ -70,7 +70,7 @@ _CHILD = textwrap.dedent("""
     p = sim.persons
     np.savez(out + ".npz", loc=p.loc, dist=p.dist, hukou=p.hukou, employed=p.employed,
              months_away=p.months_away, age=p.age, stock=res.rec.stock_dest,
-             indptr=sim.network.indptr, indices=sim.network.indices)
+             **dict(zip(("near_ptr", "near", "far_ptr", "far"), sim.network.arrays)))
 """).format(agents=AGENTS, seed=SEED, start=START, years=YEARS)
 
 

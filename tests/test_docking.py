@@ -156,6 +156,7 @@ def test_decision_rule_matches_core_on_a_common_state():
     fam = decisions.family_params(pars)
     lam = pars.nest_lambda
     b_lam = pars.network_beta / lam
+    indptr, contacts = sim.network.csr()
     n_checked = n_parents = n_spouse_home = n_spouse_away = 0
     for i, x in enumerate(m.persons):
         if x.loc != HOME or x.hukou != RURAL:
@@ -173,13 +174,13 @@ def test_decision_rule_matches_core_on_a_common_state():
         near = yq.dist_probs[sim.places.county_prov[c], sim.places.county_capital[c]]
         fc = family_cost(i, hh_start, p.core, hs, fam)
         fmul = np.exp(fc * (1.0 - fam[3]) / lam)  # family_near_share: the home province
+        cont = contacts[indptr[i] : indptr[i + 1]]
         adj = decisions._network_adjustment(
-            t, e, sim.network.indptr, sim.network.indices, p.loc, i, b_lam, near, fmul
+            t, e, cont, p.loc, b_lam, near, fmul
         ) + decisions._near_adjustment(t, e, near, fmul)
         sc, sd = _spouse_terms(i, True, p.core, True, fam[4])
         sadj = 0.0 if sd < 0 else (
-            _dest_weight(t, sd, e, sim.network.indptr, sim.network.indices, p.loc, i, b_lam,
-                         near, fmul) * (np.exp(fam[4] / lam) - 1.0))
+            _dest_weight(t, sd, e, cont, p.loc, b_lam, near, fmul) * (np.exp(fam[4] / lam) - 1.0))
         assert ref_spouse_terms(x) == (pytest.approx(sc), sd)
         n_spouse_home += sc > 0
         n_spouse_away += sd >= 0

@@ -145,10 +145,10 @@ def _match(n, find, sector_open, contacts_sector=None, trained=0, informal=0.0, 
     sexw = np.ones((5, 2)) if sexw is None else np.asarray(sexw, float)
     openings = np.zeros((1, 5))
     openings[0, :] = sector_open
-    indptr = np.zeros(n + 1, np.int64)
-    indices = np.zeros(0, I32)
+    ptr = np.zeros(n + 1, I32)
+    no_contacts = (ptr, np.zeros(0, np.int16), ptr, np.zeros(0, I32))  # Network.arrays
     labour.match_jobs(KEY, tick_key(2, "t", 0), tick_key(3, "t", 0), p, p.employed.copy(),
-                      p.sector.copy(), indptr, indices, np.full((1, 2), find), sexw, openings,
+                      p.sector.copy(), no_contacts, 0, np.full((1, 2), find), sexw, openings,
                       np.zeros((1, 5)), 0.0, 0.5, 1.0, np.full(5, informal), minw, insured, 1.0)
     return p.employed, p.sector, p.job
 

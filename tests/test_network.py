@@ -1,7 +1,8 @@
-"""Tests of sim.network: the kin and fellow-villager contact network in CSR form.
+"""Tests of sim.network: the kin and fellow-villager contact network in two CSR parts.
 
-Every kernel that reads contacts (chain migration in decisions, job referrals in labour) walks
-``indices[indptr[i]:indptr[i+1]]`` without checks, so the CSR must be well formed; ties are
+Every kernel that reads contacts (chain migration in decisions, job referrals in labour) merges
+a person's near (int16 offsets) and far (int32 ids) rows without checks
+(``contacts_into``), so both parts must be well formed and their merge sorted; ties are
 undirected, so the structure must be symmetric. The tests also check the sociological shape the
 model relies on: households are cliques, ties are local (high clustering, mostly within the home
 county), and the build is reproducible.
@@ -13,8 +14,9 @@ import pytest
 
 from sim.core.geography import load_geography
 from sim.core.rng import tick_key, uniforms
+from sim.core.state import contacts_into
 from sim.engine.registry import Params
-from sim.mechanisms.network import MAX_KIN, build_network, to_networkx
+from sim.mechanisms.network import MAX_KIN, NEAR_SPAN, build_network, to_networkx
 from sim.mechanisms.population import build_population
 
 SEED = 5
@@ -47,27 +49,31 @@ def small():
 
 
 def _edges(net):
-    n = net.indptr.size - 1
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(net.indptr))
-    return rows, net.indices.astype(np.int64)
+    indptr, indices = net.csr()
+    rows = np.repeat(np.arange(net.n, dtype=np.int64), np.diff(indptr))
+    return rows, indices
 
 
 @pytest.mark.parametrize("which", ["small", "big"])
 def test_csr_well_formed(which, request):
-    """indptr starts at 0, is non-decreasing and ends at len(indices); indices are in range;
-    no self loops; every row strictly increasing (sorted, no duplicates); dtypes as documented."""
+    """Both parts' row pointers start at 0, are non-decreasing and end at their entries' size;
+    contacts are in range; no self loops; every merged row strictly increasing (sorted, no
+    duplicates); dtypes as documented."""
     persons, _, net, _ = request.getfixturevalue(which)
     n = persons.n
-    ip, ix = net.indptr, net.indices
-    assert ip.shape == (n + 1,) and ip[0] == 0 and ip[-1] == ix.size
-    assert np.all(np.diff(ip) >= 0)
-    assert ix.dtype == np.int32 and ip.dtype == np.int32  # int64 only past 2**31 - 1 ties
+    for ip, ix in ((net.near_ptr, net.near), (net.far_ptr, net.far)):
+        assert ip.shape == (n + 1,) and ip[0] == 0 and ip[-1] == ix.size
+        assert np.all(np.diff(ip) >= 0)
+        assert ip.dtype == np.int32  # int64 only past 2**31 - 1 entries
+    assert net.near.dtype == np.int16 and net.far.dtype == np.int32
+    ip, ix = net.csr()
     assert ix.min() >= 0 and ix.max() < n
     rows, cols = _edges(net)
     assert not np.any(rows == cols), "self loop"
     same_row = rows[1:] == rows[:-1]
     assert np.all(np.diff(cols)[same_row] > 0), "row not sorted or duplicate"
     np.testing.assert_array_equal(net.degree(), np.diff(ip))
+    assert net.max_degree == np.diff(ip).max()
 
 
 @pytest.mark.parametrize("which", ["small", "big"])
@@ -76,7 +82,7 @@ def test_symmetric(which, request):
     the set of (col, row) pairs."""
     _, _, net, _ = request.getfixturevalue(which)
     rows, cols = _edges(net)
-    n = net.indptr.size - 1
+    n = net.n
     fwd = np.sort(rows * n + cols)
     bwd = np.sort(cols * n + rows)
     np.testing.assert_array_equal(fwd, bwd)
@@ -206,7 +212,7 @@ def test_networkx_view(small):
     g = to_networkx(net)
     n = persons.n
     assert g.number_of_nodes() == n
-    assert g.number_of_edges() == net.indices.size // 2
+    assert g.number_of_edges() == net.csr()[1].size // 2
     np.testing.assert_array_equal(np.array([d for _, d in sorted(g.degree())]), net.degree())
     density = 2 * g.number_of_edges() / (n * (n - 1))
     clustering = nx.average_clustering(g)
@@ -239,9 +245,40 @@ def test_reproducible(small):
     """Same seed: identical CSR arrays; another seed: a different network."""
     _, _, net, _ = small
     _, _, again, _ = _build(5_000)
-    np.testing.assert_array_equal(net.indptr, again.indptr)
-    np.testing.assert_array_equal(net.indices, again.indices)
+    for a, b in zip(net.arrays, again.arrays, strict=True):
+        np.testing.assert_array_equal(a, b)
     _, _, other, _ = _build(5_000, seed=SEED + 1)
-    assert not (
-        np.array_equal(net.indptr, other.indptr) and np.array_equal(net.indices, other.indices)
-    )
+    assert not all(np.array_equal(a, b) for a, b in zip(net.arrays, other.arrays, strict=True))
+
+
+@pytest.mark.parametrize("span", [0, 3, 40, NEAR_SPAN])
+def test_same_contacts_for_any_span(small, span):
+    """Which ties are stored as near offsets changes no contact: every span gives the same
+    merged rows; near offsets stay within the span, far ties lie beyond it."""
+    persons, places, net, pars = small
+    other = build_network(persons, places, SEED, pars, span=span)
+    for a, b in zip(net.csr(), other.csr(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.all(np.abs(other.near.astype(np.int64)) <= span)
+    rows = np.repeat(np.arange(other.n), np.diff(other.far_ptr))
+    assert np.all(np.abs(other.far - rows) > span)
+    if span < 40:
+        assert other.far.size > 0  # the merge is exercised
+
+
+def test_contacts_into_gives_the_sorted_row(small):
+    """The kernels' reader (``contacts_into``) returns each person's row of the plain CSR, in
+    order, with near and far ties interleaved (a span of 3 makes most ties far)."""
+    persons, places, _, pars = small
+    net = build_network(persons, places, SEED, pars, span=3)
+    indptr, indices = net.csr()
+    buf = np.empty(net.max_degree, np.int64)
+    for i in range(0, net.n, 7):
+        m = contacts_into(i, net.arrays, buf)
+        np.testing.assert_array_equal(buf[:m], indices[indptr[i] : indptr[i + 1]])
+
+
+def test_span_out_of_range_refused(small):
+    persons, places, _, pars = small
+    with pytest.raises(ValueError, match="span"):
+        build_network(persons, places, SEED, pars, span=NEAR_SPAN + 1)

@@ -12,7 +12,12 @@ import pytest
 from sim.core.geography import load_geography
 from sim.core.state import HOME, RURAL
 from sim.engine.registry import Params
-from sim.mechanisms.population import _allocate, build_population
+from sim.mechanisms.population import (
+    _allocate,
+    build_places_from_counts,
+    build_population,
+    draw_school,
+)
 
 AGENTS = 50_000
 SEED = 11
@@ -251,3 +256,40 @@ def test_same_seed_same_population(built, geo):
     for name in ("age", "sex", "school", "hh", "county"):
         np.testing.assert_array_equal(getattr(p, name), getattr(again, name))
     assert not np.array_equal(p.age, other.age)
+
+
+def test_villages_from_counts_follow_the_per_person_rule(geo):
+    """``build_places_from_counts`` allocates nothing per person: its village ranges equal those
+    of the rule stated per person (person k of a county's c persons in village floor(k nv / c),
+    nv = max(1, round(c / size)), none in an empty county), for random county sizes with empty
+    counties, at several village sizes."""
+    rng = np.random.default_rng(4)
+    n_c = int(geo.n_counties.sum())
+    counts = rng.integers(0, 400, n_c)
+    counts[rng.random(n_c) < 0.1] = 0
+    county = np.repeat(np.arange(n_c), counts)
+    start = np.concatenate([[0], np.cumsum(counts)])
+    for size in (10, 80, 333):
+        places = build_places_from_counts(geo, counts, size, np.ones(county.size, np.int64))
+        nv = np.maximum(1, np.round(counts / size)).astype(np.int64)
+        nv[counts == 0] = 0
+        k = np.arange(county.size) - start[county]
+        village = (np.concatenate([[0], np.cumsum(nv)])[county]
+                   + k * nv[county] // np.maximum(counts[county], 1))
+        want = np.concatenate([[0], np.cumsum(np.bincount(village, minlength=nv.sum()))])
+        np.testing.assert_array_equal(places.village_start, want)
+        np.testing.assert_array_equal(places.village, village)
+        np.testing.assert_array_equal(places.county_start, start)
+
+
+def test_school_by_group_equals_per_person_shares(geo):
+    """Schooling drawn from the provinces' shares (``rows``) equals the draw from a per-person
+    copy of them, bit for bit."""
+    rng = np.random.default_rng(5)
+    n = 20_000
+    prov = rng.integers(0, geo.school_shares.shape[0], n).astype(np.int8)
+    u, shift = rng.random(n), rng.normal(0.0, 0.5, n)
+    np.testing.assert_array_equal(
+        draw_school(u, geo.school_shares, shift, rows=prov),
+        draw_school(u, geo.school_shares[prov], shift),
+    )

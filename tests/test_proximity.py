@@ -37,8 +37,7 @@ def test_pick_dest_weights_home_province_by_the_saved_cost():
     cum = np.cumsum(e, axis=1)
     near = _near_rows(5, (1, 3))
     fmul = np.exp(0.8 / 0.6)
-    indptr = np.zeros(2, np.int64)
-    indices = np.zeros(0, np.int32)
+    cont = np.zeros(0, np.int64)  # no contacts
     loc = np.zeros(1, np.int16)
     nadj = choice._near_adjustment(0, e, near, fmul)
     total = cum[0, -1] + nadj
@@ -46,8 +45,7 @@ def test_pick_dest_weights_home_province_by_the_saved_cost():
     counts = np.zeros(5)
     for k in range(n):
         u = (k + 0.5) / n * total
-        counts[choice._pick_dest(0, u, 0.0, nadj, e, cum, indptr, indices, loc, 0, 0.5, near,
-                                 fmul)] += 1
+        counts[choice._pick_dest(0, u, 0.0, nadj, e, cum, cont, loc, 0.5, near, fmul)] += 1
     w = e[0] * np.where(near[:, 3] < 1.0, fmul, 1.0)
     np.testing.assert_allclose(counts / n, w / w.sum(), atol=1e-4)
     assert choice._near_adjustment(0, e, near, 1.0) == 0.0  # off: nothing added
@@ -58,11 +56,10 @@ def test_network_term_in_the_home_province_carries_the_factor():
     home province, so the draw weight is e[d] * (1 + n)^(b/lambda) * fmul there."""
     e = np.array([[1.0, 2.0, 3.0]])
     near = _near_rows(3, (0,))
-    indptr = np.array([0, 2], np.int64)
-    indices = np.array([1, 2], np.int32)  # person 0's contacts are persons 1 and 2
+    cont = np.array([1, 2], np.int64)  # person 0's contacts are persons 1 and 2
     loc = np.array([-1, 0, 2], np.int16)  # contacts in destinations 0 (home province) and 2
     b = 0.5
-    adj = choice._network_adjustment(0, e, indptr, indices, loc, 0, b, near, 3.0)
+    adj = choice._network_adjustment(0, e, cont, loc, b, near, 3.0)
     assert adj == pytest.approx(1.0 * (2**b - 1) * 3.0 + 3.0 * (2**b - 1))
 
 

@@ -1,7 +1,7 @@
 """A software prefetch for the kernels that visit a sparse subset of persons.
 
-A decision reads the person's contact list (``indptr`` then ``indices``, at a place of a 64 MB
-array at a million persons) and the places of those contacts: chains of dependent loads that
+A decision reads the person's contact list (row pointers, then the rows, at a place of a
+30 MB array at a million persons) and the places of those contacts: chains of dependent loads that
 miss every cache when only a few percent of persons decide in a month. Asking for the lines of
 the persons some places ahead in the list (:func:`prefetch`) hides that latency (measured: the
 contact scan of 3.5% of persons 2-4 times faster, ``benchmarks/README.md``). A prefetch is a
@@ -45,22 +45,32 @@ AHEAD = 8  # list places ahead whose contact lists are asked for
 
 
 @njit(inline="always", cache=True)
-def contacts_ahead(who, r, m, indptr, indices, loc, status):
+def contacts_ahead(who, r, m, cn, loc, status):
     """The prefetches of a loop over the persons ``who`` (at place ``r`` of ``m``) that reads
-    each one's contacts: the ``indptr`` row of the person ``2 * AHEAD`` places ahead, the
-    contact list of the one ``AHEAD`` ahead, and the place (``loc``) and ``status`` of the
-    contacts of the one ``AHEAD // 2`` ahead."""
+    each one's contacts (``cn``, :attr:`sim.core.state.Network.arrays`): the row pointers of
+    the person ``2 * AHEAD`` places ahead, the contact lists of the one ``AHEAD`` ahead, and
+    the place (``loc``) and ``status`` of the contacts of the one ``AHEAD // 2`` ahead."""
+    nptr, near, fptr, far = cn
     if r + 2 * AHEAD < m:
-        prefetch(indptr, who[r + 2 * AHEAD])
+        j = who[r + 2 * AHEAD]
+        prefetch(nptr, j)
+        prefetch(fptr, j)
     if r + AHEAD < m:
         j = who[r + AHEAD]
-        lo, hi = indptr[j], indptr[j + 1]
+        lo, hi = nptr[j], nptr[j + 1]
         if hi > lo:
-            prefetch(indices, lo)
-            prefetch(indices, hi - 1)
+            prefetch(near, lo)
+            prefetch(near, hi - 1)
+        lo, hi = fptr[j], fptr[j + 1]
+        if hi > lo:
+            prefetch(far, lo)
     if r + AHEAD // 2 < m:
         j = who[r + AHEAD // 2]
-        for a in range(indptr[j], indptr[j + 1]):
-            c = indices[a]
+        for a in range(nptr[j], nptr[j + 1]):
+            c = j + near[a]
+            prefetch(loc, c)
+            prefetch(status, c)
+        for a in range(fptr[j], fptr[j + 1]):
+            c = far[a]
             prefetch(loc, c)
             prefetch(status, c)

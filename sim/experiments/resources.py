@@ -5,14 +5,15 @@ naming the option, the value and what is allowed (:class:`LimitError`), instead 
 after minutes or with a ``MemoryError``.
 
 Memory. A run holds about :data:`STATE_BYTES_PER_SLOT` bytes of state per person slot
-(``sum(Simulation.memory_bytes().values())``) and peaks, while the network is built, at
-about :data:`PEAK_BYTES_PER_SLOT` bytes per slot over the interpreter's own
-:data:`BASE_BYTES`. Slots are the agents plus the room reserved for the cohorts entering
-during the run (``demography.slot_capacity``: 1.38 slots per agent for 1985-2006). Measured
-in version 0.14 (session 21, ``Simulation.memory_bytes()`` and the peak RSS over a warmed-up
-interpreter, two threads): at 1e6 agents, 1985-2006, 163 B/slot of state and 225 B/slot peak;
-at 2e5 agents, 2000-2024, 163 and 242 (the run's fixed costs weigh more at smaller scale).
-The constants keep a margin over those; ``benchmarks/README.md`` gives the state by component.
+(``sum(Simulation.memory_bytes().values())``) and peaks, during the run, at about
+:data:`PEAK_BYTES_PER_SLOT` bytes per slot over the interpreter's own :data:`BASE_BYTES`.
+Slots are the agents plus the room reserved for the cohorts entering during the run
+(``demography.slot_capacity``: 1.38 slots per agent for 1985-2006). Measured in session 24
+(``Simulation.memory_bytes()`` and the peak RSS over a warmed-up interpreter, two threads;
+the network in two parts and a build without per-person temporaries): at 1e6 agents,
+1985-2006, 135 B/slot of state, a build peak of 156 and a run peak of 179 B/slot; at 2e5
+agents, 2000-2024, 136, 160 and 183 (session 21: 163 of state, peaks 225-242). The constants
+keep a margin over those; ``benchmarks/README.md`` gives the state by component.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-STATE_BYTES_PER_SLOT = 175  # measured 163 (see above)
-PEAK_BYTES_PER_SLOT = 260  # measured 225-242 (see above), with a margin
+STATE_BYTES_PER_SLOT = 150  # measured 135-136 (see above)
+PEAK_BYTES_PER_SLOT = 210  # measured 179-183 (see above), with a margin
 BASE_BYTES = 400 * 2**20  # Python, numpy, pandas, numba and LLVM, warmed up (~250-300 MB)
 MAX_SLOTS = 2**31 - 1  # person and network indices are int32
 YEARS = (1, 200)

@@ -85,7 +85,7 @@ def _partner(
     k,
     hh_start,
     hh,
-    village,
+    v,
     village_start,
     county,
     county_start,
@@ -99,9 +99,9 @@ def _partner(
 ):
     """The person drawn in tie slot ``k`` of person ``i``, or -1 for an empty slot.
 
-    Slots: kin (other household members, at most MAX_KIN), then village, county, province and
-    one national slot. A pure function of (key, i, k): the build can draw every tie twice (to
-    count, then to fill) without storing the draws."""
+    Slots: kin (other household members, at most MAX_KIN), then village (``v``, the village of
+    i), county, province and one national slot. A pure function of (key, i, k): the build can
+    draw every tie twice (to count, then to fill) without storing the draws."""
     if k < MAX_KIN:
         h = hh[i]
         j = hh_start[h] + k
@@ -110,7 +110,7 @@ def _partner(
         return j if j < hh_start[h + 1] else -1
     k -= MAX_KIN
     if k < k_vill:
-        lo, hi = village_start[village[i]], village_start[village[i] + 1]
+        lo, hi = village_start[v], village_start[v + 1]
         j = lo + np.int64(uniform(key, i, k) * (hi - lo))
     elif k < k_vill + k_cty:
         c = county[i]
@@ -127,81 +127,63 @@ def _partner(
     return j if j != i else -1
 
 
-@njit(cache=True, parallel=True)
-def _build_csr(
-    key,
-    hh_start,
-    hh,
-    village,
-    village_start,
-    county,
-    county_start,
-    prov_start,
-    county_prov,
-    k_vill,
-    k_cty,
-    k_prov,
-    p_nat,
-):
-    """Undirected CSR of all drawn ties (both directions), rows sorted, duplicates removed.
+NEAR_SPAN = 32767  # ties between slots at most this far apart are stored as int16 offsets
 
-    Two passes over the same counter-based draws (count, then fill) keep the peak memory at
-    about the size of the result."""
+
+@njit(cache=True)
+def _ties(key, hh_start, hh, village_start, county, county_start, prov_start, county_prov,
+          k_vill, k_cty, k_prov, p_nat, span, nptr, near, fptr, far):
+    """One pass over every drawn tie (both directions). With ``near`` and ``far`` empty it
+    counts each row's entries into ``nptr[i + 1]`` and ``fptr[i + 1]``; otherwise it writes
+    them, using ``nptr[i]`` and ``fptr[i]`` (the rows' starts) as cursors, which end at the
+    rows' ends. A tie is near (an int16 offset ``j - i``) when ``|j - i| <= span``, for both
+    of its ends, so a row is the merge of its two sorted parts
+    (:func:`sim.core.state.contacts_into`)."""
     n = hh.shape[0]
     per = MAX_KIN + k_vill + k_cty + k_prov + 1
-    deg = np.zeros(n + 1, np.int64)
+    fill = near.shape[0] + far.shape[0] > 0
+    v = 0
     for i in range(n):
+        while village_start[v + 1] <= i:
+            v += 1
         for k in range(per):
-            j = _partner(
-                key,
-                i,
-                k,
-                hh_start,
-                hh,
-                village,
-                village_start,
-                county,
-                county_start,
-                prov_start,
-                county_prov,
-                k_vill,
-                k_cty,
-                k_prov,
-                p_nat,
-                n,
-            )
-            if j >= 0:
-                deg[i + 1] += 1
-                deg[j + 1] += 1
-    ptr = np.cumsum(deg)
-    fill = ptr[:-1].copy()
-    idx = np.empty(ptr[-1], np.int32)
-    for i in range(n):
-        for k in range(per):
-            j = _partner(
-                key,
-                i,
-                k,
-                hh_start,
-                hh,
-                village,
-                village_start,
-                county,
-                county_start,
-                prov_start,
-                county_prov,
-                k_vill,
-                k_cty,
-                k_prov,
-                p_nat,
-                n,
-            )
-            if j >= 0:
-                idx[fill[i]] = j
-                fill[i] += 1
-                idx[fill[j]] = i
-                fill[j] += 1
-    newdeg = np.zeros(n + 1, np.int64)
+            j = _partner(key, i, k, hh_start, hh, v, village_start, county, county_start,
+                         prov_start, county_prov, k_vill, k_cty, k_prov, p_nat, n)
+            if j < 0:
+                continue
+            if abs(j - i) <= span:
+                if fill:
+                    near[nptr[i]] = j - i
+                    nptr[i] += 1
+                    near[nptr[j]] = i - j
+                    nptr[j] += 1
+                else:
+                    nptr[i + 1] += 1
+                    nptr[j + 1] += 1
+            elif fill:
+                far[fptr[i]] = j
+                fptr[i] += 1
+                far[fptr[j]] = i
+                fptr[j] += 1
+            else:
+                fptr[i + 1] += 1
+                fptr[j + 1] += 1
+
+
+@njit(cache=True)
+def _unshift(ptr):
+    """Row pointers back from the fill's cursors (each at its row's end = the next start)."""
+    for i in range(ptr.shape[0] - 1, 0, -1):
+        ptr[i] = ptr[i - 1]
+    ptr[0] = 0
+
+
+@njit(cache=True, parallel=True)
+def _sorted_unique_rows(ptr, idx):
+    """Each CSR row sorted with its duplicates removed and compacted in place (left to right,
+    never overtaking the source; ``ptr`` rewritten); returns the view of ``idx`` in use."""
+    n = ptr.shape[0] - 1
+    kept = np.empty(n, np.int32)
     for i in prange(n):
         row = idx[ptr[i] : ptr[i + 1]]
         row.sort()
@@ -210,23 +192,38 @@ def _build_csr(
             if t == 0 or row[t] != row[t - 1]:
                 row[m] = row[t]
                 m += 1
-        newdeg[i + 1] = m
-    nptr = np.cumsum(newdeg)
-    for i in range(n):  # compact in place, left to right (never overtakes the source)
+        kept[i] = m
+    dst = 0
+    for i in range(n):
         src = ptr[i]
-        dst = nptr[i]
-        for t in range(nptr[i + 1] - nptr[i]):
+        for t in range(kept[i]):
             idx[dst + t] = idx[src + t]
-    return nptr, idx[: nptr[-1]]  # a view: the few removed duplicates stay as slack, no copy
+        ptr[i] = dst
+        dst += kept[i]
+    ptr[n] = dst
+    return idx[:dst]  # a view: the few removed duplicates stay as slack, no copy
 
 
-def build_network(persons: Persons, places: Places, seed: int, pars) -> Network:
-    """Draw the contact network (counter-based stream ``network``)."""
-    indptr, indices = _build_csr(
+def _pointers(counts: np.ndarray) -> np.ndarray:
+    """Row starts from counts at ``[i + 1]``, in place as int32 when the total allows it."""
+    total = int(counts.sum(dtype=np.int64))
+    if total <= np.iinfo(np.int32).max:
+        return np.cumsum(counts, out=counts)
+    return np.cumsum(counts, dtype=np.int64)
+
+
+def build_network(persons: Persons, places: Places, seed: int, pars,
+                  span: int = NEAR_SPAN) -> Network:
+    """Draw the contact network (counter-based stream ``network``). ``span`` (at most
+    :data:`NEAR_SPAN`) is the farthest slot distance stored as an offset; any span gives the
+    same contacts."""
+    if not 0 <= span <= NEAR_SPAN:
+        raise ValueError(f"span must be in [0, {NEAR_SPAN}], got {span}")
+    n = persons.hh.shape[0]
+    args = (
         tick_key(seed, "network", 0),
         places.hh_start,
         persons.hh,
-        places.village,
         places.village_start,
         persons.county,
         places.county_start,
@@ -236,24 +233,35 @@ def build_network(persons: Persons, places: Places, seed: int, pars) -> Network:
         int(pars.contacts_county),
         int(pars.contacts_province),
         float(pars.contacts_national_prob),
+        int(span),
     )
-    if indptr[-1] <= np.iinfo(np.int32).max:  # 4 bytes a person instead of 8
-        indptr = indptr.astype(np.int32)
-    return Network(indptr=indptr, indices=indices)
+    nptr, fptr = np.zeros(n + 1, np.int32), np.zeros(n + 1, np.int32)
+    none16, none32 = np.empty(0, np.int16), np.empty(0, np.int32)
+    _ties(*args, nptr, none16, fptr, none32)  # count (a row holds under 2**31 entries)
+    nptr, fptr = _pointers(nptr), _pointers(fptr)
+    near, far = np.empty(nptr[-1], np.int16), np.empty(fptr[-1], np.int32)
+    if near.size + far.size:
+        _ties(*args, nptr, near, fptr, far)  # fill: the same counter-based draws
+    _unshift(nptr)
+    _unshift(fptr)
+    near = _sorted_unique_rows(nptr, near)
+    far = _sorted_unique_rows(fptr, far)
+    return Network(near_ptr=nptr, near=near, far_ptr=fptr, far=far)
 
 
 def to_networkx(net: Network, max_nodes: int = 200_000):
     """An undirected networkx graph of the contacts (small populations only)."""
     import networkx as nx
 
-    n = net.indptr.size - 1
+    n = net.n
     if n > max_nodes:
         raise ValueError(f"to_networkx is for small populations (<= {max_nodes}), got {n}")
+    indptr, indices = net.csr()
     g = nx.Graph()
     g.add_nodes_from(range(n))
-    rows = np.repeat(np.arange(n), np.diff(net.indptr))
-    mask = rows < net.indices
-    g.add_edges_from(zip(rows[mask].tolist(), net.indices[mask].tolist(), strict=True))
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    mask = rows < indices
+    g.add_edges_from(zip(rows[mask].tolist(), indices[mask].tolist(), strict=True))
     return g
 
 

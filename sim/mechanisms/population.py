@@ -140,16 +140,25 @@ def _draw_ages(u: np.ndarray, by_age: np.ndarray) -> np.ndarray:
     )
 
 
-def draw_school(u: np.ndarray, shares: np.ndarray, shift: np.ndarray) -> np.ndarray:
+def draw_school(
+    u: np.ndarray, shares: np.ndarray, shift: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
     """Schooling level from cumulative census shares, shifted in logit by ``shift`` (per person).
 
-    ``shares`` is (n, 3): primary, junior, senior. Returns int8 levels 0..2.
+    ``shares`` is (n, 3): primary, junior, senior; or, with ``rows``, one line per group (a
+    province) and ``rows`` the group of each person, which gives the same levels without a
+    per-person copy of the shares. Returns int8 levels 0..2.
     """
     p_ge1 = np.clip(shares[:, 1] + shares[:, 2], 1e-6, 1 - 1e-6)
     p_ge2 = np.clip(shares[:, 2], 1e-6, 1 - 1e-6)
-    q1 = expit(logit(p_ge1) + shift)
-    q2 = expit(logit(p_ge2) + shift)
-    return ((u < q1).astype(np.int8) + (u < q2).astype(np.int8)).astype(np.int8)
+    out = np.zeros(u.shape, np.int8)
+    for p_ge in (p_ge1, p_ge2):
+        q = logit(p_ge)
+        q = q[rows] if rows is not None else q
+        q += shift
+        expit(q, out=q)
+        out += u < q
+    return out
 
 
 def ever_married(age: np.ndarray, female: np.ndarray, pars) -> np.ndarray:
@@ -291,10 +300,46 @@ def build_population(
         raise ValueError(f"capacity {capacity} is below the number of agents {n_agents}")
     real_total = float(by_age.sum())
     scale = real_total / n_agents
+    hh_county, hh_workers, hh_prov = _draw_households(geo, n_agents, seed, pars)
+    n_hh = hh_county.size
+    households, kids = _household_land_and_children(geo, hh_county, hh_workers, hh_prov, seed,
+                                                    pars)
+    person_prov = np.repeat(hh_prov, hh_workers)
+    assert person_prov.size == n_agents
+    age, sex, school, trained = _draw_persons(geo, person_prov, seed, pars, start_year, by_age)
+    family = families(pars)
+    spouse = np.full(n_agents, NO_PERSON, np.int8)
+    if family:  # couples live together; the drawn persons are reordered within provinces
+        perm, spouse = assemble_families(age, sex, person_prov, hh_workers, hh_prov, seed, pars)
+        age, sex, school, trained = age[perm], sex[perm], school[perm], trained[perm]
+        del perm
+    del person_prov
+    # vacant slots for future entrants, in proportion to the children of each household who
+    # will come of age during the run: with the life course, those its wives bore in the 14
+    # years before the start or will bear in time to enter (``sim.core.schedules``) and the
+    # brides of its single young men; otherwise the drawn children
+    if family:
+        slot_weight = _slot_weights(age, sex, spouse, hh_workers, n_hh, pars, run_years)
+    else:
+        slot_weight = kids + 0.5
+    del kids
+    hh_slots = hh_workers + _allocate(capacity - n_agents, slot_weight)
+    persons = Persons.allocate(capacity, PERSON_FIELDS)  # vacant slots at the fill values
+    _lay_out(hh_slots, hh_workers, hh_county, age, sex, school, trained.view(np.int8), spouse,
+             persons.age, persons.sex, persons.school, persons.trained.view(np.int8),
+             persons.spouse, persons.hukou, persons.hh, persons.county, RURAL)
+    del age, sex, school, trained, spouse
+    places = build_places_from_counts(
+        geo, np.bincount(hh_county, hh_slots, minlength=int(geo.n_counties.sum())).astype(
+            np.int64), int(pars.village_size_agents), hh_slots)
+    return persons, households, places, scale
+
+
+def _draw_households(geo: Geography, n_agents: int, seed: int, pars):
+    """(county int32, working members int64, province int8) of each household, sorted by
+    county, province by province in proportion to the rural population aged 15-64."""
     n_prov = len(geo.prov_name)
     per_prov = _allocate(n_agents, geo.rural_pop_working_age)
-
-    # households, province by province
     hh_prov, hh_county, hh_workers = [], [], []
     county_offset = np.concatenate([[0], np.cumsum(geo.n_counties)]).astype(np.int64)
     for p in range(n_prov):
@@ -312,21 +357,18 @@ def build_population(
         c = county_offset[p] + np.minimum(
             (uc * geo.n_counties[p]).astype(np.int64), geo.n_counties[p] - 1
         )
-        hh_prov.append(np.full(sizes.size, p, np.int64))
-        hh_county.append(c)
+        hh_prov.append(np.full(sizes.size, p, np.int8))
+        hh_county.append(c.astype(np.int32))
         hh_workers.append(sizes)
     hh_county = np.concatenate(hh_county)
-    hh_workers = np.concatenate(hh_workers)
-    hh_prov = np.concatenate(hh_prov)
     order = np.argsort(hh_county, kind="stable")  # contiguous counties
-    hh_county, hh_workers, hh_prov = hh_county[order], hh_workers[order], hh_prov[order]
-    n_hh = hh_county.size
-    person_hh = np.repeat(np.arange(n_hh, dtype=np.int32), hh_workers)
-    n = person_hh.size
-    assert n == n_agents
-    person_prov = hh_prov[person_hh]
+    return hh_county[order], np.concatenate(hh_workers)[order], np.concatenate(hh_prov)[order]
 
-    # household land and children
+
+def _household_land_and_children(geo, hh_county, hh_workers, hh_prov, seed, pars):
+    """The households' table (county, land) and the children drawn for each household."""
+    n_hh = hh_county.size
+    n_prov = len(geo.prov_name)
     z = ndtri(np.clip(uniform_array(seed, "pop.land", 0, n_hh), 1e-12, 1 - 1e-12))
     sd = pars.land_dispersion_log_sd
     land = geo.arable_mu_per_worker[hh_prov] * np.exp(sd * z - 0.5 * sd * sd)
@@ -340,59 +382,79 @@ def build_population(
     households.land_mu_per_worker[:] = land
     households.land_mu[:] = land.astype(np.float32) * hh_workers.astype(np.float32)
     households.n_children[:] = np.minimum(kids, 12)
+    return households, kids
 
-    # persons (drawn for the n occupied slots, then laid out with the vacant ones)
+
+def _draw_persons(geo, person_prov, seed, pars, start_year, by_age):
+    """Age (int8), sex (int8), schooling (int8) and training (bool) of the drawn persons."""
+    n = person_prov.size
     age = _draw_ages(uniform_array(seed, "pop.age", 0, n), by_age)
     sex = (uniform_array(seed, "pop.sex", 0, n) < 0.49).astype(np.int8)  # 2000 census: 51% male
-    birth_year = start_year - age.astype(np.int64)
-    shift = pars.school_cohort_shift * (birth_year - CENSUS_MEAN_BIRTH_YEAR) / 10.0
-    school = draw_school(
-        uniform_array(seed, "pop.school", 0, n), geo.school_shares[person_prov], shift
-    )
+    shift = pars.school_cohort_shift * ((start_year - age.astype(np.int64))
+                                        - CENSUS_MEAN_BIRTH_YEAR) / 10.0
+    school = draw_school(uniform_array(seed, "pop.school", 0, n), geo.school_shares, shift,
+                         rows=person_prov)
+    del shift
     trained = uniform_array(seed, "pop.trained", 0, n) < pars.trained_share_initial
-    family = families(pars)
-    spouse = np.full(n, NO_PERSON, np.int8)
-    if family:  # couples live together; the drawn persons are reordered within provinces
-        perm, spouse = assemble_families(age, sex, person_prov, hh_workers, hh_prov, seed, pars)
-        age, sex, school, trained = age[perm], sex[perm], school[perm], trained[perm]
-    # vacant slots for future entrants, in proportion to the children of each household who
-    # will come of age during the run: with the life course, those its wives bore in the 14
-    # years before the start or will bear in time to enter (``sim.core.schedules``) and the
-    # brides of its single young men; otherwise the drawn children
-    if family:
-        w = fertility_weights(pars.birth_mean_age, pars.birth_sd_age)
-        per_woman = children_expected(age, w, -14, max(int(run_years) - 16, -14))
-        expect = np.bincount(person_hh, per_woman * (spouse != NO_PERSON) * (sex == FEMALE), n_hh)
-        # and a place for the bride of each single man who will marry during the run
-        single_men = (spouse == NO_PERSON) & (sex != FEMALE) & (age < 35)
-        expect += np.bincount(person_hh, single_men * pars.ever_married_male, n_hh)
-        slot_weight = expect / max(expect.mean(), 1e-12) + 0.1
-    else:
-        slot_weight = kids + 0.5
-    hh_slots = hh_workers + _allocate(capacity - n_agents, slot_weight)
-    slot_hh = np.repeat(np.arange(n_hh, dtype=np.int32), hh_slots)
-    hh_first = np.concatenate([[0], np.cumsum(hh_slots)[:-1]])
-    occupied = np.arange(capacity) - hh_first[slot_hh] < hh_workers[slot_hh]
-    persons = Persons.allocate(capacity, PERSON_FIELDS)  # vacant slots at the fill values
-    for name, values in (("age", age), ("sex", sex), ("school", school), ("trained", trained)):
-        getattr(persons, name)[occupied] = values
-    married = spouse != NO_PERSON  # offsets in the household -> person indices
-    persons.spouse[np.flatnonzero(occupied)[married]] = hh_first[person_hh[married]] + spouse[
-        married
-    ]
-    persons.hukou[occupied] = RURAL
-    persons.hh[:] = slot_hh
-    persons.county[:] = hh_county[slot_hh]
-    places = build_places(geo, persons.county, int(pars.village_size_agents), slot_hh)
-    return persons, households, places, scale
+    return age, sex, school, trained
+
+
+def _slot_weights(age, sex, spouse, hh_workers, n_hh, pars, run_years):
+    """Weights of the households' vacant slots with the life course (see build_population)."""
+    person_hh = np.repeat(np.arange(n_hh, dtype=np.int32), hh_workers)
+    w = fertility_weights(pars.birth_mean_age, pars.birth_sd_age)
+    per_woman = children_expected(age, w, -14, max(int(run_years) - 16, -14))
+    expect = np.bincount(person_hh, per_woman * (spouse != NO_PERSON) * (sex == FEMALE), n_hh)
+    del per_woman
+    # and a place for the bride of each single man who will marry during the run
+    single_men = (spouse == NO_PERSON) & (sex != FEMALE) & (age < 35)
+    expect += np.bincount(person_hh, single_men * pars.ever_married_male, n_hh)
+    return expect / max(expect.mean(), 1e-12) + 0.1
+
+
+@njit(cache=True)
+def _lay_out(hh_slots, hh_workers, hh_county, age, sex, school, trained, spouse, p_age, p_sex,
+             p_school, p_trained, p_spouse, p_hukou, p_hh, p_county, rural):
+    """Place the drawn persons in the first slots of their households (the rest stay vacant,
+    at the fill values): fields, rural hukou, spouses (offsets in the household to slot
+    indices), and every slot's household and county."""
+    slot = 0
+    r = 0
+    for h in range(hh_slots.shape[0]):
+        first = slot
+        for k in range(hh_slots[h]):
+            p_hh[slot] = h
+            p_county[slot] = hh_county[h]
+            if k < hh_workers[h]:
+                p_age[slot] = age[r]
+                p_sex[slot] = sex[r]
+                p_school[slot] = school[r]
+                p_trained[slot] = trained[r]
+                p_hukou[slot] = rural
+                if spouse[r] >= 0:
+                    p_spouse[slot] = first + spouse[r]
+                r += 1
+            slot += 1
 
 
 def build_places(
     geo: Geography, person_county: np.ndarray, village_size: int, person_hh: np.ndarray
 ) -> Places:
     """County lookup tables and contiguous village ranges (persons must be sorted by county)."""
-    n_prov = len(geo.prov_name)
     n_counties = int(geo.n_counties.sum())
+    return build_places_from_counts(
+        geo, np.bincount(person_county, minlength=n_counties), village_size,
+        np.bincount(person_hh))
+
+
+def build_places_from_counts(
+    geo: Geography, counts: np.ndarray, village_size: int, hh_counts: np.ndarray
+) -> Places:
+    """:func:`build_places` from the persons of each county (``counts``) and of each
+    household (``hh_counts``), in order: nothing per person is allocated. Each county's
+    ``c`` persons form ``nv = max(1, round(c / village_size))`` villages, person ``k`` of the
+    county in village ``floor(k nv / c)``, so village ``v`` starts at ``ceil(v c / nv)``."""
+    n_prov = len(geo.prov_name)
     county_prov = np.repeat(np.arange(n_prov, dtype=np.int8), geo.n_counties)
     local = np.concatenate([np.arange(c) for c in geo.n_counties])
     nc_of = geo.n_counties[county_prov]
@@ -401,22 +463,21 @@ def build_places(
     pref_offset = np.concatenate([[0], np.cumsum(geo.n_prefectures)])[county_prov]
     county_pref = (pref_offset + pref_local).astype(np.int32)
     county_capital = (pref_local == 0).astype(np.int8)
-    counts = np.bincount(person_county, minlength=n_counties)
+    counts = np.asarray(counts, np.int64)
     county_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    prov_counts = np.bincount(county_prov[person_county], minlength=n_prov)
+    prov_counts = np.bincount(county_prov, counts, minlength=n_prov).astype(np.int64)
     prov_start = np.concatenate([[0], np.cumsum(prov_counts)]).astype(np.int64)
     # villages: consecutive chunks of about village_size persons inside each county
     vs = int(village_size)
     n_vill_c = np.maximum(1, np.round(counts / vs)).astype(np.int64)
     n_vill_c[counts == 0] = 0
-    vill_offset = np.concatenate([[0], np.cumsum(n_vill_c)])
-    pos = np.arange(person_county.size) - county_start[person_county]
-    vill_local = (pos * n_vill_c[person_county]) // np.maximum(counts[person_county], 1)
-    village = (vill_offset[person_county] + vill_local).astype(np.int32)
-    vcounts = np.bincount(village, minlength=int(vill_offset[-1]))
-    village_start = np.concatenate([[0], np.cumsum(vcounts)]).astype(np.int64)
-    hh_counts = np.bincount(person_hh)
-    hh_start = np.concatenate([[0], np.cumsum(hh_counts)])
+    county_of_v = np.repeat(np.arange(counts.size), n_vill_c)
+    v_local = np.arange(county_of_v.size) - np.repeat(np.cumsum(n_vill_c) - n_vill_c, n_vill_c)
+    c_v, nv_v = counts[county_of_v], n_vill_c[county_of_v]
+    village_start = np.concatenate(
+        [county_start[county_of_v] + (v_local * c_v + nv_v - 1) // nv_v, [county_start[-1]]]
+    ).astype(np.int64)
+    hh_start = np.concatenate([[0], np.cumsum(np.asarray(hh_counts, np.int64))])
     hh_start = hh_start.astype(np.int32 if hh_start[-1] <= np.iinfo(np.int32).max else np.int64)
     return Places(
         county_prov=county_prov,

@@ -190,8 +190,9 @@ class ReferenceModel(mesa.Model):
                 x.age, x.hukou = 0, VACANT
             h.members.append(x)
             self.persons.append(x)
+        indptr, indices = net.csr()
         for i, x in enumerate(self.persons):
-            x.contacts = [self.persons[j] for j in net.indices[net.indptr[i] : net.indptr[i + 1]]]
+            x.contacts = [self.persons[j] for j in indices[indptr[i] : indptr[i + 1]]]
         self._build_families(persons, hhs, places)
         self.demand, self.urban_total, self.urban_local = labour.market_at_start(
             geo, self.params, self.scale, self.start_year

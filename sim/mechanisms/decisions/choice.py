@@ -28,7 +28,14 @@ from sim.core.encodings import (
 )
 from sim.core.prefetch import AHEAD, contacts_ahead, prefetch
 from sim.core.rng import uniform
-from sim.core.state import CARER_MIN_AGE, carer_at_home, flat_nonzero, is_parent
+from sim.core.state import (
+    CARER_MIN_AGE,
+    CONTACT_CHUNK,
+    carer_at_home,
+    contacts_into,
+    flat_nonzero,
+    is_parent,
+)
 from sim.mechanisms.decisions.tables import (  # noqa: F401  (re-exported)
     N_CAP,
     N_SEX,
@@ -89,19 +96,20 @@ def home_coefficients(pars) -> np.ndarray:
 
 
 @njit(inline="always", cache=True)
-def _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam, near, fmul):
-    """(destination, network term) of contact ``a`` of person ``i``: e[t, d] * ((1 + n_d)^(b/lambda)
-    - 1) at the first contact in destination d, 0 at later ones and for contacts at home; times
-    ``fmul`` when d is in the home province (``near[d, 3] < 1``; see :func:`_near_adjustment`)."""
-    d = loc[indices[a]]
+def _contact_term(t, e, cont, loc, a, beta_net_lam, near, fmul):
+    """(destination, network term) of contact ``a`` of the list ``cont`` (a person's contacts,
+    :func:`~sim.core.state.contacts_into`): e[t, d] * ((1 + n_d)^(b/lambda) - 1) at the
+    first contact in destination d, 0 at later ones and for contacts at home; times ``fmul``
+    when d is in the home province (``near[d, 3] < 1``; see :func:`_near_adjustment`)."""
+    d = loc[cont[a]]
     if d < 0:
         return d, 0.0
-    for b in range(indptr[i], a):
-        if loc[indices[b]] == d:
+    for b in range(a):
+        if loc[cont[b]] == d:
             return d, 0.0
     cnt = 0
-    for b in range(a, indptr[i + 1]):
-        if loc[indices[b]] == d:
+    for b in range(a, cont.shape[0]):
+        if loc[cont[b]] == d:
             cnt += 1
     x = e[t, d] * ((1.0 + cnt) ** beta_net_lam - 1.0)
     if fmul != 1.0 and near[d, 3] < 1.0:
@@ -124,14 +132,14 @@ def _near_adjustment(t, e, near, fmul):
 
 
 @njit(inline="always", cache=True)
-def _pick_dest(t, u, adj, nadj, e, cum, indptr, indices, loc, i, beta_net_lam, near, fmul):
+def _pick_dest(t, u, adj, nadj, e, cum, cont, loc, beta_net_lam, near, fmul):
     """Draw a destination given u in [0, adj + nadj + cum[t, -1]): the network part first,
     then the home-province part (``nadj``, :func:`_near_adjustment`), then binary search of the
     type's cumulative row."""
     if u < adj:
         acc = 0.0
-        for a in range(indptr[i], indptr[i + 1]):
-            d, x = _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam, near, fmul)
+        for a in range(cont.shape[0]):
+            d, x = _contact_term(t, e, cont, loc, a, beta_net_lam, near, fmul)
             if x == 0.0:
                 continue
             acc += x
@@ -160,12 +168,12 @@ def _pick_dest(t, u, adj, nadj, e, cum, indptr, indices, loc, i, beta_net_lam, n
 
 
 @njit(inline="always", cache=True)
-def _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam, near, fmul):
-    """Sum over distinct destinations of contacts: e[t, d] * ((1 + n_d)^(b/lambda) - 1)
-    (times ``fmul`` in the home province)."""
+def _network_adjustment(t, e, cont, loc, beta_net_lam, near, fmul):
+    """Sum over distinct destinations of the contacts ``cont``: e[t, d] * ((1 + n_d)^(b/lambda)
+    - 1) (times ``fmul`` in the home province)."""
     adj = 0.0
-    for a in range(indptr[i], indptr[i + 1]):
-        adj += _contact_term(t, e, indptr, indices, loc, i, a, beta_net_lam, near, fmul)[1]
+    for a in range(cont.shape[0]):
+        adj += _contact_term(t, e, cont, loc, a, beta_net_lam, near, fmul)[1]
     return adj
 
 
@@ -201,13 +209,13 @@ def _spouse_terms(i, at_home, p, families, cost):
 
 
 @njit(inline="always", cache=True)
-def _dest_weight(t, d, e, indptr, indices, loc, i, beta_net_lam, near, fmul):
-    """The weight exp(V_d / lambda - vmax) of destination ``d`` for person ``i``: the type's
-    table, times the contacts' term at d and ``fmul`` in the home province (as the network
-    and near adjustments add them)."""
+def _dest_weight(t, d, e, cont, loc, beta_net_lam, near, fmul):
+    """The weight exp(V_d / lambda - vmax) of destination ``d`` for a person with contacts
+    ``cont``: the type's table, times the contacts' term at d and ``fmul`` in the home province
+    (as the network and near adjustments add them)."""
     cnt = 0
-    for a in range(indptr[i], indptr[i + 1]):
-        if loc[indices[a]] == d:
+    for a in range(cont.shape[0]):
+        if loc[cont[a]] == d:
             cnt += 1
     w = e[t, d] * (1.0 + cnt) ** beta_net_lam
     if fmul != 1.0 and near[d, 3] < 1.0:
@@ -240,8 +248,8 @@ def decide(
     p,
     county_prov,
     county_capital,
-    indptr,
-    indices,
+    cn,
+    max_degree,
     tables,
     beta_net,
     home_log_income_hh,
@@ -297,7 +305,7 @@ def decide(
                           n_types(tables.move_cost.shape[0]))
     e, cum, rowsum, vmax = tables_for(tables, rows)
     _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, county_capital,
-            indptr, indices, e, cum, rowsum, vmax, tables.lam, beta_net, home_log_income_hh,
+            cn, max_degree, e, cum, rowsum, vmax, tables.lam, beta_net, home_log_income_hh,
             b_push, asc_home, p_consider, dist_probs, force_move, ht_mode, ht_response, log_size,
             hh_start, hs, families, fam, elder_need, elder_cost, new_loc, new_dist, event)
 
@@ -347,7 +355,7 @@ def _deciders(key_consider, p, p_consider, p_onward_unemp, p_onward_emp, skip, h
 
 @njit(cache=True, parallel=True)
 def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, county_capital,
-            indptr, indices, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push,
+            cn, max_degree, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push,
             asc_home, p_consider, dist_probs, force_move, ht_mode, ht_response, log_size,
             hh_start, hs, families, fam, elder_need, elder_cost, new_loc, new_dist, event):
     """Pass 2: the decisions of the persons ``who`` (see :func:`decide`); the tables hold the
@@ -360,115 +368,117 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
     hukou = p.hukou
     m = who.shape[0]
     beta_net_lam = beta_net / lam
-    for r in prange(m):
-        _ask_ahead(who, r, m, indptr, indices, loc, hh, home_log_income_hh, county, age)
-        i = who[r]
-        event[i] = EVENT_NONE
-        at_home = loc[i] == HOME
-        u0 = uniform(key_consider, i, 0)
-        c = county[i]
-        prov = county_prov[c]
-        q, ag = person_type(i, p, county_prov, county_capital)
-        t = slot[q]
-        near = dist_probs[prov, county_capital[c]]
-        fc = 0.0  # family cost of leaving (children, an elder in need), at home only
-        ec = 0.0
-        if at_home and not force_move:
-            if families:
-                fc = family_cost(i, hh_start, p, hs, fam)
-            if (elder_cost != 0.0 and elder_need[hh[i]] > 0
-                    and not carer_at_home(hh[i], i, hh_start, loc, hukou, age)):
-                ec = elder_cost
-        saved = (fc + ec) * (1.0 - fam[3])  # kept by staying in the home province
-        fmul = 1.0 if saved == 0.0 else np.exp(saved / lam)
-        adj = _network_adjustment(t, e, indptr, indices, loc, i, beta_net_lam, near, fmul)
-        nadj = _near_adjustment(t, e, near, fmul)
-        sc, sd = _spouse_terms(i, at_home, p, families and not force_move, fam[4])
-        sadj = 0.0  # the spouse's destination: its weight times (exp(cost / lam) - 1)
-        if sd >= 0:
-            sadj = (_dest_weight(t, sd, e, indptr, indices, loc, i, beta_net_lam, near, fmul)
-                    * (np.exp(fam[4] / lam) - 1.0))
-        total = rowsum[t] + adj + nadj + sadj  # sum of exp(V/lam - vmax)
-        u = uniform(key_choice, i, 0)
-        picked = False
-        d = HOME
-        if ht_mode and not force_move:
-            v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home + sc
-            if families and at_home:
-                v_home += fc
-            if ec != 0.0:
-                v_home += ec
-            # u0 is uniform on [0, p_consider) here: act with the chance psi(gain)
-            if not at_home:
-                gain = v_home - lam * (np.log(e[t, loc[i]]) + vmax - log_size[loc[i]])
-                if sd == loc[i]:
-                    gain -= fam[4]  # going home alone parts the couple
-                elif sd < 0 and families and p.spouse[i] >= 0 and loc[p.spouse[i]] == HOME:
-                    gain += fam[4]  # going home joins the spouse there
-                if gain > 0.0 and u0 < p_consider * min(1.0, ht_response * gain):
-                    new_loc[i] = HOME
-                    new_dist[i] = NO_DIST
-                    event[i] = EVENT_RETURN
+    for ch in prange((m + CONTACT_CHUNK - 1) // CONTACT_CHUNK):  # one contact scratch per chunk
+        buf = np.empty(max_degree, np.int64)
+        for r in range(ch * CONTACT_CHUNK, min(m, (ch + 1) * CONTACT_CHUNK)):
+            _ask_ahead(who, r, m, cn, loc, hh, home_log_income_hh, county, age)
+            i = who[r]
+            event[i] = EVENT_NONE
+            at_home = loc[i] == HOME
+            u0 = uniform(key_consider, i, 0)
+            c = county[i]
+            prov = county_prov[c]
+            q, ag = person_type(i, p, county_prov, county_capital)
+            t = slot[q]
+            near = dist_probs[prov, county_capital[c]]
+            fc = 0.0  # family cost of leaving (children, an elder in need), at home only
+            ec = 0.0
+            if at_home and not force_move:
+                if families:
+                    fc = family_cost(i, hh_start, p, hs, fam)
+                if (elder_cost != 0.0 and elder_need[hh[i]] > 0
+                        and not carer_at_home(hh[i], i, hh_start, loc, hukou, age)):
+                    ec = elder_cost
+            saved = (fc + ec) * (1.0 - fam[3])  # kept by staying in the home province
+            fmul = 1.0 if saved == 0.0 else np.exp(saved / lam)
+            cont = buf[:contacts_into(i, cn, buf)]
+            adj = _network_adjustment(t, e, cont, loc, beta_net_lam, near, fmul)
+            nadj = _near_adjustment(t, e, near, fmul)
+            sc, sd = _spouse_terms(i, at_home, p, families and not force_move, fam[4])
+            sadj = 0.0  # the spouse's destination: its weight times (exp(cost / lam) - 1)
+            if sd >= 0:
+                sadj = (_dest_weight(t, sd, e, cont, loc, beta_net_lam, near, fmul)
+                        * (np.exp(fam[4] / lam) - 1.0))
+            total = rowsum[t] + adj + nadj + sadj  # sum of exp(V/lam - vmax)
+            u = uniform(key_choice, i, 0)
+            picked = False
+            d = HOME
+            if ht_mode and not force_move:
+                v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home + sc
+                if families and at_home:
+                    v_home += fc
+                if ec != 0.0:
+                    v_home += ec
+                # u0 is uniform on [0, p_consider) here: act with the chance psi(gain)
+                if not at_home:
+                    gain = v_home - lam * (np.log(e[t, loc[i]]) + vmax - log_size[loc[i]])
+                    if sd == loc[i]:
+                        gain -= fam[4]  # going home alone parts the couple
+                    elif sd < 0 and families and p.spouse[i] >= 0 and loc[p.spouse[i]] == HOME:
+                        gain += fam[4]  # going home joins the spouse there
+                    if gain > 0.0 and u0 < p_consider * min(1.0, ht_response * gain):
+                        new_loc[i] = HOME
+                        new_dist[i] = NO_DIST
+                        event[i] = EVENT_RETURN
+                    continue
+                d = _pick_spouse_or_dest(t, u * total, sd, sadj, adj, nadj, e, cum, cont, loc,
+                                         beta_net_lam, near, fmul)
+                picked = True
+                gain = lam * (np.log(e[t, d]) + vmax - log_size[d]) - v_home
+                if near[d, 3] < 1.0:
+                    gain += saved
+                if d == sd:
+                    gain += fam[4]
+                if gain <= 0.0 or u0 >= p_consider * min(1.0, ht_response * gain):
+                    continue
+            elif at_home and not force_move:
+                # nested logit: P(move) = S^lam / (S^lam + exp(V_home)), S in exp(V/lam) units
+                log_move = lam * (np.log(total) + vmax)
+                v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home + sc
+                if families and at_home:
+                    v_home += fc
+                if ec != 0.0:
+                    v_home += ec
+                p_move = 1.0 / (1.0 + np.exp(v_home - log_move))
+                if u >= p_move:
+                    continue
+                u = u / p_move  # reuse the draw, rescaled, for the destination
+            if not picked:
+                d = _pick_spouse_or_dest(t, u * total, sd, sadj, adj, nadj, e, cum, cont, loc,
+                                         beta_net_lam, near, fmul)
+            if d == loc[i]:
                 continue
-            d = _pick_spouse_or_dest(t, u * total, sd, sadj, adj, nadj, e, cum, indptr,
-                                     indices, loc, i, beta_net_lam, near, fmul)
-            picked = True
-            gain = lam * (np.log(e[t, d]) + vmax - log_size[d]) - v_home
-            if near[d, 3] < 1.0:
-                gain += saved
-            if d == sd:
-                gain += fam[4]
-            if gain <= 0.0 or u0 >= p_consider * min(1.0, ht_response * gain):
-                continue
-        elif at_home and not force_move:
-            # nested logit: P(move) = S^lam / (S^lam + exp(V_home)), S in exp(V/lam) units
-            log_move = lam * (np.log(total) + vmax)
-            v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home + sc
-            if families and at_home:
-                v_home += fc
-            if ec != 0.0:
-                v_home += ec
-            p_move = 1.0 / (1.0 + np.exp(v_home - log_move))
-            if u >= p_move:
-                continue
-            u = u / p_move  # reuse the draw, rescaled, for the destination
-        if not picked:
-            d = _pick_spouse_or_dest(t, u * total, sd, sadj, adj, nadj, e, cum, indptr,
-                                     indices, loc, i, beta_net_lam, near, fmul)
-        if d == loc[i]:
-            continue
-        new_loc[i] = d
-        cap = county_capital[c]
-        ud = uniform(key_dist, i, 0)
-        acc = 0.0
-        k = 3
-        for q in range(4):
-            acc += dist_probs[prov, cap, d, q]
-            if ud < acc:
-                k = q
-                break
-        new_dist[i] = k
-        event[i] = EVENT_DEPART if at_home else EVENT_ONWARD
+            new_loc[i] = d
+            cap = county_capital[c]
+            ud = uniform(key_dist, i, 0)
+            acc = 0.0
+            k = 3
+            for q in range(4):
+                acc += dist_probs[prov, cap, d, q]
+                if ud < acc:
+                    k = q
+                    break
+            new_dist[i] = k
+            event[i] = EVENT_DEPART if at_home else EVENT_ONWARD
 
 
 
 
 @njit(inline="always", cache=True)
-def _pick_spouse_or_dest(t, u, sd, sadj, adj, nadj, e, cum, indptr, indices, loc, i,
-                         beta_net_lam, near, fmul):
+def _pick_spouse_or_dest(t, u, sd, sadj, adj, nadj, e, cum, cont, loc, beta_net_lam, near,
+                         fmul):
     """:func:`_pick_dest` with the spouse's destination ``sd`` first, for u in [0, sadj):
     the part of its weight the spouse adds (``sadj``, 0 without one)."""
     if u < sadj:
         return sd
-    return _pick_dest(t, u - sadj, adj, nadj, e, cum, indptr, indices, loc, i, beta_net_lam,
-                      near, fmul)
+    return _pick_dest(t, u - sadj, adj, nadj, e, cum, cont, loc, beta_net_lam, near, fmul)
 
 
 @njit(inline="always", cache=True)
-def _ask_ahead(who, k, m, indptr, indices, loc, hh, y_home, county, age):
+def _ask_ahead(who, k, m, cn, loc, hh, y_home, county, age):
     """Prefetch the contacts of the deciders ahead (:func:`sim.core.prefetch.contacts_ahead`),
     and the own fields and household income of those ``2 * AHEAD`` and ``AHEAD`` ahead."""
-    contacts_ahead(who, k, m, indptr, indices, loc, loc)
+    contacts_ahead(who, k, m, cn, loc, loc)
     if k + 2 * AHEAD < m:
         j = who[k + 2 * AHEAD]
         prefetch(hh, j)

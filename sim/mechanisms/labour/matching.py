@@ -9,7 +9,7 @@ from numba import njit, prange
 from sim.core.encodings import HOME, JOB_INFORMAL, JOB_INSURED, NO_SECTOR, RURAL
 from sim.core.prefetch import contacts_ahead
 from sim.core.rng import uniform
-from sim.core.state import flat_nonzero
+from sim.core.state import CONTACT_CHUNK, contacts_into, flat_nonzero
 
 
 def match_jobs(
@@ -19,8 +19,8 @@ def match_jobs(
     p,
     emp_in,
     sec_in,
-    indptr,
-    indices,
+    cn,
+    max_degree,
     find_sex,
     sexw,
     openings,
@@ -44,7 +44,7 @@ def match_jobs(
     migrants seek a job), then :func:`_hires` over the seekers, prefetching their contact lists
     and the contacts' state a few seekers ahead. The draws are those of one pass."""
     seeking = _separations(key_sep, p, emp_in, sec_in, layoff, sep)
-    _hires(flat_nonzero(seeking), key_find, key_job, p, emp_in, sec_in, indptr, indices,
+    _hires(flat_nonzero(seeking), key_find, key_job, p, emp_in, sec_in, cn, max_degree,
            find_sex, sexw, openings, net_boost, sector_pull, informal_prob, minwage_prob,
            insured_prob, train_boost)
 
@@ -79,7 +79,7 @@ def _separations(key_sep, p, emp_in, sec_in, layoff, sep):
 
 
 @njit(cache=True, parallel=True)
-def _hires(who, key_find, key_job, p, emp_in, sec_in, indptr, indices, find_sex, sexw,
+def _hires(who, key_find, key_job, p, emp_in, sec_in, cn, max_degree, find_sex, sexw,
            openings, net_boost, sector_pull, informal_prob, minwage_prob, insured_prob,
            train_boost):
     """Pass 2: the seekers ``who`` find a job or not (see :func:`match_jobs`)."""
@@ -91,54 +91,57 @@ def _hires(who, key_find, key_job, p, emp_in, sec_in, indptr, indices, find_sex,
     job = p.job
     m = who.shape[0]
     n_sec = openings.shape[1]
-    for r in prange(m):
-        contacts_ahead(who, r, m, indptr, indices, loc, emp_in)
-        i = who[r]
-        d = loc[i]
-        k = 0
-        for a in range(indptr[i], indptr[i + 1]):
-            c = indices[a]
-            if loc[c] == d and emp_in[c] == 1:
-                k += 1
-        x = sex[i]
-        f = 1.0 - (1.0 - find_sex[d, x]) ** (1.0 + net_boost * min(k, 4))
-        if trained[i] == 1:
-            f = min(1.0, f * (1.0 + train_boost))
-        if uniform(key_find, i, 0) >= f:
-            continue
-        n_by = _contacts_by_sector(d, i, loc, emp_in, sec_in, indptr, indices, n_sec)
-        total = 0.0
-        for s in range(n_sec):
-            total += openings[d, s] * sexw[s, x] * (1.0 + sector_pull * n_by[s])
-        if total <= 0.0:
-            continue
-        u = uniform(key_job, i, 0) * total
-        acc = 0.0
-        pick = n_sec - 1
-        for s in range(n_sec):
-            acc += openings[d, s] * sexw[s, x] * (1.0 + sector_pull * n_by[s])
-            if u < acc:
-                pick = s
-                break
-        emp_out[i] = 1
-        sec_out[i] = pick
-        flags = 0
-        if uniform(key_job, i, 1) < informal_prob[pick]:
-            flags |= 1
-        if uniform(key_job, i, 2) < minwage_prob:
-            flags |= 2
-        if (flags & JOB_INFORMAL) == 0 and uniform(key_job, i, 3) < insured_prob:
-            flags |= JOB_INSURED
-        job[i] = flags
+    for ch in prange((m + CONTACT_CHUNK - 1) // CONTACT_CHUNK):  # one contact scratch per chunk
+        buf = np.empty(max_degree, np.int64)
+        for r in range(ch * CONTACT_CHUNK, min(m, (ch + 1) * CONTACT_CHUNK)):
+            contacts_ahead(who, r, m, cn, loc, emp_in)
+            i = who[r]
+            d = loc[i]
+            cont = buf[:contacts_into(i, cn, buf)]
+            k = 0
+            for a in range(cont.shape[0]):
+                c = cont[a]
+                if loc[c] == d and emp_in[c] == 1:
+                    k += 1
+            x = sex[i]
+            f = 1.0 - (1.0 - find_sex[d, x]) ** (1.0 + net_boost * min(k, 4))
+            if trained[i] == 1:
+                f = min(1.0, f * (1.0 + train_boost))
+            if uniform(key_find, i, 0) >= f:
+                continue
+            n_by = _contacts_by_sector(d, cont, loc, emp_in, sec_in, n_sec)
+            total = 0.0
+            for s in range(n_sec):
+                total += openings[d, s] * sexw[s, x] * (1.0 + sector_pull * n_by[s])
+            if total <= 0.0:
+                continue
+            u = uniform(key_job, i, 0) * total
+            acc = 0.0
+            pick = n_sec - 1
+            for s in range(n_sec):
+                acc += openings[d, s] * sexw[s, x] * (1.0 + sector_pull * n_by[s])
+                if u < acc:
+                    pick = s
+                    break
+            emp_out[i] = 1
+            sec_out[i] = pick
+            flags = 0
+            if uniform(key_job, i, 1) < informal_prob[pick]:
+                flags |= 1
+            if uniform(key_job, i, 2) < minwage_prob:
+                flags |= 2
+            if (flags & JOB_INFORMAL) == 0 and uniform(key_job, i, 3) < insured_prob:
+                flags |= JOB_INSURED
+            job[i] = flags
 
 
 @njit(inline="always", cache=True)
-def _contacts_by_sector(d, i, loc, emp, sec, indptr, indices, n_sec):
-    """Contacts of person ``i`` employed at destination ``d``, by sector (one pass over the
+def _contacts_by_sector(d, cont, loc, emp, sec, n_sec):
+    """The contacts ``cont`` employed at destination ``d``, by sector (one pass over the
     contact list, for the hires of the month only)."""
     k = np.zeros(n_sec, np.int64)
-    for a in range(indptr[i], indptr[i + 1]):
-        c = indices[a]
+    for a in range(cont.shape[0]):
+        c = cont[a]
         if loc[c] == d and emp[c] == 1 and sec[c] >= 0:
             k[sec[c]] += 1
     return k
