@@ -200,3 +200,17 @@ def test_cli_saves_and_resumes(tmp_path):
         assert r.exit_code == 2, r.output
         assert message in " ".join(r.output.split())
         assert not (tmp_path / "bad").exists()
+
+
+def test_state_read_only_after_the_start_is_restored(tmp_path):
+    """With work injuries on, the injury fields (deferred until first read, ``Table.declare``)
+    are allocated in the saved run; a fresh build has them still deferred, and the resumed run
+    allocates and restores them: it equals the uninterrupted one."""
+    on = {"injury_rate_year_construction": 0.3, "injury_rate_year_manufacturing": 0.2}
+    sim = Simulation(on, **KW)
+    res = sim.run(progress=ck.save_at(sim, 1999, tmp_path / "s.npz"))
+    assert sim.persons.allocated("injury_pay")
+    resumed = ck.load_state(tmp_path / "s.npz")
+    assert resumed.persons.allocated("injury_pay")
+    assert_same_results(res, resumed.run())
+    assert_same_state(sim, resumed)

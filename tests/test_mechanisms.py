@@ -427,5 +427,5 @@ def test_buffers_are_allocated_on_first_read():
     assert b.names == ["w"] and b.declared == ["w", "h"] and b.nbytes() == 28
     with pytest.raises(ValueError, match="exists already"):
         b.add(StateField("h", "int8", "again"), 3)
-    with pytest.raises(AttributeError, match="no buffer 'x'"):
+    with pytest.raises(AttributeError, match="no state field or buffer 'x'"):
         _ = b.x

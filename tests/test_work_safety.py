@@ -381,3 +381,21 @@ def test_compensation_raises_household_income():
     assert added.sum() > 0 and b[key("injuries_compensated")].sum() > 0
     assert added[11] > 0  # some compensated migrants still off work in December
     assert b[key("income")][11] > a[key("income")][11]
+
+
+def test_off_costs_no_person_state():
+    """Off (the default), the mechanism never reads its person fields, so they are not
+    allocated (``Table.declare``); read later, they hold their fill value. On, a run allocates
+    them."""
+    from sim import Simulation
+
+    off = Simulation(agents=3000, seed=SEED, start_year=2001, years=1, threads=1)
+    off.run()
+    p = off.persons
+    assert not p.allocated("injury_pay") and "injury_pay" in p.declared
+    before = p.nbytes()
+    assert (p.injury_pay == 0.0).all() and p.injury_pay.shape == (p.n,)
+    assert p.allocated("injury_pay") and p.nbytes() == before + p.injury_pay.nbytes
+    on = Simulation(ON, agents=3000, seed=SEED, start_year=2001, years=1, threads=1)
+    on.run()
+    assert on.persons.allocated("injury_left") and on.persons.allocated("injury_pay")

@@ -174,11 +174,15 @@ def add_month_away(p):
 class Table:
     """Arrays of one length, one per declared :class:`StateField` (a structure of arrays).
 
-    ``Table(age=a, sex=b, ...)`` wraps given arrays; :meth:`add` allocates a declared field.
-    Every field is an attribute; ``nbytes`` counts them all.
+    ``Table(age=a, sex=b, ...)`` wraps given arrays; :meth:`add` allocates a declared field;
+    :meth:`declare` declares one that is allocated (at its fill value) the first time it is
+    read, so the state of a mechanism that is off costs no memory. Every field is an
+    attribute; ``names`` lists the allocated fields, ``declared`` all of them; ``nbytes``
+    counts the allocated ones.
     """
 
     def __init__(self, **arrays: np.ndarray):
+        self._pending: dict[str, tuple[StateField, int]] = {}
         self.names: list[str] = []
         for name, a in arrays.items():
             self._set(name, a)
@@ -194,11 +198,40 @@ class Table:
 
     def add(self, field: StateField, n: int | None = None) -> np.ndarray:
         """Allocate a declared field (refusing a name already present)."""
-        if field.name in self.names:
+        if field.name in self.names or field.name in self._pending:
             raise ValueError(f"state field '{field.name}' exists already")
         a = field.allocate(self.n if n is None else n)
         self._set(field.name, a)
         return a
+
+    def declare(self, field: StateField, n: int | None = None) -> None:
+        """Declare a field of ``n`` rows (the table's by default), allocated on first read
+        (refusing a name already present)."""
+        if field.name in self.names or field.name in self._pending:
+            raise ValueError(f"state field '{field.name}' exists already")
+        if n is None:
+            if not self.same_length:
+                raise ValueError(f"buffer '{field.name}' needs its number of rows")
+            n = self.n
+        self._pending[field.name] = (field, int(n))
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        pending = self.__dict__.get("_pending")
+        if pending is None or name not in pending:
+            raise AttributeError(f"no state field or buffer '{name}'")
+        field, n = pending.pop(name)
+        a = field.allocate(n)
+        self._set(name, a)
+        return a
+
+    def allocated(self, name: str) -> bool:
+        """The field has been read (or was never deferred)."""
+        return name in self.names
+
+    @property
+    def declared(self) -> list[str]:
+        """Every field, allocated or not."""
+        return [*self.names, *self._pending]
 
     @classmethod
     def allocate(cls, n: int, declared: tuple[StateField, ...]) -> Table:
@@ -234,40 +267,17 @@ class Households(Table):
 class Buffers(Table):
     """Scratch arrays declared by mechanisms (per person or per household): not agent state.
 
-    A declared buffer is allocated (at its fill value) the first time it is read, so a
-    mechanism that is switched off -- ``work_safety`` with its hazards at 0 returns before
-    touching its four per-person buffers -- costs no memory; a run is the same either way, as
-    an unread buffer holds its fill value. ``names`` lists the allocated buffers, ``declared``
-    all of them.
+    A declared buffer is allocated (at its fill value) the first time it is read
+    (:meth:`Table.declare`), so a mechanism that is switched off -- ``work_safety`` with its
+    hazards at 0 returns before touching its four per-person buffers -- costs no memory; a run
+    is the same either way, as an unread buffer holds its fill value.
     """
 
     same_length = False
 
-    def __init__(self, **arrays: np.ndarray):
-        self._pending: dict[str, tuple[StateField, int]] = {}
-        super().__init__(**arrays)
-
     def add(self, field: StateField, n: int | None = None) -> None:  # type: ignore[override]
         """Declare a buffer of ``n`` rows, allocated on first read (refusing a name present)."""
-        if field.name in self.names or field.name in self._pending:
-            raise ValueError(f"state field '{field.name}' exists already")
-        if n is None:
-            raise ValueError(f"buffer '{field.name}' needs its number of rows")
-        self._pending[field.name] = (field, int(n))
-
-    def __getattr__(self, name: str) -> np.ndarray:
-        pending = self.__dict__.get("_pending")
-        if pending is None or name not in pending:
-            raise AttributeError(f"no buffer '{name}'")
-        field, n = pending.pop(name)
-        a = field.allocate(n)
-        self._set(name, a)
-        return a
-
-    @property
-    def declared(self) -> list[str]:
-        """Every declared buffer, allocated or not."""
-        return [*self.names, *self._pending]
+        self.declare(field, n)
 
 
 @dataclass

@@ -306,9 +306,10 @@ def _check_params(header: dict[str, Any], params: ParamSet, path: str | Path) ->
 def _restore(sim: Simulation, header: dict[str, Any], z: Any) -> None:
     """Overwrite the state of a freshly built ``sim`` with the file's arrays."""
     saved = {k for k in z.files if k != "header"}
-    for k in saved:  # buffers the saved run had read, not yet allocated in this fresh build
-        if k.startswith("buf.") and k[4:] in sim.buf.declared:
-            getattr(sim.buf, k[4:])
+    for k in saved:  # fields the saved run had read, not yet allocated in this fresh build
+        table, _, name = k.partition(".")
+        if table in ("buf", "persons", "households") and name in getattr(sim, table).declared:
+            getattr(getattr(sim, table), name)
     current = state_arrays(sim)
     tabled = {k for k in saved if k.split(".", 1)[0] in TABLES}
     if tabled != set(current):

@@ -132,6 +132,7 @@ class Simulation:
             capacity=capacity,
             run_years=self.years,
         )
+        chosen = self._initial_stock_draw(pars)  # before the network: a smaller peak
         self.network = build_network(self.persons, self.places, self.seed, pars)
         self._allocate_declared()
         hh_prov = self.places.county_prov[self.households.county]
@@ -157,12 +158,13 @@ class Simulation:
         self.base_demand = self.demand.copy()
         for m in self.mechanisms:
             m.init(self)
-        self._place_initial_migrants(pars)
+        self._place_initial_migrants(pars, chosen)
         self.initial_stock = int(tally(*stock_arrays(self))[0].sum())
 
     def _allocate_declared(self) -> None:
-        """State fields declared by the mechanisms, allocated once; buffers declared (allocated on
-        first read, ``Buffers``)."""
+        """State fields and buffers declared by the mechanisms. Buffers, household fields and
+        person fields whose ``home`` value is their fill are allocated on first read (a
+        mechanism that is off costs no memory); the others now."""
         n, n_hh = self.persons.n, self.households.n
         self.buf = Buffers()
         self.buf.add(SCRATCH, n)
@@ -171,32 +173,43 @@ class Simulation:
         self.extra_indicators = []
         for m in self.mechanisms:
             for f in m.person_state:
-                self.persons.add(f)
+                if f.home is None or f.home == f.fill:  # at its fill value until first read
+                    self.persons.declare(f)
+                else:
+                    self.persons.add(f)
                 self._entry_fields.append(f)
                 if f.home is not None:
                     self._home_fields.append(f)
             for f in m.household_state:
-                self.households.add(f)
+                self.households.declare(f)
             for f in m.buffers:
                 self.buf.add(f, n if f.level == "person" else n_hh)
             for ind in m.results:
                 self.extra_indicators.append(ind)
         self.extra_indicators = [i for i in self.extra_indicators if i.name not in _CORE_SCALARS]
 
-    def _place_initial_migrants(self, pars) -> None:
-        """Draw the initial stock from the young (under 40) and place it by the choice model in
+    def _initial_stock_draw(self, pars) -> np.ndarray:
+        """The persons of the initial stock, in the order they are placed: the young (under
+        40) of rural hukou with the smallest draws of the stream ``init.select``."""
+        p = self.persons
+        n_init = int(round(pars.initial_migrant_stock / self.scale))
+        if n_init == 0:
+            return np.zeros(0, np.int64)
+        u = uniform_array(self.seed, "init.select", 0, p.n)
+        u[(p.age >= 40) | (p.hukou != RURAL)] = 2.0  # in place: no second per-person array
+        return np.argsort(u, kind="stable")[:n_init].copy()
+
+    def _place_initial_migrants(self, pars, chosen: np.ndarray) -> None:
+        """Place the initial stock (``chosen``, :meth:`_initial_stock_draw`) by the choice model in
         ``initial_arrival_rounds`` equal rounds (the stock arrived over the months before the
         start). Each round sees the migrants placed before it, so the chance of a job it
         weighs falls where arrivals already outnumber the jobs (Harris & Todaro 1970); a month
         of job matching follows each round, and of wage adjustment each but the last (the
         run's first month adjusts them after it). One round places the stock at once."""
         p = self.persons
-        n_init = int(round(pars.initial_migrant_stock / self.scale))
+        n_init = chosen.size
         if n_init == 0:
             return
-        u = uniform_array(self.seed, "init.select", 0, p.n)
-        u = np.where((p.age < 40) & (p.hukou == RURAL), u, 2.0)
-        chosen = np.argsort(u, kind="stable")[:n_init]
         decisions, labour = self.mech["decisions"], self.mech["labour"]
         self.mech["household"].home_income(self)
         rounds = max(1, min(int(pars.initial_arrival_rounds), n_init))
@@ -208,7 +221,8 @@ class Simulation:
             self.mech["matching"].match(self, tick=-1 - r)
             if r < rounds - 1:  # the run's first month adjusts wages after the last round
                 labour.adjust_wages(self)
-        p.months_away[:] = np.where(p.loc != HOME, 12, 0).astype(np.int16)
+        p.months_away[:] = 0
+        p.months_away[p.loc != HOME] = 12
 
     # ---------------------------------------------------------------- services to mechanisms
     def resolve_year(self, year: int) -> None:
@@ -225,12 +239,14 @@ class Simulation:
     def sent_home(self, idx: np.ndarray) -> None:
         """Persons ``idx`` went home: declared state with a ``home`` value is reset."""
         for f in self._home_fields:
-            getattr(self.persons, f.name)[idx] = f.home
+            if self.persons.allocated(f.name):  # an unread field holds fill = home everywhere
+                getattr(self.persons, f.name)[idx] = f.home
 
     def entered(self, idx: np.ndarray) -> None:
         """Persons ``idx`` entered empty slots: declared state starts at its fill value."""
         for f in self._entry_fields:
-            getattr(self.persons, f.name)[idx] = f.fill
+            if self.persons.allocated(f.name):  # an unread field holds its fill everywhere
+                getattr(self.persons, f.name)[idx] = f.fill
 
     # ---------------------------------------------------------------- the loop
     def step(self) -> None:

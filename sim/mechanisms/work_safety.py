@@ -374,7 +374,8 @@ class WorkSafety(Mechanism):
         pars, sc, t = sim.pars, sim.rec.scalars, sim.t
         p, buf = sim.persons, sim.buf
         yearly = yearly_hazards(pars)
-        if yearly.max() <= 0.0 and not p.injury_left.any():  # off: only the records
+        # off: only the records (the injury fields are not even allocated until first used)
+        if yearly.max() <= 0.0 and not (p.allocated("injury_left") and p.injury_left.any()):
             for k in ("injuries", "injuries_compensated", "injured_compensated_share",
                       "injury_returns", "injury_compensation_rmb",
                       "injury_compensation_remitted_rmb"):
