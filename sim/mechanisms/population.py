@@ -437,23 +437,14 @@ def _lay_out(hh_slots, hh_workers, hh_county, age, sex, school, trained, spouse,
             slot += 1
 
 
-def build_places(
-    geo: Geography, person_county: np.ndarray, village_size: int, person_hh: np.ndarray
-) -> Places:
-    """County lookup tables and contiguous village ranges (persons must be sorted by county)."""
-    n_counties = int(geo.n_counties.sum())
-    return build_places_from_counts(
-        geo, np.bincount(person_county, minlength=n_counties), village_size,
-        np.bincount(person_hh))
-
-
 def build_places_from_counts(
     geo: Geography, counts: np.ndarray, village_size: int, hh_counts: np.ndarray
 ) -> Places:
-    """:func:`build_places` from the persons of each county (``counts``) and of each
-    household (``hh_counts``), in order: nothing per person is allocated. Each county's
-    ``c`` persons form ``nv = max(1, round(c / village_size))`` villages, person ``k`` of the
-    county in village ``floor(k nv / c)``, so village ``v`` starts at ``ceil(v c / nv)``."""
+    """County lookup tables and contiguous village ranges from the persons of each county
+    (``counts``) and of each household (``hh_counts``), persons sorted by county and household:
+    nothing per person is allocated. Each county's ``c`` persons form
+    ``nv = max(1, round(c / village_size))`` villages, person ``k`` of the county in village
+    ``floor(k nv / c)``, so village ``v`` starts at ``ceil(v c / nv)``."""
     n_prov = len(geo.prov_name)
     county_prov = np.repeat(np.arange(n_prov, dtype=np.int8), geo.n_counties)
     local = np.concatenate([np.arange(c) for c in geo.n_counties])
