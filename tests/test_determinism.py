@@ -70,7 +70,8 @@ _CHILD = textwrap.dedent("""
     p = sim.persons
     np.savez(out + ".npz", loc=p.loc, dist=p.dist, hukou=p.hukou, employed=p.employed,
              months_away=p.months_away, age=p.age, stock=res.rec.stock_dest,
-             **dict(zip(("near_ptr", "near", "far_ptr", "far"), sim.network.arrays)))
+             near_ptr=sim.network.near_ptr, near=sim.network.near,
+             far_ptr=sim.network.far_ptr, far=sim.network.far)
 """).format(agents=AGENTS, seed=SEED, start=START, years=YEARS)
 
 

@@ -7,6 +7,7 @@ frequencies over many identical persons with a stated tolerance (binomial standa
 import numpy as np
 import pytest
 
+from sim.core.contacts import Network
 from sim.core.encodings import JOB_INSURED, JOB_MINWAGE
 from sim.core.rng import tick_key
 from sim.core.state import (
@@ -145,8 +146,8 @@ def _match(n, find, sector_open, contacts_sector=None, trained=0, informal=0.0, 
     sexw = np.ones((5, 2)) if sexw is None else np.asarray(sexw, float)
     openings = np.zeros((1, 5))
     openings[0, :] = sector_open
-    ptr = np.zeros(n + 1, I32)
-    no_contacts = (ptr, np.zeros(0, np.int16), ptr, np.zeros(0, I32))  # Network.arrays
+    no_contacts = Network.from_rows(np.zeros(n + 1, I32), np.zeros(0, np.int16),
+                                    np.zeros(n + 1, I32), np.zeros(0, I32)).arrays
     labour.match_jobs(KEY, tick_key(2, "t", 0), tick_key(3, "t", 0), p, p.employed.copy(),
                       p.sector.copy(), no_contacts, 0, np.full((1, 2), find), sexw, openings,
                       np.zeros((1, 5)), 0.0, 0.5, 1.0, np.full(5, informal), minw, insured, 1.0)

@@ -12,9 +12,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from sim.core.contacts import FAR_MASK, NEAR_SHIFT, Network, contacts_into
 from sim.core.geography import load_geography
 from sim.core.rng import tick_key, uniforms
-from sim.core.state import contacts_into
 from sim.engine.registry import Params
 from sim.mechanisms.network import MAX_KIN, NEAR_SPAN, build_network, to_networkx
 from sim.mechanisms.population import build_population
@@ -64,8 +64,13 @@ def test_csr_well_formed(which, request):
     for ip, ix in ((net.near_ptr, net.near), (net.far_ptr, net.far)):
         assert ip.shape == (n + 1,) and ip[0] == 0 and ip[-1] == ix.size
         assert np.all(np.diff(ip) >= 0)
-        assert ip.dtype == np.int32  # int64 only past 2**31 - 1 entries
     assert net.near.dtype == np.int16 and net.far.dtype == np.int32
+    # compact row starts: a uint16 offset a person, an int64 base a block; far ties by block
+    assert net.near_off.dtype == np.uint16 and net.near_off.shape == (n + 1,)
+    assert net.near_base.shape == ((n >> NEAR_SHIFT) + 1,)
+    assert net.far_own.dtype == np.uint8 and net.far_own.shape == net.far.shape
+    rows = np.repeat(np.arange(n), np.diff(net.far_ptr))
+    np.testing.assert_array_equal(net.far_own, rows & FAR_MASK)
     ip, ix = net.csr()
     assert ix.min() >= 0 and ix.max() < n
     rows, cols = _edges(net)
@@ -282,3 +287,29 @@ def test_span_out_of_range_refused(small):
     persons, places, _, pars = small
     with pytest.raises(ValueError, match="span"):
         build_network(persons, places, SEED, pars, span=NEAR_SPAN + 1)
+
+
+def test_compact_rows_round_trip():
+    """``Network.from_rows`` keeps every row: the plain pointers come back as given, with long
+    rows (a block of 64 persons holding 60,000 near ties, offsets near the uint16 limit) and
+    far ties in the last, partial block; a block beyond 65,535 near ties is refused."""
+    rng = np.random.default_rng(3)
+    n = 300
+    near_deg = rng.integers(0, 30, n)
+    near_deg[[5, 6]] = 30_000
+    far_deg = np.where(rng.random(n) < 0.2, rng.integers(1, 4, n), 0)
+    far_deg[-1] = 2
+    near_ptr = np.concatenate([[0], np.cumsum(near_deg)]).astype(np.int32)
+    far_ptr = np.concatenate([[0], np.cumsum(far_deg)]).astype(np.int32)
+    near = rng.integers(-100, 100, near_ptr[-1]).astype(np.int16)
+    far = np.sort(rng.integers(0, n, far_ptr[-1])).astype(np.int32)
+    net = Network.from_rows(near_ptr, near, far_ptr, far)
+    assert net.near_off.max() > 60_000
+    np.testing.assert_array_equal(net.near_ptr, near_ptr)
+    np.testing.assert_array_equal(net.far_ptr, far_ptr)
+    assert net.max_degree == int((near_deg + far_deg).max())
+    assert net.nbytes() < near_ptr.nbytes + far_ptr.nbytes + near.nbytes + far.nbytes
+    near_deg[7] = 10_000
+    near_ptr = np.concatenate([[0], np.cumsum(near_deg)]).astype(np.int32)
+    with pytest.raises(ValueError, match="65,535"):
+        Network.from_rows(near_ptr, np.zeros(near_ptr[-1], np.int16), far_ptr, far)

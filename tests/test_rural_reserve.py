@@ -167,10 +167,11 @@ def test_surplus_is_larger_when_nobody_leaves(runs):
 
 
 def test_recording_the_indicators_moves_no_other_number(runs):
-    """The stage reads state only: stepping it changes no person, household or buffer array
-    other than its own three."""
+    """The stage reads state only: stepping it changes no person, household or buffer array,
+    and it keeps none of its own (its per-household partials are temporaries)."""
     s, _ = runs()
-    own = {"rr_home", "rr_surplus", "rr_idle"}
+    own: set[str] = set()
+    names = set(s.buf.declared)
     tables = {"persons": s.persons, "households": s.households, "buffers": s.buf}
 
     def snapshot():
@@ -182,6 +183,7 @@ def test_recording_the_indicators_moves_no_other_number(runs):
     s.mech["rural_reserve"].step(s)
     after = snapshot()
     assert before.keys() == after.keys() and len(before) > 20
+    assert set(s.buf.declared) == names and not names & {"rr_home", "rr_surplus", "rr_idle"}
     for key, v in before.items():
         np.testing.assert_array_equal(after[key], v, err_msg=str(key))
 

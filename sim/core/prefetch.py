@@ -15,6 +15,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from sim.core.contacts import FAR_SHIFT, NEAR_SHIFT, near_row
+
 _I32 = ir.IntType(32)
 _I8P = ir.IntType(8).as_pointer()
 
@@ -47,30 +49,30 @@ AHEAD = 8  # list places ahead whose contact lists are asked for
 @njit(inline="always", cache=True)
 def contacts_ahead(who, r, m, cn, loc, status):
     """The prefetches of a loop over the persons ``who`` (at place ``r`` of ``m``) that reads
-    each one's contacts (``cn``, :attr:`sim.core.state.Network.arrays`): the row pointers of
-    the person ``2 * AHEAD`` places ahead, the contact lists of the one ``AHEAD`` ahead, and
-    the place (``loc``) and ``status`` of the contacts of the one ``AHEAD // 2`` ahead."""
-    nptr, near, fptr, far = cn
+    each one's contacts (``cn``, :attr:`sim.core.contacts.Network.arrays`): the row offsets of
+    the person ``2 * AHEAD`` places ahead, the contact lists (and the block of far ties) of the
+    one ``AHEAD`` ahead, and the place (``loc``) and ``status`` of the near contacts of the one
+    ``AHEAD // 2`` ahead (far ties, about 1% of contacts, are not worth the scan of their
+    block)."""
     if r + 2 * AHEAD < m:
         j = who[r + 2 * AHEAD]
-        prefetch(nptr, j)
-        prefetch(fptr, j)
+        prefetch(cn[1], j)
+        prefetch(cn[0], j >> NEAR_SHIFT)
+        prefetch(cn[3], j >> FAR_SHIFT)
     if r + AHEAD < m:
         j = who[r + AHEAD]
-        lo, hi = nptr[j], nptr[j + 1]
+        lo, hi = near_row(j, cn)
         if hi > lo:
-            prefetch(near, lo)
-            prefetch(near, hi - 1)
-        lo, hi = fptr[j], fptr[j + 1]
-        if hi > lo:
-            prefetch(far, lo)
+            prefetch(cn[2], lo)
+            prefetch(cn[2], hi - 1)
+        lo = cn[3][j >> FAR_SHIFT]
+        if cn[3][(j >> FAR_SHIFT) + 1] > lo:
+            prefetch(cn[4], lo)
+            prefetch(cn[5], lo)
     if r + AHEAD // 2 < m:
         j = who[r + AHEAD // 2]
-        for a in range(nptr[j], nptr[j + 1]):
-            c = j + near[a]
-            prefetch(loc, c)
-            prefetch(status, c)
-        for a in range(fptr[j], fptr[j + 1]):
-            c = far[a]
+        lo, hi = near_row(j, cn)
+        for a in range(lo, hi):
+            c = j + cn[2][a]
             prefetch(loc, c)
             prefetch(status, c)

@@ -8,12 +8,17 @@ rural-hukou migrant (``hukou == RURAL``) or as a settled resident who converted 
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 from numba import njit, prange
 
 from sim.core.chunks import N_CHUNKS, chunk
+from sim.core.contacts import (  # noqa: F401  (re-exported: the network's storage and reader)
+    CONTACT_CHUNK,
+    Network,
+    contacts_into,
+)
 from sim.core.encodings import (  # noqa: F401  (re-exported: the names of state codes)
     AGE_GROUP_NAMES,
     FEMALE,
@@ -301,86 +306,6 @@ class Places:
 
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
-
-
-@dataclass
-class Network:
-    """Contacts in two CSR parts, rows sorted: ties to slots at most 32,767 away as int16
-    offsets (``near``: contact ``i + near[a]`` for a in ``near_ptr[i]:near_ptr[i+1]``), the
-    others as int32 slot ids (``far``, by ``far_ptr``). Most ties are kin, fellow villagers
-    and fellow-county persons, stored close together, so two bytes hold most of them. Kernels
-    read a person's contacts, in increasing order, with
-    :func:`contacts_into` on :attr:`arrays`."""
-
-    near_ptr: np.ndarray  # int32 (n+1); int64 only past 2**31 - 1 entries
-    near: np.ndarray  # int16, j - i
-    far_ptr: np.ndarray  # int32 (n+1); int64 only past 2**31 - 1 entries
-    far: np.ndarray  # int32, j
-    max_degree: int = field(init=False)  # the longest contact list (the kernels' scratch size)
-
-    def __post_init__(self) -> None:
-        self.max_degree = int(self.degree().max(initial=0))
-
-    @property
-    def n(self) -> int:
-        """Number of person slots."""
-        return self.near_ptr.size - 1
-
-    @property
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(near_ptr, near, far_ptr, far), as the kernels take them."""
-        return self.near_ptr, self.near, self.far_ptr, self.far
-
-    def degree(self) -> np.ndarray:
-        return np.diff(self.near_ptr) + np.diff(self.far_ptr)
-
-    def csr(self) -> tuple[np.ndarray, np.ndarray]:
-        """(indptr int64, indices int64): the plain CSR of the same rows, built on demand (for
-        tests, the Mesa reference and networkx on small populations)."""
-        n = self.n
-        rn = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.near_ptr))
-        rf = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.far_ptr))
-        rows = np.concatenate([rn, rf])
-        cols = np.concatenate([rn + self.near, self.far.astype(np.int64)])
-        order = np.lexsort((cols, rows))
-        indptr = np.zeros(n + 1, np.int64)
-        np.cumsum(self.degree(), out=indptr[1:])
-        return indptr, cols[order]
-
-    def nbytes(self) -> int:
-        return self.near_ptr.nbytes + self.near.nbytes + self.far_ptr.nbytes + self.far.nbytes
-
-
-CONTACT_CHUNK = 256  # persons a parallel loop over contact lists gives each scratch list
-
-
-@njit(inline="always", cache=True)
-def contacts_into(i, cn, buf):
-    """Write the contacts of person ``i`` into ``buf`` in increasing order (the merge of the
-    near and far parts of ``cn``, :attr:`Network.arrays`); returns their number."""
-    nptr, near, fptr, far = cn
-    a, ae = nptr[i], nptr[i + 1]
-    b, be = fptr[i], fptr[i + 1]
-    m = 0
-    while a < ae and b < be:
-        j = i + np.int64(near[a])
-        f = np.int64(far[b])
-        if j < f:
-            buf[m] = j
-            a += 1
-        else:
-            buf[m] = f
-            b += 1
-        m += 1
-    while a < ae:
-        buf[m] = i + np.int64(near[a])
-        a += 1
-        m += 1
-    while b < be:
-        buf[m] = far[b]
-        b += 1
-        m += 1
-    return m
 
 
 def elder_need(sim) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The last stage of every month: stocks, flows, pay, incomes and the economy, recorded.
 
-Recording only reads agent state (and fills the yearly income buffers it owns), so moving a
-statistic here from another stage changes no number.
+Recording only reads agent state (the December incomes per head are temporaries of the
+stage), so moving a statistic here from another stage changes no number.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ class Record(Mechanism):
         sc["cpi"][t] = sim.yq.cpi
         sc["population"][t] = sim.yq.population
         if sim.month == 12:
-            sc["gini_rural"][t] = household.weighted_gini(sim.buf.inc_head, sim.buf.hh_size)
             year = sim.year
             cohort = (p.first_year >= year - 10) & (p.first_year <= year - 1) & (p.hukou == RURAL)
             n = np.count_nonzero(cohort)
@@ -85,19 +84,20 @@ class Record(Mechanism):
         sc["wage_sum_rmb"][t] = wage_sum
         sc["remittances_rmb"][t] = remit_sum * sim.scale * yq.cpi
         if sim.month == 12:  # incomes per head and their distribution: yearly, in December
+            n_hh = sim.places.hh_start.shape[0] - 1
+            inc_head, size = np.empty(n_hh), np.empty(n_hh)  # temporaries of this call
             household.income_per_head(
                 sim.places.hh_start,
                 p.core,
                 buf.remit,
                 buf.y_home,
                 pars.working_age_share,
-                buf.inc_head,
-                buf.hh_size,
+                inc_head,
+                size,
             )
-            size = buf.hh_size
-            sc["rural_income_per_head"][t] = float(
-                (buf.inc_head * size).sum() / max(size.sum(), 1e-12)
-            )
+            sc["rural_income_per_head"][t] = float((inc_head * size).sum() / max(size.sum(), 1e-12))
+            sc["gini_rural"][t] = household.weighted_gini(inc_head, size)
+            del inc_head, size
             sc["urban_income_per_head"][t] = yq.urban_income_head
             sc["children_left_behind"][t], sc["children_in_cities"][t] = children(sim)
 

@@ -8,13 +8,12 @@ Memory. A run holds about :data:`STATE_BYTES_PER_SLOT` bytes of state per person
 (``sum(Simulation.memory_bytes().values())``) and peaks, during the run, at about
 :data:`PEAK_BYTES_PER_SLOT` bytes per slot over the interpreter's own :data:`BASE_BYTES`.
 Slots are the agents plus the room reserved for the cohorts entering during the run
-(``demography.slot_capacity``: 1.38 slots per agent for 1985-2006). Measured in session 24
-(``Simulation.memory_bytes()`` and the peak RSS over a warmed-up interpreter, two threads;
-the network in two parts, a build without per-person temporaries, mechanisms' state
-allocated on first read): at 1e6 agents, 1985-2006, 125 B/slot of state, a build peak of 111
-and a run peak of 169 B/slot; at 2e5 agents, 2000-2024, 126, 120 and 174 (session 21: 163
-of state, peaks 225-242). The constants
-keep a margin over those; ``benchmarks/README.md`` gives the state by component.
+(``demography.slot_capacity``: 1.38 slots per agent for 1985-2006). Measured in session 25
+(``Simulation.memory_bytes()``, and the high-water RSS over a warmed-up interpreter, two
+threads; compact network row starts, December-only buffers as temporaries): at 1e6 agents,
+1985-2006, 111 B/slot of state, a build peak of 103 and a run peak of 176 B/slot (the same
+measure gave 125, 108 and 189 in session 24); at 2e5 agents, 2000-2024, 110, 105 and 148.
+The constants keep a margin over those; ``benchmarks/README.md`` gives the state by component.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-STATE_BYTES_PER_SLOT = 140  # measured 125-126 (see above)
-PEAK_BYTES_PER_SLOT = 200  # measured 169-174 (see above), with a margin
+STATE_BYTES_PER_SLOT = 125  # measured 110-111 (see above)
+PEAK_BYTES_PER_SLOT = 200  # measured 148-176 (see above), with a margin
 BASE_BYTES = 400 * 2**20  # Python, numpy, pandas, numba and LLVM, warmed up (~250-300 MB)
 MAX_SLOTS = 2**31 - 1  # person and network indices are int32
 YEARS = (1, 200)

@@ -406,8 +406,11 @@ class Enterprise(Mechanism):
 
     def step(self, sim: Any) -> None:
         pars, sc, t, p = sim.pars, sim.rec.scalars, sim.t, sim.persons
-        self.active = not pars.ht_mode and (pars.ent_start_rate_year > 0.0
-                                            or bool(p.biz_months.any()))
+        # an unread biz_months is all 0 (no business ever ran): left unallocated
+        self.active = not pars.ht_mode and (
+            pars.ent_start_rate_year > 0.0
+            or (p.allocated("biz_months") and bool(p.biz_months.any()))
+        )
         if not self.active:
             for k in _ZERO:
                 sc[k][t] = 0.0

@@ -384,8 +384,6 @@ class Household(Mechanism):
     buffers = (
         StateField("log_land", "float64", "log land per worker", level="household"),
         StateField("y_home", "float64", "log income per worker at home", level="household"),
-        StateField("inc_head", "float64", "income per head (December)", level="household"),
-        StateField("hh_size", "float64", "members (December)", level="household"),
     )
     streams = ("household.children",)
 

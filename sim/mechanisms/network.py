@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sim.core.contacts import NEAR_SPAN
 from sim.core.mechanism import Mechanism
 from sim.core.params import Param
 from sim.core.rng import tick_key, uniform
@@ -127,9 +128,6 @@ def _partner(
     return j if j != i else -1
 
 
-NEAR_SPAN = 32767  # ties between slots at most this far apart are stored as int16 offsets
-
-
 @njit(cache=True, parallel=True)  # measured: its serial loops run 7x faster in this mode
 def _ties(key, hh_start, hh, village_start, county, county_start, prov_start, county_prov,
           k_vill, k_cty, k_prov, p_nat, span, nptr, near, fptr, far):
@@ -138,7 +136,7 @@ def _ties(key, hh_start, hh, village_start, county, county_start, prov_start, co
     otherwise it writes them, using ``nptr[i]`` and ``fptr[i]`` (the rows' starts) as
     cursors, which end at the rows' ends. A tie is near (an int16 offset ``j - i``) when
     ``|j - i| <= span``, for both of its ends, so a row is the merge of its two sorted parts
-    (:func:`sim.core.state.contacts_into`)."""
+    (:func:`sim.core.contacts.contacts_into`)."""
     n = hh.shape[0]
     per = MAX_KIN + k_vill + k_cty + k_prov + 1
     fill = near.shape[0] + far.shape[0] > 0
@@ -250,7 +248,7 @@ def build_network(persons: Persons, places: Places, seed: int, pars,
     _unshift(fptr)
     near = _sorted_unique_rows(nptr, near)
     far = _sorted_unique_rows(fptr, far)
-    return Network(near_ptr=nptr, near=near, far_ptr=fptr, far=far)
+    return Network.from_rows(nptr, near, fptr, far)
 
 
 def to_networkx(net: Network, max_nodes: int = 200_000):

@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.land import is_fixed
-from sim.core.mechanism import Indicator, Mechanism, StateField
+from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param
 from sim.core.state import rural_members
 
@@ -125,8 +125,14 @@ def surplus_factor(alpha: float, share: float) -> float:
 
 
 def reserve(sim: Any) -> tuple[float, float, float]:
-    """(workers at home, surplus workers, underemployment rate) in agents, this month."""
-    pars, buf = sim.pars, sim.buf
+    """(workers at home, surplus workers, underemployment rate) in agents, this month. The
+    per-household partials are temporaries of this call (measured once a year, in December),
+    not buffers kept through the run."""
+    pars = sim.pars
+    n_hh = sim.places.hh_start.shape[0] - 1
+    home_hh = np.empty(n_hh, np.int32)
+    surplus_hh = np.empty(n_hh, np.float32)
+    idle_hh = np.empty(n_hh, np.float32)
     reserve_by_household(
         sim.places.hh_start,
         sim.persons.core,
@@ -136,13 +142,13 @@ def reserve(sim: Any) -> tuple[float, float, float]:
         sim.mean_land_prov,
         surplus_factor(pars.land_output_elasticity, pars.surplus_mp_share),
         pars.labour_days_per_mu / pars.farm_days_per_worker,
-        buf.rr_home,
-        buf.rr_surplus,
-        buf.rr_idle,
+        home_hh,
+        surplus_hh,
+        idle_hh,
     )
-    home = float(np.sum(buf.rr_home, dtype=np.int64))
-    surplus = float(np.sum(buf.rr_surplus, dtype=np.float64))
-    rate = float(np.sum(buf.rr_idle, dtype=np.float64)) / home if home > 0 else float("nan")
+    home = float(np.sum(home_hh, dtype=np.int64))
+    surplus = float(np.sum(surplus_hh, dtype=np.float64))
+    rate = float(np.sum(idle_hh, dtype=np.float64)) / home if home > 0 else float("nan")
     return home, surplus, rate
 
 
@@ -154,12 +160,6 @@ class RuralReserve(Mechanism):
     doc = "surplus labour and underemployment of the workers at home, from land and workers left"
     after = "household"  # when added as an extra mechanism: the same place as in the registry
     params = PARAMS
-    buffers = (
-        StateField("rr_home", "int32", "rural workers at home", level="household"),
-        StateField("rr_surplus", "float32", "surplus workers at home", level="household"),
-        StateField("rr_idle", "float32", "workers at home beyond the land's needs",
-                   level="household"),
-    )
     results = (
         Indicator(
             "surplus_rural_labour",

@@ -98,7 +98,7 @@ def home_coefficients(pars) -> np.ndarray:
 @njit(inline="always", cache=True)
 def _contact_term(t, e, cont, loc, a, beta_net_lam, near, fmul):
     """(destination, network term) of contact ``a`` of the list ``cont`` (a person's contacts,
-    :func:`~sim.core.state.contacts_into`): e[t, d] * ((1 + n_d)^(b/lambda) - 1) at the
+    :func:`~sim.core.contacts.contacts_into`): e[t, d] * ((1 + n_d)^(b/lambda) - 1) at the
     first contact in destination d, 0 at later ones and for contacts at home; times ``fmul``
     when d is in the home province (``near[d, 3] < 1``; see :func:`_near_adjustment`)."""
     d = loc[cont[a]]
