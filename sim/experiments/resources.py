@@ -10,10 +10,11 @@ Memory. A run holds about :data:`STATE_BYTES_PER_SLOT` bytes of state per person
 Slots are the agents plus the room reserved for the cohorts entering during the run
 (``demography.slot_capacity``: 1.38 slots per agent for 1985-2006). Measured in session 25
 (``Simulation.memory_bytes()``, and the high-water RSS over a warmed-up interpreter, two
-threads; compact network row starts, December-only buffers as temporaries): at 1e6 agents,
-1985-2006, 111 B/slot of state, a build peak of 103 and a run peak of 176 B/slot (the same
-measure gave 125, 108 and 189 in session 24); at 2e5 agents, 2000-2024, 110, 105 and 148.
-The constants keep a margin over those; ``benchmarks/README.md`` gives the state by component.
+threads; compact network row starts, December-only buffers and the weddings' slot lists as
+small temporaries): at 1e6 agents, 1985-2006, 111 B/slot of state, a build peak of 104 and a
+run peak of 138 B/slot (the same measure gave 125, 108 and 189 in session 24); at 2e5 agents,
+2000-2024, 110, 105 and 137. The constants keep a margin over those; ``benchmarks/README.md``
+gives the state by component.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 STATE_BYTES_PER_SLOT = 125  # measured 110-111 (see above)
-PEAK_BYTES_PER_SLOT = 200  # measured 148-176 (see above), with a margin
+PEAK_BYTES_PER_SLOT = 170  # measured 137-138 (see above), with a margin
 BASE_BYTES = 400 * 2**20  # Python, numpy, pandas, numba and LLVM, warmed up (~250-300 MB)
 MAX_SLOTS = 2**31 - 1  # person and network indices are int32
 YEARS = (1, 200)

@@ -356,21 +356,29 @@ def children_counts(hh_start, p, hs, age_lo, age_hi, families):
 
 
 def weighted_gini(x: np.ndarray, w: np.ndarray) -> float:
-    """Gini coefficient of x with weights w (persons)."""
+    """Gini coefficient of x with weights w (persons). The arithmetic is done in place on the
+    sorted copies, so the December peak holds few household-length temporaries."""
     keep = w > 0
     x, w = x[keep], w[keep]
+    del keep
     if x.size == 0 or x.sum() <= 0:
         return 0.0
     order = np.argsort(x)  # ties in any order: the area is the same (up to rounding)
     x, w = x[order], w[order]
-    cw = np.cumsum(w)
-    cxw = np.cumsum(x * w)
-    total_w, total_xw = cw[-1], cxw[-1]
-    # area under the Lorenz curve by trapezoids
-    lorenz = cxw / total_xw
+    del order
+    total_w = np.cumsum(w)[-1]
+    lorenz = np.cumsum(x * w)
+    del x
+    total_xw = lorenz[-1]
+    # area under the Lorenz curve by trapezoids: sum of w / W * (L_k + L_{k-1}) / 2
+    np.divide(lorenz, total_xw, out=lorenz)
     prev = np.concatenate([[0.0], lorenz[:-1]])
-    area = np.sum(w / total_w * (lorenz + prev) / 2.0)
-    return float(1.0 - 2.0 * area)
+    np.add(lorenz, prev, out=prev)
+    del lorenz
+    np.divide(w, total_w, out=w)
+    np.multiply(w, prev, out=w)
+    np.divide(w, 2.0, out=w)
+    return float(1.0 - 2.0 * np.sum(w))
 
 
 class Household(Mechanism):

@@ -336,8 +336,10 @@ class LifeCourse(Mechanism):
         lo = self._pref_start[:-1]
         n_c = lo.size
         taken = np.zeros(n, np.int8)
-        wife = np.empty(n, np.int64)
-        husband = np.empty(n, np.int64)
+        # slot lists laid out by prefecture (n long, few used): int32 while slots fit
+        idx = np.int32 if n <= np.iinfo(np.int32).max else np.int64
+        wife = np.empty(n, idx)
+        husband = np.empty(n, idx)
         n_m = np.zeros(n_c, np.int64)
         key = sim.key("life_course.marriage")
         hazard = marriage_hazard(
@@ -348,9 +350,10 @@ class LifeCourse(Mechanism):
         cp = index_ranges(lo, n_m)
         p.spouse[wife[cp]] = husband[cp]
         p.spouse[husband[cp]] = wife[cp]
+        del wife, husband
         taken[:] = 0
-        src = np.empty(n, np.int64)
-        dst = np.empty(n, np.int64)
+        src = np.empty(n, idx)
+        dst = np.empty(n, idx)
         n_out = np.zeros((n_c, 2), np.int64)
         co_reside(
             key,
@@ -366,10 +369,10 @@ class LifeCourse(Mechanism):
             n_out,
         )
         mv = index_ranges(lo, n_out[:, 0])
+        src, dst = src[mv].astype(np.int64), dst[mv].astype(np.int64)
         if is_fixed(pars):  # a couple in an empty homestead takes its shares (land.py)
-            split_land(src[mv], dst[mv], pl.hh_start, p.hh, p.loc, p.hukou,
-                       sim.households.land_mu)
-        move_persons(sim, src[mv], dst[mv])
+            split_land(src, dst, pl.hh_start, p.hh, p.loc, p.hukou, sim.households.land_mu)
+        move_persons(sim, src, dst)
         return int(cp.size), int(mv.size), int(n_out[:, 1].sum())
 
     def step(self, sim: Any) -> None:
