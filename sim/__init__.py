@@ -10,11 +10,15 @@ random numbers, the mechanism protocol, geography); ``sim.mechanisms`` (one modu
 ``sim.experiments`` (scenarios, batches, reports, validation), ``sim.mesa`` and ``sim.cli``.
 """
 
-from sim.core.mechanism import Indicator, Mechanism, StateField
-from sim.core.params import ROLES, Param, ParamError
-from sim.core.version import __version__
-from sim.engine import REGISTRY, STEP_ORDER, Params, Simulation, schema
-from sim.io.results import Results
+from sim.core.jitcache import refresh as _refresh_jit_cache
+
+_refresh_jit_cache()  # before any kernel loads: stale inlined helpers are compiled again
+
+from sim.core.mechanism import Indicator, Mechanism, StateField  # noqa: E402
+from sim.core.params import ROLES, Param, ParamError  # noqa: E402
+from sim.core.version import __version__  # noqa: E402
+from sim.engine import REGISTRY, STEP_ORDER, Params, Simulation, schema  # noqa: E402
+from sim.io.results import Results  # noqa: E402
 
 __all__ = [
     "REGISTRY",

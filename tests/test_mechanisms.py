@@ -222,27 +222,31 @@ def _returns(p, rate_month, **kw):
                 school_log=0.0, insured_mult=1.0, near_mult=1.0)
     args.update(kw)
     n = p.age.size
-    returned, spell = np.zeros(n, I8), np.zeros(n, I16)
+    returned = np.zeros(n, I8)
     hh_start = np.array([0, n], np.int64)  # one household; the version 0.6 parent rule
-    returns.draw_returns(KEY, hh_start, p, households([0]), 25, 45, False, rate_month,
+    months = returns.draw_returns(KEY, hh_start, p, households([0]), 25, 45, False, rate_month,
                          args["female_mult"],
                          args["unemp_mult"], args["age_log"], args["dur_log"], args["kids_mult"],
                          args["school_log"], args["insured_mult"], np.zeros(1, I8), 0.0,
-                         args["near_mult"], 0.0, returned, spell)
-    return returned, spell
+                         args["near_mult"], 0.0, returned)
+    return returned, months
 
 
 def test_return_hazard_rate_and_multipliers():
     """Monthly hazard h gives returns with probability 1 - exp(-h) (20,000 persons, 4 s.e.);
-    unemployment multiplies h; returners are home, jobless, with their spell recorded."""
+    unemployment multiplies h; returners are home, jobless, with their spells' months summed
+    by sex."""
     n = 20_000
     p = persons(n, loc=3)
     p.employed[:] = 1
     p.months_away[:] = 30
-    ret, spell = _returns(p, 0.05)
+    p.sex[::3] = 1
+    ret, (months_male, months_female) = _returns(p, 0.05)
     q = 1 - np.exp(-0.05)
     assert abs(ret.mean() - q) < 4 * np.sqrt(q * (1 - q) / n)
-    assert (p.loc[ret == 1] == HOME).all() and (spell[ret == 1] == 30).all()
+    assert (p.loc[ret == 1] == HOME).all() and (p.months_away[ret == 1] == 0).all()
+    assert months_male == 30 * np.count_nonzero((ret == 1) & (p.sex == 0)) > 0
+    assert months_female == 30 * np.count_nonzero((ret == 1) & (p.sex == 1)) > 0
     p2 = persons(n, loc=3)  # unemployed
     ret2, _ = _returns(p2, 0.05, unemp_mult=3.0)
     q2 = 1 - np.exp(-0.15)

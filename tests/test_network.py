@@ -1,7 +1,7 @@
 """Tests of sim.network: the kin and fellow-villager contact network in two CSR parts.
 
 Every kernel that reads contacts (chain migration in decisions, job referrals in labour) merges
-a person's near (int16 offsets) and far (int32 ids) rows without checks
+a person's near (offsets coded as variable-length gaps) and far (int32 ids) rows without checks
 (``contacts_into``), so both parts must be well formed and their merge sorted; ties are
 undirected, so the structure must be symmetric. The tests also check the sociological shape the
 model relies on: households are cliques, ties are local (high clustering, mostly within the home
@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.core.contacts import FAR_MASK, NEAR_SHIFT, Network, contacts_into
+from sim.core.contacts import FAR_MASK, NEAR_SHIFT, PAD, Network, contacts_into
 from sim.core.geography import load_geography
 from sim.core.rng import tick_key, uniforms
 from sim.engine.registry import Params
@@ -65,6 +65,9 @@ def test_csr_well_formed(which, request):
         assert ip.shape == (n + 1,) and ip[0] == 0 and ip[-1] == ix.size
         assert np.all(np.diff(ip) >= 0)
     assert net.near.dtype == np.int16 and net.far.dtype == np.int32
+    # near ties coded as byte gaps with escapes: fewer bytes than an int16's two a tie
+    assert net.near_code.dtype == np.uint8
+    assert net.near.size <= net.near_code.size - PAD < 1.6 * net.near.size
     # compact row starts: a uint16 offset a person, an int64 base a block; far ties by block
     assert net.near_off.dtype == np.uint16 and net.near_off.shape == (n + 1,)
     assert net.near_base.shape == ((n >> NEAR_SHIFT) + 1,)
@@ -292,7 +295,7 @@ def test_span_out_of_range_refused(small):
 def test_compact_rows_round_trip():
     """``Network.from_rows`` keeps every row: the plain pointers come back as given, with long
     rows (a block of 64 persons holding 60,000 near ties, offsets near the uint16 limit) and
-    far ties in the last, partial block; a block beyond 65,535 near ties is refused."""
+    far ties in the last, partial block; a block beyond 65,535 bytes of near ties is refused."""
     rng = np.random.default_rng(3)
     n = 300
     near_deg = rng.integers(0, 30, n)
@@ -301,11 +304,13 @@ def test_compact_rows_round_trip():
     far_deg[-1] = 2
     near_ptr = np.concatenate([[0], np.cumsum(near_deg)]).astype(np.int32)
     far_ptr = np.concatenate([[0], np.cumsum(far_deg)]).astype(np.int32)
-    near = rng.integers(-100, 100, near_ptr[-1]).astype(np.int16)
+    near = np.concatenate([np.sort(rng.choice(np.arange(-NEAR_SPAN, NEAR_SPAN + 1), d,
+                                              replace=False)) for d in near_deg]).astype(np.int16)
     far = np.sort(rng.integers(0, n, far_ptr[-1])).astype(np.int32)
     net = Network.from_rows(near_ptr, near, far_ptr, far)
     assert net.near_off.max() > 60_000
     np.testing.assert_array_equal(net.near_ptr, near_ptr)
+    np.testing.assert_array_equal(net.near, near)
     np.testing.assert_array_equal(net.far_ptr, far_ptr)
     assert net.max_degree == int((near_deg + far_deg).max())
     assert net.nbytes() < near_ptr.nbytes + far_ptr.nbytes + near.nbytes + far.nbytes
@@ -313,3 +318,64 @@ def test_compact_rows_round_trip():
     near_ptr = np.concatenate([[0], np.cumsum(near_deg)]).astype(np.int32)
     with pytest.raises(ValueError, match="65,535"):
         Network.from_rows(near_ptr, np.zeros(near_ptr[-1], np.int16), far_ptr, far)
+
+
+def test_near_code_edges():
+    """The gap code round-trips at its byte boundaries (a value of 0, 255/256), at the span's
+    ends (+-32,767, a gap of 65,534), with repeated offsets and several escapes in a row; each
+    tie costs the bytes the module docstring states; unsorted rows and offsets beyond the span
+    are refused."""
+    rows = [[0], [-1], [1], [-64], [64], [-65], [-32767, 32767], [-32767, -32640, -32639],
+            [5, 5, 132, 16516, 16517], [-16384, 0, 16383], [], [3], [100, 355, 611]]
+    ptr = np.zeros(len(rows) + 1, np.int32)
+    ptr[1:] = np.cumsum([len(r) for r in rows])
+    near = np.array([v for r in rows for v in r], np.int16)
+    empty = np.zeros(len(rows) + 1, np.int32)
+    net = Network.from_rows(ptr, near, empty, np.zeros(0, np.int32))
+    np.testing.assert_array_equal(net.near_ptr, ptr)
+    np.testing.assert_array_equal(net.near, near)
+    # zigzag 0 -> an escape (three bytes); 1, 2, 127, 128, 129 -> one; 65,533 and a gap of
+    # 65,534 -> three each; 65,533 (3), gaps 127 and 1 (1 + 1); 10, 0, 127, 16,384, 1 ->
+    # 1 + 3 + 1 + 3 + 1; 32,767, 16,384, 16,383 -> three each; 6 -> one; 200, 255, 256 ->
+    # 1 + 1 + 3
+    sizes = np.diff(net.near_base[0] + net.near_off.astype(np.int64))
+    np.testing.assert_array_equal(sizes, [3, 1, 1, 1, 1, 1, 6, 5, 9, 9, 0, 1, 5])
+    buf = np.empty(net.max_degree, np.int64)
+    for i, r in enumerate(rows):
+        m = contacts_into(i, net.arrays, buf)
+        np.testing.assert_array_equal(buf[:m], i + np.array(r, np.int64))
+    with pytest.raises(ValueError, match="row 1 are not sorted"):
+        Network.from_rows(np.array([0, 1, 3], np.int32), np.array([0, 4, 2], np.int16),
+                          np.zeros(3, np.int32), np.zeros(0, np.int32))
+    with pytest.raises(ValueError, match="beyond"):
+        Network.from_rows(np.array([0, 1], np.int32), np.array([-32768], np.int16),
+                          np.zeros(2, np.int32), np.zeros(0, np.int32))
+
+
+def test_code_written_in_place():
+    """Given the buffer under the offsets (``own``), the code is written over them and the
+    buffer shrunk to it: the same network as from a copy. A first row whose code would outrun
+    the offsets still to read (one tie of three bytes) takes the copy instead, unharmed."""
+    rng = np.random.default_rng(11)
+    n = 500
+    deg = rng.integers(0, 25, n)
+    deg[0] = 1
+    ptr = np.zeros(n + 1, np.int32)
+    ptr[1:] = np.cumsum(deg)
+    for first in (5, 30_000):
+        raw = np.empty(2 * int(ptr[-1]), np.uint8)
+        near = raw.view(np.int16)
+        near[:] = rng.integers(-300, 300, near.size)
+        for i in range(n):
+            near[ptr[i] : ptr[i + 1]].sort()
+        near[0] = -first
+        nofar = np.zeros(n + 1, np.int32)
+        want = Network.from_rows(ptr, near.copy(), nofar, np.zeros(0, np.int32))
+        copy = raw.copy()
+        got = Network.from_rows(ptr, near, nofar, np.zeros(0, np.int32), own=raw)
+        for a, b in zip(want.arrays, got.arrays, strict=True):
+            np.testing.assert_array_equal(a, b)
+        if first == 5:
+            assert got.near_code is raw and raw.size == want.near_code.size
+        else:
+            np.testing.assert_array_equal(raw, copy)  # untouched: the copy was taken

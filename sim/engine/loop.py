@@ -42,9 +42,6 @@ __all__ = ["STEP_ORDER", "Simulation"]
 # streams drawn by the engine itself (the initial stock's selection)
 ENGINE_STREAMS = ("init.select",)
 
-# scratch buffer any stage may use within its own step (no value survives the step)
-SCRATCH = StateField("scratch", "int8", "per-person scratch flags, valid within one step")
-
 
 class Simulation:
     """A run of the model.
@@ -167,7 +164,6 @@ class Simulation:
         mechanism that is off costs no memory); the others now."""
         n, n_hh = self.persons.n, self.households.n
         self.buf = Buffers()
-        self.buf.add(SCRATCH, n)
         self._home_fields: list[StateField] = []
         self._entry_fields: list[StateField] = []
         self.extra_indicators = []

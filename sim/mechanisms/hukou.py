@@ -244,7 +244,7 @@ class Hukou(Mechanism):
 
     def step(self, sim: Any) -> None:
         p, hh, pars, yq = sim.persons, sim.households, sim.pars, sim.yq
-        converted = sim.buf.scratch  # fully written here, read only in this step
+        converted = np.empty(p.n, np.int8)  # a temporary: fully written here, read only here
         draw_conversions(
             sim.key("hukou"),
             p.core,

@@ -241,14 +241,15 @@ def build_network(persons: Persons, places: Places, seed: int, pars,
     none16, none32 = np.empty(0, np.int16), np.empty(0, np.int32)
     _ties(*args, nptr, none16, fptr, none32)  # count (a row holds under 2**31 entries)
     nptr, fptr = _pointers(nptr), _pointers(fptr)
-    near, far = np.empty(nptr[-1], np.int16), np.empty(fptr[-1], np.int32)
+    raw = np.empty(2 * int(nptr[-1]), np.uint8)  # the near offsets' bytes, later their code
+    near, far = raw.view(np.int16), np.empty(fptr[-1], np.int32)
     if near.size + far.size:
         _ties(*args, nptr, near, fptr, far)  # fill: the same counter-based draws
     _unshift(nptr)
     _unshift(fptr)
     near = _sorted_unique_rows(nptr, near)
     far = _sorted_unique_rows(fptr, far)
-    return Network.from_rows(nptr, near, fptr, far)
+    return Network.from_rows(nptr, near, fptr, far, own=raw)
 
 
 def to_networkx(net: Network, max_nodes: int = 200_000):

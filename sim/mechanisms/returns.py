@@ -163,11 +163,11 @@ def draw_returns(
     near_mult,
     spouse_log,
     returned,
-    spell,
 ):
     """Send home the migrants who return this month and mark them in ``returned`` (0/1).
 
-    ``spell`` receives the months away of the spell that ends. Two passes: the hazards read the
+    Returns the months away of the spells that end, summed for men and for women (integer
+    sums: the same with any number of threads). Two passes: the hazards read the
     start-of-month state (a spouse's or a household member's place, whoever else returns this
     month), then the returners are sent home; so the result is the same with any number of
     threads."""
@@ -216,10 +216,16 @@ def draw_returns(
                 h *= np.exp(-spouse_log)  # going home alone parts it
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
-            spell[i] = months_away[i]
+    months_male = 0
+    months_female = 0
     for i in prange(n):
         if returned[i] != 0:
+            if sex[i] == 0:
+                months_male += np.int64(months_away[i])
+            else:
+                months_female += np.int64(months_away[i])
             send_home(i, p)
+    return months_male, months_female
 
 
 class Returns(Mechanism):
@@ -230,7 +236,6 @@ class Returns(Mechanism):
     params = PARAMS
     buffers = (
         StateField("returned", "int8", "1 = went home this month (they do not decide again)"),
-        StateField("spell", "int16", "months of the spell a returner ended"),
     )
     results = (
         Indicator("spell_months_male", "months", "months away of men's completed spells"),
@@ -243,7 +248,7 @@ class Returns(Mechanism):
 
     def step(self, sim: Any) -> None:
         p, hh, pars, yq, buf = sim.persons, sim.households, sim.pars, sim.yq, sim.buf
-        draw_returns(
+        months_male, months_female = draw_returns(
             sim.key("returns"),
             sim.places.hh_start,
             p.core,
@@ -264,16 +269,14 @@ class Returns(Mechanism):
             pars.return_near_mult,
             float(getattr(pars, "return_spouse_log", 0.0)),
             buf.returned,
-            buf.spell,
         )
         idx = flat_nonzero(buf.returned)
         sim.n_returned = idx.size
         male = p.sex[idx] == 0
-        spell = buf.spell[idx].astype(np.int64)
         sc, t = sim.rec.scalars, sim.t
-        sc["spell_months_male"][t] = spell[male].sum()
+        sc["spell_months_male"][t] = months_male
         sc["spells_male"][t] = np.count_nonzero(male)
-        sc["spell_months_female"][t] = spell[~male].sum()
+        sc["spell_months_female"][t] = months_female
         sc["spells_female"][t] = idx.size - sc["spells_male"][t]
         sc["returnee_school_sum"][t] = p.school[idx].sum()
         sim.mech["household"].release_children(sim, idx, settled=False)

@@ -26,13 +26,12 @@ from sim.core.encodings import (
     NO_SECTOR,
     RURAL,
 )
-from sim.core.prefetch import AHEAD, contacts_ahead, prefetch
+from sim.core.prefetch import AHEAD, contact_ring, contacts_ring, prefetch
 from sim.core.rng import uniform
 from sim.core.state import (
     CARER_MIN_AGE,
     CONTACT_CHUNK,
     carer_at_home,
-    contacts_into,
     flat_nonzero,
     is_parent,
 )
@@ -369,9 +368,11 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
     m = who.shape[0]
     beta_net_lam = beta_net / lam
     for ch in prange((m + CONTACT_CHUNK - 1) // CONTACT_CHUNK):  # one contact scratch per chunk
-        buf = np.empty(max_degree, np.int64)
-        for r in range(ch * CONTACT_CHUNK, min(m, (ch + 1) * CONTACT_CHUNK)):
-            _ask_ahead(who, r, m, cn, loc, hh, home_log_income_hh, county, age)
+        ring, ring_n = contact_ring(max_degree)
+        lo, hi = ch * CONTACT_CHUNK, min(m, (ch + 1) * CONTACT_CHUNK)
+        for r in range(lo, hi):
+            cont = _ask_ahead(who, r, lo, hi, m, cn, loc, hh, home_log_income_hh, county, age,
+                              ring, ring_n)
             i = who[r]
             event[i] = EVENT_NONE
             at_home = loc[i] == HOME
@@ -391,7 +392,6 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
                     ec = elder_cost
             saved = (fc + ec) * (1.0 - fam[3])  # kept by staying in the home province
             fmul = 1.0 if saved == 0.0 else np.exp(saved / lam)
-            cont = buf[:contacts_into(i, cn, buf)]
             adj = _network_adjustment(t, e, cont, loc, beta_net_lam, near, fmul)
             nadj = _near_adjustment(t, e, near, fmul)
             sc, sd = _spouse_terms(i, at_home, p, families and not force_move, fam[4])
@@ -475,10 +475,11 @@ def _pick_spouse_or_dest(t, u, sd, sadj, adj, nadj, e, cum, cont, loc, beta_net_
 
 
 @njit(inline="always", cache=True)
-def _ask_ahead(who, k, m, cn, loc, hh, y_home, county, age):
-    """Prefetch the contacts of the deciders ahead (:func:`sim.core.prefetch.contacts_ahead`),
-    and the own fields and household income of those ``2 * AHEAD`` and ``AHEAD`` ahead."""
-    contacts_ahead(who, k, m, cn, loc, loc)
+def _ask_ahead(who, k, lo, hi, m, cn, loc, hh, y_home, county, age, ring, ring_n):
+    """The contacts of the decider ``who[k]`` and the prefetches of those ahead
+    (:func:`sim.core.prefetch.contacts_ring`), and of the own fields and household income of
+    the deciders ``2 * AHEAD`` and ``AHEAD`` ahead."""
+    cont = contacts_ring(who, k, lo, hi, m, cn, loc, loc, ring, ring_n)
     if k + 2 * AHEAD < m:
         j = who[k + 2 * AHEAD]
         prefetch(hh, j)
@@ -486,6 +487,7 @@ def _ask_ahead(who, k, m, cn, loc, hh, y_home, county, age):
         prefetch(age, j)
     if k + AHEAD < m:
         prefetch(y_home, hh[who[k + AHEAD]])
+    return cont
 
 
 @njit(cache=True, parallel=True)

@@ -357,7 +357,7 @@ class Demography(Mechanism):
         key = sim.key("demography")
         was_away = (p.loc != HOME) & (p.hukou == RURAL)
         was_rural = p.hukou == RURAL
-        left = sim.buf.scratch  # fully written here, read only in this step
+        left = np.empty(p.n, np.int8)  # a temporary: fully written here, read only here
         age_and_exit(
             key,
             p.core,

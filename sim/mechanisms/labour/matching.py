@@ -7,9 +7,9 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.encodings import HOME, JOB_INFORMAL, JOB_INSURED, NO_SECTOR, RURAL
-from sim.core.prefetch import contacts_ahead
+from sim.core.prefetch import contact_ring, contacts_ring
 from sim.core.rng import uniform
-from sim.core.state import CONTACT_CHUNK, contacts_into, flat_nonzero
+from sim.core.state import CONTACT_CHUNK, flat_nonzero
 
 
 def match_jobs(
@@ -92,12 +92,12 @@ def _hires(who, key_find, key_job, p, emp_in, sec_in, cn, max_degree, find_sex, 
     m = who.shape[0]
     n_sec = openings.shape[1]
     for ch in prange((m + CONTACT_CHUNK - 1) // CONTACT_CHUNK):  # one contact scratch per chunk
-        buf = np.empty(max_degree, np.int64)
-        for r in range(ch * CONTACT_CHUNK, min(m, (ch + 1) * CONTACT_CHUNK)):
-            contacts_ahead(who, r, m, cn, loc, emp_in)
+        ring, ring_n = contact_ring(max_degree)
+        lo, hi = ch * CONTACT_CHUNK, min(m, (ch + 1) * CONTACT_CHUNK)
+        for r in range(lo, hi):
+            cont = contacts_ring(who, r, lo, hi, m, cn, loc, emp_in, ring, ring_n)
             i = who[r]
             d = loc[i]
-            cont = buf[:contacts_into(i, cn, buf)]
             k = 0
             for a in range(cont.shape[0]):
                 c = cont[a]
