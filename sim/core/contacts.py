@@ -219,16 +219,21 @@ def _decode(n, cn, out):
             t += 1
 
 
+@njit(inline="always", cache=True)
+def _near_count(i, cn):
+    """Number of person ``i``'s near ties (its code read to the escapes' boundary)."""
+    a, ae = near_row(i, cn)
+    k = 0
+    while a < ae:
+        _, a, ae = next_tie(cn[2], a, ae)
+        k += 1
+    return k
+
+
 @njit(cache=True)
 def _near_counts(n, cn, out):
-    code = cn[2]
     for i in range(n):
-        a, ae = near_row(i, cn)
-        k = 0
-        while a < ae:
-            _, a, ae = next_tie(code, a, ae)
-            k += 1
-        out[i + 1] = k
+        out[i + 1] = _near_count(i, cn)
 
 
 @njit(cache=True)
@@ -245,12 +250,8 @@ def _far_blocks(ptr, fbase, fown):
 def _max_degree(n, cn):
     top = 0
     for i in range(n):
-        a, ae = near_row(i, cn)
         b, be = far_row(i, cn)
-        d = be - b
-        while a < ae:
-            _, a, ae = next_tie(cn[2], a, ae)
-            d += 1
+        d = _near_count(i, cn) + be - b
         if d > top:
             top = d
     return top
