@@ -16,7 +16,15 @@ from threads import arrays_by_thread_count, assert_same_arrays
 
 import sim.engine.registry as registry
 from sim import Simulation
-from sim.core.encodings import HOME, JOB_INFORMAL, JOB_INSURED, RURAL, SECTOR_NAMES, URBAN
+from sim.core.encodings import (
+    HOME,
+    JOB_INFORMAL,
+    JOB_INSURED,
+    NO_SECTOR,
+    RURAL,
+    SECTOR_NAMES,
+    URBAN,
+)
 from sim.core.rng import tick_key
 from sim.core.state import PERSON_FIELDS, PersonArrays, Table
 from sim.engine.registry import Params
@@ -83,7 +91,8 @@ class State:
         pods = np.arange(n_dest, dtype=np.int64) if pool_of_dest is None else pool_of_dest
         self.n, self.money = enrol(
             tick_key(1, "insurance.enrol", tick), tick_key(1, "insurance.transfer", tick), p,
-            np.full(n, emp_before, np.int8), np.full(n, wage, np.float32), CONTRIB, HIGH_RISK,
+            np.full(n, 0 if emp_before else NO_SECTOR, np.int8), np.full(n, wage, np.float32),
+            CONTRIB, HIGH_RISK,
             CHANCE, rate_of_flags(RATES), 0.08, pods, np.full(n_dest, portable),
             np.full(n_dest, 100.0), 1.0, self.branches, self.job_months, self.pool,
             self.account, self.months)

@@ -74,7 +74,7 @@ def test_insurance_tally_is_the_state_after_enrolment():
     ins, p, buf, pars = sim.mech["insurance"], sim.persons, sim.buf, sim.pars
     n, money = enrol(
         sim.key("insurance.enrol", 999), sim.key("insurance.transfer", 999), p.core,
-        buf.emp_before, buf.wage, ins.contrib, ins.high_risk, ins.chance, ins.erate,
+        buf.sector_before, buf.wage, ins.contrib, ins.high_risk, ins.chance, ins.erate,
         float(pars.pension_worker_rate), ins.pool_of_dest, ins.portable, ins.benefit,
         float(pars.unemployment_allowance_months_per_year), p.ins_branches,
         p.ins_job_months, p.pension_pool, p.pension_account, p.pension_months)

@@ -148,7 +148,7 @@ def _match(n, find, sector_open, contacts_sector=None, trained=0, informal=0.0, 
     openings[0, :] = sector_open
     no_contacts = Network.from_rows(np.zeros(n + 1, I32), np.zeros(0, np.int16),
                                     np.zeros(n + 1, I32), np.zeros(0, I32)).arrays
-    labour.match_jobs(KEY, tick_key(2, "t", 0), tick_key(3, "t", 0), p, p.employed.copy(),
+    labour.match_jobs(KEY, tick_key(2, "t", 0), tick_key(3, "t", 0), p,
                       p.sector.copy(), no_contacts, 0, np.full((1, 2), find), sexw, openings,
                       np.zeros((1, 5)), 0.0, 0.5, 1.0, np.full(5, informal), minw, insured, 1.0)
     return p.employed, p.sector, p.job

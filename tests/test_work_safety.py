@@ -92,7 +92,7 @@ def _injure(p, wage, hazard_month, months_lost=3, p_home=0.0, enforce=0.0, left=
     emp_before = np.ones(n, np.int8) if emp_before is None else emp_before
     injure(tick_key(1, "work_safety.injury", tick), p, left, pay, wage, paid, remit, hazard,
            months_lost, p_home, enforce, comp_share, remit_share, by_branch, branches,
-           emp_before, event, spell, lost, comp)
+           np.where(emp_before == 1, 0, NO_SECTOR).astype(np.int8), event, spell, lost, comp)
     return {"left": left, "paid": paid, "remit": remit, "event": event, "spell": spell,
             "lost": lost, "pay": pay, "comp": comp}
 

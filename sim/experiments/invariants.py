@@ -32,6 +32,7 @@ from sim.core.encodings import (
     JOB_SELF,
     NO_MOTHER,
     NO_PERSON,
+    NO_SECTOR,
     NO_YEAR,
     RURAL,
     URBAN,
@@ -97,6 +98,8 @@ def check_state(sim: Any, t: int, chk: Checker) -> tuple[int, np.ndarray, np.nda
     chk.need(np.all(p.employed[rural & ~away] == 0), t, "no urban job at home")
     chk.need(np.all(p.months_away[rural & ~away] == 0), t, "no months away at home")
     chk.need(np.all((p.employed == 0) | (p.employed == 1)), t, "employed is 0/1")
+    chk.need(np.array_equal(p.employed == 1, p.sector != NO_SECTOR), t,
+             "a sector iff employed")
     own = (p.job & JOB_SELF) != 0
     chk.need(np.all(rural[own] & away[own] & (p.employed[own] == 0)), t,
              "own-account work only by rural migrants away without a wage job")

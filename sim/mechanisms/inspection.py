@@ -74,7 +74,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.chunks import N_CHUNKS, chunk
-from sim.core.encodings import N_SECTORS, RURAL, SECTOR_NAMES
+from sim.core.encodings import N_SECTORS, NO_SECTOR, RURAL, SECTOR_NAMES
 from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param
 
@@ -268,7 +268,7 @@ def year_inputs(geo, pars) -> dict[str, Any]:
 
 
 @njit(cache=True, parallel=True)
-def tally(p, emp_before, paid):
+def tally(p, sector_before, paid):
     """Employed rural-hukou migrants by sector, those of them unpaid this month, and this
     month's hires (employed now, not at the start of matching): partial counts by fixed chunk
     in parallel (``sim.core.chunks``)."""
@@ -289,7 +289,7 @@ def tally(p, emp_before, paid):
             by_sector[sector[i]] += 1
             if paid[i] == 0:
                 cnt[0] += 1
-            if emp_before[i] == 0:
+            if sector_before[i] == NO_SECTOR:
                 cnt[1] += 1
     tot = c_count.sum(axis=0)
     return c_sector.sum(axis=0), tot[0], tot[1]
@@ -346,7 +346,7 @@ class Inspection(Mechanism):
         sc["inspectors_per_10k"][t] = pars.inspectors_per_10k_workers
         for k, x in enumerate(VIOLATIONS):
             sc[f"detect_{x}"][t] = det[k]
-        by_sector, unpaid, hires = tally(sim.persons.core, sim.buf.emp_before, sim.buf.paid)
+        by_sector, unpaid, hires = tally(sim.persons.core, sim.buf.sector_before, sim.buf.paid)
         base = np.array([getattr(pars, f"arrears_risk_{s}") for s in SECTOR_NAMES])
         sc["arrears_cases"][t] = float(
             (by_sector * base).sum() * max(det[ARREARS] - pars.compliance_arrears, 0.0))

@@ -89,6 +89,7 @@ from sim.core.encodings import (  # noqa: F401  (INS_* re-exported: the branch b
     JOB_INFORMAL,
     JOB_INSURED,
     N_SECTORS,
+    NO_SECTOR,
     RURAL,
     SECTOR_NAMES,
 )
@@ -260,7 +261,7 @@ def _draw_branches(key, i, jb, high_risk, chance):
 
 
 @njit(cache=True, parallel=True)
-def enrol(key_enrol, key_move, p, emp_before, wage, contrib, high_risk, chance, erate_flags,
+def enrol(key_enrol, key_move, p, sector_before, wage, contrib, high_risk, chance, erate_flags,
           pension_rate, pool_of_dest, portable, benefit, allow_per_year, branches, job_months,
           pool, account, months):
     """One month of enrolment, contributions, cash-outs and allowances, and its tally in the
@@ -316,7 +317,7 @@ def enrol(key_enrol, key_move, p, emp_before, wage, contrib, high_risk, chance, 
                 job_months[i] = 0
                 n_mem += months[i] > 0
                 continue
-            if emp_before[i] == 0 or (branches[i] & INS_DRAWN) == 0:  # a job started
+            if sector_before[i] == NO_SECTOR or (branches[i] & INS_DRAWN) == 0:  # a job started
                 branches[i] = _draw_branches(key_enrol, i, job[i], high_risk[sector[i]], chance)
                 job_months[i] = 0
             if job_months[i] < 32000:
@@ -419,7 +420,7 @@ class Insurance(Mechanism):
             self.yearly(sim)
         pars, p, buf = sim.pars, sim.persons, sim.buf
         n, money = enrol(
-            sim.key("insurance.enrol"), sim.key("insurance.transfer"), p.core, buf.emp_before,
+            sim.key("insurance.enrol"), sim.key("insurance.transfer"), p.core, buf.sector_before,
             buf.wage, self.contrib, self.high_risk, self.chance, self.erate,
             float(pars.pension_worker_rate), self.pool_of_dest, self.portable, self.benefit,
             float(pars.unemployment_allowance_months_per_year), p.ins_branches,

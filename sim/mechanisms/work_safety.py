@@ -37,7 +37,7 @@ The injured person
    ``YearInputs.injury_claim_prob``, an outcome of labour inspection,
    ``sim/mechanisms/inspection.py``). **Insured** means: when the ``insurance`` mechanism is
    registered, the worker holds the injury branch (bit ``INS_INJURY`` of ``ins_branches``) of a
-   job held since before this month's matching (``emp_before``); without it, the job carries
+   job held since before this month's matching (``sector_before``); without it, the job carries
    ``JOB_INSURED`` (the combined flag of ``labour``);
 3. goes home with chance ``injury_return_prob`` (draw 2): ``send_home`` as in ``returns``,
    children with them released, mechanism fields reset by ``sim.sent_home`` (``injury_left``
@@ -259,7 +259,7 @@ def injure(
     remit_share,
     by_branch,
     branches,
-    emp_before,
+    sector_before,
     event,
     spell,
     lost_wage,
@@ -270,7 +270,7 @@ def injure(
 
     ``hazard[sector, trained, informal]`` is the monthly hazard (:func:`hazard_table`). With
     ``by_branch`` a job is insured when the person holds ``INS_INJURY`` in ``branches`` and was
-    employed before this month's matching (``emp_before``; a same-month hire is not yet
+    employed before this month's matching (``sector_before``; a same-month hire is not yet
     enrolled); otherwise when the job carries ``JOB_INSURED``. A compensated person is owed
     ``comp_share`` times the lost wage a month (``injury_pay``), of which ``remit_share`` is
     added to ``remit`` in the month of the injury and each later month off work (``comp_remit``
@@ -307,7 +307,7 @@ def injure(
         if uniform(key, i, 0) >= hazard[sector[i], trained[i], jb & JOB_INFORMAL]:
             continue
         if by_branch:
-            insured = emp_before[i] == 1 and (branches[i] & INS_INJURY) != 0
+            insured = sector_before[i] != NO_SECTOR and (branches[i] & INS_INJURY) != 0
         else:
             insured = (jb & JOB_INSURED) != 0
         ev = EV_INJURED
@@ -402,7 +402,7 @@ class WorkSafety(Mechanism):
             float(pars.remit_share),
             by_branch,
             branches,
-            buf.emp_before,
+            buf.sector_before,
             buf.injury_event,
             buf.injury_spell,
             buf.injury_wage,

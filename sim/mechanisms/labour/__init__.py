@@ -439,8 +439,8 @@ class Matching(Mechanism):
     name = "matching"
     doc = "separations and hires by sector, newcomers included; a month more away"
     buffers = (
-        StateField("emp_before", "int8", "employed at the start of matching"),
-        StateField("sector_before", "int8", "sector at the start of matching"),
+        StateField("sector_before", "int8",
+                   "sector at the start of matching (NO_SECTOR: no job then)"),
     )
     streams = ("labour.separation", "labour.hire", "labour.job")
 
@@ -455,14 +455,12 @@ class Matching(Mechanism):
         find, openings, layoff, _ = job_chances(sim.demand, present, working, pars)
         sexw = sex_weights(pars)
         find_sex = sex_job_chance(find, openings, sexw)
-        buf.emp_before[:] = p.employed
         buf.sector_before[:] = p.sector
         match_jobs(
             sim.key("labour.separation", tick),
             sim.key("labour.hire", tick),
             sim.key("labour.job", tick),
             p.core,
-            buf.emp_before,
             buf.sector_before,
             sim.network.arrays,
             sim.network.max_degree,

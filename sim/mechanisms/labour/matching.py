@@ -17,7 +17,6 @@ def match_jobs(
     key_find,
     key_job,
     p,
-    emp_in,
     sec_in,
     cn,
     max_degree,
@@ -33,27 +32,28 @@ def match_jobs(
     insured_prob,
     train_boost,
 ):
-    """Separations and hires from start-of-step status (``emp_in``/``sec_in``, also what
-    contacts are read from) into ``emp_out``/``sec_out``; a hire draws its sector from openings
-    weighted by the seeker's sex (``sexw``, employers' sex mix by sector) and up by contacts
-    working in each sector, then the job's informality and minimum-wage coverage and, for
-    formal jobs, social insurance (bit flags in ``job``). ``find_sex`` is the chance of a job by
-    destination and sex. Training raises the chance of finding a job.
+    """Separations and hires from start-of-step status (``sec_in``: the sector, NO_SECTOR
+    without a job; also what contacts are read from) into ``p.employed``/``p.sector``; a hire
+    draws its sector from openings weighted by the seeker's sex (``sexw``, employers' sex mix
+    by sector) and up by contacts working in each sector, then the job's informality and
+    minimum-wage coverage and, for formal jobs, social insurance (bit flags in ``job``).
+    ``find_sex`` is the chance of a job by destination and sex. Training raises the chance of
+    finding a job.
 
     Two passes, as the decisions: :func:`_separations` (every person: separations, and which
     migrants seek a job), then :func:`_hires` over the seekers, prefetching their contact lists
     and the contacts' state a few seekers ahead. The draws are those of one pass."""
-    seeking = _separations(key_sep, p, emp_in, sec_in, layoff, sep)
-    _hires(flat_nonzero(seeking), key_find, key_job, p, emp_in, sec_in, cn, max_degree,
+    seeking = _separations(key_sep, p, sec_in, layoff, sep)
+    _hires(flat_nonzero(seeking), key_find, key_job, p, sec_in, cn, max_degree,
            find_sex, sexw, openings, net_boost, sector_pull, informal_prob, minwage_prob,
            insured_prob, train_boost)
 
 
 @njit(cache=True, parallel=True)
-def _separations(key_sep, p, emp_in, sec_in, layoff, sep):
-    """Pass 1: start-of-step status copied to ``p.employed``/``p.sector``; employed migrants
-    separate with chance ``sep`` plus the layoff chance; returns 1 for the migrants without a
-    job at the start (the seekers)."""
+def _separations(key_sep, p, sec_in, layoff, sep):
+    """Pass 1 (``p.employed``/``p.sector`` hold the start-of-step status, ``sec_in``):
+    employed migrants separate with chance ``sep`` plus the layoff chance; returns 1 for the
+    migrants without a job at the start (the seekers)."""
     loc = p.loc
     hukou = p.hukou
     emp_out = p.employed
@@ -63,12 +63,10 @@ def _separations(key_sep, p, emp_in, sec_in, layoff, sep):
     seeking = np.empty(n, np.int8)
     for i in prange(n):
         d = loc[i]
-        emp_out[i] = emp_in[i]
-        sec_out[i] = sec_in[i]
         seeking[i] = 0
         if d == HOME or hukou[i] != RURAL:
             continue
-        if emp_in[i] == 1:
+        if sec_in[i] != NO_SECTOR:
             if uniform(key_sep, i, 0) < sep + layoff[d, sec_in[i]]:
                 emp_out[i] = 0
                 sec_out[i] = NO_SECTOR
@@ -79,7 +77,7 @@ def _separations(key_sep, p, emp_in, sec_in, layoff, sep):
 
 
 @njit(cache=True, parallel=True)
-def _hires(who, key_find, key_job, p, emp_in, sec_in, cn, max_degree, find_sex, sexw,
+def _hires(who, key_find, key_job, p, sec_in, cn, max_degree, find_sex, sexw,
            openings, net_boost, sector_pull, informal_prob, minwage_prob, insured_prob,
            train_boost):
     """Pass 2: the seekers ``who`` find a job or not (see :func:`match_jobs`)."""
@@ -95,13 +93,13 @@ def _hires(who, key_find, key_job, p, emp_in, sec_in, cn, max_degree, find_sex, 
         ring, ring_n = contact_ring(max_degree)
         lo, hi = ch * CONTACT_CHUNK, min(m, (ch + 1) * CONTACT_CHUNK)
         for r in range(lo, hi):
-            cont = contacts_ring(who, r, lo, hi, m, cn, loc, emp_in, ring, ring_n)
+            cont = contacts_ring(who, r, lo, hi, m, cn, loc, sec_in, ring, ring_n)
             i = who[r]
             d = loc[i]
             k = 0
             for a in range(cont.shape[0]):
                 c = cont[a]
-                if loc[c] == d and emp_in[c] == 1:
+                if loc[c] == d and sec_in[c] != NO_SECTOR:
                     k += 1
             x = sex[i]
             f = 1.0 - (1.0 - find_sex[d, x]) ** (1.0 + net_boost * min(k, 4))
@@ -109,7 +107,7 @@ def _hires(who, key_find, key_job, p, emp_in, sec_in, cn, max_degree, find_sex, 
                 f = min(1.0, f * (1.0 + train_boost))
             if uniform(key_find, i, 0) >= f:
                 continue
-            n_by = _contacts_by_sector(d, cont, loc, emp_in, sec_in, n_sec)
+            n_by = _contacts_by_sector(d, cont, loc, sec_in, n_sec)
             total = 0.0
             for s in range(n_sec):
                 total += openings[d, s] * sexw[s, x] * (1.0 + sector_pull * n_by[s])
@@ -136,12 +134,12 @@ def _hires(who, key_find, key_job, p, emp_in, sec_in, cn, max_degree, find_sex, 
 
 
 @njit(inline="always", cache=True)
-def _contacts_by_sector(d, cont, loc, emp, sec, n_sec):
+def _contacts_by_sector(d, cont, loc, sec, n_sec):
     """The contacts ``cont`` employed at destination ``d``, by sector (one pass over the
     contact list, for the hires of the month only)."""
     k = np.zeros(n_sec, np.int64)
     for a in range(cont.shape[0]):
         c = cont[a]
-        if loc[c] == d and emp[c] == 1 and sec[c] >= 0:
+        if loc[c] == d and sec[c] >= 0:
             k[sec[c]] += 1
     return k
