@@ -17,6 +17,7 @@ import sim.engine.registry as registry
 from sim import Simulation
 from sim.core.encodings import NO_YEAR, RURAL
 from sim.core.rng import tick_key
+from sim.core.state import PERSON_FIELDS, Persons
 from sim.mechanisms.elders import (
     CHILD_RESULTS,
     MAX_ELDERS,
@@ -54,8 +55,9 @@ def test_elders_at_the_start_follow_the_ratio():
 def test_aged_out_persons_become_elders_and_elders_die():
     elder_by = np.full((3, MAX_ELDERS), NO_YEAR, np.int16)
     elder_by[1, 0] = 1930
-    hh = np.array([0, 1, 1, 2, 2, 2], np.int32)
-    add_elders(np.array([0, 1, 3, 4, 5], np.int64), hh, elder_by, 1935)
+    p = Persons.allocate(6, PERSON_FIELDS)
+    p.hh = np.array([0, 1, 1, 2, 2, 2])
+    add_elders(np.array([0, 1, 3, 4, 5], np.int64), p.core, elder_by, 1935)
     assert list(elder_by[0]) == [1935, NO_YEAR]
     assert list(elder_by[1]) == [1930, 1935]
     assert list(elder_by[2]) == [1935, 1935]  # the third has no place
@@ -86,13 +88,13 @@ def test_left_behind_counts_by_household():
     """Household 0: elder, one member away, one aged 30 at home -> with a migrant, not left
     behind. Household 1: elder in need, the only member away -> left behind, alone. Household
     2: two elders, the member at home is 70 (an elder's age) -> no carer, nobody away."""
-    from sim.core.state import PERSON_FIELDS, PersonArrays, Table
 
-    t = Table.allocate(4, PERSON_FIELDS)
+
+    t = Persons.allocate(4, PERSON_FIELDS)
     t.hukou[:] = RURAL
     t.loc[:] = [3, -1, 5, -1]
     t.age[:] = [30, 30, 40, 70]
-    p = PersonArrays(*(getattr(t, f.name) for f in PERSON_FIELDS))
+    p = t.core
     hh_start = np.array([0, 2, 3, 4], np.int64)
     elder_by = np.array([[1930, NO_YEAR], [1930, NO_YEAR], [1930, 1931]], np.int16)
     need = np.array([0, 1, 1], np.int8)

@@ -18,7 +18,7 @@ import sim.engine.registry as registry
 from sim import Simulation
 from sim.core.encodings import HOME, RURAL
 from sim.core.rng import tick_key
-from sim.core.state import PERSON_FIELDS, PersonArrays, Table
+from sim.core.state import PERSON_FIELDS, Persons
 from sim.engine.registry import Params
 from sim.experiments.invariants import run_checked
 from sim.experiments.scenario import load_scenario
@@ -47,13 +47,13 @@ ON = {"ent_start_rate_year": 0.05}  # high, so a tiny run has many businesses
 
 def _population(n=N, age=30, first_year=1998):
     """n rural persons at home in one county, in households of two."""
-    t = Table.allocate(n, PERSON_FIELDS)
+    t = Persons.allocate(n, PERSON_FIELDS)
     t.hukou[:] = RURAL
     t.age[:] = age
     t.loc[:] = HOME
-    t.hh[:] = np.arange(n) // 2
+    t.hh = np.arange(n) // 2
     t.first_year[:] = first_year
-    p = PersonArrays(*(getattr(t, f.name) for f in PERSON_FIELDS))
+    p = t.core
     hh_start = np.arange(0, n + 1, 2, dtype=np.int64)
     county_start = np.array([0, n], np.int64)
     return p, hh_start, county_start

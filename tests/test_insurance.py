@@ -26,7 +26,7 @@ from sim.core.encodings import (
     URBAN,
 )
 from sim.core.rng import tick_key
-from sim.core.state import PERSON_FIELDS, PersonArrays, Table
+from sim.core.state import PERSON_FIELDS, Persons
 from sim.engine.registry import Params
 from sim.experiments.invariants import run_checked
 from sim.experiments.scenario import load_scenario
@@ -61,7 +61,7 @@ AGENTS, SEED, START, YEARS = 3000, 2, 1998, 6
 
 
 def _population(n=N, job=JOB_INSURED, sector=SERVICES, loc=0):
-    t = Table.allocate(n, PERSON_FIELDS)
+    t = Persons.allocate(n, PERSON_FIELDS)
     t.hukou[:] = RURAL
     t.age[:] = 30
     t.loc[:] = loc
@@ -69,7 +69,7 @@ def _population(n=N, job=JOB_INSURED, sector=SERVICES, loc=0):
     t.employed[:] = 1 if loc != HOME else 0
     t.sector[:] = sector
     t.job[:] = job
-    return PersonArrays(*(getattr(t, f.name) for f in PERSON_FIELDS))
+    return t.core
 
 
 class State:

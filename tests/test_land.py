@@ -14,7 +14,7 @@ from sim import Simulation
 from sim.core import land
 from sim.core.encodings import HOME, RURAL, VACANT
 from sim.core.params import ParamError
-from sim.core.state import rural_members
+from sim.core.state import PERSON_FIELDS, Persons, rural_members
 from sim.engine import checkpoint as ck
 from sim.mesa import land as mesa_land
 
@@ -25,27 +25,29 @@ def _toy():
     """Three households: 0 with three workers and 6 mu, 1 an empty homestead still holding
     1 mu (a household that died out), 2 with two workers and 4 mu; one free slot in each."""
     hh_start = np.array([0, 4, 7, 10])
-    hh = np.repeat(np.arange(3), np.diff(hh_start)).astype(np.int32)
-    hukou = np.full(10, VACANT, np.int8)
-    hukou[[0, 1, 2, 7, 8]] = RURAL
-    loc = np.full(10, HOME, np.int16)
+    p = Persons.allocate(10, PERSON_FIELDS)
+    p.hh = np.repeat(np.arange(3), np.diff(hh_start))
+    p.hukou[:] = VACANT
+    p.hukou[[0, 1, 2, 7, 8]] = RURAL
+    p.loc[:] = HOME
     stock = np.array([6.0, 1.0, 4.0], np.float32)
-    return hh_start, hh, loc, hukou, stock
+    return hh_start, p, stock
 
 
 def test_split_divides_by_hand():
-    hh_start, hh, loc, hukou, stock = _toy()
+    hh_start, p, stock = _toy()
     # a couple sets up in the empty homestead: he from household 0 (6 mu / 3 workers), she
     # from household 2 (4 mu / 2 workers); a third person marries into household 2's free slot
     src, dst = np.array([1, 7, 2]), np.array([4, 5, 9])
-    moved = land.split_land(src, dst, hh_start, hh, loc, hukou, stock)
+    moved = land.split_land(src, dst, hh_start, p.core, stock)
     assert moved == pytest.approx(4.0)
     np.testing.assert_allclose(stock, [4.0, 5.0, 2.0])
     assert float(stock.sum()) == pytest.approx(11.0)
 
 
 def test_mesa_split_matches_the_kernel():
-    hh_start, hh, loc, hukou, stock = _toy()
+    hh_start, p, stock = _toy()
+    hh, hukou = p.hh, p.hukou
     houses = [SimpleNamespace(members=[], land_stock=np.float32(s)) for s in stock]
     people = []
     for i in range(10):
@@ -54,7 +56,7 @@ def test_mesa_split_matches_the_kernel():
         people.append(x)
     moves = [(people[1], people[4]), (people[7], people[5]), (people[2], people[9])]
     mesa_land.split(None, SimpleNamespace(land_tenure="fixed"), moves)
-    land.split_land(np.array([1, 7, 2]), np.array([4, 5, 9]), hh_start, hh, loc, hukou, stock)
+    land.split_land(np.array([1, 7, 2]), np.array([4, 5, 9]), hh_start, p.core, stock)
     assert [float(h.land_stock) for h in houses] == [float(s) for s in stock]
     before = [float(h.land_stock) for h in houses]
     mesa_land.split(None, SimpleNamespace(land_tenure="readjusted"), moves)

@@ -22,7 +22,7 @@ from sim.core.state import (
     HOUSEHOLD_FIELDS,
     PERSON_FIELDS,
     HouseholdArrays,
-    PersonArrays,
+    Persons,
     Table,
     child_place,
 )
@@ -204,7 +204,7 @@ def test_invariants_hold_with_the_life_course():
 
 def _family(n=8):
     """One household of ``n`` places: a mother (0), her husband (1), a grandmother (2)."""
-    p = Table.allocate(n, PERSON_FIELDS)
+    p = Persons.allocate(n, PERSON_FIELDS)
     p.hukou[:3] = RURAL
     p.age[:3] = (30, 32, 60)
     p.sex[:3] = (FEMALE, MALE, FEMALE)
@@ -213,7 +213,7 @@ def _family(n=8):
     h.child_by[0, :2] = (1995, 1999)
     h.child_mother[0, :2] = 0
     h.n_children[0] = 2
-    pa = PersonArrays(*(getattr(p, f.name) for f in PERSON_FIELDS))
+    pa = p.core
     ha = HouseholdArrays(*(getattr(h, f.name) for f in HOUSEHOLD_FIELDS))
     return pa, ha, np.array([0, n], np.int64)
 

@@ -34,7 +34,10 @@ def persons(n, loc=HOME, age=30, school=1, sex=0, **fields):
     p.hukou[:] = RURAL
     p.dist[:] = -1 if loc == HOME else 3
     for k, v in fields.items():
-        getattr(p, k)[:] = v
+        if k == "hh":
+            p.hh = np.asarray(v)
+        else:
+            getattr(p, k)[:] = v
     return p.core
 
 

@@ -27,7 +27,7 @@ from sim.core.encodings import (
     SECTOR_NAMES,
 )
 from sim.core.rng import tick_key
-from sim.core.state import PERSON_FIELDS, PersonArrays, Table
+from sim.core.state import PERSON_FIELDS, Persons
 from sim.engine.registry import Params
 from sim.experiments.invariants import run_checked
 from sim.mechanisms.work_safety import (
@@ -54,7 +54,7 @@ AGENTS, SEED, START, YEARS = 3000, 2, 2000, 4
 def _population(n=N, sector=0, insured_every=2):
     """n rural migrants at destination 0, all employed in ``sector``; every
     ``insured_every``-th job insured, the others informal."""
-    t = Table.allocate(n, PERSON_FIELDS)
+    t = Persons.allocate(n, PERSON_FIELDS)
     t.hukou[:] = RURAL
     t.age[:] = 30
     t.loc[:] = 0
@@ -65,7 +65,7 @@ def _population(n=N, sector=0, insured_every=2):
     t.job[:] = JOB_INFORMAL
     t.job[::insured_every] = JOB_INSURED
     t.first_year[:] = 1998
-    p = PersonArrays(*(getattr(t, f.name) for f in PERSON_FIELDS))
+    p = t.core
     wage = np.full(n, 500.0, np.float32)
     return p, wage
 

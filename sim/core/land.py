@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.state import rural_members
+from sim.core.state import household, rural_members
 
 TENURES = ("readjusted", "fixed")
 
@@ -68,17 +68,19 @@ def land_per_worker(h, hh_start, loc, hukou, land_pw, land, fixed):
 
 
 @njit(cache=True)
-def split_land(src, dst, hh_start, hh, loc, hukou, land):
+def split_land(src, dst, hh_start, p, land):
     """Moves ``src[k] -> dst[k]`` (person slots, before they happen): a mover whose new
     household holds no registered rural worker (an empty homestead: a split) takes the share
     T_from / workers_from of the land of the household left. Serial, in the order given, with
     the counts taken before any move, so the result does not depend on threads; returns the
     mu moved."""
+    loc = p.loc
+    hukou = p.hukou
     n = src.shape[0]
     h_from = np.empty(n, np.int64)
     share = np.zeros(n, np.float64)
     for k in range(n):
-        a, b = hh[src[k]], hh[dst[k]]
+        a, b = household(p, src[k]), household(p, dst[k])
         h_from[k] = a
         n_to, _ = rural_members(hh_start, b, loc, hukou)
         if a == b or n_to > 0:
@@ -89,7 +91,8 @@ def split_land(src, dst, hh_start, hh, loc, hukou, land):
     for k in range(n):
         if share[k] > 0.0:
             land[h_from[k]] = np.float32(np.float64(land[h_from[k]]) - share[k])
-            land[hh[dst[k]]] = np.float32(np.float64(land[hh[dst[k]]]) + share[k])
+            b = household(p, dst[k])
+            land[b] = np.float32(np.float64(land[b]) + share[k])
             moved += share[k]
     return moved
 

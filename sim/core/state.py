@@ -45,7 +45,8 @@ PERSON_FIELDS = (
     StateField("sex", "int8", "MALE/FEMALE"),
     StateField("school", "int8", "highest schooling level, 0..N_SCHOOL-1"),
     StateField("trained", "int8", "1 = vocational or skills training"),
-    StateField("hh", "int32", "household index"),
+    StateField("hh_off", "uint8",
+               "household index less that of the slot's block (``Persons.hh_base``)"),
     StateField("county", "int16", "global county id of home (about 2,860 counties)"),
     StateField("loc", "int16", "HOME or destination id", HOME, home=HOME),
     StateField("hukou", "int8", "RURAL, URBAN (converted at destination) or VACANT slot",
@@ -79,9 +80,36 @@ HOUSEHOLD_FIELDS = (
 )
 
 
-# the kernels take the core state whole: one numba-compatible named tuple of arrays each
-PersonArrays = namedtuple("PersonArrays", [f.name for f in PERSON_FIELDS])
+# the kernels take the core state whole: one numba-compatible named tuple of arrays each; the
+# persons' also carries ``hh_base``, the household index of each block of HH_BLOCK slots
+PersonArrays = namedtuple("PersonArrays", [f.name for f in PERSON_FIELDS] + ["hh_base"])
 HouseholdArrays = namedtuple("HouseholdArrays", [f.name for f in HOUSEHOLD_FIELDS])
+
+# A slot's household never changes and households are runs of slots, so within a block of 256
+# slots the households differ from the block's first by at most 255: one int64 base a block
+# and a uint8 offset a slot give the household (1 byte a slot instead of an int32's 4).
+HH_SHIFT = 8
+HH_BLOCK = 1 << HH_SHIFT
+
+
+@njit(inline="always", cache=True)
+def household(p, i):
+    """Household index of slot ``i`` of ``p`` (:data:`PersonArrays`)."""
+    return p.hh_base[i >> HH_SHIFT] + np.int64(p.hh_off[i])
+
+
+@njit(cache=True)
+def _encode_households(hh, base, off):
+    """Fill ``base``/``off`` from the household index ``hh``; returns the first slot whose
+    household is below its block's first or more than 255 above it (-1: none)."""
+    for i in range(hh.shape[0]):
+        if (i & (HH_BLOCK - 1)) == 0:
+            base[i >> HH_SHIFT] = hh[i]
+        d = np.int64(hh[i]) - base[i >> HH_SHIFT]
+        if d < 0 or d > 255:
+            return i
+        off[i] = d
+    return -1
 
 
 @njit(cache=True)  # not inlined: numba 0.68 loses writes through p.x inlined in a prange
@@ -252,12 +280,39 @@ class Table:
 
 
 class Persons(Table):
-    """Per-person arrays (length n_persons): ``PERSON_FIELDS`` plus mechanisms' fields."""
+    """Per-person arrays (length n_persons): ``PERSON_FIELDS`` plus mechanisms' fields, and
+    ``hh_base`` (int64, one a block of ``HH_BLOCK`` slots) under the household index."""
+
+    def __init__(self, **arrays: np.ndarray):
+        super().__init__(**arrays)
+        self.hh_base = np.zeros(((self.n - 1) >> HH_SHIFT) + 1 if self.n else 0, np.int64)
 
     @property
     def core(self) -> PersonArrays:
         """The core fields as one :data:`PersonArrays`, the form the kernels take."""
-        return PersonArrays(*(getattr(self, f.name) for f in PERSON_FIELDS))
+        return PersonArrays(*(getattr(self, f.name) for f in PERSON_FIELDS), self.hh_base)
+
+    @property
+    def hh(self) -> np.ndarray:
+        """Household index of each slot (int64, decoded: a read-only copy; set it whole with
+        ``persons.hh = ...``)."""
+        a = self.hh_base[np.arange(self.n, dtype=np.int64) >> HH_SHIFT] + self.hh_off
+        a.setflags(write=False)
+        return a
+
+    @hh.setter
+    def hh(self, hh: np.ndarray) -> None:
+        hh = np.asarray(hh, np.int64)
+        if hh.shape != (self.n,):
+            raise ValueError(f"hh has shape {hh.shape}, the table {self.n} rows")
+        bad = _encode_households(hh, self.hh_base, self.hh_off)
+        if bad >= 0:
+            raise ValueError(f"slot {bad}: household {hh[bad]} is outside [first, first + 255] "
+                             f"of its block of {HH_BLOCK} slots (slots must be sorted by "
+                             "household)")
+
+    def nbytes(self) -> int:
+        return super().nbytes() + self.hh_base.nbytes
 
 
 class Households(Table):
@@ -324,7 +379,7 @@ def families(pars) -> bool:
 @njit(inline="always", cache=True)
 def _mother_of_child_in(m, hh_start, p, hs):
     """Person ``m`` has a child under 15 in her household's table."""
-    h = p.hh[m]
+    h = household(p, m)
     if hs.n_children[h] == 0:
         return False
     off = m - hh_start[h]

@@ -151,6 +151,7 @@ def state_arrays(sim: Simulation) -> dict[str, np.ndarray]:
     for t in ("persons", "households", "buf"):
         tab = getattr(sim, t)
         out.update({f"{t}.{k}": getattr(tab, k) for k in tab.names})
+    out["persons.hh_base"] = sim.persons.hh_base  # the household index's block bases
     for t in ("places", "network", "rec"):
         obj = getattr(sim, t)
         for f in dataclasses.fields(obj):

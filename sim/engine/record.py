@@ -119,9 +119,8 @@ def provinces(sim: Any) -> tuple[np.ndarray, np.ndarray]:
     """(rural migrants by province of origin, converted persons by province of residence), in
     agents, counted in December. A migrant's origin is the province of the household where
     they are registered; a converted person lives at a destination, in its province."""
-    p = sim.persons
     return tally_provinces(
-        p.loc, p.hukou, p.hh, sim.hh_prov, np.asarray(sim.geo.dest_prov), sim.geo.n_prov
+        sim.persons.core, sim.hh_prov, np.asarray(sim.geo.dest_prov), sim.geo.n_prov
     )
 
 

@@ -18,6 +18,7 @@ from sim.core.encodings import (
     RURAL,
     URBAN,
 )
+from sim.core.state import household
 
 PROFILE = (
     "male",
@@ -171,11 +172,13 @@ def tally_pay(loc, wage, paid, remit, job, contrib, minw, to_2005, edges):
 
 
 @njit(cache=True)
-def tally_provinces(loc, hukou, hh, hh_prov, dest_prov, n_prov):
+def tally_provinces(p, hh_prov, dest_prov, n_prov):
     """One serial pass over persons (December): rural-hukou migrants (away, as in the migrant
     stock) by the province of their household, where they are registered, and converted
     (urban-hukou) persons by the province where they live. Integer counts: the same with any
     number of threads."""
+    loc = p.loc
+    hukou = p.hukou
     by_origin = np.zeros(n_prov, np.int64)
     settled = np.zeros(n_prov, np.int64)
     for i in range(loc.shape[0]):
@@ -183,7 +186,7 @@ def tally_provinces(loc, hukou, hh, hh_prov, dest_prov, n_prov):
         if d == HOME:
             continue
         if hukou[i] == RURAL:
-            by_origin[hh_prov[hh[i]]] += 1
+            by_origin[hh_prov[household(p, i)]] += 1
         elif hukou[i] == URBAN:
             settled[dest_prov[d]] += 1
     return by_origin, settled

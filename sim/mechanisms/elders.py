@@ -41,7 +41,14 @@ from sim.core.encodings import HOME, NO_YEAR, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import CARER_MIN_AGE, CHILD_BEHIND, carer_at_home, child_place, families
+from sim.core.state import (
+    CARER_MIN_AGE,
+    CHILD_BEHIND,
+    carer_at_home,
+    child_place,
+    families,
+    household,
+)
 
 MAX_ELDERS = 2  # elders a household keeps (the parents' generation)
 MAX_ELDER_AGE = 100  # an elder of this age leaves (the hazard makes it rare)
@@ -130,7 +137,7 @@ class Elders(Mechanism):
             m30, g = float(pars.mortality_30), float(pars.mortality_gompertz)
             age_elders(sim.key("elders.death", year), hs.elder_by, year, m30, g)
             aged = getattr(sim, "aged_out", np.zeros(0, np.int64))
-            add_elders(aged, sim.persons.hh, hs.elder_by, year - int(pars.exit_age))
+            add_elders(aged, sim.persons.core, hs.elder_by, year - int(pars.exit_age))
             self._need(sim, year, pars)
         if sim.month == 12:
             counts = left_behind(sim.places.hh_start, sim.persons.core,
@@ -202,11 +209,11 @@ def age_elders(key, elder_by, year, m30, gompertz):
 
 
 @njit(cache=True)
-def add_elders(aged, hh, elder_by, birth_year):
+def add_elders(aged, p, elder_by, birth_year):
     """The persons ``aged`` (rural-hukou, just aged out) become elders of their households
     where a place is free (serial: two in one household take the places in index order)."""
     for i in aged:
-        h = hh[i]
+        h = household(p, i)
         for k in range(MAX_ELDERS):
             if elder_by[h, k] == NO_YEAR:
                 elder_by[h, k] = birth_year

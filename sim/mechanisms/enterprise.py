@@ -71,6 +71,7 @@ from sim.core.encodings import HOME, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
+from sim.core.state import household
 
 UNIT_RMB = 10.0  # RMB (2000 prices) per unit of ``savings``
 SAVINGS_CAP = 30000  # units: 300,000 RMB
@@ -221,7 +222,6 @@ def businesses(keys, year, p, county_start, hh_start, tve, savings, years_away, 
     hukou = p.hukou
     loc = p.loc
     age = p.age
-    hh = p.hh
     for c in prange(county_start.shape[0] - 1):
         lo, hi = county_start[c], county_start[c + 1]
         started = by_ret = ended = hired = 0
@@ -237,7 +237,8 @@ def businesses(keys, year, p, county_start, hh_start, tve, savings, years_away, 
                     biz_months[i] = 0
                     biz_jobs[i] = 0
                     ended += 1
-                    for j in range(hh_start[hh[i]], hh_start[hh[i] + 1]):
+                    h_i = household(p, i)
+                    for j in range(hh_start[h_i], hh_start[h_i + 1]):
                         if n <= 0:
                             break
                         if biz_jobs[j] == HIRED:
@@ -263,7 +264,8 @@ def businesses(keys, year, p, county_start, hh_start, tve, savings, years_away, 
             started += 1
             if p.first_year[i] >= 0:
                 by_ret += 1
-            hired += _hire_household(p, hh_start, hh[i], tve, biz_months, biz_jobs, biz_jobs[i])
+            hired += _hire_household(p, hh_start, household(p, i), tve, biz_months, biz_jobs,
+                                     biz_jobs[i])
         jobs = 0  # 4. the county's jobs and hires balanced
         held = 0
         for i in range(lo, hi):

@@ -32,6 +32,7 @@ from sim.core.state import (
     CHILD_HOME,
     child_place,
     families,
+    household,
     is_parent,
     rural_members,
 )
@@ -229,17 +230,16 @@ def resolve_departures(hh_start, p, cand, event, keep_one):
     then younger first; a household with several workers keeps one at home. ``cand`` lists the
     persons with a departure (event 1) in increasing order; the others' events are cancelled.
     Onward moves (event 2) are individual and untouched."""
-    hh = p.hh
     school = p.school
     age = p.age
     loc = p.loc
     hukou = p.hukou
     k = 0
     while k < cand.shape[0]:
-        h = hh[cand[k]]
+        h = household(p, cand[k])
         best = cand[k]
         m = k + 1
-        while m < cand.shape[0] and hh[cand[m]] == h:
+        while m < cand.shape[0] and household(p, cand[m]) == h:
             i = cand[m]
             if school[i] > school[best] or (school[i] == school[best] and age[i] < age[best]):
                 best = i
@@ -257,12 +257,11 @@ def children_follow(key_u, cand, event, hh_start, p, hs, p_bring_dest, new_loc, 
                     families):
     """Children of a departing parent follow with the destination's chance (a parent:
     ``sim.core.state.is_parent``)."""
-    hh = p.hh
     kids_with = hs.kids_with
     for i in cand:
         if event[i] != EVENT_DEPART:
             continue
-        h = hh[i]
+        h = household(p, i)
         if kids_with[h] >= 0 or not is_parent(i, h, hh_start, p, hs, age_lo, age_hi, families):
             continue
         if uniform(key_u, i, 0) < p_bring_dest[new_loc[i]]:
@@ -274,12 +273,11 @@ def release_children(idx, p, hs, settled):
     """Children come home with the persons ``idx`` returning (or leaving); with one who settles
     they become urban residents and leave the rural household. Returns the children who
     left."""
-    hh = p.hh
     kids_with = hs.kids_with
     n_children = hs.n_children
     gone = 0
     for i in idx:
-        h = hh[i]
+        h = household(p, i)
         if kids_with[h] == i:
             kids_with[h] = NO_PERSON
             if settled:  # the children become urban residents with their parent

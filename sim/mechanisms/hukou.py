@@ -24,7 +24,7 @@ from sim.core.land import is_fixed, land_per_worker
 from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.core.state import flat_nonzero
+from sim.core.state import flat_nonzero, household
 
 PARAMS = (
     Param(
@@ -189,7 +189,6 @@ def draw_conversions(
     employed = p.employed
     months_away = p.months_away
     school = p.school
-    hh = p.hh
     county = p.county
     land_pw = hs.land_mu_per_worker
     land = hs.land_mu
@@ -202,7 +201,7 @@ def draw_conversions(
         tier = dest_tier[d]
         if tier == 3 and school[i] < 2:
             continue
-        lpw = land_per_worker(hh[i], hh_start, loc, hukou, land_pw, land, fixed)
+        lpw = land_per_worker(household(p, i), hh_start, loc, hukou, land_pw, land, fixed)
         rel = lpw / mean_land_prov[county_prov[county[i]]]
         r = rate_month_dest[d] * np.exp(-land_attach * rel)
         if uniform(key, i, 0) < r:

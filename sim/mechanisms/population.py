@@ -26,6 +26,8 @@ from sim.core.params import Param
 from sim.core.rng import uniform_array
 from sim.core.schedules import children_expected, fertility_weights
 from sim.core.state import (
+    HH_BLOCK,
+    HH_SHIFT,
     HOUSEHOLD_FIELDS,
     PERSON_FIELDS,
     Households,
@@ -327,7 +329,8 @@ def build_population(
     persons = Persons.allocate(capacity, PERSON_FIELDS)  # vacant slots at the fill values
     _lay_out(hh_slots, hh_workers, hh_county, age, sex, school, trained.view(np.int8), spouse,
              persons.age, persons.sex, persons.school, persons.trained.view(np.int8),
-             persons.spouse, persons.hukou, persons.hh, persons.county, RURAL)
+             persons.spouse, persons.hukou, persons.hh_base, persons.hh_off, persons.county,
+             RURAL)
     del age, sex, school, trained, spouse
     places = build_places_from_counts(
         geo, np.bincount(hh_county, hh_slots, minlength=int(geo.n_counties.sum())).astype(
@@ -414,16 +417,18 @@ def _slot_weights(age, sex, spouse, hh_workers, n_hh, pars, run_years):
 
 @njit(cache=True)
 def _lay_out(hh_slots, hh_workers, hh_county, age, sex, school, trained, spouse, p_age, p_sex,
-             p_school, p_trained, p_spouse, p_hukou, p_hh, p_county, rural):
+             p_school, p_trained, p_spouse, p_hukou, p_hh_base, p_hh_off, p_county, rural):
     """Place the drawn persons in the first slots of their households (the rest stay vacant,
     at the fill values): fields, rural hukou, spouses (offsets in the household to slot
-    indices), and every slot's household and county."""
+    indices), and every slot's household (``sim.core.state.household``) and county."""
     slot = 0
     r = 0
     for h in range(hh_slots.shape[0]):
         first = slot
         for k in range(hh_slots[h]):
-            p_hh[slot] = h
+            if (slot & (HH_BLOCK - 1)) == 0:
+                p_hh_base[slot >> HH_SHIFT] = h
+            p_hh_off[slot] = h - p_hh_base[slot >> HH_SHIFT]
             p_county[slot] = hh_county[h]
             if k < hh_workers[h]:
                 p_age[slot] = age[r]

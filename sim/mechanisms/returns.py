@@ -28,6 +28,7 @@ from sim.core.state import (
     elder_need,
     families,
     flat_nonzero,
+    household,
     is_parent,
     send_home,
 )
@@ -179,7 +180,6 @@ def draw_returns(
     employed = p.employed
     months_away = p.months_away
     job = p.job
-    hh = p.hh
     kids_with = hs.kids_with
     dist = p.dist
     n = age.shape[0]
@@ -196,7 +196,7 @@ def draw_returns(
             h *= female_mult
         if employed[i] == 0 and (job[i] & JOB_SELF) == 0:  # own-account work is not idleness
             h *= unemp_mult
-        h_i = hh[i]
+        h_i = household(p, i)
         if kids_with[h_i] != i and is_parent(
             i, h_i, hh_start, p, hs, parent_lo, parent_hi, families
         ):

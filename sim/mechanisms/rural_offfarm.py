@@ -60,6 +60,7 @@ from sim.core.encodings import HOME, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
+from sim.core.state import household
 
 AGE_MIN = 16  # youngest TVE worker (persons enter the model at 15)
 AGE_MAX_LABOUR = 64  # oldest rural worker counted in the share of rural labour
@@ -164,14 +165,13 @@ def count_by_province(p, tve, hh_prov, age_max, n_prov):
     loc = p.loc
     hukou = p.hukou
     age = p.age
-    hh = p.hh
     holders = np.zeros(n_prov, np.int64)
     seekers = np.zeros(n_prov, np.int64)
     labour = np.zeros(n_prov, np.int64)
     for i in range(loc.shape[0]):
         if loc[i] != HOME or hukou[i] != RURAL:
             continue
-        pr = hh_prov[hh[i]]
+        pr = hh_prov[household(p, i)]
         if AGE_MIN <= age[i] <= AGE_MAX_LABOUR:
             labour[pr] += 1
         if tve[i] == 1:
@@ -189,11 +189,10 @@ def hire(key, p, tve, hh_prov, age_max, prob, openings):
     loc = p.loc
     hukou = p.hukou
     age = p.age
-    hh = p.hh
     for i in range(loc.shape[0]):
         if tve[i] == 1 or not _eligible(loc, hukou, age, i, age_max):
             continue
-        pr = hh_prov[hh[i]]
+        pr = hh_prov[household(p, i)]
         if openings[pr] >= 1.0 and uniform(key, i, 1) < prob[pr]:
             tve[i] = 1
             openings[pr] -= 1.0

@@ -173,8 +173,9 @@ class ReferenceModel(mesa.Model):
         for h, hh in enumerate(self.households):
             hh.land_stock = np.float32(hhs.land_mu[h])
         self.persons: list[Person] = []
+        slot_hh = persons.hh
         for i in range(persons.n):
-            h = self.households[int(persons.hh[i])]
+            h = self.households[int(slot_hh[i])]
             c = int(persons.county[i])
             x = Person(
                 self,

@@ -33,6 +33,7 @@ from sim.core.state import (
     CONTACT_CHUNK,
     carer_at_home,
     flat_nonzero,
+    household,
     is_parent,
 )
 from sim.mechanisms.decisions.tables import (  # noqa: F401  (re-exported)
@@ -229,7 +230,7 @@ def family_cost(i, hh_start, p, hs, fam):
     """Utility a parent of children under 15 gives up by leaving them (``fam``: the cost for a
     mother, for a father, and the share of it removed when another member aged 45 or more,
     other than the spouse, is at home to look after them)."""
-    h = p.hh[i]
+    h = household(p, i)
     if not is_parent(i, h, hh_start, p, hs, 0, 0, True):
         return 0.0
     c = fam[0] if p.sex[i] == FEMALE else fam[1]
@@ -362,7 +363,6 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
     age = p.age
     sex = p.sex
     county = p.county
-    hh = p.hh
     loc = p.loc
     hukou = p.hukou
     m = who.shape[0]
@@ -371,13 +371,14 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
         ring, ring_n = contact_ring(max_degree)
         lo, hi = ch * CONTACT_CHUNK, min(m, (ch + 1) * CONTACT_CHUNK)
         for r in range(lo, hi):
-            cont = _ask_ahead(who, r, lo, hi, m, cn, loc, hh, home_log_income_hh, county, age,
+            cont = _ask_ahead(who, r, lo, hi, m, cn, loc, p, home_log_income_hh, county, age,
                               ring, ring_n)
             i = who[r]
             event[i] = EVENT_NONE
             at_home = loc[i] == HOME
             u0 = uniform(key_consider, i, 0)
             c = county[i]
+            h = household(p, i)
             prov = county_prov[c]
             q, ag = person_type(i, p, county_prov, county_capital)
             t = slot[q]
@@ -387,8 +388,8 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
             if at_home and not force_move:
                 if families:
                     fc = family_cost(i, hh_start, p, hs, fam)
-                if (elder_cost != 0.0 and elder_need[hh[i]] > 0
-                        and not carer_at_home(hh[i], i, hh_start, loc, hukou, age)):
+                if (elder_cost != 0.0 and elder_need[h] > 0
+                        and not carer_at_home(h, i, hh_start, loc, hukou, age)):
                     ec = elder_cost
             saved = (fc + ec) * (1.0 - fam[3])  # kept by staying in the home province
             fmul = 1.0 if saved == 0.0 else np.exp(saved / lam)
@@ -404,7 +405,7 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
             picked = False
             d = HOME
             if ht_mode and not force_move:
-                v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home + sc
+                v_home = b_push[ag, sex[i]] * home_log_income_hh[h] + asc_home + sc
                 if families and at_home:
                     v_home += fc
                 if ec != 0.0:
@@ -434,7 +435,7 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
             elif at_home and not force_move:
                 # nested logit: P(move) = S^lam / (S^lam + exp(V_home)), S in exp(V/lam) units
                 log_move = lam * (np.log(total) + vmax)
-                v_home = b_push[ag, sex[i]] * home_log_income_hh[hh[i]] + asc_home + sc
+                v_home = b_push[ag, sex[i]] * home_log_income_hh[h] + asc_home + sc
                 if families and at_home:
                     v_home += fc
                 if ec != 0.0:
@@ -475,18 +476,18 @@ def _pick_spouse_or_dest(t, u, sd, sadj, adj, nadj, e, cum, cont, loc, beta_net_
 
 
 @njit(inline="always", cache=True)
-def _ask_ahead(who, k, lo, hi, m, cn, loc, hh, y_home, county, age, ring, ring_n):
+def _ask_ahead(who, k, lo, hi, m, cn, loc, p, y_home, county, age, ring, ring_n):
     """The contacts of the decider ``who[k]`` and the prefetches of those ahead
     (:func:`sim.core.prefetch.contacts_ring`), and of the own fields and household income of
     the deciders ``2 * AHEAD`` and ``AHEAD`` ahead."""
     cont = contacts_ring(who, k, lo, hi, m, cn, loc, loc, ring, ring_n)
     if k + 2 * AHEAD < m:
         j = who[k + 2 * AHEAD]
-        prefetch(hh, j)
+        prefetch(p.hh_off, j)
         prefetch(county, j)
         prefetch(age, j)
     if k + AHEAD < m:
-        prefetch(y_home, hh[who[k + AHEAD]])
+        prefetch(y_home, household(p, who[k + AHEAD]))
     return cont
 
 

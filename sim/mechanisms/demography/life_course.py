@@ -371,7 +371,7 @@ class LifeCourse(Mechanism):
         mv = index_ranges(lo, n_out[:, 0])
         src, dst = src[mv].astype(np.int64), dst[mv].astype(np.int64)
         if is_fixed(pars):  # a couple in an empty homestead takes its shares (land.py)
-            split_land(src, dst, pl.hh_start, p.hh, p.loc, p.hukou, sim.households.land_mu)
+            split_land(src, dst, pl.hh_start, p.core, sim.households.land_mu)
         move_persons(sim, src, dst)
         return int(cp.size), int(mv.size), int(n_out[:, 1].sum())
 

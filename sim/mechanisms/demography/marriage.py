@@ -15,7 +15,7 @@ from scipy.special import ndtr
 
 from sim.core.encodings import FEMALE, MALE, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT
 from sim.core.rng import uniform
-from sim.core.state import PERSON_FIELDS
+from sim.core.state import PERSON_FIELDS, household
 from sim.mechanisms.demography.places import empty_homestead, free_in
 
 MARRY_MIN, MARRY_MAX = 15, 49  # ages at which a first marriage is drawn
@@ -43,7 +43,7 @@ def widow(leavers, hh_start, p, hs):
         if sp != NO_PERSON:
             p.spouse[sp] = NO_PERSON
             p.spouse[i] = NO_PERSON
-        h = p.hh[i]
+        h = household(p, i)
         off = i - hh_start[h]
         for j in range(hs.child_mother.shape[1]):
             if hs.child_mother[h, j] == off:
@@ -51,9 +51,9 @@ def widow(leavers, hh_start, p, hs):
 
 
 @njit(inline="always")
-def _room_for_children(w, h_to, hh_start, hh, hs):
+def _room_for_children(w, h_to, hh_start, p, hs):
     """The child table of household ``h_to`` can take the children of mother ``w``."""
-    h = hh[w]
+    h = household(p, w)
     off = w - hh_start[h]
     need = 0
     for j in range(hs.child_by.shape[1]):
@@ -69,10 +69,10 @@ def _room_for_children(w, h_to, hh_start, hh, hs):
 
 
 @njit(cache=True)  # not inlined: numba 0.68 loses writes through hs.x inlined in a prange
-def _move_children(w, w_to, hh_start, hh, hs):
+def _move_children(w, w_to, hh_start, p, hs):
     """The children of mother ``w`` follow her to slot ``w_to`` (another household)."""
-    h = hh[w]
-    h_to = hh[w_to]
+    h = household(p, w)
+    h_to = household(p, w_to)
     off = w - hh_start[h]
     for j in range(hs.child_by.shape[1]):
         if hs.child_by[h, j] != NO_YEAR and hs.child_mother[h, j] == off:
@@ -99,7 +99,6 @@ def marry(key, hazard_f, gap, pref_start, p, taken, wife, husband, n_out):
     sex = p.sex
     hukou = p.hukou
     spouse = p.spouse
-    hh = p.hh
     for r in prange(pref_start.shape[0] - 1):
         lo, hi = pref_start[r], pref_start[r + 1]
         count = np.zeros(MAX_AGE_GROOM + 2, np.int64)  # eligible men by age, then offsets
@@ -124,6 +123,7 @@ def marry(key, hazard_f, gap, pref_start, p, taken, wife, husband, n_out):
             if uniform(key, i, 0) >= hazard_f[age[i]]:
                 continue
             target = age[i] + gap
+            h_i = household(p, i)
             best = -1
             for step in range(2 * MAX_AGE_GROOM):
                 a = target + (step + 1) // 2 * (1 if step % 2 == 0 else -1)
@@ -132,7 +132,7 @@ def marry(key, hazard_f, gap, pref_start, p, taken, wife, husband, n_out):
                 while ptr[a] < count[a + 1] and taken[men[ptr[a]]] != 0:
                     ptr[a] += 1
                 k = ptr[a]
-                while k < count[a + 1] and (taken[men[k]] != 0 or hh[men[k]] == hh[i]):
+                while k < count[a + 1] and (taken[men[k]] != 0 or household(p, men[k]) == h_i):
                     k += 1
                 if k < count[a + 1]:
                     best = men[k]
@@ -158,7 +158,6 @@ def co_reside(key, patrilocal, pref_start, hh_county_start, hh_start, p, hs, tak
     hukou = p.hukou
     sex = p.sex
     spouse = p.spouse
-    hh = p.hh
     county = p.county
     for r in prange(pref_start.shape[0] - 1):
         lo, hi = pref_start[r], pref_start[r + 1]
@@ -166,7 +165,11 @@ def co_reside(key, patrilocal, pref_start, hh_county_start, hh_start, p, hs, tak
         apart = 0
         for i in range(lo, hi):
             j = spouse[i]
-            if sex[i] != FEMALE or j == NO_PERSON or hh[j] == hh[i] or hukou[i] == VACANT:
+            if sex[i] != FEMALE or j == NO_PERSON or hukou[i] == VACANT:
+                continue
+            h_i = household(p, i)
+            h_j = household(p, j)
+            if h_j == h_i:
                 continue
             pat = uniform(key, i, 1) < patrilocal
             w_at, m_at = -1, -1
@@ -174,17 +177,17 @@ def co_reside(key, patrilocal, pref_start, hh_county_start, hh_start, p, hs, tak
                 if option == 0 or option == 2:
                     to_husband = pat if option == 0 else not pat
                     if to_husband:
-                        s = free_in(hh[j], hh_start, hukou, taken)
-                        if s >= 0 and _room_for_children(i, hh[j], hh_start, hh, hs):
+                        s = free_in(h_j, hh_start, hukou, taken)
+                        if s >= 0 and _room_for_children(i, h_j, hh_start, p, hs):
                             w_at, m_at = s, j
                     else:
-                        s = free_in(hh[i], hh_start, hukou, taken)
+                        s = free_in(h_i, hh_start, hukou, taken)
                         if s >= 0:
                             w_at, m_at = i, s
                 else:
                     c = county[j] if pat else county[i]
                     e = empty_homestead(c, hh_county_start, hh_start, hukou, taken, hs.child_by)
-                    if e >= 0 and _room_for_children(i, e, hh_start, hh, hs):
+                    if e >= 0 and _room_for_children(i, e, hh_start, p, hs):
                         w_at, m_at = hh_start[e], hh_start[e] + 1
                 if w_at >= 0:
                     break
@@ -194,7 +197,7 @@ def co_reside(key, patrilocal, pref_start, hh_county_start, hh_start, p, hs, tak
             # each couple makes at most two moves and holds two persons of the prefecture
             if w_at != i:
                 taken[w_at] = 1
-                _move_children(i, w_at, hh_start, hh, hs)
+                _move_children(i, w_at, hh_start, p, hs)
                 src[lo + n_mv] = i
                 dst[lo + n_mv] = w_at
                 n_mv += 1
@@ -216,9 +219,12 @@ def index_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return (first + np.arange(total)).astype(np.int64)
 
 
+SLOT_BOUND = ("hh_off", "county")  # a slot's household and county: they never move
+
+
 def move_persons(sim: Any, src: np.ndarray, dst: np.ndarray) -> None:
     """Persons at slots ``src`` move, with every personal field, to the free slots ``dst`` of
-    other households (the slot-bound ``hh`` and ``county`` stay); the slots they leave become
+    other households (the slot-bound ``hh_off`` and ``county`` stay); the slots they leave become
     vacant. A household's children who lived with a mover in a city stay with the household."""
     if src.size == 0:
         return
@@ -226,12 +232,12 @@ def move_persons(sim: Any, src: np.ndarray, dst: np.ndarray) -> None:
     moved = np.isin(hs.kids_with, src)
     hs.kids_with[moved] = NO_PERSON
     for name in p.names:
-        if name in ("hh", "county"):
+        if name in SLOT_BOUND:
             continue
         a = getattr(p, name)
         a[dst] = a[src]
     for f in PERSON_FIELDS:
-        if f.name not in ("hh", "county"):
+        if f.name not in SLOT_BOUND:
             getattr(p, f.name)[src] = f.fill
     sim.entered(src)  # mechanisms' fields at their fill values
     order = np.argsort(src)
