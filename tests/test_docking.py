@@ -144,9 +144,10 @@ def test_decision_rule_matches_core_on_a_common_state():
     hh_start, hs = sim.places.hh_start, sim.households.core
     assert m.families
     parents = [i for i, x in enumerate(m.persons) if x.hukou != VACANT and ref_is_parent(x)]
+    hh, county = p.hh, p.county  # decoded once
     assert parents == [
         i for i in range(p.n)
-        if p.hukou[i] != VACANT and is_parent(i, p.hh[i], hh_start, p.core, hs, 0, 0, True)
+        if p.hukou[i] != VACANT and is_parent(i, hh[i], hh_start, p.core, hs, 0, 0, True)
     ]
     assert len(parents) > 500
     behind, in_city = household.children_counts(hh_start, p.core, hs, 0, 0, True)
@@ -161,7 +162,7 @@ def test_decision_rule_matches_core_on_a_common_state():
     for i, x in enumerate(m.persons):
         if x.loc != HOME or x.hukou != RURAL:
             continue
-        c = p.county[i]
+        c = county[i]
         ag = 0 if p.age[i] < 30 else (1 if p.age[i] < 45 else 2)
         t = decisions.type_index(
             sim.places.county_prov[c],
@@ -186,7 +187,7 @@ def test_decision_rule_matches_core_on_a_common_state():
         n_spouse_away += sd >= 0
         adj += sadj
         v_home = (
-            yq.b_push[ag, p.sex[i]] * (sim.buf.y_home[p.hh[i]] - np.log(yq.y_ref)) + pars.asc_home
+            yq.b_push[ag, p.sex[i]] * (sim.buf.y_home[hh[i]] - np.log(yq.y_ref)) + pars.asc_home
             + fc + sc
         )
         assert ref_family_cost(x) == pytest.approx(fc)

@@ -12,15 +12,23 @@ import pytest
 
 from sim import Simulation
 from sim.core.encodings import FEMALE, MALE, NO_YEAR, RURAL, URBAN, VACANT
+from sim.core.state import PERSON_FIELDS, Persons
 from sim.engine.registry import Params
 from sim.mechanisms.decisions import norms
 
 
+def _core(age, sex, hukou, county, first):
+    """Core person state, each person a household of one in ``county``."""
+    p = Persons.allocate(len(age), PERSON_FIELDS)
+    p.age[:], p.sex[:], p.hukou[:], p.first_year[:] = age, sex, hukou, first
+    p.hh = np.arange(len(age))
+    p.hh_county[:] = county
+    return p.core
+
+
 def _persons(rows):
-    """Arrays (age, sex, hukou, county, first_year) from rows of those five values."""
-    cols = np.array(rows, dtype=np.int64).T
-    return (cols[0].astype(np.int8), cols[1].astype(np.int8), cols[2].astype(np.int8),
-            cols[3].astype(np.int32), cols[4].astype(np.int16))
+    """Core person state from rows of (age, sex, hukou, county, first_year)."""
+    return _core(*np.array(rows, dtype=np.int64).T)
 
 
 def test_counts_by_hand():
@@ -38,7 +46,7 @@ def test_counts_by_hand():
         (22, FEMALE, VACANT, 3, NO_YEAR),  # an empty slot
         (15, FEMALE, RURAL, 2, NO_YEAR),  # county 2 is in province 1; the youngest counted
     ]
-    ever, total = norms.women_ever_away(*_persons(rows), county_prov, 3)
+    ever, total = norms.women_ever_away(_persons(rows), county_prov, 3)
     np.testing.assert_array_equal(ever, [2, 0, 0])
     np.testing.assert_array_equal(total, [3, 1, 0])
 
@@ -61,7 +69,7 @@ def test_counts_do_not_depend_on_chunking():
     hukou = rng.choice([RURAL, URBAN, VACANT], n, p=[0.8, 0.1, 0.1]).astype(np.int8)
     county = rng.integers(0, 300, n).astype(np.int32)
     first = np.where(rng.random(n) < 0.3, 1995, NO_YEAR).astype(np.int16)
-    ever, total = norms.women_ever_away(age, sex, hukou, county, first, county_prov, 31)
+    ever, total = norms.women_ever_away(_core(age, sex, hukou, county, first), county_prov, 31)
     sel = (sex == FEMALE) & (hukou == RURAL) & (age >= 15) & (age <= 39)
     prov = county_prov[county]
     np.testing.assert_array_equal(total, np.bincount(prov[sel], minlength=31))

@@ -26,7 +26,7 @@ def _population(sizes, land_pw, prov):
     p = Persons.allocate(n, PERSON_FIELDS)
     p.hukou[:] = RURAL
     p.loc[:] = HOME
-    p.hh[:] = np.repeat(np.arange(len(sizes)), sizes)
+    p.hh = np.repeat(np.arange(len(sizes)), sizes)
     hs = Households.allocate(len(sizes), HOUSEHOLD_FIELDS)
     hs.land_mu_per_worker[:] = land_pw
     hh_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)

@@ -47,7 +47,6 @@ PERSON_FIELDS = (
     StateField("trained", "int8", "1 = vocational or skills training"),
     StateField("hh_off", "uint8",
                "household index less that of the slot's block (``Persons.hh_base``)"),
-    StateField("county", "int16", "global county id of home (about 2,860 counties)"),
     StateField("loc", "int16", "HOME or destination id", HOME, home=HOME),
     StateField("hukou", "int8", "RURAL, URBAN (converted at destination) or VACANT slot",
                VACANT),
@@ -81,8 +80,10 @@ HOUSEHOLD_FIELDS = (
 
 
 # the kernels take the core state whole: one numba-compatible named tuple of arrays each; the
-# persons' also carries ``hh_base``, the household index of each block of HH_BLOCK slots
-PersonArrays = namedtuple("PersonArrays", [f.name for f in PERSON_FIELDS] + ["hh_base"])
+# persons' also carries ``hh_base``, the household index of each block of HH_BLOCK slots, and
+# ``hh_county``, the households' county (a slot's home county is its household's)
+PersonArrays = namedtuple("PersonArrays",
+                          [f.name for f in PERSON_FIELDS] + ["hh_base", "hh_county"])
 HouseholdArrays = namedtuple("HouseholdArrays", [f.name for f in HOUSEHOLD_FIELDS])
 
 # A slot's household never changes and households are runs of slots, so within a block of 256
@@ -96,6 +97,12 @@ HH_BLOCK = 1 << HH_SHIFT
 def household(p, i):
     """Household index of slot ``i`` of ``p`` (:data:`PersonArrays`)."""
     return p.hh_base[i >> HH_SHIFT] + np.int64(p.hh_off[i])
+
+
+@njit(inline="always", cache=True)
+def county_of(p, i):
+    """Home county (global id) of slot ``i`` of ``p``: its household's."""
+    return p.hh_county[household(p, i)]
 
 
 @njit(cache=True)
@@ -281,16 +288,32 @@ class Table:
 
 class Persons(Table):
     """Per-person arrays (length n_persons): ``PERSON_FIELDS`` plus mechanisms' fields, and
-    ``hh_base`` (int64, one a block of ``HH_BLOCK`` slots) under the household index."""
+    ``hh_base`` (int64, one a block of ``HH_BLOCK`` slots) under the household index.
+
+    ``hh_county`` is the households' county array (``Households.county``, shared: see
+    :meth:`link`); unlinked, a zero county for as many households as slots."""
 
     def __init__(self, **arrays: np.ndarray):
         super().__init__(**arrays)
         self.hh_base = np.zeros(((self.n - 1) >> HH_SHIFT) + 1 if self.n else 0, np.int64)
+        self.hh_county = np.zeros(max(self.n, 1), np.int16)
+
+    def link(self, households: Table) -> None:
+        """Read home counties from ``households.county`` (the same array, not a copy)."""
+        self.hh_county = households.county
 
     @property
     def core(self) -> PersonArrays:
         """The core fields as one :data:`PersonArrays`, the form the kernels take."""
-        return PersonArrays(*(getattr(self, f.name) for f in PERSON_FIELDS), self.hh_base)
+        return PersonArrays(*(getattr(self, f.name) for f in PERSON_FIELDS), self.hh_base,
+                            self.hh_county)
+
+    @property
+    def county(self) -> np.ndarray:
+        """Home county of each slot (its household's; decoded: a read-only copy)."""
+        a = self.hh_county[self.hh]
+        a.setflags(write=False)
+        return a
 
     @property
     def hh(self) -> np.ndarray:

@@ -131,7 +131,8 @@ def check_families(sim: Any, t: int, chk: Checker) -> None:
         chk.need(np.array_equal(sp[partner], married), t, "spouses point to each other")
         chk.need(np.all(p.sex[partner] != p.sex[married]), t, "spouses of opposite sex")
         pref = sim.places.county_pref
-        chk.need(np.all(pref[p.county[partner]] == pref[p.county[married]]), t,
+        cty = p.county
+        chk.need(np.all(pref[cty[partner]] == pref[cty[married]]), t,
                  "spouses in one prefecture")
         chk.need(np.all(p.hukou[married] != VACANT), t, "no spouse in a vacant slot")
     kids = hs.child_by != NO_YEAR

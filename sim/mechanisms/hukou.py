@@ -189,7 +189,6 @@ def draw_conversions(
     employed = p.employed
     months_away = p.months_away
     school = p.school
-    county = p.county
     land_pw = hs.land_mu_per_worker
     land = hs.land_mu
     n = loc.shape[0]
@@ -201,8 +200,9 @@ def draw_conversions(
         tier = dest_tier[d]
         if tier == 3 and school[i] < 2:
             continue
-        lpw = land_per_worker(household(p, i), hh_start, loc, hukou, land_pw, land, fixed)
-        rel = lpw / mean_land_prov[county_prov[county[i]]]
+        h = household(p, i)
+        lpw = land_per_worker(h, hh_start, loc, hukou, land_pw, land, fixed)
+        rel = lpw / mean_land_prov[county_prov[p.hh_county[h]]]
         r = rate_month_dest[d] * np.exp(-land_attach * rel)
         if uniform(key, i, 0) < r:
             converted[i] = 1

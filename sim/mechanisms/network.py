@@ -17,7 +17,7 @@ from sim.core.contacts import NEAR_SPAN
 from sim.core.mechanism import Mechanism
 from sim.core.params import Param
 from sim.core.rng import tick_key, uniform
-from sim.core.state import Network, Persons, Places, household
+from sim.core.state import Network, Persons, Places, county_of, household
 
 PARAMS = (
     Param(
@@ -88,7 +88,6 @@ def _partner(
     pa,
     v,
     village_start,
-    county,
     county_start,
     prov_start,
     county_prov,
@@ -114,11 +113,11 @@ def _partner(
         lo, hi = village_start[v], village_start[v + 1]
         j = lo + np.int64(uniform(key, i, k) * (hi - lo))
     elif k < k_vill + k_cty:
-        c = county[i]
+        c = county_of(pa, i)
         lo, hi = county_start[c], county_start[c + 1]
         j = lo + np.int64(uniform(key, i, 100 + k) * (hi - lo))
     elif k < k_vill + k_cty + k_prov:
-        p = county_prov[county[i]]
+        p = county_prov[county_of(pa, i)]
         lo, hi = prov_start[p], prov_start[p + 1]
         j = lo + np.int64(uniform(key, i, 200 + k) * (hi - lo))
     else:
@@ -129,7 +128,7 @@ def _partner(
 
 
 @njit(cache=True, parallel=True)  # measured: its serial loops run 7x faster in this mode
-def _ties(key, hh_start, pa, village_start, county, county_start, prov_start, county_prov,
+def _ties(key, hh_start, pa, village_start, county_start, prov_start, county_prov,
           k_vill, k_cty, k_prov, p_nat, span, nptr, near, fptr, far):
     """One pass over every drawn tie (both directions). With ``near`` and ``far`` empty it
     counts each row's entries into ``nptr[i + 1]`` and ``fptr[i + 1]`` (zeroed first);
@@ -149,7 +148,7 @@ def _ties(key, hh_start, pa, village_start, county, county_start, prov_start, co
         while village_start[v + 1] <= i:
             v += 1
         for k in range(per):
-            j = _partner(key, i, k, hh_start, pa, v, village_start, county, county_start,
+            j = _partner(key, i, k, hh_start, pa, v, village_start, county_start,
                          prov_start, county_prov, k_vill, k_cty, k_prov, p_nat, n)
             if j < 0:
                 continue
@@ -227,7 +226,6 @@ def build_network(persons: Persons, places: Places, seed: int, pars,
         places.hh_start,
         persons.core,
         places.village_start,
-        persons.county,
         places.county_start,
         places.prov_start,
         places.county_prov,

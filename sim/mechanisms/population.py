@@ -327,10 +327,10 @@ def build_population(
     del kids
     hh_slots = hh_workers + _allocate(capacity - n_agents, slot_weight)
     persons = Persons.allocate(capacity, PERSON_FIELDS)  # vacant slots at the fill values
-    _lay_out(hh_slots, hh_workers, hh_county, age, sex, school, trained.view(np.int8), spouse,
+    _lay_out(hh_slots, hh_workers, age, sex, school, trained.view(np.int8), spouse,
              persons.age, persons.sex, persons.school, persons.trained.view(np.int8),
-             persons.spouse, persons.hukou, persons.hh_base, persons.hh_off, persons.county,
-             RURAL)
+             persons.spouse, persons.hukou, persons.hh_base, persons.hh_off, RURAL)
+    persons.link(households)
     del age, sex, school, trained, spouse
     places = build_places_from_counts(
         geo, np.bincount(hh_county, hh_slots, minlength=int(geo.n_counties.sum())).astype(
@@ -416,11 +416,12 @@ def _slot_weights(age, sex, spouse, hh_workers, n_hh, pars, run_years):
 
 
 @njit(cache=True)
-def _lay_out(hh_slots, hh_workers, hh_county, age, sex, school, trained, spouse, p_age, p_sex,
-             p_school, p_trained, p_spouse, p_hukou, p_hh_base, p_hh_off, p_county, rural):
+def _lay_out(hh_slots, hh_workers, age, sex, school, trained, spouse, p_age, p_sex,
+             p_school, p_trained, p_spouse, p_hukou, p_hh_base, p_hh_off, rural):
     """Place the drawn persons in the first slots of their households (the rest stay vacant,
     at the fill values): fields, rural hukou, spouses (offsets in the household to slot
-    indices), and every slot's household (``sim.core.state.household``) and county."""
+    indices), and every slot's household (``sim.core.state.household``; its county is the
+    household's)."""
     slot = 0
     r = 0
     for h in range(hh_slots.shape[0]):
@@ -429,7 +430,6 @@ def _lay_out(hh_slots, hh_workers, hh_county, age, sex, school, trained, spouse,
             if (slot & (HH_BLOCK - 1)) == 0:
                 p_hh_base[slot >> HH_SHIFT] = h
             p_hh_off[slot] = h - p_hh_base[slot >> HH_SHIFT]
-            p_county[slot] = hh_county[h]
             if k < hh_workers[h]:
                 p_age[slot] = age[r]
                 p_sex[slot] = sex[r]

@@ -173,10 +173,10 @@ class ReferenceModel(mesa.Model):
         for h, hh in enumerate(self.households):
             hh.land_stock = np.float32(hhs.land_mu[h])
         self.persons: list[Person] = []
-        slot_hh = persons.hh
+        slot_hh, slot_county = persons.hh, persons.county
         for i in range(persons.n):
             h = self.households[int(slot_hh[i])]
-            c = int(persons.county[i])
+            c = int(slot_county[i])
             x = Person(
                 self,
                 h,

@@ -32,6 +32,7 @@ from sim.core.state import (
     CARER_MIN_AGE,
     CONTACT_CHUNK,
     carer_at_home,
+    county_of,
     flat_nonzero,
     household,
     is_parent,
@@ -58,7 +59,7 @@ def type_index(prov, school, trained, agegrp, sex, cap):
 @njit(inline="always", cache=True)
 def person_type(i, p, county_prov, county_capital):
     """(type index, age group) of person ``i``: age groups 15-29, 30-44, 45+."""
-    c = p.county[i]
+    c = county_of(p, i)
     ag = 0 if p.age[i] < 30 else (1 if p.age[i] < 45 else 2)
     return type_index(county_prov[c], p.school[i], p.trained[i], ag, p.sex[i],
                       county_capital[c]), ag
@@ -362,7 +363,7 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
     rows of their types, type ``t`` in row ``slot[t]``."""
     age = p.age
     sex = p.sex
-    county = p.county
+    hh_county = p.hh_county
     loc = p.loc
     hukou = p.hukou
     m = who.shape[0]
@@ -371,14 +372,14 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
         ring, ring_n = contact_ring(max_degree)
         lo, hi = ch * CONTACT_CHUNK, min(m, (ch + 1) * CONTACT_CHUNK)
         for r in range(lo, hi):
-            cont = _ask_ahead(who, r, lo, hi, m, cn, loc, p, home_log_income_hh, county, age,
+            cont = _ask_ahead(who, r, lo, hi, m, cn, loc, p, home_log_income_hh, age,
                               ring, ring_n)
             i = who[r]
             event[i] = EVENT_NONE
             at_home = loc[i] == HOME
             u0 = uniform(key_consider, i, 0)
-            c = county[i]
             h = household(p, i)
+            c = hh_county[h]
             prov = county_prov[c]
             q, ag = person_type(i, p, county_prov, county_capital)
             t = slot[q]
@@ -476,7 +477,7 @@ def _pick_spouse_or_dest(t, u, sd, sadj, adj, nadj, e, cum, cont, loc, beta_net_
 
 
 @njit(inline="always", cache=True)
-def _ask_ahead(who, k, lo, hi, m, cn, loc, p, y_home, county, age, ring, ring_n):
+def _ask_ahead(who, k, lo, hi, m, cn, loc, p, y_home, age, ring, ring_n):
     """The contacts of the decider ``who[k]`` and the prefetches of those ahead
     (:func:`sim.core.prefetch.contacts_ring`), and of the own fields and household income of
     the deciders ``2 * AHEAD`` and ``AHEAD`` ahead."""
@@ -484,10 +485,11 @@ def _ask_ahead(who, k, lo, hi, m, cn, loc, p, y_home, county, age, ring, ring_n)
     if k + 2 * AHEAD < m:
         j = who[k + 2 * AHEAD]
         prefetch(p.hh_off, j)
-        prefetch(county, j)
         prefetch(age, j)
     if k + AHEAD < m:
-        prefetch(y_home, household(p, who[k + AHEAD]))
+        h = household(p, who[k + AHEAD])
+        prefetch(y_home, h)
+        prefetch(p.hh_county, h)
     return cont
 
 

@@ -31,6 +31,7 @@ from numba import njit, prange
 from sim.core.chunks import N_CHUNKS, chunk
 from sim.core.encodings import FEMALE, RURAL
 from sim.core.params import Param
+from sim.core.state import county_of
 
 # the women whose experience sets the norm: the ages of most female migrants (seed 1.3: "young
 # women"; 71% of migrants aged 15-29) and of the women just past them who have been away
@@ -55,9 +56,13 @@ NORM_PARAMS = (
 
 
 @njit(cache=True, parallel=True)
-def women_ever_away(age, sex, hukou, county, first_year, county_prov, n_prov):
+def women_ever_away(p, county_prov, n_prov):
     """(ever left, all) among the rural-hukou women aged NORM_AGE_MIN-NORM_AGE_MAX, by home
     province: integer counts over fixed chunks, so the same for any thread count."""
+    age = p.age
+    sex = p.sex
+    hukou = p.hukou
+    first_year = p.first_year
     part = np.zeros((N_CHUNKS, 2, n_prov), np.int64)
     n = age.shape[0]
     for c in prange(N_CHUNKS):
@@ -67,7 +72,7 @@ def women_ever_away(age, sex, hukou, county, first_year, county_prov, n_prov):
                 continue
             if age[i] < NORM_AGE_MIN or age[i] > NORM_AGE_MAX:
                 continue
-            o = county_prov[county[i]]
+            o = county_prov[county_of(p, i)]
             part[c, 1, o] += 1
             if first_year[i] >= 0:
                 part[c, 0, o] += 1
@@ -80,8 +85,7 @@ def women_ever_away(age, sex, hukou, county, first_year, county_prov, n_prov):
 def experience_share(p, county_prov: np.ndarray, n_prov: int) -> np.ndarray:
     """E_o: the share of each province's rural women aged NORM_AGE_MIN-NORM_AGE_MAX who have
     ever left to work (0 where there are none)."""
-    ever, total = women_ever_away(p.age, p.sex, p.hukou, p.county, p.first_year, county_prov,
-                                  n_prov)
+    ever, total = women_ever_away(p.core, county_prov, n_prov)
     return np.where(total > 0, ever / np.maximum(total, 1), 0.0)
 
 

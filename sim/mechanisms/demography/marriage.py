@@ -158,7 +158,6 @@ def co_reside(key, patrilocal, pref_start, hh_county_start, hh_start, p, hs, tak
     hukou = p.hukou
     sex = p.sex
     spouse = p.spouse
-    county = p.county
     for r in prange(pref_start.shape[0] - 1):
         lo, hi = pref_start[r], pref_start[r + 1]
         n_mv = 0
@@ -185,7 +184,7 @@ def co_reside(key, patrilocal, pref_start, hh_county_start, hh_start, p, hs, tak
                         if s >= 0:
                             w_at, m_at = i, s
                 else:
-                    c = county[j] if pat else county[i]
+                    c = p.hh_county[h_j] if pat else p.hh_county[h_i]
                     e = empty_homestead(c, hh_county_start, hh_start, hukou, taken, hs.child_by)
                     if e >= 0 and _room_for_children(i, e, hh_start, p, hs):
                         w_at, m_at = hh_start[e], hh_start[e] + 1
@@ -219,12 +218,12 @@ def index_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return (first + np.arange(total)).astype(np.int64)
 
 
-SLOT_BOUND = ("hh_off", "county")  # a slot's household and county: they never move
+SLOT_BOUND = ("hh_off",)  # a slot's household (and so its county): it never moves
 
 
 def move_persons(sim: Any, src: np.ndarray, dst: np.ndarray) -> None:
     """Persons at slots ``src`` move, with every personal field, to the free slots ``dst`` of
-    other households (the slot-bound ``hh_off`` and ``county`` stay); the slots they leave become
+    other households (the slot-bound ``hh_off`` stays); the slots they leave become
     vacant. A household's children who lived with a mover in a city stay with the household."""
     if src.size == 0:
         return
