@@ -132,7 +132,7 @@ def _return_share(spouse_loc: int, x: float, rate: float, n: int = 30_000) -> fl
     from tests.test_mechanisms import households
 
     p = persons(2 * n, loc=3)
-    p.employed[:] = 1
+    p.sector[:] = 0  # all in wage jobs
     p.loc[n:] = spouse_loc
     p.dist[n:] = -1 if spouse_loc == HOME else 3
     p.spouse[:n] = np.arange(n, 2 * n)

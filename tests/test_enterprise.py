@@ -16,7 +16,7 @@ from threads import arrays_by_thread_count, assert_same_arrays, assert_same_summ
 
 import sim.engine.registry as registry
 from sim import Simulation
-from sim.core.encodings import HOME, RURAL
+from sim.core.encodings import HOME, NO_SECTOR, RURAL
 from sim.core.rng import tick_key
 from sim.core.state import PERSON_FIELDS, Persons
 from sim.engine.registry import Params
@@ -212,13 +212,13 @@ def test_savings_from_what_is_left_after_remittance_and_living_cost():
     is counted at every 12th month."""
     p, _, _ = _population(n=N)
     p.loc[:] = 0
-    p.employed[:] = 1
+    p.sector[:] = 0  # all in wage jobs
     p.months_away[:] = 12
     wage = np.full(N, 601.0, np.float32)
     remit = np.full(N, 300.0, np.float32)
     paid = np.ones(N, np.int8)
     paid[:10] = 0
-    p.employed[10:20] = 0
+    p.sector[10:20] = NO_SECTOR
     p.loc[20:30] = HOME
     st = _state(N)
     save(tick_key(1, "enterprise.save", 3), p, wage, paid, remit, np.array([100.0]), 0.5,

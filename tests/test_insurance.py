@@ -66,8 +66,7 @@ def _population(n=N, job=JOB_INSURED, sector=SERVICES, loc=0):
     t.age[:] = 30
     t.loc[:] = loc
     t.dist[:] = 1
-    t.employed[:] = 1 if loc != HOME else 0
-    t.sector[:] = sector
+    t.sector[:] = sector if loc != HOME else NO_SECTOR
     t.job[:] = job
     return t.core
 
@@ -143,7 +142,7 @@ def test_branches_are_drawn_once_per_job():
     first = s.branches.copy()
     s.run(p, emp_before=1, tick=2)
     assert np.array_equal(s.branches, first) and np.all(s.job_months == 2)
-    p.employed[:] = 0
+    p.sector[:] = NO_SECTOR
     s.run(p, emp_before=1, tick=3)
     assert not s.branches.any() and not s.job_months.any()
 
@@ -175,7 +174,7 @@ def test_leaving_the_pool_cashes_out_unless_portable():
         s.account[:], s.months[:], s.pool[:] = 400.0, 50, 0
         p.loc[10:20] = 2  # moved on to another pool
         p.loc[20:] = 0  # still in the pool, without a job
-        p.employed[:] = 0
+        p.sector[:] = NO_SECTOR
         s.run(p, portable=portable)
         left = np.arange(30) < 20
         assert s.n[ev] == 20 and s.n[T_CASHOUT] + s.n[T_TRANSFER] == 20
@@ -192,7 +191,7 @@ def test_leaving_the_pool_cashes_out_unless_portable():
 def test_provincial_pooling_keeps_rights_within_the_province():
     """With the pool of destinations 0 and 1 the same, a move from 0 to 1 is no departure."""
     p, s = _population(n=10, loc=1), State(10)
-    p.employed[:] = 0
+    p.sector[:] = NO_SECTOR
     s.account[:], s.months[:], s.pool[:] = 400.0, 50, 0
     s.run(p, pool_of_dest=np.array([0, 0, 1, 1], np.int64))
     assert s.n[T_CASHOUT] == s.n[T_TRANSFER] == 0
@@ -203,7 +202,7 @@ def test_unemployment_allowance_after_a_year():
     """A job with unemployment insurance that ended at the destination after 24 months pays 2
     months of benefit (1 per year worked); after 11 months, or without the branch, nothing."""
     p, s = _population(n=3), State(3)
-    p.employed[:] = 0
+    p.sector[:] = NO_SECTOR
     s.branches[:] = [INS_DRAWN | INS_UNEMPLOYMENT, INS_DRAWN | INS_UNEMPLOYMENT, INS_DRAWN]
     s.job_months[:] = [24, 11, 24]
     s.run(p, emp_before=1)

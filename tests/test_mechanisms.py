@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.core.contacts import Network
-from sim.core.encodings import JOB_INSURED, JOB_MINWAGE
+from sim.core.encodings import JOB_INSURED, JOB_MINWAGE, NO_SECTOR
 from sim.core.rng import tick_key
 from sim.core.state import (
     HOME,
@@ -154,7 +154,7 @@ def _match(n, find, sector_open, contacts_sector=None, trained=0, informal=0.0, 
     labour.match_jobs(KEY, tick_key(2, "t", 0), tick_key(3, "t", 0), p,
                       p.sector.copy(), no_contacts, 0, np.full((1, 2), find), sexw, openings,
                       np.zeros((1, 5)), 0.0, 0.5, 1.0, np.full(5, informal), minw, insured, 1.0)
-    return p.employed, p.sector, p.job
+    return (p.sector != NO_SECTOR).astype(I8), p.sector, p.job
 
 
 def test_matching_rates_and_sector_by_openings():
@@ -194,7 +194,6 @@ def test_pay_minimum_wage_arrears_and_insurance():
     with 0 everybody is, and remittances are the remit share of what was paid."""
     n = 4
     p = persons(n, loc=0)
-    p.employed[:] = 1
     p.sector[:] = 1
     p.job[:] = [0, JOB_MINWAGE, JOB_INSURED, JOB_MINWAGE]
     levels = np.full((1, 5), 400.0)
@@ -241,7 +240,7 @@ def test_return_hazard_rate_and_multipliers():
     by sex."""
     n = 20_000
     p = persons(n, loc=3)
-    p.employed[:] = 1
+    p.sector[:] = 0  # all in wage jobs
     p.months_away[:] = 30
     p.sex[::3] = 1
     ret, (months_male, months_female) = _returns(p, 0.05)
@@ -260,7 +259,7 @@ def test_hukou_conversion_requires_stable_job_and_schooling_in_megacities():
     """Rate 1 per month: employed migrants away 12+ months convert; the newly arrived, the
     unemployed, and those without senior schooling in a megacity do not."""
     p = persons(5, loc=0)
-    p.employed[:] = [1, 1, 0, 1, 1]
+    p.sector[:] = [0, 0, NO_SECTOR, 0, 0]
     p.months_away[:] = [12, 3, 24, 24, 24]
     p.school[:] = [1, 1, 1, 1, 2]
     p.loc[:] = [0, 0, 0, 2, 2]
@@ -275,7 +274,7 @@ def test_hukou_conversion_requires_stable_job_and_schooling_in_megacities():
 
 def test_permits_follow_formal_jobs():
     p = persons(4, loc=0)
-    p.employed[:] = [1, 1, 0, 1]
+    p.sector[:] = [0, 0, NO_SECTOR, 0]
     p.job[:] = [0, 1, 0, 0]  # second is informal
     hukou.draw_permits(KEY, p, 1.0, 0.0)
     assert p.permit.tolist() == [1, 0, 0, 1]
@@ -289,14 +288,14 @@ def test_demography_ages_and_vacates_at_exit_age():
 
     p = persons(4, loc=4, age=40)
     p.age[2] = 64
-    p.employed[:] = 1
+    p.sector[:] = 0
     p.hukou[3], p.age[3], p.loc[3] = VACANT, 0, HOME
     left = np.zeros(4, I8)
     demography.age_and_exit(KEY, p, 65, 0.0, 0.0, left)
     assert left.tolist() == [0, 0, 1, 0]
     assert p.age.tolist() == [41, 41, 0, 0]
     assert p.hukou.tolist() == [RURAL, RURAL, VACANT, VACANT]
-    assert p.loc[2] == HOME and p.employed[2] == 0 and p.dist[2] == -1
+    assert p.loc[2] == HOME and p.sector[2] == NO_SECTOR and p.dist[2] == -1
 
 
 def test_demography_entrants_fill_given_slots_with_cohort_schooling():

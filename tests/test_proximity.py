@@ -69,7 +69,7 @@ def _returns(dist: int, near_mult: float, n: int = 20_000) -> float:
     from tests.test_mechanisms import households, persons
 
     p = persons(n, loc=3)
-    p.employed[:] = 1
+    p.sector[:] = 0  # all in wage jobs
     p.dist[:] = dist
     returned = np.zeros(n, np.int8)
     returns.draw_returns(tick_key(1, "test", 0), np.array([0, n], np.int64), p, households([0]),

@@ -59,7 +59,6 @@ def _population(n=N, sector=0, insured_every=2):
     t.age[:] = 30
     t.loc[:] = 0
     t.dist[:] = 1
-    t.employed[:] = 1
     t.months_away[:] = 24
     t.sector[:] = sector
     t.job[:] = JOB_INFORMAL
@@ -124,7 +123,7 @@ def test_hazard_zero_injures_nobody():
     p, wage = _population()
     out = _injure(p, wage, 0.0, p_home=1.0, enforce=1.0)
     assert not out["event"].any()
-    assert np.all(p.employed == 1) and np.all(p.loc == 0) and np.all(wage == 500.0)
+    assert np.all(p.sector != NO_SECTOR) and np.all(p.loc == 0) and np.all(wage == 500.0)
 
 
 def test_injured_lose_the_job_and_the_pay():
@@ -134,11 +133,11 @@ def test_injured_lose_the_job_and_the_pay():
     out = _injure(p, wage, 0.1)
     inj = (out["event"] & EV_INJURED) != 0
     _within(inj.sum(), N, 0.1)
-    assert np.all(p.employed[inj] == 0) and np.all(p.sector[inj] == NO_SECTOR)
+    assert np.all(p.sector[inj] == NO_SECTOR)
     assert np.all(p.job[inj] == 0) and np.all(wage[inj] == 0) and np.all(out["remit"][inj] == 0)
     assert np.all(out["paid"][inj] == 0) and np.all(out["lost"][inj] == 500.0)
     assert np.all(out["left"][inj] == 2) and np.all(out["left"][~inj] == 0)
-    assert np.all(p.employed[~inj] == 1) and np.all(wage[~inj] == 500.0)
+    assert np.all(p.sector[~inj] != NO_SECTOR) and np.all(wage[~inj] == 500.0)
     assert np.all(p.loc == 0)  # p_home 0: nobody went home
 
 
@@ -180,7 +179,7 @@ def test_off_work_cannot_keep_a_new_job():
     left = np.array([2, 1, 0, 0, 0, 0, 0, 0, 0, 0], np.int8)
     out = _injure(p, wage, 1.0, left=left)
     assert list(left[:2]) == [1, 0]
-    assert np.all(p.employed[:2] == 0) and np.all(wage[:2] == 0)
+    assert np.all(p.sector[:2] == NO_SECTOR) and np.all(wage[:2] == 0)
     assert np.all(out["event"][:2] == 0)
     assert np.all((out["event"][2:] & EV_INJURED) != 0)  # hazard 1: every other one injured
     assert np.all(left[2:] == 2)
@@ -262,7 +261,7 @@ def test_compensation_is_remitted_over_the_months_off_work():
     total = np.zeros(10)
     for tick in range(5):
         if tick == 1:
-            p.employed[:5] = 1  # matching hires some of the off-work: undone
+            p.sector[:5] = 0  # matching hires some of the off-work: undone
             wage[:5] = 400.0
         remit = np.zeros(10, np.float32)
         out = _injure(p, wage, 1.0 if tick == 0 else 0.0, enforce=1.0, left=left, pay=pay,
@@ -273,7 +272,7 @@ def test_compensation_is_remitted_over_the_months_off_work():
             assert not out["remit"].any() and not out["comp"].any()
         total += out["comp"]
     assert np.allclose(total, 3 * per_month) and not pay.any() and not left.any()
-    assert not p.employed.any()
+    assert np.all(p.sector == NO_SECTOR)
     p, wage = _population(n=10, insured_every=1)
     out = _injure(p, wage, 1.0, enforce=1.0, p_home=1.0)
     assert np.all((out["event"] & EV_COMPENSATED) != 0) and np.all(p.loc == HOME)

@@ -51,9 +51,9 @@ PERSON_FIELDS = (
     StateField("hukou", "int8", "RURAL, URBAN (converted at destination) or VACANT slot",
                VACANT),
     StateField("dist", "int8", "distance class of the current stay", NO_DIST, home=NO_DIST),
-    StateField("employed", "int8", "1 = holds an urban job", home=0),
     StateField("months_away", "int16", "months since leaving home in this spell", home=0),
-    StateField("sector", "int8", "sector of the current job", NO_SECTOR, home=NO_SECTOR),
+    StateField("sector", "int8", "sector of the urban wage job held, NO_SECTOR without one",
+               NO_SECTOR, home=NO_SECTOR),
     StateField("job", "int8", "bit flags of the current job (JOB_*)", home=0),
     StateField("permit", "int8", "1 = holds a residence permit where they live", home=0),
     StateField("first_year", "int16", "year of the first departure, NO_YEAR if never", -1),
@@ -127,7 +127,6 @@ def send_home(i, p):
     declarations; fields that mechanisms add are reset by ``Simulation.sent_home``)."""
     p.loc[i] = HOME
     p.dist[i] = NO_DIST
-    p.employed[i] = 0
     p.months_away[i] = 0
     p.sector[i] = NO_SECTOR
     p.job[i] = 0
@@ -307,6 +306,14 @@ class Persons(Table):
         """The core fields as one :data:`PersonArrays`, the form the kernels take."""
         return PersonArrays(*(getattr(self, f.name) for f in PERSON_FIELDS), self.hh_base,
                             self.hh_county)
+
+    @property
+    def employed(self) -> np.ndarray:
+        """1 where a slot holds an urban wage job, else 0: a job is its sector (``sector`` is
+        NO_SECTOR without one), so this is decoded, an int8 read-only copy."""
+        a = (self.sector != NO_SECTOR).astype(np.int8)
+        a.setflags(write=False)
+        return a
 
     @property
     def county(self) -> np.ndarray:

@@ -15,6 +15,7 @@ from sim.core.encodings import (
     JOB_INSURED,
     MALE,
     N_SECTORS,
+    NO_SECTOR,
     RURAL,
     URBAN,
 )
@@ -51,7 +52,7 @@ PR_TRAINED_RURAL = PROFILE.index("trained_rural")
 
 
 @njit(cache=True)
-def _tally_range(lo, hi, age, sex, school, trained, loc, hukou, dist, employed, sector, job,
+def _tally_range(lo, hi, age, sex, school, trained, loc, hukou, dist, sector, job,
                  permit, n_dest):
     """The counts of :func:`tally` over persons [lo, hi): a plain serial loop into arrays of its
     own (which the compiler knows alias no input, so it runs as fast as the serial tally did)."""
@@ -82,7 +83,7 @@ def _tally_range(lo, hi, age, sex, school, trained, loc, hukou, dist, employed, 
         prof[PR_AGE_SUM] += age[i]
         prof[PR_PERMIT] += permit[i]
         prof[PR_SCHOOL_SUM] += school[i]
-        if employed[i] == 1:
+        if sector[i] != NO_SECTOR:
             prof[PR_EMPLOYED] += 1
             by_sector[sector[i]] += 1
             if (job[i] & JOB_INFORMAL) != 0:
@@ -104,7 +105,6 @@ def tally(p, n_dest):
     loc = p.loc
     hukou = p.hukou
     dist = p.dist
-    employed = p.employed
     sector = p.sector
     job = p.job
     permit = p.permit
@@ -117,7 +117,7 @@ def tally(p, n_dest):
     for c in prange(N_CHUNKS):
         lo, hi = chunk(c, n)
         a, b, e, f, g = _tally_range(lo, hi, age, sex, school, trained, loc, hukou, dist,
-                                     employed, sector, job, permit, n_dest)
+                                     sector, job, permit, n_dest)
         c_dest[c] = a
         c_dist[c] = b
         c_prof[c] = e

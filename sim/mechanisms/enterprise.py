@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import HOME, RURAL
+from sim.core.encodings import HOME, NO_SECTOR, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
@@ -166,7 +166,7 @@ def save(key, p, wage, paid, remit, living, share, savings, years_away):
     """This month's savings of migrants paid in full, and completed years away."""
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
+    sector = p.sector
     months_away = p.months_away
     for i in prange(loc.shape[0]):
         d = loc[i]
@@ -175,7 +175,7 @@ def save(key, p, wage, paid, remit, living, share, savings, years_away):
         m = months_away[i]
         if m > 0 and m % 12 == 0 and years_away[i] < AWAY_CAP:
             years_away[i] += 1
-        if employed[i] == 0 or paid[i] == 0:
+        if sector[i] == NO_SECTOR or paid[i] == 0:
             continue
         x = share * (wage[i] - remit[i] - living[d]) / UNIT_RMB
         if x <= 0.0:

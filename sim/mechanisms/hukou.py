@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import EXIT_CAUSES, HOME, JOB_INFORMAL, RURAL, URBAN
+from sim.core.encodings import EXIT_CAUSES, HOME, JOB_INFORMAL, NO_SECTOR, RURAL, URBAN
 from sim.core.land import is_fixed, land_per_worker
 from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param
@@ -186,7 +186,7 @@ def draw_conversions(
     household's rural members), then the converted change hukou in a second loop."""
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
+    sector = p.sector
     months_away = p.months_away
     school = p.school
     land_pw = hs.land_mu_per_worker
@@ -195,7 +195,7 @@ def draw_conversions(
     for i in prange(n):
         converted[i] = 0
         d = loc[i]
-        if d == HOME or hukou[i] != RURAL or employed[i] == 0 or months_away[i] < 12:
+        if d == HOME or hukou[i] != RURAL or sector[i] == NO_SECTOR or months_away[i] < 12:
             continue
         tier = dest_tier[d]
         if tier == 3 and school[i] < 2:
@@ -216,13 +216,13 @@ def draw_permits(key, p, rate_formal, rate_informal):
     """Migrants register for a residence permit, mostly through formal employers (seed 1.2)."""
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
+    sector = p.sector
     job = p.job
     permit = p.permit
     for i in prange(loc.shape[0]):
         if loc[i] == HOME or hukou[i] != RURAL or permit[i] == 1:
             continue
-        formal = employed[i] == 1 and (job[i] & JOB_INFORMAL) == 0
+        formal = sector[i] != NO_SECTOR and (job[i] & JOB_INFORMAL) == 0
         r = rate_formal if formal else rate_informal
         if uniform(key, i, 0) < r:
             permit[i] = 1

@@ -274,7 +274,6 @@ def tally(p, sector_before, paid):
     in parallel (``sim.core.chunks``)."""
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
     sector = p.sector
     n = loc.shape[0]
     c_sector = np.zeros((N_CHUNKS, N_SECTORS), np.int64)
@@ -284,7 +283,7 @@ def tally(p, sector_before, paid):
         by_sector = c_sector[c]
         cnt = c_count[c]
         for i in range(lo, hi):
-            if loc[i] < 0 or hukou[i] != RURAL or employed[i] == 0:
+            if loc[i] < 0 or hukou[i] != RURAL or sector[i] == NO_SECTOR:
                 continue
             by_sector[sector[i]] += 1
             if paid[i] == 0:

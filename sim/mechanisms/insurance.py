@@ -273,7 +273,6 @@ def enrol(key_enrol, key_move, p, sector_before, wage, contrib, high_risk, chanc
     chunks in order, so the result is the same with any number of threads."""
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
     sector = p.sector
     job = p.job
     n_all = loc.shape[0]
@@ -308,7 +307,7 @@ def enrol(key_enrol, key_move, p, sector_before, wage, contrib, high_risk, chanc
                 n_mem += months[i] > 0
                 continue
             n_mig += 1
-            if employed[i] == 0:  # no wage job; one that ended at the destination may pay
+            if sector[i] == NO_SECTOR:  # no wage job; one that ended at the destination may pay
                 if (branches[i] & INS_UNEMPLOYMENT) != 0 and job_months[i] >= 12:
                     m = min((job_months[i] // 12) * allow_per_year, 12.0)
                     n_all_ += 1
@@ -427,7 +426,7 @@ class Insurance(Mechanism):
             p.ins_job_months, p.pension_pool, p.pension_account, p.pension_months)
         self.record(sim, n, money)
         if pars.insurance_cost_in_demand:
-            emp = (p.hukou == RURAL) & (p.loc != HOME) & (p.employed == 1)
+            emp = (p.hukou == RURAL) & (p.loc != HOME) & (p.sector != NO_SECTOR)
             sim.labour_cost_mult = labour_cost_mult(p, emp, self.erate, sim.geo.n_dest)
         else:
             sim.labour_cost_mult = None

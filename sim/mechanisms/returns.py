@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import ACROSS_PROVINCE, HOME, JOB_INSURED, JOB_SELF, RURAL
+from sim.core.encodings import ACROSS_PROVINCE, HOME, JOB_INSURED, JOB_SELF, NO_SECTOR, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
@@ -177,7 +177,7 @@ def draw_returns(
     school = p.school
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
+    sector = p.sector
     months_away = p.months_away
     job = p.job
     kids_with = hs.kids_with
@@ -194,7 +194,7 @@ def draw_returns(
         )
         if sex[i] == 1:
             h *= female_mult
-        if employed[i] == 0 and (job[i] & JOB_SELF) == 0:  # own-account work is not idleness
+        if sector[i] == NO_SECTOR and (job[i] & JOB_SELF) == 0:  # own-account work is not idleness
             h *= unemp_mult
         h_i = household(p, i)
         if kids_with[h_i] != i and is_parent(

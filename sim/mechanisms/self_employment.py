@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import HOME, JOB_SELF, RURAL
+from sim.core.encodings import HOME, JOB_SELF, NO_SECTOR, RURAL
 from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform
@@ -130,13 +130,13 @@ def own_account(key, p, income, mult, p_entry, p_exit, remit_share, remit):
     ``JOB_SELF`` flag), and the remittance of those who work on their own this month."""
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
+    sector = p.sector
     job = p.job
     school = p.school
     trained = p.trained
     for i in prange(loc.shape[0]):
         d = loc[i]
-        if d == HOME or hukou[i] != RURAL or employed[i] == 1:
+        if d == HOME or hukou[i] != RURAL or sector[i] != NO_SECTOR:
             continue
         if (job[i] & JOB_SELF) != 0:
             if uniform(key, i, 0) < p_exit:
@@ -154,7 +154,7 @@ def count_self(p, income, mult, n_dest):
     """Own-account workers present per destination, and their earnings summed (RMB)."""
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
+    sector = p.sector
     job = p.job
     school = p.school
     trained = p.trained
@@ -162,7 +162,7 @@ def count_self(p, income, mult, n_dest):
     total = 0.0
     for i in range(loc.shape[0]):
         d = loc[i]
-        if d >= 0 and hukou[i] == RURAL and employed[i] == 0 and (job[i] & JOB_SELF) != 0:
+        if d >= 0 and hukou[i] == RURAL and sector[i] == NO_SECTOR and (job[i] & JOB_SELF) != 0:
             n_self[d] += 1
             total += income[d] * mult[school[i], trained[i]]
     return n_self, total

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import JOB_INSURED, JOB_MINWAGE, SECTOR_NAMES
+from sim.core.encodings import JOB_INSURED, JOB_MINWAGE, NO_SECTOR, SECTOR_NAMES
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
@@ -349,7 +349,6 @@ def pay(
     trained = p.trained
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
     sector = p.sector
     job = p.job
     n = age.shape[0]
@@ -358,7 +357,7 @@ def pay(
         paid_out[i] = 0
         remit_out[i] = 0.0
         d = loc[i]
-        if d < 0 or employed[i] == 0 or hukou[i] != 0:
+        if d < 0 or sector[i] == NO_SECTOR or hukou[i] != 0:
             continue
         s = sector[i]
         w = (

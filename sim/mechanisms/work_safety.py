@@ -232,9 +232,8 @@ def monthly_hazards(pars) -> np.ndarray:
 
 
 @njit(inline="always", cache=True)
-def _clear_job(i, employed, sector, job, wage, paid, remit):
+def _clear_job(i, sector, job, wage, paid, remit):
     """Person ``i`` holds no job this month: job, wage, full-pay flag and remittance cleared."""
-    employed[i] = 0
     sector[i] = NO_SECTOR
     job[i] = 0
     wage[i] = 0.0
@@ -279,7 +278,6 @@ def injure(
     only its own slots, so the kernel is safe in parallel and the same with any thread count."""
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
     sector = p.sector
     job = p.job
     trained = p.trained
@@ -292,8 +290,8 @@ def injure(
             continue
         if injury_left[i] > 0:  # still off work: a hire by this month's matching is undone
             injury_left[i] -= 1
-            if employed[i] == 1:
-                _clear_job(i, employed, sector, job, wage, paid, remit)
+            if sector[i] != NO_SECTOR:
+                _clear_job(i, sector, job, wage, paid, remit)
             if injury_pay[i] > 0.0:
                 c = remit_share * injury_pay[i]
                 remit[i] += c
@@ -301,7 +299,7 @@ def injure(
                 if injury_left[i] == 0:
                     injury_pay[i] = 0.0
             continue
-        if employed[i] == 0:
+        if sector[i] == NO_SECTOR:
             continue
         jb = job[i]
         if uniform(key, i, 0) >= hazard[sector[i], trained[i], jb & JOB_INFORMAL]:
@@ -314,7 +312,7 @@ def injure(
         if insured and uniform(key, i, 1) < enforce:
             ev |= EV_COMPENSATED
         lost_wage[i] = wage[i]
-        _clear_job(i, employed, sector, job, wage, paid, remit)
+        _clear_job(i, sector, job, wage, paid, remit)
         injury_left[i] = months_lost - 1
         if uniform(key, i, 2) < p_home:
             ev |= EV_HOME

@@ -339,7 +339,7 @@ def _deciders(key_consider, p, p_consider, p_onward_unemp, p_onward_emp, skip, h
     Harris-Todaro mode, away) with chance ``p_consider``, away with the onward chance."""
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
+    sector = p.sector
     for i in prange(loc.shape[0]):
         event[i] = EVENT_NONE
         new_loc[i] = loc[i]
@@ -349,7 +349,7 @@ def _deciders(key_consider, p, p_consider, p_onward_unemp, p_onward_emp, skip, h
         if loc[i] == HOME or ht_mode:
             if u0 >= p_consider:
                 continue
-        elif u0 >= (p_onward_emp if employed[i] == 1 else p_onward_unemp):
+        elif u0 >= (p_onward_emp if sector[i] != NO_SECTOR else p_onward_unemp):
             continue
         event[i] = DECIDER
 
@@ -501,7 +501,6 @@ def apply_moves(event, new_loc, new_dist, p, year, out_by_dist):
     (``sim.core.chunks``)."""
     loc = p.loc
     dist = p.dist
-    employed = p.employed
     months_away = p.months_away
     sector = p.sector
     job = p.job
@@ -518,7 +517,6 @@ def apply_moves(event, new_loc, new_dist, p, year, out_by_dist):
                 continue
             loc[i] = new_loc[i]
             dist[i] = new_dist[i]
-            employed[i] = 0
             sector[i] = NO_SECTOR
             job[i] = 0
             permit[i] = 0

@@ -21,6 +21,7 @@ from numba import njit, prange
 from sim.core.chunks import N_CHUNKS, chunk
 from sim.core.encodings import (
     N_SECTORS,
+    NO_SECTOR,
     RURAL,
     SECTOR_NAMES,
     URBAN,
@@ -282,7 +283,6 @@ def count_workers(p, n_dest):
     (partial counts by fixed chunk in parallel, ``sim.core.chunks``)."""
     loc = p.loc
     hukou = p.hukou
-    employed = p.employed
     sector = p.sector
     n = loc.shape[0]
     c_present = np.zeros((N_CHUNKS, n_dest), np.int64)
@@ -295,7 +295,7 @@ def count_workers(p, n_dest):
             d = loc[i]
             if d >= 0 and hukou[i] == RURAL:
                 present[d] += 1
-                if employed[i] == 1:
+                if sector[i] != NO_SECTOR:
                     working[d, sector[i]] += 1
     return c_present.sum(axis=0), c_working.sum(axis=0)
 

@@ -33,7 +33,7 @@ def match_jobs(
     train_boost,
 ):
     """Separations and hires from start-of-step status (``sec_in``: the sector, NO_SECTOR
-    without a job; also what contacts are read from) into ``p.employed``/``p.sector``; a hire
+    without a job; also what contacts are read from) into ``p.sector`` (and ``p.job``); a hire
     draws its sector from openings weighted by the seeker's sex (``sexw``, employers' sex mix
     by sector) and up by contacts working in each sector, then the job's informality and
     minimum-wage coverage and, for formal jobs, social insurance (bit flags in ``job``).
@@ -51,12 +51,11 @@ def match_jobs(
 
 @njit(cache=True, parallel=True)
 def _separations(key_sep, p, sec_in, layoff, sep):
-    """Pass 1 (``p.employed``/``p.sector`` hold the start-of-step status, ``sec_in``):
+    """Pass 1 (``p.sector`` holds the start-of-step status, ``sec_in``):
     employed migrants separate with chance ``sep`` plus the layoff chance; returns 1 for the
     migrants without a job at the start (the seekers)."""
     loc = p.loc
     hukou = p.hukou
-    emp_out = p.employed
     sec_out = p.sector
     job = p.job
     n = loc.shape[0]
@@ -68,7 +67,6 @@ def _separations(key_sep, p, sec_in, layoff, sep):
             continue
         if sec_in[i] != NO_SECTOR:
             if uniform(key_sep, i, 0) < sep + layoff[d, sec_in[i]]:
-                emp_out[i] = 0
                 sec_out[i] = NO_SECTOR
                 job[i] = 0
             continue
@@ -84,7 +82,6 @@ def _hires(who, key_find, key_job, p, sec_in, cn, max_degree, find_sex, sexw,
     loc = p.loc
     sex = p.sex
     trained = p.trained
-    emp_out = p.employed
     sec_out = p.sector
     job = p.job
     m = who.shape[0]
@@ -121,7 +118,6 @@ def _hires(who, key_find, key_job, p, sec_in, cn, max_degree, find_sex, sexw,
                 if u < acc:
                     pick = s
                     break
-            emp_out[i] = 1
             sec_out[i] = pick
             flags = 0
             if uniform(key_job, i, 1) < informal_prob[pick]:
