@@ -99,10 +99,10 @@ def test_children_follow_parent_only_in_age_range_and_come_home_with_returner():
     household.children_follow(KEY, np.array([0, 1]), event, hh_start, p, h, np.ones(94), new_loc,
                               25, 45, False)
     assert h.kids_with.tolist() == [0, -1]  # the 18-year-old is not a parent (version 0.6 rule)
-    household.release_children(np.array([0]), p, h, False)
+    household.release_children(np.array([0]), hh_start, p, h, False)
     assert h.kids_with[0] == -1 and h.n_children[0] == 2
     h.kids_with[0] = 0
-    household.release_children(np.array([0]), p, h, True)
+    household.release_children(np.array([0]), hh_start, p, h, True)
     assert h.n_children[0] == 0  # children of a settler become urban
 
 
@@ -111,7 +111,7 @@ def test_children_left_behind_only_when_all_parents_away():
     one parent at home -> not left behind; household 2: children in the city with a parent."""
     hh_start = np.array([0, 2, 4, 5], np.int64)
     p = persons(5, loc=[4, 5, 4, HOME, 6], hh=[0, 0, 1, 1, 2])
-    h = households([2, 3, 1], kids_with=[-1, -1, 4])
+    h = households([2, 3, 1], kids_with=[-1, -1, 0])  # with person 4, first of household 2
     behind, in_city = household.children_counts(hh_start, p, h, 25, 45, False)
     assert (behind, in_city) == (2, 1)
 

@@ -74,8 +74,9 @@ HOUSEHOLD_FIELDS = (
     StateField("child_mother", f"({MAX_CHILDREN},)int8",
                "place of each child's mother in the household, NO_MOTHER if not there",
                NO_MOTHER, level="household"),
-    StateField("kids_with", "int32", "person who took the children to the city, or NO_PERSON",
-               NO_PERSON, level="household"),
+    StateField("kids_with", "int8",
+               "place in the household (slot less its first) of the member who took the "
+               "children to the city, or NO_PERSON", NO_PERSON, level="household"),
 )
 
 

@@ -265,11 +265,11 @@ def children_follow(key_u, cand, event, hh_start, p, hs, p_bring_dest, new_loc, 
         if kids_with[h] >= 0 or not is_parent(i, h, hh_start, p, hs, age_lo, age_hi, families):
             continue
         if uniform(key_u, i, 0) < p_bring_dest[new_loc[i]]:
-            kids_with[h] = i
+            kids_with[h] = i - hh_start[h]
 
 
 @njit(cache=True)
-def release_children(idx, p, hs, settled):
+def release_children(idx, hh_start, p, hs, settled):
     """Children come home with the persons ``idx`` returning (or leaving); with one who settles
     they become urban residents and leave the rural household. Returns the children who
     left."""
@@ -278,7 +278,7 @@ def release_children(idx, p, hs, settled):
     gone = 0
     for i in idx:
         h = household(p, i)
-        if kids_with[h] == i:
+        if kids_with[h] == i - hh_start[h]:
             kids_with[h] = NO_PERSON
             if settled:  # the children become urban residents with their parent
                 gone += n_children[h]
@@ -433,7 +433,8 @@ class Household(Mechanism):
     def release_children(sim: Any, idx: np.ndarray, settled: bool) -> int:
         """Children come home with the persons ``idx`` (or become urban when ``settled``);
         returns the children who left the rural households."""
-        return release_children(idx, sim.persons.core, sim.households.core, settled)
+        return release_children(idx, sim.places.hh_start, sim.persons.core,
+                                sim.households.core, settled)
 
     @staticmethod
     def resolve_departures(sim: Any, departing: np.ndarray, keep_one: bool) -> None:

@@ -36,6 +36,8 @@ from sim.core.state import (
     families,
 )
 
+MAX_HH_SLOTS = 127  # slots of one household: its places are int8 (child_mother, kids_with)
+
 PARAMS = (
     Param(
         "working_age_share_of_hh",
@@ -326,6 +328,9 @@ def build_population(
         slot_weight = kids + 0.5
     del kids
     hh_slots = hh_workers + _allocate(capacity - n_agents, slot_weight)
+    if hh_slots.max(initial=0) > MAX_HH_SLOTS:  # a place in the household is an int8
+        raise ValueError(f"a household of {int(hh_slots.max())} slots: at most {MAX_HH_SLOTS} "
+                         "(places in a household are int8: child_mother, kids_with)")
     persons = Persons.allocate(capacity, PERSON_FIELDS)  # vacant slots at the fill values
     _lay_out(hh_slots, hh_workers, age, sex, school, trained.view(np.int8), spouse,
              persons.age, persons.sex, persons.school, persons.trained.view(np.int8),

@@ -197,7 +197,7 @@ def draw_returns(
         if sector[i] == NO_SECTOR and (job[i] & JOB_SELF) == 0:  # own-account work is not idleness
             h *= unemp_mult
         h_i = household(p, i)
-        if kids_with[h_i] != i and is_parent(
+        if kids_with[h_i] != i - hh_start[h_i] and is_parent(
             i, h_i, hh_start, p, hs, parent_lo, parent_hi, families
         ):
             h *= kids_mult  # a parent whose children were left behind

@@ -255,6 +255,7 @@ def transplant(sim: Simulation) -> ReferenceModel:
         else:
             house.n_children = int(hh.n_children[h])
         k = int(hh.kids_with[h])
+        k = int(sim.places.hh_start[h]) + k if k >= 0 else k
         house.kids_with = m.persons[k] if k >= 0 else None
         house.land_stock = np.float32(hh.land_mu[h])
     m.t = sim.t

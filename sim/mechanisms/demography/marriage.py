@@ -228,8 +228,10 @@ def move_persons(sim: Any, src: np.ndarray, dst: np.ndarray) -> None:
     if src.size == 0:
         return
     p, hs = sim.persons, sim.households
-    moved = np.isin(hs.kids_with, src)
-    hs.kids_with[moved] = NO_PERSON
+    kw = hs.kids_with
+    with_kids = np.flatnonzero(kw != NO_PERSON)
+    moved = with_kids[np.isin(sim.places.hh_start[with_kids] + kw[with_kids], src)]
+    kw[moved] = NO_PERSON
     for name in p.names:
         if name in SLOT_BOUND:
             continue
