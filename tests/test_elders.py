@@ -21,6 +21,7 @@ from sim.core.state import PERSON_FIELDS, Persons
 from sim.mechanisms.elders import (
     CHILD_RESULTS,
     MAX_ELDERS,
+    NO_ELDER,
     Elders,
     add_elders,
     age_elders,
@@ -39,7 +40,7 @@ def _run(params, registry_classes=None, monkeypatch=None, years=YEARS):
 
 
 def _n_elders(elder_by):
-    return int(np.count_nonzero(elder_by != NO_YEAR))
+    return int(np.count_nonzero(elder_by != NO_ELDER))
 
 
 def test_elders_at_the_start_follow_the_ratio():
@@ -48,37 +49,38 @@ def test_elders_at_the_start_follow_the_ratio():
     n = _n_elders(s.households.elder_by)
     want = s.params.at(START).elders_per_rural_worker_init * n_rural
     assert abs(n - want) < 4 * math.sqrt(want) + 5, (n, want)
-    ages = START - s.households.elder_by[s.households.elder_by != NO_YEAR]
+    born = s.mech["elders"].birth_years(s.households)
+    ages = START - born[born != NO_YEAR]
     assert ages.min() >= 65 and ages.max() < 100 and 70 < ages.mean() < 80
 
 
 def test_aged_out_persons_become_elders_and_elders_die():
-    elder_by = np.full((3, MAX_ELDERS), NO_YEAR, np.int16)
-    elder_by[1, 0] = 1930
+    elder_by = np.full((3, MAX_ELDERS), NO_ELDER, np.uint8)  # years after 1900
+    elder_by[1, 0] = 30
     p = Persons.allocate(6, PERSON_FIELDS)
     p.hh = np.array([0, 1, 1, 2, 2, 2])
-    add_elders(np.array([0, 1, 3, 4, 5], np.int64), p.core, elder_by, 1935)
-    assert list(elder_by[0]) == [1935, NO_YEAR]
-    assert list(elder_by[1]) == [1930, 1935]
-    assert list(elder_by[2]) == [1935, 1935]  # the third has no place
-    many = np.full((20_000, MAX_ELDERS), 1920, np.int16)  # aged 80 in 2000
-    age_elders(tick_key(1, "t", 0), many, 2000, 0.002, 0.085)
+    add_elders(np.array([0, 1, 3, 4, 5], np.int64), p.core, elder_by, 35)
+    assert list(elder_by[0]) == [35, NO_ELDER]
+    assert list(elder_by[1]) == [30, 35]
+    assert list(elder_by[2]) == [35, 35]  # the third has no place
+    many = np.full((20_000, MAX_ELDERS), 20, np.uint8)  # born 1920: aged 80 in 2000
+    age_elders(tick_key(1, "t", 0), many, 100, 0.002, 0.085)
     q = 1 - math.exp(-0.002 * math.exp(0.085 * 50))
-    died = np.count_nonzero(many == NO_YEAR)
+    died = np.count_nonzero(many == NO_ELDER)
     n = many.size
     assert abs(died - n * q) < 4 * math.sqrt(n * q * (1 - q)), (died, n * q)
-    old = np.full((10, MAX_ELDERS), 1899, np.int16)
-    age_elders(tick_key(1, "t", 1), old, 2000, 0.0, 0.0)
-    assert not np.any(old != NO_YEAR)  # aged 101: none left
+    old = np.full((10, MAX_ELDERS), 0, np.uint8)  # born 1899 (years after 1899)
+    age_elders(tick_key(1, "t", 1), old, 101, 0.0, 0.0)
+    assert not np.any(old != NO_ELDER)  # aged 101: none left
 
 
 def test_need_for_care_rises_with_age():
     n = 20_000
     for age in (65, 85):
-        elder_by = np.full((n, MAX_ELDERS), NO_YEAR, np.int16)
-        elder_by[:, 0] = 2000 - age
+        elder_by = np.full((n, MAX_ELDERS), NO_ELDER, np.uint8)  # years after 1900
+        elder_by[:, 0] = 100 - age
         need = np.zeros(n, np.int8)
-        draw_need(tick_key(2, "t", age), elder_by, 2000, 0.06, 0.085, need)
+        draw_need(tick_key(2, "t", age), elder_by, 100, 0.06, 0.085, need)
         p = min(1.0, 0.06 * math.exp(0.085 * (age - 65)))
         k = int(need.sum())
         assert abs(k - n * p) < 4 * math.sqrt(n * p * (1 - p)), (age, k, n * p)
@@ -96,7 +98,7 @@ def test_left_behind_counts_by_household():
     t.age[:] = [30, 30, 40, 70]
     p = t.core
     hh_start = np.array([0, 2, 3, 4], np.int64)
-    elder_by = np.array([[1930, NO_YEAR], [1930, NO_YEAR], [1930, 1931]], np.int16)
+    elder_by = np.array([[30, NO_ELDER], [30, NO_ELDER], [30, 31]], np.uint8)
     need = np.array([0, 1, 1], np.int8)
     assert left_behind(hh_start, p, elder_by, need) == (4, 2, 2, 1, 2)
 

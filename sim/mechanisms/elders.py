@@ -52,6 +52,9 @@ from sim.core.state import (
 
 MAX_ELDERS = 2  # elders a household keeps (the parents' generation)
 MAX_ELDER_AGE = 100  # an elder of this age leaves (the hazard makes it rare)
+# Elders' birth years are kept as uint8 years after the run's base year, the start year less
+# MAX_ELDER_AGE: every elder of a run (at most 200 years) is born in the 255 years after it.
+NO_ELDER = 255  # an empty elder place
 
 PARAMS = (
     Param("elders_per_rural_worker_init", 0.115, "elders per rural member aged 15-64", 0.05,
@@ -111,8 +114,9 @@ class Elders(Mechanism):
            "schedule and draw their need for care; December: elders left behind")
     params = PARAMS
     household_state = (
-        StateField("elder_by", f"({MAX_ELDERS},)int16", "birth years of the household's elders "
-                   "(NO_YEAR: none)", NO_YEAR, level="household"),
+        StateField("elder_by", f"({MAX_ELDERS},)uint8", "birth years of the household's elders "
+                   "less the run's base year (``Elders.base``; NO_ELDER: none)", NO_ELDER,
+                   level="household"),
         StateField("elder_need", "int8", "elders of the household who need care this year",
                    level="household"),
     )
@@ -120,6 +124,7 @@ class Elders(Mechanism):
     streams = ("elders.init", "elders.death", "elders.need")
 
     def init(self, sim: Any) -> None:
+        self.base = sim.start_year - MAX_ELDER_AGE  # the kernels take years less this
         pars, hs = sim.params.at(sim.start_year), sim.households
         n_rural = rural_working(sim.places.hh_start, sim.persons.core)
         ages = np.arange(65, MAX_ELDER_AGE)
@@ -127,7 +132,7 @@ class Elders(Mechanism):
         cdf = np.cumsum(surv / surv.sum())
         key = sim.key("elders.init", 0)
         place_elders(key, n_rural, float(pars.elders_per_rural_worker_init), cdf,
-                     sim.start_year, hs.elder_by)
+                     sim.start_year - self.base, hs.elder_by)
         self._need(sim, sim.start_year, pars)
 
     def step(self, sim: Any) -> None:
@@ -135,9 +140,13 @@ class Elders(Mechanism):
         if sim.month == 1 and t > 0:
             pars, year, hs = sim.pars, sim.year, sim.households
             m30, g = float(pars.mortality_30), float(pars.mortality_gompertz)
-            age_elders(sim.key("elders.death", year), hs.elder_by, year, m30, g)
+            age_elders(sim.key("elders.death", year), hs.elder_by, year - self.base, m30, g)
             aged = getattr(sim, "aged_out", np.zeros(0, np.int64))
-            add_elders(aged, sim.persons.core, hs.elder_by, year - int(pars.exit_age))
+            born = year - int(pars.exit_age) - self.base
+            if aged.size and not 0 <= born < NO_ELDER:
+                raise ValueError(f"elders born in {born + self.base} are outside the "
+                                 f"{NO_ELDER} years after {self.base} that elder_by holds")
+            add_elders(aged, sim.persons.core, hs.elder_by, born)
             self._need(sim, year, pars)
         if sim.month == 12:
             counts = left_behind(sim.places.hh_start, sim.persons.core,
@@ -150,9 +159,13 @@ class Elders(Mechanism):
             for r, v in zip(CHILD_RESULTS, by, strict=True):
                 sc[r.name][t] = v
 
-    @staticmethod
-    def _need(sim: Any, year: int, pars: Any) -> None:
-        draw_need(sim.key("elders.need", year), sim.households.elder_by, year,
+    def birth_years(self, hs: Any) -> np.ndarray:
+        """The elders' birth years (int16; NO_YEAR for an empty place) of households ``hs``."""
+        b = hs.elder_by
+        return np.where(b == NO_ELDER, NO_YEAR, b.astype(np.int16) + self.base).astype(np.int16)
+
+    def _need(self, sim: Any, year: int, pars: Any) -> None:
+        draw_need(sim.key("elders.need", year), sim.households.elder_by, year - self.base,
                   float(pars.elder_care_need_65), float(pars.elder_care_need_slope),
                   sim.households.elder_need)
 
@@ -184,7 +197,7 @@ def place_elders(key, n_rural, ratio, cdf, year, elder_by):
     for h in prange(n_rural.shape[0]):
         p_slot = min(1.0, ratio * n_rural[h] / MAX_ELDERS)
         for k in range(MAX_ELDERS):
-            elder_by[h, k] = NO_YEAR
+            elder_by[h, k] = NO_ELDER
             if n_rural[h] == 0 or uniform(key, h, 2 * k) >= p_slot:
                 continue
             u = uniform(key, h, 2 * k + 1)
@@ -200,12 +213,12 @@ def age_elders(key, elder_by, year, m30, gompertz):
     for h in prange(elder_by.shape[0]):
         for k in range(MAX_ELDERS):
             b = elder_by[h, k]
-            if b == NO_YEAR:
+            if b == NO_ELDER:
                 continue
             a = year - b
             if a >= MAX_ELDER_AGE or uniform(key, h, k) < 1.0 - np.exp(
                     -m30 * np.exp(gompertz * (a - 30))):
-                elder_by[h, k] = NO_YEAR
+                elder_by[h, k] = NO_ELDER
 
 
 @njit(cache=True)
@@ -215,7 +228,7 @@ def add_elders(aged, p, elder_by, birth_year):
     for i in aged:
         h = household(p, i)
         for k in range(MAX_ELDERS):
-            if elder_by[h, k] == NO_YEAR:
+            if elder_by[h, k] == NO_ELDER:
                 elder_by[h, k] = birth_year
                 break
 
@@ -227,7 +240,7 @@ def draw_need(key, elder_by, year, need_65, slope, elder_need):
         n = 0
         for k in range(MAX_ELDERS):
             b = elder_by[h, k]
-            if b == NO_YEAR:
+            if b == NO_ELDER:
                 continue
             if uniform(key, h, k) < min(1.0, need_65 * np.exp(slope * (year - b - 65))):
                 n += 1
@@ -245,7 +258,7 @@ def left_behind(hh_start, p, elder_by, elder_need):
     for h in prange(elder_by.shape[0]):
         e = 0
         for k in range(MAX_ELDERS):
-            if elder_by[h, k] != NO_YEAR:
+            if elder_by[h, k] != NO_ELDER:
                 e += 1
         if e == 0:
             continue
@@ -288,7 +301,7 @@ def children_behind_by_carer(hh_start, p, hs, elder_by):
             continue
         older = False
         for k in range(MAX_ELDERS):
-            if elder_by[h, k] != NO_YEAR:
+            if elder_by[h, k] != NO_ELDER:
                 older = True
         younger = False
         for i in range(hh_start[h], hh_start[h + 1]):
