@@ -18,7 +18,7 @@ import sim.engine.registry as registry
 from sim import Simulation
 from sim.core.encodings import HOME, NO_SECTOR, RURAL
 from sim.core.rng import tick_key
-from sim.core.state import PERSON_FIELDS, Persons
+from sim.core.state import FIRST_YEAR0, PERSON_FIELDS, Persons
 from sim.engine.registry import Params
 from sim.experiments.invariants import run_checked
 from sim.experiments.scenario import load_scenario
@@ -52,7 +52,7 @@ def _population(n=N, age=30, first_year=1998):
     t.age[:] = age
     t.loc[:] = HOME
     t.hh = np.arange(n) // 2
-    t.first_year[:] = first_year
+    t.first_year = first_year
     p = t.core
     hh_start = np.arange(0, n + 1, 2, dtype=np.int64)
     county_start = np.array([0, n], np.int64)
@@ -120,7 +120,7 @@ def test_start_chance_base_and_its_gradients():
         got[0])  # a RMB 5,000 micro-loan is the same capital as RMB 5,000 of savings
     assert coef[LOAN] == 5000.0 and coef[CREDIT] == 1.0
     assert start_chance(p, 0, st["savings"], st["years_away"], coef, 0.0, 1.0) == base  # stayer
-    p.first_year[0] = 1999  # a returnee reached by SIYB
+    p.first_left[0] = 1999 - FIRST_YEAR0  # a returnee reached by SIYB
     assert start_chance(p, 0, st["savings"], st["years_away"], coef, 0.0, 1.0) > base
     assert coef[SIYB] == 1.0
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sim.core.contacts import Network
-from sim.core.encodings import JOB_INSURED, JOB_MINWAGE, NO_SECTOR
+from sim.core.encodings import JOB_INSURED, JOB_MINWAGE, NEVER_LEFT, NO_SECTOR
 from sim.core.rng import tick_key
 from sim.core.state import (
     HOME,
@@ -308,7 +308,7 @@ def test_demography_entrants_fill_given_slots_with_cohort_schooling():
     demography.enter(KEY, slots, p, 0.0, 1.0)
     assert p.age.tolist() == [0, 15, 0, 15, 0]
     assert p.hukou.tolist() == [VACANT, RURAL, VACANT, RURAL, VACANT]
-    assert p.school[1] == 2 and p.school[3] == 2 and p.first_year[1] == -1
+    assert p.school[1] == 2 and p.school[3] == 2 and p.first_left[1] == NEVER_LEFT
 
 
 def test_demography_mortality_matches_gompertz_rate():

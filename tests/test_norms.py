@@ -20,7 +20,8 @@ from sim.mechanisms.decisions import norms
 def _core(age, sex, hukou, county, first):
     """Core person state, each person a household of one in ``county``."""
     p = Persons.allocate(len(age), PERSON_FIELDS)
-    p.age[:], p.sex[:], p.hukou[:], p.first_year[:] = age, sex, hukou, first
+    p.age[:], p.sex[:], p.hukou[:] = age, sex, hukou
+    p.first_year = first
     p.hh = np.arange(len(age))
     p.hh_county[:] = county
     return p.core

@@ -63,7 +63,7 @@ def _population(n=N, sector=0, insured_every=2):
     t.sector[:] = sector
     t.job[:] = JOB_INFORMAL
     t.job[::insured_every] = JOB_INSURED
-    t.first_year[:] = 1998
+    t.first_year = 1998
     p = t.core
     wage = np.full(n, 500.0, np.float32)
     return p, wage

@@ -29,7 +29,8 @@ NO_SECTOR = -1  # Persons.sector without a job
 
 NO_DIST = -1  # Persons.dist at home
 ACROSS_PROVINCE = 3  # Persons.dist of a move across a provincial border (DIST_CLASS_NAMES[3])
-NO_YEAR = -1  # Persons.first_year of someone who never left
+NO_YEAR = -1  # a year not set (Persons.first_year of someone who never left)
+NEVER_LEFT = 255  # Persons.first_left of someone who never left
 NO_PERSON = -1  # Households.kids_with when the children are at home
 MAX_CHILDREN = 6  # places in Households.child_by (children under 15 of one household)
 NO_MOTHER = -1  # Households.child_mother when the mother is not in the household

@@ -27,6 +27,7 @@ from sim.core.encodings import (  # noqa: F401  (re-exported: the names of state
     MAX_CHILDREN,
     N_AGE_GROUPS,
     N_SCHOOL,
+    NEVER_LEFT,
     NO_DIST,
     NO_MOTHER,
     NO_PERSON,
@@ -39,6 +40,7 @@ from sim.core.encodings import (  # noqa: F401  (re-exported: the names of state
 )
 from sim.core.mechanism import StateField
 
+FIRST_YEAR0 = 1948  # Persons.year0 until a build sets the year before the run's start
 # the core person state; ``home`` is the value a person is reset to by ``send_home``
 PERSON_FIELDS = (
     StateField("age", "int8", "years"),
@@ -56,7 +58,8 @@ PERSON_FIELDS = (
                NO_SECTOR, home=NO_SECTOR),
     StateField("job", "int8", "bit flags of the current job (JOB_*)", home=0),
     StateField("permit", "int8", "1 = holds a residence permit where they live", home=0),
-    StateField("first_year", "int16", "year of the first departure, NO_YEAR if never", -1),
+    StateField("first_left", "uint8", "year of the first departure less ``Persons.year0`` "
+               "(the year before the run's start), NEVER_LEFT if never", NEVER_LEFT),
     StateField("spouse", "int32", "person index of the spouse, NO_PERSON if unmarried",
                NO_PERSON),
 )
@@ -297,6 +300,7 @@ class Persons(Table):
         super().__init__(**arrays)
         self.hh_base = np.zeros(((self.n - 1) >> HH_SHIFT) + 1 if self.n else 0, np.int64)
         self.hh_county = np.zeros(max(self.n, 1), np.int16)
+        self.year0 = FIRST_YEAR0  # first departures are kept as years after this one
 
     def link(self, households: Table) -> None:
         """Read home counties from ``households.county`` (the same array, not a copy)."""
@@ -307,6 +311,23 @@ class Persons(Table):
         """The core fields as one :data:`PersonArrays`, the form the kernels take."""
         return PersonArrays(*(getattr(self, f.name) for f in PERSON_FIELDS), self.hh_base,
                             self.hh_county)
+
+    @property
+    def first_year(self) -> np.ndarray:
+        """Year of each slot's first departure, NO_YEAR if never (int16, decoded from
+        ``first_left``: a read-only copy; set it whole with ``persons.first_year = ...``)."""
+        f = self.first_left
+        a = np.where(f == NEVER_LEFT, NO_YEAR, f.astype(np.int16) + self.year0).astype(np.int16)
+        a.setflags(write=False)
+        return a
+
+    @first_year.setter
+    def first_year(self, years: np.ndarray) -> None:
+        y = np.broadcast_to(np.asarray(years, np.int64), (self.n,))
+        code = np.where(y == NO_YEAR, NEVER_LEFT, y - self.year0)
+        if np.any((code < 0) | (code > NEVER_LEFT) | ((code == NEVER_LEFT) & (y != NO_YEAR))):
+            raise ValueError(f"first_year outside [{self.year0}, {self.year0 + NEVER_LEFT - 1}]")
+        self.first_left[:] = code
 
     @property
     def employed(self) -> np.ndarray:

@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import HOME, NO_SECTOR, RURAL
+from sim.core.encodings import HOME, NEVER_LEFT, NO_SECTOR, RURAL
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
@@ -194,7 +194,7 @@ def start_chance(p, i, savings, years_away, coef, u_siyb, u_credit):
         k += coef[LOAN]
     z = (coef[A0] + coef[B_SAV] * np.log(1.0 + k / 1000.0) + coef[B_SCHOOL] * p.school[i]
          + coef[B_TRAIN] * p.trained[i] + coef[B_AWAY] * min(years_away[i], AWAY_YEARS_MAX))
-    if p.first_year[i] >= 0 and u_siyb < coef[SIYB]:
+    if p.first_left[i] != NEVER_LEFT and u_siyb < coef[SIYB]:
         z += coef[B_SIYB]
     py = 1.0 / (1.0 + np.exp(-z))
     return 1.0 - (1.0 - py) ** (1.0 / 12.0)
@@ -262,7 +262,7 @@ def businesses(keys, year, p, county_start, hh_start, tve, savings, years_away, 
             biz_jobs[i] = min(size, 100)
             savings[i] = 0
             started += 1
-            if p.first_year[i] >= 0:
+            if p.first_left[i] != NEVER_LEFT:
                 by_ret += 1
             hired += _hire_household(p, hh_start, household(p, i), tve, biz_months, biz_jobs,
                                      biz_jobs[i])
@@ -437,7 +437,7 @@ class Enterprise(Mechanism):
         n_run = int(np.count_nonzero(owner))
         sc["businesses_running"][t] = n_run
         sc["business_owners_returnee_share"][t] = (
-            np.count_nonzero(owner & (p.first_year >= 0)) / n_run if n_run else 0.0)
+            np.count_nonzero(owner & (p.first_left != NEVER_LEFT)) / n_run if n_run else 0.0)
         sc["business_jobs"][t] = np.count_nonzero(p.biz_jobs == -1)
         age = p.biz_months[owner].astype(np.int64)
         started = sc["businesses_started"]
@@ -446,7 +446,7 @@ class Enterprise(Mechanism):
             n0 = started[a:b].sum() if b > 0 else 0.0
             alive = np.count_nonzero((age >= lo) & (age <= lo + 11))
             sc[k][t] = alive / n0 if n0 > 0 else 0.0
-        ret = (p.loc == HOME) & (p.hukou == RURAL) & (p.first_year >= 0)
+        ret = (p.loc == HOME) & (p.hukou == RURAL) & (p.first_left != NEVER_LEFT)
         n_ret = int(np.count_nonzero(ret))
         sc["returnee_savings_rmb"][t] = (
             UNIT_RMB * p.savings[ret].astype(np.float64).sum() / n_ret if n_ret else 0.0)

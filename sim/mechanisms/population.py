@@ -336,6 +336,7 @@ def build_population(
              persons.age, persons.sex, persons.school, persons.trained.view(np.int8),
              persons.spouse, persons.hukou, persons.hh_base, persons.hh_off, RURAL)
     persons.link(households)
+    persons.year0 = int(start_year) - 1  # the initial stock first left the year before
     del age, sex, school, trained, spouse
     places = build_places_from_counts(
         geo, np.bincount(hh_county, hh_slots, minlength=int(geo.n_counties.sum())).astype(

@@ -222,7 +222,8 @@ def transplant(sim: Simulation) -> ReferenceModel:
         sim.params, agents=sim.agents, seed=sim.seed, start_year=sim.start_year, years=sim.years
     )
     p, hh = sim.persons, sim.households
-    for i, x in enumerate(m.persons):
+    cols = {  # read once: employed and first_year are decoded on each read
+        a: getattr(p, a)
         for a in (
             "age",
             "sex",
@@ -238,8 +239,11 @@ def transplant(sim: Simulation) -> ReferenceModel:
             "permit",
             "first_year",
             "tve",
-        ):
-            setattr(x, a, int(getattr(p, a)[i]))
+        )
+    }
+    for i, x in enumerate(m.persons):
+        for a, col in cols.items():
+            setattr(x, a, int(col[i]))
     for i, x in enumerate(m.persons):
         k = int(p.spouse[i])
         x.spouse = m.persons[k] if k >= 0 and m.families else None

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.encodings import EVENT_DEPART, EVENT_RETURN
+from sim.core.encodings import EVENT_DEPART, EVENT_RETURN, NEVER_LEFT
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.state import elder_need, families, flat_nonzero
 from sim.mechanisms.decisions import norms
@@ -201,12 +201,15 @@ class Decisions(Mechanism):
         choice)."""
         p, buf = sim.persons, sim.buf
         out_by_dist = np.zeros(4, np.int64)
+        if not 0 <= year - p.year0 < NEVER_LEFT:  # first departures are uint8 years after year0
+            raise ValueError(f"year {year} is outside the {NEVER_LEFT} years after {p.year0} "
+                             "that first departures are dated in")
         onward, back = apply_moves(
             buf.event,
             buf.new_loc,
             buf.new_dist,
             p.core,
-            year,
+            year - p.year0,
             out_by_dist,
         )
         if back:

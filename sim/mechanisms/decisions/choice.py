@@ -22,6 +22,7 @@ from sim.core.encodings import (
     HOME,
     N_AGE_GROUPS,
     N_SCHOOL,
+    NEVER_LEFT,
     NO_DIST,
     NO_SECTOR,
     RURAL,
@@ -494,9 +495,10 @@ def _ask_ahead(who, k, lo, hi, m, cn, loc, p, y_home, age, ring, ring_n):
 
 
 @njit(cache=True, parallel=True)
-def apply_moves(event, new_loc, new_dist, p, year, out_by_dist):
+def apply_moves(event, new_loc, new_dist, p, year_code, out_by_dist):
     """Commit the month's moves; returns the numbers of onward moves and of returns by choice
-    (Harris-Todaro mode) and adds departures by distance class to ``out_by_dist``. Movers arrive
+    (Harris-Todaro mode) and adds departures by distance class to ``out_by_dist``; a first
+    departure is dated ``year_code`` (the year less ``Persons.year0``). Movers arrive
     without a job or permit. Parallel over fixed chunks with partial counts
     (``sim.core.chunks``)."""
     loc = p.loc
@@ -505,7 +507,7 @@ def apply_moves(event, new_loc, new_dist, p, year, out_by_dist):
     sector = p.sector
     job = p.job
     permit = p.permit
-    first_year = p.first_year
+    first_left = p.first_left
     n = event.shape[0]
     c_count = np.zeros((N_CHUNKS, 6), np.int64)  # onward, back, departures by distance class
     for c in prange(N_CHUNKS):
@@ -523,8 +525,8 @@ def apply_moves(event, new_loc, new_dist, p, year, out_by_dist):
             if ev == EVENT_DEPART:
                 months_away[i] = 0
                 cnt[2 + new_dist[i]] += 1
-                if first_year[i] < 0:
-                    first_year[i] = year
+                if first_left[i] == NEVER_LEFT:
+                    first_left[i] = year_code
             elif ev == EVENT_RETURN:
                 months_away[i] = 0
                 cnt[1] += 1

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.chunks import N_CHUNKS, chunk
-from sim.core.encodings import FEMALE, RURAL
+from sim.core.encodings import FEMALE, NEVER_LEFT, RURAL
 from sim.core.params import Param
 from sim.core.state import county_of
 
@@ -62,7 +62,7 @@ def women_ever_away(p, county_prov, n_prov):
     age = p.age
     sex = p.sex
     hukou = p.hukou
-    first_year = p.first_year
+    first_left = p.first_left
     part = np.zeros((N_CHUNKS, 2, n_prov), np.int64)
     n = age.shape[0]
     for c in prange(N_CHUNKS):
@@ -74,7 +74,7 @@ def women_ever_away(p, county_prov, n_prov):
                 continue
             o = county_prov[county_of(p, i)]
             part[c, 1, o] += 1
-            if first_year[i] >= 0:
+            if first_left[i] != NEVER_LEFT:
                 part[c, 0, o] += 1
     out = np.zeros((2, n_prov), np.int64)
     for c in range(N_CHUNKS):

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import EXIT_CAUSES, HOME, NO_YEAR, RURAL, VACANT
+from sim.core.encodings import EXIT_CAUSES, HOME, NEVER_LEFT, RURAL, VACANT
 from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param, ParamSet
 from sim.core.rng import uniform, uniform_array
@@ -314,7 +314,7 @@ def enter(key, slots, p, share_junior, share_senior):
     school = p.school
     trained = p.trained
     hukou = p.hukou
-    first_year = p.first_year
+    first_left = p.first_left
     for k in prange(slots.shape[0]):
         i = slots[k]
         age[i] = ENTRY_AGE
@@ -323,7 +323,7 @@ def enter(key, slots, p, share_junior, share_senior):
         school[i] = 2 if u < share_senior else (1 if u < share_senior + share_junior else 0)
         trained[i] = 0
         hukou[i] = RURAL
-        first_year[i] = NO_YEAR
+        first_left[i] = NEVER_LEFT
 
 
 class Demography(Mechanism):
