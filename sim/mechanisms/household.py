@@ -22,7 +22,16 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import EVENT_DEPART, EVENT_NONE, HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL
+from sim.core.encodings import (
+    EVENT_DEPART,
+    EVENT_NONE,
+    HOME,
+    NO_DIST,
+    NO_MOTHER,
+    NO_PERSON,
+    NO_YEAR,
+    RURAL,
+)
 from sim.core.land import TENURES, is_fixed
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
@@ -249,6 +258,7 @@ def resolve_departures(hh_start, p, cand, event, keep_one):
         for q in range(k, m):
             if cand[q] != best or not allow:
                 event[cand[q]] = EVENT_NONE
+                p.dist[cand[q]] = NO_DIST  # at home, as before the decision
         k = m
 
 

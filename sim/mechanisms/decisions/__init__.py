@@ -79,7 +79,6 @@ class Decisions(Mechanism):
     params = PARAMS
     buffers = (
         StateField("new_loc", "int16", "destination chosen this month"),
-        StateField("new_dist", "int8", "distance class of the chosen move"),
         StateField("event", "int8", "EVENT_* of this month's decision"),
     )
     streams = ("decide.consider", "decide.choice", "decide.dist")
@@ -125,8 +124,8 @@ class Decisions(Mechanism):
         skip: np.ndarray,
         counts: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
-        """Every person's decision into ``sim.buf`` (new_loc, new_dist, event); returns the
-        persons with an event, in increasing order."""
+        """Every person's decision into ``sim.buf`` (new_loc, event; a mover's distance class
+        into ``persons.dist``); returns the persons with an event, in increasing order."""
         p, pars, geo, yq, buf = sim.persons, sim.pars, sim.geo, sim.yq, sim.buf
         labour = sim.mech["labour"]
         present, working = counts or labour.counts(sim)
@@ -186,7 +185,6 @@ class Decisions(Mechanism):
             elder_need(sim),
             float(getattr(pars, "elder_care_cost", 0.0)),
             buf.new_loc,
-            buf.new_dist,
             buf.event,
         )
         cand = flat_nonzero(buf.event)
@@ -207,7 +205,6 @@ class Decisions(Mechanism):
         onward, back = apply_moves(
             buf.event,
             buf.new_loc,
-            buf.new_dist,
             p.core,
             year - p.year0,
             out_by_dist,

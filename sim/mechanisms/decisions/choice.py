@@ -273,10 +273,11 @@ def decide(
     elder_need,
     elder_cost,
     new_loc,
-    new_dist,
     event,
 ):
-    """One month of migration decisions; reads ``loc`` (start of month), writes new_* arrays.
+    """One month of migration decisions; reads ``loc`` (start of month), writes ``new_loc``,
+    ``event`` and, for a mover, the distance class of the move into ``p.dist`` (no decision
+    reads another person's ``dist``; a cancelled departure is reset by the household stage).
 
     event: 0 nothing, 1 departure from home (outflow), 2 move between destinations (onflow),
     3 return home by choice (Harris-Todaro mode only). Persons with ``skip[i] != 0`` (just
@@ -309,7 +310,7 @@ def decide(
     _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, county_capital,
             cn, max_degree, e, cum, rowsum, vmax, tables.lam, beta_net, home_log_income_hh,
             b_push, asc_home, p_consider, dist_probs, force_move, ht_mode, ht_response, log_size,
-            hh_start, hs, families, fam, elder_need, elder_cost, new_loc, new_dist, event)
+            hh_start, hs, families, fam, elder_need, elder_cost, new_loc, event)
 
 
 DECIDER = 4  # ``event`` of a person who considers a move, between the two passes
@@ -359,7 +360,7 @@ def _deciders(key_consider, p, p_consider, p_onward_unemp, p_onward_emp, skip, h
 def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, county_capital,
             cn, max_degree, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push,
             asc_home, p_consider, dist_probs, force_move, ht_mode, ht_response, log_size,
-            hh_start, hs, families, fam, elder_need, elder_cost, new_loc, new_dist, event):
+            hh_start, hs, families, fam, elder_need, elder_cost, new_loc, event):
     """Pass 2: the decisions of the persons ``who`` (see :func:`decide`); the tables hold the
     rows of their types, type ``t`` in row ``slot[t]``."""
     age = p.age
@@ -367,6 +368,7 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
     hh_county = p.hh_county
     loc = p.loc
     hukou = p.hukou
+    dist = p.dist
     m = who.shape[0]
     beta_net_lam = beta_net / lam
     for ch in prange((m + CONTACT_CHUNK - 1) // CONTACT_CHUNK):  # one contact scratch per chunk
@@ -421,7 +423,7 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
                         gain += fam[4]  # going home joins the spouse there
                     if gain > 0.0 and u0 < p_consider * min(1.0, ht_response * gain):
                         new_loc[i] = HOME
-                        new_dist[i] = NO_DIST
+                        dist[i] = NO_DIST
                         event[i] = EVENT_RETURN
                     continue
                 d = _pick_spouse_or_dest(t, u * total, sd, sadj, adj, nadj, e, cum, cont, loc,
@@ -461,7 +463,7 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
                 if ud < acc:
                     k = q
                     break
-            new_dist[i] = k
+            dist[i] = k
             event[i] = EVENT_DEPART if at_home else EVENT_ONWARD
 
 
@@ -495,7 +497,7 @@ def _ask_ahead(who, k, lo, hi, m, cn, loc, p, y_home, age, ring, ring_n):
 
 
 @njit(cache=True, parallel=True)
-def apply_moves(event, new_loc, new_dist, p, year_code, out_by_dist):
+def apply_moves(event, new_loc, p, year_code, out_by_dist):
     """Commit the month's moves; returns the numbers of onward moves and of returns by choice
     (Harris-Todaro mode) and adds departures by distance class to ``out_by_dist``; a first
     departure is dated ``year_code`` (the year less ``Persons.year0``). Movers arrive
@@ -518,13 +520,12 @@ def apply_moves(event, new_loc, new_dist, p, year_code, out_by_dist):
             if ev == EVENT_NONE:
                 continue
             loc[i] = new_loc[i]
-            dist[i] = new_dist[i]
             sector[i] = NO_SECTOR
             job[i] = 0
             permit[i] = 0
             if ev == EVENT_DEPART:
                 months_away[i] = 0
-                cnt[2 + new_dist[i]] += 1
+                cnt[2 + dist[i]] += 1
                 if first_left[i] == NEVER_LEFT:
                     first_left[i] = year_code
             elif ev == EVENT_RETURN:
