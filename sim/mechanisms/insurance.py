@@ -102,6 +102,7 @@ BRANCHES = ("pension", "medical", "unemployment", "injury", "maternity")
 BRANCH_BITS = (INS_PENSION, INS_MEDICAL, INS_UNEMPLOYMENT, INS_INJURY, INS_MATERNITY)
 HIGH_RISK = ("construction", "other")  # seed 1.4 (3): construction, mining (in "other")
 NO_POOL = -1
+MAX_POOL = 127  # pooling areas are destinations (94) or provinces: an int8
 
 # columns of the counts of :func:`enrol` after the five branches
 T_EMP, T_MIG, T_MEMBERS, T_CASHOUT, T_TRANSFER, T_ALLOWANCE = 5, 6, 7, 8, 9, 10
@@ -385,7 +386,7 @@ class Insurance(Mechanism):
         StateField("ins_branches", "int8", "insurance branches of the current job (INS_*)",
                    home=0),
         StateField("ins_job_months", "int16", "months the current job has been held", home=0),
-        StateField("pension_pool", "int16", "pooling area of the accrued pension rights, or -1",
+        StateField("pension_pool", "int8", "pooling area of the accrued pension rights, or -1",
                    NO_POOL),
         StateField("pension_account", "float32",
                    "worker's pension contributions in the pool (RMB, 2000 prices)"),
@@ -409,6 +410,9 @@ class Insurance(Mechanism):
         """The year's inputs: pooling areas, portability, chances, rates, benefits."""
         pars = sim.pars
         self.pool_of_dest, self.portable = pools(sim.geo, pars)
+        if self.pool_of_dest.max(initial=0) > MAX_POOL:  # pension_pool is an int8
+            raise ValueError(f"{self.pool_of_dest.max() + 1} pooling areas: pension_pool holds "
+                             f"at most {MAX_POOL + 1}")
         self.chance = enrolment_chances(pars)
         self.erate = rate_of_flags(employer_rates(pars))
         self.contrib = float(pars.insurance_contribution_rate)
