@@ -8,13 +8,12 @@ Memory. A run holds about :data:`STATE_BYTES_PER_SLOT` bytes of state per person
 (``sum(Simulation.memory_bytes().values())``) and peaks, during the run, at about
 :data:`PEAK_BYTES_PER_SLOT` bytes per slot over the interpreter's own :data:`BASE_BYTES`.
 Slots are the agents plus the room reserved for the cohorts entering during the run
-(``demography.slot_capacity``: 1.38 slots per agent for 1985-2006). Measured in session 26
+(``demography.slot_capacity``: 1.38 slots per agent for 1985-2006). Measured in session 27
 (``Simulation.memory_bytes()``, and the high-water RSS over a warmed-up interpreter, two
-threads; near ties coded as byte gaps and written over their offsets at the build):
-at 1e6 agents, 1985-2006, 97 B/slot of state, a build peak of 108 and a run peak of 124
-B/slot (the same measure on session 25's code: 111, 104 and 156); at 2e5 agents, 2000-2024,
-96.6, 112 and 148 (session 25's code: 110, 115 and 167). The constants keep a margin over
-those; ``benchmarks/README.md`` gives the state by component.
+threads): at 1e6 agents, 1985-2006, 85.5 B/slot of state, a build peak of 96 and a run peak
+of 110 B/slot (session 26's code: 97, 108 and 124); at 2e5 agents, 2000-2024, 85.0, 104.5
+and 139.6 (session 26's code: 96.6, 112 and 148). The constants keep a margin of about 11%
+over those; ``benchmarks/README.md`` gives the state by component.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-STATE_BYTES_PER_SLOT = 110  # measured 96.6-97 (see above)
-PEAK_BYTES_PER_SLOT = 165  # measured 124-148 (see above), with a margin
+STATE_BYTES_PER_SLOT = 95  # measured 85.0-85.5 (see above)
+PEAK_BYTES_PER_SLOT = 155  # measured 110-140 (see above), with a margin
 BASE_BYTES = 400 * 2**20  # Python, numpy, pandas, numba and LLVM, warmed up (~250-300 MB)
 MAX_SLOTS = 2**31 - 1  # person and network indices are int32
 YEARS = (1, 200)
