@@ -41,6 +41,7 @@ from sim.core.encodings import (  # noqa: F401  (re-exported: the names of state
 from sim.core.mechanism import StateField
 
 FIRST_YEAR0 = 1948  # Persons.year0 until a build sets the year before the run's start
+
 # the core person state; ``home`` is the value a person is reset to by ``send_home``
 PERSON_FIELDS = (
     StateField("age", "int8", "years"),
