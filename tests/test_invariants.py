@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from sim import Simulation
+from sim.core.encodings import N_SECTORS, NO_SECTOR
 from sim.core.state import HOME, RURAL, URBAN, VACANT
 
 AGENTS = 20_000
@@ -51,7 +52,7 @@ def _check_state(sim):
     # at home: no urban job, no months away
     assert np.all(p.employed[rural & ~away] == 0)
     assert np.all(p.months_away[rural & ~away] == 0)
-    assert np.all((p.employed == 0) | (p.employed == 1))
+    assert np.all((p.sector == NO_SECTOR) | ((p.sector >= 0) & (p.sector < N_SECTORS)))
     assert np.all(p.months_away >= 0)
     assert p.age[~vacant].min() >= 15 and p.age.max() <= 64
     migrants = rural & away

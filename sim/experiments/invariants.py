@@ -30,6 +30,7 @@ from sim.core.encodings import (
     FEMALE,
     HOME,
     JOB_SELF,
+    N_SECTORS,
     NO_MOTHER,
     NO_PERSON,
     NO_SECTOR,
@@ -87,21 +88,21 @@ def check_state(sim: Any, t: int, chk: Checker) -> tuple[int, np.ndarray, np.nda
              f"HOME/0..{n_dest - 1}")
     chk.need(np.all((hukou == RURAL) | (hukou == URBAN) | (hukou == VACANT)), t, "hukou code")
     vacant = hukou == VACANT
+    emp = p.employed  # decoded from the sector, once
     chk.need(np.all(loc[vacant] == HOME) and np.all(p.age[vacant] == 0)
-             and np.all(p.employed[vacant] == 0) and np.all(p.months_away[vacant] == 0),
+             and np.all(emp[vacant] == 0) and np.all(p.months_away[vacant] == 0),
              t, "vacant slots at home and empty")
     rural, away = hukou == RURAL, loc != HOME
     chk.need(np.array_equal(dist[rural] == -1, ~away[rural]), t, "distance class iff away")
     chk.need(np.all((dist[rural & away] >= 0) & (dist[rural & away] <= 3)), t,
              "distance class in 0..3")
     chk.need(np.all(away[hukou == URBAN]), t, "converted persons live at a destination")
-    chk.need(np.all(p.employed[rural & ~away] == 0), t, "no urban job at home")
+    chk.need(np.all(emp[rural & ~away] == 0), t, "no urban job at home")
     chk.need(np.all(p.months_away[rural & ~away] == 0), t, "no months away at home")
-    chk.need(np.all((p.employed == 0) | (p.employed == 1)), t, "employed is 0/1")
-    chk.need(np.array_equal(p.employed == 1, p.sector != NO_SECTOR), t,
-             "a sector iff employed")
+    chk.need(np.all((p.sector == NO_SECTOR) | ((p.sector >= 0) & (p.sector < N_SECTORS))), t,
+             "sector code (NO_SECTOR without a wage job)")
     own = (p.job & JOB_SELF) != 0
-    chk.need(np.all(rural[own] & away[own] & (p.employed[own] == 0)), t,
+    chk.need(np.all(rural[own] & away[own] & (emp[own] == 0)), t,
              "own-account work only by rural migrants away without a wage job")
     chk.need(np.all(p.months_away >= 0), t, "months away >= 0")
     if (~vacant).any():
