@@ -111,7 +111,8 @@ def test_decision_rule_matches_core_on_a_common_state():
     from sim.mesa.families import is_parent as ref_is_parent
     from sim.mesa.families import spouse_terms as ref_spouse_terms
 
-    costs = {"parent_cost_mother": 0.8, "parent_cost_father": 0.3, "couple_apart_cost": 1.2}
+    costs = {"parent_cost_mother": 0.8, "parent_cost_father": 0.3, "couple_apart_cost": 1.2,
+             "parent_cost_school_ratio": 0.4}
     sim = Simulation(
         {**dk.REFERENCE_RULES, **costs}, agents=AGENTS, seed=5, start_year=START, years=YEARS,
         threads=1,
@@ -154,7 +155,8 @@ def test_decision_rule_matches_core_on_a_common_state():
     status = [children_status(h) for h in m.households]
     assert (sum(b for b, _ in status), sum(c for _, c in status)) == (behind, in_city)
     assert behind > 100
-    fam = decisions.family_params(pars)
+    fam = decisions.family_params(pars, sim.year)
+    assert m.year == sim.year
     lam = pars.nest_lambda
     b_lam = pars.network_beta / lam
     indptr, contacts = sim.network.csr()

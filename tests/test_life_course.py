@@ -235,6 +235,71 @@ def test_where_a_child_is_follows_its_parents():
     assert child_place(0, 0, hh_start, p, hs) == CHILD_HOME
 
 
+def test_parent_cost_ratio_once_every_child_is_of_school_age():
+    """Hand-checked ``family_cost``: mother 2 utils, father 1, the grandmother (60) at home
+    takes half; with the ratio 0.25 the cost falls to a quarter once the younger child (born
+    1999) is 6, and the ratio 1 leaves it whole."""
+    from sim.mechanisms.decisions.choice import family_cost
+
+    p, hs, hh_start = _family()
+    p.loc[2] = HOME
+
+    def cost(i, year, ratio):
+        fam = np.array([2.0, 1.0, 0.5, 0.8, 0.0, ratio, float(year)])
+        return family_cost(i, hh_start, p, hs, fam)
+
+    assert (cost(0, 2004, 0.25), cost(1, 2004, 0.25)) == (1.0, 0.5)  # a child of 5
+    assert (cost(0, 2005, 0.25), cost(1, 2005, 0.25)) == (0.25, 0.125)  # both at school
+    assert (cost(0, 2005, 1.0), cost(1, 2005, 1.0)) == (1.0, 0.5)
+    assert cost(2, 2005, 0.25) == 0.0  # the grandmother is no parent
+
+
+def test_births_to_wives_away_are_weighted():
+    """``birth_away_weight``: a wife away as a migrant has that share of her fertility this
+    year (not for the earlier years the start places births in); at 0 every birth goes to a
+    wife at home (Goldstein, White & Goldstein 1997)."""
+    from sim.core.schedules import fertility_weights
+    from sim.mechanisms.demography.births import mother_weights, place_births
+
+    p, hs, hh_start = _family()
+    p.age[2], p.sex[3], p.hukou[3], p.age[3] = 27, MALE, RURAL, 29  # a second couple
+    p.spouse[2], p.spouse[3] = 3, 2
+    p.loc[0], p.months_away[0] = 5, 10  # the first wife is away
+    w_age = fertility_weights(25.5, 4.5)
+    out = np.zeros(1)
+    for back, away_w, expect in ((0, 1.0, w_age[30] + w_age[27]),
+                                 (0, 0.25, 0.25 * w_age[30] + w_age[27]),
+                                 (3, 0.25, w_age[27] + w_age[24])):
+        mother_weights(hh_start, p, hs.child_by, w_age, back, out, away_w)
+        assert out[0] == pytest.approx(expect, rel=1e-12)
+    mother_weights(hh_start, p, hs.child_by, w_age, 0, out, 0.0)
+    assert place_births(out, 3, 0.5, 2006, hh_start, p, w_age, 0, hs, 0.0) == 3
+    born = hs.child_by[0] == 2006
+    assert born.sum() == 3 and np.all(hs.child_mother[0][born] == 2)
+
+
+def test_left_behind_under6_share_counts_one_or_both_parents_away():
+    from sim.mechanisms.demography.births import left_behind_under6_share
+
+    by = np.array([[5, 3, 1, 0], [9, 2, 2, 4]])  # rows under 6, 6-14; home, one away, behind, city
+    assert left_behind_under6_share(by) == 0.5
+    assert left_behind_under6_share(np.zeros((2, 4), np.int64)) == 0.0
+
+
+def test_school_age_ratio_leaves_more_school_age_children_behind():
+    """Common random numbers: the ratio 0 (no cost once every child is at school) lets parents
+    of school-age children go, so more children aged 6-14 are left behind and the share under 6
+    falls (at 100,000 persons in 2005, seeds 7 and 8: 7.2 -> 10.4 million aged 6-14, share
+    0.73 -> 0.65; at this scale, seeds 5-7, 1.09-1.22 times as many aged 6-14)."""
+    base = Simulation({}, agents=8_000, seed=5, start_year=1995, years=4).run().series()
+    low = Simulation({"parent_cost_school_ratio": 0.0}, agents=8_000, seed=5, start_year=1995,
+                     years=4).run().series()
+    older = ("children_one_away_6_14", "total"), ("children_behind_6_14", "total")
+    assert sum(low[k][-1] for k in older) > 1.05 * sum(base[k][-1] for k in older)
+    key = "share_left_behind_under6", "total"
+    assert low[key][-1] < base[key][-1]
+
+
 def test_parents_cost_keeps_mothers_at_home():
     """Common random numbers: doubling the cost of leaving children lowers the children left
     behind and the migrant stock (parents stay; at 1.5 times the stock moved by under 0.3% at

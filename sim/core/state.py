@@ -191,6 +191,7 @@ def rural_members(hh_start, h, loc, hukou):
 
 CARE_AGE_MIN, CARE_AGE_MAX = 15, 64  # members of working age: who can look after an elder
 CARER_MIN_AGE = 45  # a member this old at home can look after a migrant's children
+SCHOOL_AGE = 6  # children aged 6-14 are of compulsory-school age (1986 Compulsory Education Law)
 
 
 @njit(inline="always", cache=True)
@@ -427,6 +428,18 @@ def families(pars) -> bool:
     """Households are families (couples, children with their mothers): the household life
     course is on, which needs the open population (``cohort_entry``)."""
     return bool(getattr(pars, "life_course", False)) and bool(pars.cohort_entry)
+
+
+@njit(inline="always", cache=True)
+def has_young_child(m, hh_start, p, hs, year):
+    """Mother ``m`` has a child under school age (``SCHOOL_AGE``) in her household's table."""
+    h = household(p, m)
+    off = m - hh_start[h]
+    for j in range(hs.child_by.shape[1]):
+        b = hs.child_by[h, j]
+        if b != NO_YEAR and hs.child_mother[h, j] == off and year - b < SCHOOL_AGE:
+            return True
+    return False
 
 
 @njit(inline="always", cache=True)

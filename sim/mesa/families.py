@@ -48,6 +48,7 @@ from sim.core.state import (  # the places of a child (``sim.core.state.child_pl
     CHILD_CITY,
     CHILD_HOME,
     CHILD_ONE_AWAY,
+    SCHOOL_AGE,
 )
 from sim.mechanisms.decisions.choice import CARER_MIN_AGE
 from sim.mechanisms.demography.births import (
@@ -271,8 +272,9 @@ def births(model: Any, pars: Any, year: int) -> tuple[int, int]:
     n = cohort_count(model.projection, year + ENTRY_AGE, model.scale, model.seed,
                      pars.births_net_of_exits)
     w_age = fertility_weights(pars.birth_mean_age, pars.birth_sd_age)
+    away_w = float(pars.birth_away_weight)  # a wife away as a migrant (births.mother_weights)
     wives = [
-        (x, float(w_age[x.age]))
+        (x, float(w_age[x.age]) * (away_w if away_w != 1.0 and x.loc != HOME else 1.0))
         for h in model.households
         if len(h.children) < MAX_CHILDREN
         for x in h.members
@@ -351,6 +353,13 @@ def family_cost(person: Any) -> float:
     if not is_parent(person):
         return 0.0
     c = pars.parent_cost_mother if person.sex == FEMALE else pars.parent_cost_father
+    ratio = pars.parent_cost_school_ratio
+    if ratio != 1.0:  # no child under school age: the ratio of the cost (state.has_young_child)
+        mother = person if person.sex == FEMALE else person.spouse
+        year = person.model.year
+        if not any(ch.mother is mother and year - ch.birth_year < SCHOOL_AGE
+                   for ch in mother.household.children):
+            c *= ratio
     for k in person.household.members:
         if (k is not person and k is not person.spouse and k.hukou == RURAL and k.loc == HOME
                 and k.age >= CARER_MIN_AGE):

@@ -181,7 +181,7 @@ class Decisions(Mechanism):
             sim.places.hh_start,
             sim.households.core,
             families(pars),
-            family_params(pars),
+            family_params(pars, sim.year),
             elder_need(sim),
             float(getattr(pars, "elder_care_cost", 0.0)),
             buf.new_loc,

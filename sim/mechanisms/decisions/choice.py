@@ -35,6 +35,7 @@ from sim.core.state import (
     carer_at_home,
     county_of,
     flat_nonzero,
+    has_young_child,
     household,
     is_parent,
 )
@@ -179,13 +180,15 @@ def _network_adjustment(t, e, cont, loc, beta_net_lam, near, fmul):
     return adj
 
 
-def family_params(pars) -> np.ndarray:
+def family_params(pars, year: int = 0) -> np.ndarray:
     """``fam`` of :func:`family_cost` and ``_decide``: the cost for a mother, for a father, the
-    share a carer at home removes, the share borne by a move inside the home province, and the
-    cost of living apart from one's spouse (:func:`_spouse_terms`)."""
+    share a carer at home removes, the share borne by a move inside the home province, the
+    cost of living apart from one's spouse (:func:`_spouse_terms`), the ratio of a parent's
+    cost once every child is of school age, and the year (children's ages)."""
     return np.array([pars.parent_cost_mother, pars.parent_cost_father,
                      pars.grandparent_care_relief, pars.family_near_share,
-                     getattr(pars, "couple_apart_cost", 0.0)])
+                     getattr(pars, "couple_apart_cost", 0.0),
+                     getattr(pars, "parent_cost_school_ratio", 1.0), float(year)])
 
 
 @njit(inline="always", cache=True)
@@ -230,12 +233,17 @@ def _dest_weight(t, d, e, cont, loc, beta_net_lam, near, fmul):
 @njit(inline="always")
 def family_cost(i, hh_start, p, hs, fam):
     """Utility a parent of children under 15 gives up by leaving them (``fam``: the cost for a
-    mother, for a father, and the share of it removed when another member aged 45 or more,
-    other than the spouse, is at home to look after them)."""
+    mother, for a father, the share of it removed when another member aged 45 or more, other
+    than the spouse, is at home to look after them, and its ratio ``fam[5]`` when the mother
+    has no child under school age, in the year ``fam[6]``)."""
     h = household(p, i)
     if not is_parent(i, h, hh_start, p, hs, 0, 0, True):
         return 0.0
     c = fam[0] if p.sex[i] == FEMALE else fam[1]
+    if fam[5] != 1.0:
+        m = i if p.sex[i] == FEMALE else p.spouse[i]
+        if not has_young_child(m, hh_start, p, hs, int(fam[6])):
+            c *= fam[5]
     for k in range(hh_start[h], hh_start[h + 1]):
         if (k != i and k != p.spouse[i] and p.hukou[k] == RURAL and p.loc[k] == HOME
                 and p.age[k] >= CARER_MIN_AGE):

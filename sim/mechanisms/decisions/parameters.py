@@ -118,6 +118,22 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "parent_cost_school_ratio",
+        1.0,
+        "ratio",
+        0.0,
+        1.0,
+        "seed 1.3 ('marriage and parenthood do not significantly lessen the likelihood of "
+        "migration'); the 2005 1% survey's children left behind are spread over ages much as "
+        "rural children are (27% aged 0-5, 35% 6-11, 21% 12-14, 17% 15-17 of 58 million; "
+        "Duan & Yang, Population Research 2008(3), as quoted on stored pages, "
+        "calibration/targets.toml); estimate, range 0.2-1; 1 switches the rule off",
+        "ratio of a parent's cost (mother's or father's) once the mother has no child under "
+        "school age (6): school-age children are left with grandparents more readily than "
+        "infants",
+        role="behaviour",
+    ),
+    Param(
         "grandparent_care_relief",
         0.5,
         "share",

@@ -9,13 +9,12 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import FEMALE, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT
+from sim.core.encodings import FEMALE, HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT
 from sim.core.rng import uniform, uniform_array
 from sim.core.schedules import FERTILE_MAX, FERTILE_MIN
-from sim.core.state import child_place
+from sim.core.state import SCHOOL_AGE, child_place
 from sim.mechanisms.demography.places import empty, next_vacant
 
-SCHOOL_AGE = 6  # children aged 6-14 are of compulsory-school age (1986 Compulsory Education Law)
 CHILD_PLACES = ("home", "one_away", "behind", "city")  # ``sim.core.state.child_place`` codes
 
 
@@ -30,14 +29,25 @@ def cohort_count(proj: Any, entry_year: int, scale: float, seed: int, net: bool 
     return n + int(uniform_array(seed, "demography.entry_round", entry_year, 1)[0] < x - n)
 
 
+@njit(inline="always", cache=True)
+def _away_factor(loc_i, years_back, away_w):
+    """Factor of a wife's fertility while she is away as a migrant (this year's births only:
+    where she was in earlier years is not kept)."""
+    if away_w != 1.0 and years_back == 0 and loc_i != HOME:
+        return away_w
+    return 1.0
+
+
 @njit(cache=True, parallel=True)
-def mother_weights(hh_start, p, child_by, w_age, years_back, out):
+def mother_weights(hh_start, p, child_by, w_age, years_back, out, away_w=1.0):
     """Weight of each household for a birth ``years_back`` years ago: the fertility of its
-    married rural women at their age then; 0 when its child table is full."""
+    married rural women at their age then, times ``away_w`` for a wife away as a migrant this
+    year (``birth_away_weight``); 0 when its child table is full."""
     age = p.age
     sex = p.sex
     hukou = p.hukou
     spouse = p.spouse
+    loc = p.loc
     for h in prange(hh_start.shape[0] - 1):
         out[h] = 0.0
         free = False
@@ -52,15 +62,17 @@ def mother_weights(hh_start, p, child_by, w_age, years_back, out):
             if hukou[i] == RURAL and sex[i] == FEMALE and spouse[i] != NO_PERSON:
                 a = age[i] - years_back
                 if FERTILE_MIN <= a <= FERTILE_MAX:
-                    w += w_age[a]
+                    w += w_age[a] * _away_factor(loc[i], years_back, away_w)
         out[h] = w
 
 
 @njit(cache=True)
-def place_births(weights, n_births, u0, birth_year, hh_start, p, w_age, years_back, hs):
+def place_births(weights, n_births, u0, birth_year, hh_start, p, w_age, years_back, hs,
+                 away_w=1.0):
     """Systematic sampling with probability proportional to ``weights``: birth k goes to the
     household whose cumulative weight covers (k + u0) / n_births of the total, to the wife of
-    that household whose fertility weight covers the rest. Returns the births placed."""
+    that household whose fertility weight (as :func:`mother_weights` counts it) covers the
+    rest. Returns the births placed."""
     child_by = hs.child_by
     child_mother = hs.child_mother
     total = 0.0
@@ -83,7 +95,7 @@ def place_births(weights, n_births, u0, birth_year, hh_start, p, w_age, years_ba
                 if p.hukou[i] == RURAL and p.sex[i] == FEMALE and p.spouse[i] != NO_PERSON:
                     a = p.age[i] - years_back
                     if FERTILE_MIN <= a <= FERTILE_MAX:
-                        inner += w_age[a]
+                        inner += w_age[a] * _away_factor(p.loc[i], years_back, away_w)
                         mother = i
                         if pos < inner:
                             break
@@ -233,3 +245,12 @@ def children_by_place(hh_start, p, hs, year):
     out[0, 0], out[0, 1], out[0, 2], out[0, 3] = h0, h1, h2, h3
     out[1, 0], out[1, 1], out[1, 2], out[1, 3] = s0, s1, s2, s3
     return out
+
+
+def left_behind_under6_share(by: np.ndarray) -> float:
+    """Share of children under 6 among the children under 15 left behind (``by`` from
+    :func:`children_by_place`: one or both parents away, as the 2000 census and the 2005 1%
+    survey count them); 0 when no child is left behind."""
+    away = (CHILD_PLACES.index("one_away"), CHILD_PLACES.index("behind"))
+    total = int(by[:, away[0]].sum() + by[:, away[1]].sum())
+    return float(by[0, away[0]] + by[0, away[1]]) / total if total else 0.0

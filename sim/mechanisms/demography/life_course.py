@@ -84,6 +84,7 @@ from sim.mechanisms.demography.births import (
     cohort_count,
     college_exits,
     college_share,
+    left_behind_under6_share,
     mother_weights,
     place_births,
     take_entrants,
@@ -199,6 +200,19 @@ PARAMS = (
         "spread of the age of rural women at a birth",
         role="structural",
     ),
+    Param(
+        "birth_away_weight",
+        1.0,
+        "ratio",
+        0.0,
+        1.0,
+        "migration lowers the propensity to have a child (Goldstein, White & Goldstein, "
+        "Demography 34(4), 1997: life histories of a 1988 Hubei survey, 'migration tends to "
+        "lower the propensity to have a child'); estimate, range 0.2-1; 1 switches the rule "
+        "off",
+        "fertility of a wife away as a migrant, relative to one at home (this year's births)",
+        role="behaviour",
+    ),
 )
 
 
@@ -251,6 +265,8 @@ class LifeCourse(Mechanism):
             )
             for ages in ("under6", "6_14")
         ),
+        Indicator("share_left_behind_under6", "share", "children under 6 among the children "
+                  "under 15 left behind (one or both parents away; December; 0 with none)"),
     )
     streams = ("life_course.births", "life_course.marriage", "life_course.tertiary")
 
@@ -284,9 +300,10 @@ class LifeCourse(Mechanism):
         w_age = fertility_weights(pars.birth_mean_age, pars.birth_sd_age)
         w = np.empty(sim.households.n, np.float64)  # once a year: not kept as state
         hh_start, p, hs = sim.places.hh_start, sim.persons.core, sim.households.core
-        mother_weights(hh_start, p, hs.child_by, w_age, years_back, w)
+        away_w = float(pars.birth_away_weight)
+        mother_weights(hh_start, p, hs.child_by, w_age, years_back, w, away_w)
         u0 = float(uniform_array(sim.seed, "life_course.births", birth_year, 1)[0])
-        placed = place_births(w, n, u0, birth_year, hh_start, p, w_age, years_back, hs)
+        placed = place_births(w, n, u0, birth_year, hh_start, p, w_age, years_back, hs, away_w)
         return n, placed
 
     def left(self, sim: Any, leavers: np.ndarray) -> None:
@@ -411,3 +428,4 @@ class LifeCourse(Mechanism):
             for k, place in enumerate(CHILD_PLACES):
                 sc[f"children_{place}_under6"][t] = by[0, k]
                 sc[f"children_{place}_6_14"][t] = by[1, k]
+            sc["share_left_behind_under6"][t] = left_behind_under6_share(by)
