@@ -22,15 +22,16 @@ import numpy as np
 from numba import njit
 
 from sim import Indicator, Mechanism, Param, StateField
-from sim.core.encodings import HOME, RURAL
+from sim.core.encodings import HOME, NEVER_LEFT, RURAL
 from sim.core.rng import uniform
 
 
 @njit(cache=True)
-def save_and_start(key, loc, hukou, first_year, wage, savings, business, save_share, capital,
+def save_and_start(key, loc, hukou, first_left, wage, savings, business, save_share, capital,
                    p_start):
     """Migrants save a share of the wage paid; a returnee at home with ``capital`` saved starts
-    a business with chance ``p_start`` this month. Returns the businesses run by returnees."""
+    a business with chance ``p_start`` this month (a returnee: at home, and ``first_left`` is not
+    NEVER_LEFT). Returns the businesses run by returnees."""
     running = 0
     for i in range(loc.shape[0]):
         if hukou[i] != RURAL:
@@ -38,7 +39,7 @@ def save_and_start(key, loc, hukou, first_year, wage, savings, business, save_sh
         if loc[i] != HOME:
             savings[i] += save_share * wage[i]
             continue
-        if business[i] == 0 and first_year[i] >= 0 and savings[i] >= capital:
+        if business[i] == 0 and first_left[i] != NEVER_LEFT and savings[i] >= capital:
             if uniform(key, i, 0) < p_start:
                 business[i] = 1
                 savings[i] -= capital
@@ -77,7 +78,7 @@ class ReturneeEnterprise(Mechanism):
         p, pars = sim.persons, sim.pars
         p_month = 1.0 - np.exp(-pars.enterprise_start_rate_year / 12.0)
         running = save_and_start(
-            sim.key("returnee_enterprise.start"), p.loc, p.hukou, p.first_year, sim.buf.wage,
+            sim.key("returnee_enterprise.start"), p.loc, p.hukou, p.first_left, sim.buf.wage,
             p.nest_egg, p.business, pars.returnee_saving_share, pars.enterprise_capital_rmb,
             p_month,
         )
