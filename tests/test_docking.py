@@ -217,3 +217,26 @@ def test_decision_rule_matches_core_on_a_common_state():
     assert n_checked > 2000
     assert n_parents > 300
     assert n_spouse_home > 300 and n_spouse_away > 30, (n_spouse_home, n_spouse_away)
+
+
+def test_reference_births_skip_wives_away_at_weight_zero():
+    """``birth_away_weight`` in the reference model (``sim.mesa.families.births``): at 0 every
+    birth of the year goes to a wife at home, as in the core's ``births.mother_weights`` (tested
+    by hand in test_life_course), while wives of child-bearing age are away."""
+    from sim import Simulation
+    from sim.core.encodings import FEMALE, HOME, RURAL
+    from sim.mesa import families
+
+    sim = Simulation({**dk.REFERENCE_RULES, "birth_away_weight": 0.0}, agents=AGENTS, seed=3,
+                     start_year=START, years=YEARS, threads=1)
+    for _ in range(20):
+        sim.step()
+    m = dk.transplant(sim)
+    wives_away = [x for x in m.persons if x.hukou == RURAL and x.sex == FEMALE
+                  and x.spouse is not None and 18 <= x.age <= 40 and x.loc != HOME]
+    assert len(wives_away) > 20
+    year = m.year + 1
+    n, placed = families.births(m, m.pars, year)
+    mothers = [c.mother for h in m.households for c in h.children if c.birth_year == year]
+    assert placed > 10 and len(mothers) == placed
+    assert all(x.loc == HOME for x in mothers)
