@@ -103,6 +103,7 @@ def test_decision_rule_matches_core_on_a_common_state():
     at home equal the core's tabulated ones to rounding, and so do the home income of every
     household, who is a parent and where the children are."""
     from sim import Simulation
+    from sim.core.encodings import FEMALE, NEVER_LEFT
     from sim.core.state import HOME, RURAL, VACANT, is_parent
     from sim.mechanisms import decisions, household, labour
     from sim.mechanisms.decisions.choice import _dest_weight, _spouse_terms, family_cost
@@ -112,7 +113,8 @@ def test_decision_rule_matches_core_on_a_common_state():
     from sim.mesa.families import spouse_terms as ref_spouse_terms
 
     costs = {"parent_cost_mother": 0.8, "parent_cost_father": 0.3, "couple_apart_cost": 1.2,
-             "parent_cost_school_ratio": 0.4}
+             "parent_cost_school_ratio": 0.4, "returnee_move_bonus": 0.7,
+             "return_children_school_ratio": 0.5}
     sim = Simulation(
         {**dk.REFERENCE_RULES, **costs}, agents=AGENTS, seed=5, start_year=START, years=YEARS,
         threads=1,
@@ -160,7 +162,8 @@ def test_decision_rule_matches_core_on_a_common_state():
     lam = pars.nest_lambda
     b_lam = pars.network_beta / lam
     indptr, contacts = sim.network.csr()
-    n_checked = n_parents = n_spouse_home = n_spouse_away = 0
+    n_checked = n_parents = n_spouse_home = n_spouse_away = n_returnees = 0
+    first_left = p.first_left
     for i, x in enumerate(m.persons):
         if x.loc != HOME or x.hukou != RURAL:
             continue
@@ -192,6 +195,9 @@ def test_decision_rule_matches_core_on_a_common_state():
             yq.b_push[ag, p.sex[i]] * (sim.buf.y_home[hh[i]] - np.log(yq.y_ref)) + pars.asc_home
             + fc + sc
         )
+        if first_left[i] != NEVER_LEFT:  # a returnee: leaving again costs less
+            v_home -= pars.returnee_move_bonus
+            n_returnees += 1
         assert ref_family_cost(x) == pytest.approx(fc)
         n_parents += ref_family_cost(x) > 0
         p_core = 1.0 / (1.0 + np.exp(v_home - lam * (np.log(rowsum[t] + adj) + vmax)))
@@ -201,7 +207,7 @@ def test_decision_rule_matches_core_on_a_common_state():
         if sd_ref >= 0:
             v[sd_ref] += pars.couple_apart_cost / lam
         log_sum = v.max() + np.log(np.exp(v - v.max()).sum())
-        v_ref = x.home_utility() + ref_family_cost(x) + stay_cost
+        v_ref = x.stay_utility(stay_cost)
         p_ref = 1.0 / (1.0 + np.exp(v_ref - lam * log_sum))
         assert p_ref == pytest.approx(p_core, rel=1e-9, abs=1e-15)
         dest_core = e[t].copy()
@@ -217,6 +223,34 @@ def test_decision_rule_matches_core_on_a_common_state():
     assert n_checked > 2000
     assert n_parents > 300
     assert n_spouse_home > 300 and n_spouse_away > 30, (n_spouse_home, n_spouse_away)
+    assert n_returnees > 30, n_returnees
+    # the return hazard's school-age ratio (0.5 here) applies to the same persons in both
+    from sim.core.state import has_young_child
+
+    class _Unit:  # the reference's parameters with the ratio 1 (the rule off)
+        def __init__(self, base):
+            self.base = base
+
+        def __getattr__(self, name):
+            return 1.0 if name == "return_children_school_ratio" else getattr(self.base, name)
+
+    n_school = 0
+    ref_pars = m.pars
+    for i, x in enumerate(m.persons):
+        if x.loc == HOME or x.hukou != RURAL:
+            continue
+        h_on = x.return_hazard(0.01)
+        m.pars = _Unit(ref_pars)
+        h_off = x.return_hazard(0.01)
+        m.pars = ref_pars
+        h = hh[i]
+        behind = hs.kids_with[h] != i - hh_start[h] and is_parent(i, h, hh_start, p.core, hs, 0,
+                                                                  0, True)
+        mo = i if p.sex[i] == FEMALE else int(p.spouse[i])
+        school = behind and mo >= 0 and not has_young_child(mo, hh_start, p.core, hs, sim.year)
+        assert h_on == pytest.approx(h_off * (0.5 if school else 1.0), rel=1e-12)
+        n_school += school
+    assert n_school > 20, n_school
 
 
 def test_reference_births_skip_wives_away_at_weight_zero():

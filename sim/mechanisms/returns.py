@@ -8,8 +8,12 @@ provincial border has it times ``return_near_mult`` (seed 1.3: "the short-term o
 nature of intra-provincial migration"; off at 1). A married migrant whose spouse is at home
 returns with the hazard times exp(``return_spouse_log``), one living with the spouse in the
 destination times exp(-``return_spouse_log``) (family demand brings migrants home: Wang & Fan
-2006; 0, off, by default). Returns cluster around the Spring Festival. Each person draws from
-the stream ``returns``; the hazards read the start-of-month state.
+2006; 0, off, by default). A parent whose children were left behind has the children's hazard
+ratio times ``return_children_school_ratio`` once the mother has no child under school age:
+migrant parents of primary-school children delay their return to save for schooling (Demurger
+& Xu 2015, IZA Journal of Migration 4:10; off at 1). Returns cluster around the Spring
+Festival. Each person draws from the stream ``returns``; the hazards read the start-of-month
+state.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import ACROSS_PROVINCE, HOME, JOB_INSURED, JOB_SELF, NO_SECTOR, RURAL
+from sim.core.encodings import (
+    ACROSS_PROVINCE,
+    FEMALE,
+    HOME,
+    JOB_INSURED,
+    JOB_SELF,
+    NO_SECTOR,
+    RURAL,
+)
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import uniform
@@ -28,6 +40,7 @@ from sim.core.state import (
     elder_need,
     families,
     flat_nonzero,
+    has_young_child,
     household,
     is_parent,
     send_home,
@@ -92,6 +105,18 @@ PARAMS = (
         10.0,
         "seed 1.3/1.5: 23 million children left behind",
         "hazard ratio of a parent-age migrant whose children were left at home",
+        role="behaviour",
+    ),
+    Param(
+        "return_children_school_ratio",
+        1.0,
+        "ratio",
+        0.05,
+        1.5,
+        "Demurger & Xu 2015 (IZA Journal of Migration 4:10, Wuwei county, Anhui, 2008): "
+        "migrant parents of children in primary school delay their return (savings for "
+        "schooling); estimate, range 0.3-1; 1 switches the rule off",
+        "ratio of return_children_mult once the mother has no child under school age (6)",
         role="behaviour",
     ),
     Param(
@@ -163,6 +188,8 @@ def draw_returns(
     elder_log,
     near_mult,
     spouse_log,
+    school_ratio,
+    year,
     returned,
 ):
     """Send home the migrants who return this month and mark them in ``returned`` (0/1).
@@ -200,7 +227,12 @@ def draw_returns(
         if kids_with[h_i] != i - hh_start[h_i] and is_parent(
             i, h_i, hh_start, p, hs, parent_lo, parent_hi, families
         ):
-            h *= kids_mult  # a parent whose children were left behind
+            km = kids_mult  # a parent whose children were left behind
+            if school_ratio != 1.0 and families:
+                mo = np.int64(i) if sex[i] == FEMALE else np.int64(p.spouse[i])
+                if mo >= 0 and not has_young_child(mo, hh_start, p, hs, year):
+                    km *= school_ratio  # saving for the children's schooling
+            h *= km
         if (job[i] & JOB_INSURED) != 0:
             h *= insured_mult
         if (elder_log != 0.0 and elder_need[h_i] > 0
@@ -268,6 +300,8 @@ class Returns(Mechanism):
             float(getattr(pars, "return_elder_care_log", 0.0)),
             pars.return_near_mult,
             float(getattr(pars, "return_spouse_log", 0.0)),
+            float(getattr(pars, "return_children_school_ratio", 1.0)),
+            sim.year,
             buf.returned,
         )
         idx = flat_nonzero(buf.returned)

@@ -297,7 +297,11 @@ class Person(mesa.Agent):
         if self.employed == 0:
             h *= pars.return_unemployed_mult
         if self.household.kids_with is not self and is_parent(self):
-            h *= pars.return_children_mult  # a parent whose children were left behind
+            km = pars.return_children_mult  # a parent whose children were left behind
+            ratio = pars.return_children_school_ratio
+            if ratio != 1.0 and m.families and not fam.has_young_child(self):
+                km *= ratio  # saving for the children's schooling (Demurger & Xu 2015)
+            h *= km
         if self.job & JOB_INSURED:
             h *= m.insured_return_mult
         if 0 <= self.dist < 3:  # a move inside the home province: short and seasonal
@@ -399,6 +403,17 @@ class Person(mesa.Agent):
             b *= 1.0 + pars.female_push_shift
         return b * (self.household.log_income_home - math.log(self.model.y_ref)) + pars.asc_home
 
+    def stay_utility(self, stay_cost: float = 0.0) -> float:
+        """Utility of staying for a person deciding at home (``choice._decide``): the home
+        utility, ``stay_cost`` (a spouse at home, ``spouse_adjust``), the cost of leaving the
+        children (life course), less the bonus of one who has migrated before (DaVanzo 1983)."""
+        v = self.home_utility() + stay_cost
+        if self.model.families:
+            v += family_cost(self)
+        if self.first_year >= 0:
+            v -= self.model.pars.returnee_move_bonus
+        return v
+
     def near_saving(self) -> float:
         """Family cost kept by staying in the home province (``family_near_share``)."""
         if self.loc != HOME or not self.model.families:
@@ -433,9 +448,7 @@ class Person(mesa.Agent):
         vmax = v.max()
         log_sum = vmax + math.log(np.exp(v - vmax).sum())  # log sum_j exp(V_j / lambda)
         if at_home and not force_move:
-            v_home = self.home_utility() + stay_cost
-            if m.families:
-                v_home += family_cost(self)  # a parent at home: the cost of leaving children
+            v_home = self.stay_utility(stay_cost)
             p_move = 1.0 / (1.0 + math.exp(v_home - lam * log_sum))  # lam * log_sum: inclusive
             if rng.random() >= p_move:
                 return

@@ -345,6 +345,17 @@ def is_parent(person: Any) -> bool:
     return is_mother(person) or (person.spouse is not None and is_mother(person.spouse))
 
 
+def has_young_child(parent: Any) -> bool:
+    """The mother of ``parent``'s children (the parent or the spouse) has a child under school
+    age in her household (``sim.core.state.has_young_child``)."""
+    mother = parent if parent.sex == FEMALE else parent.spouse
+    if mother is None:
+        return False
+    year = parent.model.year
+    return any(ch.mother is mother and year - ch.birth_year < SCHOOL_AGE
+               for ch in mother.household.children)
+
+
 def family_cost(person: Any) -> float:
     """Utility a parent gives up by leaving the children (``choice.family_cost``): the
     mother's or the father's cost, less the relief share when another member aged 45 or
@@ -354,12 +365,8 @@ def family_cost(person: Any) -> float:
         return 0.0
     c = pars.parent_cost_mother if person.sex == FEMALE else pars.parent_cost_father
     ratio = pars.parent_cost_school_ratio
-    if ratio != 1.0:  # no child under school age: the ratio of the cost (state.has_young_child)
-        mother = person if person.sex == FEMALE else person.spouse
-        year = person.model.year
-        if not any(ch.mother is mother and year - ch.birth_year < SCHOOL_AGE
-                   for ch in mother.household.children):
-            c *= ratio
+    if ratio != 1.0 and not has_young_child(person):  # the ratio of the cost
+        c *= ratio
     for k in person.household.members:
         if (k is not person and k is not person.spouse and k.hukou == RURAL and k.loc == HOME
                 and k.age >= CARER_MIN_AGE):

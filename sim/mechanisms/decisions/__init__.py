@@ -17,6 +17,8 @@ of children left at home (and the only carer of an elder in need) adds the famil
 staying; a destination in the home province costs only ``family_near_share`` of it, since a
 parent there stays near (seed 1.3: "proximity to native communities"), so those destinations'
 weights are multiplied by exp(saved / lambda) for that person (off at 1).
+A person at home who has migrated before subtracts ``returnee_move_bonus`` from staying: the
+way, the jobs and the employers are known (repeat migration, DaVanzo 1983; off at 0).
 A married person gives up ``couple_apart_cost`` in any state that parts the couple: at home
 with the spouse at home it is added to staying; with the spouse away, the spouse's destination
 gains it (``choice._spouse_terms``; 0, spouses deciding separately, by default).
@@ -184,6 +186,7 @@ class Decisions(Mechanism):
             family_params(pars, sim.year),
             elder_need(sim),
             float(getattr(pars, "elder_care_cost", 0.0)),
+            float(getattr(pars, "returnee_move_bonus", 0.0)),
             buf.new_loc,
             buf.event,
         )

@@ -280,6 +280,7 @@ def decide(
     fam,
     elder_need,
     elder_cost,
+    returnee_bonus,
     new_loc,
     event,
 ):
@@ -299,7 +300,9 @@ def decide(
     migration function psi(g), psi(0) = 0, psi' > 0. With ``families`` (the household life
     course) a parent at home adds :func:`family_cost` to the utility of staying; a person at
     home whose household has an elder in need of care (``elder_need``, ``sim.mechanisms.
-    elders``) and no other member aged 15-64 at home adds ``elder_cost``.
+    elders``) and no other member aged 15-64 at home adds ``elder_cost``. A person at home
+    who has migrated before (``first_left`` set) subtracts ``returnee_bonus`` from staying
+    (migration-specific capital; DaVanzo 1983).
 
     ``tables`` (:class:`~sim.mechanisms.decisions.tables.TableInputs`) are the parts of the
     destination utilities. Two passes: :func:`_deciders` draws who considers a move this month
@@ -318,7 +321,8 @@ def decide(
     _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, county_capital,
             cn, max_degree, e, cum, rowsum, vmax, tables.lam, beta_net, home_log_income_hh,
             b_push, asc_home, p_consider, dist_probs, force_move, ht_mode, ht_response, log_size,
-            hh_start, hs, families, fam, elder_need, elder_cost, new_loc, event)
+            hh_start, hs, families, fam, elder_need, elder_cost, returnee_bonus, new_loc,
+            event)
 
 
 DECIDER = 4  # ``event`` of a person who considers a move, between the two passes
@@ -368,7 +372,8 @@ def _deciders(key_consider, p, p_consider, p_onward_unemp, p_onward_emp, skip, h
 def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, county_capital,
             cn, max_degree, e, cum, rowsum, vmax, lam, beta_net, home_log_income_hh, b_push,
             asc_home, p_consider, dist_probs, force_move, ht_mode, ht_response, log_size,
-            hh_start, hs, families, fam, elder_need, elder_cost, new_loc, event):
+            hh_start, hs, families, fam, elder_need, elder_cost, returnee_bonus, new_loc,
+            event):
     """Pass 2: the decisions of the persons ``who`` (see :func:`decide`); the tables hold the
     rows of their types, type ``t`` in row ``slot[t]``."""
     age = p.age
@@ -403,6 +408,10 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
                 if (elder_cost != 0.0 and elder_need[h] > 0
                         and not carer_at_home(h, i, hh_start, loc, hukou, age)):
                     ec = elder_cost
+            rb = 0.0  # a returnee knows the way: leaving again costs less
+            if (at_home and not force_move and returnee_bonus != 0.0
+                    and p.first_left[i] != NEVER_LEFT):
+                rb = returnee_bonus
             saved = (fc + ec) * (1.0 - fam[3])  # kept by staying in the home province
             fmul = 1.0 if saved == 0.0 else np.exp(saved / lam)
             adj = _network_adjustment(t, e, cont, loc, beta_net_lam, near, fmul)
@@ -422,6 +431,7 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
                     v_home += fc
                 if ec != 0.0:
                     v_home += ec
+                v_home -= rb
                 # u0 is uniform on [0, p_consider) here: act with the chance psi(gain)
                 if not at_home:
                     gain = v_home - lam * (np.log(e[t, loc[i]]) + vmax - log_size[loc[i]])
@@ -452,6 +462,7 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
                     v_home += fc
                 if ec != 0.0:
                     v_home += ec
+                v_home -= rb
                 p_move = 1.0 / (1.0 + np.exp(v_home - log_move))
                 if u >= p_move:
                     continue

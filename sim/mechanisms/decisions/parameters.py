@@ -134,6 +134,20 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "returnee_move_bonus",
+        0.0,
+        "utils",
+        0.0,
+        5.0,
+        "migration-specific capital: a past move raises the chance of another (DaVanzo 1983, "
+        "Review of Economics and Statistics 65: repeat migration; Massey 1990, Population "
+        "Index 56: cumulative causation); rural-urban circularity of Anhui villagers, 1980-2009 "
+        "(Chen & Fan 2018, Geoforum 93); estimate, range 0-3; 0 switches the rule off",
+        "utility a person at home who has migrated before adds to leaving again (the way, the "
+        "jobs and the employers are known): subtracted from staying",
+        role="behaviour",
+    ),
+    Param(
         "grandparent_care_relief",
         0.5,
         "share",
