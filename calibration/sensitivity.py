@@ -6,12 +6,13 @@ Usage (from the repository root, with the ``calibrate`` extra installed)::
 
 Screens every scalar float parameter of the chosen roles (default ``behaviour``) over its
 declared range (:func:`sim.experiments.sensitivity.scalar_parameters`; yearly paths are left
-out and listed), on every target of ``calibration/targets.toml`` (the summary ranks over the
-``use = "fit"`` ones). The default parameters are also run at ``--noise-seeds`` seeds for the
-seed-to-seed standard deviation of each target. Writes ``calibration/results/morris_<date>.csv``
-(one row per parameter and target), ``morris_<date>_summary.csv`` (per parameter),
-``morris_<date>_noise.csv``, ``morris_<date>.json`` (the run's scale, version and commit) and
-``morris_<date>.png``.
+out and listed), or with ``--around SHARE`` within that share of its default
+(:func:`~sim.experiments.sensitivity.local_ranges`), on every target of
+``calibration/targets.toml`` (the summary ranks over the ``use = "fit"`` ones). The default
+parameters are also run at ``--noise-seeds`` seeds for the seed-to-seed standard deviation of
+each target. Writes ``calibration/results/morris_<date>.csv`` (one row per parameter and
+target), ``morris_<date>_summary.csv`` (per parameter), ``morris_<date>_noise.csv``,
+``morris_<date>.json`` (the run's scale, version and commit) and ``morris_<date>.png``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ def main() -> None:
                     help="seeds (seed, seed+1, ...) of the default runs for the noise")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--roles", nargs="+", default=["behaviour"])
+    ap.add_argument("--around", type=float, default=None, metavar="SHARE",
+                    help="screen each parameter within SHARE of its default (e.g. 0.5: the "
+                         "default times 0.5-1.5), clipped to the declared range, instead of the "
+                         "whole declared range")
     ap.add_argument("--out", type=Path, default=None,
                     help="output CSV (default calibration/results/morris_<date>.csv)")
     a = ap.parse_args()
@@ -84,6 +89,8 @@ def main() -> None:
     out = a.out or Path("calibration/results") / f"morris_{dt.date.today():%Y%m%d}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     params = sens.scalar_parameters(tuple(a.roles))
+    if a.around is not None:
+        params = sens.local_ranges(params, a.around)
     left_out = sens.path_parameters(tuple(a.roles))
     targets = load_targets()
     n_runs = a.trajectories * (len(params) + 1)
@@ -104,6 +111,7 @@ def main() -> None:
     t2 = time.perf_counter()
     meta = {"version": __version__, "commit": commit.strip(), "sim_tree_dirty": dirty,
             "agents": a.agents, "start_year": a.start_year, "years": a.years,
+            "around": a.around, "ranges": params,
             "trajectories": a.trajectories, "levels": a.levels, "seed": a.seed,
             "sample_seed": a.sample_seed, "noise_seeds": a.noise_seeds,
             "parameters": len(params), "paths_left_out": left_out, "targets": len(targets),

@@ -89,3 +89,25 @@ def test_morris_on_a_tiny_model_run():
     assert table.attrs["runs"] == 6 and table.attrs["failed"] == 0
     assert np.isfinite(table["mu_star"]).all()
     assert set(summary["parameter"]) == set(params)
+
+
+def test_local_ranges_sit_around_the_defaults():
+    """Half of each default either way, clipped to the declared range; a default of 0 from the
+    declared low end; a share outside (0, 1] is refused."""
+    from sim.engine.registry import Params
+
+    d = Params()
+    space = sens.scalar_parameters()
+    local = sens.local_ranges(space, 0.5)
+    assert local.keys() == space.keys()
+    lo, hi = local["beta_income"]
+    assert (lo, hi) == pytest.approx((0.5 * d["beta_income"], 1.5 * d["beta_income"]))
+    assert local["asc_home"] == pytest.approx((1.5 * d["asc_home"], 0.5 * d["asc_home"]))
+    assert d["returnee_move_bonus"] == 0.0
+    assert local["returnee_move_bonus"] == pytest.approx((0.0, 2.5))  # half of [0, 5]
+    lo, hi = local["return_children_school_ratio"]  # default 1, declared [0.05, 1.5]
+    assert (lo, hi) == pytest.approx((0.5, 1.5))
+    assert all(space[k][0] <= a <= b <= space[k][1] for k, (a, b) in local.items())
+    with pytest.raises(ValueError, match="outside"):
+        sens.local_ranges(space, 0.0)
+

@@ -46,6 +46,25 @@ def scalar_parameters(roles: Sequence[str] = ("behaviour",)) -> dict[str, tuple[
             and not isinstance(p.default, dict)}
 
 
+def local_ranges(space: dict[str, tuple[float, float]], share: float
+                 ) -> dict[str, tuple[float, float]]:
+    """{name: (low, high)}: each parameter of ``space`` within ``share`` of its default (the
+    default times 1 -+ share; a default of 0 from the declared low end up to ``share`` of the
+    declared width), clipped to the declared range. A screening around the calibrated point,
+    away from the corners of wide declared ranges where the model stops migrating at all."""
+    from sim.engine.registry import schema
+
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"share {share} is outside (0, 1]")
+    sch, out = schema(), {}
+    for k, (lo, hi) in space.items():
+        d = float(sch[k].default)
+        a, b = (d - share * abs(d), d + share * abs(d)) if d != 0.0 else (lo, lo + share *
+                                                                           (hi - lo))
+        out[k] = (max(lo, a), min(hi, b))
+    return out
+
+
 def path_parameters(roles: Sequence[str] = ("behaviour",)) -> list[str]:
     """Float parameters of the roles whose default is a yearly path (not screened)."""
     from sim.engine.registry import schema
