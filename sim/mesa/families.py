@@ -2,7 +2,7 @@
 
 The rules of ``sim.mechanisms.demography.life_course`` (see its module docstring), applied to
 the reference model's :class:`~sim.mesa.agents.Person` places and
-:class:`~sim.mesa.agents.Household`\\ s each January, after ageing, exits and widowhood
+:class:`~sim.mesa.household.Household`\\ s each January, after ageing, exits and widowhood
 (``Person.age_one_year``):
 
 1. :func:`weddings`: an unmarried rural woman marries with the first-marriage hazard of her
@@ -43,6 +43,7 @@ from sim.core.encodings import FEMALE, HOME, MALE, MAX_CHILDREN, NO_MOTHER, NO_Y
 from sim.core.rng import uniform_array
 from sim.core.schedules import FERTILE_MAX, FERTILE_MIN, fertility_weights
 from sim.core.state import (  # the places of a child (``sim.core.state.child_place``)
+    CARER_MIN_AGE,
     CENSUS_AWAY_MONTHS,
     CHILD_BEHIND,
     CHILD_CITY,
@@ -50,7 +51,6 @@ from sim.core.state import (  # the places of a child (``sim.core.state.child_pl
     CHILD_ONE_AWAY,
     SCHOOL_AGE,
 )
-from sim.mechanisms.decisions.choice import CARER_MIN_AGE
 from sim.mechanisms.demography.births import (
     cohort_count,
     college_share,

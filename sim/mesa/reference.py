@@ -1,7 +1,7 @@
 """A readable reference model of migsim in Mesa 3: the same rules as the fast core, written plainly.
 
 ``ReferenceModel`` holds :class:`~sim.mesa.agents.Person` and
-:class:`~sim.mesa.agents.Household` agents and advances them month by month in the core's step
+:class:`~sim.mesa.household.Household` agents and advances them month by month in the core's step
 order (``sim.engine.STEP_ORDER``): demography, year, policy, returns, hukou, labour, household,
 rural off-farm work (``sim.mesa.offfarm``), decisions, matching, pay, record. It is meant for
 reading, teaching and checking the numba core at a few thousand agents

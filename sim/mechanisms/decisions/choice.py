@@ -18,7 +18,6 @@ from sim.core.encodings import (
     EVENT_NONE,
     EVENT_ONWARD,
     EVENT_RETURN,
-    FEMALE,
     HOME,
     N_AGE_GROUPS,
     N_SCHOOL,
@@ -30,14 +29,16 @@ from sim.core.encodings import (
 from sim.core.prefetch import AHEAD, contact_ring, contacts_ring, prefetch
 from sim.core.rng import uniform
 from sim.core.state import (
-    CARER_MIN_AGE,
     CONTACT_CHUNK,
     carer_at_home,
     county_of,
     flat_nonzero,
-    has_young_child,
     household,
-    is_parent,
+)
+from sim.mechanisms.decisions.family import (  # noqa: F401  (re-exported)
+    _spouse_terms,
+    family_cost,
+    family_params,
 )
 from sim.mechanisms.decisions.tables import (  # noqa: F401  (re-exported)
     N_CAP,
@@ -180,39 +181,6 @@ def _network_adjustment(t, e, cont, loc, beta_net_lam, near, fmul):
     return adj
 
 
-def family_params(pars, year: int = 0) -> np.ndarray:
-    """``fam`` of :func:`family_cost` and ``_decide``: the cost for a mother, for a father, the
-    share a carer at home removes, the share borne by a move inside the home province, the
-    cost of living apart from one's spouse (:func:`_spouse_terms`), the ratio of a parent's
-    cost once every child is of school age, and the year (children's ages)."""
-    return np.array([pars.parent_cost_mother, pars.parent_cost_father,
-                     pars.grandparent_care_relief, pars.family_near_share,
-                     getattr(pars, "couple_apart_cost", 0.0),
-                     getattr(pars, "parent_cost_school_ratio", 1.0), float(year)])
-
-
-@njit(inline="always", cache=True)
-def _spouse_terms(i, at_home, p, families, cost):
-    """(utility added to staying home, the spouse's destination or -1) for person ``i``: a
-    married person gives up ``cost`` utils in any state that parts the couple (Mincer 1978 on
-    family migration; Fan, Sun & Zheng 2011 on split households of rural migrants). At home
-    with the spouse at home, leaving parts them (``cost`` added to staying); with the spouse
-    away at destination s, every choice but s keeps them apart, so s gains ``cost`` (its weight
-    times exp(cost / lambda)); a migrant whose spouse is at home weighs destinations alike.
-    Off with ``cost`` 0 or without the household life course (no spouses)."""
-    if cost == 0.0 or not families:
-        return 0.0, -1
-    sp = p.spouse[i]
-    if sp < 0:
-        return 0.0, -1
-    s = p.loc[sp]
-    if s >= 0:
-        return 0.0, s
-    if at_home and p.hukou[sp] == RURAL:
-        return cost, -1
-    return 0.0, -1
-
-
 @njit(inline="always", cache=True)
 def _dest_weight(t, d, e, cont, loc, beta_net_lam, near, fmul):
     """The weight exp(V_d / lambda - vmax) of destination ``d`` for a person with contacts
@@ -226,29 +194,6 @@ def _dest_weight(t, d, e, cont, loc, beta_net_lam, near, fmul):
     if fmul != 1.0 and near[d, 3] < 1.0:
         w *= fmul
     return w
-
-
-
-
-@njit(inline="always")
-def family_cost(i, hh_start, p, hs, fam):
-    """Utility a parent of children under 15 gives up by leaving them (``fam``: the cost for a
-    mother, for a father, the share of it removed when another member aged 45 or more, other
-    than the spouse, is at home to look after them, and its ratio ``fam[5]`` when the mother
-    has no child under school age, in the year ``fam[6]``)."""
-    h = household(p, i)
-    if not is_parent(i, h, hh_start, p, hs, 0, 0, True):
-        return 0.0
-    c = fam[0] if p.sex[i] == FEMALE else fam[1]
-    if fam[5] != 1.0:
-        m = i if p.sex[i] == FEMALE else p.spouse[i]
-        if not has_young_child(m, hh_start, p, hs, int(fam[6])):
-            c *= fam[5]
-    for k in range(hh_start[h], hh_start[h + 1]):
-        if (k != i and k != p.spouse[i] and p.hukou[k] == RURAL and p.loc[k] == HOME
-                and p.age[k] >= CARER_MIN_AGE):
-            return c * (1.0 - fam[2])
-    return c
 
 
 def decide(
@@ -484,8 +429,6 @@ def _decide(who, slot, key_consider, key_choice, key_dist, p, county_prov, count
                     break
             dist[i] = k
             event[i] = EVENT_DEPART if at_home else EVENT_ONWARD
-
-
 
 
 @njit(inline="always", cache=True)
