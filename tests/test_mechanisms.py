@@ -305,7 +305,7 @@ def test_demography_entrants_fill_given_slots_with_cohort_schooling():
     p = persons(5, age=0)
     p.hukou[:] = VACANT
     slots = np.array([1, 3], np.int64)
-    demography.enter(KEY, slots, p, 0.0, 1.0)
+    demography.enter(KEY, slots, p, 0.0, 1.0, 0.0)
     assert p.age.tolist() == [0, 15, 0, 15, 0]
     assert p.hukou.tolist() == [VACANT, RURAL, VACANT, RURAL, VACANT]
     assert p.school[1] == 2 and p.school[3] == 2 and p.first_left[1] == NEVER_LEFT

@@ -145,14 +145,16 @@ class Person(mesa.Agent):
 
     def become_entrant(self, pars) -> None:
         """A new member aged 15 takes a vacant place (and its ties) in the household; schooling
-        by the entrant cohort's shares (seed 1.3: compulsory schooling spread)."""
+        by the entrant cohort's shares (seed 1.3: compulsory schooling spread); the senior
+        schooled are trained with the vocational track's share."""
         rng = self.model.rng
         self.age = 15
         self.sex = FEMALE if rng.random() < 0.49 else 0
         u = rng.random()
         s_sen, s_jun = pars.entrant_share_senior, pars.entrant_share_junior
         self.school = 2 if u < s_sen else (1 if u < s_sen + s_jun else 0)
-        self.trained = 0
+        # the vocational track of senior schooling (``demography.enter``)
+        self.trained = int(self.school == 2 and rng.random() < pars.entrant_vocational_share)
         self.wage_z = float(rng.normal())  # the core keys the wage factor by birth year
         self.loc, self.hukou, self.dist = HOME, RURAL, -1
         self._leave_job()
