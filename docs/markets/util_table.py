@@ -257,16 +257,48 @@ def util_table(ref: Reference) -> str:
                    "linear c·Y/b", "exact CV", "CV / Y", "exact CV, aged 15-29"], rows)
 
 
+EFFECTS = ROOT / "docs" / "markets" / "lever_effects.csv"
+NOT_MEASURED = "not measured here (scenario effects: scenarios/README.md)"
+
+
+def measured_effects(ref: Reference, path: Path = EFFECTS) -> dict[str, str]:
+    """The "effect in the model" cell of each lever measured by ``lever_effects.py``: the
+    change, then each outcome's mean paired effect and 95% interval over replicates (RMB of
+    2000 converted to 2005 prices)."""
+    import csv
+
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    cells: dict[str, list[str]] = {}
+    for r in rows:
+        e, lo, hi = (float(r[k]) for k in ("effect", "low", "high"))
+        unit = r["unit"]
+        if unit == "RMB 2000 a month":
+            e, lo, hi = (x * ref.to_2005 for x in (e, lo, hi))
+            text = f"{r['outcome']} RMB {e:.0f} ({lo:.0f}, {hi:.0f}) a month at 2005 prices"
+        else:
+            text = f"{r['outcome']} {e:+.2f} ({lo:+.2f}, {hi:+.2f}) {unit}"
+        head = (f"{r['change']}, {r['replicates']} x {int(r['agents']):,} persons, "
+                f"version {r['version']}: ")
+        cells.setdefault(r["lever"], [head]).append(text)
+    return {k: v[0] + "; ".join(v[1:]) for k, v in cells.items()}
+
+
 def policy_table(ref: Reference) -> str:
-    """The policy levers (role ``policy``) at YEAR values, with the published evidence."""
+    """The policy levers (role ``policy``) at YEAR values, with the published evidence and the
+    model's effect where ``lever_effects.py`` measured it."""
     from sim.engine.registry import by_role
 
+    measured = measured_effects(ref)
     rows = []
     for name, p in by_role("policy").items():
         v = getattr(ref.pars, name)
         value = f"{v:.3g}" if isinstance(v, float) else str(v)
         rows.append((f"`{name}`", p.module, f"{value} {p.unit}".strip(), p.doc.replace("|", "/"),
-                     EVIDENCE.get(name, NO_EVIDENCE), "to be measured by `migsim compare`"))
+                     EVIDENCE.get(name, NO_EVIDENCE),
+                     measured.get(name, NOT_MEASURED).replace("|", "/")))
     return _table(["lever", "module", f"{YEAR} value", "channel in the model",
                    "main effect in published work", "effect in the model"], rows)
 
