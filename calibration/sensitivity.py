@@ -26,39 +26,62 @@ import time
 from pathlib import Path
 
 
-def plot(table, summary, path: Path, title: str) -> Path:
-    """Heat map of mu_star in half-bands (parameters by rank, fitted targets) and the ranking."""
+def code_state() -> tuple[str, bool]:
+    """The commit the runs import, and whether ``sim/`` differs from it (read before running)."""
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "sim"], capture_output=True,
+                           text=True).stdout.strip() != ""
+    return commit.strip(), dirty
+
+
+def grid_plot(m, bars, path: Path, title: str, cbar_label: str, bar_label: str,
+              height: float, vmin: float, vmax: float, marks=None) -> Path:
+    """Heat map of ``m`` (parameters by targets, a DataFrame in plotting order, values already
+    on the colour scale) beside a bar per parameter; ``marks`` (same shape, bool) puts a dot."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fit = table[table["use"] == "fit"]
-    order = list(summary["parameter"])
-    targets = list(dict.fromkeys(fit["target"]))
-    m = fit.pivot(index="parameter", columns="target", values="mu_star_band").loc[order, targets]
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(17, 0.22 * len(order) + 3.5),
+    order, targets = list(m.index), list(m.columns)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(17, height),
                                    gridspec_kw={"width_ratios": [3.2, 1]})
-    im = ax0.imshow(np.log10(np.clip(m.to_numpy(dtype=float), 1e-3, None)), aspect="auto",
-                    cmap="viridis", vmin=-3, vmax=1)
-    if "below_noise" in fit:
-        below = fit.pivot(index="parameter", columns="target", values="below_noise")
-        for i, j in zip(*np.nonzero(below.loc[order, targets].to_numpy(dtype=bool)),
-                        strict=True):
+    im = ax0.imshow(m.to_numpy(dtype=float), aspect="auto", cmap="viridis", vmin=vmin,
+                    vmax=vmax)
+    if marks is not None:
+        for i, j in zip(*np.nonzero(marks.to_numpy(dtype=bool)), strict=True):
             ax0.text(j, i, "·", ha="center", va="center", color="white", fontsize=8)
     ax0.set_yticks(range(len(order)), order, fontsize=7)
     ax0.set_xticks(range(len(targets)), targets, rotation=70, ha="right", fontsize=7)
-    fig.colorbar(im, ax=ax0, label="log10 mu* (half-bands); dot: below replicate noise")
-    ax1.barh(range(len(order)), summary["mean_mu_star_rel"], color="tab:blue")
+    fig.colorbar(im, ax=ax0, label=cbar_label)
+    ax1.barh(range(len(order)), bars, color="tab:blue")
     ax1.set_ylim(len(order) - 0.5, -0.5)
     ax1.set_yticks([])
-    ax1.set_xlabel("mean relative mu* over fitted targets")
+    ax1.set_xlabel(bar_label)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot(table, summary, path: Path, title: str) -> Path:
+    """Heat map of mu_star in half-bands (parameters by rank, fitted targets) and the ranking."""
+    import numpy as np
+
+    fit = table[table["use"] == "fit"]
+    order = list(summary["parameter"])
+    targets = list(dict.fromkeys(fit["target"]))
+    m = fit.pivot(index="parameter", columns="target", values="mu_star_band").loc[order, targets]
+    marks = None
+    if "below_noise" in fit:
+        marks = fit.pivot(index="parameter", columns="target",
+                          values="below_noise").loc[order, targets]
+    return grid_plot(np.log10(m.astype(float).clip(lower=1e-3)), summary["mean_mu_star_rel"],
+                     path, title, "log10 mu* (half-bands); dot: below replicate noise",
+                     "mean relative mu* over fitted targets", 0.22 * len(order) + 3.5, -3, 1,
+                     marks)
 
 
 def main() -> None:
@@ -97,10 +120,7 @@ def main() -> None:
     print(f"{len(params)} parameters, {len(targets)} targets, {n_runs} Morris runs + "
           f"{a.noise_seeds} noise runs at {a.agents} agents; paths left out: {left_out}",
           flush=True)
-    # the code the runs import: commit and whether sim/ differs from it, read before running
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
-    dirty = subprocess.run(["git", "status", "--porcelain", "sim"], capture_output=True,
-                           text=True).stdout.strip() != ""
+    commit, dirty = code_state()
     t0 = time.perf_counter()
     noise = sens.replicate_noise(targets, range(a.seed, a.seed + a.noise_seeds), a.agents,
                                  a.start_year, a.years, a.workers)
@@ -109,7 +129,7 @@ def main() -> None:
     table, summary = sens.morris(params, targets, a.agents, a.trajectories, a.seed, a.start_year,
                                  a.years, a.levels, a.sample_seed, a.workers, noise)
     t2 = time.perf_counter()
-    meta = {"version": __version__, "commit": commit.strip(), "sim_tree_dirty": dirty,
+    meta = {"version": __version__, "commit": commit, "sim_tree_dirty": dirty,
             "agents": a.agents, "start_year": a.start_year, "years": a.years,
             "around": a.around, "ranges": params,
             "trajectories": a.trajectories, "levels": a.levels, "seed": a.seed,
@@ -123,7 +143,7 @@ def main() -> None:
     summary.to_csv(f"{stem}_summary.csv", index=False)
     noise.to_csv(f"{stem}_noise.csv", index=False)
     Path(f"{stem}.json").write_text(json.dumps(meta, indent=1) + "\n")
-    title = (f"Morris screening, migsim {__version__} ({commit.strip()[:7]}), {a.agents} agents, "
+    title = (f"Morris screening, migsim {__version__} ({commit[:7]}), {a.agents} agents, "
              f"{a.start_year}-{a.start_year + a.years - 1}, r = {a.trajectories}, "
              f"{a.levels} levels, seed {a.seed}")
     png = plot(table, summary, Path(f"{stem}.png"), title)

@@ -19,38 +19,21 @@ import argparse
 import datetime as dt
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
+
+from sensitivity import code_state, grid_plot  # calibration/sensitivity.py, beside this file
 
 
 def plot(table, summary, path: Path, title: str) -> Path:
     """Heat map of the total indices (parameters by rank, fitted targets) and the mean."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     fit = table[table["use"] == "fit"]
     order = list(summary["parameter"])
     targets = list(dict.fromkeys(fit["target"]))
     m = fit.pivot(index="parameter", columns="target", values="ST").loc[order, targets]
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(16, 0.4 * len(order) + 4),
-                                   gridspec_kw={"width_ratios": [3.2, 1]})
-    im = ax0.imshow(m.to_numpy(dtype=float).clip(0, 1), aspect="auto", cmap="viridis",
-                    vmin=0, vmax=1)
-    ax0.set_yticks(range(len(order)), order, fontsize=8)
-    ax0.set_xticks(range(len(targets)), targets, rotation=70, ha="right", fontsize=7)
-    fig.colorbar(im, ax=ax0, label="total Sobol' index ST (blank: undefined)")
-    ax1.barh(range(len(order)), summary["mean_ST"], color="tab:blue")
-    ax1.set_ylim(len(order) - 0.5, -0.5)
-    ax1.set_yticks([])
-    ax1.set_xlabel("mean ST over fitted targets")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return grid_plot(m.astype(float).clip(0, 1), summary["mean_ST"], path, title,
+                     "total Sobol' index ST (blank: undefined)", "mean ST over fitted targets",
+                     0.4 * len(order) + 4, 0, 1)
 
 
 def main() -> None:
@@ -90,15 +73,13 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"{len(params)} parameters {params}, {len(targets)} targets, "
           f"{a.n * (len(params) + 2)} runs at {a.agents} agents", flush=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout
-    dirty = subprocess.run(["git", "status", "--porcelain", "sim"], capture_output=True,
-                           text=True).stdout.strip() != ""
+    commit, dirty = code_state()
     t0 = time.perf_counter()
     table = sobol_runs(params, targets, a.n, a.agents, a.seed, a.start_year, a.years,
                        a.sample_seed, a.workers)
     seconds = time.perf_counter() - t0
     summary = summarise_sobol(table)
-    meta = {"version": __version__, "commit": commit.strip(), "sim_tree_dirty": dirty,
+    meta = {"version": __version__, "commit": commit, "sim_tree_dirty": dirty,
             "agents": a.agents, "start_year": a.start_year, "years": a.years,
             "around": a.around, "ranges": params, "n": a.n, "seed": a.seed,
             "sample_seed": a.sample_seed, "morris": str(a.morris), "targets": len(targets),
@@ -109,7 +90,7 @@ def main() -> None:
     table.to_csv(out, index=False)
     summary.to_csv(f"{stem}_summary.csv", index=False)
     Path(f"{stem}.json").write_text(json.dumps(meta, indent=1) + "\n")
-    title = (f"Sobol' indices from direct runs, migsim {__version__} ({commit.strip()[:7]}), "
+    title = (f"Sobol' indices from direct runs, migsim {__version__} ({commit[:7]}), "
              f"{a.agents} agents, n = {a.n}, {table.attrs['runs']} runs, seed {a.seed}, "
              f"default x (1 -+ {a.around})")
     png = plot(table, summary, Path(f"{stem}.png"), title)
