@@ -146,9 +146,10 @@ def test_committed_noise_run_reproduces(stem: str) -> None:
     """A committed calibration's first run (that version's defaults, seed 1, the calibration's
     persons: 30,000, or 100,000 for the large budget, 1985-2006) is reproduced by today's code
     to the CSV's seven significant digits, given that version's values of the parameters
-    changed since (``defaults_<version>.json``: for 0.7.0 those changed in 0.8-0.15, and with
+    changed since (``defaults_<version>.json``: for 0.7.0 those changed in 0.8-0.16, and with
     one arrival round the initial stock is placed as before; for 0.13.0 the entrants' vocational
-    share of 0.15.0; write or extend the file when a default moves)."""
+    share of 0.15.0, the whole openings and female cost of 0.16.0; write or extend the file when
+    a default moves)."""
     from sim.experiments.sensitivity import _simulate
 
     summ = json.loads((RESULTS / f"hm_{stem}.json").read_text())

@@ -44,9 +44,10 @@ class Record(Mechanism):
         r.returnflow[t] = sim.n_returned + sim.back
         r.onflow[t] = sim.onward
         r.exitflow[t] = sim.exits
-        r.demand[t] = sim.demand.sum(axis=1) * sim.scale
+        cap = sim.mech["labour"].capacity(sim)  # the demand, in whole agents if whole_openings
+        r.demand[t] = cap.sum(axis=1) * sim.scale
         _, working = sim.mech["labour"].counts(sim)
-        r.shortage[t] = np.maximum(sim.demand - working, 0.0).sum(axis=1) * sim.scale
+        r.shortage[t] = np.maximum(cap - working, 0.0).sum(axis=1) * sim.scale
         sc = r.scalars
         sc["local_workers"][t] = pars.urban_local_workers
         sc["cpi"][t] = sim.yq.cpi

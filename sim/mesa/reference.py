@@ -42,6 +42,7 @@ import numpy as np
 
 from sim.core.encodings import N_SECTORS, SECTOR_NAMES, URBAN
 from sim.core.geography import load_geography
+from sim.core.rng import uniform_array
 from sim.core.state import HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT, families
 from sim.engine import STEP_ORDER
 from sim.engine.registry import Params
@@ -375,8 +376,7 @@ class ReferenceModel(mesa.Model):
     def update_market_signals(self, counts: tuple | None = None) -> None:
         """What deciders see: the Harris-Todaro job chance and the expected wage per
         destination (demand-weighted level, raised where a minimum wage is enforced, times the
-        chance of being paid in full, less the
-        expected insurance contribution)."""
+        chance of being paid in full, less the expected insurance contribution)."""
         present, working = counts or self.count_workers()
         self.emp_rate = labour.sex_employment_rate(
             self.demand, present, labour.sex_weights(self.pars)
@@ -407,11 +407,11 @@ class ReferenceModel(mesa.Model):
         """Wage levels move with the counted shortage and unemployment; demand at the new wages
         (``Labour.adjust_wages``)."""
         present, working = self.count_workers()
-        shortage = np.maximum(self.demand - working, 0.0) / np.maximum(self.demand, 1e-12)
+        cap = self.capacity()
+        shortage = np.maximum(cap - working, 0.0) / np.maximum(cap, 1e-12)
         unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
-        self.levels = labour.adjust_levels(
-            self.levels, shortage, np.where(present > 0, unemp, 0), pars
-        )
+        self.levels = labour.adjust_levels(self.levels, shortage, np.where(present > 0, unemp, 0),
+                                           pars)
         self.demand = labour.wage_adjusted_demand(
             self.base_demand,
             labour.expected_with_minimum(self.levels, self.minw, self.minwage_prob),
@@ -420,10 +420,17 @@ class ReferenceModel(mesa.Model):
         )
         self._counts = present, working
 
+    def capacity(self) -> np.ndarray:
+        """Openings each destination-sector can fill (``Labour.capacity``)."""
+        on, shape = self.pars.whole_openings, self.demand.shape
+        off = uniform_array(self.seed, "labour.capacity", 0, self.demand.size) if on else None
+        return labour.whole(self.demand, None if off is None else off.reshape(shape))
+
     def match_jobs(self) -> None:
         """Separations and hires of the month against start-of-matching jobs."""
         present, working = self.count_workers()
-        find, openings, layoff, _ = labour.job_chances(self.demand, present, working, self.pars)
+        cap = self.capacity()
+        find, openings, layoff, _ = labour.job_chances(cap, present, working, self.pars)
         sexw = labour.sex_weights(self.pars)
         find_sex = labour.sex_job_chance(find, openings, sexw)
         for x in self.persons:

@@ -208,13 +208,14 @@ PARAMS = (
     ),
     Param(
         "female_cost",
-        0.1235,
+        0.297,
         "utils",
         -5.0,
         10.0,
         "seed 1.3: one third of migrants female earlier, 49% by 2003; constant since 0.13, the "
         "rise carried by the women's migration experience (decisions.norms; calibration/"
-        "README.md, 'Women's migration experience')",
+        "README.md, 'Women's migration experience'); refitted in 0.16 with whole openings "
+        "(calibration/README.md, 'Whole openings')",
         "extra cost of moving for women before any woman of their province has been away "
         "(less female_norm_effect times the share who have)",
         role="behaviour",

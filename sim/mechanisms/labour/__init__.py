@@ -28,6 +28,7 @@ from sim.core.encodings import (
 )
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
+from sim.core.rng import uniform_array
 from sim.core.shocks import choices as shock_choices
 from sim.core.shocks import demand_multipliers
 from sim.core.state import add_month_away
@@ -44,6 +45,7 @@ from sim.mechanisms.labour.demand import (  # noqa: F401  (re-exported: engine, 
     month_factors,
     sector_shares,
     wage_adjusted_demand,
+    whole,
 )
 from sim.mechanisms.labour.gender import (  # noqa: F401  (re-exported: Mesa reference)
     GENDER_PARAMS,
@@ -350,6 +352,7 @@ class Labour(Mechanism):
         "shock in its months)"
     )
     params = PARAMS
+    streams = ("labour.capacity",)
 
     def step(self, sim: Any) -> None:
         p, pars, yq = sim.persons, sim.pars, sim.yq
@@ -378,7 +381,8 @@ class Labour(Mechanism):
         p, pars = sim.persons, sim.pars
         present, working = count_workers(p.core, sim.geo.n_dest)
         sim.counts = (present, working)  # start-of-month counts, read by the decisions
-        shortage = np.maximum(sim.demand - working, 0.0) / np.maximum(sim.demand, 1e-12)
+        cap = self.capacity(sim)
+        shortage = np.maximum(cap - working, 0.0) / np.maximum(cap, 1e-12)
         unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
         sim.levels = adjust_levels(sim.levels, shortage, np.where(present > 0, unemp, 0), pars)
         paid = self.paid_levels(sim)
@@ -386,6 +390,19 @@ class Labour(Mechanism):
         sim.demand = wage_adjusted_demand(
             sim.base_demand, paid if cost is None else paid * cost, sim.ref_levels, pars
         )
+
+    @staticmethod
+    def capacity(sim: Any) -> np.ndarray:
+        """Openings a destination-sector can fill this month (agents): the demand, or with
+        ``whole_openings`` the demand in whole agents (:func:`whole`; one fixed offset per
+        cell from the stream ``labour.capacity``, so the same in every scenario of a seed)."""
+        if not sim.pars.whole_openings:
+            return sim.demand
+        off = getattr(sim, "capacity_offset", None)
+        if off is None or off.shape != sim.demand.shape:
+            off = uniform_array(sim.seed, "labour.capacity", 0, sim.demand.size)
+            sim.capacity_offset = off.reshape(sim.demand.shape)
+        return whole(sim.demand, sim.capacity_offset)
 
     @staticmethod
     def economy_weights(sim: Any) -> np.ndarray:
@@ -452,7 +469,7 @@ class Matching(Mechanism):
         """One round of separations and hires (``tick`` -1 places the initial stock)."""
         p, pars, yq, buf = sim.persons, sim.pars, sim.yq, sim.buf
         present, working = Labour.counts(sim)
-        find, openings, layoff, _ = job_chances(sim.demand, present, working, pars)
+        find, openings, layoff, _ = job_chances(Labour.capacity(sim), present, working, pars)
         sexw = sex_weights(pars)
         find_sex = sex_job_chance(find, openings, sexw)
         buf.sector_before[:] = p.sector

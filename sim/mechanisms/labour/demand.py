@@ -17,6 +17,20 @@ from sim.mechanisms.labour.gender import MANUFACTURING, export_factor, tilt
 
 RESIDUAL_PARAMS = (
     Param(
+        "whole_openings",
+        True,
+        "switch",
+        0,
+        1,
+        "modelling choice since 0.16 (an agent stands for thousands of persons and fills a "
+        "whole job or none; without it the fractional remainders make outcomes depend on the "
+        "number of agents: calibration/README.md, 'Whole openings')",
+        "openings counted in whole agents: a destination-sector's capacity is floor(demand + "
+        "u), u a uniform fixed per cell (stream labour.capacity), whose mean is the demand",
+        kind=bool,
+        role="structural",
+    ),
+    Param(
         "local_competition",
         True,
         "switch",
@@ -79,6 +93,12 @@ RESIDUAL_PARAMS = (
         role="exogenous",
     ),
 )
+
+
+def whole(demand: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
+    """Demand in whole agents, ``floor(demand + offset)`` (the identity when ``offset`` is
+    None): with ``offset`` uniform on [0, 1) the mean over offsets is the demand itself."""
+    return demand if offset is None else np.floor(demand + offset)
 
 
 def sector_shares(geo, pars, mfg: float = 1.0) -> np.ndarray:
