@@ -42,7 +42,6 @@ import numpy as np
 
 from sim.core.encodings import N_SECTORS, SECTOR_NAMES, URBAN
 from sim.core.geography import load_geography
-from sim.core.rng import uniform_array
 from sim.core.state import HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT, families
 from sim.engine import STEP_ORDER
 from sim.engine.registry import Params
@@ -422,9 +421,9 @@ class ReferenceModel(mesa.Model):
 
     def capacity(self) -> np.ndarray:
         """Openings each destination-sector can fill (``Labour.capacity``)."""
-        on, shape = self.pars.whole_openings, self.demand.shape
-        off = uniform_array(self.seed, "labour.capacity", 0, self.demand.size) if on else None
-        return labour.whole(self.demand, None if off is None else off.reshape(shape))
+        on = self.pars.whole_openings
+        off = labour.capacity_offsets(self.seed, self.demand.shape) if on else None
+        return labour.whole(self.demand, off)
 
     def match_jobs(self) -> None:
         """Separations and hires of the month against start-of-matching jobs."""

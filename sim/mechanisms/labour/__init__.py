@@ -28,7 +28,6 @@ from sim.core.encodings import (
 )
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import Param
-from sim.core.rng import uniform_array
 from sim.core.shocks import choices as shock_choices
 from sim.core.shocks import demand_multipliers
 from sim.core.state import add_month_away
@@ -37,6 +36,7 @@ from sim.mechanisms.labour.demand import (  # noqa: F401  (re-exported: engine, 
     RESIDUAL_PARAMS,
     adjust_levels,
     advance_market,
+    capacity_offsets,
     demand_weights,
     expected_with_minimum,
     grow_demand,
@@ -400,8 +400,7 @@ class Labour(Mechanism):
             return sim.demand
         off = getattr(sim, "capacity_offset", None)
         if off is None or off.shape != sim.demand.shape:
-            off = uniform_array(sim.seed, "labour.capacity", 0, sim.demand.size)
-            sim.capacity_offset = off.reshape(sim.demand.shape)
+            sim.capacity_offset = capacity_offsets(sim.seed, sim.demand.shape)
         return whole(sim.demand, sim.capacity_offset)
 
     @staticmethod

@@ -13,6 +13,7 @@ import numpy as np
 from sim.core.encodings import SECTOR_NAMES
 from sim.core.geography import SHENZHEN, TIER_NAMES
 from sim.core.params import Param
+from sim.core.rng import uniform_array
 from sim.mechanisms.labour.gender import MANUFACTURING, export_factor, tilt
 
 RESIDUAL_PARAMS = (
@@ -93,6 +94,12 @@ RESIDUAL_PARAMS = (
         role="exogenous",
     ),
 )
+
+
+def capacity_offsets(seed: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The fixed offsets of :func:`whole`, one uniform on [0, 1) per destination-sector cell,
+    from the stream ``labour.capacity`` alone (so every scenario of a seed shares them)."""
+    return uniform_array(seed, "labour.capacity", 0, int(np.prod(shape))).reshape(shape)
 
 
 def whole(demand: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
