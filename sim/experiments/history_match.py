@@ -79,9 +79,9 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in the JSON, not used
 
 
-# "default" is the budget of the committed posteriors (calibration/results/hm_0.7.0_* and
-# hm_0.13.0_*): about 700 runs of 30,000 persons, 21-22 minutes of runs on two cores plus 6-15
-# minutes of emulation.
+# "default" is the budget of the committed posteriors (calibration/results/hm_0.7.0_*,
+# hm_0.13.0_* and hm_0.16.0_*): about 700 runs of 30,000 persons, 13-22 minutes of runs on two
+# cores plus 6-15 minutes of emulation (0.16.0: 20 minutes in all).
 # "large" is the same at 100,000 persons a run (the scale check at 200,000), for models whose
 # moments drift between 30,000 and 100,000 persons (0.13: calibration/README.md).
 # "small" checks the pipeline end to end in about a minute; its posterior means nothing.
