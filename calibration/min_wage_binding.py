@@ -1,0 +1,61 @@
+"""Where the minimum wage binds: the share of formal demand in destination-sector cells whose
+market wage level is below the local minimum, and the mean level over the minimum, at the end
+of chosen years (calibration/README.md, "Minimum wages at their published level").
+
+    python calibration/min_wage_binding.py --agents 200000 --seed 5 --years 1999 2005 2010 2019
+    python calibration/min_wage_binding.py --tables   # the published ratio from 2011
+
+``--tables`` replaces the held ratio after 2010 by ``sim/data/min_wage_ratio.csv``'s ``ratio``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from importlib import resources
+
+import numpy as np
+
+from sim import Simulation
+from sim.mechanisms.wages import PARAMS
+
+
+def tables_path() -> dict:
+    """The default ``min_wage_ratio`` steps with the published ratio for 2011 on."""
+    path = dict(next(p.default for p in PARAMS if p.name == "min_wage_ratio"))
+    with resources.files("sim.data").joinpath("min_wage_ratio.csv").open() as f:
+        for row in csv.DictReader(f):
+            if int(row["year"]) >= 2011:
+                path[row["year"]] = float(row["ratio"])
+    return path
+
+
+def binding(sim: Simulation) -> tuple[float, float]:
+    """Demand share of cells whose wage level is below the minimum, and the demand-weighted
+    mean of level over minimum, now."""
+    w = sim.demand / sim.demand.sum()
+    ratio = sim.levels / sim.yq.minw[:, None]
+    return float((w * (ratio < 1.0)).sum()), float((w * ratio).sum())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--agents", type=int, default=200_000)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--years", type=int, nargs="+", default=[1999, 2005, 2010, 2015, 2019])
+    ap.add_argument("--tables", action="store_true", help="published ratio from 2011")
+    a = ap.parse_args()
+    pars = {"min_wage_ratio": tables_path()} if a.tables else {}
+    last = max(a.years)
+    sim = Simulation(pars, agents=a.agents, seed=a.seed, start_year=1985, years=last - 1984)
+    print("year  demand below the minimum  level over minimum")
+    for y in sorted(a.years):
+        sim.run(until=(y - 1984) * 12)
+        share, ratio = binding(sim)
+        print(f"{y}  {share:24.3f}  {ratio:18.2f}")
+    if not np.isfinite(ratio):
+        raise SystemExit("non-finite ratio")
+
+
+if __name__ == "__main__":
+    main()
