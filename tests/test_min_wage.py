@@ -78,3 +78,30 @@ def test_sourced_series_after_2010_is_one_scaled_path():
     k = 0.257 / 0.306
     for year, r in rows.items():
         assert abs(float(r["ratio"]) - k * float(r["first_grade_ratio"])) <= 1.5e-3, year
+
+
+def test_minimum_binding_weights_cells_by_demand():
+    """The labour indicators ``min_wage_binding_share`` and ``wage_level_over_minimum``: the
+    demand share of cells whose market level is below the destination's minimum, and the
+    demand-weighted level over minimum, both over destinations with a minimum only."""
+    from sim.mechanisms.labour import minimum_binding
+
+    demand = np.array([[1.0, 3.0], [4.0, 2.0], [5.0, 5.0]])
+    levels = np.array([[50.0, 120.0], [90.0, 100.0], [10.0, 10.0]])
+    minw = np.array([100.0, 100.0, 0.0])  # the third destination has no minimum
+    share, ratio = minimum_binding(levels, minw, demand)
+    assert share == pytest.approx((1 + 4) / 10)
+    assert ratio == pytest.approx((0.5 * 1 + 1.2 * 3 + 0.9 * 4 + 1.0 * 2) / 10)
+    assert minimum_binding(levels, np.zeros(3), demand) == (0.0, 0.0)
+
+
+def test_minimum_binding_is_recorded_from_the_first_minimum():
+    """In a run, both indicators are 0 before the 1993 Regulations (no minimum until 1994), the
+    share lies in [0, 1] and the ratio is positive once a minimum is set."""
+    from sim import Simulation
+
+    res = Simulation(agents=4000, seed=3, start_year=1992, years=4).run()
+    share = res.annual("min_wage_binding_share")
+    ratio = res.annual("wage_level_over_minimum")
+    assert share[:2].tolist() == [0.0, 0.0] and ratio[:2].tolist() == [0.0, 0.0]
+    assert ((share >= 0) & (share <= 1)).all() and (ratio[2:] > 0).all()

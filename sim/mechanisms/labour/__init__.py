@@ -26,7 +26,7 @@ from sim.core.encodings import (
     SECTOR_NAMES,
     URBAN,
 )
-from sim.core.mechanism import Mechanism, StateField
+from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.shocks import choices as shock_choices
 from sim.core.shocks import demand_multipliers
@@ -42,6 +42,7 @@ from sim.mechanisms.labour.demand import (  # noqa: F401  (re-exported: engine, 
     grow_demand,
     initial_demand,
     market_at_start,
+    minimum_binding,
     month_factors,
     sector_shares,
     wage_adjusted_demand,
@@ -353,6 +354,14 @@ class Labour(Mechanism):
     )
     params = PARAMS
     streams = ("labour.capacity",)
+    results = (
+        Indicator("min_wage_binding_share", "share",
+                  "formal demand in destination-sector cells whose market wage level is below "
+                  "the local minimum wage (0 where none is set)"),
+        Indicator("wage_level_over_minimum", "ratio",
+                  "demand-weighted mean of the market wage level over the local minimum wage "
+                  "(0 where none is set)"),
+    )
 
     def step(self, sim: Any) -> None:
         p, pars, yq = sim.persons, sim.pars, sim.yq
@@ -374,6 +383,9 @@ class Labour(Mechanism):
         )
         if shock is not None:
             sim.demand = sim.demand * shock[None, :]
+        sc = sim.rec.scalars
+        sc["min_wage_binding_share"][sim.t], sc["wage_level_over_minimum"][sim.t] = (
+            minimum_binding(sim.levels, yq.minw, sim.demand))
 
     def adjust_wages(self, sim: Any) -> None:
         """A month of wage adjustment to the counted shortage and unemployment, and demand at

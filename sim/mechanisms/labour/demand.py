@@ -280,3 +280,17 @@ def expected_with_minimum(levels: np.ndarray, minw: np.ndarray, enforcement: flo
     """Wage level a worker or employer expects where a minimum wage is enforced with the given
     chance: level + enforcement * max(minimum - level, 0), by destination and sector."""
     return levels + enforcement * np.maximum(minw[:, None] - levels, 0.0)
+
+
+def minimum_binding(levels: np.ndarray, minw: np.ndarray, demand: np.ndarray
+                    ) -> tuple[float, float]:
+    """Where the minimum wage binds: the share of demand in destination-sector cells whose market
+    wage level is below the destination's minimum, and the demand-weighted mean of level over
+    minimum (both 0 where no minimum is set or there is no demand)."""
+    has = minw > 0.0
+    d = demand[has]
+    total = float(d.sum())
+    if total <= 0.0:
+        return 0.0, 0.0
+    ratio = levels[has] / minw[has][:, None]
+    return float((d * (ratio < 1.0)).sum()) / total, float((d * ratio).sum()) / total
