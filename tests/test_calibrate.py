@@ -297,3 +297,28 @@ def test_committed_sobol_table_is_complete_and_coherent(stem: str) -> None:
     assert (sob["S1"] <= sob["ST"] + tol).all()
     s1 = sob.groupby("output").agg(s1=("S1", "sum"), conf=("S1_conf", "sum"))
     assert (s1["s1"] <= 1 + s1["conf"]).all()
+
+
+def test_more_truths_confirm_the_under_coverage_of_0_16() -> None:
+    """calibration/README.md, "Posterior refit for version 0.16.0": 60 further truths
+    (calibration/recovery_more_truths.py, the committed runs and emulators) give a mean coverage
+    of the 90% intervals of 0.777 with observation error and 0.785 without; pooled with the
+    committed 30, 0.772 and 0.771, under the goal's floor of 0.80, least for `beta_income`."""
+    rec = pd.read_csv(RESULTS / f"hm_{LATEST}_recovery60.csv")
+    runs = pd.read_csv(RESULTS / f"hm_{LATEST}_recovery60_runs.csv")
+    first = pd.read_csv(RESULTS / f"hm_{LATEST}_recovery.csv")
+    assert rec["truth"].nunique() == 60 == len(runs)
+    params = json.loads((RESULTS / f"hm_{LATEST}.json").read_text())["settings"]["params"]
+    for p in params:  # a new set of truths: none of the committed 30 again
+        assert not runs[p].isin(pd.read_csv(RESULTS / f"hm_{LATEST}_recovery_runs.csv")[p]).any()
+    cols = [f"{p}_in90" for p in params]
+
+    def mean_cov(df: pd.DataFrame) -> dict[str, float]:
+        return {m: float(g[cols].to_numpy().mean()) for m, g in df.groupby("observed")}
+
+    assert mean_cov(rec) == pytest.approx({"with_obs_error": 0.777, "run_only": 0.785}, abs=1e-3)
+    pooled = pd.concat([first, rec])
+    assert mean_cov(pooled) == pytest.approx({"with_obs_error": 0.772, "run_only": 0.771},
+                                             abs=1e-3)
+    by = pooled[pooled["observed"] == "with_obs_error"][cols].mean()
+    assert by.idxmin() == "beta_income_in90"
