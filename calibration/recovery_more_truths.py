@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-from dataclasses import fields
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -36,11 +35,8 @@ def main(argv: list[str] | None = None) -> None:
     a.work.mkdir(parents=True, exist_ok=True)
     for part in KEPT:
         shutil.copy2(RESULTS / f"{a.tag}_{part}.csv", a.work / f"{a.tag}_{part}.csv")
-    known = {f.name for f in fields(Settings)}
-    st = {k: (tuple(v) if isinstance(v, list) else v) for k, v in old["settings"].items()
-          if k in known}
-    st.update(truths=a.truths, workers=a.workers)
-    summ = history_match(Settings(**st), a.work, tag=a.tag, log=print)
+    settings = Settings.from_summary(old, truths=a.truths, workers=a.workers)
+    summ = history_match(settings, a.work, tag=a.tag, log=print)
     cov = summ["recovery_coverage90"]
     for mode, by in cov.items():
         print(f"{mode}: mean coverage {sum(by.values()) / len(by):.3f}")

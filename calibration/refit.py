@@ -22,7 +22,6 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import fields
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -51,13 +50,11 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     for part in KEPT:
         shutil.copy2(res / f"{a.tag}_{part}.csv", work / f"{a.tag}_{part}.csv")
-    known = {f.name for f in fields(Settings)}
-    st = {k: (tuple(v) if isinstance(v, list) else v) for k, v in old["settings"].items()
-          if k in known}
-    st.update(temper=a.temper, workers=a.workers,
-              extra={k: old[k] for k in ("budget", "command") if k in old})
+    settings = Settings.from_summary(
+        old, temper=a.temper, workers=a.workers,
+        extra={k: old[k] for k in ("budget", "command") if k in old})
     started = time.time()
-    summ = history_match(Settings(**st), work, tag=a.tag,
+    summ = history_match(settings, work, tag=a.tag,
                          log=(lambda m: None) if a.quiet else print)
     summ["version"] = old["version"]
     summ["fit_code_version"] = __version__

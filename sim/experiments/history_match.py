@@ -36,7 +36,7 @@ import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,15 @@ class Settings:
     seed: int = 0  # seed of designs and sampling
     until: str = "all"  # or "noise", "wave1": stop early to split the compute
     extra: dict[str, Any] = field(default_factory=dict)  # recorded in the JSON, not used
+
+    @classmethod
+    def from_summary(cls, summary: dict[str, Any], **changes: Any) -> Settings:
+        """The settings a committed ``<tag>.json`` records (its ``settings``; keys this version
+        does not know are left out), with ``changes`` applied."""
+        known = {f.name for f in fields(cls)}
+        st = {k: (tuple(v) if isinstance(v, list) else v)
+              for k, v in summary["settings"].items() if k in known}
+        return cls(**{**st, **changes})
 
 
 # "default" is the budget of the committed posteriors (calibration/results/hm_0.7.0_*,
