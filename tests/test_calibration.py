@@ -28,7 +28,7 @@ def test_targets_file_is_complete():
     for t in load_targets():
         assert t.indicator in names, t.name
         assert 1985 <= t.year and t.years[-1] <= 2006, t.name
-        assert t.lo < t.hi and t.lo <= t.value <= t.hi or t.value == t.hi, t.name
+        assert t.lo < t.hi and (t.lo <= t.value <= t.hi), t.name
         assert t.source, t.name
 
 

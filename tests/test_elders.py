@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from threads import assert_same_summary_except
+from threads import assert_same_series_except
 
 import sim.engine.registry as registry
 from sim import Simulation
@@ -117,7 +117,7 @@ def test_off_by_default_changes_nothing(monkeypatch):
     _, on = _run({})
     without = tuple(c for c in registry.REGISTRY if c is not Elders)
     _, off = _run({}, without, monkeypatch)
-    assert_same_summary_except(on, off, {i.name for i in Elders.results})
+    assert_same_series_except(on, off, {i.name for i in Elders.results})
 
 
 def test_elder_care_keeps_workers_home_and_brings_them_back():

@@ -99,6 +99,20 @@ def test_initial_children_sit_with_married_women_of_child_bearing_age(built):
         assert np.count_nonzero(hs.child_by == b) == n
 
 
+def test_cohort_count_is_the_birth_table_rounded_without_bias(built):
+    """The births a cohort places are its real births over the scale (``Projection.born``, the
+    birth table's rural share), rounded down or up by the seed's draw: never further than one
+    from the table, and over many seeds the mean is the unrounded number (0.1 is four
+    standard errors of the mean of 400 draws at the most, 0.5 / 400 ** 0.5 each)."""
+    proj, scale = built.projection, built.scale
+    for year in (1996, 2000, 2010):
+        x = proj.born(year) / scale
+        assert x > 10
+        counts = np.array([cohort_count(proj, year, scale, seed) for seed in range(400)])
+        assert set(np.unique(counts)) <= {math.floor(x), math.ceil(x)}
+        assert abs(counts.mean() - x) < 0.1, (year, counts.mean(), x)
+
+
 def test_births_entrants_and_marriages_of_a_run(ran):
     sim = ran
     sc = {k: np.asarray(v) for k, v in sim.rec.scalars.items()}

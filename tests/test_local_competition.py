@@ -21,6 +21,7 @@ from sim.mechanisms.labour.demand import (
     residual_demand,
     urban_at_start,
 )
+from sim.mechanisms.labour.gender import export_factor
 
 ON = {"local_competition": True}
 
@@ -75,13 +76,20 @@ def test_residual_moves_with_output_and_locals(geo):
 
 
 def test_later_start_continues_the_1985_path(geo):
-    """A 2000 start opens with the demand a 1985 run would have grown to by then (same
-    monthly steps, no settled persons)."""
-    params = Params(ON)
-    d85, t85, l85 = market_at_start(geo, params, 1.0, 1985)
-    d00, t00, l00 = market_at_start(geo, params, 1.0, 2000)
-    assert t00.sum() > t85.sum() and d00.sum() > d85.sum()
-    assert d00.sum() == pytest.approx(t00.sum() - l00.sum(), rel=1e-12)
+    """A 2000 start opens with the total urban demand and local workforce that a run from 1985
+    has grown to by December 1999 (the same monthly steps), and with the migrant demand their
+    residual gives (no settled persons at a start)."""
+    run = Simulation(ON, agents=2000, seed=3, start_year=1985, years=15)
+    run.run()
+    assert (run.year, run.month) == (1999, 12)
+    d00, t00, l00 = market_at_start(geo, run.params, run.scale, 2000)
+    np.testing.assert_allclose(t00, run.urban_total, rtol=1e-12)
+    np.testing.assert_allclose(l00, run.urban_local, rtol=1e-12)
+    _, t85, _ = market_at_start(geo, run.params, run.scale, 1985)
+    assert t00.sum() > 1.5 * t85.sum()  # fifteen years of growth, not the 1985 level
+    np.testing.assert_allclose(
+        d00, residual_demand(t00, l00, geo, run.params.at(2000),
+                             mfg=export_factor(geo, run.params.at(2000), 2000)), rtol=1e-12)
 
 
 def test_off_leaves_the_exogenous_level(geo):

@@ -114,8 +114,11 @@ def test_reference_model_is_a_mesa_model():
 
 def test_reference_life_course_against_core_at_the_same_seed():
     """The reference model's household life course (``sim.mesa.families``) starts from the
-    core's couples and children, places exactly the year's births (``cohort_count``), and
-    marries, houses couples and admits entrants in the core's orders of magnitude."""
+    core's couples and children (placed by the core's kernels, so the first check is of the
+    copy into Mesa objects, not of the placing rules), places the year's births
+    (``cohort_count``, tested on its own in ``test_life_course.py``), and marries, houses
+    couples and admits entrants in the core's orders of magnitude. The rules' statistical
+    agreement is ``test_docking.py``'s."""
     from sim.core.encodings import NO_MOTHER, NO_PERSON, NO_YEAR
     from sim.mechanisms.demography.births import cohort_count
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -96,7 +98,13 @@ def test_manifest_fields(tmp_path, res, params):
     assert set(man["versions"]) >= {"python", "numpy", "numba", "migsim"}
     assert man["versions"]["numpy"] == np.__version__
     commit = man["git_commit"]
-    assert commit is None or (len(commit) == 40 and int(commit, 16) >= 0)
+    checkout = Path(sim.__file__).resolve().parents[1]
+    if (checkout / ".git").exists() and shutil.which("git"):  # a source checkout: its HEAD
+        head = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        assert commit == head
+    else:  # installed from a wheel, or no git: no commit claimed
+        assert commit is None
     assert (man["build_seconds"], man["run_seconds"], man["threads"]) == (1.5, 2.5, 2)
     assert man["wall_seconds"] >= 4.0
     assert set(man["files"]) == {TIMESERIES, SUMMARY, *TABLE_FILES, *CHART_FILES}

@@ -13,7 +13,7 @@ from threads import arrays_by_thread_count, assert_same_arrays
 
 from sim import Simulation
 from sim.core.encodings import HOME, RURAL, URBAN
-from sim.engine.checkpoint import state_arrays
+from sim.engine.checkpoint import load_state, save_state, state_arrays
 from sim.experiments.invariants import (
     Checker,
     check_indicators,
@@ -111,10 +111,17 @@ def test_invariants_accept_the_new_indicators(run):
     assert out["failures"] == [] and out["migrants_end"] > 0
 
 
-def test_saved_with_the_state(run):
+def test_saved_with_the_state(run, tmp_path):
+    """The province tallies are part of the saved state and come back from the file as they
+    were (a resumed run's tables continue them)."""
     sim, _, _ = run
     keys = state_arrays(sim)
     assert "rec.migrants_origin" in keys and "rec.settled_prov" in keys
+    assert keys["rec.migrants_origin"].any() and keys["rec.settled_prov"].any()
+    save_state(sim, tmp_path / "s.npz")
+    back = state_arrays(load_state(tmp_path / "s.npz"))
+    for k in ("rec.migrants_origin", "rec.settled_prov"):
+        np.testing.assert_array_equal(back[k], keys[k], err_msg=k)
 
 
 CHILD = """

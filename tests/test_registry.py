@@ -103,7 +103,7 @@ def test_an_added_mechanism_is_allocated_placed_and_recorded():
         s.persons.n * (1 + 4) + s.households.n * 2
     )
     res = s.run()
-    assert s.timings["counter"] >= 0.0
+    assert "counter" in s.timings  # the added stage is timed with the others
     assert res.rec.scalars["counter_total"][5] == 10.0
     # persons sent home get their `home` value back
     assert not s.persons.touched[s.persons.loc == -1].any()

@@ -5,7 +5,6 @@ Kernel tests use tiny hand-built populations; the run tests use 5,000 agents ove
 (seed 11). Float comparisons with a computation in numpy are to a relative 1e-12.
 """
 
-import math
 
 import numba
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 
 import sim
 from sim.core.encodings import HOME, RURAL, URBAN, VACANT
+from sim.core.mechanism import Mechanism
 from sim.core.state import HOUSEHOLD_FIELDS, PERSON_FIELDS, Households, Persons
 from sim.mechanisms import rural
 from sim.mechanisms.rural import RuralReserve, reserve_by_household, surplus_factor
@@ -140,10 +140,36 @@ def test_indicators_are_recorded_in_december_and_within_bounds(runs):
     assert np.all((rate > 0) & (rate < 1))
     frame = res.to_frame()
     assert {"surplus_rural_labour", "rural_underemployment_rate"} <= set(frame["indicator"])
-    # the December value is what the state gives at the end of the run (counted after
-    # household; December's departures follow it)
-    _, sur_now, rate_now = rural.reserve(s)
-    assert math.isfinite(sur_now) and 0 <= rate_now <= 1
+
+
+class _ReserveProbe(Mechanism):
+    """Reads ``rural.reserve`` right after ``rural_reserve`` each December (reads state only)."""
+
+    name = "reserve_probe"
+    after = "rural_reserve"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, float, float]] = []
+
+    def step(self, sim) -> None:
+        if sim.month == 12:
+            self.seen.append(rural.reserve(sim))
+
+
+def test_recorded_values_are_the_state_at_the_december_stage():
+    """The December values are ``rural.reserve`` of the state at the ``rural_reserve`` stage
+    (after ``household``; December's departures follow it), in agents times the scale."""
+    probe = _ReserveProbe()
+    s = sim.Simulation(agents=AGENTS, seed=SEED, start_year=START, years=YEARS,
+                       mechanisms=[probe])
+    names = [m.name for m in s.mechanisms]
+    assert names.index("reserve_probe") == names.index("rural_reserve") + 1
+    res = s.run()
+    assert len(probe.seen) == YEARS
+    sur = np.array([x[1] for x in probe.seen])
+    rate = np.array([x[2] for x in probe.seen])
+    np.testing.assert_allclose(res.annual("surplus_rural_labour"), sur * s.scale, rtol=1e-6)
+    np.testing.assert_allclose(res.annual("rural_underemployment_rate"), rate, rtol=1e-6)
 
 
 def test_surplus_is_larger_when_nobody_leaves(runs):
@@ -189,9 +215,10 @@ def test_recording_the_indicators_moves_no_other_number(runs):
 
 
 def test_indicators_do_not_depend_on_the_number_of_threads(runs):
-    n = min(2, numba.config.NUMBA_NUM_THREADS)
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread on this machine")
     _, one = runs(threads=1)
-    _, many = runs(threads=n)
+    _, many = runs(threads=2)
     for name in ("surplus_rural_labour", "rural_underemployment_rate"):
         np.testing.assert_array_equal(one.series()[name, "total"], many.series()[name, "total"])
 

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from threads import arrays_by_thread_count, assert_same_arrays, assert_same_summary_except
+from threads import arrays_by_thread_count, assert_same_arrays, assert_same_series_except
 
 import sim.engine.registry as registry
 from sim import Simulation
@@ -301,7 +301,7 @@ def test_off_by_default_changes_nothing(pair, monkeypatch):
         assert np.all(off.annual(k) == 0), k
     without = tuple(c for c in registry.REGISTRY if c is not WorkSafety)
     _, res = _run({}, without, monkeypatch)
-    assert_same_summary_except(off, res, own)
+    assert_same_series_except(off, res, own)
 
 
 def test_off_costs_no_buffer_memory(pair):
