@@ -121,6 +121,11 @@ def test_effects_table_posterior_columns():
     assert eff.var_seed == pytest.approx(c["var_seed"])
     assert eff.var_param == pytest.approx(c["var_param"])
     assert eff.param_share == pytest.approx(c["param_share"]) and eff.param_share > 0.8
+    # and against the frame's own truth: the draws' effects have sd 2, the seeds' 0.5 (the
+    # baseline cancels in the difference); tolerances about two standard errors of the
+    # estimates (40 draws: sqrt(2 / 39) = 0.23 relative; 80 within-draw degrees: 0.16)
+    assert eff.var_param == pytest.approx(4.0, rel=0.5)
+    assert eff.var_seed == pytest.approx(0.25, rel=0.35)
     assert (eff.draws, eff.seeds_per_draw, eff.n) == (k, m, k * m)
     half = stats.t.ppf(0.95, k * m - 1) * np.sqrt(c["var_seed"] / (k * m))
     assert (eff.ci_seed_low, eff.ci_seed_high) == (pytest.approx(d.mean() - half),
