@@ -335,3 +335,28 @@ def test_settings_from_a_summary_keep_known_keys_and_apply_changes() -> None:
     s = Settings.from_summary({"settings": {**summ["settings"], "gone": 1}}, truths=60)
     assert s.truths == 60 and s.agents == summ["agents"]
     assert s.params == tuple(summ["settings"]["params"])
+
+
+def test_predictive_check_at_the_scale_users_run() -> None:
+    """calibration/README.md, "Posterior refit for version 0.16.0" (the predictive check at
+    200,000 persons, calibration/ppc_at_scale.py): the first 60 draws of the committed
+    posterior, one run each at the pipeline's predictive seeds, have 31.0 of 34 targets in
+    band on average and 4 of 60 inside every band; manufacturing is in band in all 60."""
+    runs = pd.read_csv(RESULTS / f"hm_{LATEST}_ppc200k.csv")
+    post = pd.read_csv(RESULTS / f"hm_{LATEST}_posterior.csv")
+    params = json.loads((RESULTS / f"hm_{LATEST}.json").read_text())["settings"]["params"]
+    assert len(runs) == 60 and list(runs["draw"]) == list(range(60))
+    np.testing.assert_allclose(runs[params].to_numpy(), post[params].to_numpy()[:60], rtol=1e-6)
+    targets = fit_targets()
+    y = runs[[t.name for t in targets]].to_numpy(float)
+    inb = (y >= [t.lo for t in targets]) & (y <= [t.hi for t in targets])
+    assert inb.shape[1] == 34
+    assert inb.sum(axis=1).mean() == pytest.approx(31.02, abs=0.005)
+    assert inb.all(axis=1).sum() == 4
+    assert inb[:, [t.name for t in targets].index("sector share manufacturing")].all()
+    # the committed runs are today's model: draw 0 rerun at its seed (40,000) and persons
+    from sim.experiments.sensitivity import _simulate
+
+    point = dict(zip(params, map(float, runs.loc[0, params]), strict=True))
+    again = _simulate((point, 40_000, targets, 200_000, 1985, 22))
+    np.testing.assert_allclose(again, y[0], rtol=1e-6)

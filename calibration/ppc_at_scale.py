@@ -1,0 +1,70 @@
+"""The posterior predictive check at the scale users run (issue 13, item 5).
+
+    python calibration/ppc_at_scale.py --tag hm_0.16.0 --draws 30 --agents 200000 --write
+
+The pipeline's check (``<tag>_ppc.csv``) simulates posterior draws at the calibration's own
+scale (30,000 persons for the default budget). This one simulates the first ``--draws`` draws of
+the committed posterior (``<tag>_posterior.csv``) at ``--agents`` persons, one run each, 1985-2006,
+with the seeds the pipeline's check uses (40,000 + draw), and counts, target by target, the draws
+whose value is in the band, and the draws in every band at once. With ``--write`` the runs go to
+``<tag>_ppc<agents/1000>k.csv`` beside the committed files (read back by the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def in_band(runs: pd.DataFrame) -> pd.DataFrame:
+    """(draws, fitted targets) booleans: each run's value inside the target's band."""
+    from sim.experiments.history_match import fit_targets
+
+    targets = fit_targets()
+    y = runs[[t.name for t in targets]].to_numpy(float)
+    lo = np.array([t.lo for t in targets])
+    hi = np.array([t.hi for t in targets])
+    return pd.DataFrame((y >= lo) & (y <= hi), columns=[t.name for t in targets])
+
+
+def main(argv: list[str] | None = None) -> None:
+    from sim.experiments.emulator import write_csv
+    from sim.experiments.history_match import Runner, fit_targets, frame
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tag", default="hm_0.16.0")
+    ap.add_argument("--draws", type=int, default=30)
+    ap.add_argument("--agents", type=int, default=200_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--write", action="store_true")
+    a = ap.parse_args(argv)
+    params = json.loads((RESULTS / f"{a.tag}.json").read_text())["settings"]["params"]
+    post = pd.read_csv(RESULTS / f"{a.tag}_posterior.csv")
+    x = post[params].to_numpy()[: a.draws]
+    targets = fit_targets()
+    run = Runner(targets, a.workers)
+    try:
+        y = run([dict(zip(params, map(float, r), strict=True)) for r in x],
+                [40_000 + i for i in range(len(x))], a.agents)
+    finally:
+        run.close()
+    runs = frame(params, x, [t.name for t in targets], y, draw=np.arange(len(x)))
+    inb = in_band(runs)
+    print(f"{len(x)} draws at {a.agents:,} persons, {run.seconds:.0f} s of runs")
+    print(f"targets in band per draw: mean {inb.sum(axis=1).mean():.2f} of {inb.shape[1]}; "
+          f"draws in every band: {inb.all(axis=1).mean():.3f}")
+    print(inb.sum().sort_values().head(8).to_string())
+    if a.write:
+        path = RESULTS / f"{a.tag}_ppc{a.agents // 1000}k.csv"
+        write_csv(runs, path)
+        print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()
