@@ -40,9 +40,10 @@ def _setup(tag: str):
     params = list(s.params)
     declared = scalar_parameters()
     bounds = {p: declared[p] for p in params}
-    names = [t.name for t in H.fit_targets()]
+    targets = H.fit_targets()
+    names = [t.name for t in targets]
     noise = pd.read_csv(RESULTS / f"{tag}_noise.csv")
-    obs = E.observations(H.fit_targets(), noise[names].std(ddof=1).to_numpy(), s.band_sds,
+    obs = E.observations(targets, noise[names].std(ddof=1).to_numpy(), s.band_sds,
                          s.md_fraction)
     design = pd.read_csv(RESULTS / f"{tag}_design.csv")
     w1 = design[design["wave"] == 1]

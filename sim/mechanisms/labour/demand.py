@@ -83,8 +83,10 @@ RESIDUAL_PARAMS = (
         -0.03,
         0.06,
         "estimate (each value +/-0.01): growth of the urban hukou workforce, fast while the "
-        "1962-1975 urban birth cohorts entered work (urban employment grew 5.8% a year "
-        "1985-1990, CSY), slowing with the smaller cohorts born after 1980 (urban natural "
+        "1962-1975 urban birth cohorts entered work (the CSY's urban employment grows 5.8% a "
+        "year 1985-1990, but its 1990 value is on the census basis adopted that year and the "
+        "earlier ones are not, so the growth before the break was slower: hence 0.04, not "
+        "0.058), slowing with the smaller cohorts born after 1980 (urban natural "
         "increase plus planned conversions, net of retirements); from 2012 the hukou reforms "
         "and reclassified places: the urban hukou population grew 3.9% a year 2012-2018 (NBS, "
         "'70th anniversary' report no. 2, 8 July 2019: hukou urbanisation 35.33% to 43.37%, "
