@@ -5,7 +5,8 @@
 Copies the committed noise, design, scale, posterior and predictive runs of
 ``calibration/results/<tag>_*`` into ``--work`` and reruns the pipeline with the settings of
 ``<tag>.json`` but ``--truths`` truths: a new Latin hypercube over the prior (so a set of truths
-independent of the committed one), one run each, fitted back with the same emulators. With
+independent of the committed one), one run each, fitted back with the same emulators (and,
+with ``--refocus N``, after a refocused wave of N runs each; default none, as committed). With
 ``--write`` the truths' runs and fits are copied to ``<tag>_recovery<N>_runs.csv`` and
 ``<tag>_recovery<N>.csv`` beside the committed files (the committed recovery is left alone).
 """
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tag", default="hm_0.16.0")
     ap.add_argument("--truths", type=int, default=60)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--refocus", type=int, default=0, help="runs of each truth's refocused wave")
     ap.add_argument("--work", type=Path, required=True, help="work directory")
     ap.add_argument("--write", action="store_true", help="copy the fits to calibration/results")
     a = ap.parse_args(argv)
@@ -35,14 +37,17 @@ def main(argv: list[str] | None = None) -> None:
     a.work.mkdir(parents=True, exist_ok=True)
     for part in KEPT:
         shutil.copy2(RESULTS / f"{a.tag}_{part}.csv", a.work / f"{a.tag}_{part}.csv")
-    settings = Settings.from_summary(old, truths=a.truths, workers=a.workers)
+    settings = Settings.from_summary(old, truths=a.truths, workers=a.workers,
+                                     refocus=a.refocus)
     summ = history_match(settings, a.work, tag=a.tag, log=print)
     cov = summ["recovery_coverage90"]
     for mode, by in cov.items():
         print(f"{mode}: mean coverage {sum(by.values()) / len(by):.3f}")
     if a.write:
-        for src, dst in (("recovery_runs", f"recovery{a.truths}_runs"),
-                         ("recovery", f"recovery{a.truths}")):
+        files = [("recovery_runs", f"recovery{a.truths}_runs"), ("recovery", f"recovery{a.truths}")]
+        if a.refocus:
+            files.append(("recovery_refocus_runs", f"recovery{a.truths}_refocus_runs"))
+        for src, dst in files:
             shutil.copy2(a.work / f"{a.tag}_{src}.csv", RESULTS / f"{a.tag}_{dst}.csv")
         print(f"written to {RESULTS}")
 

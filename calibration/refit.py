@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-KEPT = ("noise", "design", "scale", "recovery_runs")  # runs reused
+KEPT = ("noise", "design", "scale", "recovery_runs", "recovery_refocus_runs")  # runs reused
 REDONE = ("posterior", "recovery", "ppc", "ppc_table")  # files the refit writes anew
 
 
@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     work = a.work or Path(tempfile.mkdtemp(prefix="refit-"))
     work.mkdir(parents=True, exist_ok=True)
     for part in KEPT:
-        shutil.copy2(res / f"{a.tag}_{part}.csv", work / f"{a.tag}_{part}.csv")
+        if (res / f"{a.tag}_{part}.csv").exists():  # no refocused runs before session 36
+            shutil.copy2(res / f"{a.tag}_{part}.csv", work / f"{a.tag}_{part}.csv")
     settings = Settings.from_summary(
         old, temper=a.temper, workers=a.workers,
         extra={k: old[k] for k in ("budget", "command") if k in old})

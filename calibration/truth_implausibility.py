@@ -104,9 +104,9 @@ def main(argv: list[str] | None = None) -> None:
         summary: dict = {}
         for f in truth_files(a.tag):
             shutil.copy2(RESULTS / f, work / f"{a.tag}_recovery_runs.csv")
-            st_k = H.Settings.from_summary(old, kmax=a.refit_kmax)
+            st_k = H.Settings.from_summary(old, kmax=a.refit_kmax, refocus=0)  # wave 1 only
             H._recovery(st_k, work, a.tag, params, bounds, names, obs, [em],
-                        old["waves"][0]["tau"], None, summary, lambda m: None)
+                        old["waves"][0]["tau"], None, None, summary, lambda m: None)
             for mode, by in summary["recovery_coverage90"].items():
                 print(f"{f} kmax {a.refit_kmax} {mode}: coverage of the 90% intervals "
                       f"{np.mean(list(by.values())):.3f}")

@@ -129,6 +129,23 @@ def _environ(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def spawned_pool(workers: int):
+    """A process pool for :func:`map_one_thread`. Its workers are spawned, not forked: a fork
+    made after this process has started numba's threads inherits them with numba's settings,
+    and a compilation in the child (a fresh cache) then fails on the thread count."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def map_one_thread(pool, fn: Callable[[Any], Any], jobs: list) -> list:
+    """``pool.map(fn, jobs)`` whose workers start under NUMBA_NUM_THREADS=1: a spawned pool
+    starts its processes in ``submit``, so they see that value before numba's first import."""
+    with _environ(NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1"):
+        futures = [pool.submit(fn, j) for j in jobs]
+    return [f.result() for f in futures]
+
+
 def in_notebook() -> bool:
     ipy = sys.modules.get("IPython")
     if ipy is None or "ipykernel" not in sys.modules:
@@ -206,4 +223,5 @@ def run_dask(specs: list[RunSpec], address: str,
 
 
 
-__all__ = ["execute", "in_notebook", "run_dask", "run_local", "run_one"]
+__all__ = ["execute", "in_notebook", "map_one_thread", "run_dask", "run_local", "run_one",
+           "spawned_pool"]

@@ -15,7 +15,9 @@ redoes only the emulation; delete a file to run its stage again):
 5. ``recovery``: ``truths`` points from the prior, one run each, fitted back with the wave-1
    emulators (the prior ``pool``'s non-implausible points start ``rounds`` rounds of adaptive
    importance sampling of ``candidates`` points, the likelihood tempered as the posterior's);
-   coverage of the 90% intervals;
+   coverage of the 90% intervals; then each truth's own run gets one refocused wave of
+   ``refocus`` runs and is fitted back again with that wave's emulator
+   (:mod:`sim.experiments.refocus`; ``observed = "refocused"``, the coverage quoted);
 6. ``ppc``: ``ppc`` posterior draws simulated (own seeds), per target in band or not.
 
 ``tau`` (``temper = "loo"``, the default since session 23) is each emulator's effective number of
@@ -24,9 +26,9 @@ independent targets over their number, from its leave-one-out residuals on the d
 calibrations committed before (0.7.0 and the first 0.13.0 fits).
 
 Targets: ``use = "fit"``, asserted, up to 2006 (no later figure is ever a target). Files:
-``<tag>_{noise,design,scale,posterior,recovery_runs,recovery,ppc}.csv`` and ``<tag>.json``
-(written last: its presence marks a complete calibration). Method and measured budget:
-``calibration/README.md``, "Posterior by history matching".
+``<tag>_{noise,design,scale,posterior,recovery_runs,recovery_refocus_runs,recovery,ppc}.csv``
+and ``<tag>.json`` (written last: its presence marks a complete calibration). Method and
+measured budget: ``calibration/README.md``, "Posterior by history matching".
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ class Settings:
     md_fraction: float = 0.25  # model-discrepancy variance as a share of the observation's
     temper: str = "loo"  # "loo": likelihood ** (effective targets / targets); "none"
     rounds: int = 3  # adaptive importance-sampling rounds of each recovery fit
+    refocus: int = 60  # runs of each truth's refocused wave in the recovery (0: none)
     workers: int = 1
     seed: int = 0  # seed of designs and sampling
     until: str = "all"  # or "noise", "wave1": stop early to split the compute
@@ -85,12 +87,14 @@ class Settings:
         known = {f.name for f in fields(cls)}
         st = {k: (tuple(v) if isinstance(v, list) else v)
               for k, v in summary["settings"].items() if k in known}
+        st.setdefault("refocus", 0)  # calibrations before 0.16.0's refit had no refocused wave
         return cls(**{**st, **changes})
 
 
 # "default" is the budget of the committed posteriors (calibration/results/hm_0.7.0_*,
 # hm_0.13.0_* and hm_0.16.0_*): about 700 runs of 30,000 persons, 13-22 minutes of runs on two
-# cores plus 6-15 minutes of emulation (0.16.0: 20 minutes in all).
+# cores plus 6-15 minutes of emulation (0.16.0: 20 minutes in all), and since session 36 the
+# recovery's refocused waves, 1,680-1,800 runs more (0.16.0: 47 minutes; 67 minutes in all).
 # "large" is the same at 100,000 persons a run (the scale check at 200,000), for models whose
 # moments drift between 30,000 and 100,000 persons (0.13: calibration/README.md).
 # "small" checks the pipeline end to end in about a minute; its posterior means nothing.
@@ -99,18 +103,26 @@ BUDGETS: dict[str, Settings] = {
     "large": Settings(agents=100_000, scale_agents=200_000),
     "small": Settings(agents=1000, design=8, waves=2, noise_seeds=2, scale_agents=2000,
                       scale_seeds=2, scale_points=1, draws=20, candidates=400, pool=4000,
-                      truths=2, ppc=2, cutoff=5.0, kmax=3),
+                      truths=2, ppc=2, cutoff=5.0, kmax=3, refocus=4),
 }
 TEMPER = ("loo", "none")  # how the log-likelihood is tempered (module docstring)
-STAGES = ("noise", "design", "scale", "posterior", "recovery_runs", "recovery", "ppc")
+STAGES = ("noise", "design", "scale", "posterior", "recovery_runs", "recovery_refocus_runs",
+          "recovery", "ppc")
 
 
 class Runner:
-    """Runs parameter points through the model (sensitivity._simulate), 1985-2006."""
+    """Runs parameter points through the model (sensitivity._simulate), 1985-2006.
+
+    Workers are spawned with one numba thread each (:func:`executors.spawned_pool`): forked
+    after this process had started numba's threads (a resumed calibration's first runs come
+    after its emulation), workers failed to compile (session 36). A call whose runs all fail
+    is an error, not a table of NaN."""
 
     def __init__(self, targets: list, workers: int) -> None:
+        from sim.experiments.executors import spawned_pool
+
         self.targets, self.workers = targets, workers
-        self.pool = ProcessPoolExecutor(workers) if workers > 1 else None
+        self.pool = spawned_pool(workers) if workers > 1 else None
         self.runs = 0
         self.seconds = 0.0
 
@@ -121,10 +133,19 @@ class Runner:
         jobs = [(x, int(s), self.targets, agents, START, YEARS)
                 for x, s in zip(points, seeds, strict=True)]
         t0 = time.time()
-        out = list(self.pool.map(_simulate, jobs)) if self.pool else [_simulate(j) for j in jobs]
+        if self.pool:
+            from sim.experiments.executors import map_one_thread
+
+            out = map_one_thread(self.pool, _simulate, jobs)
+        else:
+            out = [_simulate(j) for j in jobs]
         self.runs += len(jobs)
         self.seconds += time.time() - t0
-        return np.array(out).reshape(len(jobs), len(self.targets))
+        y = np.array(out, dtype=float).reshape(len(jobs), len(self.targets))
+        if len(jobs) and np.isnan(y).all():
+            raise RuntimeError(f"all {len(jobs)} runs failed (seeds {seeds[0]}...); rerun one "
+                               "with `migsim run` to see why")
+        return y
 
     def close(self) -> None:
         if self.pool:
@@ -191,7 +212,7 @@ def check_settings(s: Settings) -> None:
                      ("noise_seeds", 2), ("scale_agents", 1000), ("scale_seeds", 2),
                      ("scale_points", 0),
                      ("draws", 1), ("candidates", 10), ("pool", 10), ("truths", 1), ("ppc", 1),
-                     ("workers", 1), ("kmax", 1), ("rounds", 1)):
+                     ("workers", 1), ("kmax", 1), ("rounds", 1), ("refocus", 0)):
         v = getattr(s, name)
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise ValueError(f"{name} must be an integer of at least {lo}, got {v!r}")
@@ -259,7 +280,7 @@ def history_match(s: Settings, out: Path, tag: str | None = None, cache: Path | 
         post = _posterior(s, out, tag, params, bounds, obs, emulators, taus[-1], box, summary,
                           log)
         _recovery(s, out, tag, params, bounds, names, obs, emulators, taus[0], simulate,
-                  summary, log)
+                  cache, summary, log)
         _ppc(s, out, tag, params, names, targets, post, simulate, summary, log)
     finally:
         run.close()
@@ -393,9 +414,11 @@ def _posterior(s, out, tag, params, bounds, obs, emulators, tau, box, summary, l
     return post
 
 
-def _recovery(s, out, tag, params, bounds, names, obs, emulators, tau, simulate, summary, log):
+def _recovery(s, out, tag, params, bounds, names, obs, emulators, tau, simulate, cache,
+              summary, log):
     """Stage 5: truths from the prior, simulated and fitted back with the wave-1 emulators by
-    adaptive importance sampling, the likelihood to the power ``tau`` (the wave-1 emulators')."""
+    adaptive importance sampling, the likelihood to the power ``tau`` (the wave-1 emulators');
+    then, with ``refocus`` runs, after a refocused wave each (:mod:`sim.experiments.refocus`)."""
     from sim.experiments import emulator as E
     from sim.experiments.inference import ess, fit_back
 
@@ -428,6 +451,18 @@ def _recovery(s, out, tag, params, bounds, names, obs, emulators, tau, simulate,
                             for j, p in enumerate(params)},
                          **{f"{p}_width": float((iv[j, 1] - iv[j, 0]) / np.ptp(bounds[p]))
                             for j, p in enumerate(params)}})
+    if s.refocus:
+        from sim.experiments.refocus import refocused_rows
+
+        t0 = time.time()
+        wave1 = [r for r in rows if r["observed"] == "run_only"]
+        rows += refocused_rows(s, out, tag, params, bounds, names, obs, emulators[0], rec,
+                               wave1, simulate, cache, log)
+        ref = [r for r in rows if r["observed"] == "refocused"]
+        summary["recovery_refocus"] = {
+            "runs_per_truth": s.refocus, "truths_refocused": sum(r["refocused"] for r in ref),
+            "median_tau": float(np.median([r["tau"] for r in ref if r["refocused"]] or [tau])),
+            "seconds": round(time.time() - t0, 1)}
     recovery = pd.DataFrame(rows)
     E.write_csv(recovery, out / f"{tag}_recovery.csv")
     cov = recovery.groupby("observed")[[f"{p}_in90" for p in params]].mean()

@@ -83,9 +83,10 @@ def _summary_beside(path: Path) -> dict | None:
 def calibration_summary(path: str | Path) -> dict[str, Any] | None:
     """How good the posterior at ``path`` is, from its calibration's summary (None without
     one): model version, persons a run, the likelihood's power (1: untempered), the mean
-    coverage of the 90% intervals over the recovered truths (with observation error; goal
-    0.80-0.97) and the predictive check's share of draws inside every band. Recorded in
-    ``batch.json`` and stated by the comparison report."""
+    coverage of the 90% intervals over the recovered truths (after their refocused waves when
+    the calibration ran them, else with observation error; goal 0.80-0.97) and the predictive
+    check's share of draws inside every band. Recorded in ``batch.json`` and stated by the
+    comparison report."""
     data = _summary_beside(Path(path))
     if data is None:
         return None
@@ -93,8 +94,9 @@ def calibration_summary(path: str | Path) -> dict[str, Any] | None:
     post = data.get("posterior")
     out["tau"] = float(post.get("tau", 1.0)) if isinstance(post, dict) else None
     cov = data.get("recovery_coverage90")
-    if isinstance(cov, dict) and isinstance(cov.get("with_obs_error"), dict):
-        vals = [float(v) for v in cov["with_obs_error"].values()]
+    mode = "refocused" if isinstance(cov, dict) and "refocused" in cov else "with_obs_error"
+    if isinstance(cov, dict) and isinstance(cov.get(mode), dict):
+        vals = [float(v) for v in cov[mode].values()]
         out["recovery_coverage90"] = round(sum(vals) / len(vals), 3) if vals else None
     ppc = data.get("ppc")
     if isinstance(ppc, dict):

@@ -22,10 +22,8 @@ acceptance band (how many half-bands a parameter moves the target over its range
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -75,12 +73,8 @@ def path_parameters(roles: Sequence[str] = ("behaviour",)) -> list[str]:
 
 def _simulate(args: tuple[dict[str, float], int, list[Target], int, int, int]) -> np.ndarray:
     x, seed, targets, agents, start_year, years = args
-    import multiprocessing
-
-    if multiprocessing.parent_process() is not None:
-        # a worker: one numba thread, set before numba starts; never in the calling process,
-        # whose running thread pool would refuse a new value at the next compilation
-        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    # one numba thread: the run's own ``threads=1``; a pool's workers start with one
+    # (executors.map_one_thread), set before numba's first import there, never after it
     from sim.engine import Simulation
     from sim.engine.registry import Params
     from sim.experiments.targets import simulated
@@ -105,8 +99,10 @@ def _evaluate(points: list[dict[str, float]], seeds: list[int], targets: list[Ta
                                                                         strict=True)]
     if workers <= 1:
         return np.array([_simulate(j) for j in jobs])
-    with ProcessPoolExecutor(workers) as pool:
-        return np.array(list(pool.map(_simulate, jobs)))
+    from sim.experiments.executors import map_one_thread, spawned_pool
+
+    with spawned_pool(workers) as pool:
+        return np.array(map_one_thread(pool, _simulate, jobs))
 
 
 def elementary_effects(x: np.ndarray, y: np.ndarray, names: Sequence[str], delta: float
