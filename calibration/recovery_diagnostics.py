@@ -99,13 +99,9 @@ def main() -> None:
                 o = obs.replace_z(np.where(np.isfinite(z), z, np.nan))
                 x, lw = fit_back(em, o, pool, pm, pv, st["cutoff"], st["kmax"], tau, a.n,
                                  a.iters, np.random.default_rng(1000 + 2 * i + m))
-                iv = E.from_unit(E.posterior_intervals(x, lw).T, bounds).T
                 w = np.exp(lw - lw.max())
                 rows.append({"observed": label, "ess": w.sum() ** 2 / (w ** 2).sum(),
-                             **{f"{p}_in90": iv[j, 0] <= truth[j] <= iv[j, 1]
-                                for j, p in enumerate(params)},
-                             **{f"{p}_width": (iv[j, 1] - iv[j, 0]) / np.ptp(bounds[p])
-                                for j, p in enumerate(params)}})
+                             **E.recovery_columns(x, lw, truth, bounds, params)})
         df = pd.DataFrame(rows).groupby("observed")
         cov = df[[f"{p}_in90" for p in params]].mean()
         print(f"\ntau {tau:g} ({time.time() - started:.0f} s): coverage of the 90% intervals")

@@ -41,7 +41,6 @@ import json
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 # parameters that act only when a switch is on: left out of a search by role while the switch
@@ -206,14 +205,16 @@ def main() -> None:
         trials = [json.loads(line) for line in a.start_from.read_text().splitlines()]
         best = min(trials, key=lambda r: r["loss"])["params"]
         study.enqueue_trial({**start, **{k: v for k, v in best.items() if k in SPACE}})
-    with ProcessPoolExecutor(len(a.seeds)) as pool:
+    from sim.experiments.executors import map_one_thread, spawned_pool
+
+    with spawned_pool(len(a.seeds)) as pool:
 
         def objective(trial: optuna.Trial) -> float:
             x = {k: trial.suggest_float(k, lo, hi) for k, (lo, hi) in SPACE.items()}
             t0 = time.perf_counter()
             over = {**fixed, **x}
             jobs = [(s, over, a.agents, tuple(a.also), a.years, tuple(a.drop)) for s in a.seeds]
-            outs = list(pool.map(_run, jobs))
+            outs = map_one_thread(pool, _run, jobs)
             runs = [r for r, _ in outs]
             value = sum(loss(r, a.margin, a.penalty) + unfilled_penalty(u, a.max_unfilled,
                                                                         a.penalty)

@@ -4,6 +4,7 @@ resumption, its refusals, and the committed calibration's runs reproduced by tod
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +30,10 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory) -> Path:
+def small(_small_calibration_once: Path, tmp_path_factory) -> Path:
+    """This module's copy of the session's small calibration (conftest.py)."""
     out = tmp_path_factory.mktemp("cal") / "small"
-    res = runner.invoke(app, ["calibrate", "--budget", "small", "--out", str(out), "-q"])
-    assert res.exit_code == 0, res.output
+    shutil.copytree(_small_calibration_once, out)
     return out
 
 
@@ -68,6 +69,24 @@ def test_small_budget_writes_every_stage(small: Path) -> None:
     assert 0.0 <= summ["ppc"]["all_in_band_share"] <= 1.0
     scale = pd.read_csv(small / f"hm_{__version__}_scale.csv")
     assert set(scale["agents"]) == {s.agents, s.scale_agents}
+    _check_standings(summ)
+
+
+def _check_standings(summ: dict) -> None:
+    """The summary says where the defaults and the posterior median stand: non-implausible
+    under each wave or not, a density rank and a highest-density mass in [0, 1], and which
+    defaults are inside the 90% intervals it reports."""
+    from sim.engine.registry import Params
+
+    post, params = summ["posterior"], list(summ["params"])
+    for key in ("defaults", "median"):
+        st = post[key]
+        assert len(st["nonimplausible"]) == len(summ["waves"]), key
+        assert 0.0 <= st["density_rank"] <= 1.0 and 0.0 <= st["hpd_mass"] <= 1.0, key
+    q = post["summary"]
+    defaults = Params()
+    assert post["defaults"]["inside_90"] == {
+        p: q["5%"][p] <= float(defaults[p]) <= q["95%"][p] for p in params}
 
 
 def _check_refocused_wave(out: Path, s: Settings, summ: dict, rec: pd.DataFrame,
@@ -103,6 +122,10 @@ def test_rerun_resumes_without_runs_and_gives_the_same_posterior(small: Path) ->
     summ = json.loads((small / f"hm_{__version__}.json").read_text())
     assert summ["runs_this_call"] == 0  # every stage's runs came from the cached CSVs
     assert f"likelihood tempered by {summ['posterior']['tau']:.3f}" in res.output
+    dflt, said = summ["posterior"]["defaults"], " ".join(res.output.split())
+    assert (f"defaults: {sum(dflt['inside_90'].values())} of {len(summ['params'])} inside "
+            "their 90% intervals, on the edge of the highest-density region holding "
+            f"{dflt['hpd_mass']:.2f}") in said
     pd.testing.assert_frame_equal(pd.read_csv(small / f"hm_{__version__}_posterior.csv"), before)
 
 
@@ -499,3 +522,32 @@ def test_committed_recovery_refocuses_every_truth_it_can() -> None:
     assert ref[width].to_numpy().mean() == pytest.approx(0.455, abs=5e-4)
     info = calibration_summary(RESULTS / f"hm_{LATEST}_posterior.csv")
     assert info["recovery_coverage90"] == pytest.approx(0.879, abs=5e-4)
+
+
+def test_committed_posterior_places_the_defaults() -> None:
+    """calibration/README.md, "Where the defaults stand in the posterior": in the committed
+    0.16.0 posterior the defaults are non-implausible under all three waves, all eight inside
+    their 90% intervals, more likely than 94.7% of the candidates and on the edge of the
+    highest-density region holding 0.38 of the mass (the median: 0.054, 99.6%). The manifest's
+    summary and the comparison report of a posterior batch say so; the 0.13.0 posterior, made
+    before the standing was written, says nothing of it."""
+    from sim.experiments.document import _posterior_intro
+    from sim.experiments.posterior import calibration_summary, read_draws
+
+    summ = json.loads((RESULTS / f"hm_{LATEST}.json").read_text())
+    _check_standings(summ)
+    dflt, med = summ["posterior"]["defaults"], summ["posterior"]["median"]
+    assert dflt["nonimplausible"] == [True, True, True] and all(dflt["inside_90"].values())
+    assert dflt["density_rank"] == pytest.approx(0.947, abs=5e-4)
+    assert dflt["hpd_mass"] == pytest.approx(0.382, abs=5e-4)
+    assert med["hpd_mass"] == pytest.approx(0.054, abs=5e-4)
+    assert med["density_rank"] == pytest.approx(0.996, abs=5e-4)
+    info = calibration_summary(RESULTS / f"hm_{LATEST}_posterior.csv")
+    assert info["defaults_hpd_mass"] == dflt["hpd_mass"]
+    assert info["defaults_inside_90"] == "8 of 8"
+    _draws, meta = read_draws(RESULTS / f"hm_{LATEST}_posterior.csv", 2)
+    text = _posterior_intro({**meta, "seeds_per_draw": 1})
+    assert "highest-density region holding 0.3819 of its mass, 8 of 8 inside" in text
+    _draws, old = read_draws(RESULTS / "hm_0.13.0_large_posterior.csv", 2)
+    assert "defaults_hpd_mass" not in old["calibration"]
+    assert "highest-density" not in _posterior_intro({**old, "seeds_per_draw": 1})

@@ -101,7 +101,7 @@ def test_todays_effects_block_lists_every_scenario_on_baseline_2035():
     assert all(f"`{n}`" in block for n in names) and "`baseline_2035`" in block
 
 
-def test_refit_reuses_every_run_and_reproduces_the_fit(tmp_path):
+def test_refit_reuses_every_run_and_reproduces_the_fit(tmp_path, small_calibration):
     """``calibration/refit.py`` on a small calibration: no new run but the predictive check's,
     the same posterior as the call that made the runs (same code and settings), the first
     call's budget kept, and ``--temper none`` a different (untempered) posterior."""
@@ -109,14 +109,10 @@ def test_refit_reuses_every_run_and_reproduces_the_fit(tmp_path):
     import json
 
     import pandas as pd
-    from typer.testing import CliRunner
 
-    from sim.cli import app
     from sim.core.version import __version__
 
-    cal = tmp_path / "cal"
-    res = CliRunner().invoke(app, ["calibrate", "--budget", "small", "--out", str(cal), "-q"])
-    assert res.exit_code == 0, res.output
+    cal = small_calibration
     tag = f"hm_{__version__}"
     refit = _module(ROOT / "calibration" / "refit.py", "refit_script")
     refit.main(["--tag", tag, "--results", str(cal), "--work", str(tmp_path / "w"),

@@ -1,6 +1,6 @@
 """The calibration's likelihood and sampler (``sim.experiments.inference``) on problems with
 known answers: the effective number of independent targets, and the tempered posterior found by
-adaptive importance sampling."""
+adaptive importance sampling, and where a point stands in a posterior."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sim.experiments.inference import (  # noqa: E402
     effective_targets,
     ess,
     fit_back,
+    point_standing,
     temper,
 )
 
@@ -95,3 +96,34 @@ def test_fit_back_is_reproducible_from_its_generator():
     b = fit_back(em, o, pool, pm, pv, 3.0, 1, 0.7, 2000, 2, np.random.default_rng(5))
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+class _Line:
+    """A one-target 'emulator' predicting u0 with variance 0: hand-checkable standings."""
+
+    models = [None]
+
+    def predict(self, u):
+        return u[:, :1].copy(), np.zeros((len(u), 1))
+
+    def predict_target(self, u, j):
+        return u[:, 0].copy(), np.zeros(len(u))
+
+
+def test_point_standing_by_hand():
+    """Target observed at 0.5 with variance 0.01: the likelihood falls with |u - 0.5|. Of the
+    candidates 0.1, 0.3, 0.5, 0.7, 0.9 the point 0.35 is more likely than 0.1, 0.9 (and 0.3,
+    0.7), less than 0.5 alone: density rank 4/5, and the mass above it is 0.5's weight. A point
+    three sd away is implausible at the cut 3 (strictly above it)."""
+    obs = E.Observation(["t"], np.array([0.5]), np.array([0.01]), np.zeros(1), np.zeros(1))
+    cand = np.array([[0.1], [0.3], [0.5], [0.7], [0.9]])
+    tau = 0.5
+    ll = tau * E.log_likelihood(cand, np.zeros_like(cand), obs)  # as the pipeline's
+    got = point_standing(np.array([0.35]), [_Line(), _Line()], obs, cand, ll, tau)
+    assert got["nonimplausible"] == [True, True]
+    assert got["density_rank"] == pytest.approx(0.8)
+    w = np.exp(ll - ll.max())
+    assert got["hpd_mass"] == pytest.approx(w[2] / w.sum(), abs=1e-4)
+    assert point_standing(np.array([0.5]), [_Line()], obs, cand, ll, tau)["hpd_mass"] == 0.0
+    far = point_standing(np.array([0.81]), [_Line()], obs, cand, ll, tau)
+    assert far["nonimplausible"] == [False] and far["density_rank"] == pytest.approx(0.4)

@@ -60,8 +60,16 @@ def _reuse_kernel_cache(pkg: Path) -> None:
     """Copy the repository's numba cache (``__pycache__/*.nbi``, ``*.nbc``) beside the installed
     modules and give each installed module its source's modification time, which numba's index
     checks: the installed run then loads the kernels compiled earlier in the session instead of
-    compiling every one again (a minute and a half). A kernel not compiled yet, or a stale
-    entry, is compiled as on any first run."""
+    compiling every one again (a minute and a half). The copied kernels are stamped as
+    compiled from the installed sources (:mod:`sim.core.jitcache`), which they were: the
+    package's modules are the repository's files (the installed package also holds the
+    calibration scripts and scenarios as data, so its hash differs, and without the stamp
+    ``import sim`` would delete the copies). A kernel not compiled yet, or a stale entry, is
+    compiled as on any first run."""
+    from sim.core.jitcache import STAMP, sources_digest
+
+    (pkg / "__pycache__").mkdir(exist_ok=True)
+    (pkg / "__pycache__" / STAMP).write_text(sources_digest(pkg) + "\n")
     for src in (REPO / "sim").rglob("*.py"):
         if "__pycache__" in src.parts:
             continue

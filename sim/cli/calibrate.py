@@ -100,6 +100,12 @@ def calibrate(
               f"{float(cov.loc[mode].mean()):.2f} over {settings.truths} truths ({mode}); "
               f"predictive check: {summ['ppc']['all_in_band_share']:.0%} of "
               f"{summ['ppc']['draws']} draws inside every band")
+    dflt = summ.get("posterior", {}).get("defaults")
+    if dflt:
+        inside = sum(map(bool, dflt["inside_90"].values()))
+        con.print(f"defaults: {inside} of {len(dflt['inside_90'])} inside their 90% intervals, "
+                  f"on the edge of the highest-density region holding {dflt['hpd_mass']:.2f} "
+                  "of the posterior's mass (0: its mode)")
     drift = drifting_targets(summ)
     if drift:
         worst = sorted(drift.items(), key=lambda kv: -abs(kv[1]))[:3]

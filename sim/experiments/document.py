@@ -220,6 +220,12 @@ def _posterior_intro(post: dict) -> str:
         if ppc is not None:
             text += (f", and {fmt(100 * ppc)}% of its predictive draws were inside every "
                      "target band at once")
+        hpd, inside = cal.get("defaults_hpd_mass"), cal.get("defaults_inside_90")
+        if hpd is not None:
+            text += (". The defaults of the drawn parameters, which runs without a posterior "
+                     "use, are not its point estimate: they lie on the edge of its "
+                     f"highest-density region holding {fmt(hpd)} of its mass"
+                     + (f", {inside} inside their 90% intervals" if inside else ""))
         text += " (calibration/README.md)."
     return text
 

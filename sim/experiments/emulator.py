@@ -328,6 +328,17 @@ def posterior_intervals(u: np.ndarray, loglik: np.ndarray, level: float = 0.9) -
     return np.array([weighted_interval(u[:, j], w, level) for j in range(u.shape[1])])
 
 
+def recovery_columns(x: np.ndarray, loglik: np.ndarray, truth: np.ndarray, bounds: Bounds,
+                     params: Sequence[str], level: float = 0.9) -> dict[str, float | bool]:
+    """For a fit back of a known truth: ``<p>_in90`` (the truth inside the central interval of
+    unit draws ``x`` weighted by exp(loglik)) and ``<p>_width`` (that interval's width as a
+    share of the parameter's range)."""
+    iv = from_unit(posterior_intervals(x, loglik, level).T, bounds).T
+    return {**{f"{p}_in90": bool(iv[j, 0] <= truth[j] <= iv[j, 1]) for j, p in enumerate(params)},
+            **{f"{p}_width": float((iv[j, 1] - iv[j, 0]) / np.ptp(bounds[p]))
+               for j, p in enumerate(params)}}
+
+
 # ----------------------------------------------------------------------------- files
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Write a file through a temporary sibling and os.replace (never a half-written file)."""
@@ -358,5 +369,5 @@ def write_json(data: dict, path: str | Path) -> Path:
 __all__ = ["Emulator", "Observation", "atomic_write", "bounding_box", "fit_cached",
            "from_unit", "implausibility", "importance_draws", "kth_max", "latin_hypercube",
            "log_likelihood", "maximin_subset", "nonimplausible", "observations",
-           "posterior_intervals", "sample_region", "to_unit", "weighted_interval",
-           "write_csv", "write_json"]
+           "posterior_intervals", "recovery_columns", "sample_region", "to_unit",
+           "weighted_interval", "write_csv", "write_json"]

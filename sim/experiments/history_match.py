@@ -409,9 +409,31 @@ def _posterior(s, out, tag, params, bounds, obs, emulators, tau, box, summary, l
     post = pd.read_csv(out / f"{tag}_posterior.csv")  # the draws as a later stage reads them
     desc = post[params].describe(percentiles=[0.05, 0.5, 0.95]).T
     summary["posterior"] = {"candidates": len(cand), "ess": ess, "tau": tau,
-                            "summary": desc.round(4).to_dict()}
-    log(f"posterior: {len(cand)} candidates, ESS {ess:.0f}\n{desc.round(4).to_string()}")
+                            "summary": desc.round(4).to_dict(),
+                            **_standings(s, params, bounds, obs, emulators, cand, ll, tau, desc)}
+    log(f"posterior: {len(cand)} candidates, ESS {ess:.0f}\n{desc.round(4).to_string()}\n"
+        f"defaults: {summary['posterior']['defaults']}")
     return post
+
+
+def _standings(s, params, bounds, obs, emulators, cand, ll, tau, desc) -> dict:
+    """How the defaults and the posterior median stand in the posterior
+    (:func:`sim.experiments.inference.point_standing`), and which defaults are inside their
+    90% intervals: the defaults are not the posterior's point estimate, so this says how far
+    from it they are."""
+    from sim.engine.registry import Params
+    from sim.experiments import emulator as E
+    from sim.experiments.inference import point_standing
+
+    defaults = Params()
+    values = np.array([[float(defaults[p]) for p in params]])
+    med = desc["50%"].to_numpy(float)[None]
+    stand = {k: point_standing(E.to_unit(v, bounds), emulators, obs, cand, ll, tau, s.cutoff,
+                               s.kmax) for k, v in (("defaults", values), ("median", med))}
+    stand["defaults"]["inside_90"] = {p: bool(desc.loc[p, "5%"] <= values[0, j]
+                                              <= desc.loc[p, "95%"])
+                                      for j, p in enumerate(params)}
+    return stand
 
 
 def _recovery(s, out, tag, params, bounds, names, obs, emulators, tau, simulate, cache,
@@ -442,15 +464,10 @@ def _recovery(s, out, tag, params, bounds, names, obs, emulators, tau, simulate,
             x, lw = fit_back(emulators[0], o, pool, pm, pv, s.cutoff, s.kmax, tau,
                              s.candidates, s.rounds,
                              np.random.default_rng(s.seed + 1000 + 2 * i + m))
-            iv = E.from_unit(E.posterior_intervals(x, lw).T, bounds).T
-            truth = r[params].to_numpy(float)
             rows.append({"truth": int(r["truth"]), "observed": label,
                          "nonimplausible": int(ok.sum()), "candidates": len(x),
-                         "ess": ess(lw),
-                         **{f"{p}_in90": bool(iv[j, 0] <= truth[j] <= iv[j, 1])
-                            for j, p in enumerate(params)},
-                         **{f"{p}_width": float((iv[j, 1] - iv[j, 0]) / np.ptp(bounds[p]))
-                            for j, p in enumerate(params)}})
+                         "ess": ess(lw), **E.recovery_columns(x, lw, r[params].to_numpy(float),
+                                                              bounds, params)})
     if s.refocus:
         from sim.experiments.refocus import refocused_rows
 

@@ -84,8 +84,10 @@ def calibration_summary(path: str | Path) -> dict[str, Any] | None:
     """How good the posterior at ``path`` is, from its calibration's summary (None without
     one): model version, persons a run, the likelihood's power (1: untempered), the mean
     coverage of the 90% intervals over the recovered truths (after their refocused waves when
-    the calibration ran them, else with observation error; goal 0.80-0.97) and the predictive
-    check's share of draws inside every band. Recorded in ``batch.json`` and stated by the
+    the calibration ran them, else with observation error; goal 0.80-0.97), the predictive
+    check's share of draws inside every band, and where the default parameters stand in the
+    posterior (the mass of the highest-density region they are on the edge of; how many are
+    inside their 90% intervals). Recorded in ``batch.json`` and stated by the
     comparison report."""
     data = _summary_beside(Path(path))
     if data is None:
@@ -101,6 +103,12 @@ def calibration_summary(path: str | Path) -> dict[str, Any] | None:
     ppc = data.get("ppc")
     if isinstance(ppc, dict):
         out["ppc_all_in_band_share"] = ppc.get("all_in_band_share")
+    dflt = post.get("defaults") if isinstance(post, dict) else None
+    if isinstance(dflt, dict):  # calibrations since 0.16.0 (session 37)
+        out["defaults_hpd_mass"] = dflt.get("hpd_mass")
+        inside = dflt.get("inside_90")
+        if isinstance(inside, dict):
+            out["defaults_inside_90"] = f"{sum(map(bool, inside.values()))} of {len(inside)}"
     return out
 
 

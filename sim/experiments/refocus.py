@@ -80,15 +80,11 @@ def refocused_rows(s, out: Path, tag: str, params: list[str], bounds: dict, name
         pm, pv = em.predict(pool)
         x, lw = fit_back(em, o, pool, pm, pv, s.cutoff, s.kmax, tau, s.candidates, s.rounds,
                          np.random.default_rng(s.seed + 7000 + 10 * i + 2))
-        iv = E.from_unit(E.posterior_intervals(x, lw).T, bounds).T
         rows.append({"truth": truth_id, "observed": "refocused", "refocused": True,
                      "region_share": share, "refocus_runs": len(mine),
                      "emulator_runs": len(uk), "tau": tau,
                      "nonimplausible": int(len(pool)), "candidates": len(x), "ess": ess(lw),
-                     **{f"{p}_in90": bool(iv[j, 0] <= truth[j] <= iv[j, 1])
-                        for j, p in enumerate(params)},
-                     **{f"{p}_width": float((iv[j, 1] - iv[j, 0]) / np.ptp(bounds[p]))
-                        for j, p in enumerate(params)}})
+                     **E.recovery_columns(x, lw, truth, bounds, params)})
         done = pd.DataFrame(rows)
         cov = done[[f"{p}_in90" for p in params]].to_numpy().mean()
         log(f"recovery, truth {truth_id} refocused: region {share:.3g} of the prior, tau "
