@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from sim.io.files import MANIFEST, SUMMARY, TIMESERIES
+from sim.io.provenance import committed_summary
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "sim", "scenarios", "calibration")
@@ -137,6 +138,8 @@ def test_installed_migsim_run_writes_a_complete_run(installed, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     man = json.loads((out / MANIFEST).read_text())
     assert man["status"] == "complete"
+    # the calibration summaries ship with the package: the manifest places the defaults
+    assert (man["defaults"]["posterior"] is not None) == (committed_summary() is not None)
     assert Path(man["scenario_file"]).resolve() == (installed / "sim" / "scenarios"
                                                     / "baseline.toml").resolve()
     for name in man["files"]:

@@ -28,6 +28,7 @@ from sim.io.output import (
     write_parquet,
     write_run,
 )
+from sim.io.provenance import committed_summary, defaults_provenance
 from sim.io.results import Recorder, Results
 
 
@@ -108,6 +109,35 @@ def test_manifest_fields(tmp_path, res, params):
     assert (man["build_seconds"], man["run_seconds"], man["threads"]) == (1.5, 2.5, 2)
     assert man["wall_seconds"] >= 4.0
     assert set(man["files"]) == {TIMESERIES, SUMMARY, *TABLE_FILES, *CHART_FILES}
+    _check_defaults(man["defaults"])
+
+
+def _check_defaults(block):
+    """The manifest says where the defaults come from and, read from the committed summary of
+    this version's calibration, how they stand in its posterior (issue 13, item 6)."""
+    assert block["version"] == sim.__version__ and block["posterior_point_estimate"] is False
+    assert "calibration/search.py" in block["origin"]
+    found = committed_summary()
+    if found is None:  # a version without its own posterior says so
+        assert block["posterior"] is None and "no committed posterior" in block["note"]
+        return
+    tag, data = found
+    stand = data["posterior"]["defaults"]
+    post = block["posterior"]
+    assert post["file"] == f"calibration/results/{tag}_posterior.csv"
+    assert (post["hpd_mass"], post["density_rank"]) == (stand["hpd_mass"], stand["density_rank"])
+    assert post["parameters"] == list(data["params"])
+    n = len(data["params"])
+    assert post["inside_90"] == f"{sum(stand['inside_90'].values())} of {n}"
+    assert post["nonimplausible_waves"].endswith(f"of {len(data['waves'])}")
+    # the fixture's beta_income is one of the posterior's parameters: the run is not the defaults
+    assert block["changed_posterior_parameters"] == ["beta_income"]
+
+
+def test_defaults_provenance_without_a_posterior():
+    block = defaults_provenance(["beta_income"], version="0.0.1")
+    assert block["posterior"] is None and "0.0.1" in block["note"]
+    assert "changed_posterior_parameters" not in block
 
 
 def test_parquet_byte_identical(tmp_path, res):

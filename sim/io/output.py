@@ -31,6 +31,7 @@ from sim.core.version import __version__
 from sim.io.cohorts import AGE_MAX, AGE_MIN, COHORT_YEARS, cohort_frame, migrant_age_frame
 from sim.io.files import COHORTS, MANIFEST, MIGRANT_AGES, SUMMARY, TIMESERIES
 from sim.io.maps import MAP_FILES, write_maps
+from sim.io.provenance import defaults_provenance
 from sim.io.yearly import annual
 
 CHART_FILES = ("stock.png", "stock_by_distance.png", "stock_by_tier.png", "flows.png",
@@ -118,6 +119,7 @@ def build_manifest(results, params=None, simulation=None,
         "scenario": None, "scenario_file": None,
         "files": [TIMESERIES, SUMMARY, *TABLE_FILES, *PLOT_FILES],
         "added_indicators": meta.get("indicators", []),
+        "defaults": defaults_provenance(params.changed() if params is not None else ()),
     }
     if simulation is not None:
         man.update(build_seconds=simulation.build_seconds,
