@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import sim
+from sim.core.version import CALIBRATED_VERSION
 from sim.engine.registry import Params
 from sim.io import output
 from sim.io.output import (
@@ -116,6 +117,7 @@ def _check_defaults(block):
     """The manifest says where the defaults come from and, read from the committed summary of
     this version's calibration, how they stand in its posterior (issue 13, item 6)."""
     assert block["version"] == sim.__version__ and block["posterior_point_estimate"] is False
+    assert block["calibrated_version"] == CALIBRATED_VERSION
     assert "calibration/search.py" in block["origin"]
     found = committed_summary()
     if found is None:  # a version without its own posterior says so
@@ -135,7 +137,7 @@ def _check_defaults(block):
 
 
 def test_defaults_provenance_without_a_posterior():
-    block = defaults_provenance(["beta_income"], version="0.0.1")
+    block = defaults_provenance(["beta_income"], calibrated="0.0.1")
     assert block["posterior"] is None and "0.0.1" in block["note"]
     assert "changed_posterior_parameters" not in block
 

@@ -11,8 +11,10 @@ import typer
 from rich.table import Table
 
 from sim.cli.common import _check, _check_file, _check_out, _fail, _out
+from sim.core.version import CALIBRATED_VERSION
 
-COMMITTED = Path("calibration/results/hm_0.16.0_posterior.csv")  # the default budget's
+# the default budget's committed posterior: the calibration that describes the current defaults
+COMMITTED = Path(f"calibration/results/hm_{CALIBRATED_VERSION}_posterior.csv")
 # the committed posterior each budget's fresh run is compared with (the latest of each budget:
 # the large budget was last run on 0.13.0)
 REFERENCES = {"default": COMMITTED,

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sim.core.version import __version__
+from sim.core.version import CALIBRATED_VERSION, __version__
 from sim.io.files import package_dir
 
 DEFAULTS_ORIGIN = (
@@ -26,9 +26,10 @@ DEFAULTS_ORIGIN = (
 )
 
 
-def committed_summary(version: str = __version__) -> tuple[str, dict[str, Any]] | None:
+def committed_summary(version: str = CALIBRATED_VERSION) -> tuple[str, dict[str, Any]] | None:
     """The committed calibration summary fitted to ``version`` (``calibration/results/
-    hm_<version>.json``, the default budget's) as ``(tag, data)``, or None if there is none."""
+    hm_<version>.json``, the default budget's; by default the version whose posterior describes
+    the current defaults) as ``(tag, data)``, or None if there is none."""
     tag = f"hm_{version}"
     path = package_dir("sim.calibration", "calibration") / "results" / f"{tag}.json"
     try:
@@ -38,18 +39,20 @@ def committed_summary(version: str = __version__) -> tuple[str, dict[str, Any]] 
     return (tag, data) if isinstance(data, dict) else None
 
 
-def defaults_provenance(changed: Iterable[str] = (), version: str = __version__
+def defaults_provenance(changed: Iterable[str] = (), calibrated: str = CALIBRATED_VERSION
                         ) -> dict[str, Any]:
-    """Where the defaults of ``version`` come from and how they stand in its committed posterior;
-    ``changed``: the parameters a run set away from the defaults (those of the posterior among
-    them are named, since the standing is the defaults', not the run's)."""
-    out: dict[str, Any] = {"version": version, "origin": DEFAULTS_ORIGIN,
-                           "posterior_point_estimate": False, "posterior": None}
-    found = committed_summary(version)
+    """Where the defaults of this version come from and how they stand in the committed
+    posterior of ``calibrated`` (the version whose calibration describes them); ``changed``:
+    the parameters a run set away from the defaults (those of the posterior among them are
+    named, since the standing is the defaults', not the run's)."""
+    out: dict[str, Any] = {"version": __version__, "calibrated_version": calibrated,
+                           "origin": DEFAULTS_ORIGIN, "posterior_point_estimate": False,
+                           "posterior": None}
+    found = committed_summary(calibrated)
     post = found[1].get("posterior") if found is not None else None
     stand = post.get("defaults") if isinstance(post, dict) else None
     if found is None or not isinstance(stand, dict):
-        out["note"] = f"no committed posterior of version {version} places the defaults"
+        out["note"] = f"no committed posterior of version {calibrated} places the defaults"
         return out
     tag, data = found
     inside = stand.get("inside_90") or {}
