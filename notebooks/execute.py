@@ -1,6 +1,6 @@
 """Execute the notebooks and write copies with their outputs (figures as PNG) to docs/notebooks/.
 
-    python notebooks/execute.py                  # all four, 50,000 agents, 4 replicates
+    python notebooks/execute.py                  # all of them, 50,000 agents, 4 replicates
     python notebooks/execute.py 01_quickstart    # one (name or prefix)
     python notebooks/execute.py --agents 20000   # smaller populations (MIGSIM_NB_AGENTS)
 
