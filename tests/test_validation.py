@@ -68,6 +68,29 @@ def test_batch_summary_agrees_with_replicate_values(two_reps):
     assert stock[0] != stock[1]
 
 
+def test_all_in_band_counts_replicates_meeting_every_asserted_target():
+    """By hand: three replicates, two asserted targets and one reported one; a replicate meets
+    all when every asserted value is in its band; an unasserted miss does not count, a missing
+    asserted value does (the replicate is left out)."""
+    from sim.experiments.targets import Target
+
+    targets = [Target("a", "x", "total", 2000, 1.0, 0.0, 2.0, "t"),
+               Target("b", "y", "total", 2000, 1.0, 0.5, 1.5, "t"),
+               Target("c", "z", "total", 2000, 1.0, 0.0, 1.0, "t", asserted=False)]
+    rows = []
+    for rep, vals in enumerate([(1.0, 1.0, 9.0), (1.0, 2.0, 0.5), (2.0, 0.5, 0.5)]):
+        for name, v in zip("abc", vals, strict=True):
+            rows.append({"scenario": "s", "point": 0, "replicate": rep, "seed": rep + 1,
+                         "target": name, "value": v})
+    values = pd.DataFrame(rows)
+    out = validation.all_in_band(values, targets)
+    assert out[["scenario", "point", "n", "n_all", "targets"]].values.tolist() == [
+        ["s", 0, 3, 2, 2]]
+    assert validation.all_in_band(values, targets, asserted=False)["n_all"].item() == 1
+    partial = values[~((values["replicate"] == 0) & (values["target"] == "b"))]
+    assert validation.all_in_band(partial, targets)[["n", "n_all"]].values.tolist() == [[2, 1]]
+
+
 def test_scenario_filter_and_clear_errors(two_reps, tmp_path):
     from sim.experiments.report import ReportError
 
@@ -88,6 +111,11 @@ def test_cli_validate_prints_writes_and_is_strict_on_request(one_run, two_reps, 
     result = runner.invoke(app, ["validate", str(two_reps), "--out", str(csv)])
     assert result.exit_code == 0, result.output
     assert "2 replicates" in result.stdout and "migrant stock 2006" in result.stdout
+    _, joint = validation.score(two_reps)
+    asserted = sum(t.asserted for t in load_targets())
+    assert joint["targets"].item() == asserted and joint["n"].item() == 2
+    assert (f"replicates with all {asserted} asserted targets in band at once: "
+            f"{joint['n_all'].item()} of 2") in " ".join(result.stdout.split())
     table = pd.read_csv(csv)
     assert tuple(table.columns) == validation.COLUMNS and len(table) == len(load_targets())
     assert not list(csv.parent.glob(".*tmp*"))

@@ -93,8 +93,7 @@ def validate(
     """Score runs against the seed report's targets: replicate mean, range and count in band."""
     from sim.experiments.report import ReportError, fmt
     from sim.experiments.targets import DEFAULT_FILE
-    from sim.experiments.validation import validate as score
-    from sim.experiments.validation import write_csv
+    from sim.experiments.validation import score, write_csv
 
     tfile = targets or DEFAULT_FILE
     if not tfile.is_file():
@@ -104,7 +103,7 @@ def validate(
     if out is not None and out.is_dir():
         raise _fail(f"--out {out}: is a directory; give a CSV file name")
     try:
-        tab = score(path, tfile, scenario)
+        tab, joint = score(path, tfile, scenario)
     except (ReportError, ValueError) as e:
         raise _fail(str(e)) from None
     con = _out()
@@ -120,6 +119,11 @@ def validate(
                       f"{fmt(r.min)} - {fmt(r.max)}", f"{r.n_within}/{r.n}",
                       Text(met, style="" if r.met else "bold red"))
         con.print(t)
+        j = joint[(joint["scenario"] == scn) & (joint["point"] == point)]
+        if not j.empty:
+            r = j.iloc[0]
+            con.print(f"replicates with all {r.targets} asserted targets in band at once: "
+                      f"{r.n_all} of {r.n}")
     con.print("met: replicate mean in the band; (in brackets): reported, not asserted")
     if out is not None:
         typer.echo(f"table: {write_csv(tab, out)}")

@@ -6,7 +6,8 @@ module does the same for what ``migsim run`` and ``migsim batch`` wrote: every r
 scored on its own (the December value, or the year's sum for flows; the mean over the years of
 a span target), then summarised per scenario and parameter point: mean, smallest and largest
 value over replicates, and how many replicates lie in the band. A target is *met* when the
-replicate mean lies in its band; ``n_within`` says how robust that is across seeds.
+replicate mean lies in its band; ``n_within`` says how robust that is across seeds, and
+:func:`all_in_band` how many replicates meet every asserted target at once.
 
 Reads only; ``migsim validate`` writes the table as CSV when asked, atomically.
 """
@@ -70,6 +71,55 @@ def summarise(values: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def all_in_band(values: pd.DataFrame, targets: list[Target], asserted: bool = True
+                ) -> pd.DataFrame:
+    """Per scenario and point: replicates ``n`` and how many have every (asserted, or every)
+    target in its band at once, ``n_all`` (a value that is NaN counts as out; a replicate
+    without a row for every target is left out):
+    the all-in-band share of a predictive check at these parameters, whose spread is the
+    seeds' alone."""
+    names = {t.name for t in targets if t.asserted or not asserted}
+    band = {t.name: (t.lo, t.hi) for t in targets}
+    v = values[values["target"].isin(names)].copy()
+    lo, hi = (v["target"].map(lambda n, k=k: band[n][k]) for k in (0, 1))
+    v["ok"] = (v["value"] >= lo) & (v["value"] <= hi)
+    per_run = v.groupby(KEYS, sort=False)["ok"].agg(["all", "size"]).reset_index()
+    per_run = per_run[per_run["size"] == len(names)] if names else per_run
+    out = per_run.groupby(["scenario", "point"], sort=False)["all"].agg(
+        n="size", n_all="sum").reset_index()
+    out["n_all"] = out["n_all"].astype(int)
+    out["targets"] = len(names)
+    return out
+
+
+def score(path: str | Path, targets_file: str | Path = DEFAULT_FILE,
+          scenario: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`validate`'s table and :func:`all_in_band` over the asserted targets."""
+    targets = load_targets(targets_file)
+    frame = _frame(path, targets, scenario)
+    values = replicate_values(frame, targets)
+    return _checked(summarise(values, targets), frame, path), all_in_band(values, targets)
+
+
+def _frame(path, targets, scenario):
+    frame = load(path, targets)
+    if scenario is not None:
+        have = sorted(set(frame["scenario"]))
+        if scenario not in have:
+            raise ReportError(f"no scenario {scenario!r} in {path}; it holds: {', '.join(have)}")
+        frame = frame[frame["scenario"] == scenario]
+    return frame
+
+
+def _checked(table, frame, path):
+    if table["mean"].isna().all():
+        years = sorted(set(frame["year"]))
+        span = f"{years[0]}-{years[-1]}" if years else "no years"
+        raise ReportError(f"the runs in {path} cover {span}, none of the target years "
+                          "(run 1985-2006, e.g. the baseline scenario)")
+    return table
+
+
 def validate(path: str | Path, targets_file: str | Path = DEFAULT_FILE,
              scenario: str | None = None) -> pd.DataFrame:
     """Summary table of a run or batch directory against the targets (see the module doc).
@@ -77,19 +127,8 @@ def validate(path: str | Path, targets_file: str | Path = DEFAULT_FILE,
     missing or empty directory, an unknown scenario, or runs that cover none of the targets'
     years."""
     targets = load_targets(targets_file)
-    frame = load(path, targets)
-    if scenario is not None:
-        have = sorted(set(frame["scenario"]))
-        if scenario not in have:
-            raise ReportError(f"no scenario {scenario!r} in {path}; it holds: {', '.join(have)}")
-        frame = frame[frame["scenario"] == scenario]
-    table = summarise(replicate_values(frame, targets), targets)
-    if table["mean"].isna().all():
-        years = sorted(set(frame["year"]))
-        span = f"{years[0]}-{years[-1]}" if years else "no years"
-        raise ReportError(f"the runs in {path} cover {span}, none of the target years "
-                          "(run 1985-2006, e.g. the baseline scenario)")
-    return table
+    frame = _frame(path, targets, scenario)
+    return _checked(summarise(replicate_values(frame, targets), targets), frame, path)
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
@@ -105,4 +144,5 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-__all__ = ["COLUMNS", "load", "replicate_values", "summarise", "validate", "write_csv"]
+__all__ = ["COLUMNS", "all_in_band", "load", "replicate_values", "score", "summarise", "validate",
+           "write_csv"]
