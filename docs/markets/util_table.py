@@ -339,6 +339,10 @@ EVIDENCE = {
     "official figure [9]); +1.88 yuan an hour (PSM, 13 provinces [10])",
     "child_school_barrier": "extra fees and harder access in large cities (nine-city survey "
     "[11]); hidden costs of migrating with dependents 10.5-12.6% of household income [12]",
+    "retirement_delay_growth": "older workers' employment did not crowd out younger workers' "
+    "in the 1990 and 2000 censuses and the 2005 1% survey (Zhang & Zhao [27]); short-run "
+    "crowding out, long-run absorption, and lower employment quality for young migrant workers "
+    "(Li & Xi [28]): the model's full substitution is an upper bound",
     "mobility_control": "migration costs were high in 2000 and fell afterwards; the fall "
     "accounts for 36% of aggregate labour productivity growth 2000-05 (Tombe & Zhu [13])",
 }

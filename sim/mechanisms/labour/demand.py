@@ -109,10 +109,13 @@ RESIDUAL_PARAMS = (
         "23% (men a little over half the workers). Workers reaching the old ages are about "
         "2.7% of the local workforce a year (the 1962-1975 birth cohorts, 25.8 million a year "
         "in sim/data/births.csv, about 22 million alive at 60, against some 860 million aged "
-        "16-59 at the end of 2023, CGTN 15 September 2024): 0.23 x 0.027 = 0.006; "
-        "estimate, range 0.003-0.009 (voluntary retirement up to three years early, "
-        "postponement by agreement). 0 (the policy of 2006 held) by default; baseline_2025 "
-        "steps it to 0.006 in 2025",
+        "16-59 at the end of 2023, CGTN 15 September 2024): 0.23 x 0.027 = 0.006, with every "
+        "retained worker holding a job that would otherwise be open (the jobs locals leave); "
+        "estimate, range 0-0.009: voluntary retirement up to three years early, postponement "
+        "by agreement, and no crowding out of younger workers by older workers' employment "
+        "in the 1990 and 2000 censuses and the 2005 1% survey (Zhang & Zhao 2013, MPRA "
+        "52931). 0 (the policy of 2006 held) by default; baseline_2025 steps it to 0.006 in "
+        "2025",
         "growth of the local workforce added by the delayed retirement of urban workers "
         "(on top of local_labour_growth)",
         role="policy",
