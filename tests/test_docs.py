@@ -111,7 +111,8 @@ def site(tmp_path_factory):
     pytest.importorskip("mkdocs_jupyter")
     out = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
-    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
+    # not --quiet: it hides warnings that --strict then does not count (a page outside the nav)
+    r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
                         "--site-dir", str(out)], cwd=ROOT, capture_output=True, text=True,
                        env=env, timeout=600)
     assert r.returncode == 0, f"mkdocs build --strict failed:\n{r.stdout}\n{r.stderr}"
