@@ -129,13 +129,16 @@ def _environ(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def spawned_pool(workers: int):
-    """A process pool for :func:`map_one_thread`. Its workers are spawned, not forked: a fork
-    made after this process has started numba's threads inherits them with numba's settings,
-    and a compilation in the child (a fresh cache) then fails on the thread count."""
+def spawned_pool(workers: int, initializer: Callable[..., None] | None = None,
+                 initargs: tuple = ()):
+    """A process pool (for :func:`map_one_thread` and :func:`run_local`). Its workers are
+    spawned, not forked: a fork made after this process has started numba's threads inherits
+    them with numba's settings, and a compilation in the child (a fresh cache) then fails on
+    the thread count. Workers start in ``submit``, under the environment of that moment."""
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=initializer, initargs=initargs)
 
 
 def map_one_thread(pool, fn: Callable[[Any], Any], jobs: list) -> list:
@@ -162,14 +165,12 @@ def run_local(specs: list[RunSpec], workers: int, threads: int,
         for spec in specs:
             on_result(execute(spec))
         return
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
-    ctx = multiprocessing.get_context("spawn")
     # Worker processes are spawned by submit() in this thread, with this environment, so numba
     # sees NUMBA_NUM_THREADS before it is first imported in the worker.
     with _environ(NUMBA_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads)):
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=ctx,
-                                   initializer=_init_worker, initargs=(threads, os.getpid()))
+        pool = spawned_pool(min(workers, len(specs)), _init_worker, (threads, os.getpid()))
         futures = {pool.submit(execute, s): s for s in specs}
     try:
         for fut in as_completed(futures):
