@@ -343,6 +343,14 @@ EVIDENCE = {
     "in the 1990 and 2000 censuses and the 2005 1% survey (Zhang & Zhao [27]); short-run "
     "crowding out, long-run absorption, and lower employment quality for young migrant workers "
     "(Li & Xi [28]): the model's full substitution is an upper bound",
+    "land_tenure": "tenure insecurity (periodic reallocation, rental restrictions) reduces "
+    "migration (Mullan, Grosjean & Kontoleon [29]; no size in the abstract); land-rights "
+    "insecurity keeps migration temporary, a substantial effect in 2002 rural data (de la "
+    "Rupelle, Deng, Li & Vendryes [30])",
+    "public_employment_services": "3,860 government-funded employment agencies with 27,000 "
+    "staff by the end of 2005 [31]; intermediaries promote matching but unreliable and "
+    "insufficient information limits them (survey of 1,321 job seekers, Zeng [32]); no "
+    "effect size",
     "mobility_control": "migration costs were high in 2000 and fell afterwards; the fall "
     "accounts for 36% of aggregate labour productivity growth 2000-05 (Tombe & Zhu [13])",
 }
