@@ -136,6 +136,15 @@ def _check_defaults(block):
     assert block["changed_posterior_parameters"] == ["beta_income"]
 
 
+def test_the_calibrated_version_has_its_committed_summary():
+    """CALIBRATED_VERSION names a calibration the repository holds (and ships as package data),
+    with the defaults placed in its posterior: a manifest never silently lacks them."""
+    found = committed_summary()
+    assert found is not None, f"calibration/results/hm_{CALIBRATED_VERSION}.json is missing"
+    assert found[1]["version"] == CALIBRATED_VERSION
+    assert defaults_provenance()["posterior"] is not None
+
+
 def test_defaults_provenance_without_a_posterior():
     block = defaults_provenance(["beta_income"], calibrated="0.0.1")
     assert block["posterior"] is None and "0.0.1" in block["note"]
