@@ -126,9 +126,7 @@ def validate(path: str | Path, targets_file: str | Path = DEFAULT_FILE,
     ``scenario`` keeps one scenario of a batch. Raises :class:`~sim.report.ReportError` for a
     missing or empty directory, an unknown scenario, or runs that cover none of the targets'
     years."""
-    targets = load_targets(targets_file)
-    frame = _frame(path, targets, scenario)
-    return _checked(summarise(replicate_values(frame, targets), targets), frame, path)
+    return score(path, targets_file, scenario)[0]
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> Path:

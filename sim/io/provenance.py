@@ -2,10 +2,11 @@
 
 The behavioural defaults are the point of recorded searches (``calibration/search.py``), not a
 posterior's point estimate. What a reader needs beside them is how they stand in the posterior
-fitted to the same model version: ``migsim calibrate`` writes that in the calibration's
+that describes them (fitted to ``CALIBRATED_VERSION``, which later versions keep while they move
+nothing up to the last fitted year): ``migsim calibrate`` writes that in the calibration's
 ``<tag>.json`` (``posterior.defaults``: non-implausible under each wave, density rank, the mass of
 the highest-density region they are on the edge of, which parameters are inside their 90%
-intervals). The committed summaries ship as package data of ``sim.calibration``.
+intervals). The committed summaries ship as the data package ``sim.calibration.results``.
 """
 
 from __future__ import annotations
