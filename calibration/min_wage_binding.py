@@ -1,32 +1,29 @@
 """Where the minimum wage binds: the share of formal demand in destination-sector cells whose
 market wage level is below the local minimum, and the mean level over the minimum, in December
 of chosen years: the labour indicators ``min_wage_binding_share`` and ``wage_level_over_minimum``
-of one run from 1985 (calibration/README.md, "Minimum wages at their published level").
+of one run from 1985 (calibration/README.md, "Minimum wages at their published level" and
+"Raises from the wage paid").
 
     python calibration/min_wage_binding.py --agents 200000 --seed 5 --years 1999 2005 2010 2019
-    python calibration/min_wage_binding.py --tables   # the published ratio from 2011
+    python calibration/min_wage_binding.py --held --latent   # the rules before version 0.18
 
-``--tables`` replaces the held ratio after 2010 by ``sim/data/min_wage_ratio.csv``'s ``ratio``.
+``--held`` holds the 2010 ratio (0.257) after 2010 instead of the published tables
+(``sim/data/min_wage_ratio.csv``, the default since 0.18); ``--latent`` sets
+``wage_raise_from_paid`` to 0 (raises start from the market level, not from the wage paid).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-from importlib import resources
 
 from sim import Simulation
-from sim.mechanisms.wages import PARAMS
+from sim.mechanisms.wages import published_min_wage_path
 
 
-def tables_path() -> dict:
-    """The default ``min_wage_ratio`` steps with the published ratio for 2011 on."""
-    path = dict(next(p.default for p in PARAMS if p.name == "min_wage_ratio"))
-    with resources.files("sim.data").joinpath("min_wage_ratio.csv").open() as f:
-        for row in csv.DictReader(f):
-            if int(row["year"]) >= 2011:
-                path[row["year"]] = float(row["ratio"])
-    return path
+def held_path() -> dict:
+    """The default ``min_wage_ratio`` steps up to 2010, held after (the path before 0.18)."""
+    return {k: v for k, v in published_min_wage_path().items()
+            if k == "mode" or int(k) <= 2010}
 
 
 def main() -> None:
@@ -34,9 +31,12 @@ def main() -> None:
     ap.add_argument("--agents", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--years", type=int, nargs="+", default=[1999, 2005, 2010, 2015, 2019])
-    ap.add_argument("--tables", action="store_true", help="published ratio from 2011")
+    ap.add_argument("--held", action="store_true", help="hold the 2010 ratio after 2010")
+    ap.add_argument("--latent", action="store_true", help="wage_raise_from_paid = 0")
     a = ap.parse_args()
-    pars = {"min_wage_ratio": tables_path()} if a.tables else {}
+    pars: dict = {"min_wage_ratio": held_path()} if a.held else {}
+    if a.latent:
+        pars["wage_raise_from_paid"] = 0.0
     last = max(a.years)
     res = Simulation(pars, agents=a.agents, seed=a.seed, start_year=1985,
                      years=last - 1984).run()

@@ -333,8 +333,10 @@ def policies_page() -> str:
         "effective year of a document that names it (`tests/test_policies.py`). The controls on "
         "movement are constant costs, each in force until the document that ended it ("
         + ", ".join(f"`{k}`: `{v}`" for k, v in policies.CONTROLS.items()) + "). "
-        "Documents after 2006 are listed for the present-day baseline; the default paths still "
-        "hold their 2006 values after 2006.\n\n"
+        "Documents after 2006 are listed for the present-day baseline; the default paths "
+        "hold their 2006 values after 2006, except the minimum wage, which follows the "
+        "published outcome of the provinces' reviews under the 2004 Provisions from 2011 to "
+        "2024 (`reviews` of `min_wage_provisions_2004`; `sim/data/min_wage_ratio.csv`).\n\n"
     )
     rows = [(d.date, d.effective_year, d.issuer, d.title + (f" ({d.number})" if d.number else ""),
              ", ".join(f"`{x}`" for x in d.levers), d.summary) for d in docs]

@@ -442,7 +442,8 @@ def test_predictive_check_at_the_scale_users_run() -> None:
     from sim.experiments.sensitivity import _simulate
 
     point = dict(zip(params, map(float, runs.loc[0, params]), strict=True))
-    again = _simulate((point, 40_000, targets, 200_000, 1985, 22))
+    then = json.loads((RESULTS / f"defaults_{LATEST}.json").read_text())  # changed since
+    again = _simulate(({**then, **point}, 40_000, targets, 200_000, 1985, 22))
     np.testing.assert_allclose(again, y[0], rtol=1e-6)
 
 

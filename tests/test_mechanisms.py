@@ -218,6 +218,27 @@ def test_wages_rise_with_shortage_and_fall_with_unemployment():
     assert (demand < 1).all()  # dearer labour is hired less
 
 
+def test_a_short_cell_raises_from_the_wage_it_pays():
+    """``wage_raise_from_paid`` (seed 1.4): where a cell is short of workers its level first
+    closes that share of the gap to the paid wage (level + enforcement x (minimum - level)),
+    then moves as before; cells not short, or with the level above the minimum, do not jump."""
+    pars = Params({"wage_drift_year": 0.0, "wage_adjust_unemployment": 0.0,
+                   "wage_raise_from_paid": 0.3, "frictional_shortage": 0.05}).at(2000)
+    lv = np.array([[400.0, 400.0, 700.0]])
+    short = np.array([[0.25, 0.0, 0.25]])
+    minw = np.array([600.0])
+    out = labour.adjust_levels(lv, short, np.zeros(1), pars, minw, 0.5)
+    rise = np.exp(pars.wage_adjust_shortage * 0.2 / 12.0)  # tight = min(0.25 - 0.05, 0.2)
+    # paid = 400 + 0.5 x (600 - 400) = 500; the level closes 0.3 of the gap of 100
+    assert out[0, 0] == pytest.approx(430.0 * rise)
+    assert out[0, 1] == pytest.approx(400.0)  # not short: no jump, no rise
+    assert out[0, 2] == pytest.approx(700.0 * rise)  # above the minimum: no gap
+    off = Params({"wage_drift_year": 0.0, "wage_adjust_unemployment": 0.0,
+                  "wage_raise_from_paid": 0.0, "frictional_shortage": 0.05}).at(2000)
+    assert labour.adjust_levels(lv, short, np.zeros(1), off, minw, 0.5)[0, 0] == pytest.approx(
+        400.0 * rise)
+
+
 # ------------------------------------------------------------------ returns, hukou, demography
 def _returns(p, rate_month, **kw):
     args = dict(female_mult=1.0, unemp_mult=1.0, age_log=0.0, dur_log=0.0, kids_mult=1.0,

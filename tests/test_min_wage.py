@@ -2,7 +2,9 @@
 
 The baseline's ``min_wage_ratio`` (minimum wage relative to the province's average urban wage)
 is 0.295 from 2004 and 0.257 from 2009: the means over 30 provinces of Xing & Xu (2016),
-table 4. The scenario ``min_wage_by_province`` gives each province its own row of that table.
+table 4; from 2011 (version 0.18) the published tables' ``ratio`` (sim/data/min_wage_ratio.csv).
+The scenario ``min_wage_by_province`` gives each province its own row of Xing & Xu's table and
+moves it with the national path from 2011.
 These tests check that the two agree (one source, no typo in either), that the path steps only
 at its documents, and that a province's ratio reaches its destinations and no others.
 """
@@ -34,13 +36,21 @@ def by_province() -> dict:
     return {k.split(".")[1]: v for k, v in places.items()}
 
 
-def test_baseline_path_steps_at_documents_and_holds_after_2010():
+def test_baseline_path_steps_at_documents_then_follows_the_tables():
     p = Params()
     assert p.at(2003).min_wage_ratio == 0.3
     assert p.at(2004).min_wage_ratio == 0.295 and p.at(2008).min_wage_ratio == 0.295
-    assert p.at(2009).min_wage_ratio == 0.257  # the freeze of November 2008
-    assert all(p.at(y).min_wage_ratio == 0.257 for y in range(2010, 2036))
+    assert p.at(2009).min_wage_ratio == 0.257 and p.at(2010).min_wage_ratio == 0.257  # freeze
+    rows = _table()
+    assert all(p.at(y).min_wage_ratio == float(rows[y]["ratio"]) for y in range(2011, 2025))
+    assert all(p.at(y).min_wage_ratio == float(rows[2024]["ratio"]) for y in range(2024, 2036))
     assert {2004, 2009} <= {d.effective_year for d in documents_for("min_wage_ratio")}
+
+
+def _table() -> dict:
+    data = Path(__file__).resolve().parents[1] / "sim" / "data" / "min_wage_ratio.csv"
+    with open(data) as f:
+        return {int(r["year"]): r for r in csv.DictReader(f)}
 
 
 def test_provinces_average_to_the_national_path(by_province):
@@ -53,6 +63,9 @@ def test_provinces_average_to_the_national_path(by_province):
         assert abs(np.mean(vals) - nat.at(year).min_wage_ratio) < 5e-4, year
     for path in by_province.values():  # before 2004 every province keeps the national path
         assert all(path.at(y) == nat.at(y).min_wage_ratio for y in range(1985, 2004))
+        for y in range(2011, 2036):  # and from 2011 moves with it from its own 2010 ratio
+            expected = path.at(2010) * nat.at(y).min_wage_ratio / 0.257
+            assert abs(path.at(y) - expected) <= 5e-4 + 1e-12, y
 
 
 def test_a_province_ratio_reaches_its_destinations_only():
@@ -68,12 +81,10 @@ def test_a_province_ratio_reaches_its_destinations_only():
 
 
 def test_sourced_series_after_2010_is_one_scaled_path():
-    """``sim/data/min_wage_ratio.csv`` (not the default yet): its model-scale column is the
+    """``sim/data/min_wage_ratio.csv`` (the default from 2011): its model-scale column is the
     first-grade series times one factor (0.257 / 0.306, Xing & Xu's 2010 level over the
     first-grade one), so the two share their path to the rounding, and 2010 is Xing & Xu's."""
-    data = Path(__file__).resolve().parents[1] / "sim" / "data" / "min_wage_ratio.csv"
-    with data.open(encoding="utf-8") as f:
-        rows = {int(r["year"]): r for r in csv.DictReader(f)}
+    rows = _table()
     assert set(rows) == set(range(2010, 2025)) and float(rows[2010]["ratio"]) == 0.257
     k = 0.257 / 0.306
     for year, r in rows.items():

@@ -48,7 +48,8 @@ def test_no_behaviour_parameter_has_a_yearly_path():
 
 def test_policy_paths_change_only_at_dated_documents():
     """A policy parameter's default path is stepwise and changes value only in the effective
-    year of a document that names it; its first year is at or before 1985."""
+    year of a document that names it, or in a year of its ``reviews`` span (the minimum-wage
+    reviews of the 2004 Provisions from 2011); its first year is at or before 1985."""
     params = Params()
     checked = 0
     for name, p in sim.schema().items():
@@ -57,12 +58,21 @@ def test_policy_paths_change_only_at_dated_documents():
         path = params[name]
         assert isinstance(path, YearlyPath) and path.mode == "step", name
         assert path.years[0] <= START, name
-        dated = {d.effective_year for d in policies.documents_for(name)}
+        dated = set().union(*(d.dates(name) for d in policies.documents_for(name)))
         for y, before, after in zip(path.years[1:], path.values[:-1], path.values[1:], strict=True):
             if after != before:
                 assert y in dated, f"{name}: change in {y} has no document ({sorted(dated)})"
         checked += 1
     assert checked >= 8
+
+
+def test_review_years_date_the_minimum_wage_series():
+    """The 2004 Provisions' reviews span 2011-2024 for its own levers only."""
+    doc = policies.by_id("min_wage_provisions_2004")
+    assert doc.reviews == (2011, 2024)
+    assert doc.dates("min_wage_ratio") == {2004, *range(2011, 2025)}
+    assert doc.dates("hukou_penalty_small") == set()
+    assert policies.by_id("labour_law_1994").dates("min_wage_ratio") == {1995}
 
 
 def test_control_cost_by_hand():

@@ -50,7 +50,7 @@ def test_baselines_cover_1985_to_2025_and_2035_with_dated_policies():
     for year in range(2007, 2026):  # after it, a lever moves only in a document's year
         for k in levers:
             if getattr(p.at(year), k) != getattr(p.at(year - 1), k):
-                years = {d.effective_year for d in documents_for(k)}
+                years = set().union(*(d.dates(k) for d in documents_for(k)))
                 assert year in years, f"{k} steps in {year}, no document of that year names it"
     assert p.at(2020).demand_shocks == "history" and base.at(2020).demand_shocks == "none"
 

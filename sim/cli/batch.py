@@ -19,6 +19,10 @@ from sim.cli.common import (
 
 # ------------------------------------------------------------------ batch
 
+def _warn(msg: str) -> None:
+    Console(stderr=True, soft_wrap=True).print(Text(f"warning: {msg}", style="yellow"))
+
+
 def batch(
     scenarios: Annotated[list[str], typer.Argument(
         help="Scenario names or .toml files; each is run for every point and replicate.")],
@@ -83,7 +87,7 @@ def batch(
                             sets=set_ or [], design=design, scheduler=scheduler,
                             threads_per_run=threads_per_run, progress=not quiet,
                             command=sys.argv, fork=fork, posterior=posterior, draws=draws,
-                            seeds_per_draw=seeds_per_draw)
+                            seeds_per_draw=seeds_per_draw, warn=_warn)
     except BatchError as e:
         raise _fail(str(e)) from None
     except KeyboardInterrupt:

@@ -70,6 +70,8 @@ def _prepare(scenario: str, sets: list[str], extra: list | None = None):
         params.update(overrides, where="--set")
     except (ScenarioError, ParamError, ValueError) as e:
         raise _fail(str(e)) from None
+    for msg in scn.replaced_by(overrides):
+        Console(stderr=True, soft_wrap=True).print(Text(f"warning: {msg}", style="yellow"))
     return scn, params
 
 

@@ -3,8 +3,10 @@
 History enters the model through exogenous series and dated policies, never through a
 preference that drifts (issue 12). Each document has an issuer, a title, a date, the model year
 from which it counts (``effective_year``) and the policy parameters (levers) it moves. A policy
-parameter's yearly path may change value only in the effective year of a document that names it
-(``tests/test_policies.py``).
+parameter's yearly path may change value only in the effective year of a document that names it,
+or in a year of the document's ``reviews`` span: the periodic reviews it requires, whose
+published outcome is a yearly series (the minimum-wage standards under the 2004 Provisions;
+``tests/test_policies.py``).
 
 The controls on movement are constant utility costs, each in force until the document that
 ended it (``CONTROLS``): the cost of leaving home in a year is the sum of the controls still in
@@ -27,7 +29,8 @@ CONTROLS = {
 }
 
 _FIELDS = ("id", "date", "effective_year", "issuer", "title", "number", "source", "summary",
-           "levers", "note")
+           "levers", "note", "reviews")
+_OPTIONAL = ("note", "reviews")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,19 @@ class Document:
     summary: str
     levers: tuple[str, ...]
     note: str = ""
+    # first and last year in which the levers follow the published outcome of the periodic
+    # reviews this document requires (a yearly series), or None
+    reviews: tuple[int, int] | None = None
+
+    def dates(self, lever: str) -> set[int]:
+        """Years in which this document may change ``lever``: its effective year, and every
+        year of its ``reviews`` span."""
+        if lever not in self.levers:
+            return set()
+        years = {self.effective_year}
+        if self.reviews is not None:
+            years |= set(range(self.reviews[0], self.reviews[1] + 1))
+        return years
 
 
 @cache
@@ -54,13 +70,18 @@ def documents() -> tuple[Document, ...]:
     out = []
     for i, row in enumerate(rows):
         unknown = set(row) - set(_FIELDS)
-        missing = set(_FIELDS[:-1]) - set(row)
+        missing = set(_FIELDS) - set(_OPTIONAL) - set(row)
         if unknown or missing:
             raise ValueError(
                 f"sim/data/{FILE}: document {i + 1} ({row.get('id', '?')}): "
                 f"unknown fields {sorted(unknown)}, missing fields {sorted(missing)}"
             )
-        out.append(Document(**{**row, "levers": tuple(row["levers"])}))
+        reviews = row.get("reviews")
+        if reviews is not None and (len(reviews) != 2 or reviews[0] > reviews[1]):
+            raise ValueError(f"sim/data/{FILE}: document {row['id']}: reviews must be "
+                             f"[first year, last year], got {reviews!r}")
+        out.append(Document(**{**row, "levers": tuple(row["levers"]),
+                               "reviews": tuple(reviews) if reviews is not None else None}))
     return tuple(sorted(out, key=lambda d: d.date))
 
 

@@ -40,6 +40,7 @@ import multiprocessing
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,8 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
               progress: bool | Callable[[dict[str, Any]], None] = False,
               command: list[str] | None = None, fork: bool = False,
               posterior: str | Path | None = None, draws: int | None = None,
-              seeds_per_draw: int | None = None) -> BatchSummary:
+              seeds_per_draw: int | None = None,
+              warn: Callable[[str], None] | None = None) -> BatchSummary:
     """Run (or resume) a batch; return a :class:`BatchSummary`. For scripts and the CLI only:
     it starts worker processes (call it under ``if __name__ == "__main__":``); in notebooks use
     :func:`load` on a batch written by ``migsim batch``.
@@ -95,7 +97,9 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
     ``posterior`` (a CSV of draws) pairs replicate r with draw r // M in every scenario, M
     ``seeds_per_draw`` (default 1); there are ``draws`` x M replicates
     (:mod:`sim.experiments.posterior`). M >= 2 lets the comparison report separate the
-    parameter and the stochastic share of each effect's variance.
+    parameter and the stochastic share of each effect's variance. An override (``sets``,
+    ``design``, ``posterior``) of a key a scenario itself sets is reported through ``warn``
+    (default: :func:`warnings.warn`): every run of that scenario takes the override instead.
     """
     t0 = time.perf_counter()
     if workers is None:
@@ -106,6 +110,11 @@ def run_batch(scenarios: Sequence[str | Path] | str | Path, *, out: str | Path,
                       draws=draws, seeds_per_draw=seeds_per_draw)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise BatchError(f"workers must be an integer >= 1, got {workers!r}")
+    for msg in plan.warnings:
+        if warn is None:
+            warnings.warn(msg, UserWarning, stacklevel=2)
+        else:
+            warn(msg)
     if scheduler is None and workers == 1:
         import numba
 

@@ -82,6 +82,7 @@ class BatchPlan:
     draws: list[dict[str, float]] | None = None  # the posterior draws (K)
     posterior: dict[str, Any] | None = None       # where the draws come from (batch.json)
     seeds_per_draw: int = 1                       # M: replicate r uses draw r // M
+    warnings: list[str] = field(default_factory=list)  # overrides of a scenario's own values
 
     def draw_of(self, replicate: int) -> int:
         """The posterior draw (row index) replicate ``replicate`` uses; -1 without draws."""
@@ -246,13 +247,21 @@ def plan_batch(scenarios: Sequence[str | Path], *, out: str | Path, replicates: 
                         d, where=f"posterior draw {r + 1}")
                 except (ParamError, TypeError, ValueError) as e:
                     raise BatchError(f"scenario {scn.name}, point {pt['point_id']}: {e}") from None
+    replaced = []  # an override of a key a scenario sets erases that scenario's difference
+    for scn in loaded:
+        replaced += scn.replaced_by(fixed) + scn.replaced_by(sweep, "--set (sweep)")
+        if design is not None:
+            replaced += scn.replaced_by(set().union(*design_points), f"--design {design}")
+        if post:
+            replaced += scn.replaced_by(post[0][0], f"--posterior {posterior}")
     scen = [{"name": scn.name, "file": str(scn.path), "chain": [str(c) for c in scn.chain],
              "description": scn.description, "params": jsonable(scn.params)} for scn in loaded]
     return BatchPlan(out=Path(out).absolute(), scenarios=scen, replicates=replicates, seed=seed,
                      agents=agents, start_year=y0, years=n, sets=fixed, sweep=sweep,
                      points=points, design=design_info, threads_per_run=threads_per_run,
                      command=command, draws=post[0] if post else None,
-                     posterior=post[1] if post else None, seeds_per_draw=per_draw)
+                     posterior=post[1] if post else None, seeds_per_draw=per_draw,
+                     warnings=replaced)
 
 
 

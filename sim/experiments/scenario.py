@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,10 +61,18 @@ class Scenario:
     years: int = DEFAULT_YEARS
     params: dict[str, Any] = field(default_factory=dict)
     chain: list[Path] = field(default_factory=list)
+    origins: dict[str, Path] = field(default_factory=dict)  # key -> the file that sets it
 
     def to_params(self) -> Params:
         """The scenario's resolved parameters (defaults plus overrides)."""
         return Params(self.params, where=str(self.path))
+
+    def replaced_by(self, keys: Iterable[str], flag: str = "--set") -> list[str]:
+        """One warning per key in ``keys`` that this scenario (or a base) sets: an override
+        from ``flag`` replaces it, so the scenario no longer differs there."""
+        return [f"{flag} {k} replaces the value scenario '{self.name}' sets "
+                f"({self.origins.get(k, self.path)}), in every run of it"
+                for k in sorted(set(keys)) if k in self.params]
 
 
 def default_dir() -> Path:
@@ -190,11 +199,14 @@ def load_scenario(name_or_path: str | Path,
         path = _resolve_base(data["base"], path, sdir)
     merged: dict[str, Any] = {}
     fields: dict[str, Any] = {}
-    for data in reversed(docs):  # base first, the named file last
-        merged.update(flatten_places(data.get("params", {})))  # by place: per place and key
+    origins: dict[str, Path] = {}
+    for data, src in zip(reversed(docs), reversed(chain), strict=True):  # base first
+        flat = flatten_places(data.get("params", {}))  # by place: per place and key
+        merged.update(flat)
+        origins.update(dict.fromkeys(flat, src))
         fields.update({k: v for k, v in data.items() if k in ("description", *_RANGES)})
     _check_params(chain[0], merged)
     return Scenario(
         name=docs[0].get("name", chain[0].stem), description=fields.get("description", ""),
         path=chain[0], start_year=fields.get("start_year", DEFAULT_START_YEAR),
-        years=fields.get("years", DEFAULT_YEARS), params=merged, chain=chain)
+        years=fields.get("years", DEFAULT_YEARS), params=merged, chain=chain, origins=origins)

@@ -18,6 +18,8 @@ The three enforcement chances are outcomes of labour inspection capacity
 
 from __future__ import annotations
 
+import csv
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,20 @@ from sim.core.params import Param
 from sim.core.rng import uniform
 
 _S = SECTOR_NAMES
+
+
+def published_min_wage_path() -> dict:
+    """The default ``min_wage_ratio`` steps: 0 to 1993, the 1993 Regulations (0.3, an
+    estimate), the 2004 Provisions (0.295) and the 2008 freeze (0.257 from 2009), then each year
+    from 2011 the ``ratio`` column of ``sim/data/min_wage_ratio.csv`` (held after its last)."""
+    path: dict = {"mode": "step", "1985": 0.0, "1994": 0.3, "2004": 0.295, "2009": 0.257}
+    with resources.files("sim.data").joinpath("min_wage_ratio.csv").open() as f:
+        for row in csv.DictReader(f):
+            if int(row["year"]) >= 2011:
+                path[row["year"]] = float(row["ratio"])
+    return path
+
+
 PARAMS = (
     Param(
         "migrant_wage_ratio",
@@ -144,6 +160,20 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "wage_raise_from_paid",
+        0.3,
+        "share per month",
+        0.0,
+        1.0,
+        "seed 1.4: many employers treat the minimum wage as the going (even the maximum) wage, "
+        "and about 30% of firms short of workers will raise wages to fill vacancies (Shenzhen "
+        "2006 survey), so their raise starts from what they pay: 0.3 of the cell's employers a "
+        "month (range 0.1-1); 0 keeps the latent market level (the rule before 0.18)",
+        "share of the gap between the market wage level and the paid wage (the enforced "
+        "minimum) that a destination-sector short of workers closes in a month before raising",
+        role="behaviour",
+    ),
+    Param(
         "frictional_shortage",
         0.073,
         "share",
@@ -176,7 +206,7 @@ PARAMS = (
     ),
     Param(
         "min_wage_ratio",
-        {"mode": "step", "1985": 0.0, "1994": 0.3, "2004": 0.295, "2009": 0.257},
+        published_min_wage_path(),
         "ratio",
         0.0,
         1.5,
@@ -184,9 +214,9 @@ PARAMS = (
         "sim/data/policies.toml); 2004 and 2010 levels: Xing & Xu (2016) table 4, "
         "mean over 30 provinces of the city-level ratio to the local average wage "
         "(0.295, 0.257); the fall dated 2009, the freeze of November 2008 (China Daily "
-        "2010-08-19); held after 2010: 'relatively stable as a share' (PIIE 2013: 30% "
-        "highest grade in 2011), which the tables of sim/data/min_wage_ratio.csv confirm "
-        "to 2016 but not after (0.185 by 2023; not adopted: calibration/README.md); "
+        "2010-08-19); from 2011 the published tables (sim/data/min_wage_ratio.csv: "
+        "provincial first-grade minimum wages over NBS average wages, scaled to Xing & Xu's "
+        "concept; about flat to 2016, 0.185 by 2023; held after 2024); "
         "1994: estimate, range 0.2-0.4",
         "minimum wage relative to the local average urban wage",
         role="policy",

@@ -410,7 +410,7 @@ class ReferenceModel(mesa.Model):
         shortage = np.maximum(cap - working, 0.0) / np.maximum(cap, 1e-12)
         unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
         self.levels = labour.adjust_levels(self.levels, shortage, np.where(present > 0, unemp, 0),
-                                           pars)
+                                           pars, self.minw, self.minwage_prob)
         self.demand = labour.wage_adjusted_demand(
             self.base_demand,
             labour.expected_with_minimum(self.levels, self.minw, self.minwage_prob),

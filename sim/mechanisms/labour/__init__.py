@@ -396,7 +396,8 @@ class Labour(Mechanism):
         cap = self.capacity(sim)
         shortage = np.maximum(cap - working, 0.0) / np.maximum(cap, 1e-12)
         unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
-        sim.levels = adjust_levels(sim.levels, shortage, np.where(present > 0, unemp, 0), pars)
+        sim.levels = adjust_levels(sim.levels, shortage, np.where(present > 0, unemp, 0), pars,
+                                   sim.yq.minw, sim.yq.minwage_prob)
         paid = self.paid_levels(sim)
         cost = getattr(sim, "labour_cost_mult", None)  # employers' insurance (insurance stage)
         sim.demand = wage_adjusted_demand(

@@ -292,11 +292,23 @@ def grow_demand(demand: np.ndarray, growth_pct_dest: np.ndarray, pars) -> np.nda
 
 
 def adjust_levels(
-    levels: np.ndarray, shortage: np.ndarray, unemployment: np.ndarray, pars
+    levels: np.ndarray,
+    shortage: np.ndarray,
+    unemployment: np.ndarray,
+    pars,
+    minw: np.ndarray | None = None,
+    enforcement: float = 0.0,
 ) -> np.ndarray:
     """One month of wage adjustment (shortage: unfilled share of demand by dest-sector, counted
-    above ``frictional_shortage`` and for at most 0.2 beyond it; unemployment: by dest)."""
+    above ``frictional_shortage`` and for at most 0.2 beyond it; unemployment: by dest). Where
+    the cell is short of workers, the level first closes ``wage_raise_from_paid`` of its gap to
+    the wage paid there (the minimum ``minw`` by destination, enforced with ``enforcement``):
+    employers raise from what they pay, not from a market level below the minimum."""
     tight = np.clip(shortage - pars.frictional_shortage, 0.0, 0.2)
+    lam = getattr(pars, "wage_raise_from_paid", 0.0)
+    if minw is not None and lam > 0.0:
+        gap = expected_with_minimum(levels, minw, enforcement) - levels
+        levels = levels + np.where(tight > 0.0, lam * gap, 0.0)
     g = (
         pars.wage_drift_year
         + pars.wage_adjust_shortage * tight
