@@ -80,6 +80,20 @@ def test_a_scenario_forks_from_the_baseline_state(saved):
     assert not _same(s["migrant_stock", "tier:small"][36:], b["migrant_stock", "tier:small"][36:])
 
 
+def test_fork_runs_gives_each_branch_its_uninterrupted_run(saved, tmp_path):
+    """``checkpoint.fork_runs``: the trunk to the end of 2000 once, each branch from there; the
+    baseline branch equals the uninterrupted run and the reform branch its own from scratch."""
+    _, base, _ = saved
+    out = ck.fork_runs({"base": {}, "reform": FORK}, tmp_path / "trunk.npz", fork_year=2001,
+                       **KW)
+    assert list(out) == ["base", "reform"]
+    assert ck.read_header(tmp_path / "trunk.npz")["year"] == 2000
+    assert_same_results(base, out["base"])
+    assert_same_results(Simulation(FORK, **KW).run(), out["reform"])
+    with pytest.raises(ck.CheckpointError, match="differs from the saved run's"):
+        ck.fork_runs({"base": {}, "reform": FORK}, tmp_path / "late.npz", fork_year=2002, **KW)
+
+
 @pytest.mark.parametrize(("params", "given", "message"), [
     (None, {"seed": 2}, "saved with seed 1, not 2"),
     (None, {"agents": 4000}, "saved with agents 3000, not 4000"),

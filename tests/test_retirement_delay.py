@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sim import Params, Simulation
-from sim.engine.checkpoint import load_state, save_state
+from sim import Params
+from sim.engine.checkpoint import fork_runs
 from sim.experiments.scenario import load_scenario
 from sim.mechanisms.labour.demand import grow_urban
 
@@ -49,14 +49,10 @@ def test_delay_starts_in_2025_and_the_counterfactual_removes_only_it():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    state = tmp_path_factory.mktemp("retire") / "trunk.npz"
-    trunk = Simulation(load_scenario("baseline_2035").to_params(), agents=AGENTS, seed=SEED,
-                       start_year=START, years=YEARS, threads=1)
-    trunk.run(until=12 * (FORK - START))
-    save_state(trunk, state)
-    return {name: load_state(state, load_scenario(name).to_params(), years=YEARS,
-                             threads=1).run()
-            for name in ("baseline_2035", "retirement_no_delay")}
+    return fork_runs({name: load_scenario(name).to_params()
+                      for name in ("baseline_2035", "retirement_no_delay")},
+                     tmp_path_factory.mktemp("retire") / "trunk.npz", fork_year=FORK,
+                     agents=AGENTS, seed=SEED, start_year=START, years=YEARS, threads=1)
 
 
 def _years(res, indicator, first=2028, last=2030):

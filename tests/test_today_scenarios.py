@@ -11,9 +11,8 @@ import re
 import numpy as np
 import pytest
 
-from sim import Simulation
 from sim.core.policies import documents_for
-from sim.engine.checkpoint import load_state, save_state
+from sim.engine.checkpoint import fork_runs
 from sim.engine.registry import by_role
 from sim.experiments.scenario import load_scenario
 
@@ -26,16 +25,9 @@ TODAY = ("settlement_below_5m", "points_megacity", "schooling_equal_2027",
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    state = tmp_path_factory.mktemp("today") / "trunk.npz"
-    trunk = Simulation(load_scenario(BASE).to_params(), agents=AGENTS, seed=SEED,
-                       start_year=START, years=YEARS, threads=1)
-    trunk.run(until=12 * (FORK - START))
-    save_state(trunk, state)
-    out = {}
-    for name in (BASE, *TODAY):
-        sim = load_state(state, load_scenario(name).to_params(), years=YEARS, threads=1)
-        out[name] = sim.run()
-    return out
+    return fork_runs({name: load_scenario(name).to_params() for name in (BASE, *TODAY)},
+                     tmp_path_factory.mktemp("today") / "trunk.npz", fork_year=FORK,
+                     agents=AGENTS, seed=SEED, start_year=START, years=YEARS, threads=1)
 
 
 def test_baselines_cover_1985_to_2025_and_2035_with_dated_policies():

@@ -374,3 +374,20 @@ def load_state(path: str | Path, params: ParamSet | Mapping[str, Any] | None = N
         raise CheckpointError(f"{path}: month counter {sim.t}, header {header['t']}")
     sim.resolve_year(header["year"])  # what December of the saved year left in place
     return sim
+
+
+def fork_runs(branches: Mapping[str, ParamSet | Mapping[str, Any]], state: str | Path, *,
+              fork_year: int, agents: int, seed: int, start_year: int, years: int,
+              trunk: str | None = None, threads: int | None = None) -> dict[str, Any]:
+    """Results of every branch (name -> parameters), run from one shared state: the trunk
+    (``branches[trunk]``, default the first) is run to the end of ``fork_year - 1`` and saved to
+    ``state``, then each branch resumes from it. Each result equals that branch's uninterrupted
+    run (common random numbers); the branches may differ from the trunk only from
+    ``fork_year``. The Python face of ``migsim batch --fork`` for one replicate."""
+    name = trunk if trunk is not None else next(iter(branches))
+    sim = Simulation(branches[name], agents=agents, seed=seed, start_year=start_year,
+                     years=years, threads=threads)
+    sim.run(until=12 * (fork_year - start_year))
+    save_state(sim, state)
+    return {b: load_state(state, p, years=years, threads=threads).run()
+            for b, p in branches.items()}
