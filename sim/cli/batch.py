@@ -15,13 +15,10 @@ from sim.cli.common import (
     _check_file,
     _check_out,
     _fail,
+    _warn,
 )
 
 # ------------------------------------------------------------------ batch
-
-def _warn(msg: str) -> None:
-    Console(stderr=True, soft_wrap=True).print(Text(f"warning: {msg}", style="yellow"))
-
 
 def batch(
     scenarios: Annotated[list[str], typer.Argument(
@@ -77,10 +74,9 @@ def batch(
 
         fitted = design_scale(posterior)
         if fitted is not None and fitted != agents:
-            Console(stderr=True, soft_wrap=True).print(Text(
-                f"warning: {posterior} was fitted to runs of {fitted:,} persons, this batch "
-                f"runs {agents:,}; the model's moments drift with scale, so its draws may not "
-                f"fit runs of this size (calibration/README.md)", style="yellow"))
+            _warn(f"{posterior} was fitted to runs of {fitted:,} persons, this batch runs "
+                  f"{agents:,}; the model's moments drift with scale, so its draws may not fit "
+                  f"runs of this size (calibration/README.md)")
     try:
         summary = run_batch(scenarios, out=out, replicates=replicates, agents=agents, seed=seed,
                             workers=workers, years=years, start_year=start_year,

@@ -71,8 +71,13 @@ def _prepare(scenario: str, sets: list[str], extra: list | None = None):
     except (ScenarioError, ParamError, ValueError) as e:
         raise _fail(str(e)) from None
     for msg in scn.replaced_by(overrides):
-        Console(stderr=True, soft_wrap=True).print(Text(f"warning: {msg}", style="yellow"))
+        _warn(msg)
     return scn, params
+
+
+def _warn(msg: str) -> None:
+    """One yellow ``warning:`` line on stderr."""
+    Console(stderr=True, soft_wrap=True).print(Text(f"warning: {msg}", style="yellow"))
 
 
 def _check(fn, *args, **kwargs) -> Any:

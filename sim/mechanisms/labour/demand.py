@@ -305,7 +305,7 @@ def adjust_levels(
     the wage paid there (the minimum ``minw`` by destination, enforced with ``enforcement``):
     employers raise from what they pay, not from a market level below the minimum."""
     tight = np.clip(shortage - pars.frictional_shortage, 0.0, 0.2)
-    lam = getattr(pars, "wage_raise_from_paid", 0.0)
+    lam = pars.wage_raise_from_paid
     if minw is not None and lam > 0.0:
         gap = expected_with_minimum(levels, minw, enforcement) - levels
         levels = levels + np.where(tight > 0.0, lam * gap, 0.0)
