@@ -1,6 +1,6 @@
 """The posterior predictive check at the scale users run (issue 13, item 5).
 
-    python calibration/ppc_at_scale.py --tag hm_0.16.0 --draws 30 --agents 200000 --write
+    python calibration/ppc_at_scale.py --tag hm_0.18.0 --draws 30 --agents 200000 --write
 
 The pipeline's check (``<tag>_ppc.csv``) simulates posterior draws at the calibration's own
 scale (30,000 persons for the default budget). This one simulates the first ``--draws`` draws of
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     from sim.experiments.history_match import Runner, fit_targets, frame
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tag", default="hm_0.16.0")
+    ap.add_argument("--tag", default="hm_0.18.0")
     ap.add_argument("--draws", type=int, default=30)
     ap.add_argument("--agents", type=int, default=200_000)
     ap.add_argument("--workers", type=int, default=2)

@@ -140,3 +140,30 @@ def test_files_are_written_atomically(tmp_path, monkeypatch):
         E.atomic_write(path, broken)
     assert pd.read_csv(path)["a"].tolist() == [1, 2]
     assert sorted(f.name for f in path.parent.iterdir()) == ["draws.csv", "s.json"]
+
+
+def test_next_box_bounds_a_region_the_pilot_barely_finds(fitted):
+    """``emulator.next_box``: with ten or more pilot points the box is theirs; with
+    fewer it is bounded by them and the design runs that every wave leaves non-implausible
+    (a quarter of its width added on each side, inside the last box), so it still holds the
+    truth and is much smaller than the square; with fewer than two known points the box stays."""
+    u, _, em = fitted
+    truth = np.array([0.2, 0.8])
+    obs = toy_obs(truth, np.random.default_rng(4), half_band=0.05)
+    square = (np.zeros(2), np.ones(2))
+    pilot, _ = E.sample_region([em], obs, 2, 50, seed=5, batch=20_000, max_tries=40_000)
+    assert len(pilot) >= 10
+    lo, hi = E.next_box(pilot, u, [em], obs, square)
+    np.testing.assert_allclose((lo, hi), E.bounding_box(pilot))
+    runs = np.vstack([u, truth + [[0.01, -0.008], [-0.008, 0.01]]])  # two runs near the truth
+    lo, hi = E.next_box(pilot[:3], runs, [em], obs, square)  # few pilot points: runs join
+    ok = E.nonimplausible(em, runs, obs)
+    assert ok.sum() >= 2 and np.prod(hi - lo) < 0.1
+    assert np.all((lo <= truth) & (truth <= hi))
+    assert np.all(lo <= runs[ok].min(axis=0)) and np.all(hi >= runs[ok].max(axis=0))
+    inner = (np.full(2, 0.1), np.full(2, 0.9))
+    lo2, hi2 = E.next_box(pilot[:3], runs, [em], obs, inner)  # never outside the last box
+    assert np.all(lo2 >= 0.1) and np.all(hi2 <= 0.9)
+    none = np.empty((0, 2))
+    far = np.array([[0.95, 0.05]])  # implausible: no known point, the box stays
+    assert E.next_box(none, far, [em], obs, inner) == inner

@@ -127,3 +127,17 @@ def test_point_standing_by_hand():
     assert point_standing(np.array([0.5]), [_Line()], obs, cand, ll, tau)["hpd_mass"] == 0.0
     far = point_standing(np.array([0.81]), [_Line()], obs, cand, ll, tau)
     assert far["nonimplausible"] == [False] and far["density_rank"] == pytest.approx(0.4)
+
+
+def test_band_probabilities_by_hand():
+    """One run Normal(mean, var_em + var_noise): with mean at the band's centre and sd equal
+    to the half-width the chance is P(|Z| <= 1) = 0.6827; a mean on the edge gives 0.5 for a
+    wide band; no emulator (NaN) counts as in band; the joint chance is the product."""
+    from sim.experiments.inference import band_probabilities
+
+    mean = np.array([[0.5, 1.0, np.nan]])
+    p, joint = band_probabilities(mean, np.array([[0.005, 0.0, 0.0]]),
+                                  np.array([0.005, 1e-12, 1.0]),
+                                  np.array([0.4, 1.0, 0.0]), np.array([0.6, 1e9, 1.0]))
+    np.testing.assert_allclose(p, [[0.682689, 0.5, 1.0]], atol=1e-6)
+    np.testing.assert_allclose(joint, [0.682689 * 0.5], atol=1e-6)

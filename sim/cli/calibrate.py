@@ -41,7 +41,7 @@ def calibrate(
              "default and large, 4 for small; 0: the wave-1 recovery only).")] = None,
     reference: Annotated[Path | None, typer.Option(
         help="A posterior CSV to compare with (default: the budget's committed one when "
-             "present, calibration/results/hm_0.16.0_posterior.csv for default, "
+             f"present, calibration/results/hm_{CALIBRATED_VERSION}_posterior.csv for default, "
              "hm_0.13.0_large_posterior.csv for large).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No stage log.")] = False,
 ) -> None:

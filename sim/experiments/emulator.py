@@ -294,6 +294,26 @@ def bounding_box(u: np.ndarray, margin: float = 0.1) -> tuple[np.ndarray, np.nda
     return np.clip(lo - pad, 0.0, 1.0), np.clip(hi + pad, 0.0, 1.0)
 
 
+def next_box(pilot: np.ndarray, u_runs: np.ndarray, waves: Sequence[Emulator],
+             obs: Observation, box: tuple[np.ndarray, np.ndarray], cutoff: float = 3.0,
+             k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """The box the next wave draws from: around ten or more pilot points; with fewer (0.18.0's
+    second wave: 7), around them and the design runs ``u_runs`` every wave leaves
+    non-implausible, a quarter wider, inside the last ``box`` (at least two such points, else
+    the box stays). Without the runs the third wave and the posterior of 0.18.0 drew from the
+    first wave's box and found 29 and 14 points."""
+    if len(pilot) >= 10:
+        return bounding_box(pilot)
+    ok = np.ones(len(u_runs), bool)
+    for em in waves:
+        ok &= nonimplausible(em, u_runs, obs, cutoff, k)
+    known = np.vstack([pilot, u_runs[ok]])
+    if len(known) < 2:
+        return box
+    lo, hi = bounding_box(known, margin=0.25)
+    return np.maximum(lo, box[0]), np.minimum(hi, box[1])
+
+
 # ----------------------------------------------------------------------------- posterior
 def log_likelihood(mean: np.ndarray, var_em: np.ndarray, obs: Observation) -> np.ndarray:
     """Gaussian log-likelihood of each row (targets independent, NaN targets left out)."""

@@ -91,10 +91,9 @@ class Settings:
         return cls(**{**st, **changes})
 
 
-# "default" is the budget of the committed posteriors (calibration/results/hm_0.7.0_*,
-# hm_0.13.0_* and hm_0.16.0_*): about 700 runs of 30,000 persons, 13-22 minutes of runs on two
-# cores plus 6-15 minutes of emulation (0.16.0: 20 minutes in all), and since session 36 the
-# recovery's refocused waves, 1,680-1,800 runs more (0.16.0: 47 minutes; 67 minutes in all).
+# "default" is the budget of the committed posteriors (calibration/results/hm_<version>_*):
+# about 700 runs of 30,000 persons (13-25 minutes on two cores) plus emulation, and 1,680-1,800
+# refocusing the recovery (0.16.0: 67 minutes in all; 0.18.0: about 80).
 # "large" is the same at 100,000 persons a run (the scale check at 200,000), for models whose
 # moments drift between 30,000 and 100,000 persons (0.13: calibration/README.md).
 # "small" checks the pipeline end to end in about a minute; its posterior means nothing.
@@ -342,8 +341,7 @@ def _waves(s, out, tag, cache, params, bounds, names, obs, noise_sd, simulate, r
         taus.append(temper(em, y_keep) if s.temper == "loo" else 1.0)
         pilot, frac = E.sample_region(emulators, obs, d, 5000, s.cutoff, s.kmax, s.seed + 99,
                                       max_tries=1_000_000, box=box)
-        if len(pilot) >= 10:
-            box = E.bounding_box(pilot)
+        box = E.next_box(pilot, u_all, emulators, obs, box, s.cutoff, s.kmax)
         log(f"wave {w}: emulators on {keep.sum()} runs; non-implausible share of the prior "
             f"{frac:.4g} ({len(pilot)} pilot points)")
         with np.errstate(divide="ignore", invalid="ignore"):  # a target without noise: inf

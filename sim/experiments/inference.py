@@ -21,6 +21,9 @@
 * :func:`point_standing`: where one parameter point (the defaults, the posterior median) stands
   in a posterior: non-implausible under each wave, and the posterior mass of the
   highest-density region whose edge it is on (0: the mode; 1: the least likely candidate).
+* :func:`band_probabilities`: the chance that one run at a point lands in each target's band,
+  from the emulator's mean and variance and the replicate noise: what a predictive check at
+  that point should find, target by target and (their product) in every band at once.
 """
 
 from __future__ import annotations
@@ -144,4 +147,23 @@ def point_standing(u: np.ndarray, emulators: list[Emulator], obs: Observation,
             "hpd_mass": round(float(w[ll > lu].sum() / w.sum()), 4)}
 
 
-__all__ = ["effective_targets", "ess", "fit_back", "loo_residuals", "point_standing", "temper"]
+def band_probabilities(mean: np.ndarray, var_em: np.ndarray, var_noise: np.ndarray,
+                       lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(per target, every band at once) chance that one run lands in each band [lo, hi]: the
+    run is Normal with the emulator's mean and variance ``var_em`` plus the replicate variance
+    ``var_noise`` (points x targets, or targets); a target without an emulator (NaN mean)
+    counts as in band. The joint chance is the product, as if the targets' errors were
+    independent; they are correlated (``effective_targets``: about 14 independent pieces of
+    34), so the product is an approximation, to be set against a predictive check's runs."""
+    from scipy.stats import norm
+
+    mean = np.asarray(mean, float)
+    sd = np.sqrt(np.maximum(np.asarray(var_em, float) + np.asarray(var_noise, float), 1e-300))
+    p = norm.cdf((np.asarray(hi, float) - mean) / sd) - norm.cdf((np.asarray(lo, float) - mean)
+                                                                 / sd)
+    p = np.where(np.isfinite(mean), p, 1.0)
+    return p, np.prod(p, axis=-1)
+
+
+__all__ = ["band_probabilities", "effective_targets", "ess", "fit_back", "loo_residuals",
+           "point_standing", "temper"]
