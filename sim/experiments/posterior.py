@@ -120,31 +120,3 @@ def design_scale(path: str | Path) -> int | None:
     data = _summary_beside(Path(path))
     agents = data.get("agents") if data is not None else None
     return agents if isinstance(agents, int) and not isinstance(agents, bool) else None
-
-
-def committed_calibration(results: str | Path, tag: str) -> dict[str, Any]:
-    """A committed calibration read back for the scripts of ``calibration/``: its summary
-    (``summary``), settings (``settings``, ``history_match.Settings``), parameters and their
-    prior bounds, fitted targets, replicate noise sd and observation, as the pipeline built
-    them."""
-    import json
-
-    import pandas as pd
-
-    from sim.experiments import emulator as E
-    from sim.experiments import history_match as H
-    from sim.experiments.sensitivity import scalar_parameters
-
-    results = Path(results)
-    summary = json.loads((results / f"{tag}.json").read_text())
-    s = H.Settings.from_summary(summary)
-    declared = scalar_parameters()
-    targets = H.fit_targets()
-    names = [t.name for t in targets]
-    noise = pd.read_csv(results / f"{tag}_noise.csv")
-    noise_sd = noise[names].std(ddof=1).to_numpy()
-    return {"summary": summary, "settings": s, "params": list(s.params),
-            "bounds": {p: declared[p] for p in s.params}, "targets": targets, "names": names,
-            "noise_sd": noise_sd,
-            "obs": E.observations(targets, noise_sd, s.band_sds, s.md_fraction)}
-
