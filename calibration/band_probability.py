@@ -47,24 +47,15 @@ def _emulators(tag: str):
     calibration, the waves' emulators refitted from its design runs."""
     import tempfile
 
-    from sim.experiments import emulator as E
     from sim.experiments import history_match as H
-    from sim.experiments.sensitivity import scalar_parameters
+    from sim.experiments.committed import committed_calibration
 
-    old = json.loads((RESULTS / f"{tag}.json").read_text())
-    s = H.Settings.from_summary(old)
-    params = list(s.params)
-    declared = scalar_parameters()
-    bounds = {p: declared[p] for p in params}
-    targets = H.fit_targets()
-    names = [t.name for t in targets]
-    noise = pd.read_csv(RESULTS / f"{tag}_noise.csv")
-    noise_sd = noise[names].std(ddof=1).to_numpy()
-    obs = E.observations(targets, noise_sd, s.band_sds, s.md_fraction)
+    c = committed_calibration(RESULTS, tag)
+    s, params, bounds = c["settings"], c["params"], c["bounds"]
     cache = Path(tempfile.gettempdir()) / "migsim_emulators"
-    emulators, _taus, box = H._waves(s, RESULTS, tag, cache, params, bounds, names, obs,
-                                     noise_sd, None, None, {}, lambda m: None)
-    return s, params, bounds, targets, obs, emulators, box
+    emulators, _taus, box = H._waves(s, RESULTS, tag, cache, params, bounds, c["names"],
+                                     c["obs"], c["noise_sd"], None, None, {}, lambda m: None)
+    return s, params, bounds, c["targets"], c["obs"], emulators, box
 
 
 def _ppc_share(path: Path, targets) -> tuple[float, int] | None:

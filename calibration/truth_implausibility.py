@@ -18,7 +18,6 @@ stage 5, on copies of the committed runs in a temporary directory) and the cover
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,26 +31,17 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def _setup(tag: str):
     """The committed calibration's settings, observation and refitted wave-1 emulator."""
     from sim.experiments import emulator as E
-    from sim.experiments import history_match as H
-    from sim.experiments.sensitivity import scalar_parameters
+    from sim.experiments.committed import committed_calibration
 
-    old = json.loads((RESULTS / f"{tag}.json").read_text())
-    s = H.Settings.from_summary(old)
-    params = list(s.params)
-    declared = scalar_parameters()
-    bounds = {p: declared[p] for p in params}
-    targets = H.fit_targets()
-    names = [t.name for t in targets]
-    noise = pd.read_csv(RESULTS / f"{tag}_noise.csv")
-    obs = E.observations(targets, noise[names].std(ddof=1).to_numpy(), s.band_sds,
-                         s.md_fraction)
+    c = committed_calibration(RESULTS, tag)
+    s, params, bounds, names = c["settings"], c["params"], c["bounds"], c["names"]
     design = pd.read_csv(RESULTS / f"{tag}_design.csv")
     w1 = design[design["wave"] == 1]
     cache = Path(tempfile.gettempdir()) / "migsim_emulators"
     em = E.fit_cached(E.to_unit(w1[params].to_numpy(), bounds), w1[names].to_numpy(), cache,
                       seed=s.seed)
-    em.validate(obs)
-    return old, s, params, bounds, names, obs, em
+    em.validate(c["obs"])
+    return c["summary"], s, params, bounds, names, c["obs"], em
 
 
 def truth_files(tag: str) -> list[str]:

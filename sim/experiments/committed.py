@@ -1,0 +1,35 @@
+"""A committed calibration read back (``calibration/results/<tag>.*``) for the scripts of
+``calibration/`` that re-examine it without running the model: its summary, settings, the
+parameters and their prior bounds, the fitted targets, the replicate noise and the observation,
+built as ``history_match`` built them. A leaf module: nothing in the package imports it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def committed_calibration(results: str | Path, tag: str) -> dict[str, Any]:
+    """``summary``, ``settings`` (``history_match.Settings``), ``params``, ``bounds``,
+    ``targets``, ``names``, ``noise_sd`` and ``obs`` of the calibration ``tag`` in ``results``."""
+    import pandas as pd
+
+    from sim.experiments import emulator as E
+    from sim.experiments import history_match as H
+    from sim.experiments.sensitivity import scalar_parameters
+
+    results = Path(results)
+    summary = json.loads((results / f"{tag}.json").read_text())
+    s = H.Settings.from_summary(summary)
+    declared = scalar_parameters()
+    targets = H.fit_targets()
+    names = [t.name for t in targets]
+    noise_sd = pd.read_csv(results / f"{tag}_noise.csv")[names].std(ddof=1).to_numpy()
+    return {"summary": summary, "settings": s, "params": list(s.params),
+            "bounds": {p: declared[p] for p in s.params}, "targets": targets, "names": names,
+            "noise_sd": noise_sd,
+            "obs": E.observations(targets, noise_sd, s.band_sds, s.md_fraction)}
+
+
+__all__ = ["committed_calibration"]
