@@ -10,7 +10,7 @@ scenarios on ``baseline_2035``, 1985-2035, forked from the shared history) and t
 seed 1 + r in every scenario). The effect is the mean paired difference scenario minus baseline in
 the last year and its 95% t interval over replicates (``sim.experiments.effects.effects_table``),
 for the migrant stock and for the rural-origin urban population (migrants plus those who converted
-to a local hukou).
+to a local hukou); for today's scenarios also the urbanisation rate by hukou, in points.
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ BASE = "baseline_2015"
 FAMILIES = {BASE: (START, END, False),
             "baseline_2035": ("<!-- effects-today:start -->", "<!-- effects-today:end -->", True)}
 INDICATORS = ("migrant_stock", "rural_origin_urban_population")
+# today's scenarios also report the urbanisation rate by hukou (issue 14, part 5)
+EXTRA = {"baseline_2035": ("urbanisation_by_hukou",)}
+LABELS = {"migrant_stock": "migrant stock",
+          "rural_origin_urban_population": "rural-origin urban population",
+          "urbanisation_by_hukou": "urbanisation by hukou"}
+SHARES = {"urbanisation_by_hukou"}  # in points of the population; the others in millions
 
 
 def policy_scenarios(base: str = BASE) -> list[str]:
@@ -55,36 +61,45 @@ def run_batch(out: Path, agents: int, replicates: int, base: str = BASE) -> None
     subprocess.run(cmd + (["--fork"] if FAMILIES[base][2] else []), check=True)
 
 
+def _units(ind: str) -> tuple[float, str]:
+    """Divisor and unit of an indicator's effect: millions of persons, or points."""
+    return (0.01, "points") if ind in SHARES else (1e6, "million")
+
+
 def table(batch: Path, base: str = BASE) -> str:
     from sim.experiments import store
     from sim.experiments.effects import effects_table
 
-    frame = store.load(batch, INDICATORS)
-    eff = effects_table(frame, base, list(INDICATORS))
+    inds = (*INDICATORS, *EXTRA.get(base, ()))
+    frame = store.load(batch, inds)
+    eff = effects_table(frame, base, list(inds))
     n = int(eff["n"].max())
     year = int(frame["year"].max())
     agents = store.read_json(batch / "batch.json")["agents"]
+    points = [LABELS[i] for i in inds if i in SHARES]
     lines = [
         f"Last year {year}; {n} replicates of {agents:,} persons each (common random numbers); "
-        f"effect = mean paired difference from `{base}`, millions of persons, with its 95% "
-        "interval over replicates; % = relative to the baseline's mean.",
+        f"effect = mean paired difference from `{base}`, millions of persons"
+        + (f" ({', '.join(points)}: percentage points)" if points else "")
+        + ", with its 95% interval over replicates; % = relative to the baseline's mean.",
         "",
-        "| scenario | migrant stock: effect (95% interval) | % | rural-origin urban population: "
-        "effect (95% interval) | % |",
-        "|---|---|---|---|---|",
+        "| scenario | " + " | ".join(f"{LABELS[i]}: effect (95% interval) | %" for i in inds)
+        + " |",
+        "|---|" + "---|---|" * len(inds),
     ]
     for scen, grp in eff.groupby("scenario", sort=False):
         cells = []
-        for ind in INDICATORS:
+        for ind in inds:
             r = grp[grp["indicator"] == ind].iloc[0]
-            m, lo, hi = r.mean_diff / 1e6, r.ci_low / 1e6, r.ci_high / 1e6
+            d = _units(ind)[0]
+            m, lo, hi = r.mean_diff / d, r.ci_low / d, r.ci_high / d
             cells.append(f"{m:+.2f} ({lo:+.2f}, {hi:+.2f})")
             cells.append(f"{r.rel_effect_pct:+.1f}")
         lines.append(f"| `{scen}` | " + " | ".join(cells) + " |")
-    base = eff.groupby("indicator")["baseline_mean"].first()
-    lines += ["", f"Baseline means in {year}: migrant stock {base['migrant_stock'] / 1e6:.1f} "
-              f"million, rural-origin urban population "
-              f"{base['rural_origin_urban_population'] / 1e6:.1f} million."]
+    means = eff.groupby("indicator")["baseline_mean"].first()
+    parts = [f"{LABELS[i]} {means[i] / _units(i)[0]:.1f}"
+             + (" %" if i in SHARES else " million") for i in inds]
+    lines += ["", f"Baseline means in {year}: {', '.join(parts)}."]
     return "\n".join(lines)
 
 

@@ -33,6 +33,8 @@ def _pct(x: float) -> str:
 # (label, summary keys tried in order, format); rows whose keys are all missing are skipped
 _ROWS = (
     ("migrants, share of the population", ("migrant_share_of_population",), _pct),
+    ("urbanisation by residence (December)", ("urbanisation_by_residence",), _pct),
+    ("urbanisation by hukou (December)", ("urbanisation_by_hukou",), _pct),
     ("share male", ("share_male",), _pct),
     ("share aged 15-29", ("share_aged_15_29",), _pct),
     ("mean age", ("mean_age",), lambda x: f"{x:.1f} years"),

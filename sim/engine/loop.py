@@ -28,7 +28,7 @@ from sim.core.geography import load_geography
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import ParamSet
 from sim.core.rng import tick_key, uniform_array
-from sim.core.state import Buffers
+from sim.core.state import Buffers, families
 from sim.engine.record import stock_arrays
 from sim.engine.registry import STEP_ORDER, Params, build, schema_for
 from sim.engine.yearly import YearInputs, year_quantities
@@ -297,6 +297,10 @@ class Simulation:
                 "scale": self.scale,
                 "local_sector_shares": self.yq.local_shares,
                 "indicators": [asdict(i) for i in self.extra_indicators],
+                # children (household life course) and elders are counted: the rural-hukou
+                # population of every age, hence urbanisation by hukou and by residence
+                "counts_all_ages": families(self.params.at(self.start_year))
+                and "elders" in self.mech,
             },
         )
 

@@ -100,20 +100,23 @@ class Record(Mechanism):
             sc["gini_rural"][t] = household.weighted_gini(inc_head, size)
             del inc_head, size
             sc["urban_income_per_head"][t] = yq.urban_income_head
-            sc["children_left_behind"][t], sc["children_in_cities"][t] = children(sim)
+            (sc["children_left_behind"][t], sc["children_in_cities"][t],
+             sc["children_rural"][t]) = children(sim)
 
 
-def children(sim: Any) -> tuple[int, int]:
-    """(children left behind, migrant children in cities), counted in December (the yearly
-    value, as the census counts them at a date; other months are NaN). With the household life
-    course, from the table of children by place; otherwise (version 0.6) by parent age."""
+def children(sim: Any) -> tuple[int, int, float]:
+    """(children left behind, migrant children in cities, all rural-hukou children under 15),
+    counted in December (the yearly value, as the census counts them at a date; other months
+    are NaN). With the household life course, from the table of children by place; otherwise
+    (version 0.6) by parent age, and the children at home are not counted (NaN)."""
     p, hh, pars = sim.persons, sim.households, sim.pars
     if families(pars):
         by = children_by_place(sim.places.hh_start, p.core, hh.core, sim.year).sum(axis=0)
-        return int(by[CHILD_ONE_AWAY] + by[CHILD_BEHIND]), int(by[CHILD_CITY])
-    return household.children_counts(
+        return int(by[CHILD_ONE_AWAY] + by[CHILD_BEHIND]), int(by[CHILD_CITY]), int(by.sum())
+    behind, city = household.children_counts(
         sim.places.hh_start, p.core, hh.core, pars.parent_age_min, pars.parent_age_max, False
     )
+    return behind, city, float("nan")
 
 
 def provinces(sim: Any) -> tuple[np.ndarray, np.ndarray]:

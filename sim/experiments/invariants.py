@@ -40,6 +40,7 @@ from sim.core.encodings import (
     VACANT,
 )
 from sim.core.state import families
+from sim.io.urbanisation import INDICATORS as URBANISATION
 
 # yearly indicators: recorded in December, NaN in the other months by design
 DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
@@ -48,7 +49,8 @@ DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
                  "children_left_behind", "migrant_children_in_cities",
                  "elders", "elders_need_care", "elders_with_migrant", "elders_left_behind",
                  "elders_need_care_alone", "children_behind_grandparents", "children_behind_kin",
-                 "children_behind_no_carer", "migrants_by_origin", "net_migration")
+                 "children_behind_no_carer", "migrants_by_origin", "net_migration",
+                 *URBANISATION)
 # indicators monthly in total but yearly (December only) by group prefix: by province
 DECEMBER_ONLY_GROUPS = {"settled_urban_hukou": "prov:", "rural_origin_urban_population": "prov:"}
 SHARES = ("share_stock", "share_stock_across_province", "share_to_six_destinations",
@@ -60,7 +62,8 @@ SHARES = ("share_stock", "share_stock_across_province", "share_to_six_destinatio
           "share_returned_decade_cohort", "gini_rural_income_per_head",
           "labour_status_share", "informal_share_of_urban_labour",
           "labour_shortage_rate_year_mean", "rural_underemployment_rate",
-          "tve_share_of_rural_labour")
+          "tve_share_of_rural_labour", "urbanisation_by_hukou", "urbanisation_by_residence",
+          "urbanisation_gap")
 SIGNED = ("new_entrants_net", "net_migration")  # differences: may be negative
 MAX_FAILURES = 20  # per run: the first ones say enough
 _COUNTS = ("stock_dest", "stock_dist", "profile", "sector_emp", "wage_bins", "outflow_dist",

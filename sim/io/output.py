@@ -35,7 +35,7 @@ from sim.io.provenance import defaults_provenance
 from sim.io.yearly import annual
 
 CHART_FILES = ("stock.png", "stock_by_distance.png", "stock_by_tier.png", "flows.png",
-               "profile.png", "cohorts.png")
+               "profile.png", "cohorts.png", "urbanisation.png")
 # every plot a run directory can hold; the maps (sim.io.maps) only for runs on the 31 provinces,
 # the net-migration map only when the run records migrants by origin (the manifest lists those made)
 PLOT_FILES = (*CHART_FILES, *MAP_FILES)
@@ -267,6 +267,26 @@ def plot_cohorts(results, path: Path) -> None:
     _save(fig, path)
 
 
+def plot_urbanisation(results, path: Path) -> None:
+    """Urbanisation by residence and by hukou, and the gap (``sim.io.urbanisation``); a run
+    that does not count children and elders says so on an empty plot."""
+    years, ser = _yearly(results)
+    fig, ax = _figure("Urbanisation by residence and by hukou (end of year)",
+                      "share of the population")
+    if ("urbanisation_by_residence", "total") in ser:
+        for ind, name in (("urbanisation_by_residence", "by residence"),
+                          ("urbanisation_by_hukou", "by hukou"),
+                          ("urbanisation_gap", "gap: rural migrants and children in cities")):
+            ax.plot(years, annual(ser[ind, "total"], ind), marker=".", label=name)
+        ax.legend(loc="upper left", fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "not counted: this run has no household life course or elders",
+                transform=ax.transAxes, ha="center", color="0.4")
+    _out_of_sample(ax, years)
+    ax.set_ylim(0, 1)
+    _save(fig, path)
+
+
 def write_tables(results, out: Path) -> None:
     """The cohort tables of a run (:mod:`sim.io.cohorts`) into ``out``."""
     write_parquet(cohort_frame(results), out / COHORTS)
@@ -282,6 +302,7 @@ def write_plots(results, out: Path) -> list[str]:
     plot_flows(results, out / next(names))
     plot_profile(results, out / next(names))
     plot_cohorts(results, out / next(names))
+    plot_urbanisation(results, out / next(names))
     return [*CHART_FILES, *write_maps(results, out)]
 
 

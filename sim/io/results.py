@@ -35,6 +35,7 @@ from sim.io.tallies import (  # noqa: F401  (re-exported: the tallies' names)
     tally_pay,
     tally_provinces,
 )
+from sim.io.urbanisation import add_urbanisation
 from sim.io.yearly import FLOW_INDICATORS, annual
 
 WAGE_BRACKETS = ("under_300", "300_500", "500_800", "over_800")  # RMB/month, 2005 prices (seed 1.4)
@@ -52,6 +53,8 @@ SCALARS = {
     "gini_rural": "Gini",
     "children_left_behind": "agents' children",
     "children_in_cities": "x",
+    "children_rural": "agents' children: rural-hukou children under 15 (December; NaN without "
+    "the household life course)",
     "spell_months_male": "months",
     "spells_male": "agents",
     "spell_months_female": "months",
@@ -327,6 +330,8 @@ class Results:
         out["rural_origin_urban_share_of_population", "total"] = (
             out["rural_origin_urban_population", "total"] / pop
         )
+        if self.meta.get("counts_all_ages"):  # by residence and by hukou
+            add_urbanisation(out, pop, r.scalars["children_rural"] * s)
         return out
 
     def added_indicators(self) -> list[dict]:
