@@ -364,3 +364,23 @@ def test_reference_model_follows_the_life_course_switch():
     off = ReferenceModel({"life_course": False}, agents=1000, years=1)
     assert not off.params.at(2000).life_course
     assert all(x.spouse is None for x in off.persons)
+
+
+def test_counts_at_a_date_are_nan_in_the_other_months():
+    """The couples and children counted in December (``couples_apart``: at January's weddings)
+    are NaN in the other months, not 0: a monthly table shows no false zeros, and the yearly
+    summary reads the month they were counted in. Flows (births) are 0 where nothing
+    happens."""
+    res = Simulation({}, agents=3000, seed=2, start_year=1995, years=2, threads=1).run()
+    sc, m = res.rec.scalars, np.arange(res.n_months)
+    for name in ("married_women", "couples_one_away", "children_home_under6",
+                 "share_left_behind_under6"):
+        assert np.isnan(sc[name][m % 12 != 11]).all(), name
+        assert np.isfinite(sc[name][m % 12 == 11]).all(), name
+    apart = sc["couples_apart"]
+    assert apart[12] > 0 and np.isnan(np.delete(apart, 12)).all()
+    assert res.summary()["couples_apart"] == pytest.approx(apart[12] * res.scale)
+    assert np.isfinite(sc["births"]).all() and sc["births"][m % 12 != 0].sum() == 0
+    off = Simulation({"life_course": False}, agents=2000, seed=2, start_year=1995, years=1,
+                     threads=1).run()
+    assert np.isnan(off.rec.scalars["children_home_under6"]).all()

@@ -297,8 +297,10 @@ class Simulation:
                 "scale": self.scale,
                 "local_sector_shares": self.yq.local_shares,
                 "indicators": [asdict(i) for i in self.extra_indicators],
-                # children (household life course) and elders are counted: the rural-hukou
-                # population of every age, hence urbanisation by hukou and by residence
+                # the household life course (its counts of couples and children), and with
+                # the elders the rural-hukou population of every age (urbanisation by hukou
+                # and by residence)
+                "families": families(self.params.at(self.start_year)),
                 "counts_all_ages": families(self.params.at(self.start_year))
                 and "elders" in self.mech,
             },

@@ -12,7 +12,9 @@ asserting, so a sweep over many parameter vectors can record which invariant bro
   stock and the converted persons by province to the settled;
 * indicators: finite wherever a value is expected, shares in [0, 1], money and counts
   non-negative. NaN is expected only (:data:`DECEMBER_ONLY`, and the groups of
-  :data:`DECEMBER_ONLY_GROUPS`) in months other than December for yearly indicators, and
+  :data:`DECEMBER_ONLY_GROUPS`) in months other than December for yearly indicators, for the
+  life course's counts at a date (:data:`LIFE_COUNTS`: December, ``couples_apart`` January;
+  every month of a run without the life course), and
   (:func:`check_indicators`) where a ratio has no denominator: completed spells (none ended
   in the last 12 months), returnees' schooling (no returns that month) and the decade
   cohort's returned share (no one first left in the ten years before).
@@ -41,6 +43,11 @@ from sim.core.encodings import (
 )
 from sim.core.state import families
 from sim.io.urbanisation import INDICATORS as URBANISATION
+from sim.mechanisms.demography.life_course import JANUARY_COUNTS, LifeCourse
+
+# counts of the household life course at a date (not flows): NaN in other months, and in every
+# month of a run without the life course
+LIFE_COUNTS = tuple(r.name for r in LifeCourse.results if not r.flow)
 
 # yearly indicators: recorded in December, NaN in the other months by design
 DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
@@ -50,7 +57,7 @@ DECEMBER_ONLY = ("gini_rural_income_per_head", "rural_income_per_head_rmb_year",
                  "elders", "elders_need_care", "elders_with_migrant", "elders_left_behind",
                  "elders_need_care_alone", "children_behind_grandparents", "children_behind_kin",
                  "children_behind_no_carer", "migrants_by_origin", "net_migration",
-                 *URBANISATION)
+                 *URBANISATION, *(n for n in LIFE_COUNTS if n not in JANUARY_COUNTS))
 # indicators monthly in total but yearly (December only) by group prefix: by province
 DECEMBER_ONLY_GROUPS = {"settled_urban_hukou": "prov:", "rural_origin_urban_population": "prov:"}
 SHARES = ("share_stock", "share_stock_across_province", "share_to_six_destinations",
@@ -237,7 +244,11 @@ def check_indicators(res: Any, empty_cohort_months: set[int], chk: Checker) -> N
     for (ind, grp), v in ser.items():
         v = np.asarray(v, np.float64)
         where = f"{ind}[{grp}]"
-        if december_only(ind, grp):
+        if ind in LIFE_COUNTS and not res.meta.get("families", True):
+            expected = np.zeros(res.n_months, bool)  # not counted without the life course
+        elif ind in JANUARY_COUNTS:
+            expected = (months % 12 == 0) & (months > 0)  # the weddings of the new year
+        elif december_only(ind, grp):
             expected = december.copy()
             if ind == "share_returned_decade_cohort":
                 expected &= ~np.isin(months, list(empty_cohort_months))

@@ -219,6 +219,9 @@ PARAMS = (
 assert CHILD_CITY == len(CHILD_PLACES) - 1
 
 
+JANUARY_COUNTS = ("couples_apart",)  # counts at the January weddings; other counts: December
+
+
 class LifeCourse(Mechanism):
     """Marriage, births to couples and children who grow up in the household (issue 12)."""
 
@@ -394,8 +397,9 @@ class LifeCourse(Mechanism):
 
     def step(self, sim: Any) -> None:
         sc, t = sim.rec.scalars, sim.t
-        for r in self.results:
-            sc[r.name][t] = 0
+        for r in self.results:  # flows are 0 where nothing happens; counts at a date stay NaN
+            if r.flow:
+                sc[r.name][t] = 0
         pars = sim.pars
         if not families(pars):
             return
