@@ -19,9 +19,10 @@ elders aged 65 and over (``sim.mechanisms.elders``). Everyone else in the nation
 Limit: rural-hukou persons who live in places classified urban without having moved (villages
 inside cities, places reclassified as towns) are not among the agents, whose number comes from
 the census's rural residents; both rates count them as urban. The hukou rate is therefore above
-the NBS registration-based figure by their share (about 4-5 points in 1985-2000,
-``calibration/urbanisation_published.toml``), and the gap is the migrants' part of the
-published gap only. All values are December values (yearly), in real persons or shares.
+the registration-based figure by their share (4-7 points in 1985-2000 against the population
+registered in rural townships, ``calibration/urbanisation_published.toml``), and the gap is the
+migrants' part of the published gap only. All values are December values (yearly), in real
+persons or shares.
 """
 
 from __future__ import annotations
