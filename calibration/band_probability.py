@@ -62,10 +62,10 @@ def _ppc_share(path: Path, targets) -> tuple[float, int] | None:
     """(share of a predictive check's runs inside every band, runs), if the file exists."""
     if not path.exists():
         return None
+    from sim.experiments.history_match import in_bands
+
     runs = pd.read_csv(path)
-    y = runs[[t.name for t in targets]].to_numpy(float)
-    inb = (y >= [t.lo for t in targets]) & (y <= [t.hi for t in targets])
-    return float(inb.all(axis=1).mean()), len(runs)
+    return float(in_bands(runs, targets).all(axis=1).mean()), len(runs)
 
 
 def bands(tag: str, candidates: int = 20_000) -> dict:

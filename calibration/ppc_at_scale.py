@@ -24,13 +24,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def in_band(runs: pd.DataFrame) -> pd.DataFrame:
     """(draws, fitted targets) booleans: each run's value inside the target's band."""
-    from sim.experiments.history_match import fit_targets
+    from sim.experiments.history_match import fit_targets, in_bands
 
     targets = fit_targets()
-    y = runs[[t.name for t in targets]].to_numpy(float)
-    lo = np.array([t.lo for t in targets])
-    hi = np.array([t.hi for t in targets])
-    return pd.DataFrame((y >= lo) & (y <= hi), columns=[t.name for t in targets])
+    return pd.DataFrame(in_bands(runs, targets), columns=[t.name for t in targets])
 
 
 def main(argv: list[str] | None = None) -> None:

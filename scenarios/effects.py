@@ -61,9 +61,10 @@ def run_batch(out: Path, agents: int, replicates: int, base: str = BASE) -> None
     subprocess.run(cmd + (["--fork"] if FAMILIES[base][2] else []), check=True)
 
 
-def _units(ind: str) -> tuple[float, str]:
-    """Divisor and unit of an indicator's effect: millions of persons, or points."""
-    return (0.01, "points") if ind in SHARES else (1e6, "million")
+def _divisor(ind: str) -> float:
+    """What an indicator is divided by for the table: a share in percent (its effect in
+    points), a count in millions."""
+    return 0.01 if ind in SHARES else 1e6
 
 
 def table(batch: Path, base: str = BASE) -> str:
@@ -91,13 +92,13 @@ def table(batch: Path, base: str = BASE) -> str:
         cells = []
         for ind in inds:
             r = grp[grp["indicator"] == ind].iloc[0]
-            d = _units(ind)[0]
+            d = _divisor(ind)
             m, lo, hi = r.mean_diff / d, r.ci_low / d, r.ci_high / d
             cells.append(f"{m:+.2f} ({lo:+.2f}, {hi:+.2f})")
             cells.append(f"{r.rel_effect_pct:+.1f}")
         lines.append(f"| `{scen}` | " + " | ".join(cells) + " |")
     means = eff.groupby("indicator")["baseline_mean"].first()
-    parts = [f"{LABELS[i]} {means[i] / _units(i)[0]:.1f}"
+    parts = [f"{LABELS[i]} {means[i] / _divisor(i):.1f}"
              + (" %" if i in SHARES else " million") for i in inds]
     lines += ["", f"Baseline means in {year}: {', '.join(parts)}."]
     return "\n".join(lines)

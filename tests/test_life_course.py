@@ -380,6 +380,9 @@ def test_counts_at_a_date_are_nan_in_the_other_months():
     apart = sc["couples_apart"]
     assert apart[12] > 0 and np.isnan(np.delete(apart, 12)).all()
     assert res.summary()["couples_apart"] == pytest.approx(apart[12] * res.scale)
+    yearly = res.annual("couples_apart")  # the year's last recorded month, as the summary
+    assert np.isnan(yearly[0]) and yearly[1] == pytest.approx(apart[12] * res.scale)
+    assert res.annual("married_women") == pytest.approx(sc["married_women"][11::12] * res.scale)
     assert np.isfinite(sc["births"]).all() and sc["births"][m % 12 != 0].sum() == 0
     off = Simulation({"life_course": False}, agents=2000, seed=2, start_year=1995, years=1,
                      threads=1).run()

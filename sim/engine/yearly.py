@@ -24,6 +24,7 @@ from sim.core.geography import TIER_NAMES
 from sim.core.mechanism import Mechanism
 from sim.core.policies import control_cost
 from sim.mechanisms import decisions, household, hukou, inspection, policy, wages
+from sim.mechanisms.labour.demand import demand_growth
 
 URBAN_WAGE_2000_NATIONAL = 9371.0  # RMB/year, average wage of staff and workers (CSY 2001)
 MONTH_DECIDE = np.array([0.0, 0.5, 0.5, 0, 0, 0, 0, 0, 0, 0, 0, 0])  # Feb, Mar: Spring Festival
@@ -195,7 +196,7 @@ def _national(geo, pars, year: int, mean_land_prov: np.ndarray) -> YearInputs:
         "cpi": float(nat["cpi_index"][k]),
         "population": float(nat["population_m"][k]) * 1e6,
         "to_2005": float(nat["cpi_index"][k05]),  # 2000 prices -> 2005 prices
-        "growth": geo.regional_growth[k][geo.prov_region[geo.dest_prov]],  # % per year
+        "growth": demand_growth(geo, pars, k),  # % per year, by destination
         "living": wages.living_cost(geo, pars),
         **per_destination(geo, pars, wage_index),  # minw, hukou_pen, conv_month, p_bring
         "mult": wages.person_multipliers(pars),

@@ -490,6 +490,13 @@ def _recovery(s, out, tag, params, bounds, names, obs, emulators, tau, simulate,
     log(f"recovery (tau {tau:.3f}) coverage of 90% intervals:\n" + cov.T.round(3).to_string())
 
 
+def in_bands(runs: pd.DataFrame, targets) -> np.ndarray:
+    """(runs, targets) booleans: each run's value of each target inside its band (a missing
+    value is outside)."""
+    y = runs[[t.name for t in targets]].to_numpy(float)
+    return (y >= np.array([t.lo for t in targets])) & (y <= np.array([t.hi for t in targets]))
+
+
 def _ppc(s, out, tag, params, names, targets, post, simulate, summary, log):
     """Stage 6: posterior draws simulated; per target, how many land in the band."""
     from sim.experiments import emulator as E
@@ -500,10 +507,10 @@ def _ppc(s, out, tag, params, names, targets, post, simulate, summary, log):
 
     ppc = cached(out / f"{tag}_ppc.csv", make)
     y = ppc[names].to_numpy(float)
-    lo, hi = np.array([t.lo for t in targets]), np.array([t.hi for t in targets])
-    inb = (y >= lo) & (y <= hi)
+    inb = in_bands(ppc, targets)
     table = pd.DataFrame({"target": names, "in_band": inb.sum(0), "draws": len(y),
-                          "mean": np.nanmean(y, 0), "low": lo, "high": hi})
+                          "mean": np.nanmean(y, 0), "low": [t.lo for t in targets],
+                          "high": [t.hi for t in targets]})
     E.write_csv(table, out / f"{tag}_ppc_table.csv")
     summary["ppc"] = {"per_target_in_band": dict(zip(names, inb.sum(0).tolist(), strict=True)),
                       "draws": len(y), "all_in_band_share": float(inb.all(1).mean()),

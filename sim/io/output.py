@@ -278,7 +278,8 @@ def plot_urbanisation(results, path: Path) -> None:
                           ("urbanisation_by_hukou", "by hukou"),
                           ("urbanisation_gap", "gap: rural migrants and children in cities")):
             ax.plot(years, annual(ser[ind, "total"], ind), marker=".", label=name)
-        ax.legend(loc="upper left", fontsize="small")
+        # below the "out of sample" label, in the empty top of the plot
+        ax.legend(loc="upper left", bbox_to_anchor=(0, 0.92), fontsize="small")
     else:
         ax.text(0.5, 0.5, "not counted: this run has no household life course or elders",
                 transform=ax.transAxes, ha="center", color="0.4")

@@ -366,8 +366,8 @@ class Results:
         )
 
     def annual(self, indicator: str, group: str = "total") -> np.ndarray:
-        """Yearly values: flows summed over the year, other indicators at December
-        (:func:`sim.io.yearly.annual`)."""
+        """Yearly values: flows summed over the year, other indicators at the year's last
+        recorded month, December for most (:func:`sim.io.yearly.annual`)."""
         v = self.series()[indicator, group]
         return annual(v, indicator, flow=self.is_flow(indicator))
 

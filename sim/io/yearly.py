@@ -31,12 +31,18 @@ def is_flow(indicator: str) -> bool:
 
 
 def annual(values: np.ndarray, indicator: str, flow: bool | None = None) -> np.ndarray:
-    """Yearly values of one monthly series starting in January: the year's sum for a flow, the
-    December value otherwise (whole years only). ``flow`` overrides the lookup by name (for
-    indicators of added mechanisms)."""
+    """Yearly values of one monthly series starting in January: the year's sum for a flow,
+    otherwise the value of the year's last recorded month (December, or the month a count is
+    taken in, as ``couples_apart`` in January; NaN for a year with none), as
+    :func:`yearly_frame` and ``Results.summary`` read them (whole years only). ``flow``
+    overrides the lookup by name (for indicators of added mechanisms)."""
     v = np.asarray(values)
     v = v[: v.size // 12 * 12].reshape(-1, 12)
-    return v.sum(axis=1) if (is_flow(indicator) if flow is None else flow) else v[:, -1]
+    if is_flow(indicator) if flow is None else flow:
+        return v.sum(axis=1)
+    seen = ~np.isnan(v)
+    last = 11 - np.argmax(seen[:, ::-1], axis=1)
+    return np.where(seen.any(axis=1), v[np.arange(v.shape[0]), last], np.nan)
 
 
 def yearly_frame(frame, keys: Sequence[str]):

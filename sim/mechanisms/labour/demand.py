@@ -45,6 +45,22 @@ RESIDUAL_PARAMS = (
         role="structural",
     ),
     Param(
+        "urban_demand_growth_years",
+        1,
+        "years",
+        1,
+        5,
+        "modelling choice (1, the year's growth, since 0.6); employers adjust employment to "
+        "output with a lag (Hamermesh 1993, Labor Demand, ch. 7: adjustment takes quarters, "
+        "not months); under local_competition migrant demand is the small residual of total "
+        "urban demand over the local workforce, so one boom year moves it about ten times as "
+        "much as total demand (calibration/README.md, 'A smoothed growth of urban demand')",
+        "regional GDP growth that drives urban labour demand: the mean of the last this many "
+        "years of the regional growth data (1: the year's own growth)",
+        kind=int,
+        role="structural",
+    ),
+    Param(
         "urban_jobs_1985",
         1.2808e8,
         "jobs",
@@ -121,6 +137,15 @@ RESIDUAL_PARAMS = (
         role="policy",
     ),
 )
+
+
+def demand_growth(geo, pars, k: int) -> np.ndarray:
+    """Regional GDP growth (% a year) that drives labour demand in the year of row ``k`` of the
+    national series, by destination: the mean over the last ``urban_demand_growth_years`` rows
+    of ``sim/data/regional_growth.csv`` (fewer at the data's first rows)."""
+    n = int(pars.urban_demand_growth_years)
+    rows = geo.regional_growth[max(k - n + 1, 0) : k + 1]
+    return rows.mean(axis=0)[geo.prov_region[geo.dest_prov]]
 
 
 def capacity_offsets(seed: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -240,8 +265,8 @@ def market_at_start(geo, params, scale: float, start_year: int):
     years = geo.national["year"]
     for year in range(BASE_YEAR, start_year):
         k = int(np.clip(np.searchsorted(years, year), 0, years.size - 1))
-        growth = geo.regional_growth[k][geo.prov_region[geo.dest_prov]]
         pars = params.at(year)
+        growth = demand_growth(geo, pars, k)
         for m in range(12):
             mfg = month_factors(geo, pars, year, m + 1)
             demand, total, local = advance_market(
