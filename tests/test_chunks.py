@@ -9,7 +9,7 @@ import pytest
 
 from sim import Simulation
 from sim.core.chunks import N_CHUNKS, chunk
-from sim.core.encodings import HOME, RURAL, URBAN
+from sim.core.encodings import HOME, JOB_INFORMAL, RURAL, URBAN
 from sim.engine.record import WAGE_EDGES_2005, stock_arrays
 from sim.io.tallies import tally, tally_pay
 from sim.mechanisms.labour import count_settled, count_workers
@@ -50,11 +50,14 @@ def test_tallies_equal_numpy_counts(sim, threads):
     np.testing.assert_array_equal(count_settled(p.core, n_dest),
                                   np.bincount(p.loc[settled], minlength=n_dest))
     buf, yq, pars = sim.buf, sim.yq, sim.pars
-    bins, _, wage_sum, remit_sum = tally_pay(
+    bins, _, wage_sum, remit_sum, informal_sum = tally_pay(
         p.loc, buf.wage, buf.paid, buf.remit, p.job, pars.insurance_contribution_rate, yq.minw,
         yq.to_2005, WAGE_EDGES_2005)
     paid = buf.wage > 0
     assert bins.sum() == paid.sum()
     assert wage_sum == pytest.approx(buf.wage[paid].astype(np.float64).sum(), rel=1e-12)
     assert remit_sum == pytest.approx(buf.remit[paid].astype(np.float64).sum(), rel=1e-12)
+    informal = paid & ((p.job & JOB_INFORMAL) != 0)
+    assert 0 < informal.sum() < paid.sum()
+    assert informal_sum == pytest.approx(buf.wage[informal].astype(np.float64).sum(), rel=1e-12)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)

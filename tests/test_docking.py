@@ -274,3 +274,34 @@ def test_reference_births_skip_wives_away_at_weight_zero():
     mothers = [c.mother for h in m.households for c in h.children if c.birth_year == year]
     assert placed > 10 and len(mothers) == placed
     assert all(x.loc == HOME for x in mothers)
+
+
+def test_compare_treats_values_equal_to_rounding_as_constant():
+    """A checkpoint constant in both models up to floating-point rounding (a share summed in
+    another order) is equal, with no t-test on a zero spread; constants that differ are not."""
+    import warnings
+
+    x = np.full(6, 0.3)
+    y = np.array([0.3, 0.1 + 0.2, 0.3, 0.1 + 0.2, 0.3, 0.3])  # 0.30000000000000004
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same, apart, noisy = dk.compare({"a": x, "b": x, "c": x + np.arange(6)},
+                                        {"a": y, "b": x + 0.01, "c": y + np.arange(6)[::-1]})
+    assert (same.p_welch, same.p_mw, same.std_diff) == (1.0, 1.0, 0.0)
+    assert apart.p_welch == 0.0 and apart.std_diff == np.inf
+    assert 0.0 < noisy.p_welch <= 1.0
+
+
+def test_welch_p_matches_scipy_and_takes_a_constant_sample():
+    """The hand-written Welch test equals scipy's where both apply, and is defined when one
+    sample is constant (a yearly count the same in every replicate of one model)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(0, 1, 6), rng.normal(0.5, 2, 16)
+    assert dk.welch_p(x, y) == pytest.approx(stats.ttest_ind(x, y, equal_var=False).pvalue,
+                                             rel=1e-10)
+    const = np.full(6, 52.0)
+    other = np.array([52.0] * 14 + [53.0] * 2)
+    p = dk.welch_p(const, other)
+    assert 0.05 < p < 1.0  # 52 against 52.125 with sd 0.34: no evidence of a difference

@@ -12,7 +12,7 @@ import pytest
 from threads import arrays_by_thread_count, assert_same_arrays
 
 from sim import Simulation
-from sim.core.encodings import HOME, JOB_SELF, RURAL
+from sim.core.encodings import HOME, JOB_INFORMAL, JOB_SELF, RURAL
 from sim.engine.registry import Params
 from sim.experiments.invariants import run_checked
 from sim.mechanisms.self_employment import earnings, steady_share
@@ -90,6 +90,35 @@ def test_informal_share_counts_own_account_work(pair):
     b = off.annual("informal_share_of_urban_labour")
     assert np.all((a > 0) & (a < 1))
     assert a[-1] > b[-1]
+
+
+def test_earnings_by_status_from_the_state(pair):
+    """``mean_earnings_rmb_2000`` of the last month, by hand from the persons: wage jobs from
+    the month's wages (formal: without the informal flag), own-account work from the
+    remittance it sets (``remit_share`` of the earnings); all workers' mean is the mean over
+    both. Without the margin nobody is self-employed: NaN, and wage earners' mean is the
+    migrants' mean wage."""
+    (sim_off, off), (sim, on) = pair
+    p, w, t = sim.persons, sim.buf.wage.astype(np.float64), on.n_months - 1
+    emp = (p.hukou == RURAL) & (p.loc != HOME) & (p.employed == 1)
+    assert np.array_equal(emp, w > 0)
+    informal = emp & ((p.job & JOB_INFORMAL) != 0)
+    formal = emp & ~informal
+    own = (p.job & JOB_SELF) != 0
+    earned = sim.buf.remit[own].astype(np.float64) / sim.pars.remit_share
+    assert formal.sum() > 100 and informal.sum() > 100 and own.sum() > 100
+    ser = on.series()
+    got = {g: ser["mean_earnings_rmb_2000", f"migrants:{g}"][t]
+           for g in ("formal", "informal_wage", "self_employed", "working")}
+    assert got["formal"] == pytest.approx(w[formal].mean(), rel=1e-9)
+    assert got["informal_wage"] == pytest.approx(w[informal].mean(), rel=1e-9)
+    assert got["self_employed"] == pytest.approx(earned.mean(), rel=1e-6)
+    assert got["working"] == pytest.approx((w[emp].sum() + earned.sum()) / (emp.sum() + own.sum()),
+                                           rel=1e-6)
+    s_off = off.series()
+    assert np.isnan(s_off["mean_earnings_rmb_2000", "migrants:self_employed"]).all()
+    np.testing.assert_allclose(s_off["mean_earnings_rmb_2000", "migrants:working"],
+                               s_off["mean_wage_rmb_2000", "migrants"], rtol=1e-12)
 
 
 def test_invariants_hold_with_the_margin():

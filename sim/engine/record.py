@@ -69,7 +69,7 @@ class Record(Mechanism):
         children left behind and in cities (December)."""
         p, pars, yq, buf, t = sim.persons, sim.pars, sim.yq, sim.buf, sim.t
         sc = sim.rec.scalars
-        bins, counts, wage_sum, remit_sum = tally_pay(
+        bins, counts, wage_sum, remit_sum, informal_sum = tally_pay(
             p.loc,
             buf.wage,
             buf.paid,
@@ -83,6 +83,7 @@ class Record(Mechanism):
         sim.rec.wage_bins[t] = bins
         sc["paid_full"][t], sc["minwage_covered"][t], sc["minwage_ok"][t] = counts
         sc["wage_sum_rmb"][t] = wage_sum
+        sc["informal_wage_sum_rmb"][t] = informal_sum
         sc["remittances_rmb"][t] = remit_sum * sim.scale * yq.cpi
         if sim.month == 12:  # incomes per head and their distribution: yearly, in December
             n_hh = sim.places.hh_start.shape[0] - 1

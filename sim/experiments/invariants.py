@@ -42,6 +42,7 @@ from sim.core.encodings import (
     VACANT,
 )
 from sim.core.state import families
+from sim.io.tallies import PR_EMPLOYED, PR_INFORMAL
 from sim.io.urbanisation import INDICATORS as URBANISATION
 from sim.mechanisms.demography.life_course import JANUARY_COUNTS, LifeCourse
 
@@ -256,13 +257,16 @@ def check_indicators(res: Any, empty_cohort_months: set[int], chk: Checker) -> N
             expected = spells[grp.removeprefix("sex:")]
         elif ind == "mean_school_level" and grp == "returnees":
             expected = res.rec.returnflow > 0
+        elif ind == "mean_earnings_rmb_2000":
+            expected = earners(res, grp) > 0
         else:
             expected = np.ones(res.n_months, bool)
         bad = expected & ~np.isfinite(v)
         if not chk.need(not bad.any(), int(np.argmax(bad)), "finite where expected",
                         f"{where} = {v[np.argmax(bad)]}"):
             continue
-        if ind == "completed_spell_years" or where == "mean_school_level[returnees]":
+        if (ind in ("completed_spell_years", "mean_earnings_rmb_2000")
+                or where == "mean_school_level[returnees]"):
             nan_bad = ~expected & np.isfinite(v)
             chk.need(not nan_bad.any(), int(np.argmax(nan_bad)), "NaN where no denominator",
                      where)
@@ -275,6 +279,16 @@ def check_indicators(res: Any, empty_cohort_months: set[int], chk: Checker) -> N
         elif ind not in SIGNED:
             chk.need(np.all(x >= 0), int(np.argmax(expected & (v < 0))), "non-negative",
                      f"{where} min {x.min() if x.size else 0:.6g}")
+
+
+def earners(res: Any, group: str) -> np.ndarray:
+    """Migrants (agents) in the labour status of a ``mean_earnings_rmb_2000`` group, by month:
+    the denominator of the mean, counted from the run's tallies."""
+    informal = res.rec.profile[:, PR_INFORMAL].astype(np.float64)
+    formal = res.rec.profile[:, PR_EMPLOYED] - informal
+    own = np.nan_to_num(res.rec.scalars.get("self_employed", np.zeros(res.n_months)))
+    return {"migrants:formal": formal, "migrants:informal_wage": informal,
+            "migrants:self_employed": own, "migrants:working": formal + informal + own}[group]
 
 
 def december_only(indicator: str, group: str) -> bool:

@@ -47,6 +47,7 @@ SCALARS = {
     "minwage_covered": "agents",
     "minwage_ok": "agents",
     "wage_sum_rmb": "RMB/month (2000 prices), agents' sum",
+    "informal_wage_sum_rmb": "RMB/month (2000 prices), agents' sum over informal wage jobs",
     "remittances_rmb": "RMB/month, current prices, real persons",
     "rural_income_per_head": "RMB/month (2000 prices)",
     "urban_income_per_head": "RMB/month",
@@ -68,6 +69,12 @@ SCALARS = {
     "cpi": "index 2000=1",
     "population": "persons (national total, year-end; sim/data national_series.csv)",
 }
+
+
+def per_earner(total: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``total / n`` where ``n > 0``, NaN where nobody earns (a mean over no one)."""
+    n = np.asarray(n, np.float64)
+    return np.where(n > 0, np.asarray(total, np.float64) / np.maximum(n, 1.0), np.nan)
 
 
 def _year_to_date_mean(x: np.ndarray) -> np.ndarray:
@@ -245,6 +252,17 @@ class Results:
         for k, name in enumerate(WAGE_BRACKETS):
             out["wage_bracket_share", f"rmb2005:{name}"] = r.wage_bins[:, k] / emp
         out["mean_wage_rmb_2000", "migrants"] = sc["wage_sum_rmb"] / emp
+        # earnings by labour status (issue 11): wages earned in the month (before arrears) for
+        # wage jobs, own-account earnings for the self-employed; NaN where nobody is in a status
+        self_sum = sc.get("self_income_sum", np.zeros_like(n_self))
+        informal_sum = sc["informal_wage_sum_rmb"]
+        for name, total, n in (
+            ("formal", sc["wage_sum_rmb"] - informal_sum, formal),
+            ("informal_wage", informal_sum, informal_wage),
+            ("self_employed", self_sum, n_self),
+            ("working", sc["wage_sum_rmb"] + self_sum, working),
+        ):
+            out["mean_earnings_rmb_2000", f"migrants:{name}"] = per_earner(total, n)
         out["share_with_residence_permit", "migrants"] = r.profile[:, PR_PERMIT] / stock
         out["share_insured", "migrants"] = r.profile[:, PR_INSURED] / emp
         out["share_trained", "migrants"] = r.profile[:, PR_TRAINED_MIGRANTS] / stock

@@ -131,24 +131,28 @@ def tally(p, n_dest):
 def tally_pay(loc, wage, paid, remit, job, contrib, minw, to_2005, edges):
     """Wage brackets (2005 prices), fully paid, covered by and paid at least the minimum wage
     (pay before the insured migrant's own contribution, as the 2004 Provisions compare it);
-    sums of wages and remittances: partial sums by fixed chunk in parallel, added in chunk
-    order, so the sums do not depend on threads."""
+    sums of wages, of remittances and of the wages of informal jobs (``JOB_INFORMAL``): partial
+    sums by fixed chunk in parallel, added in chunk order, so the sums do not depend on
+    threads."""
     n = wage.shape[0]
     c_bins = np.zeros((N_CHUNKS, 4), np.int64)
     c_out = np.zeros((N_CHUNKS, 3), np.int64)  # paid in full, covered by a minimum wage, >= it
-    c_sum = np.zeros((N_CHUNKS, 2), np.float64)  # wages, remittances
+    c_sum = np.zeros((N_CHUNKS, 3), np.float64)  # wages, remittances, informal wages
     for c in prange(N_CHUNKS):
         lo, hi = chunk(c, n)
         bins = c_bins[c]
         out = c_out[c]
         total = 0.0
         total_remit = 0.0
+        total_informal = 0.0
         for i in range(lo, hi):
             w = wage[i]
             if w <= 0.0:
                 continue
             total += w
             total_remit += remit[i]
+            if (job[i] & JOB_INFORMAL) != 0:
+                total_informal += w
             w5 = w * to_2005
             k = 0
             while k < 3 and w5 >= edges[k]:
@@ -163,12 +167,15 @@ def tally_pay(loc, wage, paid, remit, job, contrib, minw, to_2005, edges):
                     out[2] += 1
         c_sum[c, 0] = total
         c_sum[c, 1] = total_remit
+        c_sum[c, 2] = total_informal
     total = 0.0
     total_remit = 0.0
+    total_informal = 0.0
     for c in range(N_CHUNKS):
         total += c_sum[c, 0]
         total_remit += c_sum[c, 1]
-    return c_bins.sum(axis=0), c_out.sum(axis=0), total, total_remit
+        total_informal += c_sum[c, 2]
+    return c_bins.sum(axis=0), c_out.sum(axis=0), total, total_remit, total_informal
 
 
 @njit(cache=True)

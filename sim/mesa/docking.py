@@ -175,6 +175,16 @@ class Row:
     std_diff: float  # (mean_a - mean_b) / pooled SD
 
 
+def welch_p(x: np.ndarray, y: np.ndarray) -> float:
+    """Two-sided p-value of Welch's t-test, from the sample variances (defined when one sample
+    is constant; scipy's ``ttest_ind`` warns of cancellation there)."""
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se2 = vx + vy
+    t = (x.mean() - y.mean()) / math.sqrt(se2)
+    df = se2 * se2 / (vx * vx / (x.size - 1) + vy * vy / (y.size - 1))
+    return float(2.0 * stats.t.sf(abs(t), df))
+
+
 def compare(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> list[Row]:
     """Two-sample comparison per checkpoint (a: reference, b: core)."""
     rows = []
@@ -182,11 +192,13 @@ def compare(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> list[Ro
         x, y = np.asarray(a[k], float), np.asarray(b[k], float)
         sa, sb = x.std(ddof=1), y.std(ddof=1)
         pooled = math.sqrt((sa * sa + sb * sb) / 2.0)
-        if pooled == 0.0:  # constant in both: equal or not
-            p = pmw = 1.0 if x.mean() == y.mean() else 0.0
-            d = 0.0 if x.mean() == y.mean() else math.inf
+        scale = max(abs(x.mean()), abs(y.mean()), 1.0)
+        if pooled <= 1e-12 * scale:  # constant in both, to rounding: equal or not
+            same = math.isclose(x.mean(), y.mean(), rel_tol=1e-9, abs_tol=1e-12)
+            p = pmw = 1.0 if same else 0.0
+            d = 0.0 if same else math.inf
         else:
-            p = float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+            p = welch_p(x, y)
             pmw = float(stats.mannwhitneyu(x, y, alternative="two-sided").pvalue)
             d = float((x.mean() - y.mean()) / pooled)
         rows.append(Row(k, float(x.mean()), float(sa), float(y.mean()), float(sb), p, pmw, d))

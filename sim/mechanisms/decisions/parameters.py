@@ -201,7 +201,9 @@ PARAMS = (
         "utils per 10 years",
         0.0,
         5.0,
-        "seed 1.3: 71% of migrants aged 15-29",
+        "Sjaastad 1962 (JPE 70(5): fewer working years to recoup the move); Zhao 1999 (AER P&P "
+        "89(2): age lowers the chance of migrating, rural China); seed 1.3 (manufacturing "
+        "prefers young women); size fitted to seed 1.3 (71% of migrants aged 15-29)",
         "extra cost of moving per decade of age above 22, by age group (15-29, 30-44, 45-64 "
         "counted at 22, 37 and 52)",
         role="behaviour",
