@@ -170,6 +170,14 @@ def test_damaged_foreign_and_other_version_files_are_refused(saved, tmp_path, mo
     monkeypatch.undo()
     with pytest.raises(ck.CheckpointError, match="saved by migsim 0.0.1"):
         ck.load_state(old)
+    # a file of an earlier layout (format 1 lacked a recorded scalar) is refused by name,
+    # not read as damaged
+    monkeypatch.setattr(ck, "FORMAT_VERSION", ck.FORMAT_VERSION - 1)
+    earlier = ck.save_state(sim, tmp_path / "earlier.npz")
+    monkeypatch.undo()
+    with pytest.raises(ck.CheckpointError, match=f"of format {ck.FORMAT_VERSION - 1}, this "
+                       f"migsim reads format {ck.FORMAT_VERSION}"):
+        ck.load_state(earlier)
 
 
 def test_what_cannot_be_saved_is_refused(saved, tmp_path):

@@ -39,7 +39,7 @@ from sim.engine.loop import Simulation
 from sim.engine.registry import build
 
 FORMAT = "migsim-state"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the recorder's monthly scalars gain informal_wage_sum_rmb (session 43)
 FIRST_YEAR = 1900  # paths are flat before their first year, which is at least 1900
 TABLES = ("persons", "households", "buf", "places", "network", "rec")
 REBUILT = frozenset({
@@ -275,8 +275,12 @@ def read_header(path: str | Path) -> dict[str, Any]:
             header = json.loads(z["header"].tobytes().decode())
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeError) as e:
         raise CheckpointError(f"{path}: not a readable migsim state file ({e})") from None
-    if header.get("format") != FORMAT or header.get("format_version") != FORMAT_VERSION:
+    if header.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a migsim state file of format {FORMAT_VERSION}")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: a migsim state file of format "
+                              f"{header.get('format_version')}, this migsim reads format "
+                              f"{FORMAT_VERSION}; rerun the saved run with this version")
     if header.get("version") != __version__:
         raise CheckpointError(f"{path}: saved by migsim {header.get('version')}, this is "
                               f"{__version__}; rerun the saved run with this version")
