@@ -57,6 +57,14 @@ from sim.mechanisms.labour.gender import (  # noqa: F401  (re-exported: Mesa ref
 from sim.mechanisms.labour.matching import match_jobs  # noqa: F401  (re-exported)
 
 _S = SECTOR_NAMES
+# the local workforce's sector shares: set in version 0.3 without a table, so estimates
+_LOCAL_SHARE_SOURCE = (
+    "estimate (each share +/-50%): no table of urban-hukou workers by sector was found. NBS, "
+    "China Statistical Yearbook 2009, table 4-7 (employed persons in urban units, 2004; "
+    "stats.gov.cn/sj/ndsj/2009/html/E0407e.htm): manufacturing 27.5%, construction 7.6%, "
+    "wholesale, retail, hotels and catering 6.9% of 111.0 million, but urban units employ "
+    "migrants and leave out private firms and individual businesses"
+)
 PARAMS = (
     Param(
         "migrant_jobs_initial",
@@ -176,13 +184,13 @@ PARAMS = (
         role="exogenous",
     ),
     *[
-        Param(
+        Param(  # reporting only: the denominators of migrant_share_of_sector
             f"local_share_{s}",
             v,
             "share",
             0.0,
             1.0,
-            "CSY 2005 urban employment by sector, rounded",
+            _LOCAL_SHARE_SOURCE,
             f"share of the local urban workforce in {s}",
             role="exogenous",
         )
