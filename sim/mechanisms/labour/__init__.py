@@ -179,7 +179,9 @@ PARAMS = (
         "persons",
         0.0,
         1.0e9,
-        "CSY urban employment less migrants, rounded",
+        "estimate (+/-15%): set in version 0.3 as the yearbook's urban employment less the "
+        "migrants in it, rounded, without a table recorded; the 2010 point, about the "
+        "1995-2004 level, is an assumption",
         "local (urban hukou) urban workforce, for migrant shares of sector workforces",
         role="exogenous",
     ),
