@@ -63,6 +63,9 @@ def test_batch_summary_agrees_with_replicate_values(two_reps):
         assert r.min == v.min() and r.max == v.max()
         assert r.n_within == int(np.sum((v >= r.low) & (v <= r.high)))
         assert r.met == (r.low <= r.mean <= r.high)
+        mid, half = (r.low + r.high) / 2, (r.high - r.low) / 2
+        assert r.position == pytest.approx((r.mean - mid) / half, rel=1e-12)
+        assert r.met == (abs(r.position) <= 1 + 1e-12)
     # the two seeds differ: the spread is real, not a copy of one run
     stock = vals[vals["target"] == "migrant stock 2006"]["value"].to_numpy()
     assert stock[0] != stock[1]
@@ -91,6 +94,25 @@ def test_all_in_band_counts_replicates_meeting_every_asserted_target():
     assert validation.all_in_band(partial, targets)[["n", "n_all"]].values.tolist() == [[2, 1]]
 
 
+def test_position_in_band_and_targets_at_an_edge():
+    """By hand: -1 at the floor, 0 in the middle, +1 at the top, beyond outside, NaN for a
+    point band; at_edge lists the met asserted targets within a tenth of a half-band of an
+    edge, not the misses nor the reported ones."""
+    assert validation.position(0.05, 0.05, 0.15) == pytest.approx(-1.0)
+    assert validation.position(0.10, 0.05, 0.15) == pytest.approx(0.0)
+    assert validation.position(0.20, 0.05, 0.15) == pytest.approx(2.0)
+    assert np.isnan(validation.position(1.0, 1.0, 1.0))
+    assert np.isnan(validation.position(float("nan"), 0.0, 1.0))
+    table = pd.DataFrame({
+        "target": ["floor", "middle", "out", "reported", "top"],
+        "position": [-0.95, 0.1, 1.2, 0.99, 0.9],
+        "met": [True, True, False, True, True],
+        "asserted": [True, True, True, False, True]})
+    assert validation.at_edge(table)["target"].tolist() == ["floor", "top"]
+    assert validation.at_edge(table, asserted=False)["target"].tolist() == [
+        "floor", "reported", "top"]
+
+
 def test_scenario_filter_and_clear_errors(two_reps, tmp_path):
     from sim.experiments.report import ReportError
 
@@ -111,6 +133,7 @@ def test_cli_validate_prints_writes_and_is_strict_on_request(one_run, two_reps, 
     result = runner.invoke(app, ["validate", str(two_reps), "--out", str(csv)])
     assert result.exit_code == 0, result.output
     assert "2 replicates" in result.stdout and "migrant stock 2006" in result.stdout
+    assert "where" in result.stdout and "-1 at the floor" in " ".join(result.stdout.split())
     _, joint = validation.score(two_reps)
     asserted = sum(t.asserted for t in load_targets())
     assert joint["targets"].item() == asserted and joint["n"].item() == 2

@@ -93,7 +93,7 @@ def validate(
     """Score runs against the seed report's targets: replicate mean, range and count in band."""
     from sim.experiments.report import ReportError, fmt
     from sim.experiments.targets import DEFAULT_FILE
-    from sim.experiments.validation import score, write_csv
+    from sim.experiments.validation import at_edge, score, write_csv
 
     tfile = targets or DEFAULT_FILE
     if not tfile.is_file():
@@ -111,20 +111,27 @@ def validate(
         n = int(g["n"].max())
         t = Table(title=f"{scn}" + (f" point {point}" if point else "")
                   + f": {n} replicate{'s' if n != 1 else ''} against {tfile.name}")
-        for col in ("target", "period", "use", "band", "mean", "min - max", "in band", "met"):
+        for col in ("target", "period", "use", "band", "mean", "where", "min - max", "in band",
+                    "met"):
             t.add_column(col, justify="left" if col in ("target", "period", "use") else "right")
         for r in g.itertuples():
             met = ("yes" if r.met else "NO") if r.asserted else ("(yes)" if r.met else "(no)")
             t.add_row(r.target, r.period, r.use, f"{fmt(r.low)} - {fmt(r.high)}", fmt(r.mean),
+                      "" if r.position != r.position else f"{r.position:+.2f}",
                       f"{fmt(r.min)} - {fmt(r.max)}", f"{r.n_within}/{r.n}",
                       Text(met, style="" if r.met else "bold red"))
         con.print(t)
+        edge = at_edge(g)
+        if not edge.empty:
+            con.print("asserted targets met at the edge of their band: " + "; ".join(
+                f"{r.target} ({r.position:+.2f})" for r in edge.itertuples()))
         j = joint[(joint["scenario"] == scn) & (joint["point"] == point)]
         if not j.empty:
             r = j.iloc[0]
             con.print(f"replicates with all {r.targets} asserted targets in band at once: "
                       f"{r.n_all} of {r.n}")
-    con.print("met: replicate mean in the band; (in brackets): reported, not asserted")
+    con.print("met: replicate mean in the band; (in brackets): reported, not asserted; "
+              "where: the mean's place in the band, -1 at the floor, +1 at the top")
     if out is not None:
         typer.echo(f"table: {write_csv(tab, out)}")
     missed = tab[tab["asserted"] & ~tab["met"]]

@@ -6,8 +6,9 @@ module does the same for what ``migsim run`` and ``migsim batch`` wrote: every r
 scored on its own (the December value, or the year's sum for flows; the mean over the years of
 a span target), then summarised per scenario and parameter point: mean, smallest and largest
 value over replicates, and how many replicates lie in the band. A target is *met* when the
-replicate mean lies in its band; ``n_within`` says how robust that is across seeds, and
-:func:`all_in_band` how many replicates meet every asserted target at once.
+replicate mean lies in its band; ``position`` says where in the band (-1 floor, +1 top),
+``n_within`` how robust that is across seeds, :func:`at_edge` which met targets sit at an
+edge, and :func:`all_in_band` how many replicates meet every asserted target at once.
 
 Reads only; ``migsim validate`` writes the table as CSV when asked, atomically.
 """
@@ -26,7 +27,24 @@ from sim.experiments.store import load_runs
 from sim.experiments.targets import DEFAULT_FILE, Target, load_targets
 
 COLUMNS = ("scenario", "point", "target", "period", "indicator", "group", "n", "mean", "min",
-           "max", "low", "high", "n_within", "met", "asserted", "use", "source")
+           "max", "low", "high", "position", "n_within", "met", "asserted", "use", "source")
+EDGE = 0.9  # |position| from which a met target's mean is reported as at the edge of its band
+
+
+def position(mean: float, low: float, high: float) -> float:
+    """Where ``mean`` sits in the band ``[low, high]``: -1 at the floor, 0 in the middle, +1 at
+    the top, beyond +/-1 outside (NaN for a point band or a missing mean)."""
+    half = (high - low) / 2.0
+    if not half > 0 or not np.isfinite(mean):
+        return float("nan")
+    return float((mean - (low + high) / 2.0) / half)
+
+
+def at_edge(table: pd.DataFrame, asserted: bool = True) -> pd.DataFrame:
+    """The rows whose mean is in its band but within ``1 - EDGE`` half-bands of an edge
+    (asserted targets only, by default): fits that a small change can lose."""
+    rows = table[table["met"] & (table["position"].abs() >= EDGE)]
+    return rows[rows["asserted"]] if asserted else rows
 
 
 def load(path: str | Path, targets: list[Target]) -> pd.DataFrame:
@@ -64,7 +82,8 @@ def summarise(values: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
             "indicator": t.indicator, "group": t.group, "n": int(v.size), "mean": mean,
             "min": float(ok.min()) if ok.size else np.nan,
             "max": float(ok.max()) if ok.size else np.nan,
-            "low": t.lo, "high": t.hi, "n_within": int(np.sum((ok >= t.lo) & (ok <= t.hi))),
+            "low": t.lo, "high": t.hi, "position": position(mean, t.lo, t.hi),
+            "n_within": int(np.sum((ok >= t.lo) & (ok <= t.hi))),
             "met": bool(t.lo <= mean <= t.hi), "asserted": t.asserted, "use": t.use,
             "source": t.source,
         })
