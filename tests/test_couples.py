@@ -141,7 +141,7 @@ def _return_share(spouse_loc: int, x: float, rate: float, n: int = 30_000) -> fl
     hh_start = np.array([0, 2 * n], np.int64)
     returns.draw_returns(tick_key(1, "test", 0), hh_start, p, households([0]), 25, 45, True,
                          rate, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, np.zeros(1, np.int8), 0.0,
-                         1.0, x, 1.0, 2000, returned)
+                         1.0, x, 1.0, 2000, *returns.NO_WEDDINGS, returned)
     return float(returned[: n if spouse_loc == HOME else 2 * n].mean())
 
 

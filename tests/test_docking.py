@@ -98,7 +98,8 @@ def test_docking_detects_changed_rule(core_reps):
 def test_decision_rule_matches_core_on_a_common_state():
     """Rule-level docking, no sampling: on the core's state after 20 months, the reference
     model's move probability (nested logit with the network term and, with costs set for
-    parents and for couples apart, the family costs of the life course) and destination
+    parents and for couples apart, the family costs of the life course, and the horizon form
+    of the age cost) and destination
     distribution of every person
     at home equal the core's tabulated ones to rounding, and so do the home income of every
     household, who is a parent and where the children are."""
@@ -114,7 +115,8 @@ def test_decision_rule_matches_core_on_a_common_state():
 
     costs = {"parent_cost_mother": 0.8, "parent_cost_father": 0.3, "couple_apart_cost": 1.2,
              "parent_cost_school_ratio": 0.4, "returnee_move_bonus": 0.7,
-             "return_children_school_ratio": 0.5}
+             "return_children_school_ratio": 0.5, "age_horizon_cost": 0.9,
+             "return_wedding_female": 0.6, "return_wedding_male": 0.2}
     sim = Simulation(
         {**dk.REFERENCE_RULES, **costs}, agents=AGENTS, seed=5, start_year=START, years=YEARS,
         threads=1,
@@ -250,6 +252,11 @@ def test_decision_rule_matches_core_on_a_common_state():
         school = behind and mo >= 0 and not has_young_child(mo, hh_start, p.core, hs, sim.year)
         assert h_on == pytest.approx(h_off * (0.5 if school else 1.0), rel=1e-12)
         n_school += school
+        x.wed = 1  # as if married this January: the wedding's chance adds in January only
+        q = costs["return_wedding_female" if x.sex == FEMALE else "return_wedding_male"]
+        assert x.return_hazard(0.01, 1) == pytest.approx(h_on - np.log1p(-q), rel=1e-12)
+        assert x.return_hazard(0.01, 2) == h_on
+        x.wed = 0
     assert n_school > 20, n_school
 
 
@@ -305,3 +312,22 @@ def test_welch_p_matches_scipy_and_takes_a_constant_sample():
     other = np.array([52.0] * 14 + [53.0] * 2)
     p = dk.welch_p(const, other)
     assert 0.05 < p < 1.0  # 52 against 52.125 with sd 0.34: no evidence of a difference
+
+
+def test_reference_weddings_flag_the_newly_married():
+    """The reference model's January weddings (``sim.mesa.families.weddings``) flag exactly the
+    persons they marry (``wed``, read by the wedding returns in January), as the core's
+    ``life_course`` fills its ``wed`` buffer; last year's flags are cleared."""
+    from sim import Simulation
+    from sim.mesa import families
+
+    sim = Simulation({**dk.REFERENCE_RULES, "return_wedding_female": 0.5}, agents=AGENTS,
+                     seed=3, start_year=START, years=YEARS, threads=1)
+    for _ in range(20):
+        sim.step()
+    m = dk.transplant(sim)
+    m.persons[0].wed = 1  # a stale flag
+    n_wed, _, _ = families.weddings(m, m.pars)
+    flagged = [x for x in m.persons if x.wed]
+    assert n_wed > 5 and len(flagged) == 2 * n_wed
+    assert all(x.spouse is not None and x.spouse.wed for x in flagged)

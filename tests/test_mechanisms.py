@@ -251,7 +251,7 @@ def _returns(p, rate_month, **kw):
                          args["female_mult"],
                          args["unemp_mult"], args["age_log"], args["dur_log"], args["kids_mult"],
                          args["school_log"], args["insured_mult"], np.zeros(1, I8), 0.0,
-                         args["near_mult"], 0.0, 1.0, 2000, returned)
+                         args["near_mult"], 0.0, 1.0, 2000, *returns.NO_WEDDINGS, returned)
     return returned, months
 
 

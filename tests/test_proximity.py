@@ -74,7 +74,8 @@ def _returns(dist: int, near_mult: float, n: int = 20_000) -> float:
     returned = np.zeros(n, np.int8)
     returns.draw_returns(tick_key(1, "test", 0), np.array([0, n], np.int64), p, households([0]),
                          25, 45, False, 0.05, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0,
-                         np.zeros(1, np.int8), 0.0, near_mult, 0.0, 1.0, 2000, returned)
+                         np.zeros(1, np.int8), 0.0, near_mult, 0.0, 1.0, 2000, *returns.NO_WEDDINGS,
+                         returned)
     return float(returned.mean())
 
 

@@ -42,7 +42,7 @@ def _returned(rate, kids_mult, ratio, year, key):
     out = np.zeros(4, np.int8)
     returns.draw_returns(key, np.array([0, 4], np.int64), p, hs, 25, 45, True, rate, 1.0, 1.0,
                          0.0, 0.0, kids_mult, 0.0, 1.0, np.zeros(1, np.int8), 0.0, 1.0, 0.0,
-                         ratio, year, out)
+                         ratio, year, *returns.NO_WEDDINGS, out)
     return out[:2]
 
 

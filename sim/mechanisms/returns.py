@@ -11,9 +11,12 @@ destination times exp(-``return_spouse_log``) (family demand brings migrants hom
 2006; 0, off, by default). A parent whose children were left behind has the children's hazard
 ratio times ``return_children_school_ratio`` once the mother has no child under school age:
 migrant parents of primary-school children delay their return to save for schooling (Demurger
-& Xu 2015, IZA Journal of Migration 4:10; off at 1). Returns cluster around the Spring
-Festival. Each person draws from the stream ``returns``; the hazards read the start-of-month
-state.
+& Xu 2015, IZA Journal of Migration 4:10; off at 1). A migrant who marries in January (the
+life course's weddings) goes home for good then with chance ``return_wedding_female`` or
+``_male``, a risk added to the month's hazard: young migrant women go home to marry and
+brides stay in the husband's village (Murphy 2002; Fan 2004; off at 0). Returns cluster
+around the Spring Festival. Each person draws from the stream ``returns``; the hazards read
+the start-of-month state.
 """
 
 from __future__ import annotations
@@ -155,6 +158,31 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "return_wedding_female",
+        0.0,
+        "probability",
+        0.0,
+        0.95,
+        "young migrant women go home to marry and most brides stay in the husband's village "
+        "(Murphy 2002, How Migrant Labor is Changing Rural China, Cambridge UP, ch. 2; Fan "
+        "2004, in Gaetano & Jacka (eds.), On the Move, Columbia UP); weddings are held in the "
+        "village at the Spring Festival; estimate, range 0.3-0.9; 0 switches the rule off",
+        "chance that a woman away as a migrant who marries in January returns home for good "
+        "then (a family event, issue 12)",
+        role="behaviour",
+    ),
+    Param(
+        "return_wedding_male",
+        0.0,
+        "probability",
+        0.0,
+        0.95,
+        "weddings at home (as return_wedding_female); grooms go out again more often than "
+        "brides (the same studies); estimate, range 0-0.5; 0 switches the rule off",
+        "chance that a man away as a migrant who marries in January returns home for good then",
+        role="behaviour",
+    ),
+    Param(
         "return_festival_share",
         0.4,
         "share",
@@ -190,6 +218,8 @@ def draw_returns(
     spouse_log,
     school_ratio,
     year,
+    wed,
+    wed_h,
     returned,
 ):
     """Send home the migrants who return this month and mark them in ``returned`` (0/1).
@@ -246,6 +276,8 @@ def draw_returns(
                 h *= np.exp(spouse_log)  # going home reunites the couple
             elif s == loc[i]:
                 h *= np.exp(-spouse_log)  # going home alone parts it
+        if wed.shape[0] > 0 and wed[i] != 0:
+            h += wed_h[sex[i]]  # married this January: the wedding is at home
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
     months_male = 0
@@ -258,6 +290,20 @@ def draw_returns(
                 months_female += np.int64(months_away[i])
             send_home(i, p)
     return months_male, months_female
+
+
+NO_WEDDINGS = (np.zeros(0, np.int8), np.zeros(2))  # ``wed``, hazards of draw_returns: rule off
+
+
+def wedding_hazards(sim: Any, pars: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(``wed``, hazards by sex) of the January wedding returns: the life course's flags of
+    the persons who married this January and -log(1 - chance) for men and for women; an empty
+    array outside January or with both chances 0 (the rule off: no draw moves)."""
+    q = np.array([float(getattr(pars, "return_wedding_male", 0.0)),
+                  float(getattr(pars, "return_wedding_female", 0.0))])
+    if sim.month != 1 or not q.any() or not families(pars):
+        return NO_WEDDINGS
+    return sim.buf.wed, -np.log1p(-q)
 
 
 class Returns(Mechanism):
@@ -302,6 +348,7 @@ class Returns(Mechanism):
             float(getattr(pars, "return_spouse_log", 0.0)),
             float(getattr(pars, "return_children_school_ratio", 1.0)),
             sim.year,
+            *wedding_hazards(sim, pars),
             buf.returned,
         )
         idx = flat_nonzero(buf.returned)

@@ -33,6 +33,21 @@ from sim.mesa.families import PERSONAL, family_cost, is_parent
 from sim.mesa.household import Household  # noqa: F401  (re-exported)
 
 
+def _age_cost(pars, agegrp: int) -> float:
+    """Extra cost of a move for the age group (costed at 22, 37 or 52): per decade over 22,
+    plus the horizon form k (H(22) / H(a) - 1), H the working years left before the exit age,
+    a group costed at most at the middle of its ages before the exit
+    (``decisions.tables.age_costs``; Sjaastad 1962)."""
+    a = (22.0, 37.0, 52.0)[agegrp]
+    cost = (a - 22.0) / 10.0 * pars.age_cost_per_decade
+    if pars.age_horizon_cost != 0.0:
+        e = float(pars.exit_age)
+        at0 = min(22.0, (15.0 + e - 1.0) / 2.0)
+        at = min(a, ((15.0, 30.0, 45.0)[agegrp] + e - 1.0) / 2.0)
+        cost += pars.age_horizon_cost * ((e - at0) / (e - at) - 1.0)
+    return cost
+
+
 class Person(mesa.Agent):
     """A working-age person (15-64) of a rural household, at home or away as a migrant.
 
@@ -73,6 +88,7 @@ class Person(mesa.Agent):
         self.permit = 0
         self.first_year = -1
         self.tve = 0  # 1 = holds a TVE job at home (``sim.mesa.offfarm``); 0 away
+        self.wed = 0  # 1 = married this January (``sim.mesa.families.weddings``)
         self.spouse: Person | None = None  # the life course: husband or wife
         self.taken = False  # scratch of the January weddings: place promised to a mover
         # scratch of the month
@@ -105,6 +121,7 @@ class Person(mesa.Agent):
         self.permit = 0
         self.tve = 0
         self.first_year = -1
+        self.wed = 0
         self.spouse = None
 
     def move_to(self, dst: Person) -> None:
@@ -172,8 +189,9 @@ class Person(mesa.Agent):
                 self.trained = 1
 
     # ------------------------------------------------------------ 3 returns
-    def return_hazard(self, rate_month: float) -> float:
-        """Monthly return hazard (``returns.draw_returns``; seed 1.3, Zhao 2002)."""
+    def return_hazard(self, rate_month: float, month: int = 0) -> float:
+        """Monthly return hazard (``returns.draw_returns``; seed 1.3, Zhao 2002), with the
+        January wedding returns (``families.wedding_hazard``)."""
         pars, m = self.model.pars, self.model
         h = rate_month * math.exp(
             pars.return_age_log_per_decade * (self.age - 30) / 10.0
@@ -194,7 +212,8 @@ class Person(mesa.Agent):
             h *= m.insured_return_mult
         if 0 <= self.dist < 3:  # a move inside the home province: short and seasonal
             h *= pars.return_near_mult
-        return h * math.exp(fam.spouse_return_log(self))  # a spouse at home, or here (Wang & Fan)
+        h *= math.exp(fam.spouse_return_log(self))  # a spouse at home, or here (Wang & Fan)
+        return h + fam.wedding_hazard(self, month)
 
     def maybe_return(self, h: float) -> bool:
         """Draw the return at hazard ``h`` (start of month): home, no job, children along."""
@@ -271,7 +290,7 @@ class Person(mesa.Agent):
         v = (
             pull * np.log(net / m.y_ref)
             - m.moving_costs(self.prov, self.capital)
-            - pars.age_cost_per_decade * (0.0, 1.5, 3.0)[agegrp]
+            - _age_cost(pars, agegrp)
             - (m.female_cost_prov[self.prov] if self.sex == FEMALE else 0.0)
             - (m.hukou_pen - m.insurance_utils + m.control)
         )

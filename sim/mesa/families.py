@@ -35,6 +35,7 @@ The initial children are the core's: :func:`initial_children` runs the core's ow
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -146,6 +147,8 @@ def weddings(model: Any, pars: Any) -> tuple[int, int, int]:
     )
     gap = round(pars.marriage_mean_age_male - pars.marriage_mean_age_female)
     n_wed = 0
+    for x in model.persons:
+        x.wed = 0  # married this January (the wedding returns, ``returns.wedding_hazards``)
     for lo, hi in model.pref_ranges:
         people = model.persons[lo:hi]
         men = [
@@ -162,6 +165,7 @@ def weddings(model: Any, pars: Any) -> tuple[int, int, int]:
             if y is None:
                 continue
             x.spouse, y.spouse = y, x
+            x.wed = y.wed = 1
             n_wed += 1
     moves, apart = _co_reside(model, pars)
     return n_wed, len(moves), apart
@@ -326,7 +330,7 @@ class Child:
 
 #: personal state a person takes along when moving to another place (``move_persons``)
 PERSONAL = ("age", "sex", "school", "trained", "wage_z", "loc", "hukou", "dist", "employed",
-            "months_away", "sector", "job", "permit", "first_year", "tve")
+            "months_away", "sector", "job", "permit", "first_year", "tve", "wed")
 
 
 def is_mother(person: Any) -> bool:
@@ -443,6 +447,16 @@ def spouse_adjust(person: Any, v: np.ndarray, lam: float) -> float:
     if sd >= 0:
         v[sd] += person.model.pars.couple_apart_cost / lam
     return stay_cost
+
+
+def wedding_hazard(person: Any, month: int) -> float:
+    """Hazard added in January for a migrant married this January: -log(1 - chance), the
+    chance ``return_wedding_female`` or ``_male`` (``returns.wedding_hazards``)."""
+    pars = person.model.pars
+    q = pars.return_wedding_female if person.sex == FEMALE else pars.return_wedding_male
+    if month != 1 or not person.wed or not person.model.families or q == 0.0:
+        return 0.0
+    return -math.log1p(-q)
 
 
 def spouse_return_log(person: Any) -> float:

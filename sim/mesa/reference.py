@@ -463,7 +463,7 @@ class ReferenceModel(mesa.Model):
         pars = self.pars
         # 4 returns
         rate = pars.return_rate_year * self.return_weights[month - 1] * self.return_hazard_mult
-        hazards = [x.return_hazard(rate) if x.is_migrant else 0.0 for x in self.persons]
+        hazards = [x.return_hazard(rate, month) if x.is_migrant else 0.0 for x in self.persons]
         n_returned = sum(x.maybe_return(h) for x, h in zip(self.persons, hazards, strict=True))
         # 5 hukou
         land.land_now(self)

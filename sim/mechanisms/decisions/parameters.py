@@ -209,6 +209,22 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "age_horizon_cost",
+        0.0,
+        "utils",
+        0.0,
+        5.0,
+        "Sjaastad 1962 (JPE 70(5)): a move is an investment whose fixed cost is recouped over "
+        "the working years left, so it weighs more each year the fewer remain; Zhao 1999 (AER "
+        "P&P 89(2)): age lowers the chance of migrating, rural China; estimate, range 0-3; 0 "
+        "switches the rule off (calibration/README.md, 'Age through the working horizon and "
+        "family events')",
+        "cost k of the horizon form: a person at age a pays k (H(22) / H(a) - 1) more than one "
+        "of 22, with H = exit_age - a (groups 15-29, 30-44, 45-64 costed at 22, 37, 52: 0, "
+        "0.54 k, 2.31 k at exit 65); adds to age_cost_per_decade",
+        role="behaviour",
+    ),
+    Param(
         "female_cost",
         0.297,
         "utils",

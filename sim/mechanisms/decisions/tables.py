@@ -19,6 +19,28 @@ N_TRAIN = 2
 N_CAP = 2
 
 
+AGE_GROUP_MID = (22.0, 37.0, 52.0)  # ages at which the groups 15-29, 30-44, 45-64 are costed
+AGE_GROUP_LOW = (15.0, 30.0, 45.0)
+
+
+def age_costs(pars) -> np.ndarray:
+    """Extra utility cost of a move by age group (15-29, 30-44, 45-64, at the mid-ages 22, 37
+    and 52), over a 22-year-old's: ``age_cost_per_decade`` per decade, plus
+    ``age_horizon_cost`` times (H(22) / H(a) - 1), where H = ``exit_age`` - a is the working
+    life left to recoup the move's fixed cost (Sjaastad 1962: a cost spread over fewer years
+    weighs more each year; the groups' ratio 0 : 0.54 : 2.31 with exit at 65). With an early
+    exit a group is costed at most at the middle of its ages before the exit age."""
+    mid = np.array(AGE_GROUP_MID)
+    cost = (mid - mid[0]) / 10.0 * pars.age_cost_per_decade
+    k = float(getattr(pars, "age_horizon_cost", 0.0))
+    if k != 0.0:
+        exit_age = float(pars.exit_age)  # a group costed at most at the middle of its ages
+        at = np.minimum(mid, (np.array(AGE_GROUP_LOW) + exit_age - 1.0) / 2.0)  # before exit
+        years_left = exit_age - at
+        cost = cost + k * (years_left[0] / years_left - 1.0)
+    return cost
+
+
 def n_types(n_prov: int) -> int:
     """Number of types (rows of the tables): province, schooling, training, age group, sex and
     whether the home county is the provincial capital's."""
@@ -88,7 +110,7 @@ def table_inputs(
     net = np.maximum(income - living_cost_rmb_month[:, None, None, None], 0.05 * y_ref)
     log_net = np.log(net / y_ref)  # (n_dest, school, train, sex)
     pull = np.array([1.0 + pars.young_pull_shift, 1.0, 1.0]) * pars.beta_income
-    age_cost = np.array([0.0, 1.5, 3.0]) * pars.age_cost_per_decade  # mid-group ages 22, 37, 52
+    age_cost = age_costs(pars)
     n_prov = geo.prov_dist_km.shape[0]
     sex_cost = np.zeros((n_prov, N_SEX))
     sex_cost[:, 1] = pars.female_cost if female_cost is None else female_cost

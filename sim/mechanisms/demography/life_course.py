@@ -57,6 +57,11 @@ spouse at home keeps them together, going to the spouse's destination reunites t
 default (spouses decide separately) until calibrated. Couples apart and together are counted
 in December (``couples_one_away``, ``couples_both_away``, ``couples_together_away``).
 
+**Weddings bring migrants home.** With ``return_wedding_female`` or ``_male`` above 0 the
+weddings flag the newly married (buffer ``wed``, following them when the couple moves
+together) and the returns of the same January send those away home with that chance
+(``sim.mechanisms.returns``); 0 by default.
+
 **Not yet here** (issue 12): divorce and remarriage. Elders of the household are their own
 mechanism (``sim.mechanisms.elders``).
 
@@ -73,7 +78,7 @@ import numpy as np
 
 from sim.core.encodings import FEMALE, HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL
 from sim.core.land import is_fixed, split_land
-from sim.core.mechanism import Indicator, Mechanism
+from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
 from sim.core.rng import tick_key, uniform_array
 from sim.core.schedules import fertility_weights
@@ -272,6 +277,10 @@ class LifeCourse(Mechanism):
                   "under 15 left behind (one or both parents away; December; 0 with none)"),
     )
     streams = ("life_course.births", "life_course.marriage", "life_course.tertiary")
+    buffers = (
+        StateField("wed", "int8", "1 = first married this January (read by the returns in "
+                   "January when a wedding-return chance is set)"),
+    )
 
     def init(self, sim: Any) -> None:
         """The children of the start year: the cohorts born in the 14 years before it and in
@@ -370,6 +379,12 @@ class LifeCourse(Mechanism):
         cp = index_ranges(lo, n_m)
         p.spouse[wife[cp]] = husband[cp]
         p.spouse[husband[cp]] = wife[cp]
+        wed = None
+        if pars.return_wedding_female > 0.0 or pars.return_wedding_male > 0.0:
+            wed = sim.buf.wed  # read by the returns this January
+            wed[:] = 0
+            wed[wife[cp]] = 1
+            wed[husband[cp]] = 1
         del wife, husband
         taken[:] = 0
         src = np.empty(n, idx)
@@ -393,6 +408,9 @@ class LifeCourse(Mechanism):
         if is_fixed(pars):  # a couple in an empty homestead takes its shares (land.py)
             split_land(src, dst, pl.hh_start, p.core, sim.households.land_mu)
         move_persons(sim, src, dst)
+        if wed is not None:  # the newly married follow their moves
+            wed[dst] = wed[src]
+            wed[src] = 0
         return int(cp.size), int(mv.size), int(n_out[:, 1].sum())
 
     def step(self, sim: Any) -> None:
