@@ -32,8 +32,12 @@ def test_horizon_age_costs_by_hand():
     assert np.allclose(age_costs(p), [0.0, 43 / 28 - 1, 43 / 13 - 1], rtol=0, atol=1e-12)
     p = Params({"age_cost_per_decade": 0.0, "age_horizon_cost": 2.0, "exit_age": 60}).at(2000)
     assert np.allclose(age_costs(p), [0.0, 2 * (38 / 23 - 1), 2 * (38 / 8 - 1)], atol=1e-12)
-    p = Params({"age_cost_per_decade": 1.228}).at(2000)
-    assert np.array_equal(age_costs(p), np.array([0.0, 1.5, 3.0]) * 1.228)  # the default form
+    p = Params({"age_cost_per_decade": 1.228, "age_horizon_cost": 0.0}).at(2000)
+    assert np.array_equal(age_costs(p), np.array([0.0, 1.5, 3.0]) * 1.228)  # 0.18's form
+    p = Params().at(2000)  # the default since 0.19: the horizon alone
+    assert p.age_cost_per_decade == 0.0
+    assert np.allclose(age_costs(p), p.age_horizon_cost * np.array([0.0, 43 / 28 - 1,
+                                                                    43 / 13 - 1]), atol=1e-12)
     p = Params({"age_cost_per_decade": 0.4, "age_horizon_cost": 1.3}).at(2000)
     both = 0.4 * np.array([0.0, 1.5, 3.0]) + 1.3 * np.array([0.0, 43 / 28 - 1, 43 / 13 - 1])
     assert np.allclose(age_costs(p), both, atol=1e-12)

@@ -42,7 +42,10 @@ def reference(geo, pars, wage, emp_rate, living, hukou_pen, y_ref, dist_probs, l
     net = np.maximum(income - living[:, None, None, None], 0.05 * y_ref)
     log_net = np.log(net / y_ref)
     pull = np.array([1.0 + pars.young_pull_shift, 1.0, 1.0]) * pars.beta_income
-    age_cost = np.array([0.0, 1.5, 3.0]) * pars.age_cost_per_decade
+    left = pars.exit_age - np.array([22.0, 37.0, 52.0])  # working years left (exit >= 55)
+    assert pars.exit_age >= 55
+    age_cost = (np.array([0.0, 1.5, 3.0]) * pars.age_cost_per_decade
+                + pars.age_horizon_cost * (left[0] / left - 1.0))
     sex_cost = np.zeros((geo.n_prov, N_SEX))  # by home province (decisions.norms)
     sex_cost[:, 1] = pars.female_cost if female_cost is None else female_cost
     v = (pull[None, None, None, :, None, None, None]

@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.core.policies import control_cost
+from sim.mechanisms.decisions.tables import age_costs
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "markets" / "utility.md"
@@ -164,6 +165,7 @@ def terms(ref: Reference) -> list[Term]:
     yd = ref.y_dest
     yh = ref.y_home
     inter = p.cost_across_province + p.cost_per_1000km * ref.km / 1000.0
+    ages = age_costs(p)  # the groups' costs as the decision tables have them (exit at 65)
     out = [
         Term("1 util at the destination", "`beta_income`", 1.0, yd, b, by),
         Term("1 util at home (man aged 15-44)", "`beta_income`", 1.0, yh, b, None),
@@ -178,10 +180,10 @@ def terms(ref: Reference) -> list[Term]:
              p.cost_per_1000km * 0.1 * ref.km / 1000.0, yd, b, by),
         Term(f"typical move across provinces ({ref.km:.0f} km)",
              "`cost_across_province` + `cost_per_1000km`", inter, yd, b, by),
-        Term("age 30-44 (vs 15-29)", "`age_cost_per_decade` x 1.5", 1.5 * p.age_cost_per_decade,
-             yd, b, None),
-        Term("age 45-64 (vs 15-29)", "`age_cost_per_decade` x 3", 3.0 * p.age_cost_per_decade,
-             yd, b, None),
+        Term("age 30-44 (vs 15-29)", "`age_horizon_cost` x 0.54 + `age_cost_per_decade` x 1.5",
+             float(ages[1]), yd, b, None),
+        Term("age 45-64 (vs 15-29)", "`age_horizon_cost` x 2.31 + `age_cost_per_decade` x 3",
+             float(ages[2]), yd, b, None),
         Term("woman, where no young woman has been away", "`female_cost`", p.female_cost, yd,
              b, by),
         Term("woman, where half the young women have been away",

@@ -21,7 +21,8 @@ from sim.io.files import package_dir
 DEFAULTS_ORIGIN = (
     "behaviour parameters: the point of the recorded searches of calibration/search.py "
     "(Optuna TPE against the asserted targets; logs calibration/results/search_*.jsonl, the "
-    "last search_0.16.0_whole_openings.jsonl, which refitted female_cost); the others: the "
+    "last search_0.18.0_age_horizon_defaults.jsonl, trial 51, which set the age horizon and six "
+    "other behaviour defaults in 0.19); the others: the "
     "sources each parameter cites. Not a posterior's point estimate (calibration/README.md, "
     "'Where the defaults stand in the posterior')"
 )

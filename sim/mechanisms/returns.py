@@ -52,7 +52,7 @@ from sim.core.state import (
 PARAMS = (
     Param(
         "return_rate_year",
-        0.0855,
+        0.0888,
         "per year",
         0.0,
         5.0,
@@ -82,7 +82,7 @@ PARAMS = (
     ),
     Param(
         "return_age_log_per_decade",
-        1.003,
+        0.541,
         "log points per 10 years",
         -2.0,
         2.0,

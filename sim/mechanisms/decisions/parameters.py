@@ -40,7 +40,7 @@ PARAMS = (
     ),
     Param(
         "young_pull_shift",
-        0.3,
+        0.150,
         "share",
         0.0,
         3.0,
@@ -84,7 +84,7 @@ PARAMS = (
     ),
     Param(
         "asc_home",
-        -0.6327,
+        -0.561,
         "utils",
         -20.0,
         20.0,
@@ -94,7 +94,7 @@ PARAMS = (
     ),
     Param(
         "parent_cost_mother",
-        2.303,
+        2.694,
         "utils",
         0.0,
         10.0,
@@ -108,7 +108,7 @@ PARAMS = (
     ),
     Param(
         "parent_cost_father",
-        2.176,
+        2.718,
         "utils",
         0.0,
         10.0,
@@ -197,28 +197,30 @@ PARAMS = (
     ),
     Param(
         "age_cost_per_decade",
-        1.228,
+        0.0,
         "utils per 10 years",
         0.0,
         5.0,
         "Sjaastad 1962 (JPE 70(5): fewer working years to recoup the move); Zhao 1999 (AER P&P "
         "89(2): age lowers the chance of migrating, rural China); seed 1.3 (manufacturing "
-        "prefers young women); size fitted to seed 1.3 (71% of migrants aged 15-29)",
+        "prefers young women); 0 since 0.19 (1.228 before, fitted to seed 1.3's 71% of "
+        "migrants aged 15-29): age_horizon_cost carries the age of a move",
         "extra cost of moving per decade of age above 22, by age group (15-29, 30-44, 45-64 "
         "counted at 22, 37 and 52)",
         role="behaviour",
     ),
     Param(
         "age_horizon_cost",
-        0.0,
+        2.624,
         "utils",
         0.0,
         5.0,
         "Sjaastad 1962 (JPE 70(5)): a move is an investment whose fixed cost is recouped over "
         "the working years left, so it weighs more each year the fewer remain; Zhao 1999 (AER "
-        "P&P 89(2)): age lowers the chance of migrating, rural China; estimate, range 0-3; 0 "
-        "switches the rule off (calibration/README.md, 'Age through the working horizon and "
-        "family events')",
+        "P&P 89(2)): age lowers the chance of migrating, rural China; size fitted to seed 1.3 "
+        "(71% of migrants aged 15-29) with the return hazard's age gradient and the parent "
+        "costs (calibration/README.md, 'Age through the working horizon and family events'); 0 "
+        "switches the rule off",
         "cost k of the horizon form: a person at age a pays k (H(22) / H(a) - 1) more than one "
         "of 22, with H = exit_age - a (groups 15-29, 30-44, 45-64 costed at 22, 37, 52: 0, "
         "0.54 k, 2.31 k at exit 65); adds to age_cost_per_decade",
