@@ -72,6 +72,13 @@ def test_small_budget_writes_every_stage(small: Path) -> None:
     _check_standings(summ)
 
 
+def _defaults_then(version: str) -> dict:
+    """A calibration's version's values of the parameters whose defaults moved since
+    (``defaults_<version>.json``), or {} when none did."""
+    f = RESULTS / f"defaults_{version}.json"
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+
 def _check_standings(summ: dict) -> None:
     """The summary says where the defaults and the posterior median stand: non-implausible
     under each wave or not, a density rank and a highest-density mass in [0, 1], and which
@@ -85,8 +92,7 @@ def _check_standings(summ: dict) -> None:
         assert len(st["nonimplausible"]) == len(summ["waves"]), key
         assert 0.0 <= st["density_rank"] <= 1.0 and 0.0 <= st["hpd_mass"] <= 1.0, key
     q = post["summary"]
-    then = RESULTS / f"defaults_{summ['version']}.json"  # that version's defaults, if moved since
-    defaults = Params(json.loads(then.read_text()) if then.is_file() else {})
+    defaults = Params(_defaults_then(summ["version"]))
     assert post["defaults"]["inside_90"] == {
         p: q["5%"][p] <= float(defaults[p]) <= q["95%"][p] for p in params}
 
@@ -244,9 +250,7 @@ def test_committed_noise_run_reproduces(stem: str) -> None:
     targets = [t for t in fit_targets() if t.name in noise.columns]  # those fitted then
     assert len(targets) >= 25
     ref = noise.iloc[0][[t.name for t in targets]]
-    f = RESULTS / f"defaults_{summ['version']}.json"
-    then = json.loads(f.read_text()) if f.is_file() else {}
-    y = _simulate((then, 1, targets, summ["agents"], 1985, 22))
+    y = _simulate((_defaults_then(summ["version"]), 1, targets, summ["agents"], 1985, 22))
     np.testing.assert_allclose(y, ref.to_numpy(float), rtol=1e-6)
 
 
@@ -356,8 +360,7 @@ def test_posterior_median_fits_nine_tenths_of_the_targets(stem: str) -> None:
 
     post = pd.read_csv(RESULTS / f"hm_{stem}_posterior.csv").drop(columns="draw")
     version = json.loads((RESULTS / f"hm_{stem}.json").read_text())["version"]
-    then = RESULTS / f"defaults_{version}.json"
-    pars = {**(json.loads(then.read_text()) if then.is_file() else {}), **post.median().to_dict()}
+    pars = {**_defaults_then(version), **post.median().to_dict()}
     names = {t.name for t in fit_targets()}
     table = compare(sim.Simulation(pars, agents=200_000, seed=1, start_year=1985,
                                    years=22).run())
@@ -459,9 +462,7 @@ def test_predictive_check_at_the_scale_users_run(stem: str) -> None:
     from sim.experiments.sensitivity import _simulate
 
     point = dict(zip(params, map(float, runs.loc[0, params]), strict=True))
-    f = RESULTS / f"defaults_{stem}.json"  # that version's values of parameters changed since
-    then = json.loads(f.read_text()) if f.is_file() else {}
-    again = _simulate(({**then, **point}, 40_000, targets, 200_000, 1985, 22))
+    again = _simulate(({**_defaults_then(stem), **point}, 40_000, targets, 200_000, 1985, 22))
     np.testing.assert_allclose(again, y[0], rtol=1e-6)
 
 

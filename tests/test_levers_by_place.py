@@ -44,7 +44,8 @@ def _diff(a: YearInputs, b: YearInputs) -> dict[str, set[int] | bool]:
     for f in vars(a):
         x, y = np.asarray(getattr(a, f)), np.asarray(getattr(b, f))
         if x.shape != y.shape or not np.array_equal(x, y):
-            out[f] = (set(np.flatnonzero(x != y).tolist()) if f in DEST_FIELDS and x.ndim == 1
+            rows = (x != y).reshape(x.shape[0], -1).any(axis=1) if x.ndim else None
+            out[f] = (set(np.flatnonzero(rows).tolist()) if f in DEST_FIELDS and x.ndim >= 1
                       else True)
     return out
 

@@ -22,6 +22,7 @@ from sim.core.state import (
 )
 from sim.engine.registry import Params
 from sim.mechanisms import household, hukou, labour, policy, returns, wages
+from sim.mechanisms.household import children
 
 KEY = tick_key(1, "test", 0)
 I8, I16, I32 = np.int8, np.int16, np.int32
@@ -96,8 +97,8 @@ def test_children_follow_parent_only_in_age_range_and_come_home_with_returner():
     event = np.array([1, 1], I8)
     new_loc = np.array([3, 3], I16)
     hh_start = np.array([0, 1, 2], np.int64)
-    household.children_follow(KEY, np.array([0, 1]), event, hh_start, p, h, np.ones(94), new_loc,
-                              25, 45, False)
+    children.children_follow(KEY, np.array([0, 1]), event, hh_start, p, h, np.ones((94, 3)),
+                              new_loc, 25, 45, False, 2000)
     assert h.kids_with.tolist() == [0, -1]  # the 18-year-old is not a parent (version 0.6 rule)
     household.release_children(np.array([0]), hh_start, p, h, False)
     assert h.kids_with[0] == -1 and h.n_children[0] == 2

@@ -443,6 +443,17 @@ def has_young_child(m, hh_start, p, hs, year):
 
 
 @njit(inline="always", cache=True)
+def eldest_child_age(h, hs, year):
+    """Age this year of the oldest child in household ``h``'s table (-1 when it has none)."""
+    a = -1
+    for j in range(hs.child_by.shape[1]):
+        b = hs.child_by[h, j]
+        if b != NO_YEAR and year - b > a:
+            a = year - b
+    return a
+
+
+@njit(inline="always", cache=True)
 def _mother_of_child_in(m, hh_start, p, hs):
     """Person ``m`` has a child under 15 in her household's table."""
     h = household(p, m)

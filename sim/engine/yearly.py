@@ -152,7 +152,7 @@ class YearInputs:
     b_push: np.ndarray  # weight of home income by (age group, sex)
     decide_weights: np.ndarray  # monthly shares of the year's decisions
     return_weights: np.ndarray  # monthly shares of the year's returns
-    p_bring: np.ndarray  # chance children follow a parent, by destination
+    p_bring: np.ndarray  # children's chances by destination, (n_dest, 3): see household.children
     local_shares: np.ndarray  # sector shares of the local urban workforce
 
 
@@ -178,7 +178,9 @@ def per_destination(geo, pars, wage_index: float) -> dict[str, np.ndarray]:
         "minw": wages.min_wage(geo, pars, wage_index),
         "hukou_pen": hukou_pen,
         "conv_month": conv_month,
-        "p_bring": np.full(geo.n_dest, pars.child_bring_max * (1 - pars.child_school_barrier)),
+        "p_bring": np.tile(household.children.bring_chances(
+            pars.child_bring_max, pars.child_school_barrier, pars.preschool_barrier_share
+        ), (geo.n_dest, 1)),
     }
 
 

@@ -11,6 +11,8 @@ import math
 import mesa
 
 from sim.core.encodings import HOME, MAX_CHILDREN, RURAL
+from sim.core.state import SCHOOL_AGE
+from sim.mechanisms.household.children import BRING_PRESCHOOL, BRING_SCHOOL, SENT_HOME
 from sim.mesa import land
 from sim.mesa.families import Child, is_parent
 
@@ -106,18 +108,59 @@ class Household(mesa.Agent):
             if x is not best or not allow:
                 x.event = 0
 
-    def children_follow(self, p_bring: float) -> None:
+    def eldest_child_age(self, year: int) -> int:
+        """Age this year of the oldest child in the table, -1 without (``eldest_child_age``)."""
+        return max((year - c.birth_year for c in self.children), default=-1)
+
+    def children_follow(self, p_bring, year: int) -> None:
         """Children follow a departing parent with the destination's chance, which schooling
-        fees and access keep low (``household.children_follow``; seed 1.5; a parent:
-        :meth:`Person.is_parent`)."""
+        fees and access keep low (``children.children_follow``; seed 1.5; a parent:
+        :meth:`Person.is_parent`): ``p_bring`` is ``YearInputs.p_bring`` (a row of
+        ``children.bring_chances`` by destination), its preschool chance while every child is
+        under school age (with the life course)."""
         m = self.model
+        col = BRING_SCHOOL
+        if m.families and self.eldest_child_age(year) < SCHOOL_AGE:
+            col = BRING_PRESCHOOL
         for x in self.members:
             if x.event != 1:
                 continue
             if self.kids_with is not None or not is_parent(x):
                 continue
-            if m.rng.random() < p_bring:
+            if m.rng.random() < p_bring[x.new_loc, col]:
                 self.kids_with = x
+
+    def newborns_follow(self, p_bring, year: int, factor: float) -> int:
+        """January after the births: children all under school age and in the village join a
+        mother away at a birth this year with ``factor`` times the preschool chance
+        (``children.newborns_follow``); returns the children who joined her."""
+        if self.kids_with is not None or not self.children:
+            return 0
+        if self.eldest_child_age(year) >= SCHOOL_AGE:
+            return 0
+        for c in self.children:
+            if c.birth_year != year or c.mother is None:
+                continue
+            mo = c.mother
+            if mo.loc >= 0 and mo.hukou == RURAL:
+                if self.model.rng.random() < factor * p_bring[mo.loc, BRING_PRESCHOOL]:
+                    self.kids_with = mo
+                    return len(self.children)
+            return 0
+        return 0
+
+    def school_entry(self, p_bring, year: int) -> int:
+        """January: children in a city whose eldest reaches school age this year are sent
+        home with the chance ``p_bring[d, SENT_HOME]`` at the parent's destination d
+        (``children.school_entry``); returns the
+        children sent home."""
+        if self.kids_with is None or self.eldest_child_age(year) != SCHOOL_AGE:
+            return 0
+        d = self.kids_with.loc
+        if d >= 0 and self.model.rng.random() < p_bring[d, SENT_HOME]:
+            self.kids_with = None
+            return len(self.children)
+        return 0
 
     def release_children(self, person: mesa.Agent, settled: bool) -> None:
         """Children come home with a returning (or leaving) parent; with one who settles in
@@ -127,3 +170,18 @@ class Household(mesa.Agent):
             if settled:  # the children become urban residents with their parent
                 self.children.clear()
                 self._n_children = 0
+
+
+def january_children(model: mesa.Model, year: int, t: int) -> None:
+    """January, with the life course: children in cities whose eldest reaches school age are
+    sent home, then children join a mother away at a birth (the core's ``Household.yearly``:
+    ``children.school_entry``, ``children.newborns_follow``), each only where its rule is on."""
+    if not model.families:
+        return
+    p_bring, follow = model.p_bring, model.pars.birth_away_follow
+    if p_bring[:, SENT_HOME].max() > 0.0:
+        for h in model.households:
+            h.school_entry(p_bring, year)
+    if t > 0 and follow > 0.0:
+        for h in model.households:
+            h.newborns_follow(p_bring, year, follow)

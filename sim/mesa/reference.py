@@ -52,6 +52,7 @@ from sim.mechanisms.population import build_population
 from sim.mesa import families as life
 from sim.mesa import land
 from sim.mesa.agents import Household, Person
+from sim.mesa.household import january_children
 from sim.mesa.norms import female_cost_by_province
 from sim.mesa.offfarm import TVE_INDICATORS, rural_offfarm
 from sim.mesa.support import refuse_unsupported
@@ -301,7 +302,6 @@ class ReferenceModel(mesa.Model):
         self.pars = self.params.at(year)
         self.mean_land_now = land.anchor(self)  # the income anchor under the year's tenure
         self.__dict__.update(vars(year_quantities(self.geo, self.pars, year, self.mean_land_now)))
-        self.p_bring = self.pars.child_bring_max * (1.0 - self.pars.child_school_barrier)
         self._moving_cost_cache.clear()
 
     def person_wage_mult(self, school: int, trained: int) -> float:
@@ -474,7 +474,8 @@ class ReferenceModel(mesa.Model):
         # 6 labour demand and wages
         self.labour_market(pars, year, month)
         present, working = self._counts
-        # 7 household
+        if month == 1:  # 7 household: children sent home at school entry, or joining a mother
+            january_children(self, year, t)
         for h in self.households:
             h.compute_home_income()
         # 7b rural off-farm work (TVE jobs; the TVE wage in the income at home)
@@ -489,7 +490,7 @@ class ReferenceModel(mesa.Model):
         for h in self.households:
             h.resolve_departures(bool(pars.hh_keep_one_home))
         for h in self.households:
-            h.children_follow(self.p_bring)
+            h.children_follow(self.p_bring, year)
         events = [x.commit_move(year) for x in self.persons]
         n_out = events.count(1)
         # 9 matching

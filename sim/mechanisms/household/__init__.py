@@ -9,9 +9,18 @@ and local development enter as a lever on home income (2006 measure 7).
 Household strategy (seed 1.3, 1.5): when several members want to leave in a month the household
 sends the best placed first (better schooled, then younger), one a month, and keeps at least one
 worker at home when it has several. Children follow a departing parent-age migrant with a chance
-that schooling fees and access for non-local hukou hold down (``child_school_barrier``, the same
-in every city for now; seed 1.5: RMB 12,000 'donations' in Beijing, nearly half of migrant
-children out of school); otherwise they are left behind (about 23 million, seed 1.3).
+that schooling fees and access for non-local hukou hold down (``child_school_barrier``, national
+by default and settable by province, city tier or city as a lever by place; seed 1.5: RMB 12,000
+'donations' in Beijing, nearly half of migrant children out of school); otherwise they are left
+behind (about 23 million, seed 1.3).
+
+The barrier is a school barrier, so it may bind by the children's age (both rules off by
+default, the rule of versions up to 0.19): a family leaving while all its children are under
+school age meets the share ``preschool_barrier_share`` of it, and the rest in the January of the
+year its eldest reaches school age in the city, when the children are sent home; and a child
+born to a mother away may take the household's preschool children to her
+(``birth_away_follow``). The kernels: :mod:`sim.mechanisms.household.children`.
+
 Migrants remit part of the wages actually paid (seed 1.5, 1.6).
 """
 
@@ -23,7 +32,6 @@ import numpy as np
 from numba import njit, prange
 
 from sim.core.encodings import (
-    EVENT_DEPART,
     EVENT_NONE,
     HOME,
     NO_DIST,
@@ -33,17 +41,21 @@ from sim.core.encodings import (
     RURAL,
 )
 from sim.core.land import TENURES, is_fixed
-from sim.core.mechanism import Mechanism, StateField
+from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
-from sim.core.rng import uniform
 from sim.core.state import (
     CHILD_CITY,
     CHILD_HOME,
     child_place,
     families,
     household,
-    is_parent,
     rural_members,
+)
+from sim.mechanisms.household.children import (
+    SENT_HOME,
+    children_follow,
+    newborns_follow,
+    school_entry,
 )
 
 PARAMS = (
@@ -154,6 +166,34 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "preschool_barrier_share",
+        1.0,
+        "share",
+        0.0,
+        1.0,
+        "assumption (range 0-1): the barrier of seed 1.5 is school fees, 'donations' and "
+        "enrolment, which bind from compulsory school age (6, Compulsory Education Law 1986); "
+        "before it, child care in the city keeps some children home. 1 = the same barrier at "
+        "every age (versions up to 0.19)",
+        "share of the school barrier a family meets when it leaves while all its children are "
+        "under school age; the rest it meets when the eldest reaches school age in the city, "
+        "and the children are sent home",
+        role="behaviour",
+    ),
+    Param(
+        "birth_away_follow",
+        0.0,
+        "ratio",
+        0.0,
+        1.0,
+        "assumption (range 0-1): a mother away at a birth has the child with her as a "
+        "family leaving with preschool children would (seed 1.5: the barrier is schooling); "
+        "0 = the child is placed in the village (versions up to 0.19)",
+        "factor on the preschool chance that the children of a mother away at a birth (all "
+        "under school age) are with her in the city",
+        role="behaviour",
+    ),
+    Param(
         "child_school_barrier",
         {"mode": "step", "1985": 0.7, "2003": 0.55, "2004": 0.45},
         "share",
@@ -260,22 +300,6 @@ def resolve_departures(hh_start, p, cand, event, keep_one):
                 event[cand[q]] = EVENT_NONE
                 p.dist[cand[q]] = NO_DIST  # at home, as before the decision
         k = m
-
-
-@njit(cache=True)
-def children_follow(key_u, cand, event, hh_start, p, hs, p_bring_dest, new_loc, age_lo, age_hi,
-                    families):
-    """Children of a departing parent follow with the destination's chance (a parent:
-    ``sim.core.state.is_parent``)."""
-    kids_with = hs.kids_with
-    for i in cand:
-        if event[i] != EVENT_DEPART:
-            continue
-        h = household(p, i)
-        if kids_with[h] >= 0 or not is_parent(i, h, hh_start, p, hs, age_lo, age_hi, families):
-            continue
-        if uniform(key_u, i, 0) < p_bring_dest[new_loc[i]]:
-            kids_with[h] = i - hh_start[h]
 
 
 @njit(cache=True)
@@ -401,7 +425,13 @@ class Household(Mechanism):
         StateField("log_land", "float64", "log land per worker", level="household"),
         StateField("y_home", "float64", "log income per worker at home", level="household"),
     )
-    streams = ("household.children",)
+    results = (
+        Indicator("children_sent_home_school", "agents", "children in a city sent home in the "
+                  "year the eldest reaches school age (January)", scaled=True, flow=True),
+        Indicator("children_join_mother_at_birth", "agents", "children in a village who join "
+                  "their mother away at a birth (January)", scaled=True, flow=True),
+    )
+    streams = ("household.children", "household.school")
 
     def check(self, params: Any) -> None:
         lo, hi = params["parent_age_min"], params["parent_age_max"]
@@ -415,7 +445,26 @@ class Household(Mechanism):
         land = sim.households.land_mu_per_worker.astype(np.float64)
         sim.buf.log_land[:] = np.log(np.maximum(land, 1e-3))
 
+    def yearly(self, sim: Any) -> None:
+        """January: children in a city whose eldest reaches school age may be sent home
+        (:func:`school_entry`; only where ``preschool_barrier_share`` < 1 leaves a share of
+        the barrier to meet then)."""
+        p_bring, pars = sim.yq.p_bring, sim.pars
+        sent = joined = 0
+        if families(pars) and p_bring[:, SENT_HOME].max() > 0.0:
+            sent = school_entry(sim.key("household.school"), sim.places.hh_start,
+                                sim.persons.core, sim.households.core, p_bring, sim.year)
+        if families(pars) and pars.birth_away_follow > 0.0 and sim.t > 0:
+            joined = newborns_follow(sim.key("household.school"), sim.places.hh_start,
+                                     sim.persons.core, sim.households.core, p_bring, sim.year,
+                                     pars.birth_away_follow)
+        sim.rec.scalars["children_sent_home_school"][sim.t] = sent
+        sim.rec.scalars["children_join_mother_at_birth"][sim.t] = joined
+
     def step(self, sim: Any) -> None:
+        if sim.month != 1:
+            sim.rec.scalars["children_sent_home_school"][sim.t] = 0.0
+            sim.rec.scalars["children_join_mother_at_birth"][sim.t] = 0.0
         self.home_income(sim)
 
     @staticmethod
@@ -468,4 +517,5 @@ class Household(Mechanism):
             pars.parent_age_min,
             pars.parent_age_max,
             families(pars),
+            sim.year,
         )
