@@ -152,8 +152,7 @@ class Household(mesa.Agent):
     def school_entry(self, p_bring, year: int) -> int:
         """January: children in a city whose eldest reaches school age this year are sent
         home with the chance ``p_bring[d, SENT_HOME]`` at the parent's destination d
-        (``children.school_entry``); returns the
-        children sent home."""
+        (``children.school_entry``); returns the children sent home."""
         if self.kids_with is None or self.eldest_child_age(year) != SCHOOL_AGE:
             return 0
         d = self.kids_with.loc

@@ -446,18 +446,20 @@ class Household(Mechanism):
         sim.buf.log_land[:] = np.log(np.maximum(land, 1e-3))
 
     def yearly(self, sim: Any) -> None:
-        """January: children in a city whose eldest reaches school age may be sent home
-        (:func:`school_entry`; only where ``preschool_barrier_share`` < 1 leaves a share of
-        the barrier to meet then)."""
+        """January, with the life course: children in a city whose eldest reaches school age
+        may be sent home (:func:`school_entry`, where ``preschool_barrier_share`` < 1 leaves a
+        share of the barrier to meet then), then children may join a mother away at a birth
+        (:func:`newborns_follow`, where ``birth_away_follow`` > 0; births from the second
+        January on)."""
         p_bring, pars = sim.yq.p_bring, sim.pars
         sent = joined = 0
-        if families(pars) and p_bring[:, SENT_HOME].max() > 0.0:
-            sent = school_entry(sim.key("household.school"), sim.places.hh_start,
-                                sim.persons.core, sim.households.core, p_bring, sim.year)
-        if families(pars) and pars.birth_away_follow > 0.0 and sim.t > 0:
-            joined = newborns_follow(sim.key("household.school"), sim.places.hh_start,
-                                     sim.persons.core, sim.households.core, p_bring, sim.year,
-                                     pars.birth_away_follow)
+        if families(pars):
+            key, args = sim.key("household.school"), (sim.places.hh_start, sim.persons.core,
+                                                      sim.households.core, p_bring, sim.year)
+            if p_bring[:, SENT_HOME].max() > 0.0:
+                sent = school_entry(key, *args)
+            if pars.birth_away_follow > 0.0 and sim.t > 0:
+                joined = newborns_follow(key, *args, pars.birth_away_follow)
         sim.rec.scalars["children_sent_home_school"][sim.t] = sent
         sim.rec.scalars["children_join_mother_at_birth"][sim.t] = joined
 
