@@ -332,6 +332,17 @@ def count_settled(p, n_dest):
     return c_out.sum(axis=0)
 
 
+def competing(sim: Any, present: np.ndarray) -> np.ndarray:
+    """Migrants present who compete for wage jobs: all of them, less the self-employed who are
+    not weighing a wage job this month when own-account work is a choice
+    (``SelfEmployment.not_seeking``); they neither dilute the chance of a job nor count as
+    unemployed in the wage adjustment. Unchanged (the same array) in the fallback model."""
+    off = sim.mech["self_employment"].not_seeking(sim)
+    if off is None:
+        return present
+    return np.maximum(present - off, 0.0)
+
+
 def job_chances(demand: np.ndarray, present: np.ndarray, working: np.ndarray, pars):
     """Per destination: job-finding chance this month, openings by sector, layoff chance by
     sector, and the Harris-Todaro employment probability (jobs over migrants, capped at 1)."""
@@ -402,6 +413,7 @@ class Labour(Mechanism):
         the new wages (also run between the arrival rounds of the initial stock)."""
         p, pars = sim.persons, sim.pars
         present, working = count_workers(p.core, sim.geo.n_dest)
+        present = competing(sim, present)
         sim.counts = (present, working)  # start-of-month counts, read by the decisions
         cap = self.capacity(sim)
         shortage = np.maximum(cap - working, 0.0) / np.maximum(cap, 1e-12)
@@ -467,8 +479,10 @@ class Labour(Mechanism):
 
     @staticmethod
     def counts(sim: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Rural-hukou migrants present by destination, and employed by destination and sector."""
-        return count_workers(sim.persons.core, sim.geo.n_dest)
+        """Rural-hukou migrants present by destination who compete for wage jobs (see
+        :func:`competing`), and employed by destination and sector."""
+        present, working = count_workers(sim.persons.core, sim.geo.n_dest)
+        return competing(sim, present), working
 
 
 class Matching(Mechanism):
@@ -514,4 +528,5 @@ class Matching(Mechanism):
             yq.minwage_prob,
             yq.insured_prob,
             pars.training_job_boost,
+            sim.mech["self_employment"].offer_acceptance(sim),
         )

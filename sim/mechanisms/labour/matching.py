@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import HOME, JOB_INFORMAL, JOB_INSURED, NO_SECTOR, RURAL
+from sim.core.encodings import HOME, JOB_INFORMAL, JOB_INSURED, JOB_SELF, NO_SECTOR, RURAL
 from sim.core.prefetch import contact_ring, contacts_ring
 from sim.core.rng import uniform
 from sim.core.state import CONTACT_CHUNK, flat_nonzero
@@ -31,22 +31,28 @@ def match_jobs(
     minwage_prob,
     insured_prob,
     train_boost,
+    self_accept=None,
 ):
     """Separations and hires from start-of-step status (``sec_in``: the sector, NO_SECTOR
     without a job; also what contacts are read from) into ``p.sector`` (and ``p.job``); a hire
     draws its sector from openings weighted by the seeker's sex (``sexw``, employers' sex mix
     by sector) and up by contacts working in each sector, then the job's informality and
-    minimum-wage coverage and, for formal jobs, social insurance (bit flags in ``job``).
+    minimum-wage coverage and, for formal jobs, social insurance (bit flags in ``job``). A
+    self-employed seeker takes the job with chance ``self_accept[d, sector]`` (None: always;
+    ``self_employment.SelfEmployment.offer_acceptance``) and otherwise keeps working on their
+    own.
     ``find_sex`` is the chance of a job by destination and sex. Training raises the chance of
     finding a job.
 
     Two passes, as the decisions: :func:`_separations` (every person: separations, and which
     migrants seek a job), then :func:`_hires` over the seekers, prefetching their contact lists
     and the contacts' state a few seekers ahead. The draws are those of one pass."""
+    if self_accept is None:
+        self_accept = np.ones_like(openings)
     seeking = _separations(key_sep, p, sec_in, layoff, sep)
     _hires(flat_nonzero(seeking), key_find, key_job, p, sec_in, cn, max_degree,
            find_sex, sexw, openings, net_boost, sector_pull, informal_prob, minwage_prob,
-           insured_prob, train_boost)
+           insured_prob, train_boost, self_accept)
 
 
 @njit(cache=True, parallel=True)
@@ -77,8 +83,9 @@ def _separations(key_sep, p, sec_in, layoff, sep):
 @njit(cache=True, parallel=True)
 def _hires(who, key_find, key_job, p, sec_in, cn, max_degree, find_sex, sexw,
            openings, net_boost, sector_pull, informal_prob, minwage_prob, insured_prob,
-           train_boost):
-    """Pass 2: the seekers ``who`` find a job or not (see :func:`match_jobs`)."""
+           train_boost, self_accept):
+    """Pass 2: the seekers ``who`` find a job or not (see :func:`match_jobs`). Draws of
+    ``key_job`` per seeker: 0-3 the job's flags, 4 a self-employed seeker's acceptance."""
     loc = p.loc
     sex = p.sex
     trained = p.trained
@@ -118,6 +125,8 @@ def _hires(who, key_find, key_job, p, sec_in, cn, max_degree, find_sex, sexw,
                 if u < acc:
                     pick = s
                     break
+            if (job[i] & JOB_SELF) != 0 and uniform(key_job, i, 4) >= self_accept[d, pick]:
+                continue  # keeps working on their own
             sec_out[i] = pick
             flags = 0
             if uniform(key_job, i, 1) < informal_prob[pick]:
