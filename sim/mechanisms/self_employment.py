@@ -135,7 +135,7 @@ PARAMS = (
         -5.0,
         5.0,
         "assumption (range -2 to 2: independence and hours against risk; Maloney 2004, "
-        "J. World Development 32(7), informal self-employment as a voluntary choice)",
+        "World Development 32(7), informal self-employment as a voluntary choice)",
         "taste for own-account work over a wage job at equal earnings",
         role="behaviour",
     ),
