@@ -9,9 +9,10 @@ import mesa
 import numpy as np
 import pytest
 
-from sim import Simulation
+from sim import Params, Simulation
 from sim.mesa.fast import MigrationModel
 from sim.mesa.reference import KEY_INDICATORS, ReferenceModel
+from sim.mesa.support import NOT_IMPLEMENTED, refuse_unsupported
 
 SMALL = {"agents": 5000, "start_year": 2000, "years": 1, "threads": 1}
 REPORTERS = (
@@ -68,6 +69,16 @@ def test_running_false_at_end_and_equal_to_direct_simulation():
 def test_unknown_parameter_is_refused():
     with pytest.raises(ValueError, match="hukou_penalty_smal"):
         MigrationModel(seed=1, hukou_penalty_smal=0.5, **SMALL)
+
+
+@pytest.mark.parametrize("name", NOT_IMPLEMENTED)
+def test_rules_the_reference_lacks_are_refused(name):
+    """Each rule the reference model lacks is refused before it builds, by name, when its
+    parameter is above 0 (a model that silently ignored it would not be the same model)."""
+    on = True if isinstance(getattr(Params({}).at(2000), name), bool) else 0.05
+    with pytest.raises(ValueError, match=f"does not implement {name} > 0"):
+        refuse_unsupported(Params({name: on}), 2000, 1)
+    refuse_unsupported(Params({}), 2000, 1)  # the defaults are all supported
 
 
 def test_batch_run_over_a_lever():

@@ -13,7 +13,13 @@ from sim.core.contacts import Network
 from sim.core.encodings import JOB_INFORMAL, JOB_SELF, NO_SECTOR
 from sim.core.rng import tick_key, uniforms
 from sim.mechanisms import labour
-from sim.mechanisms.self_employment import net_wage_levels, own_account, own_account_chance
+from sim.mechanisms.self_employment import (
+    SelfEmployment,
+    choice_gain,
+    net_wage_levels,
+    own_account,
+    own_account_chance,
+)
 
 I32 = np.int32
 
@@ -39,6 +45,51 @@ def test_net_wage_by_hand():
     np.testing.assert_allclose(out, [[432.0, 960.0], [432.0, 960.0]])
     out = net_wage_levels(paid, np.array([0.0, 0.0]), np.array([0.0, 0.5]))
     np.testing.assert_allclose(out, [[500.0, 1000.0], [250.0, 500.0]])
+
+
+def test_choice_gain_by_hand():
+    """One destination, sectors 0 and 1 with demand 3:1, own-account earnings 600 against net
+    wages 400 and 800, beta 2, no taste: pi = 1.5 ** 2 / (1 + 1.5 ** 2) and 0.75 ** 2 /
+    (1 + 0.75 ** 2), gain 0.75 * pi_0 * 200 - 0.25 * pi_1 * 200; where no sector has demand
+    the gain is 0; a taste for own-account work makes a loss larger where it earns less."""
+    demand = np.array([[3.0, 1.0], [0.0, 0.0]])
+    inc = np.array([600.0, 600.0])
+    wage = np.array([[400.0, 800.0], [400.0, 800.0]])
+    pi0, pi1 = 2.25 / 3.25, 0.5625 / 1.5625
+    out = choice_gain(demand, inc, wage, 2.0, 0.0)
+    assert out[0] == pytest.approx(0.75 * pi0 * 200.0 - 0.25 * pi1 * 200.0)
+    assert out[1] == 0.0
+    low = choice_gain(demand[:1], np.array([300.0]), wage[:1], 2.0, 0.0)
+    assert choice_gain(demand[:1], np.array([300.0]), wage[:1], 2.0, 2.0)[0] < low[0] < 0.0
+
+
+def test_job_income_lies_between_the_two_earnings():
+    """The income a destination's work promises: the wage term itself (the same array) in the
+    fallback model; in the choice model, for every destination with demand, between the net
+    wage and own-account earnings (both times the premia), below the wage where own-account
+    work earns less than every sector pays and above it where it earns more. 5,000 persons,
+    2000, after three months."""
+    for ratio, sign in ((0.2, -1.0), (3.0, 1.0)):
+        for q in (0.0, 0.1):
+            sim = Simulation({"self_review_rate": q, "self_income_ratio": ratio},
+                             agents=5000, seed=1, start_year=2000, years=1)
+            for _ in range(3):
+                sim.step()
+            wages = sim.mech["labour"].expected_wages(sim)
+            out = SelfEmployment.job_income(sim, wages)
+            if q == 0.0:
+                assert out is wages
+                continue
+            inc = SelfEmployment.income(sim)[:, None, None] * sim.yq.mult[None]
+            net = SelfEmployment.wage_levels(sim)
+            has = sim.demand.sum(axis=1) > 0
+            below = np.all(inc[has, 0, 0, None] < net[has]) if sign < 0 else np.all(
+                inc[has, 0, 0, None] > net[has])
+            assert below  # the premise: own-account work earns less (more) than every sector
+            diff = (out - wages)[has]
+            assert np.all(np.sign(diff) == sign)
+            lo, hi = np.minimum(wages, inc)[has], np.maximum(wages, inc)[has]
+            assert np.all(out[has] >= lo - 1e-9) and np.all(out[has] <= hi + 1e-9)
 
 
 def _state(n):

@@ -45,7 +45,12 @@ for the next month's seekers, so the demand for own-account work (the capacity `
 crowding of earnings) and the demand for wage labour together set how many migrants work on
 their own. The self-employed who are not reviewing do not compete for wage jobs: they are left
 out of the migrants present when the chance of a job, the employment rate migrants expect and
-the unemployment that presses on wages are counted (``labour.competing``). With q = 0 (the
+the unemployment that presses on wages are counted (``labour.competing``). Migrants deciding
+where to go weigh the choice too: who finds work at a destination expects the wage job's
+earnings with chance ``1 - L`` and own-account earnings with chance ``L``, by sector
+(:meth:`SelfEmployment.job_income`). The destination utility is over expected income, as for
+arrears and the chance of a job, so the taste ``self_asc`` sets which work is chosen but adds
+no income (the logit's inclusive value would add it; not used). With q = 0 (the
 default) every offer is taken and no wage worker moves: the fallback margin above, bit for
 bit.
 
@@ -180,6 +185,16 @@ def own_account_chance(income, wage, beta, asc) -> np.ndarray:
     the binary logit ``1 / (1 + exp(-(beta * log(income / wage) + asc)))``, shape ``wage``."""
     gap = np.log(np.maximum(income, 1e-12))[:, None] - np.log(np.maximum(wage, 1e-12))
     return 1.0 / (1.0 + np.exp(-(beta * gap + asc)))
+
+
+def choice_gain(demand, income, wage, beta, asc) -> np.ndarray:
+    """Expected change of a month's earnings by destination when a migrant who finds a wage
+    job takes own-account work instead with the logit chance :func:`own_account_chance`:
+    ``sum_s share_ds * pi_ds * (income_d - wage_ds)``, ``share`` the sectors' shares of demand
+    (RMB a month, primary schooling, untrained; negative where own-account work earns less)."""
+    share = demand / np.maximum(demand.sum(axis=1, keepdims=True), 1e-12)
+    pi = own_account_chance(income, wage, beta, asc)
+    return (share * pi * (income[:, None] - wage)).sum(axis=1)
 
 
 def net_wage_levels(paid, arrears_risk, contrib_loss) -> np.ndarray:
@@ -345,6 +360,21 @@ class SelfEmployment(Mechanism):
             return None
         return pars.self_review_rate * (1.0 - own_account_chance(
             self.income(sim), self.wage_levels(sim), pars.beta_income, pars.self_asc))
+
+    @staticmethod
+    def job_income(sim: Any, wages: np.ndarray) -> np.ndarray:
+        """What a migrant who finds work at each destination expects to earn a month, by
+        schooling and training, given ``wages`` (``labour.expected_wages``): in the choice model
+        (``self_review_rate`` > 0) the wage job is kept with the chance ``1 - pi_ds`` and
+        own-account work chosen with ``pi_ds`` (:func:`own_account_chance`), weighted over
+        sectors by demand, so ``wages + sum_s share_ds * pi_ds * (e_d - w_ds)`` times the
+        premia; ``wages`` itself in the fallback model."""
+        pars = sim.pars
+        if pars.self_review_rate <= 0.0:
+            return wages
+        return wages + choice_gain(sim.demand, SelfEmployment.income(sim),
+                                   SelfEmployment.wage_levels(sim), pars.beta_income,
+                                   pars.self_asc)[:, None, None] * sim.yq.mult[None, :, :]
 
     @staticmethod
     def expected_income(sim: Any) -> np.ndarray | None:

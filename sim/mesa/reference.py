@@ -74,9 +74,9 @@ KEY_INDICATORS = (
 
 
 # stages without a rule here: an indicator that only reads state, a margin that is off unless
-# ``self_entry_rate`` > 0 and work injuries, off unless a sector's hazard is > 0 (both refused
-# in sim.mesa.support, with the size term); returnees' enterprise and savings, off unless
-# ``ent_start_rate_year`` > 0 (refused)
+# ``self_entry_rate`` or ``self_review_rate`` > 0 and work injuries, off unless a sector's
+# hazard is > 0 (all refused in sim.mesa.support, with the size term); returnees' enterprise
+# and savings, off unless ``ent_start_rate_year`` > 0 (refused)
 _NO_RULE = ("rural_reserve", "work_safety", "self_employment", "enterprise", "savings",
             "insurance",  # insurance: records only, unless insurance_cost_in_demand (refused)
             "inspection",  # inspection: records only; its outcomes reach this model through

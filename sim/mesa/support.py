@@ -10,7 +10,7 @@ from typing import Any
 from sim.core.encodings import SECTOR_NAMES
 from sim.core.shocks import demand_multipliers
 
-NOT_IMPLEMENTED = ("self_entry_rate", "destination_size_elasticity",
+NOT_IMPLEMENTED = ("self_entry_rate", "self_review_rate", "destination_size_elasticity",
                    *(f"injury_rate_year_{s}" for s in SECTOR_NAMES), "ent_start_rate_year",
                    "insurance_cost_in_demand", "elder_care_cost", "return_elder_care_log")
 """Parameters whose rule the reference model lacks; refused when above 0 in any year."""

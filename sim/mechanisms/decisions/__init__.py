@@ -146,7 +146,7 @@ class Decisions(Mechanism):
         tables = table_inputs(
             geo,
             pars,
-            labour.expected_wages(sim),
+            sim.mech["self_employment"].job_income(sim, labour.expected_wages(sim)),
             emp_rate,
             yq.living,
             yq.hukou_pen - yq.insurance_utils + yq.control,
