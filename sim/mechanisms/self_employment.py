@@ -69,7 +69,6 @@ from sim.core.encodings import HOME, JOB_SELF, NO_SECTOR, RURAL
 from sim.core.mechanism import Indicator, Mechanism
 from sim.core.params import Param
 from sim.core.rng import uniform
-from sim.mechanisms.labour.demand import demand_shares
 
 PARAMS = (
     Param(
@@ -163,7 +162,9 @@ def earnings(levels, demand, base_demand, n_self, pars, weights=None) -> np.ndar
     untrained) given ``n_self`` own-account workers present (agents). The capacity is
     ``self_capacity`` times the national base demand for migrant labour spread by ``weights``
     (the size of each destination's urban economy; default: where the base demand is)."""
-    wbar = (demand_shares(demand) * levels).sum(axis=1)
+    total = demand.sum(axis=1)
+    share = demand / np.maximum(total[:, None], 1e-12)
+    wbar = (share * levels).sum(axis=1)
     base = base_demand.sum(axis=1)
     if weights is not None:
         base = weights * base.sum()
@@ -191,8 +192,9 @@ def choice_gain(demand, income, wage, beta, asc) -> np.ndarray:
     job takes own-account work instead with the logit chance :func:`own_account_chance`:
     ``sum_s share_ds * pi_ds * (income_d - wage_ds)``, ``share`` the sectors' shares of demand
     (RMB a month, primary schooling, untrained; negative where own-account work earns less)."""
+    share = demand / np.maximum(demand.sum(axis=1, keepdims=True), 1e-12)
     pi = own_account_chance(income, wage, beta, asc)
-    return (demand_shares(demand) * pi * (income[:, None] - wage)).sum(axis=1)
+    return (share * pi * (income[:, None] - wage)).sum(axis=1)
 
 
 def net_wage_levels(paid, arrears_risk, contrib_loss) -> np.ndarray:

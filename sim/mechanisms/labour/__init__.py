@@ -37,7 +37,6 @@ from sim.mechanisms.labour.demand import (  # noqa: F401  (re-exported: engine, 
     adjust_levels,
     advance_market,
     capacity_offsets,
-    demand_shares,
     demand_weights,
     expected_with_minimum,
     grow_demand,
@@ -457,7 +456,7 @@ class Labour(Mechanism):
         level (with the minimum wage where enforced), times the chance of being paid in full
         (arrears) and net of insurance contributions."""
         yq = sim.yq
-        share = demand_shares(sim.demand)
+        share = sim.demand / np.maximum(sim.demand.sum(axis=1, keepdims=True), 1e-12)
         level = (share * self.paid_levels(sim)).sum(axis=1)
         paid = 1.0 - (share * yq.arrears_risk[None, :]).sum(axis=1)
         return (level * paid * (1.0 - yq.contrib_loss))[:, None, None] * yq.mult[None, :, :]

@@ -160,12 +160,6 @@ def whole(demand: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
     return demand if offset is None else np.floor(demand + offset)
 
 
-def demand_shares(demand: np.ndarray) -> np.ndarray:
-    """Each sector's share of a destination's demand, rows of ``demand`` (n_dest, n_sector);
-    0 where a destination has none."""
-    return demand / np.maximum(demand.sum(axis=1, keepdims=True), 1e-12)
-
-
 def sector_shares(geo, pars, mfg: float = 1.0) -> np.ndarray:
     """Sector split of migrant labour demand per destination, shape (n_dest, n_sectors);
     ``mfg`` scales manufacturing (its export factor, ``gender.export_factor``)."""
