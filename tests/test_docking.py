@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.core.encodings import WED_BIRTH, WED_MARRIED
 from sim.mesa import docking as dk
 
 AGENTS, START, YEARS = 3000, 2000, 3
@@ -116,7 +117,8 @@ def test_decision_rule_matches_core_on_a_common_state():
     costs = {"parent_cost_mother": 0.8, "parent_cost_father": 0.3, "couple_apart_cost": 1.2,
              "parent_cost_school_ratio": 0.4, "returnee_move_bonus": 0.7,
              "return_children_school_ratio": 0.5, "age_horizon_cost": 0.9,
-             "return_wedding_female": 0.6, "return_wedding_male": 0.2}
+             "return_wedding_female": 0.6, "return_wedding_male": 0.2,
+             "return_birth_female": 0.5}
     sim = Simulation(
         {**dk.REFERENCE_RULES, **costs}, agents=AGENTS, seed=5, start_year=START, years=YEARS,
         threads=1,
@@ -256,6 +258,12 @@ def test_decision_rule_matches_core_on_a_common_state():
         q = costs["return_wedding_female" if x.sex == FEMALE else "return_wedding_male"]
         assert x.return_hazard(0.01, 1) == pytest.approx(h_on - np.log1p(-q), rel=1e-12)
         assert x.return_hazard(0.01, 2) == h_on
+        x.wed = WED_BIRTH  # a mother of a child born this January: the birth's chance adds
+        qb = -np.log1p(-costs["return_birth_female"])
+        assert x.return_hazard(0.01, 1) == pytest.approx(h_on + qb, rel=1e-12)
+        x.wed = WED_BIRTH | WED_MARRIED  # both events: two independent risks
+        assert x.return_hazard(0.01, 1) == pytest.approx(h_on - np.log1p(-q) + qb, rel=1e-12)
+        assert x.return_hazard(0.01, 2) == h_on
         x.wed = 0
     assert n_school > 20, n_school
 
@@ -312,6 +320,28 @@ def test_welch_p_matches_scipy_and_takes_a_constant_sample():
     other = np.array([52.0] * 14 + [53.0] * 2)
     p = dk.welch_p(const, other)
     assert 0.05 < p < 1.0  # 52 against 52.125 with sd 0.34: no evidence of a difference
+
+
+def test_reference_births_flag_the_mothers():
+    """The reference model's births (``sim.mesa.families.births``) flag the mothers of the
+    year's births with ``WED_BIRTH`` when ``return_birth_female`` is set, as the core's
+    ``births.flag_birth_mothers`` does, and nobody else."""
+    from sim import Simulation
+    from sim.mesa import families
+
+    sim = Simulation({**dk.REFERENCE_RULES, "return_birth_female": 0.5}, agents=AGENTS,
+                     seed=3, start_year=START, years=YEARS, threads=1)
+    for _ in range(20):
+        sim.step()
+    m = dk.transplant(sim)
+    for x in m.persons:
+        x.wed = 0
+    year = m.year + 1
+    _, placed = families.births(m, m.pars, year)
+    mothers = {id(c.mother) for h in m.households for c in h.children if c.birth_year == year}
+    flagged = {id(x) for x in m.persons if x.wed & WED_BIRTH}
+    assert placed > 10 and flagged == mothers
+    assert not any(x.wed & WED_MARRIED for x in m.persons)
 
 
 def test_reference_weddings_flag_the_newly_married():

@@ -41,6 +41,10 @@ JOB_MINWAGE = 2  # the employer respects the minimum wage
 JOB_INSURED = 4  # enrolled in social insurance
 JOB_SELF = 8  # own-account work, held without a wage job (``employed`` 0; seed 1.4)
 
+# bit flags of the life course's January buffer ``wed`` (read by the family-event returns)
+WED_MARRIED = 1  # first married this January
+WED_BIRTH = 2  # a mother of a child born this January
+
 # bit flags of the person field ``ins_branches`` (insurance by branch, ``sim.mechanisms.insurance``)
 INS_PENSION = 1
 INS_MEDICAL = 2

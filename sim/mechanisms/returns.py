@@ -14,7 +14,9 @@ migrant parents of primary-school children delay their return to save for school
 & Xu 2015, IZA Journal of Migration 4:10; off at 1). A migrant who marries in January (the
 life course's weddings) goes home for good then with chance ``return_wedding_female`` or
 ``_male``, a risk added to the month's hazard: young migrant women go home to marry and
-brides stay in the husband's village (Murphy 2002; Fan 2004; off at 0). Returns cluster
+brides stay in the husband's village (Murphy 2002; Fan 2004; off at 0); a woman away who
+has a child in January goes home then with chance ``return_birth_female`` (Murphy 2002; Wang &
+Fan 2006; off at 0). Returns cluster
 around the Spring Festival. Each person draws from the stream ``returns``; the hazards read
 the start-of-month state.
 """
@@ -34,6 +36,8 @@ from sim.core.encodings import (
     JOB_SELF,
     NO_SECTOR,
     RURAL,
+    WED_BIRTH,
+    WED_MARRIED,
 )
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
@@ -183,6 +187,20 @@ PARAMS = (
         role="behaviour",
     ),
     Param(
+        "return_birth_female",
+        0.0,
+        "probability",
+        0.0,
+        0.95,
+        "family demand is a main reason for return (Wang & Fan 2006, Environment and Planning "
+        "A 38: Sichuan and Anhui returnees); migrant women go home to marry and to bear and "
+        "raise their first children (Murphy 2002, How Migrant Labor is Changing Rural China, "
+        "Cambridge UP, ch. 2); estimate, range 0.3-0.9; 0 switches the rule off",
+        "chance that a woman away as a migrant who has a child this January returns home for "
+        "good then (a family event, issue 12)",
+        role="behaviour",
+    ),
+    Param(
         "return_festival_share",
         0.4,
         "share",
@@ -277,7 +295,10 @@ def draw_returns(
             elif s == loc[i]:
                 h *= np.exp(-spouse_log)  # going home alone parts it
         if wed.shape[0] > 0 and wed[i] != 0:
-            h += wed_h[sex[i]]  # married this January: the wedding is at home
+            if (wed[i] & WED_MARRIED) != 0:
+                h += wed_h[sex[i]]  # married this January: the wedding is at home
+            if (wed[i] & WED_BIRTH) != 0:
+                h += wed_h[2]  # a child born this January: the mother goes home
         if uniform(key, i, 0) < 1.0 - np.exp(-h):
             returned[i] = 1
     months_male = 0
@@ -292,15 +313,17 @@ def draw_returns(
     return months_male, months_female
 
 
-NO_WEDDINGS = (np.zeros(0, np.int8), np.zeros(2))  # ``wed``, hazards of draw_returns: rule off
+NO_WEDDINGS = (np.zeros(0, np.int8), np.zeros(3))  # ``wed``, hazards of draw_returns: rule off
 
 
 def wedding_hazards(sim: Any, pars: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(``wed``, hazards by sex) of the January wedding returns: the life course's flags of
-    the persons who married this January and -log(1 - chance) for men and for women; an empty
-    array outside January or with both chances 0 (the rule off: no draw moves)."""
+    """(``wed``, hazards) of the January family-event returns: the life course's flags
+    (``WED_MARRIED``: married this January; ``WED_BIRTH``: a mother of a child born this
+    January) and -log(1 - chance) for a man's wedding, a woman's wedding and a birth; an empty
+    array outside January or with every chance 0 (the rules off: no draw moves)."""
     q = np.array([float(getattr(pars, "return_wedding_male", 0.0)),
-                  float(getattr(pars, "return_wedding_female", 0.0))])
+                  float(getattr(pars, "return_wedding_female", 0.0)),
+                  float(getattr(pars, "return_birth_female", 0.0))])
     if sim.month != 1 or not q.any() or not families(pars):
         return NO_WEDDINGS
     return sim.buf.wed, -np.log1p(-q)

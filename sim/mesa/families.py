@@ -40,7 +40,18 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.encodings import FEMALE, HOME, MALE, MAX_CHILDREN, NO_MOTHER, NO_YEAR, RURAL, VACANT
+from sim.core.encodings import (
+    FEMALE,
+    HOME,
+    MALE,
+    MAX_CHILDREN,
+    NO_MOTHER,
+    NO_YEAR,
+    RURAL,
+    VACANT,
+    WED_BIRTH,
+    WED_MARRIED,
+)
 from sim.core.rng import uniform_array
 from sim.core.schedules import FERTILE_MAX, FERTILE_MIN, fertility_weights
 from sim.core.state import (  # the places of a child (``sim.core.state.child_place``)
@@ -165,7 +176,7 @@ def weddings(model: Any, pars: Any) -> tuple[int, int, int]:
             if y is None:
                 continue
             x.spouse, y.spouse = y, x
-            x.wed = y.wed = 1
+            x.wed = y.wed = WED_MARRIED
             n_wed += 1
     moves, apart = _co_reside(model, pars)
     return n_wed, len(moves), apart
@@ -291,10 +302,14 @@ def births(model: Any, pars: Any, year: int) -> tuple[int, int]:
     step = total / n
     pos = model.rng.random() * step  # systematic sampling, probability proportional to w
     acc, k, placed = 0.0, 0, 0
+    flag = model.params.at(year).return_birth_female > 0.0  # births.flag_birth_mothers
     for x, w in wives:
         acc += w
         while k < n and pos < acc:
-            placed += x.household.add_child(year, x)
+            got = x.household.add_child(year, x)
+            placed += got
+            if got and flag:
+                x.wed |= WED_BIRTH
             k += 1
             pos += step
     return n, placed
@@ -450,13 +465,19 @@ def spouse_adjust(person: Any, v: np.ndarray, lam: float) -> float:
 
 
 def wedding_hazard(person: Any, month: int) -> float:
-    """Hazard added in January for a migrant married this January: -log(1 - chance), the
-    chance ``return_wedding_female`` or ``_male`` (``returns.wedding_hazards``)."""
+    """Hazard added in January for a migrant married this January, -log(1 - chance) with the
+    chance ``return_wedding_female`` or ``_male``, plus for a mother of a child born this
+    January -log(1 - ``return_birth_female``) (``returns.wedding_hazards``)."""
     pars = person.model.pars
-    q = pars.return_wedding_female if person.sex == FEMALE else pars.return_wedding_male
-    if month != 1 or not person.wed or not person.model.families or q == 0.0:
+    if month != 1 or not person.wed or not person.model.families:
         return 0.0
-    return -math.log1p(-q)
+    h = 0.0
+    q = pars.return_wedding_female if person.sex == FEMALE else pars.return_wedding_male
+    if person.wed & WED_MARRIED and q > 0.0:
+        h -= math.log1p(-q)
+    if person.wed & WED_BIRTH and pars.return_birth_female > 0.0:
+        h -= math.log1p(-pars.return_birth_female)
+    return h
 
 
 def spouse_return_log(person: Any) -> float:

@@ -53,9 +53,12 @@ PARAMS = (
         "mortality_30",
         0.0012,
         "per year",
-        0.0,
-        0.05,
-        "China life tables 2000 (rural, ages 30-34), rounded",
+        0.0004,
+        0.005,
+        "China life tables 2000 (rural, ages 30-34), rounded; range a third to four times it "
+        "(the range was 0-0.05 up to version 0.19: rates that high leave so few survivors that the "
+        "census-fitted cohorts exceed the published births, and the rural-hukou population "
+        "China's)",
         "death rate at age 30",
         role="structural",
     ),
@@ -63,9 +66,10 @@ PARAMS = (
         "mortality_gompertz",
         0.075,
         "log per year of age",
-        0.0,
-        0.2,
-        "Gompertz slope of adult mortality",
+        0.05,
+        0.12,
+        "Gompertz slope of adult mortality; range: adult death rates double every 6 to 14 "
+        "years of age in human populations (estimate; 0-0.2 up to version 0.19)",
         "rise of log mortality per year of age",
         role="structural",
     ),

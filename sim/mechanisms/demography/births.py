@@ -9,7 +9,16 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from sim.core.encodings import FEMALE, HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT
+from sim.core.encodings import (
+    FEMALE,
+    HOME,
+    NO_MOTHER,
+    NO_PERSON,
+    NO_YEAR,
+    RURAL,
+    VACANT,
+    WED_BIRTH,
+)
 from sim.core.rng import uniform, uniform_array
 from sim.core.schedules import FERTILE_MAX, FERTILE_MIN
 from sim.core.state import SCHOOL_AGE, child_place
@@ -245,6 +254,29 @@ def children_by_place(hh_start, p, hs, year):
     out[0, 0], out[0, 1], out[0, 2], out[0, 3] = h0, h1, h2, h3
     out[1, 0], out[1, 1], out[1, 2], out[1, 3] = s0, s1, s2, s3
     return out
+
+
+@njit(cache=True)
+def flag_birth_mothers(hh_start, hs, year, wed):
+    """Set ``WED_BIRTH`` in ``wed`` for the mother of every child born in ``year`` (read by
+    the January birth returns, ``returns.wedding_hazards``)."""
+    child_by = hs.child_by
+    child_mother = hs.child_mother
+    for h in range(hh_start.shape[0] - 1):
+        if hs.n_children[h] == 0:
+            continue
+        for j in range(child_by.shape[1]):
+            mo = child_mother[h, j]
+            if child_by[h, j] == year and mo != NO_MOTHER:
+                wed[hh_start[h] + mo] |= WED_BIRTH
+
+
+def family_returns(pars) -> bool:
+    """A January family-event return is on (a wedding or a birth chance above 0): the life
+    course then fills the buffer ``wed``."""
+    return (float(getattr(pars, "return_wedding_female", 0.0)) > 0.0
+            or float(getattr(pars, "return_wedding_male", 0.0)) > 0.0
+            or float(getattr(pars, "return_birth_female", 0.0)) > 0.0)
 
 
 def left_behind_under6_share(by: np.ndarray) -> float:

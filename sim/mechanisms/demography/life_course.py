@@ -76,7 +76,15 @@ from typing import Any
 
 import numpy as np
 
-from sim.core.encodings import FEMALE, HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL
+from sim.core.encodings import (
+    FEMALE,
+    HOME,
+    NO_MOTHER,
+    NO_PERSON,
+    NO_YEAR,
+    RURAL,
+    WED_MARRIED,
+)
 from sim.core.land import is_fixed, split_land
 from sim.core.mechanism import Indicator, Mechanism, StateField
 from sim.core.params import Param
@@ -89,6 +97,8 @@ from sim.mechanisms.demography.births import (
     cohort_count,
     college_exits,
     college_share,
+    family_returns,
+    flag_birth_mothers,
     left_behind_under6_share,
     mother_weights,
     place_births,
@@ -278,8 +288,9 @@ class LifeCourse(Mechanism):
     )
     streams = ("life_course.births", "life_course.marriage", "life_course.tertiary")
     buffers = (
-        StateField("wed", "int8", "1 = first married this January (read by the returns in "
-                   "January when a wedding-return chance is set)"),
+        StateField("wed", "int8", "bit flags of this January's family events (WED_MARRIED: "
+                   "first married; WED_BIRTH: had a child), read by the returns in January when "
+                   "a wedding- or birth-return chance is set"),
     )
 
     def init(self, sim: Any) -> None:
@@ -380,11 +391,12 @@ class LifeCourse(Mechanism):
         p.spouse[wife[cp]] = husband[cp]
         p.spouse[husband[cp]] = wife[cp]
         wed = None
-        if pars.return_wedding_female > 0.0 or pars.return_wedding_male > 0.0:
+        if family_returns(pars):
             wed = sim.buf.wed  # read by the returns this January
             wed[:] = 0
-            wed[wife[cp]] = 1
-            wed[husband[cp]] = 1
+            if pars.return_wedding_female > 0.0 or pars.return_wedding_male > 0.0:
+                wed[wife[cp]] = WED_MARRIED
+                wed[husband[cp]] = WED_MARRIED
         del wife, husband
         taken[:] = 0
         src = np.empty(n, idx)
@@ -424,6 +436,9 @@ class LifeCourse(Mechanism):
         if sim.month == 1 and t > 0:
             sc["marriages"][t], sc["marriage_moves"][t], sc["couples_apart"][t] = self._wed
             n, placed = self._births(sim, pars, sim.year, years_back=0)
+            if float(getattr(sim.params.at(sim.year), "return_birth_female", 0.0)) > 0.0:
+                flag_birth_mothers(sim.places.hh_start, sim.households.core, sim.year,
+                                   sim.buf.wed)  # cleared at this January's weddings
             sc["births"][t] = placed
             sc["births_unplaced"][t] = n - placed
             sc["tertiary_exits"][t] = self._college
