@@ -6,12 +6,11 @@ and the returns add -log(1 - chance) to their January hazard, as for the wedding
 from __future__ import annotations
 
 import numpy as np
+from forks import fork_one_month
 
-from sim import Simulation
 from sim.core.encodings import FEMALE, HOME, MALE, NO_MOTHER, NO_YEAR, RURAL, WED_BIRTH, WED_MARRIED
 from sim.core.rng import tick_key, uniform
 from sim.core.state import HOUSEHOLD_FIELDS, PERSON_FIELDS, HouseholdArrays, Persons, Table
-from sim.engine import checkpoint as ck
 from sim.engine.registry import Params
 from sim.experiments.invariants import run_checked
 from sim.mechanisms import returns
@@ -90,17 +89,7 @@ def _january(tmp_path, rule: dict):
     """A default run of 30,000 persons from 1996 (seed 6) to December 1998, then January 1999
     from the same saved state with ``rule``: the same births (the rule draws nothing there)
     and the same return draws."""
-    kw = {"agents": 30_000, "seed": 6, "start_year": 1996, "years": 4}
-    a = Simulation({}, **kw)
-    for _ in range(36):
-        a.step()
-    b = Simulation(rule, **kw)
-    path = ck.save_state(a, tmp_path / "s.npz")
-    with np.load(path) as z:
-        ck._restore(b, ck.read_header(path), z)
-    a.step()
-    b.step()
-    return a, b
+    return fork_one_month(tmp_path, rule, agents=30_000, seed=6, start_year=1996, years=4)
 
 
 def test_mothers_away_at_a_birth_go_home_and_nobody_else_changes(tmp_path):
