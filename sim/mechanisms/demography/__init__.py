@@ -57,8 +57,8 @@ PARAMS = (
         0.005,
         "China life tables 2000 (rural, ages 30-34), rounded; range a third to four times it "
         "(the range was 0-0.05 up to version 0.19: rates that high leave so few survivors that the "
-        "census-fitted cohorts exceed the published births, and the rural-hukou population "
-        "China's)",
+        "census-fitted cohorts exceed the published births and the rural-hukou population "
+        "exceeds China's)",
         "death rate at age 30",
         role="structural",
     ),
