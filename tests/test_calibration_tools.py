@@ -63,6 +63,21 @@ def test_unfilled_penalty_is_one_sided():
     assert search.unfilled_penalty([0.5], None) == 0.0
 
 
+def test_search_warns_of_trials_over_the_unfilled_cap():
+    """Without ``--max-unfilled`` a trial whose runs pass issue 11's cap (0.10, the rule of
+    tests/test_shortage.py) is flagged as no candidate for the defaults (session 50: a candidate
+    of a search without the cap left 0.137 of openings unfilled in 1992); with a cap the
+    penalty already ranks it, so nothing is said."""
+    search = _module(ROOT / "calibration" / "search.py", "search_script")
+    assert search.ISSUE11_CAP == 0.10
+    note = search.cap_note([0.1365, 0.1353], None)
+    assert note is not None and "0.137" in note and "--max-unfilled" in note
+    assert search.cap_note([0.0958, None], None) is None
+    assert search.cap_note([0.10, 0.10], None) is None  # at the cap is allowed, as in the test
+    assert search.cap_note([None, None], None) is None
+    assert search.cap_note([0.5], 0.095) is None
+
+
 def test_effects_table_of_a_small_batch(tmp_path):
     """The table lists every policy scenario once, each effect inside its interval, from a
     batch of two scenarios; the README keeps one generated block."""
