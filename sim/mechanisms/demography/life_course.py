@@ -436,7 +436,7 @@ class LifeCourse(Mechanism):
         if sim.month == 1 and t > 0:
             sc["marriages"][t], sc["marriage_moves"][t], sc["couples_apart"][t] = self._wed
             n, placed = self._births(sim, pars, sim.year, years_back=0)
-            if float(getattr(sim.params.at(sim.year), "return_birth_female", 0.0)) > 0.0:
+            if pars.return_birth_female > 0.0:  # the year's parameters (sim.resolve_year)
                 flag_birth_mothers(sim.places.hh_start, sim.households.core, sim.year,
                                    sim.buf.wed)  # cleared at this January's weddings
             sc["births"][t] = placed
