@@ -291,6 +291,31 @@ def test_reference_births_skip_wives_away_at_weight_zero():
     assert all(x.loc == HOME for x in mothers)
 
 
+def test_reference_births_go_to_childless_wives_at_parity_ratio_zero():
+    """``birth_parity_ratio`` in the reference model (``sim.mesa.families.births``): at 0
+    every birth of the year goes to a wife with no child under 15, as the core's
+    ``births.mother_weights`` weighs them (tested by hand in test_life_course), while wives
+    with children are of child-bearing age."""
+    from sim import Simulation
+    from sim.core.encodings import FEMALE, RURAL
+    from sim.mesa import families
+
+    sim = Simulation({**dk.REFERENCE_RULES, "birth_parity_ratio": 0.0}, agents=AGENTS, seed=3,
+                     start_year=START, years=YEARS, threads=1)
+    for _ in range(20):
+        sim.step()
+    m = dk.transplant(sim)
+    mothers_young = [x for x in m.persons if x.hukou == RURAL and x.sex == FEMALE
+                     and x.spouse is not None and 18 <= x.age <= 35
+                     and x.household.children_of(x)]
+    assert len(mothers_young) > 20
+    year = m.year + 1
+    n, placed = families.births(m, m.pars, year)
+    born = [(h, c.mother) for h in m.households for c in h.children if c.birth_year == year]
+    assert placed > 10 and len(born) == placed
+    assert all(all(c.birth_year == year for c in h.children_of(x)) for h, x in born)
+
+
 def test_compare_treats_values_equal_to_rounding_as_constant():
     """A checkpoint constant in both models up to floating-point rounding (a share summed in
     another order) is equal, with no t-test on a zero spread; constants that differ are not."""

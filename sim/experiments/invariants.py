@@ -71,7 +71,7 @@ SHARES = ("share_stock", "share_stock_across_province", "share_to_six_destinatio
           "labour_status_share", "informal_share_of_urban_labour",
           "labour_shortage_rate_year_mean", "rural_underemployment_rate",
           "tve_share_of_rural_labour", "urbanisation_by_hukou", "urbanisation_by_residence",
-          "urbanisation_gap")
+          "urbanisation_gap", "first_birth_share", "share_left_behind_under6")
 SIGNED = ("new_entrants_net", "net_migration")  # differences: may be negative
 MAX_FAILURES = 20  # per run: the first ones say enough
 _COUNTS = ("stock_dest", "stock_dist", "profile", "sector_emp", "wage_bins", "outflow_dist",
@@ -248,7 +248,7 @@ def check_indicators(res: Any, empty_cohort_months: set[int], chk: Checker) -> N
         if ind in LIFE_COUNTS and not res.meta.get("families", True):
             expected = np.zeros(res.n_months, bool)  # not counted without the life course
         elif ind in JANUARY_COUNTS:
-            expected = (months % 12 == 0) & (months > 0)  # the weddings of the new year
+            expected = (months % 12 == 0) & (months > 0)  # the weddings, births of the year
         elif december_only(ind, grp):
             expected = december.copy()
             if ind == "share_returned_decade_cohort":
@@ -275,7 +275,8 @@ def check_indicators(res: Any, empty_cohort_months: set[int], chk: Checker) -> N
             lo_ok = np.all(x >= -1e-12)
             hi_ok = np.all(x <= 1 + 1e-12)
             chk.need(lo_ok and hi_ok, int(np.argmax(expected & ((v < 0) | (v > 1)))),
-                     "share in [0, 1]", f"{where} in [{x.min():.6g}, {x.max():.6g}]")
+                     "share in [0, 1]",
+                     f"{where} in [{x.min():.6g}, {x.max():.6g}]" if x.size else where)
         elif ind not in SIGNED:
             chk.need(np.all(x >= 0), int(np.argmax(expected & (v < 0))), "non-negative",
                      f"{where} min {x.min() if x.size else 0:.6g}")

@@ -110,9 +110,11 @@ def initial_children(persons: Any, hhs: Any, places: Any, pars: Any, projection:
     for b in range(start_year - ENTRY_AGE + 1, start_year + 1):
         back = start_year - b
         n = cohort_count(projection, b + ENTRY_AGE, scale, seed, pars.births_net_of_exits)
-        mother_weights(places.hh_start, persons.core, hhs.child_by, w_age, back, w)
+        parity_r = float(pars.birth_parity_ratio)
+        mother_weights(places.hh_start, persons.core, hhs.core, w_age, back, w, 1.0, parity_r)
         u0 = float(uniform_array(seed, "life_course.births", b, 1)[0])
-        place_births(w, n, u0, b, places.hh_start, persons.core, w_age, back, hhs.core)
+        place_births(w, n, u0, b, places.hh_start, persons.core, w_age, back, hhs.core, 1.0,
+                     parity_r)
 
 
 def _free_place(h: Any) -> Any:
@@ -282,14 +284,17 @@ def entrants(model: Any, year: int) -> tuple[list, list[int], int]:
 
 
 def births(model: Any, pars: Any, year: int) -> tuple[int, int]:
-    """The year's births to married rural women by the fertility of their age. Returns
-    (births, births placed)."""
+    """The year's births to married rural women by the fertility of their age (times
+    ``birth_parity_ratio`` per child under 15 a wife already has). Returns (births, births
+    placed)."""
     n = cohort_count(model.projection, year + ENTRY_AGE, model.scale, model.seed,
                      pars.births_net_of_exits)
     w_age = fertility_weights(pars.birth_mean_age, pars.birth_sd_age)
     away_w = float(pars.birth_away_weight)  # a wife away as a migrant (births.mother_weights)
+    parity_r = float(pars.birth_parity_ratio)  # per child she has under 15 (births.parity)
     wives = [
-        (x, float(w_age[x.age]) * (away_w if away_w != 1.0 and x.loc != HOME else 1.0))
+        (x, float(w_age[x.age]) * (away_w if away_w != 1.0 and x.loc != HOME else 1.0)
+         * (parity_r ** len(h.children_of(x)) if parity_r != 1.0 else 1.0))
         for h in model.households
         if len(h.children) < MAX_CHILDREN
         for x in h.members

@@ -24,6 +24,7 @@ from sim.core.schedules import FERTILE_MAX, FERTILE_MIN
 from sim.core.state import SCHOOL_AGE, child_place
 from sim.mechanisms.demography.places import empty, next_vacant
 
+ANY_YEAR = 32767  # ``parity`` counts every child of the table born before it
 CHILD_PLACES = ("home", "one_away", "behind", "city")  # ``sim.core.state.child_place`` codes
 
 
@@ -47,16 +48,41 @@ def _away_factor(loc_i, years_back, away_w):
     return 1.0
 
 
+@njit(inline="always", cache=True)
+def parity(i, h, hh_start, hs, before):
+    """Children under 15 of wife ``i`` (of household ``h``) in her household's table born
+    before the year ``before``: her births so far for every woman under about 38 (older
+    ones' first children have left the table at 15, where the age schedule is low)."""
+    off = i - hh_start[h]
+    n = 0
+    for j in range(hs.child_by.shape[1]):
+        b = hs.child_by[h, j]
+        if b != NO_YEAR and b < before and hs.child_mother[h, j] == off:
+            n += 1
+    return n
+
+
+@njit(inline="always", cache=True)
+def _parity_factor(i, h, hh_start, hs, parity_r, before):
+    """``parity_r`` to the power of wife ``i``'s children under 15 born before ``before``
+    (``birth_parity_ratio``; 1: off, the age schedule alone)."""
+    if parity_r == 1.0:
+        return 1.0
+    return parity_r ** parity(i, h, hh_start, hs, before)
+
+
 @njit(cache=True, parallel=True)
-def mother_weights(hh_start, p, child_by, w_age, years_back, out, away_w=1.0):
+def mother_weights(hh_start, p, hs, w_age, years_back, out, away_w=1.0, parity_r=1.0):
     """Weight of each household for a birth ``years_back`` years ago: the fertility of its
     married rural women at their age then, times ``away_w`` for a wife away as a migrant this
-    year (``birth_away_weight``); 0 when its child table is full."""
+    year (``birth_away_weight``) and ``parity_r`` per child she already has under 15
+    (``birth_parity_ratio``); 0 when its child table is full."""
     age = p.age
     sex = p.sex
     hukou = p.hukou
     spouse = p.spouse
     loc = p.loc
+    child_by = hs.child_by
     for h in prange(hh_start.shape[0] - 1):
         out[h] = 0.0
         free = False
@@ -71,17 +97,19 @@ def mother_weights(hh_start, p, child_by, w_age, years_back, out, away_w=1.0):
             if hukou[i] == RURAL and sex[i] == FEMALE and spouse[i] != NO_PERSON:
                 a = age[i] - years_back
                 if FERTILE_MIN <= a <= FERTILE_MAX:
-                    w += w_age[a] * _away_factor(loc[i], years_back, away_w)
+                    w += (w_age[a] * _away_factor(loc[i], years_back, away_w)
+                          * _parity_factor(i, h, hh_start, hs, parity_r, ANY_YEAR))
         out[h] = w
 
 
 @njit(cache=True)
 def place_births(weights, n_births, u0, birth_year, hh_start, p, w_age, years_back, hs,
-                 away_w=1.0):
+                 away_w=1.0, parity_r=1.0):
     """Systematic sampling with probability proportional to ``weights``: birth k goes to the
     household whose cumulative weight covers (k + u0) / n_births of the total, to the wife of
     that household whose fertility weight (as :func:`mother_weights` counts it) covers the
-    rest. Returns the births placed."""
+    rest (each weighed as :func:`mother_weights` weighs it, before this year's births are
+    added). Returns the births placed."""
     child_by = hs.child_by
     child_mother = hs.child_mother
     total = 0.0
@@ -104,7 +132,8 @@ def place_births(weights, n_births, u0, birth_year, hh_start, p, w_age, years_ba
                 if p.hukou[i] == RURAL and p.sex[i] == FEMALE and p.spouse[i] != NO_PERSON:
                     a = p.age[i] - years_back
                     if FERTILE_MIN <= a <= FERTILE_MAX:
-                        inner += w_age[a] * _away_factor(p.loc[i], years_back, away_w)
+                        inner += (w_age[a] * _away_factor(p.loc[i], years_back, away_w)
+                                  * _parity_factor(i, h, hh_start, hs, parity_r, birth_year))
                         mother = i
                         if pos < inner:
                             break
@@ -254,6 +283,21 @@ def children_by_place(hh_start, p, hs, year):
     out[0, 0], out[0, 1], out[0, 2], out[0, 3] = h0, h1, h2, h3
     out[1, 0], out[1, 1], out[1, 2], out[1, 3] = s0, s1, s2, s3
     return out
+
+
+@njit(cache=True)
+def first_births(hh_start, hs, year):
+    """Births of ``year`` whose mother had no earlier child under 15 in her household's
+    table (first births, for every mother under about 38: :func:`parity`)."""
+    n = 0
+    for h in range(hh_start.shape[0] - 1):
+        if hs.n_children[h] == 0:
+            continue
+        for j in range(hs.child_by.shape[1]):
+            mo = hs.child_mother[h, j]
+            if hs.child_by[h, j] == year and mo != NO_MOTHER:
+                n += parity(hh_start[h] + mo, h, hh_start, hs, year) == 0
+    return n
 
 
 @njit(cache=True)

@@ -417,7 +417,9 @@ class Labour(Mechanism):
         sim.counts = (present, working)  # start-of-month counts, read by the decisions
         cap = self.capacity(sim)
         shortage = np.maximum(cap - working, 0.0) / np.maximum(cap, 1e-12)
-        unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
+        # held in [0, 1]: the self-employed not seeking are last month's count
+        # (``competing``), so after they leave the competing count can fall below the employed
+        unemp = np.clip(1.0 - working.sum(axis=1) / np.maximum(present, 1), 0.0, 1.0)
         sim.levels = adjust_levels(sim.levels, shortage, np.where(present > 0, unemp, 0), pars,
                                    sim.yq.minw, sim.yq.minwage_prob)
         paid = self.paid_levels(sim)
