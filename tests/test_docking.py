@@ -37,6 +37,18 @@ from sim.core.encodings import WED_BIRTH, WED_MARRIED
 from sim.mesa import docking as dk
 
 AGENTS, START, YEARS = 3000, 2000, 3
+
+
+def _reference_after(rules: dict, seed: int = 3, months: int = 20):
+    """The reference model transplanted from a core run with the reference rules and
+    ``rules``, after ``months`` months (the set-up of the tests of one family rule)."""
+    from sim import Simulation
+
+    sim = Simulation({**dk.REFERENCE_RULES, **rules}, agents=AGENTS, seed=seed,
+                     start_year=START, years=YEARS, threads=1)
+    for _ in range(months):
+        sim.step()
+    return dk.transplant(sim)
 SEEDS = range(1, 17)
 POWER_SEEDS = range(1, 7)  # replicates of the changed reference model in the power check
 FAMILY_ALPHA = 0.01
@@ -272,15 +284,10 @@ def test_reference_births_skip_wives_away_at_weight_zero():
     """``birth_away_weight`` in the reference model (``sim.mesa.families.births``): at 0 every
     birth of the year goes to a wife at home, as in the core's ``births.mother_weights`` (tested
     by hand in test_life_course), while wives of child-bearing age are away."""
-    from sim import Simulation
     from sim.core.encodings import FEMALE, HOME, RURAL
     from sim.mesa import families
 
-    sim = Simulation({**dk.REFERENCE_RULES, "birth_away_weight": 0.0}, agents=AGENTS, seed=3,
-                     start_year=START, years=YEARS, threads=1)
-    for _ in range(20):
-        sim.step()
-    m = dk.transplant(sim)
+    m = _reference_after({"birth_away_weight": 0.0})
     wives_away = [x for x in m.persons if x.hukou == RURAL and x.sex == FEMALE
                   and x.spouse is not None and 18 <= x.age <= 40 and x.loc != HOME]
     assert len(wives_away) > 20
@@ -296,15 +303,10 @@ def test_reference_births_go_to_childless_wives_at_parity_ratio_zero():
     every birth of the year goes to a wife with no child under 15, as the core's
     ``births.mother_weights`` weighs them (tested by hand in test_life_course), while wives
     with children are of child-bearing age."""
-    from sim import Simulation
     from sim.core.encodings import FEMALE, RURAL
     from sim.mesa import families
 
-    sim = Simulation({**dk.REFERENCE_RULES, "birth_parity_ratio": 0.0}, agents=AGENTS, seed=3,
-                     start_year=START, years=YEARS, threads=1)
-    for _ in range(20):
-        sim.step()
-    m = dk.transplant(sim)
+    m = _reference_after({"birth_parity_ratio": 0.0})
     mothers_young = [x for x in m.persons if x.hukou == RURAL and x.sex == FEMALE
                      and x.spouse is not None and 18 <= x.age <= 35
                      and x.household.children_of(x)]
@@ -351,14 +353,9 @@ def test_reference_births_flag_the_mothers():
     """The reference model's births (``sim.mesa.families.births``) flag the mothers of the
     year's births with ``WED_BIRTH`` when ``return_birth_female`` is set, as the core's
     ``births.flag_birth_mothers`` does, and nobody else."""
-    from sim import Simulation
     from sim.mesa import families
 
-    sim = Simulation({**dk.REFERENCE_RULES, "return_birth_female": 0.5}, agents=AGENTS,
-                     seed=3, start_year=START, years=YEARS, threads=1)
-    for _ in range(20):
-        sim.step()
-    m = dk.transplant(sim)
+    m = _reference_after({"return_birth_female": 0.5})
     for x in m.persons:
         x.wed = 0
     year = m.year + 1
@@ -373,14 +370,9 @@ def test_reference_weddings_flag_the_newly_married():
     """The reference model's January weddings (``sim.mesa.families.weddings``) flag exactly the
     persons they marry (``wed``, read by the wedding returns in January), as the core's
     ``life_course`` fills its ``wed`` buffer; last year's flags are cleared."""
-    from sim import Simulation
     from sim.mesa import families
 
-    sim = Simulation({**dk.REFERENCE_RULES, "return_wedding_female": 0.5}, agents=AGENTS,
-                     seed=3, start_year=START, years=YEARS, threads=1)
-    for _ in range(20):
-        sim.step()
-    m = dk.transplant(sim)
+    m = _reference_after({"return_wedding_female": 0.5})
     m.persons[0].wed = 1  # a stale flag
     n_wed, _, _ = families.weddings(m, m.pars)
     flagged = [x for x in m.persons if x.wed]

@@ -190,21 +190,25 @@ def test_self_employed_take_offers_by_the_table():
 
 def test_competing_leaves_out_the_self_employed_not_reviewing():
     """Fallback (q = 0): the count is returned as it is. Choice (q = 0.1): present less 0.9
-    times last month's own-account workers, never below 0."""
+    times last month's own-account workers, never below 0 nor below those in wage jobs (the
+    own-account workers counted last month may have left since)."""
     from types import SimpleNamespace
 
     from sim.mechanisms.self_employment import SelfEmployment
 
     present = np.array([100, 10, 0])
     n_self = np.array([50.0, 20.0, 0.0])
+    idle = np.zeros((3, 5))
     for q, want in ((0.0, None), (0.1, [55.0, 0.0, 0.0])):
         sim = SimpleNamespace(pars=SimpleNamespace(self_review_rate=q), n_self=n_self,
                               mech={"self_employment": SelfEmployment()})
-        out = labour.competing(sim, present)
+        out = labour.competing(sim, present, idle)
         if want is None:
             assert out is present
         else:
             np.testing.assert_allclose(out, want)
+    working = np.array([[30, 10, 0, 0, 0], [4, 2, 0, 0, 0], [0, 0, 0, 0, 0]])
+    np.testing.assert_allclose(labour.competing(sim, present, working), [55.0, 6.0, 0.0])
 
 
 AGENTS, SEED, START, YEARS = 20_000, 3, 1995, 8

@@ -332,15 +332,18 @@ def count_settled(p, n_dest):
     return c_out.sum(axis=0)
 
 
-def competing(sim: Any, present: np.ndarray) -> np.ndarray:
+def competing(sim: Any, present: np.ndarray, working: np.ndarray) -> np.ndarray:
     """Migrants present who compete for wage jobs: all of them, less the self-employed who are
     not weighing a wage job this month when own-account work is a choice
     (``SelfEmployment.not_seeking``); they neither dilute the chance of a job nor count as
-    unemployed in the wage adjustment. Unchanged (the same array) in the fallback model."""
+    unemployed in the wage adjustment. Never fewer than those in wage jobs (``working``, by
+    sector): the self-employed not seeking are last month's count, and after many of them
+    leave a destination, present less that count could fall below the employed. Unchanged
+    (the same array) in the fallback model."""
     off = sim.mech["self_employment"].not_seeking(sim)
     if off is None:
         return present
-    return np.maximum(present - off, 0.0)
+    return np.maximum(present - off, working.sum(axis=1))
 
 
 def job_chances(demand: np.ndarray, present: np.ndarray, working: np.ndarray, pars):
@@ -413,13 +416,11 @@ class Labour(Mechanism):
         the new wages (also run between the arrival rounds of the initial stock)."""
         p, pars = sim.persons, sim.pars
         present, working = count_workers(p.core, sim.geo.n_dest)
-        present = competing(sim, present)
+        present = competing(sim, present, working)
         sim.counts = (present, working)  # start-of-month counts, read by the decisions
         cap = self.capacity(sim)
         shortage = np.maximum(cap - working, 0.0) / np.maximum(cap, 1e-12)
-        # held in [0, 1]: the self-employed not seeking are last month's count
-        # (``competing``), so after they leave the competing count can fall below the employed
-        unemp = np.clip(1.0 - working.sum(axis=1) / np.maximum(present, 1), 0.0, 1.0)
+        unemp = 1.0 - working.sum(axis=1) / np.maximum(present, 1)
         sim.levels = adjust_levels(sim.levels, shortage, np.where(present > 0, unemp, 0), pars,
                                    sim.yq.minw, sim.yq.minwage_prob)
         paid = self.paid_levels(sim)
@@ -484,7 +485,7 @@ class Labour(Mechanism):
         """Rural-hukou migrants present by destination who compete for wage jobs (see
         :func:`competing`), and employed by destination and sector."""
         present, working = count_workers(sim.persons.core, sim.geo.n_dest)
-        return competing(sim, present), working
+        return competing(sim, present, working), working
 
 
 class Matching(Mechanism):
