@@ -179,9 +179,15 @@ PARAMS = (
         "persons",
         0.0,
         1.0e9,
-        "estimate (+/-15%): set in version 0.3 as the yearbook's urban employment less the "
-        "migrants in it, rounded, without a table recorded; the 2010 point, about the "
-        "1995-2004 level, is an assumption",
+        "estimate (+/-15%), set in version 0.3 without a table and since checked against "
+        "three read: registered urban employment (units, private enterprises and the "
+        "self-employed), mostly urban-hukou workers, was 190.93 M in 1995 and 210.14 M in "
+        "1999 (CSY 2000/2002 employment table 5-1 as on china.org.cn) and 166.14 M in 2004 "
+        "(110.99 M in units + 55.15 M private and self-employed; MoLSS/NBS 2004 labour "
+        "statistics communique, People's Daily Japanese edition, 19 May 2005); urban "
+        "employment after the 2000 census revision, which counts resident migrants, 231.51 M "
+        "(2000), 264.76 M (2004); staff and workers 149.08 M (1995), 112.59 M (2000). No "
+        "1985 table found; the 2010 point, about the 1995-2004 level, is an assumption",
         "local (urban hukou) urban workforce, for migrant shares of sector workforces",
         role="exogenous",
     ),
