@@ -180,9 +180,10 @@ PARAMS = (
         0.0,
         1.0e9,
         "estimate (+/-15%), set in version 0.3 without a table and since checked against "
-        "three read: registered urban employment (units, private enterprises and the "
+        "tables read: registered urban employment (units, private enterprises and the "
         "self-employed), mostly urban-hukou workers, was 190.93 M in 1995 and 210.14 M in "
-        "1999 (CSY 2000/2002 employment table 5-1 as on china.org.cn) and 166.14 M in 2004 "
+        "1999 (NBS employment table 5-1 on china.org.cn, e-Internet/JJ/HTM/5-1.htm) and "
+        "166.14 M in 2004 "
         "(110.99 M in units + 55.15 M private and self-employed; MoLSS/NBS 2004 labour "
         "statistics communique, People's Daily Japanese edition, 19 May 2005); urban "
         "employment after the 2000 census revision, which counts resident migrants, 231.51 M "
