@@ -23,6 +23,9 @@ largest share is logged per seed as ``max_unfilled``. Without it, a trial whose 
 cap of ``tests/test_shortage.py`` (0.10) is marked "over the unfilled cap", and so is the best
 trial at the end: such a point cannot be the defaults.
 
+``--start-trial LOG:N`` (repeatable) enqueues trial N of an earlier log (``.jsonl.gz`` too) at
+its logged precision, so that a search can start from the best points of earlier ones.
+
 The searched parameters come from the parameter schema (:func:`search_space`): every scalar
 parameter of the chosen roles (``--roles``, default ``behaviour``) or a named list
 (``--params``), over its declared range; ``--space NAME=LO:HI`` narrows a range inside the
@@ -39,6 +42,7 @@ modules, with the trial recorded in ``calibration/README.md``.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -56,6 +60,28 @@ GATED = {
     "self_capacity": "self_entry_rate",
     "self_crowding_elasticity": "self_entry_rate",
 }
+
+
+def read_log(path: Path) -> list[dict]:
+    """The trials of a search log (``.jsonl`` or ``.jsonl.gz``), in order."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def logged_trial(spec: str) -> dict[str, float]:
+    """Parameters of one logged trial, from ``LOG:N`` (N: the trial number), at full precision.
+
+    The trial's held values (``fixed`` in the log) are not included: hold them again with
+    ``--fix`` to reproduce the trial.
+    """
+    path, _, num = spec.rpartition(":")
+    if not path or not num.isdigit():
+        raise SystemExit(f"--start-trial: expected LOG:N, got {spec!r}")
+    rows = [r for r in read_log(Path(path)) if r["trial"] == int(num)]
+    if not rows:
+        raise SystemExit(f"--start-trial: no trial {num} in {path}")
+    return {**rows[0]["params"]}
 
 
 def _switched_on(value) -> bool:
@@ -169,6 +195,10 @@ def main() -> None:
     ap.add_argument("--penalty", type=float, default=4.0)
     ap.add_argument("--start-from", type=Path, default=None,
                     help="also try first the best trial of an earlier log")
+    ap.add_argument("--start-trial", action="append", default=[], metavar="LOG:N",
+                    help="also try first trial N of a log exactly (repeatable; .gz read)")
+    ap.add_argument("--multivariate", action="store_true",
+                    help="TPE modelling the searched terms jointly (optuna's multivariate TPE)")
     ap.add_argument("--roles", nargs="+", default=["behaviour"],
                     help="search every scalar parameter of these roles (declared ranges)")
     ap.add_argument("--params", nargs="+", default=[],
@@ -211,7 +241,8 @@ def main() -> None:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     defaults = Params()
-    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=a.sampler_seed))
+    sampler = optuna.samplers.TPESampler(seed=a.sampler_seed, multivariate=a.multivariate)
+    study = optuna.create_study(sampler=sampler)
     start = {k: defaults[k] for k in SPACE}
     start.update({k: float(v) for k, v in (item.split("=", 1) for item in a.start)})
     paths = sorted(k for k, v in start.items() if isinstance(v, dict))
@@ -220,9 +251,11 @@ def main() -> None:
     start = {k: float(v) for k, v in start.items()}
     study.enqueue_trial(start)
     if a.start_from is not None:
-        trials = [json.loads(line) for line in a.start_from.read_text().splitlines()]
-        best = min(trials, key=lambda r: r["loss"])["params"]
+        best = min(read_log(a.start_from), key=lambda r: r["loss"])["params"]
         study.enqueue_trial({**start, **{k: v for k, v in best.items() if k in SPACE}})
+    for spec in a.start_trial:
+        study.enqueue_trial({**start, **{k: v for k, v in logged_trial(spec).items()
+                                         if k in SPACE}})
     from sim.experiments.executors import map_one_thread, spawned_pool
 
     with spawned_pool(len(a.seeds)) as pool:

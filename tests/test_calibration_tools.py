@@ -63,6 +63,30 @@ def test_unfilled_penalty_is_one_sided():
     assert search.unfilled_penalty([0.5], None) == 0.0
 
 
+def test_search_starts_from_a_logged_trial_exactly(tmp_path):
+    """``--start-trial LOG:N`` takes trial N's parameters at full precision from a plain or
+    gzipped log, without its held values; a wrong spec or trial number is refused."""
+    import gzip
+    import json
+
+    search = _module(ROOT / "calibration" / "search.py", "search_script")
+    rows = [{"trial": 0, "loss": 3.0, "params": {"asc_home": -0.5}, "fixed": {}},
+            {"trial": 1, "loss": 2.0, "params": {"asc_home": -0.612345678901},
+             "fixed": {"urban_demand_growth_years": "3"}}]
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    plain = tmp_path / "log.jsonl"
+    plain.write_text(text)
+    packed = tmp_path / "log.jsonl.gz"
+    with gzip.open(packed, "wt") as f:
+        f.write(text)
+    assert search.read_log(packed) == search.read_log(plain) == rows
+    assert search.logged_trial(f"{packed}:1") == {"asc_home": -0.612345678901}
+    with pytest.raises(SystemExit, match="no trial 7"):
+        search.logged_trial(f"{plain}:7")
+    with pytest.raises(SystemExit, match="expected LOG:N"):
+        search.logged_trial(str(plain))
+
+
 def test_search_warns_of_trials_over_the_unfilled_cap():
     """Without ``--max-unfilled`` a trial whose runs pass issue 11's cap (0.10, the rule of
     tests/test_shortage.py) is flagged as no candidate for the defaults (session 50: a candidate
