@@ -452,3 +452,24 @@ def test_counts_at_a_date_are_nan_in_the_other_months():
     off = Simulation({"life_course": False}, agents=2000, seed=2, start_year=1995, years=1,
                      threads=1).run()
     assert np.isnan(off.rec.scalars["children_home_under6"]).all()
+
+
+def test_births_series_published_by_default_and_the_old_one_kept():
+    """The entering cohorts follow the published births (``births_series`` "published", from
+    0.20.0); "0.19" restores the series of earlier versions, whose only large difference is
+    1982 (21.3 million against the CSY 1999 rate's 22.47): its cohort, entering in 1997, is
+    5.5% larger relative to a cohort whose births agree (1978: 17.45 against 17.5)."""
+    from sim.core.geography import load_geography
+    from sim.mechanisms.demography import Projection
+
+    geo = load_geography()
+    b = geo.births
+    at = {int(y): i for i, y in enumerate(b["birth_year"])}
+    assert b["births_m"][at[1982]] == pytest.approx(22.47)
+    assert b["births_m_0_19"][at[1982]] == pytest.approx(21.3)
+    assert Params()["births_series"] == "published"
+    new, old = Projection(geo, Params()), Projection(geo, Params({"births_series": "0.19"}))
+    rel = (new.born(1997) / old.born(1997)) / (new.born(1993) / old.born(1993))
+    assert rel == pytest.approx((22.47 / 21.3) / (17.45 / 17.5), rel=1e-9)
+    with pytest.raises(ValueError, match="births_series"):
+        Params({"births_series": "1999"})

@@ -155,7 +155,10 @@ def test_young_children_in_cities_and_sent_home_at_six(runs):
     base, _, on = runs
     for name in ("children_sent_home_school", "children_join_mother_at_birth"):
         flow = np.asarray(on[name, "total"])  # monthly, January only
-        assert np.all(flow[12::12] > 0) and np.count_nonzero(flow) == np.count_nonzero(flow[::12])
+        # in January only, and in most years: at 8,000 persons a January can pass without a
+        # family in a city whose child turns six (January 1996 with the births of 0.20.0)
+        assert np.count_nonzero(flow) == np.count_nonzero(flow[::12])
+        assert np.count_nonzero(flow[12::12]) >= 3
     city = "migrant_children_in_cities", "total"
     assert on[city][-1] > 1.5 * base[city][-1]
     assert on["children_left_behind", "total"][-1] < base["children_left_behind", "total"][-1]

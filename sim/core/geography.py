@@ -233,11 +233,13 @@ def _load_births() -> dict[str, np.ndarray]:
     rows = _read_csv(fname)
     out = {
         c: _column(rows, fname, c, int if c in ("birth_year", "out_of_sample") else float)
-        for c in ("birth_year", "births_m", "rural_share", "survival_to_15", "out_of_sample")
+        for c in ("birth_year", "births_m", "births_m_0_19", "rural_share", "survival_to_15",
+                  "out_of_sample")
     }
     years = out["birth_year"]
     _fail_where(np.diff(years, prepend=years[0] - 1) != 1, fname, "birth_year", "not consecutive")
-    _fail_where(out["births_m"] <= 0, fname, "births_m", "must be positive")
+    for c in ("births_m", "births_m_0_19"):
+        _fail_where(out[c] <= 0, fname, c, "must be positive")
     for c in ("rural_share", "survival_to_15"):
         _fail_where((out[c] <= 0) | (out[c] > 1), fname, c, "must be in (0, 1]")
     out["birth_year"] = years.astype(np.int32)
