@@ -5,7 +5,8 @@
 
 Writes PNGs into docs/figures/: the migrant stock (migrant_stock.png), its shares by distance
 class (stock_by_distance.png), the age profile of migrants (age_profile.png) and the share of
-each birth cohort away by age (cohorts.png, the run directory's plot); and one run of the
+each birth cohort away by age (cohorts.png, the run directory's plot), the children left behind
+by age and the parents away by age (children.png, likewise); and one run of the
 present-day projection ``baseline_2035`` (1985-2035, 200,000 agents) drawn with the run
 directory's plots, out-of-sample years shaded: baseline_2035_stock.png,
 baseline_2035_distance.png, baseline_2035_profile.png, baseline_2035_urbanisation.png. Re-run
@@ -32,6 +33,7 @@ from sim.core.encodings import HOME, RURAL  # noqa: E402
 from sim.core.geography import DIST_CLASS_NAMES  # noqa: E402
 from sim.experiments.scenario import load_scenario  # noqa: E402
 from sim.io.output import (  # noqa: E402
+    plot_children,
     plot_cohorts,
     plot_distance_shares,
     plot_profile,
@@ -145,11 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         fig.savefig(args.out / name)
         plt.close(fig)
     plot_cohorts(res, args.out / "cohorts.png")  # as in every run directory
+    plot_children(res, args.out / "children.png")  # likewise
     present = present_day(args.present_agents, args.seed)
     for name, plot in (("stock", plot_stock), ("distance", plot_distance_shares),
                        ("profile", plot_profile), ("urbanisation", plot_urbanisation)):
         plot(present, args.out / f"baseline_2035_{name}.png")
-    print(f"{len(figs) + 5} figures in {args.out} ({time.perf_counter() - t0:.0f} s)")
+    print(f"{len(figs) + 6} figures in {args.out} ({time.perf_counter() - t0:.0f} s)")
     return 0
 
 

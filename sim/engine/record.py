@@ -14,6 +14,7 @@ from sim.core.encodings import HOME, RURAL
 from sim.core.mechanism import Mechanism
 from sim.core.state import CHILD_BEHIND, CHILD_CITY, CHILD_ONE_AWAY, families
 from sim.io.cohorts import AGE_MIN, N_AGES, count_by_age
+from sim.io.families import count_children_by_age, count_parents_by_age
 from sim.io.results import WAGE_EDGES_2005
 from sim.io.tallies import tally, tally_pay, tally_provinces
 from sim.mechanisms import household
@@ -23,9 +24,10 @@ from sim.mechanisms.demography.births import children_by_place
 class Record(Mechanism):
     """Stocks by destination and distance class, the migrant profile, flows, pay, incomes per
     head (December), children left behind, demand and shortage, and (December) the rural persons
-    by single year of age at home and away (``rec.by_age``), the migrants by province of origin
-    and the converted persons by province of residence (``rec.migrants_origin``,
-    ``rec.settled_prov``: :func:`provinces`), into ``sim.rec``."""
+    by single year of age at home and away (``rec.by_age``), the children and parents by age
+    (``rec.children_by_age``, ``rec.parents_by_age``: :mod:`sim.io.families`), the migrants by
+    province of origin and the converted persons by province of residence
+    (``rec.migrants_origin``, ``rec.settled_prov``: :func:`provinces`), into ``sim.rec``."""
 
     name = "record"
     doc = "stocks, flows, pay, incomes, children and the economy of the month"
@@ -61,6 +63,11 @@ class Record(Mechanism):
             )
             # rural-hukou persons by single year of age, at home and away (sim.io.cohorts)
             r.by_age[t // 12] = count_by_age(p.age, p.hukou, p.loc, AGE_MIN, N_AGES)
+            if families(pars):  # children and parents by age (sim.io.families)
+                hh_start, hs = sim.places.hh_start, sim.households.core
+                r.children_by_age[t // 12] = count_children_by_age(hh_start, p.core, hs, year)
+                r.parents_by_age[t // 12] = count_parents_by_age(hh_start, p.core, hs, year,
+                                                                 AGE_MIN, N_AGES)
             r.migrants_origin[t], r.settled_prov[t] = provinces(sim)
 
     @staticmethod

@@ -10,6 +10,8 @@ TIMESERIES = "timeseries.parquet"
 SUMMARY = "summary.json"
 COHORTS = "cohorts.parquet"  # share away by birth cohort and year (sim.io.cohorts)
 MIGRANT_AGES = "migrant_ages.parquet"  # migrants by single year of age and year
+CHILDREN_AGES = "children_ages.parquet"  # children under 15 by age and place (sim.io.families)
+PARENT_AGES = "parent_ages.parquet"  # parents of children under 15 by age, at home and away
 
 # a batch directory (``migsim batch``)
 BATCH_JSON = "batch.json"

@@ -7,8 +7,9 @@ as a migsim run directory when it holds a ``manifest.json``; any other non-empty
 never overwritten.
 
 ``timeseries.parquet`` is deterministic: identical results give identical bytes. So are the
-cohort tables ``cohorts.parquet`` and ``migrant_ages.parquet`` (:mod:`sim.io.cohorts`), written
-to every run directory, with or without plots.
+cohort tables ``cohorts.parquet`` and ``migrant_ages.parquet`` (:mod:`sim.io.cohorts`) and the
+tables of children and parents by age, ``children_ages.parquet`` and ``parent_ages.parquet``
+(:mod:`sim.io.families`), written to every run directory, with or without plots.
 """
 
 from __future__ import annotations
@@ -29,17 +30,28 @@ import numpy as np
 
 from sim.core.version import __version__
 from sim.io.cohorts import AGE_MAX, AGE_MIN, COHORT_YEARS, cohort_frame, migrant_age_frame
-from sim.io.files import COHORTS, MANIFEST, MIGRANT_AGES, SUMMARY, TIMESERIES
+from sim.io.families import children_age_frame, parent_age_frame
+from sim.io.files import (
+    CHILDREN_AGES,
+    COHORTS,
+    MANIFEST,
+    MIGRANT_AGES,
+    PARENT_AGES,
+    SUMMARY,
+    TIMESERIES,
+)
 from sim.io.maps import MAP_FILES, write_maps
 from sim.io.provenance import defaults_provenance
 from sim.io.yearly import annual
 
 CHART_FILES = ("stock.png", "stock_by_distance.png", "stock_by_tier.png", "flows.png",
-               "profile.png", "cohorts.png", "urbanisation.png")
+               "profile.png", "cohorts.png", "urbanisation.png", "children.png")
 # every plot a run directory can hold; the maps (sim.io.maps) only for runs on the 31 provinces,
 # the net-migration map only when the run records migrants by origin (the manifest lists those made)
 PLOT_FILES = (*CHART_FILES, *MAP_FILES)
-TABLE_FILES = (COHORTS, MIGRANT_AGES)  # written to every run directory, with or without plots
+# written to every run directory, with or without plots (the children's and parents' tables
+# are empty without the household life course)
+TABLE_FILES = (COHORTS, MIGRANT_AGES, CHILDREN_AGES, PARENT_AGES)
 
 
 class OutputError(RuntimeError):
@@ -288,10 +300,61 @@ def plot_urbanisation(results, path: Path) -> None:
     _save(fig, path)
 
 
+def plot_children(results, path: Path) -> None:
+    """Share of children left behind by their age, for every fifth year and the last (left);
+    share away of parents of children under 15 and of other rural persons by age, in the last
+    recorded year up to 2005, the year of the 1% survey, at ages where parents are at least 2% of
+    the persons (right). A run without the household
+    life course says so on empty panels."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+
+    kids, par = children_age_frame(results), parent_age_frame(results)
+    fig = Figure(figsize=(10, 4), dpi=100, layout="constrained")
+    left, right = fig.subplots(1, 2)
+    left.set_title("Children left behind, by age (end of year)")
+    left.set_xlabel("age of the child")
+    left.set_ylabel("share of the children of that age")
+    right.set_xlabel("age")
+    right.set_ylabel("share away")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    years = sorted(kids["year"].unique())
+    if not years:
+        right.set_title("Parents and others away, by age")
+        for ax in (left, right):
+            ax.text(0.5, 0.5, "not counted: this run has no household life course",
+                    transform=ax.transAxes, ha="center", color="0.4")
+        _save(fig, path)
+        return
+    shown = [y for y in years if y % 5 == 0 or y == years[-1]]
+    cmap = colormaps["viridis"]
+    for k, y in enumerate(shown):
+        part = kids[kids["year"] == y]
+        left.plot(part["age"], part["share_left_behind"], marker=".", label=str(y),
+                  color=cmap(k / max(len(shown) - 1, 1)))
+    left.set_ylim(bottom=0)
+    left.legend(loc="best", fontsize="x-small")
+    year = max([y for y in years if y <= 2005] or [years[-1]])
+    part = par[(par["year"] == year) & (par["age"] <= 49)]
+    # ages where parents are rare (under 2% of the persons) give noise, not a share
+    part = part.assign(share_away_parents=part["share_away_parents"].where(
+        part["parents"] >= 0.02 * part["persons"]))
+    right.set_title(f"Parents of children under 15 and others away, {year}")
+    right.plot(part["age"], part["share_away_parents"], marker=".", label="parents")
+    right.plot(part["age"], part["share_away_others"], marker=".", label="others")
+    right.set_ylim(bottom=0)
+    right.legend(loc="best", fontsize="small")
+    _save(fig, path)
+
+
 def write_tables(results, out: Path) -> None:
-    """The cohort tables of a run (:mod:`sim.io.cohorts`) into ``out``."""
+    """The cohort tables of a run (:mod:`sim.io.cohorts`) and its tables of children and
+    parents by age (:mod:`sim.io.families`) into ``out``."""
     write_parquet(cohort_frame(results), out / COHORTS)
     write_parquet(migrant_age_frame(results), out / MIGRANT_AGES)
+    write_parquet(children_age_frame(results), out / CHILDREN_AGES)
+    write_parquet(parent_age_frame(results), out / PARENT_AGES)
 
 
 def write_plots(results, out: Path) -> list[str]:
@@ -304,6 +367,7 @@ def write_plots(results, out: Path) -> list[str]:
     plot_profile(results, out / next(names))
     plot_cohorts(results, out / next(names))
     plot_urbanisation(results, out / next(names))
+    plot_children(results, out / next(names))
     return [*CHART_FILES, *write_maps(results, out)]
 
 

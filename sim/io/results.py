@@ -16,6 +16,7 @@ import numpy as np
 from sim.core.encodings import EXIT_CAUSES, N_SECTORS, SECTOR_NAMES
 from sim.core.geography import DIST_CLASS_NAMES, REGION_NAMES, TIER_NAMES
 from sim.io.cohorts import empty_by_age
+from sim.io.families import empty_children, empty_parents
 from sim.io.tallies import (  # noqa: F401  (re-exported: the tallies' names)
     N_PROFILE,
     PR_AGE_SUM,
@@ -107,6 +108,10 @@ class Recorder:
     demand: np.ndarray = field(init=False)
     shortage: np.ndarray = field(init=False)
     by_age: np.ndarray = field(init=False)  # (years, ages 15..64, [home, away]), December
+    # December, household life course only (sim.io.families): children under 15 by age and
+    # place (years, 15, 4), parents of a child under 15 by age (years, ages 15..64, 2)
+    children_by_age: np.ndarray = field(init=False)
+    parents_by_age: np.ndarray = field(init=False)
     # (months, provinces), December, -1 in other months: rural migrants by province of origin
     # (household) and converted (urban-hukou) persons by province of residence
     migrants_origin: np.ndarray = field(init=False)
@@ -128,6 +133,8 @@ class Recorder:
         self.demand = np.zeros((m, nd), np.float64)
         self.shortage = np.zeros((m, nd), np.float64)
         self.by_age = empty_by_age((m + 11) // 12)  # sim.io.cohorts; -1 until recorded
+        self.children_by_age = empty_children((m + 11) // 12)  # sim.io.families; likewise
+        self.parents_by_age = empty_parents((m + 11) // 12)
         self.migrants_origin = np.full((m, self.n_prov), -1, np.int64)
         self.settled_prov = np.full((m, self.n_prov), -1, np.int64)
         self.scalars = {k: np.full(m, np.nan) for k in SCALARS}
