@@ -24,6 +24,8 @@ MEGACITY_PROVINCES = ("Beijing", "Shanghai")  # their capital destination is tie
 SHENZHEN = ("Shenzhen", "Guangdong")  # extra megacity destination, index 93
 EARTH_RADIUS_KM = 6371.0
 
+PROVINCE_SERIES = ("recalled", "published")  # values of the structural parameter province_series
+_OLD_PROVINCE_COLUMNS = ("urban_wage_rmb_year", "rural_income_rmb_year", "gdp_bn_rmb")
 _PROV_FLOAT = (
     "lat",
     "lon",
@@ -140,6 +142,9 @@ def _load_provinces() -> dict:
     out: dict = {c: _column(rows, fname, c, float) for c in _PROV_FLOAT + _SCHOOL}
     out.update({c: _column(rows, fname, c, int) for c in _PROV_INT})
     out["tve_employed_1998_10k"] = _column(rows, fname, "tve_employed_1998_10k", float)
+    for c in _OLD_PROVINCE_COLUMNS:  # the values as first compiled (province_series)
+        out[f"{c}_recalled"] = _column(rows, fname, f"{c}_recalled", float)
+        _fail_where(out[f"{c}_recalled"] <= 0, fname, f"{c}_recalled", "must be positive")
     for c in _PROV_FLOAT[2:] + ("n_prefectures", "n_counties"):
         _fail_where(out[c] <= 0, fname, c, "must be positive")
     for c in _SCHOOL:
@@ -274,10 +279,20 @@ def _destinations(names: tuple[str, ...], capitals: tuple[str, ...]) -> tuple:
     return tuple(dest_name), prov, np.array(dest_tier, dtype=np.int8), six
 
 
-@lru_cache(maxsize=1)
-def load_geography() -> Geography:
-    """Read and validate ``sim/data`` once; the result is cached and immutable by convention."""
+@lru_cache(maxsize=2)
+def load_geography(province_series: str = "recalled") -> Geography:
+    """Read and validate ``sim/data`` once per ``province_series``; the result is cached and
+    immutable by convention. ``province_series`` "recalled" (the model's default) takes the
+    provincial wages, rural incomes and regional products as first compiled (columns
+    ``<name>_recalled`` of ``provinces.csv``), "published" the columns that hold the figures
+    read in yearbooks since (``sim/data/sources.toml``; not yet the default: see the parameter
+    ``province_series``)."""
+    if province_series not in PROVINCE_SERIES:
+        raise ValueError(f"province_series must be one of {PROVINCE_SERIES}, got "
+                         f"{province_series!r}")
     pv = _load_provinces()
+    if province_series == "recalled":
+        pv.update({c: pv[f"{c}_recalled"] for c in _OLD_PROVINCE_COLUMNS})
     national, growth = _load_series()
     dest_name, dest_prov, dest_tier, dest_is_six = _destinations(pv["name"], pv["capital"])
     geo = Geography(

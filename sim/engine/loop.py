@@ -93,7 +93,8 @@ class Simulation:
         self.start_year = int(start_year)
         self.years = int(years)
         self.threads = threads
-        self.geo = load_geography()
+        series = params["province_series"] if "province_series" in params else "recalled"
+        self.geo = load_geography(series)
         self.stages = [m for m in self.mechanisms if m.runs_monthly()]
         self.timings: dict[str, float] = {m.name: 0.0 for m in self.stages}
         t0 = time.perf_counter()

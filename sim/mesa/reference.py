@@ -117,7 +117,8 @@ class ReferenceModel(mesa.Model):
         self.n_months = 12 * self.years
         self.network_term = bool(network_term)
         self.return_hazard_mult = float(return_hazard_mult)
-        self.geo = load_geography()
+        self.geo = load_geography(self.params["province_series"]
+                                  if "province_series" in self.params else "recalled")
         self.t = 0
         self._moving_cost_cache: dict[tuple[int, int], np.ndarray] = {}
         self._build(int(agents))
