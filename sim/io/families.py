@@ -33,8 +33,9 @@ reason is who the parents are (their ages) or how often parents leave.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from sim.core.chunks import N_CHUNKS, chunk
 from sim.core.encodings import HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL
 from sim.core.state import child_place
 from sim.io.cohorts import AGE_MIN, AT_HOME, AWAY, N_AGES
@@ -46,52 +47,74 @@ PARENT_AGE_COLUMNS = ("year", "age", "persons", "parents", "parents_away", "othe
                       "share_away_parents", "share_away_others")
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def count_children_by_age(hh_start, p, hs, year):
     """Children under 15 in the households' tables by age this year (rows 0..14) and place
-    (columns, :data:`PLACES`). Serial, one pass over the households."""
-    out = np.zeros((CHILD_AGES, len(PLACES)), np.int64)
-    for h in range(hh_start.shape[0] - 1):
-        if hs.n_children[h] == 0:
-            continue
-        for j in range(hs.child_by.shape[1]):
-            b = hs.child_by[h, j]
-            if b == NO_YEAR:
+    (columns, :data:`PLACES`). Parallel over fixed chunks of households with partial integer
+    counts (:mod:`sim.core.chunks`): the same with any number of threads."""
+    n_hh = hh_start.shape[0] - 1
+    part = np.zeros((N_CHUNKS, CHILD_AGES, len(PLACES)), np.int64)
+    for c in prange(N_CHUNKS):
+        lo, hi = chunk(c, n_hh)
+        for h in range(lo, hi):
+            if hs.n_children[h] == 0:
                 continue
-            a = year - b
-            if 0 <= a < CHILD_AGES:
-                out[a, child_place(h, j, hh_start, p, hs)] += 1
-    return out
+            for j in range(hs.child_by.shape[1]):
+                b = hs.child_by[h, j]
+                if b == NO_YEAR:
+                    continue
+                a = year - b
+                if 0 <= a < CHILD_AGES:
+                    part[c, a, child_place(h, j, hh_start, p, hs)] += 1
+    return part.sum(axis=0)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def count_parents_by_age(hh_start, p, hs, year, age_min, n_ages):
     """Rural-hukou persons aged ``age_min`` .. ``age_min + n_ages - 1`` by single year of age
     who are parents of a child under 15 in their household's table (its mother, and her husband
     if he has a rural hukou): ``out[a - age_min, AT_HOME]`` at home, ``[.., AWAY]`` away
-    (``loc != HOME``). Each parent counts once, whatever the number of children."""
-    n = p.age.shape[0]
-    parent = np.zeros(n, np.bool_)
-    for h in range(hh_start.shape[0] - 1):
-        if hs.n_children[h] == 0:
-            continue
-        for j in range(hs.child_by.shape[1]):
-            b = hs.child_by[h, j]
-            mo = hs.child_mother[h, j]
-            if b == NO_YEAR or mo == NO_MOTHER or not 0 <= year - b < CHILD_AGES:
+    (``loc != HOME``). Each parent counts once, whatever the number of children: a parent is
+    counted from the mother's household (the mother, then her husband unless he is the mother
+    of an earlier child there, which a man never is). Parallel over fixed chunks of households
+    with partial integer counts (:mod:`sim.core.chunks`)."""
+    n_hh = hh_start.shape[0] - 1
+    part = np.zeros((N_CHUNKS, n_ages, 2), np.int64)
+    for c in prange(N_CHUNKS):
+        lo, hi = chunk(c, n_hh)
+        for h in range(lo, hi):
+            if hs.n_children[h] == 0:
                 continue
-            m = hh_start[h] + mo
-            parent[m] = True
-            if p.spouse[m] != NO_PERSON:
-                parent[p.spouse[m]] = True
-    out = np.zeros((n_ages, 2), np.int64)
-    for i in range(n):
-        if not parent[i] or p.hukou[i] != RURAL:
-            continue
-        k = p.age[i] - age_min
-        if 0 <= k < n_ages:
-            out[k, 0 if p.loc[i] == HOME else 1] += 1
-    return out
+            width = hs.child_by.shape[1]
+            for j in range(width):
+                b = hs.child_by[h, j]
+                mo = hs.child_mother[h, j]
+                if b == NO_YEAR or mo == NO_MOTHER or not 0 <= year - b < CHILD_AGES:
+                    continue
+                seen = False  # this mother counted already for an earlier child
+                for k in range(j):
+                    bk = hs.child_by[h, k]
+                    if (bk != NO_YEAR and hs.child_mother[h, k] == mo
+                            and 0 <= year - bk < CHILD_AGES):
+                        seen = True
+                        break
+                if seen:
+                    continue
+                m = hh_start[h] + mo
+                _count_parent(m, p, age_min, n_ages, part[c])
+                if p.spouse[m] != NO_PERSON:
+                    _count_parent(p.spouse[m], p, age_min, n_ages, part[c])
+    return part.sum(axis=0)
+
+
+@njit(cache=True, inline="always")
+def _count_parent(i, p, age_min, n_ages, out):
+    """Add person ``i`` to ``out`` by age and place if of rural hukou and of a counted age."""
+    if p.hukou[i] != RURAL:
+        return
+    k = p.age[i] - age_min
+    if 0 <= k < n_ages:
+        out[k, 0 if p.loc[i] == HOME else 1] += 1
 
 
 def empty_children(n_years: int) -> np.ndarray:
