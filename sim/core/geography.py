@@ -279,6 +279,12 @@ def _destinations(names: tuple[str, ...], capitals: tuple[str, ...]) -> tuple:
     return tuple(dest_name), prov, np.array(dest_tier, dtype=np.int8), six
 
 
+def province_series_of(params) -> str:
+    """The ``province_series`` of a parameter set, "recalled" where it has none (a set
+    without the demography mechanism)."""
+    return params["province_series"] if "province_series" in params else "recalled"
+
+
 @lru_cache(maxsize=2)
 def load_geography(province_series: str = "recalled") -> Geography:
     """Read and validate ``sim/data`` once per ``province_series``; the result is cached and

@@ -24,7 +24,7 @@ import numpy as np
 
 from sim.core import land
 from sim.core.encodings import EXIT_CAUSES, HOME, RURAL
-from sim.core.geography import load_geography
+from sim.core.geography import load_geography, province_series_of
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import ParamSet
 from sim.core.rng import tick_key, uniform_array
@@ -93,8 +93,7 @@ class Simulation:
         self.start_year = int(start_year)
         self.years = int(years)
         self.threads = threads
-        series = params["province_series"] if "province_series" in params else "recalled"
-        self.geo = load_geography(series)
+        self.geo = load_geography(province_series_of(params))
         self.stages = [m for m in self.mechanisms if m.runs_monthly()]
         self.timings: dict[str, float] = {m.name: 0.0 for m in self.stages}
         t0 = time.perf_counter()

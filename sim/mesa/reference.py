@@ -41,7 +41,7 @@ import mesa
 import numpy as np
 
 from sim.core.encodings import N_SECTORS, SECTOR_NAMES, URBAN
-from sim.core.geography import load_geography
+from sim.core.geography import load_geography, province_series_of
 from sim.core.state import HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT, families
 from sim.engine import STEP_ORDER
 from sim.engine.registry import Params
@@ -117,8 +117,7 @@ class ReferenceModel(mesa.Model):
         self.n_months = 12 * self.years
         self.network_term = bool(network_term)
         self.return_hazard_mult = float(return_hazard_mult)
-        self.geo = load_geography(self.params["province_series"]
-                                  if "province_series" in self.params else "recalled")
+        self.geo = load_geography(province_series_of(self.params))
         self.t = 0
         self._moving_cost_cache: dict[tuple[int, int], np.ndarray] = {}
         self._build(int(agents))
