@@ -20,8 +20,9 @@ from sim.io.families import (
 )
 from sim.io.files import CHILDREN_AGES, PARENT_AGES
 from sim.io.output import write_run
-from sim.io.results import Recorder, Results
+from sim.io.results import Results
 from sim.mechanisms.demography.births import children_by_place
+from tests.test_cohorts import _hand_results as cohort_hand_results
 
 AGENTS, SEED, START, YEARS = 4000, 7, 1995, 2
 
@@ -96,21 +97,18 @@ def test_parent_table_splits_the_persons_and_the_migrants(run):
 
 
 def _hand_results() -> Results:
-    """One recorded year (2000), scale 10: at age 0, 3 children at home and 1 behind; at age
-    7, 2 with one parent away; at age 30, 5 rural persons at home and 3 away, of whom 4 parents
-    (1 away); a second year not recorded."""
-    rec = Recorder(24, 2)
-    rec.by_age[0] = 0
+    """The cohort tests' two recorded years (2000, 2001; scale 10), with the children and
+    parents of 2000 only: at age 0, 3 children at home and 1 behind; at age 7, 2 with one parent
+    away; at age 30, 5 rural persons at home and 3 away, of whom 4 parents (1 away)."""
+    res = cohort_hand_results()
+    rec = res.rec
     rec.by_age[0, 30 - AGE_MIN] = (5, 3)
     rec.children_by_age[0] = 0
     rec.children_by_age[0, 0] = (3, 0, 1, 0)
     rec.children_by_age[0, 7] = (0, 2, 0, 0)
     rec.parents_by_age[0] = 0
     rec.parents_by_age[0, 30 - AGE_MIN] = (3, 1)
-    return Results(rec=rec, start_year=2000, scale=10.0, dest_name=("a", "b"),
-                   dest_prov=np.array([0, 1]), dest_tier=np.array([0, 1]),
-                   dest_is_six=np.array([True, False]), prov_name=("p0", "p1"),
-                   prov_region=np.array([0, 1]), initial_stock=0)
+    return res
 
 
 def test_tables_by_hand():
