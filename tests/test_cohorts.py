@@ -8,9 +8,14 @@ import pytest
 
 import sim
 from sim.core.encodings import HOME, RURAL, URBAN, VACANT
-from sim.experiments.cohorts import cohort_table, migrant_age_table
+from sim.experiments.cohorts import (
+    children_age_table,
+    cohort_table,
+    migrant_age_table,
+    parent_age_table,
+)
 from sim.io.cohorts import AGE_MAX, AGE_MIN, AWAY, N_AGES, cohort_label, count_by_age
-from sim.io.files import COHORTS, MIGRANT_AGES
+from sim.io.files import CHILDREN_AGES, COHORTS, MIGRANT_AGES, PARENT_AGES
 from sim.io.output import write_run
 from sim.io.results import Recorder, Results
 
@@ -134,7 +139,13 @@ def test_run_directory_holds_the_tables_and_the_plot(run, tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(out / COHORTS), cohort_table(res))
     pd.testing.assert_frame_equal(pd.read_parquet(out / MIGRANT_AGES), migrant_age_table(res))
     assert (out / "cohorts.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the families tables and plot (sim.io.families; tests/test_families_output.py)
+    kids, par = children_age_table(res), parent_age_table(res)
+    assert not kids.empty and not par.empty
+    pd.testing.assert_frame_equal(pd.read_parquet(out / CHILDREN_AGES), kids)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / PARENT_AGES), par)
+    assert (out / "children.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # batches write no plots but the tables all the same
     bare = write_run(res, tmp_path / "bare", plots=False)
-    assert {COHORTS, MIGRANT_AGES} <= {p.name for p in bare.iterdir()}
+    assert {COHORTS, MIGRANT_AGES, CHILDREN_AGES, PARENT_AGES} <= {p.name for p in bare.iterdir()}
     assert not (bare / "cohorts.png").exists()

@@ -18,7 +18,7 @@ from sim.io.families import (
     PLACES,
     count_parents_by_age,
 )
-from sim.io.files import CHILDREN_AGES, PARENT_AGES
+from sim.io.files import CHILDREN_AGES
 from sim.io.output import write_run
 from sim.io.results import Results
 from sim.mechanisms.demography.births import children_by_place
@@ -137,14 +137,6 @@ def test_kernel_counts_each_parent_once(run):
     rural = p.hukou == RURAL
     away = np.bincount(p.age[rural & (p.loc != HOME)] - AGE_MIN, minlength=N_AGES)[:N_AGES]
     assert (out[:, AWAY] <= away).all()
-
-
-def test_run_directory_holds_the_tables_and_the_plot(run, tmp_path):
-    model, res = run
-    out = write_run(res, tmp_path / "run", simulation=model)
-    pd.testing.assert_frame_equal(pd.read_parquet(out / CHILDREN_AGES), children_age_table(res))
-    pd.testing.assert_frame_equal(pd.read_parquet(out / PARENT_AGES), parent_age_table(res))
-    assert (out / "children.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_without_the_life_course_the_tables_are_empty(tmp_path):
