@@ -25,7 +25,7 @@ SHENZHEN = ("Shenzhen", "Guangdong")  # extra megacity destination, index 93
 EARTH_RADIUS_KM = 6371.0
 
 PROVINCE_SERIES = ("recalled", "published")  # values of the structural parameter province_series
-_OLD_PROVINCE_COLUMNS = ("urban_wage_rmb_year", "rural_income_rmb_year", "gdp_bn_rmb")
+_RECALLED_COLUMNS = ("urban_wage_rmb_year", "rural_income_rmb_year", "gdp_bn_rmb")
 _PROV_FLOAT = (
     "lat",
     "lon",
@@ -142,7 +142,7 @@ def _load_provinces() -> dict:
     out: dict = {c: _column(rows, fname, c, float) for c in _PROV_FLOAT + _SCHOOL}
     out.update({c: _column(rows, fname, c, int) for c in _PROV_INT})
     out["tve_employed_1998_10k"] = _column(rows, fname, "tve_employed_1998_10k", float)
-    for c in _OLD_PROVINCE_COLUMNS:  # the values as first compiled (province_series)
+    for c in _RECALLED_COLUMNS:  # the values as first compiled (province_series)
         out[f"{c}_recalled"] = _column(rows, fname, f"{c}_recalled", float)
         _fail_where(out[f"{c}_recalled"] <= 0, fname, f"{c}_recalled", "must be positive")
     for c in _PROV_FLOAT[2:] + ("n_prefectures", "n_counties"):
@@ -285,20 +285,26 @@ def province_series_of(params) -> str:
     return params["province_series"] if "province_series" in params else "recalled"
 
 
-@lru_cache(maxsize=2)
 def load_geography(province_series: str = "recalled") -> Geography:
+    """The geography of ``province_series`` (:func:`_load_geography`), one cached copy per
+    series however it is asked for."""
+    if province_series not in PROVINCE_SERIES:
+        raise ValueError(f"province_series must be one of {PROVINCE_SERIES}, got "
+                         f"{province_series!r}")
+    return _load_geography(province_series)
+
+
+@lru_cache(maxsize=len(PROVINCE_SERIES))
+def _load_geography(province_series: str) -> Geography:
     """Read and validate ``sim/data`` once per ``province_series``; the result is cached and
     immutable by convention. ``province_series`` "recalled" (the model's default) takes the
     provincial wages, rural incomes and regional products as first compiled (columns
     ``<name>_recalled`` of ``provinces.csv``), "published" the columns that hold the figures
     read in yearbooks since (``sim/data/sources.toml``; not yet the default: see the parameter
     ``province_series``)."""
-    if province_series not in PROVINCE_SERIES:
-        raise ValueError(f"province_series must be one of {PROVINCE_SERIES}, got "
-                         f"{province_series!r}")
     pv = _load_provinces()
     if province_series == "recalled":
-        pv.update({c: pv[f"{c}_recalled"] for c in _OLD_PROVINCE_COLUMNS})
+        pv.update({c: pv[f"{c}_recalled"] for c in _RECALLED_COLUMNS})
     national, growth = _load_series()
     dest_name, dest_prov, dest_tier, dest_is_six = _destinations(pv["name"], pv["capital"])
     geo = Geography(
