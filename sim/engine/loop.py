@@ -23,11 +23,11 @@ import numba
 import numpy as np
 
 from sim.core import land
-from sim.core.encodings import EXIT_CAUSES, HOME, RURAL
+from sim.core.encodings import EXIT_CAUSES, HOME
 from sim.core.geography import load_geography, province_series_of
 from sim.core.mechanism import Mechanism, StateField
 from sim.core.params import ParamSet
-from sim.core.rng import tick_key, uniform_array
+from sim.core.rng import tick_key
 from sim.core.state import Buffers, families
 from sim.engine.record import stock_arrays
 from sim.engine.registry import STEP_ORDER, Params, build, schema_for
@@ -35,7 +35,7 @@ from sim.engine.yearly import YearInputs, year_quantities
 from sim.io.results import Recorder, Results, tally
 from sim.mechanisms import demography, labour, wages
 from sim.mechanisms.network import build_network
-from sim.mechanisms.population import build_population
+from sim.mechanisms.population import build_population, initial_stock_draw
 
 __all__ = ["STEP_ORDER", "Simulation"]
 
@@ -187,13 +187,8 @@ class Simulation:
     def _initial_stock_draw(self, pars) -> np.ndarray:
         """The persons of the initial stock, in the order they are placed: the young (under
         40) of rural hukou with the smallest draws of the stream ``init.select``."""
-        p = self.persons
         n_init = int(round(pars.initial_migrant_stock / self.scale))
-        if n_init == 0:
-            return np.zeros(0, np.int64)
-        u = uniform_array(self.seed, "init.select", 0, p.n)
-        u[(p.age >= 40) | (p.hukou != RURAL)] = 2.0  # in place: no second per-person array
-        return np.argsort(u, kind="stable")[:n_init].copy()
+        return initial_stock_draw(self.seed, self.persons.age, self.persons.hukou, n_init)
 
     def _place_initial_migrants(self, pars, chosen: np.ndarray) -> None:
         """Place the initial stock (``chosen``, :meth:`_initial_stock_draw`) by the choice model in

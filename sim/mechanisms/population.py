@@ -448,6 +448,18 @@ def _lay_out(hh_slots, hh_workers, age, sex, school, trained, spouse, p_age, p_s
             slot += 1
 
 
+def initial_stock_draw(seed: int, age: np.ndarray, hukou: np.ndarray, n_init: int) -> np.ndarray:
+    """The persons of the initial stock, in the order they are placed: those under 40 of rural
+    hukou with the smallest draws of the stream ``init.select`` (then the others, in person
+    order). The core and the reference model both draw it, so docked runs start from the same
+    initial migrants (their destinations are each model's own draws)."""
+    if n_init == 0:
+        return np.zeros(0, np.int64)
+    u = uniform_array(seed, "init.select", 0, age.shape[0])
+    u[(age >= 40) | (hukou != RURAL)] = 2.0
+    return np.argsort(u, kind="stable")[:n_init].copy()
+
+
 def build_places_from_counts(
     geo: Geography, counts: np.ndarray, village_size: int, hh_counts: np.ndarray
 ) -> Places:

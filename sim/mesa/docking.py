@@ -1,10 +1,10 @@
 """Docking the reference model against the fast core (Axtell, Axelrod, Epstein & Cohen 1996).
 
-Both models run on the same parameters and the same initial populations (same seeds), many
-replicates each; the key indicators are read at a few checkpoints and compared replicate
-distribution against replicate distribution: Welch's t-test (the criterion) and the
-Mann-Whitney U test (reported), plus the mean difference in units of the pooled
-between-replicate standard deviation.
+Both models run on the same parameters and the same initial populations and initial
+migrants (same seeds), many replicates each; the key indicators are read at a few
+checkpoints and compared replicate distribution against replicate distribution: Welch's
+t-test (the criterion) and the Mann-Whitney U test (reported), plus the mean difference in
+units of the pooled between-replicate standard deviation.
 
 Both run the default model, the household life course included (marriage, births to
 couples, parents: ``sim.mesa.families``); ``REFERENCE_RULES`` lists rules the reference
@@ -227,7 +227,8 @@ def table(rows: list[Row], alpha: float, label_a: str = "reference", label_b: st
 
 def transplant(sim: Simulation) -> ReferenceModel:
     """A reference model in the state of the core ``sim`` (same seed and population): every
-    person's and household's state, demand, wage levels and the January female cost by
+    person's and household's state, demand, wage levels, the urban labour force (total and
+    local, from which the residual migrant demand grows) and the January female cost by
     province (``decisions.norms``) copied, the year resolved. For
     checking rules on a common state (one month, or one decision, at a time)."""
     m = ReferenceModel(
@@ -276,6 +277,7 @@ def transplant(sim: Simulation) -> ReferenceModel:
         house.land_stock = np.float32(hh.land_mu[h])
     m.t = sim.t
     m.resolve_year(sim.start_year + max(sim.t - 1, 0) // 12)
-    for name in ("demand", "base_demand", "levels", "ref_levels", "female_cost_prov"):
+    for name in ("demand", "base_demand", "levels", "ref_levels", "urban_total", "urban_local",
+                 "female_cost_prov"):
         setattr(m, name, getattr(sim, name).copy())
     return m

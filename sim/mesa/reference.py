@@ -42,13 +42,13 @@ import numpy as np
 
 from sim.core.encodings import N_SECTORS, SECTOR_NAMES, URBAN
 from sim.core.geography import load_geography, province_series_of
-from sim.core.state import HOME, NO_MOTHER, NO_PERSON, NO_YEAR, RURAL, VACANT, families
+from sim.core.state import HOME, NO_MOTHER, NO_PERSON, NO_YEAR, VACANT, families
 from sim.engine import STEP_ORDER
 from sim.engine.registry import Params
 from sim.engine.yearly import year_quantities
 from sim.mechanisms import demography, labour, wages
 from sim.mechanisms.network import build_network
-from sim.mechanisms.population import build_population
+from sim.mechanisms.population import build_population, initial_stock_draw
 from sim.mesa import families as life
 from sim.mesa import land
 from sim.mesa.agents import Household, Person
@@ -234,19 +234,16 @@ class ReferenceModel(mesa.Model):
                                     house.members[mo] if mo != NO_MOTHER else None)
 
     def place_initial_migrants(self) -> None:
-        """The initial stock (seed, Introduction: ~2 million in the mid-1980s): randomly chosen
-        persons under 40 move by the choice model (one per household) in
-        ``initial_arrival_rounds`` rounds, each followed by a month of job matching (and of
-        wage adjustment, but the last); they count as a year away (as
+        """The initial stock (seed, Introduction: ~2 million in the mid-1980s): the core's draw
+        of persons under 40 (``population.initial_stock_draw``) move by the choice model (one
+        per household) in ``initial_arrival_rounds`` rounds, each followed by a month of job
+        matching (and of wage adjustment, but the last); they count as a year away (as
         ``Simulation._place_initial_migrants``)."""
         n_init = int(round(self.pars.initial_migrant_stock / self.scale))
         if n_init == 0:
             return
-        order = self.rng.permutation(len(self.persons))
-        present = [i for i in order if self.persons[i].hukou == RURAL]
-        young = [i for i in present if self.persons[i].age < 40]
-        old = [i for i in present if self.persons[i].age >= 40]
-        chosen = (young + old)[:n_init]
+        chosen = initial_stock_draw(self.seed, np.array([x.age for x in self.persons]),
+                                    np.array([x.hukou for x in self.persons]), n_init)
         for h in self.households:
             h.compute_home_income()
         rounds = max(1, min(int(self.pars.initial_arrival_rounds), n_init))
