@@ -31,12 +31,15 @@ def save_and_start(key, loc, hukou, first_left, wage, savings, business, save_sh
                    p_start):
     """Migrants save a share of the wage paid; a returnee at home with ``capital`` saved starts
     a business with chance ``p_start`` this month (a returnee: at home, and ``first_left`` is not
-    NEVER_LEFT). Returns the businesses run by returnees."""
+    NEVER_LEFT). An owner who leaves again, or whose place falls vacant, closes the business.
+    Returns the businesses run by returnees."""
     running = 0
     for i in range(loc.shape[0]):
         if hukou[i] != RURAL:
+            business[i] = 0
             continue
         if loc[i] != HOME:
+            business[i] = 0
             savings[i] += save_share * wage[i]
             continue
         if business[i] == 0 and first_left[i] != NEVER_LEFT and savings[i] >= capital:

@@ -53,8 +53,9 @@ def test_it_changes_its_indicator_and_nothing_else():
     for f in PERSON_FIELDS:
         np.testing.assert_array_equal(getattr(s.persons, f.name), getattr(base.persons, f.name))
     firms = res.annual("returnee_businesses")
-    assert firms[-1] > 0 and np.all(np.diff(firms) >= 0)  # firms are never closed here
-    # only returnees (persons who left once and are home) run one
+    assert firms[-1] > 0
+    # only returnees (persons who left once and are home) run one: an owner who leaves again
+    # closes it (with province_series "published" one does at this seed)
     p = s.persons
     runs = p.business == 1
     assert (p.first_year[runs] >= 0).all() and (p.loc[runs] == -1).all()

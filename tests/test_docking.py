@@ -29,9 +29,13 @@ of their spread), and such couples last for years, so every December checkpoint 
 reference about 0.3-0.5 SD below (1.5 at seeds 1-16 with ``province_series`` "published").
 Both models now place the same initial migrants (``population.initial_stock_draw``; their
 destinations stay each model's own draws): at seeds 1-16 the couples' checkpoints are within
-0.5 SD with either provincial series. (A second fault misled the search: ``transplant`` left
-the urban labour force at the reference model's start, so after the next January its
-residual migrant demand was about 9% low; ``test_transplant_copies_the_core_market_state``.)
+0.5 SD with either provincial series. Still open: with the couples' rules on (the second test
+below) and ``province_series`` "published", seeds 1-16 fail on migrant children in cities at
+month 24 (1.5 against 6.4, d -1.70, p 1.1e-4), where seeds 17-40 give d +0.53: a small,
+clustered count (children follow a parent as a family), not yet explained. (A second fault
+misled the search: ``transplant`` left the urban labour force at the reference model's start,
+so after the next January its residual migrant demand was about 9% low;
+``test_transplant_copies_the_core_market_state``.)
 
 Power: a reference model whose return hazard is doubled (``return_hazard_mult=2``) must fail
 criterion 1 (some p below 0.01 / K) with only six replicates of it against the core's 16 (on

@@ -153,9 +153,10 @@ PARAMS = (
         "products as read in provincial yearbooks and communiques (session 54; Chongqing's wage "
         "14% below the recalled value, Qinghai's 7%, the others within 3%); 'recalled' the "
         "values first compiled from memory, which every version so far and the committed "
-        "calibrations ran with. 'published' is not yet the default: with it the reference Mesa "
-        "model's couples with both spouses away fall further below the core's (docking, "
-        "tests/test_docking.py), a gap to find first",
+        "calibrations ran with. 'published' is not yet the default: with the couples' rules on, "
+        "the docking test fails at seeds 1-16 on migrant children in cities (month 24, d -1.7, "
+        "p 1.1e-4) though seeds 17-40 give +0.5, and two one-seed scenario direction tests flip "
+        "(tests/test_docking.py)",
         "provincial urban wages, rural incomes and regional products of 2000: 'recalled' "
         "(the <name>_recalled columns, default) or 'published' (the current columns, read in "
         "yearbooks where found)",
