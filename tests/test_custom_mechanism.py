@@ -55,7 +55,7 @@ def test_it_changes_its_indicator_and_nothing_else():
     firms = res.annual("returnee_businesses")
     assert firms[-1] > 0
     # only returnees (persons who left once and are home) run one: an owner who leaves again
-    # closes it (with province_series "published" one does at this seed)
+    # closes it (with the provincial data of 0.21.0 one does at this seed)
     p = s.persons
     runs = p.business == 1
     assert (p.first_year[runs] >= 0).all() and (p.loc[runs] == -1).all()

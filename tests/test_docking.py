@@ -12,14 +12,28 @@ entrants into their own household, another of their county, another county of th
 (January of years 2 and 3), married women and couples apart because one spouse or both are
 away and both in one destination (December of each year): K = 76 checkpoints.
 
-Criteria for agreement:
+Criteria for agreement, in two stages (``dk.dock``):
 
 1. Welch's two-sample t-test per checkpoint, family-wise alpha 0.01 with the Bonferroni
-   correction: every p-value must exceed 0.01 / K (about 2.2e-4). The Mann-Whitney U p-values
-   are printed alongside.
-2. Mean differences small relative to the between-replicate spread: |mean_ref - mean_core| /
-   pooled SD below 1.5 at every checkpoint and below 0.5 on average over checkpoints (with 16
-   replicates and no true difference the average is about 0.28).
+   correction (0.01 / K, about 1.3e-4), and the mean difference relative to the
+   between-replicate spread, |mean_ref - mean_core| / pooled SD, below 1.5. A checkpoint
+   failing either is flagged; the Mann-Whitney U p-values are printed alongside. The mean of
+   |d| over all checkpoints must stay below 0.5 (with 16 replicates and no true difference it
+   is about 0.28).
+2. Flagged checkpoints are run again on 16 fresh seeds (1001-1016) for each model and compared
+   at alpha 0.01 over the number flagged and the same |d| bound: a difference counts when both
+   stages find it. A real difference is found again with as many replicates, so the first
+   stage's power is kept; a false alarm of one fixed seed set (about 1% of runs by design, and
+   it re-draws whenever the data or a rule change) must recur by chance to count.
+
+Why the second stage (December 2026): when ``province_series`` "published" became the
+default, the couples' test below failed at seeds 1-16 on migrant children in cities at month
+24 (reference 1.5, core 6.6 children at 3,000 persons; Welch p 1.1e-4, Mann-Whitney 8.5e-5, d
+-1.70). Over seeds 1-96 the two models agree there (3.41 against 3.96, d -0.16, Welch p 0.27;
+the 16-seed blocks give d -1.70, +0.43, +0.27, -0.25, -0.35, +0.43): the count is small and
+moves in family clusters (0 or 6 children are as common as 3), and the core's seeds 1-16 sat
+2.8 standard errors above its own mean. No checkpoint of the 76 differs over the 96 seeds
+(smallest Welch p 0.011).
 
 Couples both away (the gap found in December 2026): the reference model used to draw its
 own initial migrants (a permutation of its generator) where the core draws the stream
@@ -28,23 +42,20 @@ own initial migrants (a permutation of its generator) where the core draws the s
 of their spread), and such couples last for years, so every December checkpoint showed the
 reference about 0.3-0.5 SD below (1.5 at seeds 1-16 with ``province_series`` "published").
 Both models now place the same initial migrants (``population.initial_stock_draw``; their
-destinations stay each model's own draws): at seeds 1-16 the couples' checkpoints are within
-0.5 SD with either provincial series. Still open: with the couples' rules on (the second test
-below) and ``province_series`` "published", seeds 1-16 fail on migrant children in cities at
-month 24 (1.5 against 6.4, d -1.70, p 1.1e-4), where seeds 17-40 give d +0.53: a small,
-clustered count (children follow a parent as a family), not yet explained. (A second fault
-misled the search: ``transplant`` left the urban labour force at the reference model's start,
-so after the next January its residual migrant demand was about 9% low;
-``test_transplant_copies_the_core_market_state``.)
+destinations stay each model's own draws). (A second fault misled the search: ``transplant``
+left the urban labour force at the reference model's start, so after the next January its
+residual migrant demand was about 9% low; ``test_transplant_copies_the_core_market_state``.)
 
-Power: a reference model whose return hazard is doubled (``return_hazard_mult=2``) must fail
-criterion 1 (some p below 0.01 / K) with only six replicates of it against the core's 16 (on
+Power: a reference model whose return hazard is doubled (``return_hazard_mult=2``) must be
+found different at both stages with only six replicates of it against the core's 16 (on
 1 December 2026 the smallest p-values were 7e-11 and 1e-9, against 1.4e-4). (A reference
 model without the network term, ``run_reference(..., network_term=False)``, can be compared
 the same way; it is not run here.)
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
@@ -66,8 +77,9 @@ def _reference_after(rules: dict, seed: int = 3, months: int = 20):
         sim.step()
     return dk.transplant(sim)
 SEEDS = range(1, 17)
+FRESH = range(1001, 1017)  # the confirmatory stage's seeds, run only for flagged checkpoints
 POWER_SEEDS = range(1, 7)  # replicates of the changed reference model in the power check
-FAMILY_ALPHA = 0.01
+POWER_FRESH = range(1001, 1007)
 
 
 @pytest.fixture(scope="module")
@@ -75,53 +87,76 @@ def core_reps():
     return dk.replicate(lambda s: dk.run_core(s, AGENTS, START, YEARS), SEEDS)
 
 
-def _alpha(rows) -> float:
-    return FAMILY_ALPHA / len(rows)
+@functools.cache
+def _core_fresh() -> dict[str, np.ndarray]:
+    return dk.replicate(lambda s: dk.run_core(s, AGENTS, START, YEARS), FRESH)
+
+
+def _check(v: dk.Verdict, title: str) -> None:
+    print(f"\n{title}\n")
+    print(v.report())
+    assert not v.differing, f"indicators differ at both stages: {v.differing}"
+    assert v.mean_bound == 0.5 and v.mean_abs_d < 0.5, v.mean_abs_d
+    assert v.docked
 
 
 def test_reference_docks_with_core(core_reps):
-    ref = dk.replicate(lambda s: dk.run_reference(s, AGENTS, START, YEARS), SEEDS)
-    rows = dk.compare(ref, core_reps)
-    alpha = _alpha(rows)
-    print(f"\nreference model vs fast core, {len(SEEDS)} replicates each\n")
-    print(dk.table(rows, alpha))
-    bad = [r.name for r in rows if r.p_welch < alpha]
-    assert not bad, f"indicators differ (Welch p < {alpha:.2g}): {bad}"
-    d = np.array([abs(r.std_diff) for r in rows])
-    print(f"mean |d/sd| = {d.mean():.3f}, max = {d.max():.3f}")
-    assert d.max() < 1.5, [r.name for r in rows if abs(r.std_diff) >= 1.5]
-    assert d.mean() < 0.5
+    def run(s):
+        return dk.run_reference(s, AGENTS, START, YEARS)
+
+    v = dk.dock(dk.replicate(run, SEEDS), core_reps, lambda: dk.replicate(run, FRESH),
+                _core_fresh)
+    _check(v, f"reference model vs fast core, {len(SEEDS)} replicates each")
 
 
 COUPLES = {"couple_apart_cost": 2.0, "return_spouse_log": 1.0}
 
 
 def test_reference_docks_with_core_when_couples_decide_together():
-    """The same two criteria with the couples' rules on (``tests/test_couples.py``): the
-    spouse's place in the choice and in the return hazard, read at the start of the month."""
-    core = dk.replicate(lambda s: dk.run_core(s, AGENTS, START, YEARS, COUPLES), SEEDS)
-    ref = dk.replicate(lambda s: dk.run_reference(s, AGENTS, START, YEARS, COUPLES), SEEDS)
-    rows = dk.compare(ref, core)
-    alpha = _alpha(rows)
-    print("\nreference model vs fast core, couples deciding together\n")
-    print(dk.table(rows, alpha))
-    bad = [r.name for r in rows if r.p_welch < alpha]
-    assert not bad, f"indicators differ (Welch p < {alpha:.2g}): {bad}"
-    d = np.array([abs(r.std_diff) for r in rows])
-    assert d.max() < 1.5 and d.mean() < 0.5, (d.max(), d.mean())
+    """The same criteria with the couples' rules on (``tests/test_couples.py``): the spouse's
+    place in the choice and in the return hazard, read at the start of the month."""
+    def ref(s):
+        return dk.run_reference(s, AGENTS, START, YEARS, COUPLES)
+
+    def core(s):
+        return dk.run_core(s, AGENTS, START, YEARS, COUPLES)
+
+    v = dk.dock(dk.replicate(ref, SEEDS), dk.replicate(core, SEEDS),
+                lambda: dk.replicate(ref, FRESH), lambda: dk.replicate(core, FRESH))
+    _check(v, "reference model vs fast core, couples deciding together")
 
 
 def test_docking_detects_changed_rule(core_reps):
-    alt = dk.replicate(
-        lambda s: dk.run_reference(s, AGENTS, START, YEARS, return_hazard_mult=2.0),
-        POWER_SEEDS)
-    rows = dk.compare(alt, core_reps)
-    alpha = _alpha(rows)
+    def alt(s):
+        return dk.run_reference(s, AGENTS, START, YEARS, return_hazard_mult=2.0)
+
+    v = dk.dock(dk.replicate(alt, POWER_SEEDS), core_reps,
+                lambda: dk.replicate(alt, POWER_FRESH), _core_fresh)
     print("\nreference with the return hazard doubled vs fast core\n")
-    print(dk.table(rows, alpha))
-    detected = [r.name for r in rows if r.p_welch < alpha]
-    assert detected, "a doubled return hazard went undetected"
-    assert any(n.startswith(("returnflow", "stock")) for n in detected)
+    print(v.report())
+    assert v.differing, "a doubled return hazard went undetected"
+    assert any(n.startswith(("returnflow", "stock")) for n in v.differing)
+
+
+def test_dock_confirms_on_fresh_seeds_only_what_it_flags():
+    """The two stages on made-up replicates: a chance flag at the first seeds that the fresh
+    ones do not repeat is no difference; one they repeat is; nothing flagged runs nothing."""
+    rng = np.random.default_rng(0)
+    same = rng.normal(size=16)
+    a = {"x": same + 5.0, "y": same}  # x differs by 5 SD at the first stage
+    b = {"x": same[::-1].copy(), "y": same[::-1].copy()}
+    v = dk.dock(a, b, lambda: {"x": same}, lambda: {"x": same[::-1].copy()})
+    assert v.flagged == ["x"] and v.differing == [] and len(v.confirm) == 1
+    v = dk.dock(a, b, lambda: {"x": same + 5.0}, lambda: {"x": same[::-1].copy()})
+    assert v.differing == ["x"]
+
+    def never():
+        raise AssertionError("no checkpoint flagged: the fresh stage must not run")
+
+    v = dk.dock({"y": same}, {"y": same[::-1].copy()}, never, never)
+    assert v.flagged == [] and v.differing == [] and v.confirm == []
+    assert v.docked and v.mean_bound == 0.5  # 16 replicates
+    assert dk.mean_d_bound(64) == 0.25
 
 
 def test_decision_rule_matches_core_on_a_common_state():

@@ -229,16 +229,17 @@ def test_national_anchors_of_sourced_columns(geo):
     assert cpi[t] / cpi[t - 1] == pytest.approx(1.059, abs=6e-4)  # CSY 2012 table 9-1
 
 
-def test_province_series_recalled_by_default_and_the_published_one_available():
+def test_province_series_published_by_default_and_the_recalled_one_available():
     """Provincial wages, incomes and products read in yearbooks (``province_series``
-    "published") beside the values first compiled, which runs use by default ("recalled";
-    sim/data/sources.toml)."""
+    "published", the default since 0.21.0) beside the values first compiled ("recalled", with
+    which earlier versions ran; sim/data/sources.toml)."""
     from sim import Simulation
     from sim.core.geography import load_geography
     from sim.engine.registry import Params
 
-    assert Params()["province_series"] == "recalled"
-    new, old = load_geography("published"), load_geography()
+    assert Params()["province_series"] == "published"
+    new, old = load_geography(), load_geography("recalled")
+    assert new is load_geography("published")
     chongqing, qinghai = new.prov_index("Chongqing"), new.prov_index("Qinghai")
     assert new.urban_wage_rmb_year[chongqing] == 6980  # Chongqing yearbook 2001, appendix 4
     assert old.urban_wage_rmb_year[chongqing] == 8128
@@ -246,7 +247,7 @@ def test_province_series_recalled_by_default_and_the_published_one_available():
     moved = np.flatnonzero(new.urban_wage_rmb_year != old.urban_wage_rmb_year)
     assert {new.prov_name[i] for i in moved} == {"Tianjin", "Chongqing", "Sichuan", "Qinghai"}
     np.testing.assert_array_equal(new.exports_usd_bn, old.exports_usd_bn)  # only three columns
-    for over, geo in (({}, old), ({"province_series": "published"}, new)):  # what runs read
+    for over, geo in (({}, new), ({"province_series": "recalled"}, old)):  # what runs read
         built = Simulation(over, agents=1000, seed=1, years=1).geo
         np.testing.assert_array_equal(built.urban_wage_rmb_year, geo.urban_wage_rmb_year)
         np.testing.assert_array_equal(built.gdp_bn_rmb, geo.gdp_bn_rmb)

@@ -306,17 +306,15 @@ EXPECT = [
            "seed 2.4: national plan trains many more rural workers"),
     Expect("vocational_training", "share_trained", "migrants", POST, +1,
            "seed 2.4: trainees go on to off-farm (migrant) jobs"),
-    Expect("vocational_training", "unemployment_rate", "migrants", POST, -1,
-           "seed 2.4: 88% of Sunshine trainees found off-farm jobs; trained seekers find jobs "
-           "faster (an expected failure from 0.10 to 0.15, within noise; it holds again since "
-           "0.16, whose whole openings removed the churn of small markets that drowned it)"),
-    Expect("vocational_training", "mean_wage_rmb_2000", "migrants", POST, +1,
-           "seed 1.4, 2.4: training is reflected in migrants' incomes (Cai 2005)",
-           xfail="an expected failure since 0.19, within noise: 100,000 persons, seed 11, "
-           "December 2010, the trained share of migrants rises from 0.116 to 0.142 (the "
-           "premium's gain about +0.3% of the mean wage) while the market wage levels fall "
-           "0.4% (642.7 to 640.0) as more trained rural workers seek urban jobs: -0.08% in "
-           "2008-2012"),
+    # Not asserted, both within noise: migrants' unemployment rate and mean wage under
+    # training. Trained seekers find jobs faster (test_training_trained_migrants_find_jobs_
+    # more_often below, and the kernel) and earn a premium, but training also draws more rural
+    # workers to the cities (+0.07 to +0.68 M migrants, 2008-2012), who arrive searching and
+    # press on the market wage. Over seeds 11-18 at 100,000 persons (version 0.21.0), 2008-2012
+    # means: unemployment -0.0012 to +0.0019 (mean +0.0002, SE 0.0004; base 0.06), mean wage
+    # -1.3 to +3.3 RMB of 2000 a month (mean +0.7, SE 0.5; base 930), the trained share of
+    # migrants +0.026 in every seed. Both signs flipped at seed 11 with earlier versions
+    # (unemployment 0.10-0.15, wage 0.19-0.20) and again with the 0.21.0 data.
     Expect("employment_services", "unemployment_rate", "migrants", (2007, 2012), -1,
            "seed 2.4 (Spring Breeze): free public placement, faster job finding"),
     # --- local development (seed 1.3 Go West, 2006 measure 7)

@@ -93,8 +93,10 @@ def _months(res, indicator, group, first, last):
     ("rural_revitalisation_2027", "migrant_stock", "total", -1,
      "local off-farm income keeps workers home (seed 1.3)"),
     ("ageing_faster_2035", "elders", "total", +1, "lower death rates keep more elders alive"),
-    ("ageing_faster_2035", "elders_left_behind", "total", +1,
-     "more elders, so more with no member aged 15-64 at home"),
+    # not asserted: elders left behind (no member aged 15-64 at home), a handful of persons at
+    # 20,000. Summed over 2028-2030, seeds 5-16 (version 0.21.0): -0.32 to +0.80 M, mean
+    # +0.16 M (SE 0.12 M, 7 of 12 positive) on a base of 15 M, while the elders rise by 14.7
+    # to 18.4 M; seeds 5-12 with the recalled provincial data: mean +0.10 M
 ])
 def test_policy_direction(runs, name, indicator, group, sign, why):
     d = _annual(runs[name], indicator, group).sum() - _annual(runs[BASE], indicator, group).sum()

@@ -25,6 +25,7 @@ SHENZHEN = ("Shenzhen", "Guangdong")  # extra megacity destination, index 93
 EARTH_RADIUS_KM = 6371.0
 
 PROVINCE_SERIES = ("recalled", "published")  # values of the structural parameter province_series
+DEFAULT_PROVINCE_SERIES = "published"  # its default (version 0.21.0; "recalled" before)
 _RECALLED_COLUMNS = ("urban_wage_rmb_year", "rural_income_rmb_year", "gdp_bn_rmb")
 _PROV_FLOAT = (
     "lat",
@@ -280,12 +281,12 @@ def _destinations(names: tuple[str, ...], capitals: tuple[str, ...]) -> tuple:
 
 
 def province_series_of(params) -> str:
-    """The ``province_series`` of a parameter set, "recalled" where it has none (a set
+    """The ``province_series`` of a parameter set, the default where it has none (a set
     without the demography mechanism)."""
-    return params["province_series"] if "province_series" in params else "recalled"
+    return params["province_series"] if "province_series" in params else DEFAULT_PROVINCE_SERIES
 
 
-def load_geography(province_series: str = "recalled") -> Geography:
+def load_geography(province_series: str = DEFAULT_PROVINCE_SERIES) -> Geography:
     """The geography of ``province_series`` (:func:`_load_geography`), one cached copy per
     series however it is asked for."""
     if province_series not in PROVINCE_SERIES:
@@ -297,11 +298,10 @@ def load_geography(province_series: str = "recalled") -> Geography:
 @lru_cache(maxsize=len(PROVINCE_SERIES))
 def _load_geography(province_series: str) -> Geography:
     """Read and validate ``sim/data`` once per ``province_series``; the result is cached and
-    immutable by convention. ``province_series`` "recalled" (the model's default) takes the
-    provincial wages, rural incomes and regional products as first compiled (columns
-    ``<name>_recalled`` of ``provinces.csv``), "published" the columns that hold the figures
-    read in yearbooks since (``sim/data/sources.toml``; not yet the default: see the parameter
-    ``province_series``)."""
+    immutable by convention. ``province_series`` "published" (the model's default) takes the
+    columns that hold the provincial wages, rural incomes and regional products read in
+    yearbooks (``sim/data/sources.toml``), "recalled" the values as first compiled (columns
+    ``<name>_recalled`` of ``provinces.csv``), with which versions up to 0.20.0 ran."""
     pv = _load_provinces()
     if province_series == "recalled":
         pv.update({c: pv[f"{c}_recalled"] for c in _RECALLED_COLUMNS})

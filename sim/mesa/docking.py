@@ -4,7 +4,8 @@ Both models run on the same parameters and the same initial populations and init
 migrants (same seeds), many replicates each; the key indicators are read at a few
 checkpoints and compared replicate distribution against replicate distribution: Welch's
 t-test (the criterion) and the Mann-Whitney U test (reported), plus the mean difference in
-units of the pooled between-replicate standard deviation.
+units of the pooled between-replicate standard deviation. ``dock`` applies the criteria in two
+stages: a checkpoint flagged at the first set of seeds must differ again on fresh seeds.
 
 Both run the default model, the household life course included (marriage, births to
 couples, parents: ``sim.mesa.families``); ``REFERENCE_RULES`` lists rules the reference
@@ -203,6 +204,86 @@ def compare(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray]) -> list[Ro
             d = float((x.mean() - y.mean()) / pooled)
         rows.append(Row(k, float(x.mean()), float(sa), float(y.mean()), float(sb), p, pmw, d))
     return rows
+
+
+#: the docking criteria (``dock``): family-wise alpha of the Welch tests (Bonferroni over the
+#: checkpoints) and the largest mean difference allowed, in pooled between-replicate SDs
+FAMILY_ALPHA, MAX_D = 0.01, 1.5
+
+
+def mean_d_bound(n: int) -> float:
+    """Bound on the mean |d| over checkpoints with ``n`` replicates of each model: 0.5 at 16,
+    scaled as the mean |d| of two models that agree, about 1.13 / sqrt(n) (0.28 at 16)."""
+    return 0.5 * math.sqrt(16.0 / n)
+
+
+@dataclass
+class Verdict:
+    """A two-stage docking comparison (``dock``): the first stage over every checkpoint, the
+    second on fresh seeds over the checkpoints the first flagged."""
+
+    rows: list[Row]
+    alpha: float
+    flagged: list[str]
+    confirm: list[Row]
+    confirm_alpha: float
+    max_d: float
+    mean_bound: float
+
+    @property
+    def differing(self) -> list[str]:
+        """Checkpoints whose difference the fresh seeds confirm."""
+        return [r.name for r in self.confirm
+                if r.p_welch < self.confirm_alpha or abs(r.std_diff) >= self.max_d]
+
+    @property
+    def mean_abs_d(self) -> float:
+        return float(np.mean([abs(r.std_diff) for r in self.rows]))
+
+    @property
+    def docked(self) -> bool:
+        """No difference found at both stages, and the mean |d| within its bound."""
+        return not self.differing and self.mean_abs_d < self.mean_bound
+
+    def report(self, label_a: str = "reference", label_b: str = "core") -> str:
+        out = [table(self.rows, self.alpha, label_a, label_b),
+               f"mean |d/sd| = {self.mean_abs_d:.3f} (bound {self.mean_bound:.3f}); flagged "
+               f"(p < {self.alpha:.2g} or |d/sd| >= {self.max_d}): {self.flagged or 'none'}"]
+        if self.confirm:
+            out += ["confirmation on fresh seeds, flagged checkpoints only:",
+                    table(self.confirm, self.confirm_alpha, label_a, label_b),
+                    f"confirmed: {self.differing or 'none'}"]
+        return "\n".join(out)
+
+
+def dock(
+    a: Mapping[str, np.ndarray],
+    b: Mapping[str, np.ndarray],
+    fresh_a: Callable[[], Mapping[str, np.ndarray]],
+    fresh_b: Callable[[], Mapping[str, np.ndarray]],
+    family_alpha: float = FAMILY_ALPHA,
+    max_d: float = MAX_D,
+) -> Verdict:
+    """Compare replicates ``a`` (reference) and ``b`` (core) at every checkpoint; a checkpoint
+    is flagged when its Welch p is below ``family_alpha`` over the number of checkpoints
+    (Bonferroni) or its mean difference reaches ``max_d`` pooled SDs. Flagged checkpoints are
+    compared again on fresh, independent replicates (``fresh_a()``, ``fresh_b()``, run only
+    then), at ``family_alpha`` over the number flagged: a difference counts when both stages
+    find it. The models dock when none does and the mean |d| over all checkpoints stays
+    within ``mean_d_bound`` of the replicates of the smaller sample. A confirmatory stage on
+    independent seeds keeps the first stage's power (a real difference is found again, with
+    as many replicates) while a false alarm at one fixed set of seeds, about 1% of runs by
+    design, must recur by chance at p < 1% to count."""
+    rows = compare(a, b)
+    alpha = family_alpha / len(rows)
+    flagged = [r.name for r in rows if r.p_welch < alpha or abs(r.std_diff) >= max_d]
+    confirm: list[Row] = []
+    if flagged:
+        fa, fb = fresh_a(), fresh_b()
+        confirm = compare({k: fa[k] for k in flagged}, {k: fb[k] for k in flagged})
+    n = min(len(next(iter(a.values()))), len(next(iter(b.values()))))
+    return Verdict(rows, alpha, flagged, confirm, family_alpha / max(len(flagged), 1), max_d,
+                   mean_d_bound(n))
 
 
 def table(rows: list[Row], alpha: float, label_a: str = "reference", label_b: str = "core") -> str:

@@ -144,22 +144,19 @@ PARAMS = (
     ),
     Param(
         "province_series",
-        "recalled",
+        "published",
         "series",
         0,
         0,
         "sim/data/provinces.csv and sources.toml: 'published' holds the 2000 wages of Beijing, "
         "Tianjin, Chongqing, Sichuan and Qinghai, Qinghai's rural income and six regional "
         "products as read in provincial yearbooks and communiques (session 54; Chongqing's wage "
-        "14% below the recalled value, Qinghai's 7%, the others within 3%); 'recalled' the "
-        "values first compiled from memory, which every version so far and the committed "
-        "calibrations ran with. 'published' is not yet the default: with the couples' rules on, "
-        "the docking test fails at seeds 1-16 on migrant children in cities (month 24, d -1.7, "
-        "p 1.1e-4) though seeds 17-40 give +0.5, and two one-seed scenario direction tests flip "
-        "(tests/test_docking.py)",
-        "provincial urban wages, rural incomes and regional products of 2000: 'recalled' "
-        "(the <name>_recalled columns, default) or 'published' (the current columns, read in "
-        "yearbooks where found)",
+        "14% below the recalled value, Qinghai's 7%, the others within 3%), the default since "
+        "version 0.21.0; 'recalled' the values first compiled from memory, which versions up to "
+        "0.20.0 and the committed calibrations ran with",
+        "provincial urban wages, rural incomes and regional products of 2000: 'published' "
+        "(the current columns, read in yearbooks where found; default) or 'recalled' (the "
+        "<name>_recalled columns, to reproduce runs of versions up to 0.20.0)",
         kind=str,
         choices=("recalled", "published"),
         role="structural",
