@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sim.cli.common import _check, _check_out, _fail
 
+if TYPE_CHECKING:
+    from sim.mesa.docking import Row, Verdict
+
 #: the sizes ``migsim dock`` accepts: the reference model steps agents in Python, so a
-#: docking run stays small (3,000 persons for three years take about 2.5 s a seed)
+#: docking run stays small (3,000 persons for three years: about 2.5 s a run of each model)
 AGENTS_RANGE, SEEDS_RANGE = (1000, 50_000), (3, 500)
 
 
@@ -79,17 +82,18 @@ def dock(
         raise typer.Exit(1)
 
 
-def _write(path: Path, v) -> None:
+def _write(path: Path, v: Verdict) -> None:
+    """Both stages' rows as one CSV, written atomically."""
     import pandas as pd
 
     from sim.experiments.validation import write_csv
 
-    def rows(stage: str, rs, alpha: float) -> list[dict]:
+    def rows(stage: str, found: list[Row], alpha: float) -> list[dict]:
         return [{"stage": stage, "checkpoint": r.name, "mean_reference": r.mean_a,
                  "sd_reference": r.sd_a, "mean_core": r.mean_b, "sd_core": r.sd_b,
                  "p_welch": r.p_welch, "p_mann_whitney": r.p_mw, "d_over_sd": r.std_diff,
                  "alpha": alpha,
-                 "flagged": r.p_welch < alpha or abs(r.std_diff) >= v.max_d} for r in rs]
+                 "flagged": r.p_welch < alpha or abs(r.std_diff) >= v.max_d} for r in found]
 
     write_csv(pd.DataFrame(rows("first", v.rows, v.alpha)
                            + rows("confirm", v.confirm, v.confirm_alpha)), path)
