@@ -28,7 +28,8 @@ REQUIRES = {"05_exploratory_analysis.ipynb": "ema_workbench"}  # optional extras
 def test_notebooks_present_and_cleared():
     assert NAMES == ["01_quickstart.ipynb", "02_policy_analysis.ipynb",
                      "03_teaching_harris_todaro.ipynb", "04_networks_and_chain_migration.ipynb",
-                     "05_exploratory_analysis.ipynb", "06_present_day.ipynb"]
+                     "05_exploratory_analysis.ipynb", "06_present_day.ipynb",
+                     "07_docking.ipynb"]
     for name in NAMES:
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         nbformat.validate(nb)
