@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from sim.core.version import __version__
+    from sim.experiments.emulator import atomic_write
     from sim.experiments.validation import write_csv
 
     if args.today:
@@ -137,9 +138,8 @@ def main(argv: list[str] | None = None) -> int:
           "| expectation | z | agree | mean | se |", "|---|---:|---:|---:|---:|"]
     md += [f"| {r.expectation} | {r.z:.1f} | {r.agree}/{r.seeds} | {r.mean:.4g} | {r.se:.2g} |"
            for r in t.itertuples()]
-    tmp = args.out / f".{stem}.md.tmp"
-    tmp.write_text("\n".join(md) + "\n", encoding="utf-8")
-    tmp.replace(args.out / f"{stem}.md")
+    atomic_write(args.out / f"{stem}.md",
+                 lambda tmp: tmp.write_text("\n".join(md) + "\n", encoding="utf-8"))
     print(f"wrote {args.out / stem}.csv and {stem}.md")
     return 0
 
