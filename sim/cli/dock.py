@@ -92,8 +92,7 @@ def _write(path: Path, v: Verdict) -> None:
         return [{"stage": stage, "checkpoint": r.name, "mean_reference": r.mean_a,
                  "sd_reference": r.sd_a, "mean_core": r.mean_b, "sd_core": r.sd_b,
                  "p_welch": r.p_welch, "p_mann_whitney": r.p_mw, "d_over_sd": r.std_diff,
-                 "alpha": alpha,
-                 "flagged": r.p_welch < alpha or abs(r.std_diff) >= v.max_d} for r in found]
+                 "alpha": alpha, "flagged": v.differs(r, alpha)} for r in found]
 
     write_csv(pd.DataFrame(rows("first", v.rows, v.alpha)
                            + rows("confirm", v.confirm, v.confirm_alpha)), path)

@@ -230,11 +230,14 @@ class Verdict:
     max_d: float
     mean_bound: float
 
+    def differs(self, r: Row, alpha: float) -> bool:
+        """The criterion of either stage: Welch p below ``alpha`` or |d| at least ``max_d``."""
+        return r.p_welch < alpha or abs(r.std_diff) >= self.max_d
+
     @property
     def differing(self) -> list[str]:
         """Checkpoints whose difference the fresh seeds confirm."""
-        return [r.name for r in self.confirm
-                if r.p_welch < self.confirm_alpha or abs(r.std_diff) >= self.max_d]
+        return [r.name for r in self.confirm if self.differs(r, self.confirm_alpha)]
 
     @property
     def mean_abs_d(self) -> float:
@@ -275,15 +278,14 @@ def dock(
     as many replicates) while a false alarm at one fixed set of seeds, about 1% of runs by
     design, must recur by chance at p < 1% to count."""
     rows = compare(a, b)
-    alpha = family_alpha / len(rows)
-    flagged = [r.name for r in rows if r.p_welch < alpha or abs(r.std_diff) >= max_d]
-    confirm: list[Row] = []
-    if flagged:
-        fa, fb = fresh_a(), fresh_b()
-        confirm = compare({k: fa[k] for k in flagged}, {k: fb[k] for k in flagged})
     n = min(len(next(iter(a.values()))), len(next(iter(b.values()))))
-    return Verdict(rows, alpha, flagged, confirm, family_alpha / max(len(flagged), 1), max_d,
-                   mean_d_bound(n))
+    v = Verdict(rows, family_alpha / len(rows), [], [], family_alpha, max_d, mean_d_bound(n))
+    v.flagged = [r.name for r in rows if v.differs(r, v.alpha)]
+    if v.flagged:
+        fa, fb = fresh_a(), fresh_b()
+        v.confirm = compare({k: fa[k] for k in v.flagged}, {k: fb[k] for k in v.flagged})
+        v.confirm_alpha = family_alpha / len(v.flagged)
+    return v
 
 
 def table(rows: list[Row], alpha: float, label_a: str = "reference", label_b: str = "core") -> str:
