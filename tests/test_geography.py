@@ -244,8 +244,14 @@ def test_province_series_published_by_default_and_the_recalled_one_available():
     assert new.urban_wage_rmb_year[chongqing] == 6980  # Chongqing yearbook 2001, appendix 4
     assert old.urban_wage_rmb_year[chongqing] == 8128
     assert new.urban_wage_rmb_year[qinghai] == 10050 and old.urban_wage_rmb_year[qinghai] == 10804
-    moved = np.flatnonzero(new.urban_wage_rmb_year != old.urban_wage_rmb_year)
-    assert {new.prov_name[i] for i in moved} == {"Tianjin", "Chongqing", "Sichuan", "Qinghai"}
+    moved = {new.prov_name[i] for i in np.flatnonzero(new.urban_wage_rmb_year
+                                                      != old.urban_wage_rmb_year)}
+    derived = {"Shanxi", "Inner Mongolia", "Liaoning", "Jilin", "Heilongjiang", "Shanghai",
+               "Jiangsu", "Zhejiang", "Anhui", "Jiangxi", "Shandong", "Henan", "Hubei", "Hunan",
+               "Guangdong", "Guangxi"}  # 0.22.0: the 2002 table times 9371 / 12422
+    assert moved == {"Tianjin", "Chongqing", "Sichuan", "Qinghai"} | derived
+    zhejiang = new.prov_index("Zhejiang")  # 18785 yuan in 2002 (Shandong yearbook 2003)
+    assert new.urban_wage_rmb_year[zhejiang] == round(18785 * 9371 / 12422) == 14171
     np.testing.assert_array_equal(new.exports_usd_bn, old.exports_usd_bn)  # only three columns
     for over, geo in (({}, new), ({"province_series": "recalled"}, old)):  # what runs read
         built = Simulation(over, agents=1000, seed=1, years=1).geo

@@ -157,6 +157,26 @@ def test_crn_variance_ratio_definition():
     assert np.isnan(report.crn_variance_ratio(y[y.replicate < 1], "s", "base", "x"))
 
 
+def test_crn_variance_ratio_pooled_over_years():
+    """``years``: both variances summed over the years, then divided (not a mean of ratios)."""
+    b0, b1 = np.array([1.0, 4.0, 2.0, 8.0]), np.array([3.0, 1.0, 5.0, 2.0])
+    s0, s1 = b0 + np.array([0.5, 0.7, 0.4, 0.6]), b1 + np.array([2.0, -1.0, 0.5, 1.0])
+    rows = [{"scenario": n, "point": 0, "replicate": r, "seed": r, "year": yr,
+             "indicator": "x", "group": "total", "value": v[r]}
+            for yr, (bb, ss) in ((2000, (b0, s0)), (2001, (b1, s1)))
+            for n, v in (("base", bb), ("s", ss)) for r in range(4)]
+    y = pd.DataFrame(rows)
+    paired = np.var(s0 - b0, ddof=1) + np.var(s1 - b1, ddof=1)
+    indep = np.var(s0 - np.roll(b0, -1), ddof=1) + np.var(s1 - np.roll(b1, -1), ddof=1)
+    pooled = report.crn_variance_ratio(y, "s", "base", "x", years=(2000, 2001))
+    assert pooled == pytest.approx(paired / indep)
+    one = report.crn_variance_ratio(y, "s", "base", "x", years=(2000,))
+    assert one == pytest.approx(report.crn_variance_ratio(y, "s", "base", "x", year=2000))
+    assert report.crn_variance_ratio(y, "s", "base", "x") == pytest.approx(  # last year
+        np.var(s1 - b1, ddof=1) / np.var(s1 - np.roll(b1, -1), ddof=1))
+    assert np.isnan(report.crn_variance_ratio(y, "s", "base", "x", years=(2000, 1999)))
+
+
 def test_report_states_the_crn_variance_ratio(frame, written):
     """The report's table of variance reduction carries the ratio of the batch (five replicates
     are too few to judge its size: the next test does that)."""

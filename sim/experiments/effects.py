@@ -282,31 +282,38 @@ def posterior_table(diffs: pd.DataFrame, seeds_per_draw: int,
 
 
 def crn_variance_ratio(frame: pd.DataFrame, scenario: str, baseline: str, indicator: str,
-                       group: str = "total", year: int | None = None) -> float:
+                       group: str = "total", year: int | None = None,
+                       years: Iterable[int] | None = None) -> float:
     """Variance of paired (CRN) differences over the variance of independent-seed differences.
 
     Paired: replicate r of ``scenario`` minus replicate r of ``baseline`` (same seed).
     Independent: replicate r of ``scenario`` minus replicate r+1 of ``baseline`` (cyclically
     over the replicates both have, so a different seed). Both sample variances (ddof 1) of the
-    indicator's yearly value in ``year`` (default: the last year). Below 1 means common random
-    numbers make the comparison sharper; NaN with fewer than 2 replicates or no variance.
+    indicator's yearly value in ``year`` (default: the last year); with ``years``, the two
+    variances are summed over those years before the ratio is taken (pooled: with a few
+    replicates one year's ratio is itself noise). Below 1 means common random numbers make the
+    comparison sharper; NaN with fewer than 2 replicates or no variance.
     """
     y = labelled(yearly(frame))
     y = y[(y["indicator"] == indicator) & (y["group"] == group)]
-    if year is None:
-        if y.empty:
+    if years is None:
+        if year is None:
+            if y.empty:
+                return float("nan")
+            year = int(y["year"].max())
+        years = (year,)
+    var_paired = var_indep = 0.0
+    for yr in years:
+        yy = y[y["year"] == yr]
+        s = yy[yy["scenario"] == scenario].set_index("replicate")["value"]
+        b = yy[yy["scenario"] == baseline].set_index("replicate")["value"]
+        reps = sorted(set(s.index) & set(b.index))
+        if len(reps) < 2:
             return float("nan")
-        year = int(y["year"].max())
-    y = y[y["year"] == year]
-    s = y[y["scenario"] == scenario].set_index("replicate")["value"]
-    b = y[y["scenario"] == baseline].set_index("replicate")["value"]
-    reps = sorted(set(s.index) & set(b.index))
-    if len(reps) < 2:
-        return float("nan")
-    sv = s.loc[reps].to_numpy(np.float64)
-    bv = b.loc[reps].to_numpy(np.float64)
-    var_paired = np.var(sv - bv, ddof=1)
-    var_indep = np.var(sv - np.roll(bv, -1), ddof=1)
+        sv = s.loc[reps].to_numpy(np.float64)
+        bv = b.loc[reps].to_numpy(np.float64)
+        var_paired += np.var(sv - bv, ddof=1)
+        var_indep += np.var(sv - np.roll(bv, -1), ddof=1)
     if not var_indep > 0:
         return float("nan")
     return float(var_paired / var_indep)

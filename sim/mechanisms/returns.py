@@ -56,7 +56,7 @@ from sim.core.state import (
 PARAMS = (
     Param(
         "return_rate_year",
-        0.0888,
+        0.0873,
         "per year",
         0.0,
         5.0,

@@ -151,7 +151,7 @@ PARAMS = (
     ],
     Param(
         "wage_adjust_shortage",
-        1.45,
+        1.4022,
         "log points per year per unit shortage",
         0.0,
         10.0,

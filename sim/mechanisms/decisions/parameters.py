@@ -302,7 +302,7 @@ PARAMS = (
     ),
     Param(
         "cost_across_province",
-        2.869,
+        2.8333,
         "utils",
         0.0,
         20.0,
@@ -312,7 +312,7 @@ PARAMS = (
     ),
     Param(
         "cost_per_1000km",
-        0.5995,
+        0.621,
         "utils per 1000 km",
         0.0,
         10.0,
@@ -322,7 +322,7 @@ PARAMS = (
     ),
     Param(
         "network_beta",
-        0.8,
+        1.0414,
         "utils per log contact",
         0.0,
         5.0,

@@ -152,11 +152,13 @@ PARAMS = (
         "Tianjin, Chongqing, Sichuan and Qinghai, Qinghai's rural income and six regional "
         "products as read in provincial yearbooks and communiques (session 54; Chongqing's wage "
         "14% below the recalled value, Qinghai's 7%, the others within 3%), the default since "
-        "version 0.21.0; 'recalled' the values first compiled from memory, which versions up to "
-        "0.20.0 and the committed calibrations ran with",
+        "version 0.21.0, and from 0.22.0 the 2000 wages of 16 more provinces derived from their "
+        "2002 wages (Shandong yearbook 2003, appendix 1-7; -7% to +8% from the recalled); "
+        "'recalled' the values first compiled from memory, which versions up to 0.20.0 and the "
+        "committed calibrations ran with",
         "provincial urban wages, rural incomes and regional products of 2000: 'published' "
-        "(the current columns, read in yearbooks where found; default) or 'recalled' (the "
-        "<name>_recalled columns, to reproduce runs of versions up to 0.20.0)",
+        "(the current columns, read in yearbooks or derived from them where found; default) or "
+        "'recalled' (the <name>_recalled columns, to reproduce runs of versions up to 0.20.0)",
         kind=str,
         choices=("recalled", "published"),
         role="structural",

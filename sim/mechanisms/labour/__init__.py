@@ -99,7 +99,7 @@ PARAMS = (
     ),
     Param(
         "east_demand_mult",
-        1.05489,
+        0.9282,
         "ratio",
         0.1,
         20.0,
@@ -109,7 +109,7 @@ PARAMS = (
     ),
     Param(
         "six_demand_mult",
-        1.482,
+        1.219,
         "ratio",
         0.1,
         20.0,
@@ -153,7 +153,7 @@ PARAMS = (
     ],
     Param(
         "manufacturing_export_weight",
-        0.5775,
+        0.8506,
         "share",
         0.0,
         1.0,
