@@ -45,17 +45,11 @@ GOAL = 0.65  # issue 13: share of posterior draws inside every band at once
 def _emulators(tag: str):
     """(settings, params, bounds, targets, observation, emulators, box) of a committed
     calibration, the waves' emulators refitted from its design runs."""
-    import tempfile
+    from sim.experiments.committed import committed_emulators
 
-    from sim.experiments import history_match as H
-    from sim.experiments.committed import committed_calibration
-
-    c = committed_calibration(RESULTS, tag)
-    s, params, bounds = c["settings"], c["params"], c["bounds"]
-    cache = Path(tempfile.gettempdir()) / "migsim_emulators"
-    emulators, _taus, box = H._waves(s, RESULTS, tag, cache, params, bounds, c["names"],
-                                     c["obs"], c["noise_sd"], None, None, {}, lambda m: None)
-    return s, params, bounds, c["targets"], c["obs"], emulators, box
+    c = committed_emulators(RESULTS, tag)
+    return (c["settings"], c["params"], c["bounds"], c["targets"], c["obs"], c["emulators"],
+            c["box"])
 
 
 def _ppc_share(path: Path, targets) -> tuple[float, int] | None:

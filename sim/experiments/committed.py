@@ -32,4 +32,23 @@ def committed_calibration(results: str | Path, tag: str) -> dict[str, Any]:
             "obs": E.observations(targets, noise_sd, s.band_sds, s.md_fraction)}
 
 
-__all__ = ["committed_calibration"]
+def committed_emulators(results: str | Path, tag: str, cache: str | Path | None = None
+                        ) -> dict[str, Any]:
+    """:func:`committed_calibration` plus ``emulators`` (one per wave), ``taus`` (each wave's
+    power of the likelihood) and ``box`` (the last wave's candidate box in [0, 1]^d): the
+    waves' emulators refitted from the committed design runs exactly as the calibration fitted
+    them (the fits are cached in ``cache``, default the temporary directory's
+    ``migsim_emulators``); nothing is run."""
+    import tempfile
+
+    from sim.experiments import history_match as H
+
+    c = committed_calibration(results, tag)
+    cache = Path(cache) if cache else Path(tempfile.gettempdir()) / "migsim_emulators"
+    emulators, taus, box = H._waves(c["settings"], Path(results), tag, cache, c["params"],
+                                    c["bounds"], c["names"], c["obs"], c["noise_sd"], None,
+                                    None, {}, lambda m: None)
+    return {**c, "emulators": emulators, "taus": taus, "box": box}
+
+
+__all__ = ["committed_calibration", "committed_emulators"]

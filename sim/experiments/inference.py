@@ -132,15 +132,16 @@ def ess(lw: np.ndarray) -> float:
 
 def point_standing(u: np.ndarray, emulators: list[Emulator], obs: Observation,
                    cand: np.ndarray, ll: np.ndarray, tau: float, cutoff: float = 3.0,
-                   kmax: int = 1) -> dict:
+                   kmax: int = 1, loglik=log_likelihood) -> dict:
     """Where the unit point ``u`` stands in the posterior of candidates ``cand`` (uniform on
     the non-implausible region) with log-weights ``ll`` (the last wave's log-likelihood times
     ``tau``): ``nonimplausible`` under each wave's emulators, ``density_rank`` (share of the
     candidates less likely than ``u``) and ``hpd_mass`` (posterior mass of the candidates more
-    likely than ``u``: ``u`` is on the edge of the highest-density region of that mass)."""
+    likely than ``u``: ``u`` is on the edge of the highest-density region of that mass).
+    ``loglik(mean, var_em, obs)`` is the likelihood the weights ``ll`` were made with."""
     u = np.asarray(u, float).reshape(1, -1)
     ok = [bool(nonimplausible(em, u, obs, cutoff, kmax)[0]) for em in emulators]
-    lu = float(tau * log_likelihood(*emulators[-1].predict(u), obs)[0])
+    lu = float(tau * loglik(*emulators[-1].predict(u), obs)[0])
     w = np.exp(ll - np.max(ll))
     return {"nonimplausible": ok, "loglik": round(lu, 4),
             "density_rank": round(float(np.mean(ll < lu)), 4),
