@@ -285,7 +285,8 @@ def _read_stage(stem: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFra
                    for part in ("posterior", "ppc", "ppc_table", "recovery"))
 
 
-@pytest.mark.parametrize("stem", ["0.13.0", V16, V18, PREVIOUS, LATEST, LARGE])
+@pytest.mark.parametrize("stem", ["0.13.0", V16, V18, PREVIOUS, LATEST, LARGE,
+                                  f"{LATEST}_200k"])
 def test_committed_calibration_files_agree_with_each_other(stem: str) -> None:
     """Every number the summary and calibration/README.md quote is recomputed from the committed
     runs: the posterior's size and box, each target's in-band count and the all-bands share of
