@@ -27,8 +27,6 @@ The driver, with the runs, the posterior and its predictive check, is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from sim.experiments.emulator import Emulator, Observation, maximin_subset
@@ -89,16 +87,14 @@ class Discrepancy:
         return out
 
 
-class ScaledEmulator:
-    """A design-scale emulator plus a :class:`Discrepancy`: the emulator of the larger runs."""
+class ScaledEmulator(Emulator):
+    """A design-scale emulator plus a :class:`Discrepancy`: the emulator of the larger runs
+    (:meth:`Emulator.predict` and the implausibility use its :meth:`predict_target`)."""
 
     def __init__(self, base: Emulator, delta: Discrepancy) -> None:
         self.base, self.delta = base, delta
-
-    @property
-    def models(self) -> list:
-        """The base emulator's per-target models (None where a target has no emulator)."""
-        return self.base.models
+        self.models = base.models  # the base's per-target models (None: no emulator)
+        self.inflate = getattr(base, "inflate", np.ones(len(base.models)))
 
     def predict_target(self, u: np.ndarray, j: int, batch: int = 20_000
                        ) -> tuple[np.ndarray, np.ndarray]:
@@ -107,17 +103,6 @@ class ScaledEmulator:
         m, v = self.base.predict_target(u, j, batch)
         dm, dv = self.delta.predict_target(u, j)
         return m + dm, v + dv
-
-    def predict(self, u: np.ndarray, batch: int = 20_000, cols: Sequence[int] | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, Var_em), each (n, targets), as :meth:`Emulator.predict`."""
-        u = np.atleast_2d(np.asarray(u, float))
-        mean = np.full((len(u), len(self.models)), np.nan)
-        var = np.full_like(mean, np.nan)
-        for j in range(len(self.models)):
-            if cols is None or j in cols:
-                mean[:, j], var[:, j] = self.predict_target(u, j, batch)
-        return mean, var
 
 
 def scaled_observation(obs: Observation, agents: int, scale_agents: int) -> Observation:
