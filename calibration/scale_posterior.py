@@ -124,8 +124,7 @@ def scale_posterior(tag: str, points: int, seeds: int, agents: int, ppc: int, wo
     from sim.engine.registry import Params
     from sim.experiments import emulator as E
     from sim.experiments.committed import committed_emulators
-    from sim.experiments.history_match import Runner, frame, in_bands
-    from sim.experiments.inference import point_standing
+    from sim.experiments.history_match import Runner, _standings, frame, in_bands
     from sim.experiments.scale_correction import (
         Discrepancy,
         ScaledEmulator,
@@ -206,13 +205,7 @@ def scale_posterior(tag: str, points: int, seeds: int, agents: int, ppc: int, wo
         desc = post[params].describe(percentiles=[0.05, 0.5, 0.95]).T
         lo, hi = box
         edge = ((draws - lo < 0.02) & (lo > 0)) | ((hi - draws < 0.02) & (hi < 1))
-        stand = {k: point_standing(E.to_unit(v, bounds), scaled, obs_s, cand, ll, tau,
-                                   s.cutoff, s.kmax, loglik)
-                 for k, v in (("defaults", defaults[None]),
-                              ("median", desc["50%"].to_numpy(float)[None]))}
-        stand["defaults"]["inside_90"] = {p: bool(desc.loc[p, "5%"] <= defaults[j]
-                                                  <= desc.loc[p, "95%"])
-                                          for j, p in enumerate(params)}
+        stand = _standings(s, params, bounds, obs_s, scaled, cand, ll, tau, desc, loglik)
         summary["posterior"] = {"candidates": len(cand), "region_share_of_prior": frac,
                                 "box": E.from_unit(np.array(box), bounds).round(4).tolist(),
                                 "ess": ess, "tau": tau, "summary": desc.round(4).to_dict(),

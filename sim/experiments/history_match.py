@@ -414,9 +414,10 @@ def _posterior(s, out, tag, params, bounds, obs, emulators, tau, box, summary, l
     return post
 
 
-def _standings(s, params, bounds, obs, emulators, cand, ll, tau, desc) -> dict:
+def _standings(s, params, bounds, obs, emulators, cand, ll, tau, desc, loglik=None) -> dict:
     """How the defaults and the posterior median stand in the posterior
-    (:func:`sim.experiments.inference.point_standing`), and which defaults are inside their
+    (:func:`sim.experiments.inference.point_standing`, with ``loglik`` the likelihood the
+    weights ``ll`` were made with, default the Normal), and which defaults are inside their
     90% intervals: the defaults are not the posterior's point estimate, so this says how far
     from it they are."""
     from sim.engine.registry import Params
@@ -427,7 +428,8 @@ def _standings(s, params, bounds, obs, emulators, cand, ll, tau, desc) -> dict:
     values = np.array([[float(defaults[p]) for p in params]])
     med = desc["50%"].to_numpy(float)[None]
     stand = {k: point_standing(E.to_unit(v, bounds), emulators, obs, cand, ll, tau, s.cutoff,
-                               s.kmax) for k, v in (("defaults", values), ("median", med))}
+                               s.kmax, loglik or E.log_likelihood)
+             for k, v in (("defaults", values), ("median", med))}
     stand["defaults"]["inside_90"] = {p: bool(desc.loc[p, "5%"] <= values[0, j]
                                               <= desc.loc[p, "95%"])
                                       for j, p in enumerate(params)}
