@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.experiments.inference import band_loglik
+
 RESULTS = Path(__file__).resolve().parent / "results"
 PAIR_SEED, PPC_SEED = 601, 40_000
 
@@ -100,19 +102,6 @@ def heldout(c: dict, scaled: list, obs_s, runs: pd.DataFrame) -> dict[str, Any]:
                           "mean_error_half_bands": dict(zip(names, np.round(
                               np.nanmean(err, 0), 3).tolist(), strict=True))}
     return out
-
-
-def band_loglik(mean: np.ndarray, var_em: np.ndarray, obs, lo: np.ndarray, hi: np.ndarray
-                ) -> np.ndarray:
-    """Log of the chance that one run lands in every band (targets independent): the
-    likelihood of an observation known only to lie in the band, uniformly (the uniform-kernel
-    likelihood of approximate Bayesian computation, exact under that error model: Wilkinson
-    2013, Stat. Appl. Genet. Mol. Biol. 12). The run is Normal with the emulator's mean and
-    variance plus the model discrepancy's and the replicate noise."""
-    from sim.experiments.inference import band_probabilities
-
-    p, _ = band_probabilities(mean, var_em + obs.var_md, obs.var_noise, lo, hi)
-    return np.sum(np.log(np.maximum(p, 1e-300)), axis=-1)
 
 
 def scale_posterior(tag: str, points: int, seeds: int, agents: int, ppc: int, workers: int,

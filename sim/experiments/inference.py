@@ -166,5 +166,18 @@ def band_probabilities(mean: np.ndarray, var_em: np.ndarray, var_noise: np.ndarr
     return p, np.prod(p, axis=-1)
 
 
-__all__ = ["band_probabilities", "effective_targets", "ess", "fit_back", "loo_residuals",
-           "point_standing", "temper"]
+def band_loglik(mean: np.ndarray, var_em: np.ndarray, obs, lo: np.ndarray, hi: np.ndarray,
+                discrepancy: bool = True) -> np.ndarray:
+    """Log of the chance that one run lands in every band (targets independent): the
+    likelihood of an observation known only to lie in the band, uniformly (the uniform-kernel
+    likelihood of approximate Bayesian computation, exact under that error model: Wilkinson
+    2013, Stat. Appl. Genet. Mol. Biol. 12). The run is Normal with the emulator's mean and
+    variance plus the replicate noise, and the model discrepancy's variance unless
+    ``discrepancy`` is False (the band is then the only error model)."""
+    var = var_em + obs.var_md if discrepancy else var_em
+    p, _ = band_probabilities(mean, var, obs.var_noise, lo, hi)
+    return np.sum(np.log(np.maximum(p, 1e-300)), axis=-1)
+
+
+__all__ = ["band_loglik", "band_probabilities", "effective_targets", "ess", "fit_back",
+           "loo_residuals", "point_standing", "temper"]
