@@ -113,7 +113,7 @@ def scale_posterior(tag: str, points: int, seeds: int, agents: int, ppc: int, wo
     from sim.engine.registry import Params
     from sim.experiments import emulator as E
     from sim.experiments.committed import committed_emulators
-    from sim.experiments.history_match import Runner, _standings, frame, in_bands
+    from sim.experiments.history_match import Runner, _standings, frame
     from sim.experiments.scale_correction import (
         Discrepancy,
         ScaledEmulator,
@@ -212,19 +212,11 @@ def scale_posterior(tag: str, points: int, seeds: int, agents: int, ppc: int, wo
                         [PPC_SEED + i for i in range(len(xp))], agents)
                 return frame(params, xp, names, y, draw=np.arange(len(xp)))
 
-            from sim.experiments.history_match import cached
+            from sim.experiments.history_match import cached, ppc_summary
 
             runs = cached(out / f"{new}_ppc{agents // 1000}k.csv", make)
-            inb = in_bands(runs, c["targets"])
-            summary["ppc"] = {"per_target_in_band": dict(zip(names, inb.sum(0).tolist(),
-                                                             strict=True)),
-                              "draws": len(runs), "agents": agents,
-                              "all_in_band_share": float(inb.all(1).mean()),
-                              "mean_targets_in_band": float(inb.sum(1).mean())}
-            log(f"PPC at {agents:,} ({len(runs)} draws): all in band "
-                f"{inb.all(1).mean():.3f}, targets in band per draw "
-                f"{inb.sum(1).mean():.2f} of {len(names)}; fewest in band:\n"
-                + pd.Series(inb.sum(0), index=names).sort_values().head(6).to_string())
+            summary["ppc"], line = ppc_summary(runs, c["targets"], agents=agents)
+            log(line)
     finally:
         run.close()
     summary["runs_this_call"] = run.runs

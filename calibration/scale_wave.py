@@ -131,7 +131,7 @@ def scale_wave(tag: str, design: int, agents: int, ppc: int, workers: int, out: 
     from sim.core.version import __version__
     from sim.experiments import emulator as E
     from sim.experiments.committed import committed_emulators
-    from sim.experiments.history_match import Runner, _standings, cached, frame, in_bands
+    from sim.experiments.history_match import Runner, _standings, cached, frame, ppc_summary
     from sim.experiments.inference import band_probabilities, effective_targets, temper
     from sim.experiments.scale_correction import scaled_observation
 
@@ -262,16 +262,8 @@ def scale_wave(tag: str, design: int, agents: int, ppc: int, workers: int, out: 
                 return frame(params, xp, names, y, draw=np.arange(len(xp)))
 
             runs = cached(out / f"{name}_ppc{k}.csv", make_ppc)
-            inb = in_bands(runs, targets)
-            summary["ppc"] = {"per_target_in_band": dict(zip(names, inb.sum(0).tolist(),
-                                                             strict=True)),
-                              "draws": len(runs), "agents": agents,
-                              "all_in_band_share": float(inb.all(1).mean()),
-                              "mean_targets_in_band": float(inb.sum(1).mean())}
-            log(f"PPC at {agents:,} ({len(runs)} draws): all in band "
-                f"{inb.all(1).mean():.3f}, targets in band per draw "
-                f"{inb.sum(1).mean():.2f} of {len(names)}; fewest in band:\n"
-                + pd.Series(inb.sum(0), index=names).sort_values().head(6).to_string())
+            summary["ppc"], line = ppc_summary(runs, targets, agents=agents)
+            log(line)
     finally:
         run.close()
     summary["runs_this_call"] = run.runs

@@ -499,6 +499,22 @@ def in_bands(runs: pd.DataFrame, targets) -> np.ndarray:
     return (y >= np.array([t.lo for t in targets])) & (y <= np.array([t.hi for t in targets]))
 
 
+def ppc_summary(runs: pd.DataFrame, targets, **extra: Any) -> tuple[dict[str, Any], str]:
+    """(a summary's ``ppc`` entry, a log line) of a predictive check's runs: per target the
+    runs in band, the share of runs in every band at once, the mean targets in band per run;
+    ``extra`` (e.g. ``agents``) goes into the entry after the number of draws."""
+    names = [t.name for t in targets]
+    inb = in_bands(runs, targets)
+    entry = {"per_target_in_band": dict(zip(names, inb.sum(0).tolist(), strict=True)),
+             "draws": len(runs), **extra, "all_in_band_share": float(inb.all(1).mean()),
+             "mean_targets_in_band": float(inb.sum(1).mean())}
+    where = f" at {extra['agents']:,}" if "agents" in extra else ""
+    line = (f"PPC{where} ({len(runs)} draws): all in band {inb.all(1).mean():.3f}, targets in "
+            f"band per draw {inb.sum(1).mean():.2f} of {len(names)}; fewest in band:\n"
+            + pd.Series(inb.sum(0), index=names).sort_values().head(6).to_string())
+    return entry, line
+
+
 def _ppc(s, out, tag, params, names, targets, post, simulate, summary, log):
     """Stage 6: posterior draws simulated; per target, how many land in the band."""
     from sim.experiments import emulator as E
@@ -514,9 +530,7 @@ def _ppc(s, out, tag, params, names, targets, post, simulate, summary, log):
                           "mean": np.nanmean(y, 0), "low": [t.lo for t in targets],
                           "high": [t.hi for t in targets]})
     E.write_csv(table, out / f"{tag}_ppc_table.csv")
-    summary["ppc"] = {"per_target_in_band": dict(zip(names, inb.sum(0).tolist(), strict=True)),
-                      "draws": len(y), "all_in_band_share": float(inb.all(1).mean()),
-                      "mean_targets_in_band": float(inb.sum(1).mean())}
+    summary["ppc"], _ = ppc_summary(ppc, targets)
     log(f"PPC ({len(y)} draws): all in band {inb.all(1).mean():.3f}\n{table.to_string()}")
 
 
