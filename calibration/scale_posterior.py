@@ -212,7 +212,8 @@ def scale_posterior(tag: str, points: int, seeds: int, agents: int, ppc: int, wo
                         [PPC_SEED + i for i in range(len(xp))], agents)
                 return frame(params, xp, names, y, draw=np.arange(len(xp)))
 
-            from sim.experiments.history_match import cached, ppc_summary
+            from sim.experiments.history_match import cached
+            from sim.experiments.inference import ppc_summary
 
             runs = cached(out / f"{new}_ppc{agents // 1000}k.csv", make)
             summary["ppc"], line = ppc_summary(runs, c["targets"], agents=agents)

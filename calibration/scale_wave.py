@@ -131,8 +131,13 @@ def scale_wave(tag: str, design: int, agents: int, ppc: int, workers: int, out: 
     from sim.core.version import __version__
     from sim.experiments import emulator as E
     from sim.experiments.committed import committed_emulators
-    from sim.experiments.history_match import Runner, _standings, cached, frame, ppc_summary
-    from sim.experiments.inference import band_probabilities, effective_targets, temper
+    from sim.experiments.history_match import Runner, _standings, cached, frame
+    from sim.experiments.inference import (
+        band_probabilities,
+        effective_targets,
+        ppc_summary,
+        temper,
+    )
     from sim.experiments.scale_correction import scaled_observation
 
     t0 = time.time()

@@ -44,6 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.experiments.inference import in_bands
+
 DEFAULT_PARAMS = ("asc_home", "demand_wage_elasticity", "wage_adjust_unemployment",
                   "spring_festival_share", "demand_growth_elasticity", "beta_income",
                   "return_unemployed_mult", "return_age_log_per_decade")
@@ -492,32 +494,10 @@ def _recovery(s, out, tag, params, bounds, names, obs, emulators, tau, simulate,
     log(f"recovery (tau {tau:.3f}) coverage of 90% intervals:\n" + cov.T.round(3).to_string())
 
 
-def in_bands(runs: pd.DataFrame, targets) -> np.ndarray:
-    """(runs, targets) booleans: each run's value of each target inside its band (a missing
-    value is outside)."""
-    y = runs[[t.name for t in targets]].to_numpy(float)
-    return (y >= np.array([t.lo for t in targets])) & (y <= np.array([t.hi for t in targets]))
-
-
-def ppc_summary(runs: pd.DataFrame, targets, **extra: Any) -> tuple[dict[str, Any], str]:
-    """(a summary's ``ppc`` entry, a log line) of a predictive check's runs: per target the
-    runs in band, the share of runs in every band at once, the mean targets in band per run;
-    ``extra`` (e.g. ``agents``) goes into the entry after the number of draws."""
-    names = [t.name for t in targets]
-    inb = in_bands(runs, targets)
-    entry = {"per_target_in_band": dict(zip(names, inb.sum(0).tolist(), strict=True)),
-             "draws": len(runs), **extra, "all_in_band_share": float(inb.all(1).mean()),
-             "mean_targets_in_band": float(inb.sum(1).mean())}
-    where = f" at {extra['agents']:,}" if "agents" in extra else ""
-    line = (f"PPC{where} ({len(runs)} draws): all in band {inb.all(1).mean():.3f}, targets in "
-            f"band per draw {inb.sum(1).mean():.2f} of {len(names)}; fewest in band:\n"
-            + pd.Series(inb.sum(0), index=names).sort_values().head(6).to_string())
-    return entry, line
-
-
 def _ppc(s, out, tag, params, names, targets, post, simulate, summary, log):
     """Stage 6: posterior draws simulated; per target, how many land in the band."""
     from sim.experiments import emulator as E
+    from sim.experiments.inference import ppc_summary
 
     def make() -> pd.DataFrame:
         xp = post[params].to_numpy()[:s.ppc]

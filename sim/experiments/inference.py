@@ -179,5 +179,30 @@ def band_loglik(mean: np.ndarray, var_em: np.ndarray, obs, lo: np.ndarray, hi: n
     return np.sum(np.log(np.maximum(p, 1e-300)), axis=-1)
 
 
+def in_bands(runs, targets) -> np.ndarray:
+    """(runs, targets) booleans: each run's value of each target inside its band (a missing
+    value is outside)."""
+    y = runs[[t.name for t in targets]].to_numpy(float)
+    return (y >= np.array([t.lo for t in targets])) & (y <= np.array([t.hi for t in targets]))
+
+
+def ppc_summary(runs, targets, **extra) -> tuple[dict, str]:
+    """(a summary's ``ppc`` entry, a log line) of a predictive check's runs: per target the
+    runs in band, the share of runs in every band at once, the mean targets in band per run;
+    ``extra`` (e.g. ``agents``) goes into the entry after the number of draws."""
+    import pandas as pd
+
+    names = [t.name for t in targets]
+    inb = in_bands(runs, targets)
+    entry = {"per_target_in_band": dict(zip(names, inb.sum(0).tolist(), strict=True)),
+             "draws": len(runs), **extra, "all_in_band_share": float(inb.all(1).mean()),
+             "mean_targets_in_band": float(inb.sum(1).mean())}
+    where = f" at {extra['agents']:,}" if "agents" in extra else ""
+    line = (f"PPC{where} ({len(runs)} draws): all in band {inb.all(1).mean():.3f}, targets in "
+            f"band per draw {inb.sum(1).mean():.2f} of {len(names)}; fewest in band:\n"
+            + pd.Series(inb.sum(0), index=names).sort_values().head(6).to_string())
+    return entry, line
+
+
 __all__ = ["band_loglik", "band_probabilities", "effective_targets", "ess", "fit_back",
-           "loo_residuals", "point_standing", "temper"]
+           "in_bands", "loo_residuals", "point_standing", "ppc_summary", "temper"]
