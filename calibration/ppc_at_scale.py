@@ -13,10 +13,8 @@ whose value is in the band, and the draws in every band at once. With ``--write`
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -31,8 +29,9 @@ def in_band(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from sim.experiments.emulator import write_csv
-    from sim.experiments.history_match import Runner, fit_targets, frame
+    import tempfile
+
+    from sim.experiments.scale_posterior import ppc_at_scale
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tag", default="hm_0.18.0")
@@ -41,26 +40,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--write", action="store_true")
     a = ap.parse_args(argv)
-    params = json.loads((RESULTS / f"{a.tag}.json").read_text())["settings"]["params"]
-    post = pd.read_csv(RESULTS / f"{a.tag}_posterior.csv")
-    x = post[params].to_numpy()[: a.draws]
-    targets = fit_targets()
-    run = Runner(targets, a.workers)
-    try:
-        y = run([dict(zip(params, map(float, r), strict=True)) for r in x],
-                [40_000 + i for i in range(len(x))], a.agents)
-    finally:
-        run.close()
-    runs = frame(params, x, [t.name for t in targets], y, draw=np.arange(len(x)))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = RESULTS if a.write else Path(tmp)
+        runs = ppc_at_scale(a.tag, a.draws, a.agents, a.workers, out, RESULTS)
     inb = in_band(runs)
-    print(f"{len(x)} draws at {a.agents:,} persons, {run.seconds:.0f} s of runs")
+    print(f"{len(runs)} draws at {a.agents:,} persons")
     print(f"targets in band per draw: mean {inb.sum(axis=1).mean():.2f} of {inb.shape[1]}; "
           f"draws in every band: {inb.all(axis=1).mean():.3f}")
     print(inb.sum().sort_values().head(8).to_string())
     if a.write:
-        path = RESULTS / f"{a.tag}_ppc{a.agents // 1000}k.csv"
-        write_csv(runs, path)
-        print(f"written {path}")
+        print(f"written {RESULTS / f'{a.tag}_ppc{a.agents // 1000}k.csv'}")
 
 
 if __name__ == "__main__":

@@ -172,6 +172,8 @@ def test_a_truth_without_region_keeps_its_wave1_fit(small: Path, tmp_path: Path,
     (["--agents", "10"], "--agents"),
     (["--reference", "no/such.csv"], "no such file"),
     (["--refocus", "-1"], "--refocus -1 is outside the allowed range >= 0"),
+    (["--scale-agents", "20000"], "--scale-agents 20,000: must be more than the calibration's "
+                                  "30,000"),
 ])
 def test_bad_options_are_refused_before_any_run(tmp_path: Path, args: list[str],
                                                 message: str) -> None:

@@ -121,31 +121,76 @@ def test_scale_wave_end_to_end_on_the_small_calibration(small_calibration: Path)
     assert box.tolist() == second["box"]
     lo0, hi0 = np.array(first["box"])
     assert np.all(box[0] <= lo0 + 1e-9) and np.all(box[1] >= hi0 - 1e-9)  # grown, not shrunk
-    post = pd.read_csv(small_calibration / f"{new}_posterior.csv")
+    post = pd.read_csv(small_calibration / f"{new}_w2_posterior.csv")
     for j, p in enumerate(params):
         lo, hi = summ["params"][p]
         assert post[p].between(lo, hi).all(), p
         assert post[p].between(box[0, j] - 1e-3 * (hi - lo), box[1, j] + 1e-3 * (hi - lo)).all()
         assert wave[p].between(box[0, j] - 1e-3 * (hi - lo), box[1, j] + 1e-3 * (hi - lo)).all()
-    disk = json.loads((small_calibration / f"{new}.json").read_text())
+    disk = json.loads((small_calibration / f"{new}_w2.json").read_text())
     assert disk["agents"] == 2000 and disk["design_agents"] == 1000
-    assert design_scale(small_calibration / f"{new}_posterior.csv") == 2000
+    assert design_scale(small_calibration / f"{new}_w2_posterior.csv") == 2000
     assert 0.0 <= summ["posterior"]["predicted_all_in_band"] <= 1.0
-    runs = pd.read_csv(small_calibration / f"{new}_ppc2k.csv")
+    runs = pd.read_csv(small_calibration / f"{new}_w2_ppc2k.csv")
     np.testing.assert_allclose(runs[params].to_numpy(), post[params].to_numpy()[:2], rtol=1e-6)
     inb = in_bands(runs, fit_targets())
     assert summ["ppc"]["mean_targets_in_band"] == pytest.approx(inb.sum(1).mean())
     # the exact ABC posterior from the same waves (nothing rerun but its predictive check):
-    # untempered, its own files, the waves' design untouched
+    # untempered, its own files, the waves' design untouched, the waves' emulators on the
+    # same runs (a posterior's check never trains a call of as many waves)
     before = (small_calibration / f"{new}_design.csv").read_bytes()
     abc = _script().scale_wave(tag, 4, 2000, 2, 1, small_calibration, small_calibration,
                                log=lambda m: None, n_waves=2, final="abc")
     assert (small_calibration / f"{new}_design.csv").read_bytes() == before
     assert abc["runs_this_call"] == 2 and abc["posterior"]["tau"] == 1.0
     assert abc["settings"]["final"] == "abc" and abc["box"] == summ["box"]
-    assert json.loads((small_calibration / f"{new}_abc.json").read_text())["agents"] == 2000
-    assert len(pd.read_csv(small_calibration / f"{new}_abc_posterior.csv")) == len(post)
+    assert json.loads((small_calibration / f"{new}_w2_abc.json").read_text())["agents"] == 2000
+    assert len(pd.read_csv(small_calibration / f"{new}_w2_abc_posterior.csv")) == len(post)
     assert 0.0 <= abc["posterior"]["predicted_all_in_band_abc"] <= 1.0
+    assert [w["sources"] for w in abc["waves"]] == [w["sources"] for w in summ["waves"]]
+    assert abc["settings"]["earlier_checks"] == []
+    # a third wave: its emulators also fit the two-wave posteriors' checks, all inside its box
+    # (grown from the second's); only its own four runs and its check are new
+    three = _script().scale_wave(tag, 4, 2000, 2, 1, small_calibration, small_calibration,
+                                 log=lambda m: None, n_waves=3)
+    checks = [f"{new}_w2_abc_ppc2k.csv", f"{new}_w2_ppc2k.csv"]
+    assert three["settings"]["earlier_checks"] == checks
+    assert all(three["waves"][2]["sources"][f] == 2 for f in checks)
+    assert three["runs_this_call"] == 4 + 2
+    assert pd.read_csv(small_calibration / f"{new}_design.csv")["wave"].max() == 3
+
+
+def test_migsim_calibrate_runs_the_scale_stages(small_calibration: Path) -> None:
+    """``migsim calibrate --scale-agents`` after the small calibration: the design-scale
+    posterior's draws at the larger scale, the pairs, both corrected posteriors, the small
+    budget's two wave calls (the second fits the first's check), the posterior's file and its
+    check in the output; a rerun resumes without a run."""
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+    from sim.core.version import __version__
+    from sim.experiments.scale_waves import SCALE_BUDGETS
+
+    tag, out = f"hm_{__version__}", small_calibration
+    args = ["calibrate", "--budget", "small", "--out", str(out), "--scale-agents", "2000"]
+    res = CliRunner().invoke(app, [*args, "-q"])
+    assert res.exit_code == 0, res.output
+    b = SCALE_BUDGETS["small"]
+    assert len(pd.read_csv(out / f"{tag}_ppc2k.csv")) == b.checks
+    assert len(pd.read_csv(out / f"{tag}_at2k_pairs.csv")) == 2 * b.points * b.seeds
+    for f in (f"{tag}_at2k.json", f"{tag}_at2k_band.json", f"{tag}_at2k_wave_band_w1.json"):
+        assert json.loads((out / f).read_text())["agents"] == 2000, f
+    last = json.loads((out / f"{tag}_at2k_wave_band_w2_abc.json").read_text())
+    assert last["settings"]["earlier_checks"] == [f"{tag}_at2k_wave_band_w1_ppc2k.csv"]
+    assert last["runs_this_call"] == b.design + b.calls[-1][2]
+    said = " ".join(res.output.split())
+    assert f"{tag}_at2k_wave_band_w2_abc_posterior.csv" in said.replace(" ", "")
+    assert (f"{last['ppc']['all_in_band_share']:.0%} of {b.calls[-1][2]} draws inside every "
+            "band") in said
+    again = CliRunner().invoke(app, [*args, "-q"])
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / f"{tag}_at2k_wave_band_w2_abc.json").read_text()
+                      )["runs_this_call"] == 0
 
 
 def test_likelihoods_by_name() -> None:
@@ -170,7 +215,7 @@ def test_likelihoods_by_name() -> None:
 
 
 RESULTS = ROOT / "calibration" / "results"
-COMMITTED = "hm_0.22.0_at200k_wave_band"  # waves at 200,000 persons (calibration/README.md)
+COMMITTED = "hm_0.22.0_at200k_wave_band_w3"  # three waves of 200,000 persons (calibration/)
 
 
 def test_committed_waves_agree_with_their_runs() -> None:
@@ -180,11 +225,11 @@ def test_committed_waves_agree_with_their_runs() -> None:
     and the prior; their predictive checks' counts are those of their runs, and the share of
     draws in every band lies within two binomial standard errors of the emulators' prediction
     (the tempered band likelihood 11 of 60, the exact chance of a run in every band 70 of 120)."""
-    from sim.core.version import CALIBRATED_VERSION
-    from sim.experiments.history_match import fit_targets, in_bands
+    from sim.experiments.history_match import fit_targets
     from sim.experiments.sensitivity import _simulate
 
-    design = pd.read_csv(RESULTS / f"{COMMITTED}_design.csv")
+    design = pd.read_csv(RESULTS / "hm_0.22.0_at200k_wave_band_design.csv")
+    design = design[design["wave"] <= 3]
     assert design.groupby("wave").size().to_dict() == {1: 150, 2: 150, 3: 150}
     for w, g in design.groupby("wave"):
         assert list(g["seed"]) == list(range(50_000 + 1000 * (w - 1),
@@ -203,25 +248,72 @@ def test_committed_waves_agree_with_their_runs() -> None:
         own = sum(1 for x in design["wave"] if x == w["wave"])
         assert w["runs"] == sum(w["sources"].values()) + own
     for tag, found in ((COMMITTED, 11), (f"{COMMITTED}_abc", 70)):
-        summ = json.loads((RESULTS / f"{tag}.json").read_text())
-        assert summ["base_tag"] == f"hm_{CALIBRATED_VERSION}" and summ["agents"] == 200_000
+        summ = _committed_posterior(tag, found, params, targets)
         assert summ["box"] == band["box"]
-        post = pd.read_csv(RESULTS / f"{tag}_posterior.csv")
-        assert len(post) == 500
-        box = np.array(summ["box"])
-        for j, p in enumerate(params):
-            lo, hi = summ["params"][p]
-            assert post[p].between(max(lo, box[0, j]) - 1e-4 * (hi - lo),
-                                   min(hi, box[1, j]) + 1e-4 * (hi - lo)).all(), p
-        runs = pd.read_csv(RESULTS / f"{tag}_ppc200k.csv")
-        n = len(runs)
-        np.testing.assert_allclose(runs[params].to_numpy(), post[params].to_numpy()[:n],
-                                   rtol=1e-6)
-        inb = in_bands(runs, targets)
-        assert inb.all(1).sum() == found == round(n * summ["ppc"]["all_in_band_share"])
-        assert inb.sum(1).mean() == pytest.approx(summ["ppc"]["mean_targets_in_band"])
-        pred = summ["posterior"]["predicted_all_in_band"]
-        assert abs(found / n - pred) <= 2 * np.sqrt(pred * (1 - pred) / n)
-        assert all(summ["posterior"]["defaults"]["inside_90"].values())
     abc = json.loads((RESULTS / f"{COMMITTED}_abc.json").read_text())
     assert abc["posterior"]["tau"] == 1.0 and abc["settings"]["final"] == "abc"
+
+
+def _committed_posterior(tag: str, found: int, params: list[str], targets: list
+                         ) -> dict:
+    """A committed wave posterior: 500 draws inside its box and the prior, its predictive
+    check's runs at its first draws with ``found`` in every band (the summary's counts), within
+    two binomial standard errors of the emulators' prediction; every default inside its 90%
+    interval. Its summary."""
+    from sim.core.version import CALIBRATED_VERSION
+    from sim.experiments.history_match import in_bands
+
+    summ = json.loads((RESULTS / f"{tag}.json").read_text())
+    assert summ["base_tag"] == f"hm_{CALIBRATED_VERSION}" and summ["agents"] == 200_000
+    post = pd.read_csv(RESULTS / f"{tag}_posterior.csv")
+    assert len(post) == 500
+    box = np.array(summ["box"])
+    for j, p in enumerate(params):
+        lo, hi = summ["params"][p]
+        assert post[p].between(max(lo, box[0, j]) - 1e-4 * (hi - lo),
+                               min(hi, box[1, j]) + 1e-4 * (hi - lo)).all(), p
+    runs = pd.read_csv(RESULTS / f"{tag}_ppc200k.csv")
+    n = len(runs)
+    np.testing.assert_allclose(runs[params].to_numpy(), post[params].to_numpy()[:n], rtol=1e-6)
+    inb = in_bands(runs, targets)
+    assert inb.all(1).sum() == found == round(n * summ["ppc"]["all_in_band_share"])
+    assert inb.sum(1).mean() == pytest.approx(summ["ppc"]["mean_targets_in_band"])
+    pred = summ["posterior"]["predicted_all_in_band"]
+    assert abs(found / n - pred) <= 2 * np.sqrt(pred * (1 - pred) / n)
+    assert all(summ["posterior"]["defaults"]["inside_90"].values())
+    return summ
+
+
+def test_committed_fourth_wave_fits_the_third_waves_checks() -> None:
+    """calibration/README.md, "A fourth wave": 150 more runs (seeds 53,000-53,149), every wave's
+    emulators also fitted on the two three-wave posteriors' predictive checks (inside each
+    wave's box), the exact-ABC posterior with 65 of 120 predictive draws in every band."""
+    from sim.experiments.history_match import fit_targets
+
+    design = pd.read_csv(RESULTS / "hm_0.22.0_at200k_wave_band_design.csv")
+    assert list(design.loc[design["wave"] == 4, "seed"]) == list(range(53_000, 53_150))
+    targets = fit_targets()
+    tag = "hm_0.22.0_at200k_wave_band_w4_abc"
+    summ = json.loads((RESULTS / f"{tag}.json").read_text())
+    checks = [f"{COMMITTED}_abc_ppc200k.csv", f"{COMMITTED}_ppc200k.csv"]
+    assert summ["settings"]["earlier_checks"] == checks
+    assert summ["settings"]["final"] == "abc" and summ["posterior"]["tau"] == 1.0
+    assert [w["runs"] for w in summ["waves"]] == [421, 611, 890, 1040]
+    for w in summ["waves"]:
+        assert w["runs"] == sum(w["sources"].values()) + int((design["wave"] == w["wave"]).sum())
+    assert all(summ["waves"][-1]["sources"][f] == n for f, n in zip(checks, (120, 60),
+                                                                     strict=True))
+    _committed_posterior(tag, 65, summ["settings"]["params"], targets)
+
+
+def test_readme_pairs_batches_of_200k_with_the_four_wave_posterior() -> None:
+    """The posterior the README names for batches of 200,000 persons is the committed
+    four-wave one, and ``migsim batch --posterior`` reads its scale as 200,000."""
+    import re
+
+    from sim.experiments.posterior import design_scale
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    named = re.search(r"Batches of 200,000 persons should pair with `([^`]+)`", readme)
+    assert named and named.group(1).endswith("hm_0.22.0_at200k_wave_band_w4_abc_posterior.csv")
+    assert design_scale(ROOT / named.group(1)) == 200_000

@@ -43,6 +43,13 @@ def calibrate(
         help="A posterior CSV to compare with (default: the budget's committed one when "
              f"present, calibration/results/hm_{CALIBRATED_VERSION}_posterior.csv for default, "
              "hm_0.13.0_large_posterior.csv for large).")] = None,
+    scale_agents: Annotated[int | None, typer.Option(
+        help="Then a posterior for runs of this many persons (more than --agents): the "
+             "design-scale posterior's draws run at that scale, pairs of runs at both scales, "
+             "waves of history matching at that scale and the exact-ABC posterior with its "
+             "predictive check (calibration/README.md, \"Waves at the scale users run\"); "
+             "at 200,000 persons on the default budget 1,240 runs, about an hour and a half "
+             "more on 2 cores.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No stage log.")] = False,
 ) -> None:
     """Fit behavioural parameters by history matching: a posterior, recovery and a check.
@@ -72,6 +79,9 @@ def calibrate(
     if refocus is not None:
         _check(check_count, refocus, "--refocus", 0)
     _check_file(reference, "--reference")
+    if scale_agents is not None and scale_agents <= (agents or settings.agents):
+        raise _fail(f"--scale-agents {scale_agents:,}: must be more than the calibration's "
+                    f"{agents or settings.agents:,} persons a run")
     out = out or Path("runs") / f"calibrate-{budget}"
     _check_out(out)
     extra = {"budget": budget, "command": "migsim calibrate"}
@@ -124,3 +134,23 @@ def calibrate(
         con.print(f"against {ref}: " + ("agrees" if cmp["agrees"].all() else "differs")
                   + " (|mean shift| <= 0.25 reference sd, sd ratio in [0.8, 1.25])")
         con.print(cmp.round(3).to_string(index=False))
+    if scale_agents:
+        _scale(tag, scale_agents, budget, workers, out, quiet)
+
+
+def _scale(tag: str, agents: int, budget: str, workers: int, out: Path, quiet: bool) -> None:
+    """The scale stages after the calibration; their last posterior and its check."""
+    from sim.experiments.scale_waves import scale_stages
+
+    try:
+        summ = scale_stages(tag, agents, budget, workers, out,
+                            log=(lambda m: None) if quiet else typer.echo)
+    except (ValueError, RuntimeError) as e:
+        raise _fail(f"{e} (the stages finished so far stay in {out}; rerun to resume)"
+                    ) from None
+    ppc, post = summ["ppc"], summ["posterior"]
+    _out().print(
+        f"posterior for runs of {agents:,} persons: {out / (summ['name'] + '_posterior.csv')} "
+        f"(for migsim batch --posterior); predictive check at that scale: "
+        f"{ppc['all_in_band_share']:.0%} of {ppc['draws']} draws inside every band "
+        f"(predicted {post['predicted_all_in_band']:.0%})")
