@@ -111,7 +111,7 @@ def scale_posterior(tag: str, points: int, seeds: int, agents: int, ppc: int, wo
     from sim.engine.registry import Params
     from sim.experiments import emulator as E
     from sim.experiments.committed import committed_emulators
-    from sim.experiments.history_match import Runner, _standings, frame
+    from sim.experiments.history_match import Runner, _standings
     from sim.experiments.scale_correction import (
         Discrepancy,
         ScaledEmulator,
@@ -204,17 +204,10 @@ def scale_posterior(tag: str, points: int, seeds: int, agents: int, ppc: int, wo
         log(f"posterior at {agents:,}: {len(cand)} candidates, ESS {ess:.0f}\n"
             f"{desc.round(4).to_string()}\ndefaults: {stand['defaults']}")
         if ppc:
-            xp = post[params].to_numpy()[:ppc]
-
-            def make() -> pd.DataFrame:
-                y = run([dict(zip(params, map(float, r), strict=True)) for r in xp],
-                        [PPC_SEED + i for i in range(len(xp))], agents)
-                return frame(params, xp, names, y, draw=np.arange(len(xp)))
-
-            from sim.experiments.history_match import cached
             from sim.experiments.inference import ppc_summary
 
-            runs = cached(out / f"{new}_ppc{agents // 1000}k.csv", make)
+            runs = checked_draws(run, params, names, post[params].to_numpy()[:ppc],
+                                 agents, out / f"{new}_ppc{agents // 1000}k.csv")
             summary["ppc"], line = ppc_summary(runs, c["targets"], agents=agents)
             log(line)
     finally:
@@ -233,21 +226,32 @@ def ppc_at_scale(tag: str, draws: int, agents: int, workers: int, out: Path,
     design-scale posterior's check at the larger scale; :func:`scale_posterior` holds it out,
     the waves fit on it."""
     import json
+    from contextlib import closing
 
-    from sim.experiments.history_match import Runner, cached, fit_targets, frame
+    from sim.experiments.history_match import Runner, fit_targets
 
     results = out if results is None else results
     params = json.loads((results / f"{tag}.json").read_text())["settings"]["params"]
     x = pd.read_csv(results / f"{tag}_posterior.csv")[params].to_numpy(float)[:draws]
     targets = fit_targets()
+    path = out / f"{tag}_ppc{agents // 1000}k.csv"
+    if path.exists():
+        return pd.read_csv(path)
+    with closing(Runner(targets, workers)) as run:
+        return checked_draws(run, params, [t.name for t in targets], x, agents, path)
+
+
+def checked_draws(run, params: list[str], names: list[str], x: np.ndarray, agents: int,
+                  path: Path) -> pd.DataFrame:
+    """A predictive check: each row of ``x`` run once at ``agents`` persons, seed 40,000 +
+    row (every check's seeds, so checks share random numbers), by ``run`` (a
+    :class:`~sim.experiments.history_match.Runner`); the table at ``path``, written
+    atomically and read back, or read when present."""
+    from sim.experiments.history_match import cached, frame
 
     def make() -> pd.DataFrame:
-        run = Runner(targets, workers)
-        try:
-            y = run([dict(zip(params, map(float, r), strict=True)) for r in x],
-                    [PPC_SEED + i for i in range(len(x))], agents)
-        finally:
-            run.close()
-        return frame(params, x, [t.name for t in targets], y, draw=np.arange(len(x)))
+        y = run([dict(zip(params, map(float, r), strict=True)) for r in x],
+                [PPC_SEED + i for i in range(len(x))], agents)
+        return frame(params, x, names, y, draw=np.arange(len(x)))
 
-    return cached(out / f"{tag}_ppc{agents // 1000}k.csv", make)
+    return cached(path, make)

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-WAVE_SEED, PPC_SEED = 50_000, 40_000
+WAVE_SEED = 50_000  # the predictive checks: scale_posterior.PPC_SEED
 GOAL = 0.65  # issue 13: share of posterior draws inside every band at once
 
 
@@ -144,7 +144,7 @@ def scale_wave(tag: str, design: int, agents: int, ppc: int, workers: int, out: 
     from sim.core.version import __version__
     from sim.experiments import emulator as E
     from sim.experiments.committed import committed_emulators
-    from sim.experiments.history_match import Runner, _standings, cached, frame
+    from sim.experiments.history_match import Runner, _standings, frame
     from sim.experiments.inference import (
         band_probabilities,
         effective_targets,
@@ -277,14 +277,10 @@ def scale_wave(tag: str, design: int, agents: int, ppc: int, workers: int, out: 
             f"{desc.round(4).to_string()}\n"
             f"defaults: {stand['defaults']}")
         if ppc:
-            xp = post[params].to_numpy()[:ppc]
+            from sim.experiments.scale_posterior import checked_draws
 
-            def make_ppc() -> pd.DataFrame:
-                y = run([dict(zip(params, map(float, r), strict=True)) for r in xp],
-                        [PPC_SEED + i for i in range(len(xp))], agents)
-                return frame(params, xp, names, y, draw=np.arange(len(xp)))
-
-            runs = cached(out / f"{name}_ppc{k}.csv", make_ppc)
+            runs = checked_draws(run, params, names, post[params].to_numpy()[:ppc],
+                                 agents, out / f"{name}_ppc{k}.csv")
             summary["ppc"], line = ppc_summary(runs, targets, agents=agents)
             log(line)
     finally:
