@@ -7,7 +7,9 @@ scale (30,000 persons for the default budget). This one simulates the first ``--
 the committed posterior (``<tag>_posterior.csv``) at ``--agents`` persons, one run each, 1985-2006,
 with the seeds the pipeline's check uses (40,000 + draw), and counts, target by target, the draws
 whose value is in the band, and the draws in every band at once. With ``--write`` the runs go to
-``<tag>_ppc<agents/1000>k.csv`` beside the committed files (read back by the tests).
+``<tag>_ppc<agents/1000>k.csv`` beside the committed files (read back by the tests), and a file
+already there is read instead of run again (delete it to rerun). The command line of
+:func:`sim.experiments.scale_posterior.ppc_at_scale`.
 """
 
 from __future__ import annotations
