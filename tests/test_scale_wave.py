@@ -163,13 +163,14 @@ def test_scale_wave_end_to_end_on_the_small_calibration(small_calibration: Path)
 def test_migsim_calibrate_runs_the_scale_stages(small_calibration: Path) -> None:
     """``migsim calibrate --scale-agents`` after the small calibration: the design-scale
     posterior's draws at the larger scale, the pairs, both corrected posteriors, the small
-    budget's two wave calls (the second fits the first's check), the posterior's file and its
-    check in the output; a rerun resumes without a run."""
+    budget's two wave calls (the second fits the first's check), the last posterior's recovery,
+    the posterior's file, its check and its recovery in the output; a rerun resumes without a
+    run."""
     from typer.testing import CliRunner
 
     from sim.cli import app
     from sim.core.version import __version__
-    from sim.experiments.scale_waves import SCALE_BUDGETS
+    from sim.experiments.scale_stages import SCALE_BUDGETS
 
     tag, out = f"hm_{__version__}", small_calibration
     args = ["calibrate", "--budget", "small", "--out", str(out), "--scale-agents", "2000"]
@@ -187,9 +188,24 @@ def test_migsim_calibrate_runs_the_scale_stages(small_calibration: Path) -> None
     assert f"{tag}_at2k_wave_band_w2_abc_posterior.csv" in said.replace(" ", "")
     assert (f"{last['ppc']['all_in_band_share']:.0%} of {b.calls[-1][2]} draws inside every "
             "band") in said
+    # the last stage: the exact-ABC posterior's recovery, its truths run once each
+    rec = json.loads((out / f"{tag}_at2k_wave_band_w2_abc_recovery.json").read_text())
+    assert rec["truths"] == b.truths and rec["runs_this_call"] == b.truths
+    runs = pd.read_csv(out / f"{tag}_at2k_wave_band_w2_abc_recovery_runs.csv")
+    assert list(runs["seed"]) == [60_000 + i for i in range(b.truths)]
+    rows = pd.read_csv(out / f"{tag}_at2k_wave_band_w2_abc_recovery.csv")
+    assert len(rows) == 2 * b.truths
+    for label, cov in rec["coverage90"].items():
+        share = rows.loc[rows["observed"] == label, [f"{p}_in90" for p in last["settings"]
+                                                     ["params"]]].to_numpy().mean()
+        assert cov["all"] == pytest.approx(share, abs=1e-3)
+    assert (f"hold {rec['coverage90']['band_error']['all']:.0%} of {b.truths} truths"
+            in said)
     again = CliRunner().invoke(app, [*args, "-q"])
     assert again.exit_code == 0, again.output
     assert json.loads((out / f"{tag}_at2k_wave_band_w2_abc.json").read_text()
+                      )["runs_this_call"] == 0
+    assert json.loads((out / f"{tag}_at2k_wave_band_w2_abc_recovery.json").read_text()
                       )["runs_this_call"] == 0
 
 

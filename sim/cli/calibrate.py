@@ -47,9 +47,9 @@ def calibrate(
         help="Then a posterior for runs of this many persons (more than --agents): the "
              "design-scale posterior's draws run at that scale, pairs of runs at both scales, "
              "waves of history matching at that scale and the exact-ABC posterior with its "
-             "predictive check (calibration/README.md, \"Waves at the scale users run\"); "
-             "at 200,000 persons on the default budget 1,240 runs, about an hour and a half "
-             "more on 2 cores.")] = None,
+             "predictive check, and that posterior's recovery (calibration/README.md, "
+             "\"Waves at the scale users run\"); at 200,000 persons on the default budget "
+             "1,300 runs, about an hour and a half more on 2 cores.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No stage log.")] = False,
 ) -> None:
     """Fit behavioural parameters by history matching: a posterior, recovery and a check.
@@ -140,7 +140,7 @@ def calibrate(
 
 def _scale(tag: str, agents: int, budget: str, workers: int, out: Path, quiet: bool) -> None:
     """The scale stages after the calibration; their last posterior and its check."""
-    from sim.experiments.scale_waves import scale_stages
+    from sim.experiments.scale_stages import scale_stages
 
     try:
         summ = scale_stages(tag, agents, budget, workers, out,
@@ -154,3 +154,8 @@ def _scale(tag: str, agents: int, budget: str, workers: int, out: Path, quiet: b
         f"(for migsim batch --posterior); predictive check at that scale: "
         f"{ppc['all_in_band_share']:.0%} of {ppc['draws']} draws inside every band "
         f"(predicted {post['predicted_all_in_band']:.0%})")
+    if "recovery" in summ:
+        rec = summ["recovery"]
+        _out().print(
+            f"its recovery: 90% intervals hold {rec['coverage90']['band_error']['all']:.0%} of "
+            f"{rec['truths']} truths (goal 80-97%; {out / (summ['name'] + '_recovery.json')})")

@@ -45,7 +45,6 @@ from __future__ import annotations
 import re
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +87,26 @@ def earlier_checks(results: Path, new: str, k: str, n_waves: int) -> tuple[str, 
     pat = re.compile(rf"{re.escape(new)}_w(\d+)(_[a-z]+)?_ppc{k}\.csv")
     found = (pat.fullmatch(p.name) for p in results.glob(f"{new}_w*_ppc{k}.csv"))
     return tuple(sorted(m.group(0) for m in found if m and int(m.group(1)) < n_waves))
+
+
+def runs_inside(results: Path, tag: str, agents: int, params: list[str], names: list[str],
+                earlier: tuple[str, ...], bounds: dict, box: tuple[np.ndarray, np.ndarray],
+                waves: pd.DataFrame, w: int, new: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """(runs, their points in [0, 1]^d) that wave ``w``'s emulators fit besides the wave's own:
+    the committed runs (:func:`committed_runs` with the checks ``earlier``) and the earlier
+    waves' runs (``source`` ``new``), those inside ``box``, in that order (the order the
+    cached fit is keyed by)."""
+    from sim.experiments import emulator as E
+
+    old = committed_runs(results, tag, agents, params, names, earlier)
+    u_old = E.to_unit(old[params].to_numpy(float), bounds)
+    old, u_old = old[inside(u_old, box)], u_old[inside(u_old, box)]
+    before = waves[waves["wave"] < w] if len(waves) else waves
+    if len(before):  # the earlier waves' runs inside the (grown) box
+        u_w = E.to_unit(before[params].to_numpy(float), bounds)
+        u_old = np.vstack([u_old, u_w[inside(u_w, box)]])
+        old = pd.concat([old, before[inside(u_w, box)].assign(source=new)])
+    return old, u_old
 
 
 def inside(u: np.ndarray, box: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -189,14 +208,8 @@ def scale_wave(tag: str, design: int, agents: int, ppc: int, workers: int, out: 
     summary["waves"] = []
     try:
         for w in range(1, n_waves + 1):
-            old = committed_runs(results, tag, agents, params, names, earlier)
-            u_old = E.to_unit(old[params].to_numpy(float), bounds)
-            old, u_old = old[inside(u_old, box)], u_old[inside(u_old, box)]
-            before = waves[waves["wave"] < w] if len(waves) else waves
-            if len(before):  # the earlier waves' runs inside the (grown) box
-                u_w = E.to_unit(before[params].to_numpy(float), bounds)
-                u_old = np.vstack([u_old, u_w[inside(u_w, box)]])
-                old = pd.concat([old, before[inside(u_w, box)].assign(source=new)])
+            old, u_old = runs_inside(results, tag, agents, params, names, earlier, bounds,
+                                     box, waves, w, new)
             if waves.empty or w not in set(waves["wave"]):
                 em0 = E.fit_cached(u_old, old[names].to_numpy(float), cache, 0, s.seed)
                 cand, frac = E.sample_region([em0], obs, d, 20 * design, s.cutoff, s.kmax,
@@ -288,49 +301,4 @@ def scale_wave(tag: str, design: int, agents: int, ppc: int, workers: int, out: 
     summary["runs_this_call"] = run.runs
     summary["wall_seconds_this_call"] = round(time.time() - t0, 1)
     E.write_json(summary, out / f"{name}.json")
-    return summary
-
-
-@dataclass(frozen=True)
-class ScaleBudget:
-    """The scale stages of ``migsim calibrate --scale-agents`` (:func:`scale_stages`)."""
-
-    checks: int  # the design-scale posterior's first draws run at the larger scale
-    points: int  # the pairs' points, each run at both scales with ``seeds`` seeds
-    seeds: int
-    design: int  # new runs a wave
-    calls: tuple[tuple[str, int, int], ...]  # (final likelihood, waves, predictive draws)
-    candidates: int | None  # of the exact-ABC posterior (None: the calibration's)
-
-
-# the default budget is the committed sequence of calls (calibration/README.md, "Waves at the
-# scale users run"); the small one exercises every stage in seconds and means nothing
-SCALE_BUDGETS = {
-    "small": ScaleBudget(2, 5, 1, 4, (("band", 1, 2), ("abc", 2, 2)), None),
-    "default": ScaleBudget(60, 40, 2, 150, (("band", 3, 60), ("abc", 3, 120), ("abc", 4, 120)),
-                           100_000),
-}
-SCALE_BUDGETS["large"] = SCALE_BUDGETS["default"]
-
-
-def scale_stages(tag: str, agents: int, budget: str, workers: int, out: Path, log=print
-                 ) -> dict[str, Any]:
-    """The posterior for runs of ``agents`` persons from the calibration ``tag`` in ``out``,
-    every file beside it: the design-scale posterior's first draws at that scale
-    (:func:`sim.experiments.scale_posterior.ppc_at_scale`), the pairs and the corrected
-    posteriors with both likelihoods and their checks
-    (:func:`sim.experiments.scale_posterior.scale_posterior`), then :func:`scale_wave` for each
-    of the budget's calls; each stage reuses its files when present (rerun to resume). The
-    last call's summary."""
-    from sim.experiments.scale_posterior import ppc_at_scale, scale_posterior
-
-    b = SCALE_BUDGETS[budget]
-    ppc_at_scale(tag, b.checks, agents, workers, out)
-    for lik in ("gauss", "band"):
-        scale_posterior(tag, b.points, b.seeds, agents, b.checks, workers, out, log=log,
-                        likelihood=lik)
-    summary: dict[str, Any] = {}
-    for final, waves, ppc in b.calls:
-        summary = scale_wave(tag, b.design, agents, ppc, workers, out, log=log, n_waves=waves,
-                             final=final, candidates=b.candidates if final == "abc" else None)
     return summary
