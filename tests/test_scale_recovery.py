@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.experiments.emulator import Observation
-from sim.experiments.scale_recovery import band_fit, coverage, recovery_rows
+from sim.experiments.scale_recovery import band_fit, coverage, emulator_check, recovery_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "calibration" / "results"
@@ -75,6 +75,27 @@ def test_recovery_covers_ninety_percent_when_the_emulator_is_exact() -> None:
     assert rows[["a_width", "b_width"]].to_numpy().max() < 1.0
 
 
+def test_emulator_check_reads_a_right_and_an_overconfident_emulator() -> None:
+    """Runs with the noise the observation states: about 95% within 2 sd, a mean squared
+    standardised error about 1 (2,000 runs x 3 targets: tolerances 0.02 and 0.1) and the
+    chance of a run in band predicted as found; runs twice as noisy: about 4, fewer within."""
+    rng = np.random.default_rng(3)
+    u = rng.random((2000, 2))
+    _, _, _, obs, _, _ = _toy(1, 0)
+    lo, hi = np.full(3, 0.3), np.full(3, 0.7)
+    right = emulator_check(_Exact(), u, u @ A.T + rng.normal(0, NOISE_SD, (2000, 3)), obs,
+                           lo, hi)
+    assert abs(right["within_2sd"] - 0.954) <= 0.02 and abs(right["mean_squared_z"] - 1) <= 0.1
+    assert set(right["per_target"]) == {"y0", "y1", "y2"} and right["runs"] == 2000
+    for t in right["per_target"].values():  # in band: predicted as found (binomial sd 0.011)
+        assert abs(t["in_band_predicted"] - t["in_band_found"]) <= 0.035
+    assert abs(right["all_in_band_predicted"] - right["all_in_band_found"]) <= 0.035
+    y = u @ A.T + rng.normal(0, 2 * NOISE_SD, (2000, 3))
+    y[0, 1] = np.nan  # a run without a value is left out
+    sure = emulator_check(_Exact(), u, y, obs)
+    assert abs(sure["mean_squared_z"] - 4) <= 0.4 and sure["within_2sd"] < 0.75
+
+
 @pytest.mark.parametrize("args,message", [
     (["--posterior", "hm_none"], "no wave posterior hm_none"),
     (["--posterior", "hm_0.22.0_at200k_wave_band_w3"], "not an exact-ABC posterior"),
@@ -128,3 +149,26 @@ def test_committed_recovery_at_200k_agrees_with_its_runs() -> None:
     assert lo <= summ["coverage90"]["band_error"]["all"] <= hi
     assert summ["coverage90"]["run_only"]["all"] > summ["coverage90"]["band_error"]["all"]
     assert summ["posterior_redrawn"]["draws_among_candidates"] == 1.0
+    check = summ["emulator_check"]  # the emulators on runs they were not fitted on
+    assert check["runs"] == 60 and set(check["per_target"]) <= set(names)
+    assert 0.0 < check["within_2sd"] <= 1.0 and check["mean_squared_z"] > 0.0
+    ppc = summ["emulator_check_ppc"]  # and on the posterior's own predictive check
+    assert ppc["runs"] == 120 and ppc["all_in_band_found"] == round(65 / 120, 3)
+    assert ppc["all_in_band_predicted"] > ppc["all_in_band_found"]
+
+
+def test_a_batch_with_the_wave_posterior_states_its_recovery() -> None:
+    """``migsim batch --posterior`` records, and the comparison report states, the recovery
+    beside a wave posterior (its summary has none of its own) with its predictive check."""
+    from sim.experiments.document import _posterior_intro
+    from sim.experiments.posterior import calibration_summary, read_draws
+
+    summ = json.loads((RESULTS / f"{NAME}_recovery.json").read_text())
+    cov = summ["coverage90"]["band_error"]["all"]
+    info = calibration_summary(RESULTS / f"{NAME}_posterior.csv")
+    assert info["recovery_coverage90"] == cov and info["agents"] == 200_000
+    assert info["ppc_all_in_band_share"] == pytest.approx(65 / 120)
+    _draws, meta = read_draws(RESULTS / f"{NAME}_posterior.csv", 2)
+    text = _posterior_intro({**meta, "seeds_per_draw": 1})
+    assert f"the 90% intervals covered {cov:g} of the synthetic truths" in text
+    assert "too narrow" not in text

@@ -65,14 +65,15 @@ def read_draws(path: str | Path, k: int) -> tuple[list[dict[str, float]], dict[s
     return draws, info
 
 
-def _summary_beside(path: Path) -> dict | None:
-    """The ``<tag>.json`` summary beside a ``<tag>_posterior.csv`` (``migsim calibrate``)."""
+def _summary_beside(path: Path, part: str = "") -> dict | None:
+    """The ``<tag><part>.json`` summary beside a ``<tag>_posterior.csv`` (``migsim
+    calibrate``; ``part`` ``_recovery``: the recovery of a wave posterior at a larger scale)."""
     import json
 
     suffix = "_posterior.csv"
     if not path.name.endswith(suffix):
         return None
-    summary = path.with_name(path.name[: -len(suffix)] + ".json")
+    summary = path.with_name(path.name[: -len(suffix)] + part + ".json")
     try:
         data = json.loads(summary.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -84,10 +85,11 @@ def calibration_summary(path: str | Path) -> dict[str, Any] | None:
     """How good the posterior at ``path`` is, from its calibration's summary (None without
     one): model version, persons a run, the likelihood's power (1: untempered), the mean
     coverage of the 90% intervals over the recovered truths (after their refocused waves when
-    the calibration ran them, else with observation error; goal 0.80-0.97), the predictive
-    check's share of draws inside every band, and where the default parameters stand in the
-    posterior (the mass of the highest-density region they are on the edge of; how many are
-    inside their 90% intervals). Recorded in ``batch.json`` and stated by the
+    the calibration ran them, else with observation error; for a wave posterior with a
+    ``<tag>_recovery.json`` beside it, that recovery's with the band's error; goal 0.80-0.97),
+    the predictive check's share of draws inside every band, and where the default parameters
+    stand in the posterior (the mass of the highest-density region they are on the edge of; how
+    many are inside their 90% intervals). Recorded in ``batch.json`` and stated by the
     comparison report."""
     data = _summary_beside(Path(path))
     if data is None:
@@ -100,6 +102,11 @@ def calibration_summary(path: str | Path) -> dict[str, Any] | None:
     if isinstance(cov, dict) and isinstance(cov.get(mode), dict):
         vals = [float(v) for v in cov[mode].values()]
         out["recovery_coverage90"] = round(sum(vals) / len(vals), 3) if vals else None
+    rec = _summary_beside(Path(path), "_recovery")  # a wave posterior's (scale_recovery)
+    if rec is not None and isinstance(rec.get("coverage90"), dict):
+        band = rec["coverage90"].get("band_error")
+        if isinstance(band, dict) and "all" in band:
+            out["recovery_coverage90"] = float(band["all"])
     ppc = data.get("ppc")
     if isinstance(ppc, dict):
         out["ppc_all_in_band_share"] = ppc.get("all_in_band_share")

@@ -25,7 +25,9 @@ hold the truth 90% of the time where the posterior lies:
    and ``run_only`` the run itself (no error: the intervals then over-cover);
 4. per truth and parameter, whether the central 90% interval holds the truth and its width as
    a share of the prior range (``<name>_recovery.csv``); the coverage by observation in
-   ``<name>_recovery.json``. Every file is written atomically.
+   ``<name>_recovery.json``, with the emulators checked on the truths' runs and on the
+   posterior's predictive check, which they were not fitted on (:func:`emulator_check`). Every
+   file is written atomically.
 
 What it does not do: fit each truth with waves of its own (the design-scale recovery refocuses
 each truth with a wave of runs); the last wave's emulators serve every truth, as they served
@@ -122,6 +124,40 @@ def redrawn(committed: np.ndarray, pool: np.ndarray, tol: float = 1e-3) -> dict[
             "largest_distance": float(f"{dist.max():.3g}")}
 
 
+def emulator_check(em, u: np.ndarray, y: np.ndarray, obs, lo: np.ndarray | None = None,
+                   hi: np.ndarray | None = None) -> dict[str, Any]:
+    """The emulators against runs they were not fitted on (points ``u`` in [0, 1]^d, values
+    ``y``): per target and over all, the share of runs within 2 sd of the prediction (the sd
+    of the emulator and the replicate noise; 0.95 if both are right) and the mean squared
+    standardised error (1 if both are right; above 1, the emulators are too sure). With the
+    bands ``lo``, ``hi``: per target and for every band at once, the chance of a run in band
+    the emulators predict (:func:`sim.experiments.inference.band_probabilities`, averaged over
+    the runs' points) beside the share of the runs in band."""
+    from sim.experiments.inference import band_probabilities
+
+    m, v = em.predict(u)
+    z = (y - m) / np.sqrt(v + obs.var_noise)
+    ok = np.isfinite(z)
+    within = np.where(ok, np.abs(z) <= 2.0, np.nan)
+    per = {n: {"within_2sd": round(float(np.nanmean(within[:, j])), 3),
+               "mean_squared_z": round(float(np.nanmean(z[ok[:, j], j] ** 2)), 3)}
+           for j, n in enumerate(obs.names) if ok[:, j].any()}
+    out: dict[str, Any] = {"runs": int(len(u)),
+                           "within_2sd": round(float(np.nanmean(within)), 3),
+                           "mean_squared_z": round(float(np.nanmean(np.where(ok, z * z, np.nan))),
+                                                   3)}
+    if lo is not None and hi is not None:
+        p, joint = band_probabilities(m, v, obs.var_noise, lo, hi)
+        inb = (y >= lo) & (y <= hi)
+        for j, n in enumerate(obs.names):
+            if n in per:
+                per[n]["in_band_predicted"] = round(float(p[:, j].mean()), 3)
+                per[n]["in_band_found"] = round(float(inb[:, j].mean()), 3)
+        out["all_in_band_predicted"] = round(float(joint.mean()), 3)
+        out["all_in_band_found"] = round(float(inb.all(axis=1).mean()), 3)
+    return {**out, "per_target": per}
+
+
 def last_wave_emulator(results: Path, summ: dict[str, Any], c: dict[str, Any]):
     """(the emulators of the wave posterior ``summ``'s last wave, its box in [0, 1]^d): fitted
     on the runs the wave fitted (every committed run inside the box, the earlier checks and
@@ -208,6 +244,13 @@ def scale_recovery(name: str, truths: int, workers: int, out: Path,
                          rec[names].to_numpy(float), bounds, params, s.cutoff, s.kmax,
                          s.seed + 63, own=own)
     E.write_csv(rows, out / f"{name}_recovery.csv")
+    check = emulator_check(em, E.to_unit(rec[params].to_numpy(float), bounds),
+                           rec[names].to_numpy(float), obs)
+    ppc_path = results / f"{name}_ppc{agents // 1000}k.csv"  # the posterior's own check
+    if ppc_path.exists():
+        ppc = pd.read_csv(ppc_path)
+        check_ppc = emulator_check(em, E.to_unit(ppc[params].to_numpy(float), bounds),
+                                   ppc[names].to_numpy(float), obs, lo_b, hi_b)
     rows = pd.read_csv(out / f"{name}_recovery.csv")
     widths = rows.groupby("observed", sort=False)[[f"{p}_width" for p in params]].mean()
     summary = {
@@ -220,13 +263,17 @@ def scale_recovery(name: str, truths: int, workers: int, out: Path,
         "median_ess": {str(k): round(float(v), 1) for k, v
                        in rows.groupby("observed", sort=False)["ess"].median().items()},
         "goal": [0.80, 0.97],
+        "emulator_check": check,
+        **({"emulator_check_ppc": check_ppc} if ppc_path.exists() else {}),
         "runs_this_call": run.runs, "wall_seconds_this_call": round(time.time() - t0, 1)}
     E.write_json(summary, out / f"{name}_recovery.json")
     log(f"recovery coverage of 90% intervals over {truths} truths: "
         + ", ".join(f"{k} {v['all']:.2f}" for k, v in summary["coverage90"].items())
-        + f" (median effective sample {summary['median_ess']})")
+        + f" (median effective sample {summary['median_ess']}); the emulators on the truths' "
+        f"runs: {check['within_2sd']:.0%} within 2 sd, mean squared error "
+        f"{check['mean_squared_z']:.2f} sd^2 (1 if right)")
     return summary
 
 
-__all__ = ["RECOVERY_SEED", "band_fit", "coverage", "last_wave_emulator", "recovery_rows",
-           "redrawn", "scale_recovery"]
+__all__ = ["RECOVERY_SEED", "band_fit", "coverage", "emulator_check", "last_wave_emulator",
+           "recovery_rows", "redrawn", "scale_recovery"]
