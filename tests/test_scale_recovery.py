@@ -12,7 +12,13 @@ import pandas as pd
 import pytest
 
 from sim.experiments.emulator import Observation
-from sim.experiments.scale_recovery import band_fit, coverage, emulator_check, recovery_rows
+from sim.experiments.scale_recovery import (
+    band_fit,
+    coverage,
+    emulator_check,
+    inflation,
+    recovery_rows,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "calibration" / "results"
@@ -96,6 +102,28 @@ def test_emulator_check_reads_a_right_and_an_overconfident_emulator() -> None:
     assert abs(sure["mean_squared_z"] - 4) <= 0.4 and sure["within_2sd"] < 0.75
 
 
+class _Unsure(_Exact):
+    """The exact mean with a stated variance of 0.05 ** 2 on every target."""
+
+    def predict(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m, _ = super().predict(u)
+        return m, np.full_like(m, 0.05 ** 2)
+
+
+def test_inflation_widens_only_the_targets_whose_errors_are_larger_than_stated() -> None:
+    """Runs whose error has four times the emulator's stated variance on the first target and
+    exactly it on the others: the first target's factor about 4 (2,000 runs: within 10%), the
+    others 1; an emulator without variance is left alone."""
+    rng = np.random.default_rng(4)
+    u = rng.random((2000, 2))
+    _, _, _, obs, _, _ = _toy(1, 0)
+    sd = np.sqrt(np.array([4.0, 1.0, 1.0]) * 0.05 ** 2 + obs.var_noise)
+    y = u @ A.T + rng.normal(0.0, 1.0, (2000, 3)) * sd
+    k = inflation(_Unsure(), u, y, obs)
+    assert abs(k[0] - 4.0) <= 0.4 and np.all(k[1:] <= 1.1) and np.all(k >= 1.0)
+    assert np.all(inflation(_Exact(), u, y, obs) == 1.0)
+
+
 @pytest.mark.parametrize("args,message", [
     (["--posterior", "hm_none"], "no wave posterior hm_none"),
     (["--posterior", "hm_0.22.0_at200k_wave_band_w3"], "not an exact-ABC posterior"),
@@ -172,3 +200,41 @@ def test_a_batch_with_the_wave_posterior_states_its_recovery() -> None:
     text = _posterior_intro({**meta, "seeds_per_draw": 1})
     assert f"the 90% intervals covered {cov:g} of the synthetic truths" in text
     assert "too narrow" not in text
+
+
+def test_committed_widened_posterior_agrees_with_its_check() -> None:
+    """calibration/README.md, "Recovery at the scale users run" (the posterior with widened
+    variances): factors of at least 1 (1 for 15 targets), 500 draws inside the four-wave box,
+    its check's runs at its first 120 draws with 74 in every band, within two binomial standard
+    errors of the widened emulators' prediction for those draws."""
+    from sim.experiments.history_match import fit_targets, in_bands
+
+    summ = json.loads((RESULTS / f"{NAME}_inflated.json").read_text())
+    wave = json.loads((RESULTS / f"{NAME}.json").read_text())
+    params = wave["settings"]["params"]
+    k = np.array(list(summ["inflation"].values()))
+    assert np.all(k >= 1.0) and int(np.sum(k == 1.0)) == 15
+    post = pd.read_csv(RESULTS / f"{NAME}_inflated_posterior.csv")
+    box = np.array(wave["box"])
+    span = np.array([np.ptp(wave["params"][p]) for p in params])
+    x = post[params].to_numpy(float)
+    assert len(post) == 500
+    assert np.all((x >= box[0] - 1e-4 * span) & (x <= box[1] + 1e-4 * span))
+    runs = pd.read_csv(RESULTS / f"{NAME}_inflated_ppc200k.csv")
+    np.testing.assert_allclose(runs[params].to_numpy(), x[:len(runs)], rtol=1e-6)
+    found = int(in_bands(runs, fit_targets()).all(1).sum())
+    assert found == 74 == round(120 * summ["ppc"]["all_in_band_share"]) and len(runs) == 120
+    pred = summ["predicted_all_in_band_first_ppc"]
+    assert abs(found / 120 - pred) <= 2 * np.sqrt(pred * (1 - pred) / 120)
+
+
+def test_widened_posterior_script_refuses_a_posterior_without_its_recovery(capsys) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "inflated_posterior_cli", ROOT / "calibration" / "inflated_posterior.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with pytest.raises(SystemExit):
+        mod.main(["--posterior", "hm_0.22.0_at200k_wave_band_w3_abc"])
+    assert "no hm_0.22.0_at200k_wave_band_w3_abc_recovery_runs.csv" in capsys.readouterr().err

@@ -158,6 +158,28 @@ def emulator_check(em, u: np.ndarray, y: np.ndarray, obs, lo: np.ndarray | None 
     return {**out, "per_target": per}
 
 
+def inflation(em, u: np.ndarray, y: np.ndarray, obs) -> np.ndarray:
+    """Per target, the factor k >= 1 on the emulators' variance that makes the mean squared
+    standardised error of runs they were not fitted on (points ``u``, values ``y``) equal to
+    1: ``mean((y - m)^2 / (k v + noise)) = 1`` (1 where the error is already no larger, or
+    where the emulators claim no variance to widen)."""
+    from scipy.optimize import brentq
+
+    m, v = em.predict(u)
+    k = np.ones(m.shape[1])
+    for j in range(m.shape[1]):
+        ok = np.isfinite(y[:, j]) & np.isfinite(m[:, j])
+        e2, vj, nj = (y[ok, j] - m[ok, j]) ** 2, v[ok, j], obs.var_noise[j]
+        if not ok.any() or vj.max() <= 0.0 or np.mean(e2 / (vj + nj)) <= 1.0:
+            continue
+        f = lambda kk, e2=e2, vj=vj, nj=nj: np.mean(e2 / (kk * vj + nj)) - 1.0  # noqa: E731
+        hi = 2.0
+        while f(hi) > 0.0 and hi < 1e8:
+            hi *= 2.0
+        k[j] = brentq(f, 1.0, hi) if f(hi) <= 0.0 else hi
+    return k
+
+
 def last_wave_emulator(results: Path, summ: dict[str, Any], c: dict[str, Any]):
     """(the emulators of the wave posterior ``summ``'s last wave, its box in [0, 1]^d): fitted
     on the runs the wave fitted (every committed run inside the box, the earlier checks and
@@ -275,5 +297,5 @@ def scale_recovery(name: str, truths: int, workers: int, out: Path,
     return summary
 
 
-__all__ = ["RECOVERY_SEED", "band_fit", "coverage", "emulator_check", "last_wave_emulator",
-           "recovery_rows", "redrawn", "scale_recovery"]
+__all__ = ["RECOVERY_SEED", "band_fit", "coverage", "emulator_check", "inflation",
+           "last_wave_emulator", "recovery_rows", "redrawn", "scale_recovery"]
