@@ -20,7 +20,6 @@ scale users run".
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -34,28 +33,19 @@ def inflated_posterior(name: str, ppc: int, workers: int, out: Path, results: Pa
     """Every step of the module docstring; the summary."""
     from sim.core.version import __version__
     from sim.experiments import emulator as E
-    from sim.experiments.committed import committed_calibration
     from sim.experiments.history_match import Runner
     from sim.experiments.inference import band_loglik, band_probabilities, ppc_summary
-    from sim.experiments.scale_correction import scaled_observation
     from sim.experiments.scale_posterior import checked_draws
-    from sim.experiments.scale_recovery import inflation, last_wave_emulator
+    from sim.experiments.scale_recovery import inflation, wave_posterior
 
     t0 = time.time()
-    summ = json.loads((results / f"{name}.json").read_text())
-    c = committed_calibration(results, summ["base_tag"])
+    w = wave_posterior(results, name)  # its candidates drawn again, with their predictions
+    c, obs, em, pool, pm, pv = (w[k] for k in ("calibration", "obs", "em", "pool", "pm", "pv"))
     s, params, bounds, names = c["settings"], c["params"], c["bounds"], c["names"]
-    agents, d = int(summ["agents"]), len(params)
-    obs = scaled_observation(c["obs"], s.agents, agents)
-    lo = np.array([t.lo for t in c["targets"]])
-    hi = np.array([t.hi for t in c["targets"]])
-    em, box = last_wave_emulator(results, summ, c)
+    agents, lo, hi = w["agents"], w["lo"], w["hi"]
     truths = pd.read_csv(results / f"{name}_recovery_runs.csv")
     k = inflation(em, E.to_unit(truths[params].to_numpy(float), bounds),
                   truths[names].to_numpy(float), obs)
-    pool, _ = E.sample_region([em], obs, d, int(summ["posterior"]["candidates"]), s.cutoff,
-                              s.kmax, s.seed + 11, box=box)
-    pm, pv = em.predict(pool)
     ll = band_loglik(pm, k * pv, obs, lo, hi, discrepancy=False)
     draws, ess = E.importance_draws(pool, ll, s.draws, s.seed + 12)
     post = pd.DataFrame(E.from_unit(draws, bounds), columns=params)

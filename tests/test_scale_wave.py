@@ -207,6 +207,18 @@ def test_migsim_calibrate_runs_the_scale_stages(small_calibration: Path) -> None
                       )["runs_this_call"] == 0
     assert json.loads((out / f"{tag}_at2k_wave_band_w2_abc_recovery.json").read_text()
                       )["runs_this_call"] == 0
+    # the widened-variance posterior (calibration/inflated_posterior.py) on these files
+    spec = importlib.util.spec_from_file_location(
+        "inflated_posterior", ROOT / "calibration" / "inflated_posterior.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    name = f"{tag}_at2k_wave_band_w2_abc"
+    mod.main(["--posterior", name, "--ppc", "2", "--workers", "1", "--out", str(out),
+              "--results", str(out)])
+    wide = json.loads((out / f"{name}_inflated.json").read_text())
+    assert min(wide["inflation"].values()) >= 1.0 and wide["ppc"]["draws"] == 2
+    assert len(pd.read_csv(out / f"{name}_inflated_posterior.csv")) == len(
+        pd.read_csv(out / f"{name}_posterior.csv"))
 
 
 def test_likelihoods_by_name() -> None:

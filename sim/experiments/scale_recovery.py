@@ -209,18 +209,16 @@ def last_wave_emulator(results: Path, summ: dict[str, Any], c: dict[str, Any]):
     return E.fit_cached(u, y, cache, 0, c["settings"].seed), box
 
 
-def scale_recovery(name: str, truths: int, workers: int, out: Path,
-                   results: Path | None = None, log=print) -> dict[str, Any]:
-    """Every step of the module docstring for the wave posterior ``name`` (its summary
-    ``<name>.json`` in ``results``, default ``out``); the files go to ``out``; the summary."""
-    from sim.core.version import __version__
+def wave_posterior(results: Path, name: str) -> dict[str, Any]:
+    """An exact-ABC wave posterior read back: its ``summary``, its ``calibration``
+    (:func:`sim.experiments.committed.committed_calibration`), ``agents``, the observation at
+    that scale ``obs``, the bands ``lo`` and ``hi``, the last wave's emulators ``em`` and box
+    (:func:`last_wave_emulator`), and its candidates ``pool`` drawn again with its seed
+    (``scale_waves.scale_wave``'s) with their predictions ``pm``, ``pv``."""
     from sim.experiments import emulator as E
     from sim.experiments.committed import committed_calibration
-    from sim.experiments.history_match import Runner, cached, frame
     from sim.experiments.scale_correction import scaled_observation
 
-    t0 = time.time()
-    results = out if results is None else results
     path = results / f"{name}.json"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no wave posterior of that name")
@@ -229,16 +227,33 @@ def scale_recovery(name: str, truths: int, workers: int, out: Path,
         raise ValueError(f"{name}: not an exact-ABC posterior (final "
                          f"{summ['settings'].get('final')!r}); its recovery is not this one")
     c = committed_calibration(results, summ["base_tag"])
-    s, params, bounds, names = c["settings"], c["params"], c["bounds"], c["names"]
-    agents, d = int(summ["agents"]), len(params)
+    s, agents = c["settings"], int(summ["agents"])
     obs = scaled_observation(c["obs"], s.agents, agents)
-    lo_b = np.array([t.lo for t in c["targets"]])
-    hi_b = np.array([t.hi for t in c["targets"]])
     em, box = last_wave_emulator(results, summ, c)
-    # the posterior's candidates again (scale_waves.scale_wave's seed)
-    pool, _ = E.sample_region([em], obs, d, int(summ["posterior"]["candidates"]), s.cutoff,
-                              s.kmax, s.seed + 11, box=box)
+    pool, _ = E.sample_region([em], obs, len(c["params"]), int(summ["posterior"]["candidates"]),
+                              s.cutoff, s.kmax, s.seed + 11, box=box)
     pm, pv = em.predict(pool)
+    return {"summary": summ, "calibration": c, "agents": agents, "obs": obs,
+            "lo": np.array([t.lo for t in c["targets"]]),
+            "hi": np.array([t.hi for t in c["targets"]]), "em": em, "box": box,
+            "pool": pool, "pm": pm, "pv": pv}
+
+
+def scale_recovery(name: str, truths: int, workers: int, out: Path,
+                   results: Path | None = None, log=print) -> dict[str, Any]:
+    """Every step of the module docstring for the wave posterior ``name`` (its summary
+    ``<name>.json`` in ``results``, default ``out``); the files go to ``out``; the summary."""
+    from sim.core.version import __version__
+    from sim.experiments import emulator as E
+    from sim.experiments.history_match import Runner, cached, frame
+
+    t0 = time.time()
+    results = out if results is None else results
+    w = wave_posterior(results, name)
+    summ, c, obs, em, pool, pm, pv = (w[k] for k in ("summary", "calibration", "obs", "em",
+                                                      "pool", "pm", "pv"))
+    s, params, bounds, names = c["settings"], c["params"], c["bounds"], c["names"]
+    agents, lo_b, hi_b = w["agents"], w["lo"], w["hi"]
     same = redrawn(E.to_unit(pd.read_csv(results / f"{name}_posterior.csv")[params]
                              .to_numpy(float), bounds), pool)
     own = np.random.default_rng(s.seed + 61).choice(len(pool), truths, replace=False)
@@ -298,4 +313,4 @@ def scale_recovery(name: str, truths: int, workers: int, out: Path,
 
 
 __all__ = ["RECOVERY_SEED", "band_fit", "coverage", "emulator_check", "inflation",
-           "last_wave_emulator", "recovery_rows", "redrawn", "scale_recovery"]
+           "last_wave_emulator", "recovery_rows", "redrawn", "scale_recovery", "wave_posterior"]
