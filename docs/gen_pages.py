@@ -82,14 +82,15 @@ def odd_table() -> str:
     source (the table of ``docs/ODD.md``)."""
     import sim
 
-    rows = [(f"`{p.name}`", p.module, p.role, p.unit, range_of(p), fmt(p.default), p.source)
+    rows = [(f"`{p.name}`", p.module, p.role, p.unit, range_of(p), fmt(p.default),
+             p.source + (f"; read only when {p.active_when}" if p.active_when else ""))
             for p in sim.schema().values()]
     return table(["name", "module", "role", "unit", "range", "default", "source"], rows)
 
 
 def param_table(params) -> str:
     """A mechanism's parameters with their meaning."""
-    rows = [(f"`{p.name}`", p.role, fmt(p.default), p.unit, range_of(p), p.doc, p.source)
+    rows = [(f"`{p.name}`", p.role, fmt(p.default), p.unit, range_of(p), p.meaning, p.source)
             for p in params]
     return table(["name", "role", "default", "unit", "range", "meaning", "source"], rows)
 
@@ -199,7 +200,7 @@ def parameters_page() -> str:
         ps = [p for p in sch.values() if p.role == role]
         out.append(f"## {role} ({len(ps)})\n")
         rows = [(f"`{p.name}`", f"[{p.module}](model/{_page_of(p.module)}.md)", fmt(p.default),
-                 p.unit, range_of(p), p.doc, p.source) for p in ps]
+                 p.unit, range_of(p), p.meaning, p.source) for p in ps]
         out.append(table(["name", "module", "default", "unit", "range", "meaning", "source"],
                          rows) + "\n")
     return "\n".join(out)

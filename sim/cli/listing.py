@@ -48,7 +48,7 @@ def _select(module: str | None, search: str | None, role: str | None = None,
         rows = [p for p in rows if p.role == role]
     if search:
         s = search.lower()
-        rows = [p for p in rows if s in f"{p.name} {p.doc} {p.source} {p.unit}".lower()]
+        rows = [p for p in rows if s in f"{p.name} {p.meaning} {p.source} {p.unit}".lower()]
     return rows
 
 
@@ -57,7 +57,7 @@ def _markdown(rows: list) -> str:
     lines = [head]
     for p in rows:
         cells = (f"`{p.name}`", p.module, p.role, p.unit, fmt_value(p.default),
-                 f"[{p.lo:g}, {p.hi:g}]", p.source, p.doc)
+                 f"[{p.lo:g}, {p.hi:g}]", p.source, p.meaning)
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
 
@@ -84,7 +84,8 @@ def params(
         t.add_column(col, overflow="fold", no_wrap=col in ("default", "range"))
     for p in rows:  # a long yearly path on several lines, not one that squeezes the others
         t.add_row(p.name, p.module, p.role, p.unit, fmt_value(p.default, per_line=3),
-                  f"[{p.lo:g}, {p.hi:g}]", p.source)
+                  f"[{p.lo:g}, {p.hi:g}]",
+                  p.source + (f"; read only when {p.active_when}" if p.active_when else ""))
     _out().print(t)
 
 

@@ -19,6 +19,7 @@ from sim.cli.common import (
     _out,
     _prepare,
     _simulate,
+    _warn,
 )
 
 
@@ -122,6 +123,8 @@ def run(
     n = years if years is not None else head.get("years", scn.years)
     _check(check_run, params, agents=agents, start_year=y0, years=n, seed=seed,
            threads=threads)
+    for msg in params.inert(range(y0, y0 + n)).values():
+        _warn(msg)
     _check_out(out)
     if state_file and (state_file.is_dir() or not state_file.absolute().parent.is_dir()):
         raise _fail(f"--state-file {state_file}: not a file in an existing directory")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -57,12 +58,20 @@ class Param:
     module: str = ""
     choices: tuple[str, ...] = ()
     role: str = ""
+    active_when: str = ""  # condition on other parameters (:func:`parse_condition`): read only then
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise ValueError(
                 f"parameter {self.name}: role must be one of {ROLES}, got {self.role!r}"
             )
+        if self.active_when:
+            parse_condition(self.active_when, f"parameter {self.name}: active_when")
+
+    @property
+    def meaning(self) -> str:
+        """The short meaning, with the condition under which a rule reads the parameter."""
+        return self.doc + (f" (read only when {self.active_when})" if self.active_when else "")
 
     def check(self, value: Any, where: str = "") -> float | int | bool | str:
         """Return ``value`` coerced to the parameter's kind, or raise :class:`ParamError`."""
@@ -106,6 +115,44 @@ class Param:
                 raise ParamError(f"parameter '{self.name}'{at}: expected an integer, got {value!r}")
             return int(x)
         return x
+
+
+_OPS = {"==": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": operator.le,
+        ">": operator.gt, "<": operator.lt}
+
+
+def parse_condition(expr: str, where: str = "condition"
+                    ) -> list[list[tuple[str, str, float | str]]]:
+    """``"a > 0 and b == 0 or c != none"`` as alternatives (``or``) of clauses (``and``), each
+    ``(name, operator, value)``: a number (booleans compare as 0 and 1) or, with ``==`` and
+    ``!=`` only, a word for a parameter that takes names. ValueError on bad syntax."""
+    out = []
+    for alt in expr.split(" or "):
+        clauses: list[tuple[str, str, float | str]] = []
+        for clause in alt.split(" and "):
+            parts = clause.split()
+            if len(parts) != 3 or parts[1] not in _OPS:
+                raise ValueError(f"{where}: {clause.strip()!r} is not 'name op value' with op "
+                                 f"one of {', '.join(_OPS)}")
+            try:
+                clauses.append((parts[0], parts[1], float(parts[2])))
+            except ValueError:
+                if parts[1] not in ("==", "!="):
+                    raise ValueError(f"{where}: {clause.strip()!r} compares a word with "
+                                     f"{parts[1]!r}; words take == or != only") from None
+                clauses.append((parts[0], parts[1], parts[2]))
+        out.append(clauses)
+    return out
+
+
+def condition_holds(expr: str, values: Any) -> bool:
+    """Whether ``expr`` (:func:`parse_condition`) holds for ``values`` (attributes, as
+    :meth:`ParamSet.at` returns them)."""
+    def one(name: str, op: str, x: float | str) -> bool:
+        v = getattr(values, name)
+        return _OPS[op](str(v), x) if isinstance(x, str) else _OPS[op](float(v), x)
+
+    return any(all(one(*c) for c in alt) for alt in parse_condition(expr))
 
 
 @dataclass(frozen=True)
@@ -383,6 +430,27 @@ class ParamSet:
         the national values."""
         both = {**self._values, **self.by_place()}
         return {k: (v.to_json() if isinstance(v, YearlyPath) else v) for k, v in both.items()}
+
+    def inert(self, years: Iterable[int]) -> dict[str, str]:
+        """{name: why} for the parameters set away from their defaults that no rule reads in
+        any of ``years``: their :attr:`Param.active_when` fails in every one of them (a lever
+        by place counts under its parameter's name; conditions are on national values)."""
+        names = {place_key(k)[2] if place_key(k) else k for k in self.changed()}
+        conds = {n: self.schema[n].active_when for n in sorted(names)
+                 if n in self.schema and self.schema[n].active_when}
+        years = list(years)
+
+        def value(name: str, y: int) -> Any:
+            v = self._values[name]
+            return v.at(y) if isinstance(v, YearlyPath) else v
+
+        out = {}
+        for n, c in conds.items():
+            used = {x[0] for alt in parse_condition(c) for x in alt}
+            if not any(condition_holds(c, SimpleNamespace(**{u: value(u, y) for u in used}))
+                       for y in years):
+                out[n] = f"parameter '{n}' has no effect in this run: it is read only when {c}"
+        return out
 
     def changed(self) -> dict[str, Any]:
         """Values that differ from the defaults (and every lever by place)."""

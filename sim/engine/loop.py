@@ -93,6 +93,8 @@ class Simulation:
         self.start_year = int(start_year)
         self.years = int(years)
         self.threads = threads
+        # parameters set away from their defaults that no rule reads in these years
+        self.inert_params = params.inert(range(self.start_year, self.start_year + self.years))
         self.geo = load_geography(province_series_of(params))
         self.stages = [m for m in self.mechanisms if m.runs_monthly()]
         self.timings: dict[str, float] = {m.name: 0.0 for m in self.stages}

@@ -229,7 +229,7 @@ def history_match(s: Settings, out: Path, tag: str | None = None, cache: Path | 
     (``tag`` defaults to ``hm_<version>``)."""
     from sim.core.version import __version__
     from sim.experiments import emulator as E
-    from sim.experiments.sensitivity import scalar_parameters
+    from sim.experiments.sensitivity import idle_parameters, scalar_parameters
 
     check_settings(s)
     out.mkdir(parents=True, exist_ok=True)
@@ -237,6 +237,9 @@ def history_match(s: Settings, out: Path, tag: str | None = None, cache: Path | 
     cache = cache or Path(tempfile.gettempdir()) / "migsim_emulators"
     declared = scalar_parameters()
     params = list(s.params)
+    for p, cond in idle_parameters(params, START, YEARS).items():
+        log(f"warning: {p} is read only when {cond}, which no run of this calibration meets: "
+            "its posterior is its prior (calibration/README.md, 'Parameters that no run reads')")
     bounds = {p: declared[p] for p in params}
     targets = fit_targets()
     names = [t.name for t in targets]

@@ -237,16 +237,19 @@ def plan_batch(scenarios: Sequence[str | Path], *, out: str | Path, replicates: 
     points = [{"point_id": i, "overrides": {**d, **g}}
               for i, (d, g) in enumerate(itertools.product(design_points, grid))]
     # every point against every scenario: the exact parameters each run will use
+    inert: dict[str, list[str]] = {}  # parameters set that no rule reads: message -> scenarios
     for scn in loaded:
         base = scn.to_params()
         for pt in points:
             for r, d in enumerate(post[0] if post else [{}]):
                 try:
-                    base.copy().update(fixed, where="--set").update(
+                    resolved = base.copy().update(fixed, where="--set").update(
                         pt["overrides"], where=f"point {pt['point_id']}").update(
                         d, where=f"posterior draw {r + 1}")
                 except (ParamError, TypeError, ValueError) as e:
                     raise BatchError(f"scenario {scn.name}, point {pt['point_id']}: {e}") from None
+                for msg in resolved.inert(range(y0, y0 + n)).values():
+                    inert.setdefault(msg, []).append(scn.name)
     replaced = []  # an override of a key a scenario sets erases that scenario's difference
     for scn in loaded:
         replaced += scn.replaced_by(fixed) + scn.replaced_by(sweep, "--set (sweep)")
@@ -254,6 +257,8 @@ def plan_batch(scenarios: Sequence[str | Path], *, out: str | Path, replicates: 
             replaced += scn.replaced_by(set().union(*design_points), f"--design {design}")
         if post:
             replaced += scn.replaced_by(post[0][0], f"--posterior {posterior}")
+    replaced += [f"{msg} (scenario {', '.join(dict.fromkeys(names))})"
+                 for msg, names in inert.items()]
     scen = [{"name": scn.name, "file": str(scn.path), "chain": [str(c) for c in scn.chain],
              "description": scn.description, "params": jsonable(scn.params)} for scn in loaded]
     return BatchPlan(out=Path(out).absolute(), scenarios=scen, replicates=replicates, seed=seed,

@@ -44,6 +44,29 @@ def scalar_parameters(roles: Sequence[str] = ("behaviour",)) -> dict[str, tuple[
             and not isinstance(p.default, dict)}
 
 
+def idle_parameters(params: Sequence[str], start_year: int = 1985, years: int = 22
+                    ) -> dict[str, str]:
+    """{name: condition} for the parameters among ``params`` that no rule reads in a default
+    run of those years (their ``active_when`` fails throughout): fitting one fits noise, and
+    its posterior is its prior. ParamError on an unknown name."""
+    from sim.core.params import ParamError, ParamSet, closest, condition_holds
+    from sim.engine.registry import schema
+
+    sch = schema()
+    d = ParamSet(schema=sch)
+    out = {}
+    for p in params:
+        if p not in sch:
+            hint = closest(p, sch)
+            raise ParamError(f"unknown parameter '{p}'" + (f"; did you mean '{hint}'?"
+                                                          if hint else ""))
+        cond = sch[p].active_when
+        years_run = range(start_year, start_year + years)
+        if cond and not any(condition_holds(cond, d.at(y)) for y in years_run):
+            out[p] = cond
+    return out
+
+
 def local_ranges(space: dict[str, tuple[float, float]], share: float
                  ) -> dict[str, tuple[float, float]]:
     """{name: (low, high)}: each parameter of ``space`` within ``share`` of its default (the

@@ -134,7 +134,8 @@ def build_manifest(results, params=None, simulation=None,
         "defaults": defaults_provenance(params.changed() if params is not None else ()),
     }
     if simulation is not None:
-        man.update(build_seconds=simulation.build_seconds,
+        man.update(inert_params=dict(getattr(simulation, "inert_params", {})),
+                   build_seconds=simulation.build_seconds,
                    run_seconds=getattr(simulation, "run_seconds", None),
                    threads=simulation.threads, timings=dict(simulation.timings))
     man.update(extra or {})

@@ -98,59 +98,72 @@ PARAMS = (
           "estimate (range 0.2-1): Demurger & Xu 2011 (World Development 39(10)): return "
           "savings raise returnees' self-employment; seed 2.4: lack of capital the biggest "
           "hurdle", "rise of the start-up log-odds with log capital (savings plus micro-loan)",
-          role="behaviour"),
+          role="behaviour",
+          active_when="ent_start_rate_year > 0"),
     Param("ent_school_log", 0.3, "log-odds per schooling level", 0.0, 2.0,
           "estimate (range 0-0.6): seed 2.4 (a new generation, more educated and skilled, "
           "could start businesses)", "rise of the start-up log-odds per schooling level",
-          role="behaviour"),
+          role="behaviour",
+          active_when="ent_start_rate_year > 0"),
     Param("ent_trained_log", 0.3, "log-odds", 0.0, 2.0,
           "estimate (range 0-0.6): seed 2.4 (skills)", "rise of the start-up log-odds with "
-          "vocational training", role="behaviour"),
+          "vocational training", role="behaviour",
+          active_when="ent_start_rate_year > 0"),
     Param("ent_away_log_per_year", 0.15, "log-odds per year away", 0.0, 1.0,
           "estimate (range 0.05-0.3): seed 1.6 (finances, ideas, skills and networks acquired "
           "away); Demurger & Xu 2011 (job changes during migration raise self-employment)",
           "rise of the start-up log-odds per completed year away (at most 10)",
-          role="behaviour"),
+          role="behaviour",
+          active_when="ent_start_rate_year > 0"),
     Param("ent_siyb_log", 0.7, "log-odds", 0.0, 3.0,
           "estimate (range 0.3-1.2): McKenzie & Woodruff 2014 (World Bank Research Observer "
           "29(1)): business training speeds start-ups of would-be entrepreneurs, little "
           "evidence on survival", "rise of the start-up log-odds of a returnee given SIYB "
-          "start-up training", role="behaviour"),
+          "start-up training", role="behaviour",
+          active_when="ent_start_rate_year > 0 and siyb_coverage > 0"),
     Param("siyb_coverage", 0.0, "share", 0.0, 1.0,
           "lever: seed 2.4 (ILO 'Start and Improve Your Business', piloted among migrants in "
           "Chengdu and other cities in 2005-2006, MoLSS/DfID); none before (assumption)",
-          "share of returnees reached by SIYB start-up training", role="policy"),
+          "share of returnees reached by SIYB start-up training", role="policy",
+          active_when="ent_start_rate_year > 0"),
     Param("micro_credit_access", 0.0, "share", 0.0, 1.0,
           "lever: seed 2.4 (local governments help entrepreneurial returnees with credit); 0 = "
           "no micro-credit reaching would-be founders (assumption)",
           "share of persons at home who can borrow a micro-loan to start a business",
-          role="policy"),
+          role="policy",
+          active_when="ent_start_rate_year > 0"),
     Param("micro_loan_rmb", 5000.0, "RMB (2000 prices)", 0.0, 100000.0,
           "estimate (range 2,000-10,000): size of rural micro-loans to farm households",
-          "micro-loan added to the savings of a person with micro-credit", role="structural"),
+          "micro-loan added to the savings of a person with micro-credit", role="structural",
+          active_when="ent_start_rate_year > 0 and micro_credit_access > 0"),
     Param("ent_jobs_per_business", 2.0, "workers", 0.0, 20.0,
           "estimate (range 1-4): MoHRSS (ecns.cn 2018-01-21) about 4 jobs per returnee "
           "start-up in 2017, larger than the small businesses before 2006; seed 2.4: skilled "
           "labour scarce", "mean number of local workers a new business hires (geometric)",
-          role="structural"),
+          role="structural",
+          active_when="ent_start_rate_year > 0"),
     Param("ent_fail_rate_young", 0.2, "per year", 0.0, 1.0,
           "Knaup 2005 (Monthly Labor Review 128(5)): 66% of new US establishments survived two "
           "years, 44% four (about 0.2 a year); estimate for rural China (range 0.1-0.35)",
-          "yearly failure hazard of a business in its first three years", role="behaviour"),
+          "yearly failure hazard of a business in its first three years", role="behaviour",
+          active_when="ent_start_rate_year > 0"),
     Param("ent_fail_rate_old", 0.1, "per year", 0.0, 1.0,
           "SBA Office of Advocacy (BLS Business Employment Dynamics): about half of new "
           "businesses survive five years, a third ten (about 0.08 a year after five); estimate "
           "(range 0.05-0.2)", "yearly failure hazard of a business older than three years",
-          role="behaviour"),
+          role="behaviour",
+          active_when="ent_start_rate_year > 0"),
     Param("ent_income_ratio", 1.6, "ratio", 0.5, 4.0,
           "estimate (range 1.2-2.5), as tve_wage_ratio: off-farm work raises rural incomes "
           "(seed 1.1, 1.3)", "income of an owner or hire relative to the household's income "
-          "per worker at home", role="behaviour"),
+          "per worker at home", role="behaviour",
+          active_when="ent_start_rate_year > 0"),
     Param("ent_saving_share", 0.5, "share", 0.0, 1.0,
           "estimate (range 0.3-0.8): seed 1.5 (migrants cope with urban living costs and send a "
           "large share home); Demurger & Xu 2011 (migrants bring savings back)",
           "share of the wage left after remittance and living cost that a migrant saves",
-          role="behaviour"),
+          role="behaviour",
+          active_when="ent_start_rate_year > 0"),
 )
 
 

@@ -132,6 +132,7 @@ PARAMS = (
         "seed 2.3",
         "multiplier of the relaxed city's hukou penalty (a yearly path)",
         role="policy",
+        active_when="relax_city != none",
     ),
     Param(
         "relax_city_conversion_rate",
@@ -142,6 +143,7 @@ PARAMS = (
         "seed 2.3: permanent residence made easy in Zhengzhou",
         "conversion rate in the relaxed city while its penalty is reduced",
         role="policy",
+        active_when="relax_city != none and relax_city_penalty_mult < 1",
     ),
 )
 

@@ -58,6 +58,7 @@ PARAMS = (
         "2000 census: aged 0-14 were 22.9% nationally, higher in rural areas",
         "share of a rural household's members aged under 15",
         role="structural",
+        active_when="life_course == 0",
     ),
     Param(
         "land_dispersion_log_sd",

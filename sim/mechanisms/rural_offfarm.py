@@ -88,6 +88,7 @@ PARAMS = (
         "off-farm work raises rural incomes)",
         "TVE wage relative to the provincial mean farm income per worker at home",
         role="behaviour",
+        active_when="tve_jobs_scale > 0",
     ),
     Param(
         "tve_separation_rate",
@@ -98,6 +99,7 @@ PARAMS = (
         "assumption",
         "chance a TVE job ends in a month",
         role="behaviour",
+        active_when="tve_jobs_scale > 0",
     ),
     Param(
         "tve_matching_efficiency",
@@ -108,6 +110,7 @@ PARAMS = (
         "assumption",
         "share of a province's open TVE jobs filled in a month when seekers are many",
         role="behaviour",
+        active_when="tve_jobs_scale > 0",
     ),
     Param(
         "tve_age_max",

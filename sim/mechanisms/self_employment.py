@@ -90,6 +90,7 @@ PARAMS = (
         "assumption (range 0.01-0.1: a small business lasts one to eight years)",
         "chance own-account work ends in a month",
         role="behaviour",
+        active_when="self_entry_rate > 0 or self_review_rate > 0",
     ),
     Param(
         "self_income_ratio",
@@ -100,6 +101,7 @@ PARAMS = (
         "assumption (seed 1.4: informal migrants earn several times farm incomes; range 0.5-1.5)",
         "own-account earnings at capacity relative to the destination's wage level",
         role="behaviour",
+        active_when="self_entry_rate > 0 or self_review_rate > 0",
     ),
     Param(
         "self_capacity",
@@ -110,6 +112,7 @@ PARAMS = (
         "assumption (seed 2.2: informal economy 30-40% of urban labour; range 0.2-2)",
         "own-account workers a destination supports at capacity, per job of migrant demand",
         role="structural",
+        active_when="self_entry_rate > 0 or self_review_rate > 0",
     ),
     Param(
         "self_crowding_elasticity",
@@ -120,6 +123,7 @@ PARAMS = (
         "assumption (free entry, Fields 1975; range 0.2-1.5)",
         "fall of own-account earnings per unit rise of log crowding",
         role="behaviour",
+        active_when="self_entry_rate > 0 or self_review_rate > 0",
     ),
     Param(
         "self_review_rate",
@@ -143,6 +147,7 @@ PARAMS = (
         "World Development 32(7), informal self-employment as a voluntary choice)",
         "taste for own-account work over a wage job at equal earnings",
         role="behaviour",
+        active_when="self_review_rate > 0",
     ),
     Param(
         "local_self_employed_share",

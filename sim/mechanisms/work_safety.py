@@ -129,6 +129,9 @@ ESTIMATES = {
     "other": (0.02, "0.01-0.05"),
 }
 
+# the injury rules run only with a hazard above 0 (all are 0 by default)
+_INJURY_ON = " or ".join(f"injury_rate_year_{s} > 0" for s in ESTIMATES)
+
 PARAMS = tuple(
     Param(
         f"injury_rate_year_{s}",
@@ -159,6 +162,7 @@ PARAMS = tuple(
         "instruction",
         "injury hazard of a trained worker relative to an untrained one (safety training)",
         role="structural",
+        active_when=_INJURY_ON,
     ),
     Param(
         "injury_hazard_mult_informal",
@@ -174,6 +178,7 @@ PARAMS = tuple(
         "injury hazard of a worker in an informal job (JOB_INFORMAL) relative to a formal one "
         "of the same sector",
         role="structural",
+        active_when=_INJURY_ON,
     ),
     Param(
         "injury_months_lost",
@@ -195,6 +200,7 @@ PARAMS = tuple(
         "assumption (range 0.1-0.6; seed 1.3, 1.4 (3): the uninsured injured go home to recover)",
         "chance an injured migrant goes home",
         role="behaviour",
+        active_when=_INJURY_ON,
     ),
     Param(
         "injury_compensation_share",
@@ -207,6 +213,7 @@ PARAMS = tuple(
         "share of the lost wage paid for each month off work when the job is insured and the "
         "claim is enforced",
         role="policy",
+        active_when=_INJURY_ON,
     ),
 )
 

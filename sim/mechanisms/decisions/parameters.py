@@ -373,6 +373,7 @@ PARAMS = (
         "Harris-Todaro mode: share of the gap between the observed and the expected employment "
         "rate of a destination closed each month",
         role="behaviour",
+        active_when="ht_mode == 1",
     ),
     Param(
         "ht_response",
@@ -386,6 +387,7 @@ PARAMS = (
         "Harris-Todaro mode: share of those considering who act, per util of expected gain "
         "(at most 1)",
         role="behaviour",
+        active_when="ht_mode == 1",
     ),
     Param(
         "onward_prob_unemployed",

@@ -4,7 +4,9 @@ Demand for migrant labour at each destination starts from an initial national le
 destinations by regional product (eastern provinces weighted up: the flow runs from the west and
 centre to the east, seed 1.3), is split over sectors (seed 1.4 shares, manufacturing tilted to
 the east) and grows with the regional GDP growth series (``sim/data``) times an employment
-elasticity (seed 2.2: a point less of GDP growth removes about 900,000 jobs). Matching follows
+elasticity (seed 2.2: a point less of GDP growth removes about 900,000 jobs); with
+``local_competition`` on (the default since 0.8) it is instead the residual of total urban demand,
+grown with ``urban_labour_output_elasticity``, over the local workforce. Matching follows
 Harris & Todaro (1970): the chance of a job falls as seekers outnumber openings; contacts employed
 at the destination raise it and steer the seeker to their sector (seed 1.4: 95% found jobs via
 friends or by themselves, 2% via public agencies). Openings left unfilled are the labour shortage.
@@ -84,8 +86,10 @@ PARAMS = (
         0.0,
         5.0,
         "seed 2.2 (one point of growth is ~900,000 jobs); hand-set",
-        "growth of migrant labour demand per unit of regional GDP growth",
+        "growth of migrant labour demand per unit of regional GDP growth; read only with"
+        " local_competition off (the Harris-Todaro scenario; the default before 0.8)",
         role="behaviour",
+        active_when="local_competition == 0",
     ),
     Param(
         "gdp_growth_shift",
@@ -291,6 +295,7 @@ PARAMS = (
         "because firms hoard labour, near 1 for the seasonal, contract-less migrant jobs",
         "migrant labour demand moves by this share of a shock's output deviation",
         role="structural",
+        active_when="demand_shocks != none",
     ),
     *RESIDUAL_PARAMS,
     *GENDER_PARAMS,
