@@ -219,6 +219,28 @@ def test_migsim_calibrate_runs_the_scale_stages(small_calibration: Path) -> None
     assert min(wide["inflation"].values()) >= 1.0 and wide["ppc"]["draws"] == 2
     assert len(pd.read_csv(out / f"{name}_inflated_posterior.csv")) == len(
         pd.read_csv(out / f"{name}_posterior.csv"))
+    # a wave that frees wage_adjust_shortage in place of the idle growth elasticity
+    # (calibration/freed_wave.py): the old runs count at the freed parameter's default
+    spec = importlib.util.spec_from_file_location("freed_wave",
+                                                  ROOT / "calibration" / "freed_wave.py")
+    fw = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fw)
+    with pytest.raises(SystemExit, match="must hold the default"):
+        fw.main(["--tag", tag, "--last", name, "--free-range", "2", "4", "--agents", "2000",
+                 "--out", str(out)])
+    fw.main(["--tag", tag, "--last", name, "--design", "4", "--ppc", "2", "--candidates",
+             "2000", "--workers", "1", "--agents", "2000", "--out", str(out)])
+    freed = f"{tag}_at2k_freed_wage_adjust_shortage"
+    design = pd.read_csv(out / f"{freed}_design.csv")
+    assert list(design["seed"]) == [62_000 + i for i in range(4)]
+    assert "demand_growth_elasticity" not in design.columns
+    assert design["wage_adjust_shortage"].between(0.7, 4.6).all()
+    assert design["wage_adjust_shortage"].nunique() == 4
+    summ = json.loads((out / f"{freed}.json").read_text())
+    assert summ["old_runs"] > 0 and summ["freed_default"] == pytest.approx(1.4022)
+    assert summ["ppc"]["draws"] == 2
+    post = pd.read_csv(out / f"{freed}_posterior.csv")
+    assert post["wage_adjust_shortage"].between(0.7, 4.6).all()
 
 
 def test_likelihoods_by_name() -> None:
@@ -345,3 +367,31 @@ def test_readme_pairs_batches_of_200k_with_the_four_wave_posterior() -> None:
     named = re.search(r"Batches of 200,000 persons should pair with `([^`]+)`", readme)
     assert named and named.group(1).endswith("hm_0.22.0_at200k_wave_band_w4_abc_posterior.csv")
     assert design_scale(ROOT / named.group(1)) == 200_000
+
+
+def test_committed_freed_wave_agrees_with_its_runs() -> None:
+    """calibration/README.md, "Parameters that no run reads": the fifth wave that frees
+    wage_adjust_shortage in place of the idle growth elasticity. Its 200 runs have the seeds
+    and the range stated, the old runs it counted are those the summary lists, its posterior
+    holds the freed parameter and not the idle one, and its predictive check's counts are
+    those of its runs (57 of 120 in every band)."""
+    from sim.experiments.history_match import fit_targets
+
+    name = "hm_0.22.0_at200k_freed_wage_adjust_shortage"
+    summ = json.loads((RESULTS / f"{name}.json").read_text())
+    design = pd.read_csv(RESULTS / f"{name}_design.csv")
+    assert list(design["seed"]) == [62_000 + i for i in range(200)]
+    assert design["wage_adjust_shortage"].between(0.7, 4.6).all()
+    assert summ["old_runs"] == sum(summ["old_sources"].values()) == 1340
+    assert summ["posterior"]["runs"] == 1340 + 200
+    post = pd.read_csv(RESULTS / f"{name}_posterior.csv")
+    assert len(post) == 500 and "demand_growth_elasticity" not in post.columns
+    targets = fit_targets()
+    runs = pd.read_csv(RESULTS / f"{name}_ppc200k.csv")
+    y = runs[[t.name for t in targets]].to_numpy(float)
+    inb = (y >= [t.lo for t in targets]) & (y <= [t.hi for t in targets])
+    assert len(runs) == summ["ppc"]["draws"] == 120
+    assert int(inb.all(axis=1).sum()) == 57
+    assert inb.all(axis=1).mean() == pytest.approx(summ["ppc"]["all_in_band_share"])
+    assert np.allclose(runs[summ["params"].keys()].to_numpy(float),
+                       post[list(summ["params"])].to_numpy(float)[:120])
