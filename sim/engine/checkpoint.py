@@ -46,6 +46,7 @@ REBUILT = frozenset({
     "agents", "seed", "start_year", "years", "threads", "geo", "params", "mechanisms", "mech",
     "stages", "timings", "build_seconds", "run_seconds", "projection", "hh_prov",
     "mean_land_prov", "mean_land_now", "scale", "n_months", "extra_indicators", "_home_fields",
+    "inert_params",
     "_entry_fields",
     "initial_stock", "pars", "yq", "counts",
 })
