@@ -30,19 +30,13 @@ RARE = {
 }
 
 
-def moved(p) -> float:
-    """The value a parameter is moved to."""
-    d = float(p.default)
-    v = min(max(d * 1.5, p.lo), p.hi) if d else p.lo + 0.25 * (p.hi - p.lo)
-    return v if v != d else min(max(d * 0.5, p.lo), p.hi)
-
-
 def main() -> None:
     import numpy as np
 
     import sim
     from sim.engine.registry import schema
     from sim.experiments.emulator import atomic_write
+    from sim.experiments.sensitivity import moved_value
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--agents", type=int, default=10_000)
@@ -61,7 +55,7 @@ def main() -> None:
     base = series({})
     out = {}
     for k in names:
-        v = moved(sch[k])
+        v = moved_value(sch[k])
         x = series({k: v})
         out[k] = {"role": sch[k].role, "default": float(sch[k].default), "moved_to": v,
                   "inert": bool(x.shape == base.shape and np.array_equal(x, base)),

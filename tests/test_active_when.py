@@ -12,6 +12,7 @@ import pytest
 import sim
 from sim.core.params import ParamError, condition_holds, parse_condition
 from sim.engine.registry import schema
+from sim.experiments.sensitivity import moved_value
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREEN = ROOT / "calibration" / "results" / f"inert_parameters_{sim.__version__}.json"
@@ -127,13 +128,6 @@ def _satisfy(cond: str) -> dict:
     return out
 
 
-def _moved(name: str) -> float:
-    p = schema()[name]
-    d = float(p.default)
-    v = min(max(d * 1.5, p.lo), p.hi) if d else p.lo + 0.25 * (p.hi - p.lo)
-    return v if v != d else min(max(d * 0.5, p.lo), p.hi)
-
-
 def _series(over: dict, start_year: int = 1985, years: int = 16) -> np.ndarray:
     res = sim.Simulation(over, agents=3000, seed=2, start_year=start_year, years=years).run()
     return res.to_frame().value.to_numpy()
@@ -156,7 +150,7 @@ def test_each_condition_switches_its_parameter_on():
         when = (2006, 4) if "demand_shocks" in on else (1985, 16)
         base = _series(on, *when)
         for name in names:
-            moved = _series({**on, name: _moved(name)}, *when)
+            moved = _series({**on, name: moved_value(schema()[name])}, *when)
             assert not np.array_equal(base, moved), f"{name} idle with {on}"
 
 
@@ -167,6 +161,9 @@ def test_committed_screening_matches_the_declarations():
     d = json.loads(SCREEN.read_text())
     assert d["version"] == sim.__version__
     idle = {k for k, v in d["parameters"].items() if v["inert"]}
+    sch = schema()
+    for k, v in d["parameters"].items():  # the screening moved each as moved_value does
+        assert v["moved_to"] == pytest.approx(moved_value(sch[k])), k
     rare = set(d["rare"])
     assert idle - rare == set(declared()) & set(d["parameters"])
     assert not rare & set(declared())

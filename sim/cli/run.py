@@ -123,8 +123,6 @@ def run(
     n = years if years is not None else head.get("years", scn.years)
     _check(check_run, params, agents=agents, start_year=y0, years=n, seed=seed,
            threads=threads)
-    for msg in params.inert(range(y0, y0 + n)).values():
-        _warn(msg)
     _check_out(out)
     if state_file and (state_file.is_dir() or not state_file.absolute().parent.is_dir()):
         raise _fail(f"--state-file {state_file}: not a file in an existing directory")
@@ -139,6 +137,8 @@ def run(
                                 threads=threads, mechanisms=extra_mechs))
     except (OutputError, ValueError) as e:
         raise _fail(str(e)) from None
+    for msg in model.inert_params.values():  # parameters set that no rule reads in the run
+        _warn(msg)
     hook, files = None, {}
     if save_state is not None:  # by default beside the run, moved into it when it is written
         target = state_file or ck.pending_path(out)

@@ -447,8 +447,8 @@ class ParamSet:
         out = {}
         for n, c in conds.items():
             used = {x[0] for alt in parse_condition(c) for x in alt}
-            if not any(condition_holds(c, SimpleNamespace(**{u: value(u, y) for u in used}))
-                       for y in years):
+            states = (SimpleNamespace(**{u: value(u, y) for u in used}) for y in years)
+            if not any(condition_holds(c, v) for v in states):
                 out[n] = f"parameter '{n}' has no effect in this run: it is read only when {c}"
         return out
 

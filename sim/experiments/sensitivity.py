@@ -44,6 +44,14 @@ def scalar_parameters(roles: Sequence[str] = ("behaviour",)) -> dict[str, tuple[
             and not isinstance(p.default, dict)}
 
 
+def moved_value(p) -> float:
+    """Where a screening moves parameter ``p`` alone: 1.5 times its default, clipped to its
+    range (half of it where that is the same); a default of 0 a quarter of the way up."""
+    d = float(p.default)
+    v = min(max(d * 1.5, p.lo), p.hi) if d else p.lo + 0.25 * (p.hi - p.lo)
+    return v if v != d else min(max(d * 0.5, p.lo), p.hi)
+
+
 def idle_parameters(params: Sequence[str], start_year: int = 1985, years: int = 22
                     ) -> dict[str, str]:
     """{name: condition} for the parameters among ``params`` that no rule reads in a default
