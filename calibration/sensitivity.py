@@ -84,7 +84,7 @@ def plot(table, summary, path: Path, title: str) -> Path:
                      marks)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--agents", type=int, default=10_000)
     ap.add_argument("--start-year", type=int, default=1985)
@@ -101,25 +101,39 @@ def main() -> None:
                     help="screen each parameter within SHARE of its default (e.g. 0.5: the "
                          "default times 0.5-1.5), clipped to the declared range, instead of the "
                          "whole declared range")
+    ap.add_argument("--params", nargs="+", default=None,
+                    help="screen only these parameters (of the roles)")
+    ap.add_argument("--keep-idle", action="store_true",
+                    help="also screen the parameters that no run of these years reads (their "
+                         "active_when fails throughout: every effect 0 by construction)")
     ap.add_argument("--out", type=Path, default=None,
                     help="output CSV (default calibration/results/morris_<date>.csv)")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from sim.core.version import __version__
     from sim.experiments import sensitivity as sens
+    from sim.experiments.emulator import atomic_write
     from sim.experiments.targets import load_targets
 
     out = a.out or Path("calibration/results") / f"morris_{dt.date.today():%Y%m%d}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     params = sens.scalar_parameters(tuple(a.roles))
+    if a.params:
+        unknown = sorted(set(a.params) - set(params))
+        if unknown:
+            ap.error(f"--params {' '.join(unknown)}: not scalar parameters of the roles "
+                     f"{' '.join(a.roles)}")
+        params = {k: params[k] for k in a.params}
+    idle = {} if a.keep_idle else sens.idle_parameters(list(params), a.start_year, a.years)
+    params = {k: v for k, v in params.items() if k not in idle}
     if a.around is not None:
         params = sens.local_ranges(params, a.around)
     left_out = sens.path_parameters(tuple(a.roles))
     targets = load_targets()
     n_runs = a.trajectories * (len(params) + 1)
     print(f"{len(params)} parameters, {len(targets)} targets, {n_runs} Morris runs + "
-          f"{a.noise_seeds} noise runs at {a.agents} agents; paths left out: {left_out}",
-          flush=True)
+          f"{a.noise_seeds} noise runs at {a.agents} agents; paths left out: {left_out}; "
+          f"idle in these years, left out: {sorted(idle)}", flush=True)
     commit, dirty = code_state()
     t0 = time.perf_counter()
     noise = sens.replicate_noise(targets, range(a.seed, a.seed + a.noise_seeds), a.agents,
@@ -134,19 +148,20 @@ def main() -> None:
             "around": a.around, "ranges": params,
             "trajectories": a.trajectories, "levels": a.levels, "seed": a.seed,
             "sample_seed": a.sample_seed, "noise_seeds": a.noise_seeds,
-            "parameters": len(params), "paths_left_out": left_out, "targets": len(targets),
+            "parameters": len(params), "paths_left_out": left_out, "idle_left_out": idle,
+            "targets": len(targets),
             "runs": table.attrs["runs"], "failed_runs": table.attrs["failed"],
             "seconds_noise": round(t1 - t0, 1), "seconds_morris": round(t2 - t1, 1),
             "seconds_per_run": round((t2 - t1) / table.attrs["runs"], 2)}
     stem = out.with_suffix("")
-    table.to_csv(out, index=False)
-    summary.to_csv(f"{stem}_summary.csv", index=False)
-    noise.to_csv(f"{stem}_noise.csv", index=False)
-    Path(f"{stem}.json").write_text(json.dumps(meta, indent=1) + "\n")
+    for df, path in ((table, out), (summary, f"{stem}_summary.csv"),
+                     (noise, f"{stem}_noise.csv")):  # atomically, the summary JSON last
+        atomic_write(path, lambda p, df=df: df.to_csv(p, index=False))
     title = (f"Morris screening, migsim {__version__} ({commit[:7]}), {a.agents} agents, "
              f"{a.start_year}-{a.start_year + a.years - 1}, r = {a.trajectories}, "
              f"{a.levels} levels, seed {a.seed}")
     png = plot(table, summary, Path(f"{stem}.png"), title)
+    atomic_write(f"{stem}.json", lambda p: p.write_text(json.dumps(meta, indent=1) + "\n"))
     print(summary.head(20).to_string(index=False))
     print(json.dumps(meta))
     print(f"wrote {out}, {png}")

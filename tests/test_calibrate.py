@@ -174,6 +174,12 @@ def test_a_truth_without_region_keeps_its_wave1_fit(small: Path, tmp_path: Path,
     (["--refocus", "-1"], "--refocus -1 is outside the allowed range >= 0"),
     (["--scale-agents", "20000"], "--scale-agents 20,000: must be more than the calibration's "
                                   "30,000"),
+    (["--param", "asc_hom", "--param", "beta_income"], "did you mean 'asc_home'"),
+    (["--param", "asc_home", "--param", "asc_home"], "--param asc_home: given more than once"),
+    (["--param", "asc_home"], "at least two parameters"),
+    (["--param", "asc_home", "--param", "demand_growth_elasticity"],
+     "--param demand_growth_elasticity: no default run reads it (it is read only when "
+     "local_competition == 0)"),
 ])
 def test_bad_options_are_refused_before_any_run(tmp_path: Path, args: list[str],
                                                 message: str) -> None:
@@ -181,6 +187,24 @@ def test_bad_options_are_refused_before_any_run(tmp_path: Path, args: list[str],
     res = runner.invoke(app, ["calibrate", *args, "--out", str(out)])
     assert res.exit_code == 2 and message in res.output
     assert "Traceback" not in res.output and not out.exists()
+
+
+def test_chosen_parameters_are_the_ones_fitted(tmp_path: Path) -> None:
+    """``--param`` replaces the fitted set: the design, the posterior and the summary hold
+    exactly those parameters, and the others stay at their defaults in every run."""
+    out = tmp_path / "c"
+    chosen = ["asc_home", "beta_income", "wage_adjust_shortage"]
+    res = runner.invoke(app, ["calibrate", "--budget", "small", "--out", str(out), "-q",
+                              *[a for p in chosen for a in ("--param", p)]])
+    assert res.exit_code == 0, res.output
+    summ = json.loads((out / f"hm_{__version__}.json").read_text())
+    assert list(summ["params"]) == chosen and summ["settings"]["params"] == chosen
+    post = pd.read_csv(out / f"hm_{__version__}_posterior.csv")
+    assert [c for c in post.columns if c != "draw"] == chosen
+    design = pd.read_csv(out / f"hm_{__version__}_design.csv")
+    assert set(chosen) <= set(design.columns)
+    assert "return_unemployed_mult" not in design.columns
+    assert design["wage_adjust_shortage"].nunique() == len(design)  # a design, not a default
 
 
 def test_settings_are_checked() -> None:

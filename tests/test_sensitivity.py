@@ -111,3 +111,32 @@ def test_local_ranges_sit_around_the_defaults():
     with pytest.raises(ValueError, match="outside"):
         sens.local_ranges(space, 0.0)
 
+
+
+def test_screening_script_leaves_idle_parameters_out(tmp_path, monkeypatch):
+    """``calibration/sensitivity.py`` screens no parameter that no run of the years reads (it
+    records each with its condition) unless asked to, and writes its files whole."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("sensitivity_cli",
+                                                  root / "calibration" / "sensitivity.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.chdir(root)  # code_state reads the repository's commit
+    out = tmp_path / "m.csv"
+    mod.main(["--agents", "1000", "--years", "2", "--trajectories", "2", "--noise-seeds", "2",
+              "--params", "asc_home", "demand_growth_elasticity", "beta_income",
+              "--out", str(out)])
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert meta["idle_left_out"] == {"demand_growth_elasticity": "local_competition == 0"}
+    assert meta["parameters"] == 2 and meta["runs"] == 2 * 3
+    table = pd.read_csv(out)
+    assert set(table["parameter"]) == {"asc_home", "beta_income"}
+    assert not list(tmp_path.glob(".*.tmp"))
+    with pytest.raises(SystemExit):
+        mod.main(["--params", "asc_hom", "--out", str(out)])

@@ -50,6 +50,10 @@ def calibrate(
              "predictive check, and that posterior's recovery (calibration/README.md, "
              "\"Waves at the scale users run\"); at 200,000 persons on the default budget "
              "1,300 runs, about an hour and a half more on 2 cores.")] = None,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", help="A behaviour parameter to fit; repeat for each (default: the "
+                        "committed calibration's eight). A parameter no default run reads "
+                        "is refused.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No stage log.")] = False,
 ) -> None:
     """Fit behavioural parameters by history matching: a posterior, recovery and a check.
@@ -82,11 +86,13 @@ def calibrate(
     if scale_agents is not None and scale_agents <= (agents or settings.agents):
         raise _fail(f"--scale-agents {scale_agents:,}: must be more than the calibration's "
                     f"{agents or settings.agents:,} persons a run")
+    params = _fitted(param) if param else settings.params
     out = out or Path("runs") / f"calibrate-{budget}"
     _check_out(out)
     extra = {"budget": budget, "command": "migsim calibrate"}
     settings = replace(settings, workers=workers, seed=seed, agents=agents or settings.agents,
-                       refocus=settings.refocus if refocus is None else refocus, extra=extra)
+                       refocus=settings.refocus if refocus is None else refocus, extra=extra,
+                       params=params)
     try:
         summ = history_match(settings, out, log=(lambda m: None) if quiet else typer.echo)
     except (ValueError, RuntimeError) as e:
@@ -136,6 +142,36 @@ def calibrate(
         con.print(cmp.round(3).to_string(index=False))
     if scale_agents:
         _scale(tag, scale_agents, budget, workers, out, quiet)
+
+
+def _fitted(names: list[str]) -> tuple[str, ...]:
+    """The parameters of ``--param``, checked: scalar behaviour parameters (a close match
+    named), no repeats, at least two, none that no default run of the targets' years reads."""
+    from sim.core.params import ParamError, closest
+    from sim.experiments.history_match import START, YEARS
+    from sim.experiments.sensitivity import idle_parameters, scalar_parameters
+
+    declared = scalar_parameters()
+    for p in names:
+        if p not in declared:
+            near = closest(p, declared)
+            raise _fail(f"--param {p}: not a scalar behaviour parameter"
+                        + (f"; did you mean '{near}'?" if near else "")
+                        + " (migsim params lists them)")
+    twice = sorted({p for p in names if names.count(p) > 1})
+    if twice:
+        raise _fail(f"--param {', '.join(twice)}: given more than once")
+    if len(names) < 2:
+        raise _fail("--param: give at least two parameters to fit")
+    try:
+        idle = idle_parameters(names, START, YEARS)
+    except ParamError as e:
+        raise _fail(f"--param: {e}") from None
+    if idle:
+        raise _fail("; ".join(f"--param {p}: no default run reads it (it is read only when "
+                              f"{cond}), so its posterior would be its prior"
+                              for p, cond in idle.items()))
+    return tuple(names)
 
 
 def _scale(tag: str, agents: int, budget: str, workers: int, out: Path, quiet: bool) -> None:
