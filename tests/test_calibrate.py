@@ -189,6 +189,33 @@ def test_bad_options_are_refused_before_any_run(tmp_path: Path, args: list[str],
     assert "Traceback" not in res.output and not out.exists()
 
 
+def test_runs_use_the_values_their_rows_record(tmp_path: Path, monkeypatch) -> None:
+    """The Runner hands the model each parameter as its row will record it (seven significant
+    digits, ``emulator.write_csv``), so a run whose point came from the emulators at full
+    precision is remade exactly from its file (until session 63 only the predictive checks'
+    runs were: they read their draws back)."""
+    import sim.experiments.sensitivity as sens
+    from sim.experiments import emulator as E
+    from sim.experiments.history_match import Runner, frame
+
+    seen = []
+
+    def fake(job):
+        seen.append(job[0])
+        return np.zeros(len(job[2]))
+
+    monkeypatch.setattr(sens, "_simulate", fake)
+    targets = fit_targets()[:2]
+    x = np.array([[1 / 3, 2.0 / 7.0 * 1e-5], [-0.123456789123, 12345.6789012]])
+    run = Runner(targets, 1)
+    y = run([dict(zip(["a", "b"], r, strict=True)) for r in x], [1, 2], 1000)
+    E.write_csv(frame(["a", "b"], x, [t.name for t in targets], y, seed=[1, 2]),
+                tmp_path / "d.csv")
+    back = pd.read_csv(tmp_path / "d.csv")
+    assert [[v["a"], v["b"]] for v in seen] == back[["a", "b"]].to_numpy().tolist()
+    assert seen[0]["a"] != x[0, 0]  # rounded, not the emulators' full precision
+
+
 def test_chosen_parameters_are_the_ones_fitted(tmp_path: Path) -> None:
     """``--param`` replaces the fitted set: the design, the posterior and the summary hold
     exactly those parameters, and the others stay at their defaults in every run."""

@@ -131,8 +131,10 @@ class Runner:
                  ) -> np.ndarray:
         from sim.experiments.sensitivity import _simulate
 
-        jobs = [(x, int(s), self.targets, agents, START, YEARS)
-                for x, s in zip(points, seeds, strict=True)]
+        # each value as its row will record it (seven significant digits, emulator.write_csv):
+        # a run is then made again from its file, not only from the process that made it
+        jobs = [({k: float(f"{v:.7g}") for k, v in x.items()}, int(s), self.targets, agents,
+                 START, YEARS) for x, s in zip(points, seeds, strict=True)]
         t0 = time.time()
         if self.pool:
             from sim.experiments.executors import map_one_thread
