@@ -83,3 +83,33 @@ def test_a_predictive_run_is_todays_model() -> None:
         y = _simulate((point, 40_000 + i, targets, summ["agents"], 1985, 22))
         np.testing.assert_allclose(y, row[[t.name for t in targets]].to_numpy(float),
                                    rtol=1e-6, equal_nan=True)
+
+
+def test_the_numbers_the_readme_quotes() -> None:
+    """calibration/README.md, "The refit without the idle parameter": the waves' regions, the
+    tempering, the effective sample, the recovery's coverage and the predictive checks, beside
+    the committed eight's."""
+    summ = _summary()
+    eight = json.loads((ROOT / "calibration" / "results" / f"{TAG}.json").read_text())
+    shares = [w["nonimplausible_share"] for w in summ["waves"]]
+    np.testing.assert_allclose(shares, [1.8e-4, 1.4e-5, 3.3e-6], rtol=0.03)
+    np.testing.assert_allclose([w["nonimplausible_share"] for w in eight["waves"]],
+                               [9.5e-5, 4.7e-8, 7.6e-11], rtol=0.03)
+    assert summ["posterior"]["tau"] == pytest.approx(0.376, abs=5e-4)
+    assert summ["posterior"]["ess"] == pytest.approx(3392, abs=0.5)
+    cov = {m: np.mean(list(v.values())) for m, v in summ["recovery_coverage90"].items()}
+    assert cov == pytest.approx({"refocused": 0.895, "with_obs_error": 0.762,
+                                 "run_only": 0.743}, abs=1e-3)
+    assert min(summ["recovery_coverage90"]["refocused"].values()) == pytest.approx(0.833,
+                                                                                 abs=1e-3)
+    assert summ["ppc"]["mean_targets_in_band"] == pytest.approx(28.77, abs=0.005)
+    assert summ["ppc"]["all_in_band_share"] == 0.0
+    targets = fit_targets()
+    for path, mean_in, all_in in ((DIR / f"{TAG}_ppc200k.csv", 30.43, 1),
+                                  (ROOT / "calibration" / "results" / f"{TAG}_ppc200k.csv",
+                                   29.72, 0)):
+        runs = pd.read_csv(path)
+        y = runs[[t.name for t in targets]].to_numpy(float)
+        inb = (y >= [t.lo for t in targets]) & (y <= [t.hi for t in targets])
+        assert len(runs) == 60 and inb.sum(axis=1).mean() == pytest.approx(mean_in, abs=0.005)
+        assert inb.all(axis=1).sum() == all_in
