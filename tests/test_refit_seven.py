@@ -113,3 +113,46 @@ def test_the_numbers_the_readme_quotes() -> None:
         inb = (y >= [t.lo for t in targets]) & (y <= [t.hi for t in targets])
         assert len(runs) == 60 and inb.sum(axis=1).mean() == pytest.approx(mean_in, abs=0.005)
         assert inb.all(axis=1).sum() == all_in
+
+
+def test_every_scale_stage_check_agrees_with_its_runs() -> None:
+    """Each scale stage's summary (``<name>.json``) states its predictive check as its runs
+    (``<name>_ppc200k.csv``) give it: the draws are the posterior's first ones, and the targets
+    in band per draw and the share in every band are recomputed."""
+    targets = fit_targets()
+    names = [t.name for t in targets]
+    checked = 0
+    for f in sorted(DIR.glob(f"{TAG}_at200k*.json")):
+        summ = json.loads(f.read_text())
+        runs_path = f.with_name(f"{f.stem}_ppc200k.csv")
+        if "ppc" not in summ or not runs_path.exists():
+            continue
+        runs = pd.read_csv(runs_path)
+        post = pd.read_csv(f.with_name(f"{f.stem}_posterior.csv"))
+        params = list(summ["params"])
+        assert params == SEVEN, f.name
+        np.testing.assert_allclose(runs[params].to_numpy(), post[params].to_numpy()[:len(runs)],
+                                   rtol=1e-6)
+        y = runs[names].to_numpy(float)
+        inb = (y >= [t.lo for t in targets]) & (y <= [t.hi for t in targets])
+        assert len(runs) == summ["ppc"]["draws"], f.name
+        assert inb.all(axis=1).mean() == pytest.approx(summ["ppc"]["all_in_band_share"]), f.name
+        assert inb.sum(axis=1).mean() == pytest.approx(summ["ppc"]["mean_targets_in_band"],
+                                                       abs=1e-6), f.name
+        checked += 1
+    assert checked >= 1
+
+
+def test_the_scale_stages_so_far() -> None:
+    """The scale stages' table of the README: the checks of the corrected and band posteriors
+    beside the committed eight's, and the two waves' runs at 200,000 persons."""
+    committed = ROOT / "calibration" / "results"
+    for stem, seven, eight in (("at200k", (29.87, 0), (31.58, 1)),
+                               ("at200k_band", (29.82, 1), (31.78, 3))):
+        for d, (mean_in, all_in) in ((DIR, seven), (committed, eight)):
+            ppc = json.loads((d / f"{TAG}_{stem}.json").read_text())["ppc"]
+            assert ppc["mean_targets_in_band"] == pytest.approx(mean_in, abs=0.005)
+            assert round(ppc["all_in_band_share"] * ppc["draws"]) == all_in
+    waves = pd.read_csv(DIR / f"{TAG}_at200k_wave_band_design.csv")
+    assert waves["wave"].value_counts().sort_index().to_dict() == {1: 150, 2: 150}
+    assert waves["seed"].is_unique and list(waves.columns[2:9]) == SEVEN
