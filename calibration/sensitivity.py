@@ -109,7 +109,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=None,
                     help="output CSV (default calibration/results/morris_<date>.csv)")
     a = ap.parse_args(argv)
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from sim.core.version import __version__
     from sim.experiments import sensitivity as sens
     from sim.experiments.emulator import atomic_write
@@ -168,4 +167,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # a run from the shell, not a caller's process
     main()
