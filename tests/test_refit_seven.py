@@ -143,16 +143,27 @@ def test_every_scale_stage_check_agrees_with_its_runs() -> None:
     assert checked >= 1
 
 
-def test_the_scale_stages_so_far() -> None:
-    """The scale stages' table of the README: the checks of the corrected and band posteriors
-    beside the committed eight's, and the two waves' runs at 200,000 persons."""
+def test_the_scale_stages() -> None:
+    """The scale stages' table of the README: each stage's predictive check beside the
+    committed eight's, the emulators' predicted share in every band, and the waves' runs at
+    200,000 persons."""
     committed = ROOT / "calibration" / "results"
-    for stem, seven, eight in (("at200k", (29.87, 0), (31.58, 1)),
-                               ("at200k_band", (29.82, 1), (31.78, 3))):
+    stages = (("at200k", (29.87, 0), (31.58, 1)),
+              ("at200k_band", (29.82, 1), (31.78, 3)),
+              ("at200k_wave_band_w3", (31.98, 3), (32.10, 11)),
+              ("at200k_wave_band_w3_abc", (33.35, 61), (33.48, 70)),
+              ("at200k_wave_band_w4_abc", (33.475, 68), (33.45, 65)))
+    for stem, seven, eight in stages:
         for d, (mean_in, all_in) in ((DIR, seven), (committed, eight)):
             ppc = json.loads((d / f"{TAG}_{stem}.json").read_text())["ppc"]
-            assert ppc["mean_targets_in_band"] == pytest.approx(mean_in, abs=0.005)
-            assert round(ppc["all_in_band_share"] * ppc["draws"]) == all_in
+            assert ppc["mean_targets_in_band"] == pytest.approx(mean_in, abs=0.005), stem
+            assert round(ppc["all_in_band_share"] * ppc["draws"]) == all_in, stem
+    predicted = {stem: json.loads((DIR / f"{TAG}_{stem}.json").read_text())["posterior"]
+                 ["predicted_all_in_band"] for stem in ("at200k_wave_band_w3_abc",
+                                                        "at200k_wave_band_w4_abc")}
+    assert predicted == pytest.approx({"at200k_wave_band_w3_abc": 0.519,
+                                       "at200k_wave_band_w4_abc": 0.592}, abs=5e-4)
     waves = pd.read_csv(DIR / f"{TAG}_at200k_wave_band_design.csv")
-    assert waves["wave"].value_counts().sort_index().to_dict() == {1: 150, 2: 150}
+    assert waves["wave"].value_counts().sort_index().to_dict() == {1: 150, 2: 150, 3: 150,
+                                                                   4: 150}
     assert waves["seed"].is_unique and list(waves.columns[2:9]) == SEVEN
