@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from sim.experiments.history_match import DEFAULT_PARAMS, fit_targets
+from sim.experiments.inference import in_bands
 
 ROOT = Path(__file__).resolve().parents[1]
 DIR = ROOT / "calibration" / "results" / "refit_seven"
@@ -109,8 +110,7 @@ def test_the_numbers_the_readme_quotes() -> None:
                                   (ROOT / "calibration" / "results" / f"{TAG}_ppc200k.csv",
                                    29.72, 0)):
         runs = pd.read_csv(path)
-        y = runs[[t.name for t in targets]].to_numpy(float)
-        inb = (y >= [t.lo for t in targets]) & (y <= [t.hi for t in targets])
+        inb = in_bands(runs, targets)
         assert len(runs) == 60 and inb.sum(axis=1).mean() == pytest.approx(mean_in, abs=0.005)
         assert inb.all(axis=1).sum() == all_in
 
@@ -120,7 +120,6 @@ def test_every_scale_stage_check_agrees_with_its_runs() -> None:
     (``<name>_ppc200k.csv``) give it: the draws are the posterior's first ones, and the targets
     in band per draw and the share in every band are recomputed."""
     targets = fit_targets()
-    names = [t.name for t in targets]
     checked = 0
     for f in sorted(DIR.glob(f"{TAG}_at200k*.json")):
         summ = json.loads(f.read_text())
@@ -133,8 +132,7 @@ def test_every_scale_stage_check_agrees_with_its_runs() -> None:
         assert params == SEVEN, f.name
         np.testing.assert_allclose(runs[params].to_numpy(), post[params].to_numpy()[:len(runs)],
                                    rtol=1e-6)
-        y = runs[names].to_numpy(float)
-        inb = (y >= [t.lo for t in targets]) & (y <= [t.hi for t in targets])
+        inb = in_bands(runs, targets)
         assert len(runs) == summ["ppc"]["draws"], f.name
         assert inb.all(axis=1).mean() == pytest.approx(summ["ppc"]["all_in_band_share"]), f.name
         assert inb.sum(axis=1).mean() == pytest.approx(summ["ppc"]["mean_targets_in_band"],
