@@ -1,17 +1,46 @@
 """Test-wide settings: Hypothesis draws the same examples on every run (a CI run is
 reproducible); ``HYPOTHESIS_PROFILE=explore`` draws new ones, more of them, to hunt for bugs.
-One small calibration serves every test that reads one (``small_calibration``)."""
+One small calibration serves every test that reads one (``small_calibration``).
+
+The suite runs on every core with pytest-xdist (``-n auto`` in ``pyproject.toml``; ``-n 0`` runs
+it in one process). Each worker computes on one numba thread and one BLAS thread, so that two
+workers on two cores do not fight over four threads (numba's OpenMP threads spin while they
+wait); tests of thread counts ask for their counts explicitly or run child processes. The tests
+of a module that share a module-scoped fixture (a simulation run once for them) go to one worker,
+so the fixture is computed once."""
 
 import os
 import shutil
 from pathlib import Path
 
-import pytest
-from hypothesis import settings
+if os.environ.get("PYTEST_XDIST_WORKER"):  # before numpy is first imported
+    for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 settings.register_profile("default", derandomize=True)
 settings.register_profile("explore", derandomize=False, max_examples=50)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import numba
+
+        numba.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist's ``--dist loadgroup``: a test that uses a module-scoped fixture runs
+    on the worker that runs its module's other such tests (group = the module)."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        if any(fd.scope == "module" for defs in info.name2fixturedefs.values() for fd in defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ def sim():
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_tallies_equal_numpy_counts(sim, threads):
+    before = numba.get_num_threads()
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     p, n_dest = sim.persons, sim.geo.n_dest
     away = (p.hukou == RURAL) & (p.loc != HOME)
@@ -60,4 +61,4 @@ def test_tallies_equal_numpy_counts(sim, threads):
     informal = paid & ((p.job & JOB_INFORMAL) != 0)
     assert 0 < informal.sum() < paid.sum()
     assert informal_sum == pytest.approx(buf.wage[informal].astype(np.float64).sum(), rel=1e-12)
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(before)
