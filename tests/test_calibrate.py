@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from sim.cli import app
 from sim.core.version import __version__
+from sim.experiments.emulator import CALL_KEYS
 from sim.experiments.history_match import (
     BUDGETS,
     Settings,
@@ -125,10 +126,15 @@ def _check_refocused_wave(out: Path, s: Settings, summ: dict, rec: pd.DataFrame,
 
 def test_rerun_resumes_without_runs_and_gives_the_same_posterior(small: Path) -> None:
     before = pd.read_csv(small / f"hm_{__version__}_posterior.csv")
+    earlier = json.loads((small / f"hm_{__version__}.json").read_text())
     res = runner.invoke(app, ["calibrate", "--budget", "small", "--out", str(small), "-q"])
     assert res.exit_code == 0, res.output
     summ = json.loads((small / f"hm_{__version__}.json").read_text())
     assert summ["runs_this_call"] == 0  # every stage's runs came from the cached CSVs
+    # the call that made them stays on record (the first), and the call before this one last
+    calls = summ["earlier_calls"]
+    assert calls[0]["runs_this_call"] > 0
+    assert calls[-1] == {k: earlier[k] for k in CALL_KEYS if k in earlier}
     assert f"likelihood tempered by {summ['posterior']['tau']:.3f}" in res.output
     dflt, said = summ["posterior"]["defaults"], " ".join(res.output.split())
     assert (f"defaults: {sum(dflt['inside_90'].values())} of {len(summ['params'])} inside "

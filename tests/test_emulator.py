@@ -142,6 +142,29 @@ def test_files_are_written_atomically(tmp_path, monkeypatch):
     assert sorted(f.name for f in path.parent.iterdir()) == ["draws.csv", "s.json"]
 
 
+def test_a_resumed_call_keeps_the_call_that_made_the_runs(tmp_path):
+    """A stage's summary rewritten by a call that resumes it lists the earlier calls' counts,
+    oldest first; a first call (or an unreadable earlier file) writes none."""
+    import json
+
+    path = tmp_path / "stage.json"
+    E.write_call_summary({"runs_this_call": 40, "wall_seconds_this_call": 900.0,
+                          "workers": 2, "posterior": [1]}, path)
+    assert "earlier_calls" not in json.loads(path.read_text())
+    E.write_call_summary({"runs_this_call": 0, "wall_seconds_this_call": 3.0, "workers": 1,
+                          "posterior": [1]}, path)
+    E.write_call_summary({"runs_this_call": 5, "wall_seconds_this_call": 60.0, "workers": 2,
+                          "posterior": [2]}, path)
+    got = json.loads(path.read_text())
+    assert got["runs_this_call"] == 5 and got["posterior"] == [2]
+    assert got["earlier_calls"] == [
+        {"runs_this_call": 40, "wall_seconds_this_call": 900.0, "workers": 2},
+        {"runs_this_call": 0, "wall_seconds_this_call": 3.0, "workers": 1}]
+    path.write_text("{not json")
+    E.write_call_summary({"runs_this_call": 1}, path)
+    assert json.loads(path.read_text()) == {"runs_this_call": 1}
+
+
 def test_next_box_bounds_a_region_the_pilot_barely_finds(fitted):
     """``emulator.next_box``: with ten or more pilot points the box is theirs; with
     fewer it is bounded by them and the design runs that every wave leaves non-implausible

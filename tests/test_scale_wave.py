@@ -170,6 +170,7 @@ def test_migsim_calibrate_runs_the_scale_stages(small_calibration: Path) -> None
 
     from sim.cli import app
     from sim.core.version import __version__
+    from sim.experiments.emulator import CALL_KEYS
     from sim.experiments.scale_stages import SCALE_BUDGETS
 
     tag, out = f"hm_{__version__}", small_calibration
@@ -203,8 +204,9 @@ def test_migsim_calibrate_runs_the_scale_stages(small_calibration: Path) -> None
             in said)
     again = CliRunner().invoke(app, [*args, "-q"])
     assert again.exit_code == 0, again.output
-    assert json.loads((out / f"{tag}_at2k_wave_band_w2_abc.json").read_text()
-                      )["runs_this_call"] == 0
+    redone = json.loads((out / f"{tag}_at2k_wave_band_w2_abc.json").read_text())
+    assert redone["runs_this_call"] == 0  # and the call that made the runs stays on record
+    assert redone["earlier_calls"] == [{k: last[k] for k in CALL_KEYS if k in last}]
     assert json.loads((out / f"{tag}_at2k_wave_band_w2_abc_recovery.json").read_text()
                       )["runs_this_call"] == 0
     # the widened-variance posterior (calibration/inflated_posterior.py) on these files

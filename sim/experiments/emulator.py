@@ -386,8 +386,30 @@ def write_json(data: dict, path: str | Path) -> Path:
     return atomic_write(path, lambda p: p.write_text(json.dumps(data, indent=1, default=str)))
 
 
-__all__ = ["Emulator", "Observation", "atomic_write", "bounding_box", "fit_cached",
+CALL_KEYS = ("runs_this_call", "run_seconds_this_call", "wall_seconds_this_call", "workers")
+
+
+def write_call_summary(summary: dict, path: str | Path) -> Path:
+    """A stage's summary, written atomically, that keeps the record of earlier calls: when the
+    file is already there (a call resuming the stage), the earlier file's call (its
+    ``CALL_KEYS``) is appended to ``earlier_calls``, oldest first. A resumed call that reads
+    every run back writes ``runs_this_call: 0`` without losing the call that made the runs."""
+    path = Path(path)
+    try:
+        old = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):  # an unreadable earlier summary: nothing to keep
+        old = {}
+    earlier = list(old.get("earlier_calls", []))
+    call = {k: old[k] for k in CALL_KEYS if k in old}
+    if call:
+        earlier.append(call)
+    if earlier:
+        summary["earlier_calls"] = earlier
+    return write_json(summary, path)
+
+
+__all__ = ["CALL_KEYS", "Emulator", "Observation", "atomic_write", "bounding_box", "fit_cached",
            "from_unit", "implausibility", "importance_draws", "kth_max", "latin_hypercube",
            "log_likelihood", "maximin_subset", "nonimplausible", "observations",
            "posterior_intervals", "recovery_columns", "sample_region", "to_unit",
-           "weighted_interval", "write_csv", "write_json"]
+           "weighted_interval", "write_call_summary", "write_csv", "write_json"]

@@ -293,7 +293,7 @@ def history_match(s: Settings, out: Path, tag: str | None = None, cache: Path | 
     summary["runs_this_call"] = run.runs
     summary["run_seconds_this_call"] = round(run.seconds, 1)
     summary["wall_seconds_this_call"] = round(time.time() - started, 1)
-    E.write_json(summary, out / f"{tag}.json")
+    E.write_call_summary(summary, out / f"{tag}.json")
     return summary
 
 

@@ -214,7 +214,7 @@ def scale_posterior(tag: str, points: int, seeds: int, agents: int, ppc: int, wo
         run.close()
     summary["runs_this_call"] = run.runs
     summary["wall_seconds_this_call"] = round(time.time() - t0, 1)
-    E.write_json(summary, out / f"{new}.json")
+    E.write_call_summary(summary, out / f"{new}.json")
     return summary
 
 

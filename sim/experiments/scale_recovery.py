@@ -303,7 +303,7 @@ def scale_recovery(name: str, truths: int, workers: int, out: Path,
         "emulator_check": check,
         **({"emulator_check_ppc": check_ppc} if ppc_path.exists() else {}),
         "runs_this_call": run.runs, "wall_seconds_this_call": round(time.time() - t0, 1)}
-    E.write_json(summary, out / f"{name}_recovery.json")
+    E.write_call_summary(summary, out / f"{name}_recovery.json")
     log(f"recovery coverage of 90% intervals over {truths} truths: "
         + ", ".join(f"{k} {v['all']:.2f}" for k, v in summary["coverage90"].items())
         + f" (median effective sample {summary['median_ess']}); the emulators on the truths' "

@@ -300,5 +300,5 @@ def scale_wave(tag: str, design: int, agents: int, ppc: int, workers: int, out: 
         run.close()
     summary["runs_this_call"] = run.runs
     summary["wall_seconds_this_call"] = round(time.time() - t0, 1)
-    E.write_json(summary, out / f"{name}.json")
+    E.write_call_summary(summary, out / f"{name}.json")
     return summary
