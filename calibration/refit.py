@@ -31,7 +31,7 @@ REDONE = ("posterior", "recovery", "ppc", "ppc_table")  # files the refit writes
 
 def main(argv: list[str] | None = None) -> None:
     from sim.core.version import __version__
-    from sim.experiments.emulator import write_json
+    from sim.experiments.emulator import CALL_KEYS, write_json
     from sim.experiments.history_match import Settings, history_match
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> None:
                          log=(lambda m: None) if a.quiet else print)
     summ["version"] = old["version"]
     summ["fit_code_version"] = __version__
-    summ["original_call"] = {k: old.get(k) for k in (
-        "runs_this_call", "run_seconds_this_call", "wall_seconds_this_call", "workers")}
+    summ["original_call"] = {k: old.get(k) for k in CALL_KEYS}
     summ["earlier_recovery_coverage90"] = old.get("recovery_coverage90")
     summ["refit"] = (f"session 23: emulators, posterior, recovery and predictive check "
                      f"refitted from the committed runs with temper={a.temper!r} and "
